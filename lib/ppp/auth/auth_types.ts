@@ -1,0 +1,86 @@
+/**
+ * The contract between the PPP link (Authenticate phase, RFC 1661 3.5) and
+ * the authentication protocols: PAP (RFC 1334), CHAP-MD5 (RFC 1994),
+ * MS-CHAPv1 (RFC 2433) and MS-CHAPv2 (RFC 2759). Each protocol is a pure
+ * state machine in two roles: the *peer* (client, proves its identity) and the
+ * *authenticator* (server, checks it).
+ *
+ * The link feeds it the information field of received PAP/CHAP frames (the
+ * bytes after the PPP protocol field: code, id, length, data) and carries out
+ * the returned {@linkcode AuthOutput}.
+ *
+ * @module
+ */
+import type { ProtocolError } from "../../errors.ts";
+
+/** RouterOS `authentication` method names. */
+export type AuthMethod = "pap" | "chap" | "mschap1" | "mschap2";
+
+/** All methods, strongest first (the preference order). */
+export const AUTH_METHODS_STRONGEST_FIRST: readonly AuthMethod[] = [
+  "mschap2",
+  "mschap1",
+  "chap",
+  "pap",
+];
+
+/** What an authentication exchange asks the link to do. */
+export interface AuthOutput {
+  /** Packets (code|id|length|data) to send with this protocol number. */
+  send: Uint8Array[];
+  /**
+   * Restart timer: a number starts (or restarts) it with that many ms, `null`
+   * stops it, `undefined` leaves it alone. On expiry call `timeout()`.
+   */
+  timerMs?: number | null;
+  /** Set once, when the exchange has finished. */
+  result?: AuthResult;
+}
+
+/** How an exchange ended. */
+export type AuthResult =
+  | {
+    ok: true;
+    /** Authenticated user name (authenticator) or our own (peer). */
+    user: string;
+    /**
+     * Higher-Layer Authentication Key for the SSTP crypto binding
+     * (MS-SSTP 3.2.5.2.1), 32 bytes, already in this role's order:
+     * MS-CHAPv2 client = MasterSendKey|MasterReceiveKey, server = the reverse
+     * (RFC 3079 3.4 master keys); PAP, CHAP, MS-CHAPv1: 32 zero bytes.
+     */
+    hlak: Uint8Array;
+    /** Message text from the Success packet, if any. */
+    message: string;
+  }
+  | { ok: false; error: ProtocolError };
+
+/** The peer role (client side). */
+export interface AuthPeer {
+  /** PPP protocol number: 0xc023 (PAP) or 0xc223 (CHAP and MS-CHAP). */
+  readonly protocol: number;
+  /** Called when the Authenticate phase begins. PAP sends its request here. */
+  start(nowMs: number): AuthOutput;
+  /** A received packet of this protocol (code|id|length|data). */
+  receive(packet: Uint8Array, nowMs: number): AuthOutput;
+  /** The restart timer expired. */
+  timeout(nowMs: number): AuthOutput;
+}
+
+/** Looks up a user's password (plain text, as RouterOS `/ppp secret` holds). */
+export type PasswordLookup = (user: string) => string | undefined;
+
+/** The authenticator role (server side). */
+export interface AuthAuthenticator {
+  /** PPP protocol number: 0xc023 (PAP) or 0xc223 (CHAP and MS-CHAP). */
+  readonly protocol: number;
+  /** Called when the Authenticate phase begins. CHAP sends its challenge here. */
+  start(nowMs: number): AuthOutput;
+  /** A received packet of this protocol (code|id|length|data). */
+  receive(packet: Uint8Array, nowMs: number): AuthOutput;
+  /** The restart timer expired. */
+  timeout(nowMs: number): AuthOutput;
+}
+
+/** Injected randomness so tests are deterministic. */
+export type RandomBytes = (n: number) => Uint8Array;

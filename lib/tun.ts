@@ -1,0 +1,39 @@
+/**
+ * The TUN device seam (wireguard-go `tun.Device`). `lib/` depends only on this
+ * interface; `ffi/linux_tun.ts` implements it for Linux and
+ * `test/helpers/memory_tun.ts` in memory.
+ *
+ * @module
+ */
+
+/** A layer-3 TUN device carrying raw IPv4/IPv6 packets (IFF_TUN | IFF_NO_PI). */
+export interface TunDevice {
+  /** Kernel interface name, e.g. `sstp-out1`. */
+  readonly name: string;
+  /**
+   * IP packets read from the device. Each chunk is one whole packet. Reads are
+   * batched: one wake-up drains every queued packet.
+   */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** IP packets to write to the device; each chunk must be one whole packet. */
+  readonly writable: WritableStream<Uint8Array>;
+  /**
+   * Writes a batch of packets synchronously where the implementation can
+   * (used by the data path to avoid a promise per packet). Returns how many
+   * were written; the rest were dropped (queue full), as a NIC would.
+   */
+  writePackets(packets: readonly Uint8Array[]): number;
+  /** Closes the device (idempotent); pending reads end. */
+  close(): void;
+  /** Packet and byte counters. */
+  readonly stats: TunStats;
+}
+
+/** Counters kept by a {@linkcode TunDevice}. */
+export interface TunStats {
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  txDropped: number;
+}
