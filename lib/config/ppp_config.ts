@@ -1,0 +1,317 @@
+/**
+ * The PPP sections of the server configuration file, named after the
+ * RouterOS menus they translate: `secrets` (`/ppp secret`), `profiles`
+ * (`/ppp profile`), `pools` (`/ip pool`) and `interfaces` (static
+ * `/interface sstp-server` entries). Each reader checks its own values and
+ * reports every mistake to the {@linkcode YamlSource}; cross-references
+ * between sections are checked in `server_config.ts`.
+ *
+ * @module
+ */
+import { isMap, type Node } from "yaml";
+import { parseDuration } from "./duration.ts";
+import { interfaceNameProblem } from "./interface_names.ts";
+import { formatIpv4, type Ipv4Range, parseIpv4, parseIpv4Range } from "./ip.ts";
+import { parsePppRoute, type PppRoute } from "./ppp_routes.ts";
+import { InvalidValueError, parseChoice, parseNonEmpty, parseYesNo } from "./values.ts";
+import { type Located, type YamlEntry, type YamlSource } from "./yaml_source.ts";
+
+/** A static server interface: this user's tunnel always gets this name. */
+export interface StaticInterface {
+  /** Linux interface name (at most 15 bytes). */
+  name: string;
+  /** The `/ppp secret` name it belongs to. */
+  user: string;
+}
+
+/** `/ppp secret`: one user. */
+export interface PppSecret {
+  /** User name. */
+  name: string;
+  /** Plain-text password (RouterOS stores it so; MS-CHAP needs it). */
+  password: string;
+  /** `any` or `sstp`. */
+  service: "any" | "sstp";
+  /**
+   * Profile name. When the secret gives none, the `sstp-server`
+   * `default-profile`.
+   */
+  profile: string;
+  /** Server-side tunnel address for this user, overriding the profile. */
+  localAddress: string | undefined;
+  /** Address given to this user, overriding the profile. */
+  remoteAddress: string | undefined;
+  /** Routes added on the server while the user is connected. */
+  routes: PppRoute[];
+  /** A disabled secret cannot log in. */
+  disabled: boolean;
+}
+
+/** Where a profile's address comes from: a fixed address or a pool. */
+export type AddressSource =
+  | { kind: "address"; address: string }
+  | { kind: "pool"; pool: string };
+
+/** `/ppp profile`. */
+export interface PppProfile {
+  /** Profile name. */
+  name: string;
+  /** Server-side tunnel address (address or pool), if any. */
+  localAddress: AddressSource | undefined;
+  /** Address given to the client (address or pool), if any. */
+  remoteAddress: AddressSource | undefined;
+  /** DNS servers offered in IPCP (RFC 1877: at most two). */
+  dnsServer: string[];
+  /**
+   * At most one session per user. `default` in the file is resolved from
+   * the `default` profile (built-in: no).
+   */
+  onlyOne: boolean;
+  /** Longest session in ms, or `null` for no limit (unset or 0). */
+  sessionTimeoutMs: number | null;
+  /** Idle time before disconnect in ms, or `null` for no limit. */
+  idleTimeoutMs: number | null;
+  /**
+   * Clamp TCP MSS to the tunnel MTU. `default` is resolved from the `default`
+   * profile (built-in: yes).
+   */
+  changeTcpMss: boolean;
+}
+
+/** `/ip pool`. */
+export interface IpPool {
+  /** Pool name. */
+  name: string;
+  /** Address ranges as unsigned 32-bit numbers (see `ip.ts` `formatIpv4`). */
+  ranges: Ipv4Range[];
+  /** Pool used when this one is exhausted. */
+  nextPool: string | undefined;
+}
+
+/** A profile entry before `default` tri-states are resolved. */
+export interface RawPppProfile extends Omit<PppProfile, "onlyOne" | "changeTcpMss"> {
+  onlyOne: boolean | "default";
+  changeTcpMss: boolean | "default";
+}
+
+const SECRET_KEYS = [
+  "name",
+  "password",
+  "service",
+  "profile",
+  "local-address",
+  "remote-address",
+  "routes",
+  "disabled",
+  "comment",
+] as const;
+const PROFILE_KEYS = [
+  "name",
+  "local-address",
+  "remote-address",
+  "dns-server",
+  "only-one",
+  "session-timeout",
+  "idle-timeout",
+  "change-tcp-mss",
+  "comment",
+] as const;
+const POOL_KEYS = ["name", "ranges", "next-pool", "comment"] as const;
+const INTERFACE_KEYS = ["name", "user", "comment"] as const;
+
+/** Parses a dotted-quad IPv4 address value. */
+export function parseIpv4Value(text: string): string {
+  const address = parseIpv4(text.trim());
+  if (address === undefined) throw new InvalidValueError(`"${text}" is not an IPv4 address`);
+  return formatIpv4(address);
+}
+
+/** Parses an address-or-pool value (`/ppp profile remote-address`). */
+function parseAddressSource(text: string): AddressSource {
+  const t = text.trim();
+  // Dotted digits are meant as an address, so report them as one.
+  if (/^[0-9.]+$/.test(t)) return { kind: "address", address: parseIpv4Value(t) };
+  return { kind: "pool", pool: parseName(t) };
+}
+
+/** Parses an object name (profile, pool): no spaces, commas or control characters. */
+function parseName(text: string): string {
+  const t = parseNonEmpty(text).trim();
+  if (/[\s,]/.test(t)) throw new InvalidValueError(`"${text}" is not a valid name`);
+  return t;
+}
+
+/** Parses a RouterOS duration for timeouts; `0` means no limit. */
+function parseTimeout(text: string): number | null {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    throw new InvalidValueError(`"${text}" is not a duration such as 30s, 1h30m, 1d or seconds`);
+  }
+  return ms === 0 ? null : ms;
+}
+
+function parseTriState(text: string): boolean | "default" {
+  return text.trim().toLowerCase() === "default" ? "default" : parseYesNoOrDefault(text);
+}
+
+function parseYesNoOrDefault(text: string): boolean {
+  try {
+    return parseYesNo(text);
+  } catch {
+    throw new InvalidValueError(`"${text}" is not yes, no or default`);
+  }
+}
+
+/** Iterates the entries of a list section, yielding each item's key map and path. */
+function* items(
+  source: YamlSource,
+  node: Node | undefined,
+  section: string,
+  keys: readonly string[],
+  what: string,
+): Generator<{ fields: Map<string, YamlEntry>; path: string; node: Node }> {
+  const list = source.sequence(node, section, what);
+  for (const [i, item] of list.entries()) {
+    const path = `${section}[${i}]`;
+    if (!isMap(item)) {
+      source.report(item, path, `must be a mapping (one of the ${what})`);
+      continue;
+    }
+    yield { fields: source.entries(item, path, keys), path, node: item };
+  }
+}
+
+function required<T>(
+  source: YamlSource,
+  fields: Map<string, YamlEntry>,
+  key: string,
+  path: string,
+  node: Node,
+  parse: (text: string) => T,
+): T | undefined {
+  const entry = fields.get(key);
+  if (entry === undefined) {
+    source.report(node, path, `"${key}" is required`);
+    return undefined;
+  }
+  return source.value(entry, `${path}.${key}`, parse);
+}
+
+/** A secret before its profile is resolved against `default-profile`. */
+export type RawPppSecret = Omit<PppSecret, "profile"> & { profile: string | undefined };
+
+/** Reads `secrets`. A secret missing its name or password is left out (and reported). */
+export function readSecrets(source: YamlSource, node: Node | undefined): Located<RawPppSecret>[] {
+  const out: Located<RawPppSecret>[] = [];
+  const list = items(source, node, "secrets", SECRET_KEYS, "secrets");
+  for (const { fields, path, node: item } of list) {
+    const name = required(source, fields, "name", path, item, parseNonEmpty);
+    const passwordEntry = fields.get("password");
+    let password: string | undefined;
+    if (passwordEntry === undefined) source.report(item, path, `"password" is required`);
+    else password = source.scalar(passwordEntry, `${path}.password`)?.text;
+    const v = <T>(key: string, parse: (t: string) => T) =>
+      source.value(fields.get(key), `${path}.${key}`, parse);
+    const routesEntry = fields.get("routes");
+    const routes: PppRoute[] = [];
+    for (const text of routesEntry ? source.list(routesEntry, `${path}.routes`) : []) {
+      const route = source.parseText(text, `${path}.routes`, parsePppRoute);
+      if (route !== undefined) routes.push(route);
+    }
+    const secret = {
+      service: v("service", (t) => parseChoice(t, ["any", "sstp"] as const)) ?? "any",
+      profile: v("profile", parseName),
+      localAddress: v("local-address", parseIpv4Value),
+      remoteAddress: v("remote-address", parseIpv4Value),
+      routes,
+      disabled: v("disabled", parseYesNo) ?? false,
+    };
+    if (name !== undefined && password !== undefined) {
+      out.push(source.locate({ name, password, ...secret }, path, item, fields));
+    }
+  }
+  return out;
+}
+
+/** Reads `profiles` (without the built-in `default`). */
+export function readProfiles(source: YamlSource, node: Node | undefined): Located<RawPppProfile>[] {
+  const out: Located<RawPppProfile>[] = [];
+  const list = items(source, node, "profiles", PROFILE_KEYS, "profiles");
+  for (const { fields, path, node: item } of list) {
+    const name = required(source, fields, "name", path, item, parseName);
+    const v = <T>(key: string, parse: (t: string) => T) =>
+      source.value(fields.get(key), `${path}.${key}`, parse);
+    const dnsEntry = fields.get("dns-server");
+    const dnsServer: string[] = [];
+    for (const text of dnsEntry ? source.list(dnsEntry, `${path}.dns-server`) : []) {
+      const address = source.parseText(text, `${path}.dns-server`, parseIpv4Value);
+      if (address !== undefined) dnsServer.push(address);
+    }
+    if (dnsServer.length > 2) {
+      source.report(
+        dnsEntry?.value,
+        `${path}.dns-server`,
+        `${dnsServer.length} servers given; IPCP carries at most 2 (RFC 1877)`,
+      );
+    }
+    const profile = {
+      localAddress: v("local-address", parseAddressSource),
+      remoteAddress: v("remote-address", parseAddressSource),
+      dnsServer,
+      onlyOne: v("only-one", parseTriState) ?? "default",
+      sessionTimeoutMs: v("session-timeout", parseTimeout) ?? null,
+      idleTimeoutMs: v("idle-timeout", parseTimeout) ?? null,
+      changeTcpMss: v("change-tcp-mss", parseTriState) ?? "default",
+    } as const;
+    if (name !== undefined) out.push(source.locate({ name, ...profile }, path, item, fields));
+  }
+  return out;
+}
+
+/** Reads `pools`. */
+export function readPools(source: YamlSource, node: Node | undefined): Located<IpPool>[] {
+  const out: Located<IpPool>[] = [];
+  for (const { fields, path, node: item } of items(source, node, "pools", POOL_KEYS, "pools")) {
+    const name = required(source, fields, "name", path, item, parseName);
+    const rangesEntry = fields.get("ranges");
+    const ranges: Ipv4Range[] = [];
+    let rangeProblems = false;
+    if (rangesEntry === undefined) source.report(item, path, `"ranges" is required`);
+    for (const text of rangesEntry ? source.list(rangesEntry, `${path}.ranges`) : []) {
+      const range = source.parseText(text, `${path}.ranges`, (t) => {
+        const r = parseIpv4Range(t);
+        if (typeof r === "string") throw new InvalidValueError(r);
+        return r;
+      });
+      if (range === undefined) rangeProblems = true;
+      else ranges.push(range);
+    }
+    if (rangesEntry !== undefined && ranges.length === 0 && !rangeProblems) {
+      source.report(rangesEntry.key, `${path}.ranges`, "at least one range is required");
+    }
+    const nextPool = source.value(fields.get("next-pool"), `${path}.next-pool`, parseName);
+    if (name !== undefined) out.push(source.locate({ name, ranges, nextPool }, path, item, fields));
+  }
+  return out;
+}
+
+/** Reads `interfaces` (static interface names). */
+export function readInterfaces(
+  source: YamlSource,
+  node: Node | undefined,
+): Located<StaticInterface>[] {
+  const out: Located<StaticInterface>[] = [];
+  const list = items(source, node, "interfaces", INTERFACE_KEYS, "interfaces");
+  for (const { fields, path, node: item } of list) {
+    const name = required(source, fields, "name", path, item, (t) => {
+      const problem = interfaceNameProblem(t);
+      if (problem !== undefined) throw new InvalidValueError(problem);
+      return t;
+    });
+    const user = required(source, fields, "user", path, item, parseNonEmpty);
+    if (name !== undefined && user !== undefined) {
+      out.push(source.locate({ name, user }, path, item, fields));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,94 @@
+/**
+ * The RouterOS `/ppp secret routes` syntax: routes added on the server while
+ * the user's tunnel is up. Each route is `dst-address [gateway] [distance]`
+ * separated by spaces, and several routes are separated by commas:
+ * `"10.1.202.0/24 172.16.1.2 1, 10.1.203.0/24"`. Without a gateway the route
+ * points into the tunnel (RouterOS uses the remote address).
+ *
+ * @module
+ */
+import {
+  cidrToRange,
+  formatIpv4,
+  formatIpv4Cidr,
+  hasHostBits,
+  parseIpv4,
+  parseIpv4Cidr,
+} from "./ip.ts";
+import { InvalidValueError, parseIntegerIn } from "./values.ts";
+
+/** One route from `/ppp secret routes`. */
+export interface PppRoute {
+  /** Destination prefix, canonical: `10.1.202.0/24` (a bare address is `/32`). */
+  dst: string;
+  /** Gateway address, or `undefined` for "via the tunnel". */
+  gateway: string | undefined;
+  /** Route distance (metric), 1-255, default 1. */
+  distance: number;
+}
+
+/** Default distance when a route does not give one. */
+export const DEFAULT_ROUTE_DISTANCE = 1;
+
+/**
+ * Parses one route: `dst [gateway] [distance]`.
+ *
+ * @example
+ * ```ts
+ * import { parsePppRoute } from "./ppp_routes.ts";
+ * const r = parsePppRoute("10.1.202.0/24 172.16.1.2 1");
+ * if (r.dst !== "10.1.202.0/24" || r.gateway !== "172.16.1.2" || r.distance !== 1) throw new Error();
+ * ```
+ * @throws {InvalidValueError} When the text is not a route.
+ */
+export function parsePppRoute(text: string): PppRoute {
+  const tokens = text.trim().split(/\s+/).filter((t) => t !== "");
+  const [dstText, ...rest] = tokens;
+  if (dstText === undefined) throw new InvalidValueError("a route needs a destination");
+  if (rest.length > 2) {
+    throw new InvalidValueError(
+      `"${text.trim()}" is not a route: expected "dst-address [gateway] [distance]"`,
+    );
+  }
+  const cidr = parseIpv4Cidr(dstText);
+  if (cidr === undefined) {
+    throw new InvalidValueError(`"${dstText}" is not an IPv4 address or prefix`);
+  }
+  if (hasHostBits(cidr)) {
+    const network = formatIpv4Cidr({ ...cidr, address: cidrToRange(cidr).first });
+    throw new InvalidValueError(`"${dstText}" has host bits set (the prefix is ${network})`);
+  }
+  let gateway: string | undefined;
+  let distance = DEFAULT_ROUTE_DISTANCE;
+  let position = 0;
+  for (const token of rest) {
+    const address = parseIpv4(token);
+    if (position === 0 && address !== undefined) {
+      gateway = formatIpv4(address);
+      position = 1;
+    } else if (/^[0-9]+$/.test(token) && position < 2) {
+      try {
+        distance = parseIntegerIn(token, 1, 255);
+      } catch (e) {
+        if (e instanceof InvalidValueError) {
+          throw new InvalidValueError(`distance ${e.message}`, e.kind);
+        }
+        throw e;
+      }
+      position = 2;
+    } else {
+      throw new InvalidValueError(
+        position === 0
+          ? `"${token}" is not a gateway address or a distance`
+          : `"${token}" is not a distance`,
+      );
+    }
+  }
+  return { dst: formatIpv4Cidr(cidr), gateway, distance };
+}
+
+/** Formats a route back to RouterOS syntax: `10.1.202.0/24 172.16.1.2 1`. */
+export function formatPppRoute(route: PppRoute): string {
+  return [route.dst, route.gateway, String(route.distance)].filter((t) => t !== undefined)
+    .join(" ");
+}

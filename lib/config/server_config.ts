@@ -1,0 +1,454 @@
+/**
+ * `sstp serve --config FILE`: the server configuration, in YAML sections that
+ * follow the RouterOS menus so an admin can translate an export line by line:
+ *
+ * ```yaml
+ * sstp-server:            # /interface sstp-server server set ...
+ *   certificate: /etc/sstp/server.pem
+ *   authentication: mschap2
+ *   default-profile: vpn
+ * profiles:               # /ppp profile add ...
+ *   - { name: vpn, local-address: 198.18.0.1, remote-address: vpn-pool, dns-server: 198.18.0.1 }
+ * pools:                  # /ip pool add ...
+ *   - { name: vpn-pool, ranges: 198.18.10.2-198.18.10.254 }
+ * secrets:                # /ppp secret add ...
+ *   - { name: alice, password: s3cret, routes: "198.19.1.0/24 198.18.10.9 1" }
+ * interfaces:             # /interface sstp-server add name=... user=...
+ *   - { name: sstp-alice, user: alice }
+ * ```
+ *
+ * Departures from RouterOS, for a Linux daemon: `enabled` defaults to yes; a
+ * secret without `profile` uses `default-profile`; `listen`, `state-dir`,
+ * `control-socket`, `max-sessions` and `proxy-arp-interface` are new.
+ *
+ * Every mistake is collected, with file, line and path, into one
+ * {@linkcode ConfigError}.
+ *
+ * @module
+ */
+import { isMap } from "yaml";
+import { AUTH_METHODS_STRONGEST_FIRST, type AuthMethod } from "../ppp/auth/auth_types.ts";
+import { ConfigError } from "./config_error.ts";
+import { interfaceNameProblem } from "./interface_names.ts";
+import { formatIpv4Range, isIpv4, isIpv6, parseIpv4, rangeContains, rangesOverlap } from "./ip.ts";
+import {
+  type IpPool,
+  type PppProfile,
+  type PppSecret,
+  type RawPppProfile,
+  readInterfaces,
+  readPools,
+  readProfiles,
+  readSecrets,
+  type StaticInterface,
+} from "./ppp_config.ts";
+import {
+  DEFAULT_KEEPALIVE_TIMEOUT_S,
+  DEFAULT_MTU,
+  InvalidValueError,
+  parseAuthentication,
+  parseIntegerIn,
+  parseKeepaliveTimeout,
+  parseMtu,
+  parseNonEmpty,
+  parsePort,
+  parseTlsVersion,
+  parseYesNo,
+  splitList,
+  type TlsVersion,
+} from "./values.ts";
+import { type Located, type YamlEntry, YamlSource } from "./yaml_source.ts";
+
+export type {
+  AddressSource,
+  IpPool,
+  PppProfile,
+  PppSecret,
+  StaticInterface,
+} from "./ppp_config.ts";
+export type { PppRoute } from "./ppp_routes.ts";
+
+/** `sstp-server`: the `/interface sstp-server server` properties plus Linux needs. */
+export interface SstpServerConfig {
+  /** Serve at all (default yes). */
+  enabled: boolean;
+  /** TCP port (default 443). */
+  port: number;
+  /** PEM file: leaf certificate first, then chain; may also hold the key. Required when enabled. */
+  certificate: string | undefined;
+  /** PEM private key file, when it is not in `certificate`. */
+  certificateKey: string | undefined;
+  /** Accepted methods, strongest first (default all four). */
+  authentication: AuthMethod[];
+  /** Profile for secrets that name none (default `default`). */
+  defaultProfile: string;
+  /** SSTP/LCP keepalive timeout in ms, or `null` for disabled (default 60 s). */
+  keepaliveTimeoutMs: number | null;
+  /** Largest MTU offered (default 1500). */
+  maxMtu: number;
+  /** Largest MRU accepted (default 1500). */
+  maxMru: number;
+  /** Ask for and check client certificates against `ca` (default no). */
+  verifyClientCertificate: boolean;
+  /** PEM CA bundle for client certificates. */
+  ca: string | undefined;
+  /** Allowed TLS versions (default any). */
+  tlsVersion: TlsVersion;
+  /** Addresses to listen on (default `0.0.0.0` and `::`). */
+  listen: string[];
+  /** Directory for runtime state (default `/var/lib/sstp`). */
+  stateDir: string;
+  /** Unix socket for `sstp` control commands (default `/run/sstp/sstp-server.sock`). */
+  controlSocket: string;
+  /** Session limit (default 4096). */
+  maxSessions: number;
+  /** LAN interface to answer ARP for client addresses on, if any. */
+  proxyArpInterface: string | undefined;
+}
+
+/** The whole server configuration, checked. */
+export interface ServerConfig {
+  /** File name as given. */
+  file: string;
+  /** `sstp-server` section with defaults applied. */
+  sstpServer: SstpServerConfig;
+  /** Static interface names. */
+  interfaces: StaticInterface[];
+  /** `/ppp secret` entries; `profile` is resolved to a defined profile name. */
+  secrets: PppSecret[];
+  /** `/ppp profile` entries, always including `default` (built in unless defined). */
+  profiles: PppProfile[];
+  /** `/ip pool` entries. */
+  pools: IpPool[];
+  /** Things that are allowed but probably unintended. */
+  warnings: string[];
+}
+
+const TOP_KEYS = ["sstp-server", "interfaces", "secrets", "profiles", "pools"] as const;
+const SERVER_KEYS = [
+  "enabled",
+  "port",
+  "certificate",
+  "certificate-key",
+  "authentication",
+  "default-profile",
+  "keepalive-timeout",
+  "max-mtu",
+  "max-mru",
+  "verify-client-certificate",
+  "ca",
+  "tls-version",
+  "listen",
+  "state-dir",
+  "control-socket",
+  "max-sessions",
+  "proxy-arp-interface",
+] as const;
+
+/** Built-in values behind `default` in `only-one` and `change-tcp-mss`. */
+const BUILT_IN_DEFAULT = { onlyOne: false, changeTcpMss: true } as const;
+
+/**
+ * Parses and checks a server configuration file.
+ *
+ * @example
+ * ```ts
+ * import { parseServerConfig } from "./server_config.ts";
+ * const config = parseServerConfig("sstp-server:\n  certificate: /etc/sstp/server.pem\n", "sstp.yaml");
+ * if (config.sstpServer.port !== 443 || config.profiles[0]?.name !== "default") throw new Error();
+ * ```
+ * @param yamlText The file's contents.
+ * @param fileName Name used in messages.
+ * @throws {ConfigError} With every mistake found, each with line and path.
+ */
+export function parseServerConfig(yamlText: string, fileName: string): ServerConfig {
+  const source = new YamlSource(yamlText, fileName);
+  if (source.issues.length > 0) throw new ConfigError(fileName, source.issues);
+  const top = source.root === undefined
+    ? new Map<string, YamlEntry>()
+    : source.entries(source.root, "", TOP_KEYS, "a mapping of sections (sstp-server, secrets, …)");
+  const server = readServer(source, top.get("sstp-server"));
+  const sstpServer = server.value;
+  const rawProfiles = readProfiles(source, top.get("profiles")?.value);
+  const pools = readPools(source, top.get("pools")?.value);
+  const rawSecrets = readSecrets(source, top.get("secrets")?.value);
+  const interfaces = readInterfaces(source, top.get("interfaces")?.value);
+  const warnings: string[] = [];
+
+  checkUnique(source, rawProfiles, "profile");
+  checkUnique(source, pools, "pool");
+  checkUnique(source, rawSecrets, "secret");
+  checkPools(source, pools);
+  const profiles = resolveProfiles(rawProfiles.map((p) => p.value));
+  const profileNames = new Set(profiles.map((p) => p.name));
+  const poolNames = new Set(pools.map((p) => p.value.name));
+  if (!profileNames.has(sstpServer.defaultProfile)) {
+    source.reportAt(
+      server.lineOf("default-profile"),
+      "sstp-server.default-profile",
+      `profile "${sstpServer.defaultProfile}" is not defined in profiles`,
+    );
+  }
+  for (const p of rawProfiles) {
+    for (const key of ["local-address", "remote-address"] as const) {
+      const address = key === "local-address" ? p.value.localAddress : p.value.remoteAddress;
+      if (address?.kind === "pool" && !poolNames.has(address.pool)) {
+        source.reportAt(
+          p.lineOf(key),
+          `${p.path}.${key}`,
+          `pool "${address.pool}" is not defined in pools`,
+        );
+      }
+    }
+  }
+  const secrets = rawSecrets.map(({ value: s, lineOf, path }): PppSecret => {
+    const profile = s.profile ?? sstpServer.defaultProfile;
+    if (s.profile !== undefined && !profileNames.has(s.profile)) {
+      source.reportAt(
+        lineOf("profile"),
+        `${path}.profile`,
+        `profile "${s.profile}" is not defined in profiles`,
+      );
+    }
+    const p = profiles.find((x) => x.name === profile);
+    if (p !== undefined && s.remoteAddress === undefined && p.remoteAddress === undefined) {
+      warnings.push(
+        `${fileName}:${lineOf("name")}: ${path}: neither the secret nor profile "${profile}" ` +
+          `sets remote-address, so "${s.name}" will get no address`,
+      );
+    }
+    const pooled = s.remoteAddress === undefined ? undefined : poolHolding(pools, s.remoteAddress);
+    if (pooled !== undefined) {
+      warnings.push(
+        `${fileName}:${lineOf("remote-address")}: ${path}.remote-address: ` +
+          `${s.remoteAddress} is also in pool "${pooled}"`,
+      );
+    }
+    return { ...s, profile };
+  });
+  checkInterfaces(source, interfaces, new Set(secrets.map((s) => s.name)));
+
+  if (source.issues.length > 0) throw new ConfigError(fileName, source.issues);
+  return {
+    file: fileName,
+    sstpServer,
+    interfaces: interfaces.map((x) => x.value),
+    secrets,
+    profiles,
+    pools: pools.map((x) => x.value),
+    warnings,
+  };
+}
+
+function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<SstpServerConfig> {
+  const fields = entry === undefined
+    ? new Map<string, YamlEntry>()
+    : source.entries(entry.value, "sstp-server", SERVER_KEYS);
+  const path = (key: string) => `sstp-server.${key}`;
+  const v = <T>(key: string, parse: (t: string) => T) =>
+    source.value(fields.get(key), path(key), parse);
+  // A list property: a YAML sequence or a comma string, parsed as a whole.
+  const list = <T>(key: string, parseAll: (items: string[]) => T): T | undefined => {
+    const e = fields.get(key);
+    if (e === undefined) return undefined;
+    const texts = source.list(e, path(key));
+    const first = texts[0];
+    if (first === undefined) {
+      source.report(e.key, path(key), "at least one value is required");
+      return undefined;
+    }
+    const joined = { text: texts.map((t) => t.text).join(","), node: first.node };
+    return source.parseText(joined, path(key), (t) => parseAll(splitList(t)));
+  };
+  const absolute = (t: string) => {
+    if (!t.startsWith("/")) throw new InvalidValueError(`"${t}" is not an absolute path`);
+    return t;
+  };
+  const keepalive = v("keepalive-timeout", parseKeepaliveTimeout);
+  const listen = list("listen", (items) => items.map(parseListenAddress)) ?? ["0.0.0.0", "::"];
+  const config: SstpServerConfig = {
+    enabled: v("enabled", parseYesNo) ?? true,
+    port: v("port", parsePort) ?? 443,
+    certificate: v("certificate", parseNonEmpty),
+    certificateKey: v("certificate-key", parseNonEmpty),
+    authentication: list("authentication", parseAuthentication) ??
+      [...AUTH_METHODS_STRONGEST_FIRST],
+    defaultProfile: v("default-profile", parseNonEmpty) ?? "default",
+    keepaliveTimeoutMs: keepalive === undefined ? DEFAULT_KEEPALIVE_TIMEOUT_S * 1000 : keepalive,
+    maxMtu: v("max-mtu", parseMtu) ?? DEFAULT_MTU,
+    maxMru: v("max-mru", parseMtu) ?? DEFAULT_MTU,
+    verifyClientCertificate: v("verify-client-certificate", parseYesNo) ?? false,
+    ca: v("ca", parseNonEmpty),
+    tlsVersion: v("tls-version", parseTlsVersion) ?? "any",
+    listen,
+    stateDir: v("state-dir", absolute) ?? "/var/lib/sstp",
+    controlSocket: v("control-socket", absolute) ?? "/run/sstp/sstp-server.sock",
+    maxSessions: v("max-sessions", (t) => parseIntegerIn(t, 1, 65535)) ?? 4096,
+    proxyArpInterface: v("proxy-arp-interface", parseInterfaceName),
+  };
+  if (config.enabled && !fields.has("certificate")) {
+    source.report(
+      entry?.key,
+      path("certificate"),
+      "a certificate is required when the server is enabled",
+    );
+  }
+  if (config.verifyClientCertificate && !fields.has("ca")) {
+    source.report(
+      fields.get("verify-client-certificate")?.key,
+      path("ca"),
+      "a CA bundle is required when verify-client-certificate is yes",
+    );
+  }
+  if (new Set(listen).size !== listen.length) {
+    source.report(fields.get("listen")?.key, path("listen"), "lists an address twice");
+  }
+  const section = entry?.value;
+  return isMap(section)
+    ? source.locate(config, "sstp-server", section, fields)
+    : { value: config, path: "sstp-server", line: 0, lineOf: () => 0 };
+}
+
+function parseInterfaceName(text: string): string {
+  const problem = interfaceNameProblem(text);
+  if (problem !== undefined) throw new InvalidValueError(problem);
+  return text;
+}
+
+function parseListenAddress(text: string): string {
+  const t = text.trim();
+  if (isIpv4(t) || isIpv6(t)) return t;
+  throw new InvalidValueError(`"${text}" is not an IPv4 or IPv6 address`);
+}
+
+/**
+ * Resolves `default` in `only-one` and `change-tcp-mss` from the `default`
+ * profile (itself resolved from built-in values), and adds the built-in
+ * `default` profile when the file defines none.
+ */
+function resolveProfiles(raw: RawPppProfile[]): PppProfile[] {
+  const userDefault = raw.find((p) => p.name === "default");
+  const pick = (value: boolean | "default" | undefined, fallback: boolean) =>
+    value === undefined || value === "default" ? fallback : value;
+  const base = {
+    onlyOne: pick(userDefault?.onlyOne, BUILT_IN_DEFAULT.onlyOne),
+    changeTcpMss: pick(userDefault?.changeTcpMss, BUILT_IN_DEFAULT.changeTcpMss),
+  };
+  const resolved = raw.map((p) => ({
+    ...p,
+    onlyOne: pick(p.onlyOne, base.onlyOne),
+    changeTcpMss: pick(p.changeTcpMss, base.changeTcpMss),
+  }));
+  if (userDefault !== undefined) return resolved;
+  const builtIn: PppProfile = {
+    name: "default",
+    localAddress: undefined,
+    remoteAddress: undefined,
+    dnsServer: [],
+    onlyOne: BUILT_IN_DEFAULT.onlyOne,
+    sessionTimeoutMs: null,
+    idleTimeoutMs: null,
+    changeTcpMss: BUILT_IN_DEFAULT.changeTcpMss,
+  };
+  return [builtIn, ...resolved];
+}
+
+function checkUnique(
+  source: YamlSource,
+  entries: ReadonlyArray<Located<{ name: string }>>,
+  what: string,
+): void {
+  const seen = new Map<string, number>();
+  entries.forEach((e) => {
+    const first = seen.get(e.value.name);
+    if (first === undefined) seen.set(e.value.name, e.lineOf("name"));
+    else {
+      source.reportAt(
+        e.lineOf("name"),
+        `${e.path}.name`,
+        `${what} "${e.value.name}" is already defined on line ${first}`,
+      );
+    }
+  });
+}
+
+function checkPools(source: YamlSource, pools: ReadonlyArray<Located<IpPool>>): void {
+  const all = pools.flatMap((pool) => pool.value.ranges.map((range) => ({ pool, range })));
+  for (const [n, a] of all.entries()) {
+    for (const b of all.slice(0, n)) {
+      if (rangesOverlap(a.range, b.range)) {
+        const other = b.pool === a.pool
+          ? "another range of this pool"
+          : `pool "${b.pool.value.name}"`;
+        source.reportAt(
+          a.pool.lineOf("ranges"),
+          `${a.pool.path}.ranges`,
+          `${formatIpv4Range(a.range)} overlaps ${formatIpv4Range(b.range)} of ${other}`,
+        );
+      }
+    }
+  }
+  const byName = new Map(pools.map((p) => [p.value.name, p.value]));
+  for (const { value: pool, lineOf, path: poolPath } of pools) {
+    if (pool.nextPool === undefined) continue;
+    const path = `${poolPath}.next-pool`;
+    if (!byName.has(pool.nextPool)) {
+      source.reportAt(lineOf("next-pool"), path, `pool "${pool.nextPool}" is not defined in pools`);
+      continue;
+    }
+    // Follow the chain; a loop would make allocation spin.
+    const visited = new Set([pool.name]);
+    let next: string | undefined = pool.nextPool;
+    while (next !== undefined && !visited.has(next)) {
+      visited.add(next);
+      next = byName.get(next)?.nextPool;
+    }
+    if (next === pool.name) {
+      source.reportAt(
+        lineOf("next-pool"),
+        path,
+        `next-pool chain of "${pool.name}" loops back to it`,
+      );
+    }
+  }
+}
+
+function poolHolding(pools: ReadonlyArray<Located<IpPool>>, address: string): string | undefined {
+  const value = parseIpv4(address);
+  if (value === undefined) return undefined;
+  return pools.find((p) => p.value.ranges.some((r) => rangeContains(r, value)))?.value.name;
+}
+
+function checkInterfaces(
+  source: YamlSource,
+  interfaces: ReadonlyArray<Located<StaticInterface>>,
+  users: Set<string>,
+): void {
+  const names = new Map<string, number>();
+  const owners = new Map<string, number>();
+  interfaces.forEach(({ value: entry, lineOf, path }) => {
+    const sameName = names.get(entry.name);
+    if (sameName !== undefined) {
+      source.reportAt(
+        lineOf("name"),
+        `${path}.name`,
+        `interface "${entry.name}" is already defined on line ${sameName}`,
+      );
+    } else names.set(entry.name, lineOf("name"));
+    const sameUser = owners.get(entry.user);
+    if (sameUser !== undefined) {
+      source.reportAt(
+        lineOf("user"),
+        `${path}.user`,
+        `user "${entry.user}" already has an interface on line ${sameUser}`,
+      );
+    } else owners.set(entry.user, lineOf("user"));
+    if (!users.has(entry.user)) {
+      source.reportAt(
+        lineOf("user"),
+        `${path}.user`,
+        `user "${entry.user}" is not defined in secrets`,
+      );
+    }
+  });
+}
