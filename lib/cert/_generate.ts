@@ -1,0 +1,169 @@
+/**
+ * Shared pieces of certificate creation: key generation, PKCS#8 export,
+ * leaf extensions and serial numbers.
+ *
+ * @module
+ */
+
+import { x509 } from "./_x509.ts";
+import { encodePem } from "./pem.ts";
+import { isIpAddress } from "./_ip.ts";
+
+/** Key types we create. RSA 2048 is the default: Windows SSTP clients need RSA over TLS 1.2. */
+export type KeyType = "rsa2048" | "rsa3072" | "rsa4096" | "ecdsa-p256" | "ecdsa-p384";
+
+/** A certificate and its private key, both PEM. */
+export interface CertificateAndKey {
+  /** The certificate, PEM `CERTIFICATE`. */
+  certPem: string;
+  /** The private key, PEM `PRIVATE KEY` (PKCS#8, unencrypted). */
+  keyPem: string;
+  /** The certificate DER. */
+  certDer: Uint8Array;
+}
+
+/** Validity and extension overrides shared by every issuing function. */
+export interface ValidityOptions {
+  /** Days of validity from `notBefore` (default 825 for leaves, 3650 for CAs). */
+  days?: number;
+  /** Start of validity (default: now minus 5 minutes, for clock skew). */
+  notBefore?: Date;
+  /** End of validity (overrides `days`). */
+  notAfter?: Date;
+}
+
+/** WebCrypto algorithm for a key type. */
+export function keyAlgorithm(keyType: KeyType): RsaHashedKeyGenParams | EcKeyGenParams {
+  switch (keyType) {
+    case "rsa2048":
+    case "rsa3072":
+    case "rsa4096":
+      return {
+        name: "RSASSA-PKCS1-v1_5",
+        hash: "SHA-256",
+        publicExponent: new Uint8Array([1, 0, 1]),
+        modulusLength: Number(keyType.slice(3)),
+      };
+    case "ecdsa-p256":
+      return { name: "ECDSA", namedCurve: "P-256" };
+    case "ecdsa-p384":
+      return { name: "ECDSA", namedCurve: "P-384" };
+    default: {
+      const never: never = keyType;
+      throw new TypeError(`Cannot generate key: unknown key type "${never}"`);
+    }
+  }
+}
+
+/** Signing algorithm to use with a key of `algorithm`. */
+export function signingAlgorithm(algorithm: KeyAlgorithm): Algorithm | EcdsaParams {
+  if (algorithm.name === "ECDSA") {
+    const curve = (algorithm as EcKeyAlgorithm).namedCurve;
+    return { name: "ECDSA", hash: curve === "P-384" ? "SHA-384" : "SHA-256" } as EcdsaParams;
+  }
+  return { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" } as Algorithm;
+}
+
+/** Generates an extractable key pair. */
+export async function generateKeyPair(keyType: KeyType): Promise<CryptoKeyPair> {
+  return await crypto.subtle.generateKey(keyAlgorithm(keyType), true, ["sign", "verify"]);
+}
+
+/** Exports a private key as PKCS#8 PEM. */
+export async function exportPrivateKeyPem(key: CryptoKey): Promise<string> {
+  return encodePem("PRIVATE KEY", new Uint8Array(await crypto.subtle.exportKey("pkcs8", key)));
+}
+
+/** A positive 16-byte serial number as hex (RFC 5280 4.1.2.2: at most 20 octets, positive). */
+export function randomSerialNumber(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x01;
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Resolves `notBefore`/`notAfter` from validity options. */
+export function validity(options: ValidityOptions, defaultDays: number): {
+  notBefore: Date;
+  notAfter: Date;
+} {
+  const days = options.days ?? defaultDays;
+  if (!Number.isFinite(days) || days <= 0) {
+    throw new RangeError(`Cannot create certificate: days ${days} must be a positive number`);
+  }
+  const notBefore = options.notBefore ?? new Date(Date.now() - 5 * 60_000);
+  const notAfter = options.notAfter ?? new Date(notBefore.getTime() + days * 86_400_000);
+  if (notAfter.getTime() <= notBefore.getTime()) {
+    throw new RangeError("Cannot create certificate: notAfter must be later than notBefore");
+  }
+  return { notBefore, notAfter };
+}
+
+/** Subject alternative names from DNS names and IP literals. */
+export function subjectAltNames(
+  dnsNames: readonly string[],
+  ipAddresses: readonly string[],
+): x509.SubjectAlternativeNameExtension | undefined {
+  const entries: { type: "dns" | "ip"; value: string }[] = [];
+  for (const name of dnsNames) {
+    if (name === "" || isIpAddress(name)) {
+      throw new TypeError(`Cannot create certificate: "${name}" is not a DNS name`);
+    }
+    entries.push({ type: "dns", value: name });
+  }
+  for (const ip of ipAddresses) {
+    if (!isIpAddress(ip)) {
+      throw new TypeError(`Cannot create certificate: "${ip}" is not an IP address`);
+    }
+    entries.push({ type: "ip", value: ip });
+  }
+  return entries.length > 0 ? new x509.SubjectAlternativeNameExtension(entries, false) : undefined;
+}
+
+/** Extended key usage OIDs by purpose. */
+export const EXTENDED_KEY_USAGE = {
+  /** RFC 5280 4.2.1.12 id-kp-serverAuth */
+  serverAuth: "1.3.6.1.5.5.7.3.1",
+  /** RFC 5280 4.2.1.12 id-kp-clientAuth */
+  clientAuth: "1.3.6.1.5.5.7.3.2",
+} as const;
+
+/** Purpose of a leaf certificate. */
+export type ExtendedKeyUsageName = keyof typeof EXTENDED_KEY_USAGE;
+
+/** Extensions of a leaf (end-entity) certificate. */
+export async function leafExtensions(
+  publicKey: CryptoKey,
+  usages: readonly ExtendedKeyUsageName[],
+  san: x509.SubjectAlternativeNameExtension | undefined,
+): Promise<x509.Extension[]> {
+  const keyUsage = publicKey.algorithm.name === "ECDSA"
+    ? x509.KeyUsageFlags.digitalSignature
+    : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment;
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(keyUsage, true),
+    new x509.ExtendedKeyUsageExtension(usages.map((u) => EXTENDED_KEY_USAGE[u]), false),
+    await x509.SubjectKeyIdentifierExtension.create(publicKey),
+  ];
+  if (san !== undefined) extensions.push(san);
+  return extensions;
+}
+
+/** Packs a created certificate and key. */
+export async function packCertificate(
+  cert: x509.X509Certificate,
+  privateKey: CryptoKey,
+): Promise<CertificateAndKey> {
+  const certDer = new Uint8Array(cert.rawData);
+  return {
+    certPem: encodePem("CERTIFICATE", certDer),
+    keyPem: await exportPrivateKeyPem(privateKey),
+    certDer,
+  };
+}
+
+/** Escapes a value for an RFC 4514 distinguished name string. */
+export function dnValue(value: string): string {
+  if (value === "") throw new TypeError("Cannot create certificate: commonName must not be empty");
+  return value.replace(/([,+"\\<>;=])/g, "\\$1").replace(/^([ #])/, "\\$1").replace(/ $/, "\\ ");
+}

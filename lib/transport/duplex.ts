@@ -1,0 +1,51 @@
+/**
+ * The byte duplex the pipeline runs over (DESIGN.md 4.1): a TLS connection
+ * seen as two Web Streams. The HTTP preamble is read and written by the
+ * caller over these same streams (lib/sstp/http_preamble.ts).
+ *
+ * @module
+ */
+
+/** An IP endpoint. */
+export interface TransportAddr {
+  /** IP address literal. */
+  hostname: string;
+  /** TCP port. */
+  port: number;
+}
+
+/** What the TLS handshake negotiated. */
+export interface TransportInfo {
+  /** `"TLSv1.2"` or `"TLSv1.3"`. */
+  tlsVersion?: string;
+  /** Cipher suite name as reported by the TLS library. */
+  cipher?: string;
+  /** DER of the peer's leaf certificate, when the peer sent one and the TLS library exposes it. */
+  peerCertDer?: Uint8Array;
+  /** Server Name Indication the client sent, when observable (server side, node:tls path). */
+  serverName?: string;
+  /** Server side with client certificates requested: whether the client's certificate verified. */
+  peerVerified?: boolean;
+  /** ALPN protocol negotiated, if any. */
+  alpnProtocol?: string;
+}
+
+/**
+ * A connected byte stream.
+ *
+ * - `readable` yields the peer's bytes in arbitrary chunking and closes on EOF.
+ * - `writable` sends bytes. Write large chunks: each write may become its own
+ *   TLS record (DESIGN.md "Facts measured"). A chunk must not be modified
+ *   after it is written. Closing the writable half-closes (TLS close_notify).
+ * - `close()` tears the connection down at once; it is idempotent.
+ * - `closed` settles once the underlying resource is released.
+ */
+export interface ByteDuplex {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+  close(): void;
+  closed: Promise<void>;
+  localAddr: TransportAddr;
+  remoteAddr: TransportAddr;
+  info: TransportInfo;
+}
