@@ -7,10 +7,12 @@
  *    `sendto`, `recv`, `close` and `poll` are synchronous: they run on the JS
  *    thread and must only ever be used on `O_NONBLOCK` descriptors (or with a
  *    zero timeout), so they cannot stall the event loop.
- * 2. `pollAsync` and `epollWaitAsync` are `nonblocking: true`: Deno runs them
+ * 2. `pollAsync`, `epollWaitAsync` and `closeAsync` are `nonblocking: true`: Deno runs them
  *    on a thread of its bounded blocking pool and resolves a promise. Each
  *    pending call holds one pool thread, so the server shares a single
  *    `epollWaitAsync` among all sessions (see `epoll_reactor.ts`).
+ *    `closeAsync` exists because closing the last fd of a TUN device
+ *    unregisters the netdev, which took about 16 ms here (RCU grace periods).
  * 3. `errno` is thread-local. It is read with `__errno_location()` right after
  *    a synchronous call on the JS thread. The value a `nonblocking: true` call
  *    left behind lives on a pool thread and cannot be read; callers of those
@@ -174,6 +176,7 @@ export function errnoText(errno: number): string {
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  closeAsync: { name: "close", parameters: ["i32"], result: "i32", nonblocking: true },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   // ioctl(int, unsigned long, ...): the variadic third argument is passed in

@@ -1,0 +1,347 @@
+/**
+ * Root-only tests of {@linkcode openLinuxTun} and {@linkcode EpollReactor} in
+ * throw-away network namespaces (test/helpers/netns.ts).
+ *
+ * ```
+ *   namespace sstp-t-XXXXXXXX
+ *   ┌────────────────────────────────────────────────┐
+ *   │ ping 198.18.5.2                                │
+ *   │   │ route 198.18.5.2 dev sstp-t0               │
+ *   │   ▼                                            │
+ *   │ sstp-t0 (TUN, 198.18.5.1 peer 198.18.5.2) ─────┼─► fd in this test process:
+ *   └────────────────────────────────────────────────┘   reads the echo request,
+ *                                                        writes the echo reply
+ * ```
+ *
+ * The TUN is created with the JS thread switched into the namespace
+ * (`ns.enter`), so nothing is ever created in the root namespace. Every wait
+ * is bounded; every namespace is deleted in `finally` (`await using`).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { createNetns, type Netns, netnsTestIgnore } from "../test/helpers/netns.ts";
+import { buildIcmpEcho, parseIcmp } from "../test/helpers/icmp.ts";
+import { EpollReactor } from "./epoll_reactor.ts";
+import { IFF_UP } from "./ifreq.ts";
+import {
+  AF_INET,
+  check,
+  closeQuietly,
+  ErrnoError,
+  libc,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+} from "./libc.ts";
+import { type LinuxTun, openLinuxTun } from "./linux_tun.ts";
+import { readNetdev } from "./netdev.ts";
+
+const ignore = netnsTestIgnore("ffi/linux_tun_netns_test.ts");
+
+/** Runs `p` with a deadline; on expiry calls `onTimeout` (which must end `p`) and throws. */
+async function within<T>(ms: number, what: string, p: Promise<T>, onTimeout: () => void) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let isTimedOut = false;
+  const guard = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      isTimedOut = true;
+      onTimeout();
+      resolve();
+    }, ms);
+  });
+  try {
+    const result = await Promise.race([p, guard.then(() => p)]);
+    if (isTimedOut) throw new Error(`Timed out after ${ms} ms: ${what}`);
+    return result;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function fdCount(): number {
+  let n = 0;
+  for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
+  return n;
+}
+
+/** Builds the echo reply to an echo request read from the TUN (same id, seq, payload). */
+function echoReplyTo(request: Uint8Array): Uint8Array | undefined {
+  const icmp = parseIcmp(request);
+  if (icmp === null || icmp.type !== 8) return undefined;
+  const ihl = ((request[0] ?? 0) & 0xf) * 4;
+  const total = new DataView(request.buffer, request.byteOffset).getUint16(2);
+  return buildIcmpEcho(icmp.dst, icmp.src, {
+    id: icmp.id,
+    seq: icmp.seq,
+    payload: request.subarray(ihl + 8, total),
+    reply: true,
+  });
+}
+
+async function openPointToPoint(ns: Netns, name: string): Promise<LinuxTun> {
+  const tun = ns.enter(() => openLinuxTun({ name, mtu: 1400, txQueueLen: 5000, up: true }));
+  try {
+    await ns.run(["ip", "addr", "add", "198.18.5.1", "peer", "198.18.5.2", "dev", name]);
+  } catch (e) {
+    tun.close();
+    throw e;
+  }
+  return tun;
+}
+
+Deno.test({
+  name: "LinuxTun reads a ping's echo request and writes the reply the ping accepts",
+  ignore,
+  async fn() {
+    await using ns = await createNetns();
+    const tun = await openPointToPoint(ns, "sstp-t0");
+    try {
+      assert.equal(tun.name, "sstp-t0");
+      assert.equal(tun.mtu, 1400);
+      const dev = ns.enter(() => readNetdev("sstp-t0"));
+      assert.equal(dev.txQueueLen, 5000);
+      assert.equal(dev.flags & IFF_UP, IFF_UP);
+
+      const ping = ns.exec(["ping", "-n", "-c", "1", "-W", "5", "198.18.5.2"], { timeoutMs: 8000 });
+      const reader = tun.readable.getReader();
+      const answer = async () => {
+        for (let i = 0; i < 50; i++) {
+          const { value, done } = await reader.read();
+          if (done) return false;
+          const reply = echoReplyTo(value);
+          if (reply !== undefined && parseIcmp(value)?.dst === "198.18.5.2") {
+            assert.equal(tun.writePackets([reply]), 1);
+            return true;
+          }
+        }
+        return false;
+      };
+      assert.ok(await within(6000, "echo request on the TUN", answer(), () => tun.close()));
+      reader.releaseLock();
+      const r = await ping;
+      assert.equal(r.code, 0, `ping failed:\n${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /1 received/);
+      assert.ok(tun.stats.rxPackets >= 1);
+      assert.equal(tun.stats.txPackets, 1);
+      assert.equal(tun.stats.txDropped, 0);
+    } finally {
+      tun.close();
+      await tun.closed;
+    }
+  },
+});
+
+Deno.test({
+  name: "LinuxTun writes an echo request into the kernel and reads the kernel's reply",
+  ignore,
+  async fn() {
+    await using ns = await createNetns();
+    const tun = await openPointToPoint(ns, "sstp-t1");
+    try {
+      const request = buildIcmpEcho("198.18.5.2", "198.18.5.1", { id: 0x5a5a, seq: 7 });
+      const writer = tun.writable.getWriter();
+      await writer.write(request);
+      writer.releaseLock();
+      const find = async () => {
+        for (let i = 0; i < 50; i++) {
+          const batch = await tun.readBatch();
+          if (batch.length === 0) return undefined;
+          const hit = batch.map(parseIcmp).find((p) => p?.type === 0 && p.id === 0x5a5a);
+          if (hit) return hit;
+        }
+        return undefined;
+      };
+      const reply = await within(5000, "echo reply on the TUN", find(), () => tun.close());
+      assert.deepEqual(reply, {
+        src: "198.18.5.1",
+        dst: "198.18.5.2",
+        type: 0,
+        id: 0x5a5a,
+        seq: 7,
+      });
+      assert.equal(tun.stats.txPackets, 1);
+      assert.equal(tun.stats.txBytes, request.length);
+      // A packet that is neither IPv4 nor IPv6 (version nibble 0) gets EINVAL
+      // from tun_get_user(): dropped and counted, not thrown.
+      assert.equal(tun.writePackets([new Uint8Array(20)]), 0);
+      assert.equal(tun.stats.txDropped, 1);
+    } finally {
+      tun.close();
+      await tun.closed;
+    }
+  },
+});
+
+Deno.test({
+  name: "LinuxTun.close() ends a pending read promptly and closes its fds",
+  ignore,
+  async fn() {
+    await using ns = await createNetns();
+    const before = fdCount();
+    const tun = ns.enter(() => openLinuxTun({ name: "sstp-t2" }));
+    assert.equal(fdCount(), before + 2); // the TUN fd and its eventfd
+    const reader = tun.readable.getReader();
+    const pending = reader.read();
+    await new Promise((r) => setTimeout(r, 50)); // let the poll() start
+    const t0 = performance.now();
+    tun.close();
+    tun.close(); // idempotent
+    const result = await within(2000, "read after close", pending, () => {});
+    assert.equal(result.done, true);
+    await tun.closed;
+    assert.ok(performance.now() - t0 < 500, `took ${performance.now() - t0} ms`);
+    assert.equal(fdCount(), before);
+    assert.deepEqual(await tun.readBatch(), []);
+    assert.equal(tun.writePackets([new Uint8Array(20)]), 0);
+    const w = tun.writable.getWriter();
+    await assert.rejects(w.write(new Uint8Array(20)), /device is closed/);
+  },
+});
+
+Deno.test({
+  name: "LinuxTun.readable cancel ends a pending read but keeps the device open",
+  ignore,
+  async fn() {
+    await using ns = await createNetns();
+    const tun = await openPointToPoint(ns, "sstp-t3");
+    try {
+      const reader = tun.readable.getReader();
+      const pending = reader.read();
+      await new Promise((r) => setTimeout(r, 20));
+      await within(2000, "cancel", reader.cancel(), () => tun.close());
+      assert.equal((await pending).done, true);
+      assert.equal(tun.isClosed, false);
+      const request = buildIcmpEcho("198.18.5.2", "198.18.5.1", { id: 9 });
+      assert.equal(tun.writePackets([request]), 1);
+    } finally {
+      tun.close();
+      await tun.closed;
+    }
+  },
+});
+
+Deno.test({
+  name: "openLinuxTun() leaves no fd open when TUNSETIFF fails",
+  ignore,
+  async fn() {
+    await using ns = await createNetns();
+    const before = fdCount();
+    // "lo" exists and is not a TUN device: EINVAL.
+    assert.throws(() => ns.enter(() => openLinuxTun({ name: "lo" })), {
+      name: "ErrnoError",
+      code: "EINVAL",
+      message: /^Cannot create TUN device "lo": ioctl\(TUNSETIFF\) failed with EINVAL/,
+    });
+    assert.equal(fdCount(), before);
+    // Two %d templates: the kernel's dev_alloc_name() refuses.
+    assert.throws(() => ns.enter(() => openLinuxTun({ name: "bad%d%d" })), ErrnoError);
+    assert.equal(fdCount(), before);
+    // Name already attached to another open TUN fd: EBUSY.
+    const first = ns.enter(() => openLinuxTun({ name: "sstp-t4" }));
+    try {
+      assert.throws(() => ns.enter(() => openLinuxTun({ name: "sstp-t4" })), { code: "EBUSY" });
+      assert.equal(fdCount(), before + 2);
+    } finally {
+      first.close();
+      await first.closed;
+    }
+    assert.equal(fdCount(), before);
+    // Rejected before any fd is opened.
+    assert.throws(
+      () => openLinuxTun({ name: "tun-very-long-name" }),
+      new RangeError(
+        'Cannot create TUN device "tun-very-long-name": name must be at most 15 bytes',
+      ),
+    );
+    assert.throws(() => openLinuxTun({ name: "ok", mtu: 20 }), RangeError);
+    assert.equal(fdCount(), before);
+  },
+});
+
+/** Encodes `struct sockaddr_in` (family host order, port and address network order). */
+function sockaddrIn(addr: string, port: number): Uint8Array<ArrayBuffer> {
+  const sa = new Uint8Array(16);
+  const v = new DataView(sa.buffer);
+  v.setUint16(0, AF_INET, true);
+  v.setUint16(2, port);
+  sa.set(addr.split(".").map(Number), 4);
+  return sa;
+}
+
+Deno.test({
+  name: "EpollReactor serves 50 TUN devices with one epoll_wait, each receiving a packet",
+  ignore,
+  async fn() {
+    const count = 50;
+    await using ns = await createNetns();
+    const before = fdCount();
+    const reactor = new EpollReactor();
+    const tuns: LinuxTun[] = [];
+    let sock = -1;
+    try {
+      ns.enter(() => {
+        for (let i = 0; i < count; i++) {
+          tuns.push(openLinuxTun({ name: `rt${i}`, up: true, reactor }));
+        }
+      });
+      // One fd per TUN plus the reactor's epoll fd and eventfd: no per-device eventfd.
+      assert.equal(fdCount(), before + count + 2);
+      const batch = tuns.map((_, i) => `addr add 198.18.6.1 peer 198.18.7.${i + 1} dev rt${i}\n`);
+      await ns.run(["ip", "-batch", "-"], { stdin: batch.join("") });
+
+      const reads = tuns.map((t) => t.readBatch());
+      assert.ok(reactor.isRunning);
+      const payload = new TextEncoder().encode("reactor");
+      sock = ns.enter(() =>
+        check(
+          libc().socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0),
+          "test",
+          "socket",
+        )
+      );
+      for (let i = 0; i < count; i++) {
+        const to = sockaddrIn(`198.18.7.${i + 1}`, 9);
+        check(libc().sendto(sock, payload, BigInt(payload.length), 0, to, 16), "test", "sendto");
+      }
+      const batches = await within(5000, "a packet on every TUN", Promise.all(reads), () => {
+        for (const t of tuns) t.close();
+      });
+      batches.forEach((b, i) => {
+        const udp = b.find((p) => p[9] === 17);
+        assert.ok(udp, `no UDP packet on rt${i}`);
+        assert.equal(Array.from(udp.subarray(16, 20)).join("."), `198.18.7.${i + 1}`);
+      });
+    } finally {
+      closeQuietly(sock);
+      for (const t of tuns) t.close();
+      await Promise.all(tuns.map((t) => t.closed));
+      reactor.close();
+      await reactor.closed;
+    }
+    assert.equal(fdCount(), before);
+  },
+});
+
+Deno.test({
+  name: "LinuxTun with a reactor ends a pending read when the reactor closes",
+  ignore,
+  async fn() {
+    await using ns = await createNetns();
+    const reactor = new EpollReactor();
+    const tun = ns.enter(() => openLinuxTun({ name: "sstp-t5", reactor }));
+    try {
+      const pending = tun.readBatch();
+      reactor.close();
+      await assert.rejects(
+        within(2000, "read after reactor close", pending, () => tun.close()),
+        /reactor is closed/,
+      );
+    } finally {
+      tun.close();
+      await tun.closed;
+      await reactor.closed;
+    }
+  },
+});
