@@ -94,7 +94,7 @@ export class YamlSource {
       }
       const name = key.value;
       if (!allowed.includes(name)) {
-        this.report(key, join(path, name), `unknown key "${name}"`);
+        this.report(key, path, `unknown key "${name}"`);
         continue;
       }
       out.set(name, { key, value: (pair.value ?? undefined) as Node | undefined });

@@ -1,0 +1,63 @@
+/**
+ * `sstp connect --help` text.
+ *
+ * @module
+ */
+import { DEFAULT_MTU, MAX_MTU, MIN_MTU } from "../config/values.ts";
+
+/** Help for `sstp connect`, listing every property with its default. */
+export const CONNECT_HELP = `Usage: sstp connect [OPTIONS] [CONNECT-TO]
+
+Connects to an SSTP server and brings up a tunnel interface. Options are the
+RouterOS "/interface sstp-client" properties in kebab-case. Each may also be
+given in a YAML file (--config FILE) under the same key; options given on the
+command line win over the file. Booleans take yes, no, true or false; a bare
+--flag means yes and --no-flag means no. Relative paths in the file are
+relative to the file.
+
+Server
+  --connect-to HOST[:PORT]   server name, IPv4 or [IPv6] address; may be given as
+                             the argument instead (required)
+  --port N                   server TCP port (443)
+  --http-proxy HOST[:PORT]   reach the server through an HTTP proxy (port 8080)
+  --sni NAME|yes|no          TLS server name: yes = the connect-to host name (yes)
+  --tls-version V            any, only-1.2 or only-1.3 (any)
+
+Certificates
+  --verify-server-certificate yes|no               check the chain (yes)
+  --verify-server-address-from-certificate yes|no  check the name or address (yes)
+  --ca FILE                  PEM CA bundle (default: the system roots)
+  --server-fingerprint sha256:HEX
+                             pin the server certificate's SHA-256 (64 hex digits)
+  --certificate FILE         client certificate (PEM; may hold the key)
+  --certificate-key FILE     client key (PEM), when not in --certificate
+  --crl FILE                 PEM certificate revocation list
+
+Authentication
+  --user NAME                user name (required)
+  --password-file FILE       read the password from the first line of FILE
+  --password TEXT            the password (visible in process listings; prefer
+                             --password-file or the SSTP_PASSWORD environment variable)
+  --authentication LIST      comma list of mschap2, mschap1, chap, pap (all four)
+
+Link
+  --name IFNAME              interface name, at most 15 bytes (sstp-out1)
+  --max-mtu N                largest MTU, ${MIN_MTU}-${MAX_MTU} (${DEFAULT_MTU})
+  --max-mru N                largest MRU, ${MIN_MTU}-${MAX_MTU} (${DEFAULT_MTU})
+  --keepalive-timeout S      seconds (or 1m, 1h…) without an answer before the link
+                             is declared dead, or "disabled" (60)
+  --add-default-route yes|no route everything through the tunnel (no)
+  --default-route-distance N metric of that route, 1-255 (1)
+  --use-peer-dns yes|no      use the DNS servers the server offers (no)
+  --reconnect yes|no         reconnect after the link drops (yes)
+
+Other
+  --config FILE              YAML file with any of the keys above
+  --log-level LEVEL          error, warn, info, debug or trace (info)
+  --comment TEXT             free text, shown in logs
+  --disabled yes|no          parse the configuration but do not connect (no)
+  -h, --help                 show this help
+
+The password is taken from --password or --password-file, else from
+SSTP_PASSWORD, else from "password" or "password-file" in the config file.
+`;

@@ -1,0 +1,521 @@
+/**
+ * `sstp connect` options: RouterOS `/interface sstp-client` properties as
+ * kebab-case flags and as the keys of an optional YAML file (`--config
+ * FILE`). Flags win over the file. Everything is checked here, before any
+ * socket or interface exists; a bad value throws a `TypeError` (wrong kind)
+ * or `RangeError` (out of bounds) that names the property:
+ * `Invalid value for "keepalive-timeout": "abc" is not a number of seconds or "disabled"`.
+ *
+ * Departures from RouterOS: `verify-server-certificate` defaults to yes;
+ * `sni` defaults to yes (Deno's TLS stacks send the host name anyway);
+ * there is no `profile`; `server-fingerprint`, `crl`, `tls-version`,
+ * `log-level` and `reconnect` are additions.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { dirname, isAbsolute, join } from "node:path";
+import { AUTH_METHODS_STRONGEST_FIRST, type AuthMethod } from "../ppp/auth/auth_types.ts";
+import type { LogLevel } from "../log.ts";
+import { formatConfigIssue } from "../config/config_error.ts";
+import { type HostKind, isHostName, parseHostPort } from "../config/host_port.ts";
+import { interfaceNameProblem, MAX_INTERFACE_NAME_BYTES } from "../config/interface_names.ts";
+import {
+  DEFAULT_KEEPALIVE_TIMEOUT_S,
+  DEFAULT_MTU,
+  InvalidValueError,
+  parseAuthentication,
+  parseIntegerIn,
+  parseKeepaliveTimeout,
+  parseLogLevel,
+  parseMtu,
+  parseNonEmpty,
+  parsePort,
+  parseTlsVersion,
+  parseYesNo,
+  splitList,
+  type TlsVersion,
+} from "../config/values.ts";
+import { YamlSource } from "../config/yaml_source.ts";
+
+/** The server to connect to. */
+export interface ConnectTarget {
+  /** Host name (lower case) or address literal (IPv6 without brackets). */
+  host: string;
+  /** TCP port: from `connect-to`, else `port`, else 443. */
+  port: number;
+  /** Whether `host` is a name or an address literal. */
+  kind: HostKind;
+}
+
+/** Where the password came from. */
+export type PasswordSource = "command-line" | "password-file" | "environment" | "config-file";
+
+/** Everything `sstp connect` needs, checked, with defaults applied. */
+export interface ConnectOptions {
+  /** `connect-to` (+ `port`). */
+  connectTo: ConnectTarget;
+  /** `user`. */
+  user: string;
+  /** The password (never log it). */
+  password: string;
+  /** Which source the password came from. */
+  passwordSource: PasswordSource;
+  /** `authentication`, strongest first (default all four). */
+  authentication: AuthMethod[];
+  /** `verify-server-certificate` (default yes). */
+  verifyServerCertificate: boolean;
+  /** `verify-server-address-from-certificate` (default yes). */
+  verifyServerAddressFromCertificate: boolean;
+  /** `ca`: PEM CA bundle path; `undefined` means the system roots. */
+  ca: string | undefined;
+  /** `server-fingerprint`: SHA-256 of the server leaf certificate, 64 lower-case hex digits. */
+  serverFingerprint: string | undefined;
+  /** `certificate`: client certificate PEM path. */
+  certificate: string | undefined;
+  /** `certificate-key`: client key PEM path (else the key is in `certificate`). */
+  certificateKey: string | undefined;
+  /** `crl`: PEM CRL path. */
+  crl: string | undefined;
+  /** `keepalive-timeout` in ms, or `null` for disabled (default 60 s). */
+  keepaliveTimeoutMs: number | null;
+  /** `max-mtu` (default 1500). */
+  maxMtu: number;
+  /** `max-mru` (default 1500). */
+  maxMru: number;
+  /** `add-default-route` (default no). */
+  addDefaultRoute: boolean;
+  /** `default-route-distance`, 1-255 (default 1). */
+  defaultRouteDistance: number;
+  /** `use-peer-dns` (default no). */
+  usePeerDns: boolean;
+  /** `name`: the tunnel interface (default `sstp-out1`). */
+  name: string;
+  /** `sni`: TLS server name to send, or `undefined` for none. */
+  sni: string | undefined;
+  /** `tls-version` (default any). */
+  tlsVersion: TlsVersion;
+  /** `log-level` (default info). */
+  logLevel: LogLevel;
+  /** `reconnect` (default yes). */
+  reconnect: boolean;
+  /** `comment`. */
+  comment: string | undefined;
+  /** `disabled` (default no): the caller should not connect. */
+  disabled: boolean;
+  /** `http-proxy` (port default 8080); parsed, not yet used by the transport. */
+  httpProxy: { host: string; port: number } | undefined;
+  /** The `--config` file, if one was read. */
+  configFile: string | undefined;
+  /** Operator notes to log at warn level (never containing secrets). */
+  warnings: string[];
+}
+
+/** Properties that take a yes/no value. */
+const BOOLEAN_KEYS = [
+  "verify-server-certificate",
+  "verify-server-address-from-certificate",
+  "add-default-route",
+  "use-peer-dns",
+  "reconnect",
+  "disabled",
+] as const;
+
+/** Properties that take a value (flags and file keys alike). */
+const VALUE_KEYS = [
+  "connect-to",
+  "port",
+  "user",
+  "password",
+  "password-file",
+  "authentication",
+  "ca",
+  "server-fingerprint",
+  "certificate",
+  "certificate-key",
+  "crl",
+  "keepalive-timeout",
+  "max-mtu",
+  "max-mru",
+  "default-route-distance",
+  "name",
+  "sni",
+  "tls-version",
+  "log-level",
+  "comment",
+  "http-proxy",
+] as const;
+
+/** Keys accepted in the YAML file. */
+const FILE_KEYS: readonly string[] = [...VALUE_KEYS, ...BOOLEAN_KEYS];
+/** Keys whose values are file paths, resolved against the config file's directory. */
+const PATH_KEYS = new Set(["password-file", "ca", "certificate", "certificate-key", "crl"]);
+
+type Key = typeof VALUE_KEYS[number] | typeof BOOLEAN_KEYS[number];
+
+/** A raw value and where it came from, for messages. */
+interface Raw {
+  text: string;
+  /** `""` for the command line, `file:line: ` for the config file. */
+  where: string;
+}
+
+/** Default TLS port of `connect-to`. */
+export const DEFAULT_SSTP_PORT = 443;
+/** Default `http-proxy` port (RouterOS `proxy-port`). */
+export const DEFAULT_PROXY_PORT = 8080;
+/** Default client interface name (RouterOS names the first client `sstp-out1`). */
+export const DEFAULT_CLIENT_INTERFACE = "sstp-out1";
+
+/**
+ * True when `argv` asks for help (`-h` or `--help` before any `--`). Check this
+ * first and print {@linkcode CONNECT_HELP} instead of parsing.
+ */
+export function isHelpRequested(argv: readonly string[]): boolean {
+  for (const arg of argv) {
+    if (arg === "--") return false;
+    if (arg === "--help" || arg === "-h") return true;
+  }
+  return false;
+}
+
+/**
+ * Parses and checks `sstp connect` arguments.
+ *
+ * @example
+ * ```ts
+ * import { parseConnectOptions } from "./connect_options.ts";
+ * const o = parseConnectOptions(
+ *   ["vpn.example.com:8443", "--user", "alice", "--keepalive-timeout", "disabled"],
+ *   { SSTP_PASSWORD: "s3cret" },
+ *   () => "",
+ * );
+ * if (o.connectTo.port !== 8443 || o.keepaliveTimeoutMs !== null) throw new Error();
+ * ```
+ * @param argv Arguments after `connect`.
+ * @param env Environment (`SSTP_PASSWORD` is read).
+ * @param readFile Reads a text file (`--config`, `--password-file`).
+ * @throws {TypeError} For unknown options or keys, missing or malformed values.
+ * @throws {RangeError} For numbers out of range.
+ */
+export function parseConnectOptions(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => string,
+): ConnectOptions {
+  const { flags, positionals } = readFlags(argv);
+  const configPath = flags.get("config")?.text;
+  const file = configPath === undefined
+    ? new Map<Key, Raw>()
+    : readConfigFile(configPath, readFile);
+  if (positionals.length > 1) {
+    throw new TypeError(`Unexpected argument "${positionals[1]}": give one server to connect to`);
+  }
+  const positional = positionals[0];
+  if (positional !== undefined) {
+    if (flags.has("connect-to")) {
+      throw new TypeError(
+        `Option "connect-to" is given twice: as the argument "${positional}" and as --connect-to`,
+      );
+    }
+    flags.set("connect-to", { text: positional, where: "" });
+  }
+  const raw = new Map<string, Raw>([...file, ...flags]);
+  return build(raw, flags, file, env, readFile, configPath);
+}
+
+function build(
+  raw: Map<string, Raw>,
+  flags: Map<string, Raw>,
+  file: Map<string, Raw>,
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => string,
+  configFile: string | undefined,
+): ConnectOptions {
+  const warnings: string[] = [];
+  const get = <T>(key: Key, parse: (text: string) => T): T | undefined => {
+    const r = raw.get(key);
+    if (r === undefined) return undefined;
+    try {
+      return parse(r.text);
+    } catch (e) {
+      if (!(e instanceof InvalidValueError)) throw e;
+      const message = `${r.where}Invalid value for "${key}": ${e.message}`;
+      throw e.kind === "range" ? new RangeError(message) : new TypeError(message);
+    }
+  };
+
+  const target = get("connect-to", parseHostPort);
+  if (target === undefined) {
+    throw new TypeError(
+      `Missing "connect-to": give the server as the argument or as --connect-to HOST[:PORT]`,
+    );
+  }
+  const port = get("port", parsePort);
+  if (port !== undefined && target.port !== undefined && port !== target.port) {
+    throw new RangeError(
+      `${
+        raw.get("port")?.where ?? ""
+      }Invalid value for "port": ${port} conflicts with port ${target.port} in "connect-to"`,
+    );
+  }
+  const user = get("user", parseNonEmpty);
+  if (user === undefined) throw new TypeError(`Missing "user": give --user NAME`);
+
+  const verifyServerCertificate = get("verify-server-certificate", parseYesNo) ?? true;
+  const serverFingerprint = get("server-fingerprint", parseFingerprint);
+  if (!verifyServerCertificate && serverFingerprint === undefined) {
+    warnings.push(
+      "The server certificate is not verified (verify-server-certificate=no and no server-fingerprint): anyone on the path can impersonate the server",
+    );
+  }
+  const certificate = get("certificate", parseNonEmpty);
+  const certificateKey = get("certificate-key", parseNonEmpty);
+  if (certificateKey !== undefined && certificate === undefined) {
+    throw new TypeError(`Invalid value for "certificate-key": it needs "certificate" as well`);
+  }
+  const sni = get("sni", (t) => parseSni(t, target.host, target.kind)) ??
+    (target.kind === "name" ? target.host : undefined);
+  if (sni === undefined && /^(yes|true)$/i.test(raw.get("sni")?.text.trim() ?? "")) {
+    warnings.push(`sni=yes sends no server name: "${target.host}" is an IP address (RFC 6066 3)`);
+  }
+  const proxy = get("http-proxy", parseHostPort);
+  const { password, passwordSource } = readPassword(flags, file, env, readFile, warnings);
+
+  return {
+    connectTo: {
+      host: target.host,
+      port: target.port ?? port ?? DEFAULT_SSTP_PORT,
+      kind: target.kind,
+    },
+    user,
+    password,
+    passwordSource,
+    authentication: get("authentication", (t) => parseAuthentication(splitList(t))) ??
+      [...AUTH_METHODS_STRONGEST_FIRST],
+    verifyServerCertificate,
+    verifyServerAddressFromCertificate: get("verify-server-address-from-certificate", parseYesNo) ??
+      true,
+    ca: get("ca", parseNonEmpty),
+    serverFingerprint,
+    certificate,
+    certificateKey,
+    crl: get("crl", parseNonEmpty),
+    keepaliveTimeoutMs: raw.has("keepalive-timeout")
+      ? get("keepalive-timeout", parseKeepaliveTimeout) ?? null
+      : DEFAULT_KEEPALIVE_TIMEOUT_S * 1000,
+    maxMtu: get("max-mtu", parseMtu) ?? DEFAULT_MTU,
+    maxMru: get("max-mru", parseMtu) ?? DEFAULT_MTU,
+    addDefaultRoute: get("add-default-route", parseYesNo) ?? false,
+    defaultRouteDistance: get("default-route-distance", (t) => parseIntegerIn(t, 1, 255)) ?? 1,
+    usePeerDns: get("use-peer-dns", parseYesNo) ?? false,
+    name: get("name", parseInterfaceName) ?? DEFAULT_CLIENT_INTERFACE,
+    sni,
+    tlsVersion: get("tls-version", parseTlsVersion) ?? "any",
+    logLevel: get("log-level", parseLogLevel) ?? "info",
+    reconnect: get("reconnect", parseYesNo) ?? true,
+    comment: raw.get("comment")?.text,
+    disabled: get("disabled", parseYesNo) ?? false,
+    httpProxy: proxy === undefined
+      ? undefined
+      : { host: proxy.host, port: proxy.port ?? DEFAULT_PROXY_PORT },
+    configFile,
+    warnings,
+  };
+}
+
+/**
+ * Reads the flags. Booleans accept `--key`, `--key=VALUE`, `--key VALUE`
+ * (when VALUE is yes/no/true/false) and `--no-key`.
+ */
+function readFlags(argv: readonly string[]): { flags: Map<string, Raw>; positionals: string[] } {
+  const normalized: string[] = [];
+  let rest: string[] = [];
+  for (const [i, arg] of argv.entries()) {
+    if (arg === "--") {
+      rest = argv.slice(i);
+      break;
+    }
+    const key = arg.startsWith("--") ? arg.slice(2) : "";
+    if ((BOOLEAN_KEYS as readonly string[]).includes(key)) {
+      const next = argv[i + 1];
+      normalized.push(
+        next !== undefined && /^(yes|no|true|false)$/i.test(next) ? arg : `${arg}=yes`,
+      );
+    } else if (
+      key.startsWith("no-") && (BOOLEAN_KEYS as readonly string[]).includes(key.slice(3))
+    ) {
+      normalized.push(`--${key.slice(3)}=no`);
+    } else normalized.push(arg);
+  }
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    config: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  };
+  for (const key of [...VALUE_KEYS, ...BOOLEAN_KEYS]) options[key] = { type: "string" };
+  const { tokens } = parseArgs({
+    args: [...normalized, ...rest],
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const flags = new Map<string, Raw>();
+  const positionals: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === "positional") {
+      positionals.push(token.value);
+      continue;
+    }
+    if (token.kind !== "option") continue;
+    const flag = token.rawName;
+    if (!(token.name in options) || (flag !== "-h" && !flag.startsWith("--"))) {
+      throw new TypeError(`Unknown option "${flag}"${suggest(token.name)}`);
+    }
+    if (token.name === "help") continue;
+    const value = token.value;
+    if (value === undefined) throw new TypeError(`Missing value for "${flag}"`);
+    if (!token.inlineValue && value.startsWith("-")) {
+      throw new TypeError(
+        `Missing value for "${flag}" (write ${flag}=VALUE when the value starts with "-")`,
+      );
+    }
+    if (flags.has(token.name)) throw new TypeError(`Option "${flag}" is given more than once`);
+    flags.set(token.name, { text: value, where: "" });
+  }
+  return { flags, positionals };
+}
+
+function suggest(name: string): string {
+  if (name === "profile") return ": sstp connect has no PPP profile; set its properties directly";
+  const close = [...VALUE_KEYS, ...BOOLEAN_KEYS, "config"].find((k) =>
+    k.replaceAll("-", "") === name.replaceAll(/[-_]/g, "").toLowerCase()
+  );
+  return close === undefined ? "" : `: did you mean "--${close}"?`;
+}
+
+/** Reads the YAML config file into raw values keyed by property. */
+function readConfigFile(path: string, readFile: (path: string) => string): Map<Key, Raw> {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (e) {
+    throw new TypeError(`Cannot read config file "${path}": ${(e as Error).message}`, { cause: e });
+  }
+  const source = new YamlSource(text, path);
+  const out = new Map<Key, Raw>();
+  const entries = source.root === undefined
+    ? new Map()
+    : source.entries(source.root, "", FILE_KEYS, "a mapping of sstp-client properties");
+  const base = dirname(path);
+  for (const [key, entry] of entries) {
+    const isList = key === "authentication";
+    const texts = isList ? source.list(entry, key) : [source.scalar(entry, key)];
+    if (texts.some((t) => t === undefined)) continue;
+    const first = texts[0];
+    if (first === undefined) {
+      source.report(entry.key, key, "a value is required");
+      continue;
+    }
+    let value = texts.map((t) => t!.text).join(",");
+    if (PATH_KEYS.has(key) && value !== "" && !isAbsolute(value)) value = join(base, value);
+    out.set(key as Key, {
+      text: value,
+      where: `${path}:${source.lineOf(first.node)}: `,
+    });
+  }
+  const issue = source.issues[0];
+  if (issue !== undefined) {
+    const more = source.issues.length > 1 ? ` (and ${source.issues.length - 1} more)` : "";
+    throw new TypeError(formatConfigIssue(issue) + more);
+  }
+  return out;
+}
+
+function readPassword(
+  flags: Map<string, Raw>,
+  file: Map<string, Raw>,
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => string,
+  warnings: string[],
+): { password: string; passwordSource: PasswordSource } {
+  const fromFile = (raw: Raw): string => {
+    let text: string;
+    try {
+      text = readFile(raw.text);
+    } catch (e) {
+      throw new TypeError(
+        `${raw.where}Invalid value for "password-file": cannot read "${raw.text}": ${
+          (e as Error).message
+        }`,
+        { cause: e },
+      );
+    }
+    const line = text.split(/\r?\n/)[0] ?? "";
+    if (line === "") {
+      throw new TypeError(`${raw.where}Invalid value for "password-file": "${raw.text}" is empty`);
+    }
+    return line;
+  };
+  const pick = (source: Map<string, Raw>) => {
+    const direct = source.get("password");
+    const path = source.get("password-file");
+    if (direct !== undefined && path !== undefined) {
+      throw new TypeError(
+        `${path.where}Invalid value for "password-file": "password" is given as well; use one`,
+      );
+    }
+    return { direct, path };
+  };
+  const cli = pick(flags);
+  if (cli.direct !== undefined) {
+    warnings.push(
+      "The password was given on the command line, where other users can see it in the process list; use --password-file or SSTP_PASSWORD",
+    );
+    return { password: cli.direct.text, passwordSource: "command-line" };
+  }
+  if (cli.path !== undefined) {
+    return { password: fromFile(cli.path), passwordSource: "password-file" };
+  }
+  const fromEnv = env["SSTP_PASSWORD"];
+  if (fromEnv !== undefined && fromEnv !== "") {
+    return { password: fromEnv, passwordSource: "environment" };
+  }
+  const cfg = pick(file);
+  if (cfg.direct !== undefined) return { password: cfg.direct.text, passwordSource: "config-file" };
+  if (cfg.path !== undefined) {
+    return { password: fromFile(cfg.path), passwordSource: "password-file" };
+  }
+  throw new TypeError(
+    `Missing "password": give --password-file FILE, the SSTP_PASSWORD environment variable or "password" in the config file`,
+  );
+}
+
+/** Parses `server-fingerprint`: `sha256:` and 64 hex digits (colons between bytes allowed). */
+function parseFingerprint(text: string): string {
+  const match = /^sha256:([0-9a-fA-F:]+)$/i.exec(text.trim());
+  const hex = match?.[1]?.replaceAll(":", "") ?? "";
+  if (match === null || !/^[0-9a-fA-F]{64}$/.test(hex)) {
+    throw new InvalidValueError(
+      `"${text}" is not "sha256:" followed by 64 hexadecimal digits`,
+    );
+  }
+  return hex.toLowerCase();
+}
+
+function parseSni(text: string, host: string, kind: HostKind): string | undefined {
+  const t = text.trim().toLowerCase();
+  if (t === "yes" || t === "true") return kind === "name" ? host : undefined;
+  if (t === "no" || t === "off" || t === "false") return undefined;
+  if (!isHostName(t)) {
+    throw new InvalidValueError(`"${text}" is not a host name, yes or no`);
+  }
+  return t.replace(/\.$/, "");
+}
+
+function parseInterfaceName(text: string): string {
+  const problem = interfaceNameProblem(text);
+  if (problem === undefined) return text;
+  const tooLong = new TextEncoder().encode(text).length > MAX_INTERFACE_NAME_BYTES;
+  throw new InvalidValueError(problem, tooLong ? "range" : "type");
+}
