@@ -123,7 +123,9 @@ export async function issueCertificate(
 async function importIssuerKey(keyPem: string, issuerCert: x509.X509Certificate) {
   const block = decodePemBlocks(keyPem).find((b) => b.label === "PRIVATE KEY");
   if (block === undefined) {
-    throw new TypeError("Cannot issue certificate: the CA key must be an unencrypted PKCS#8 PRIVATE KEY");
+    throw new TypeError(
+      "Cannot issue certificate: the CA key must be an unencrypted PKCS#8 PRIVATE KEY",
+    );
   }
   const algorithm = issuerCert.publicKey.algorithm;
   const importAlgorithm = algorithm.name === "ECDSA"

@@ -25,9 +25,10 @@ export function nodeSocketDuplex(socket: TLSSocket, info: TransportInfo): ByteDu
     failure ??= error;
   });
 
+  // Set once the stream is closed, errored or cancelled: the controller then refuses calls.
+  let done = false;
   const readable = new ReadableStream<Uint8Array>({
     start(controller) {
-      let done = false;
       socket.on("data", (chunk: Uint8Array) => {
         if (done) return;
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
@@ -48,6 +49,7 @@ export function nodeSocketDuplex(socket: TLSSocket, info: TransportInfo): ByteDu
       socket.resume();
     },
     cancel() {
+      done = true;
       socket.destroy();
     },
   }, new CountQueuingStrategy({ highWaterMark: READ_QUEUE_CHUNKS }));
@@ -76,7 +78,12 @@ export function nodeSocketDuplex(socket: TLSSocket, info: TransportInfo): ByteDu
       if (!socket.write(chunk)) await waitDrain();
     },
     close() {
-      return new Promise<void>((resolve) => socket.end(() => resolve()));
+      // end()'s callback never runs on a destroyed socket: settle on `close` too.
+      return new Promise<void>((resolve) => {
+        if (socket.destroyed) return resolve();
+        socket.once("close", () => resolve());
+        socket.end(() => resolve());
+      });
     },
     abort() {
       socket.destroy();

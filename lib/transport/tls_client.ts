@@ -31,11 +31,16 @@
  */
 
 import * as tls from "node:tls";
+import { lookup } from "node:dns/promises";
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { NOOP_LOGGER } from "../log.ts";
 import { bufferSource, x509 } from "../cert/_x509.ts";
-import { certificateFingerprint, fingerprintsEqual, formatFingerprint } from "../cert/fingerprint.ts";
+import {
+  certificateFingerprint,
+  fingerprintsEqual,
+  formatFingerprint,
+} from "../cert/fingerprint.ts";
 import { certificateMatchesHost } from "../cert/names.ts";
 import { isIpAddress } from "../cert/_ip.ts";
 import type { ByteDuplex } from "./duplex.ts";
@@ -111,19 +116,25 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
     throw new TypeError("Cannot dial TLS: clientCertPem and clientKeyPem go together");
   }
   const timeoutMs = options.connectTimeoutMs ?? 30_000;
-  if (!(timeoutMs > 0)) throw new RangeError(`Cannot dial TLS: connectTimeoutMs ${timeoutMs} must be positive`);
+  if (!(timeoutMs > 0)) {
+    throw new RangeError(`Cannot dial TLS: connectTimeoutMs ${timeoutMs} must be positive`);
+  }
   const logger = options.logger ?? NOOP_LOGGER;
   const hostIsIp = isIpAddress(host);
-  const sni = options.sni === false
-    ? undefined
-    : options.sni ?? (hostIsIp ? undefined : host);
+  const sni = options.sni === false ? undefined : options.sni ?? (hostIsIp ? undefined : host);
   if (sni !== undefined && isIpAddress(sni)) {
     throw new TypeError(`Cannot dial TLS: SNI "${sni}" must be a name, not an IP address`);
   }
   options.signal?.throwIfAborted();
 
+  const bareHost = host.replace(/^\[(.*)\]$/, "$1");
+  // node:tls sends a named host as SNI whatever `servername` says, so without
+  // SNI the name is resolved here (getaddrinfo, as node would) and the address dialled.
+  const address = sni === undefined && !hostIsIp
+    ? (await withSignal(lookup(bareHost), options.signal)).address
+    : bareHost;
   const connectOptions: tls.ConnectionOptions = {
-    host: host.replace(/^\[(.*)\]$/, "$1"),
+    host: address,
     port,
     // Verification is done below on the handshake result, so that every
     // failure gets a precise message (rustls' codes are coarse, see tls_errors.ts).
@@ -167,6 +178,15 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
     await new Promise<void>((resolve) => socket.closed ? resolve() : socket.once("close", resolve));
     throw error;
   }
+}
+
+function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function handshake(

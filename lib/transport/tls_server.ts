@@ -67,12 +67,14 @@ export interface TlsListener extends AsyncIterable<ByteDuplex> {
 }
 
 /**
- * Binds and starts accepting.
+ * Binds every address and starts accepting. With port 0 the first address
+ * picks a free port and the others bind the same one. Asynchronous because
+ * node:tls binds asynchronously (and reports `EADDRINUSE` that way).
  *
  * @throws {TypeError | RangeError} for bad options.
- * @throws {Deno.errors.AddrInUse} and other bind errors.
+ * @throws {Deno.errors.AddrInUse} and other bind errors (node: `Error` with `code`).
  */
-export function listenTls(options: ListenTlsOptions): TlsListener {
+export async function listenTls(options: ListenTlsOptions): Promise<TlsListener> {
   const hostnames = typeof options.hostname === "string"
     ? [options.hostname]
     : options.hostname ?? ["0.0.0.0"];
@@ -85,11 +87,22 @@ export function listenTls(options: ListenTlsOptions): TlsListener {
     : options.implementation ?? "deno";
   const logger = options.logger ?? NOOP_LOGGER;
   const queue = new AcceptQueue();
-  const binds = hostnames.map((hostname) =>
-    implementation === "node"
-      ? bindNode(hostname, options, queue, logger)
-      : bindDeno(hostname, options, queue, logger)
-  );
+  const binds: Bound[] = [];
+  let port = options.port;
+  try {
+    for (const hostname of hostnames) {
+      const bind = implementation === "node"
+        ? await bindNode(hostname, port, options, queue, logger)
+        : bindDeno(hostname, port, options, queue, logger);
+      binds.push(bind);
+      port = bind.addr.port;
+    }
+  } catch (error) {
+    queue.close();
+    for (const bind of binds) bind.close();
+    await Promise.all(binds.map((b) => b.closed));
+    throw error;
+  }
   const closed = Promise.all(binds.map((b) => b.closed)).then(() => {});
   return {
     addrs: binds.map((b) => b.addr),
@@ -116,13 +129,14 @@ interface Bound {
 
 function bindDeno(
   hostname: string,
+  port: number,
   options: ListenTlsOptions,
   queue: AcceptQueue,
   logger: Logger,
 ): Bound {
   const listener = Deno.listenTls({
     hostname,
-    port: options.port,
+    port,
     cert: options.certPem,
     key: options.keyPem,
   });
@@ -169,7 +183,10 @@ async function handshakeDeno(
     const info = await Promise.race([
       conn.handshake(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no handshake within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`no handshake within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
       }),
     ]);
     const duplex = denoConnDuplex(
@@ -189,12 +206,13 @@ async function handshakeDeno(
   }
 }
 
-function bindNode(
+async function bindNode(
   hostname: string,
+  port: number,
   options: ListenTlsOptions,
   queue: AcceptQueue,
   logger: Logger,
-): Bound {
+): Promise<Bound> {
   const clientCert = options.clientCertificate;
   const required = clientCert?.required ?? true;
   const server = tls.createServer({
@@ -218,13 +236,18 @@ function bindNode(
       `TLS handshake with ${socket.remoteAddress}:${socket.remotePort} failed: ${error.message}`,
     );
   });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, hostname, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
   const closed = new Promise<void>((resolve) => server.once("close", () => resolve()));
-  server.listen(options.port, hostname);
   const address = server.address();
-  // node:tls in Deno binds synchronously; address() is known here.
   const addr = address !== null && typeof address === "object"
     ? { hostname: address.address, port: address.port }
-    : { hostname, port: options.port };
+    : { hostname, port };
   return { addr, close: () => server.close(), closed };
 }
 
