@@ -61,6 +61,8 @@ export const TUNGETIFF = ioc(IOC_READ, "T", 210, SIZEOF_INT);
 export const SIOCGIFFLAGS = 0x8913;
 /** `SIOCSIFFLAGS = 0x8914` (linux/sockios.h): set `ifr_flags`. */
 export const SIOCSIFFLAGS = 0x8914;
+/** `SIOCGIFINDEX = 0x8933` (linux/sockios.h): get `ifr_ifindex`. */
+export const SIOCGIFINDEX = 0x8933;
 /** `SIOCGIFMTU = 0x8921` (linux/sockios.h): get `ifr_mtu`. */
 export const SIOCGIFMTU = 0x8921;
 /** `SIOCSIFMTU = 0x8922` (linux/sockios.h): set `ifr_mtu`. */
@@ -141,7 +143,7 @@ export function decodeIfreqFlags(req: Uint8Array): number {
   return new DataView(req.buffer, req.byteOffset, req.byteLength).getUint16(IFNAMSIZ, true);
 }
 
-/** Decodes the `int` member (`ifr_mtu`, `ifr_qlen`) from a `struct ifreq`. */
+/** Decodes the `int` member (`ifr_mtu`, `ifr_qlen`, `ifr_ifindex`) from a `struct ifreq`. */
 export function decodeIfreqInt(req: Uint8Array): number {
   return new DataView(req.buffer, req.byteOffset, req.byteLength).getInt32(IFNAMSIZ, true);
 }

@@ -14,6 +14,7 @@ import {
   encodeIfreqInt,
   IFF_UP,
   SIOCGIFFLAGS,
+  SIOCGIFINDEX,
   SIOCGIFMTU,
   SIOCGIFTXQLEN,
   SIOCSIFFLAGS,
@@ -118,5 +119,20 @@ export function readNetdev(name: string): NetdevState {
     const txQueueLen = decodeIfreqInt(req);
     check(ioctl(sock, BigInt(SIOCGIFFLAGS), req), action, "ioctl(SIOCGIFFLAGS)");
     return { mtu, txQueueLen, flags: decodeIfreqFlags(req) };
+  });
+}
+
+/**
+ * The interface index of `name` (what rtnetlink messages carry).
+ *
+ * @throws {ErrnoError} ENODEV when there is no such interface.
+ */
+export function interfaceIndex(name: string): number {
+  const what = "look up interface";
+  const action = `Cannot ${what} "${name}"`;
+  return withInetSocket(action, (sock) => {
+    const req = encodeIfreq(name, 0, what);
+    check(libc().ioctl(sock, BigInt(SIOCGIFINDEX), req), action, "ioctl(SIOCGIFINDEX)");
+    return decodeIfreqInt(req);
   });
 }

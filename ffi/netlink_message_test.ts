@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import {
+  decodeNetlinkAck,
+  decodeNetlinkAcks,
+  encodeNewAddress,
+  encodeNewRoute,
+  encodeSetLink,
+  parseIpv4,
+} from "./netlink_message.ts";
+
+/** Hex with spaces and `#` comments, one field per line. */
+function fromHex(text: string): Uint8Array {
+  const clean = text.replace(/#.*$/gm, "").replace(/\s+/g, "");
+  return Uint8Array.from(clean.match(/../g) ?? [], (h) => parseInt(h, 16));
+}
+
+Deno.test("encodeNewAddress() builds RTM_NEWADDR with IFA_LOCAL and IFA_ADDRESS (peer)", () => {
+  const msg = encodeNewAddress(5, {
+    index: 7,
+    local: "198.18.5.1",
+    peer: "198.18.5.2",
+    prefixLen: 32,
+  });
+  assert.deepEqual(
+    msg,
+    fromHex(`
+      28 00 00 00   # nlmsg_len = 40
+      14 00         # nlmsg_type = RTM_NEWADDR (20)
+      05 06         # flags = REQUEST|ACK|EXCL|CREATE = 0x0605
+      05 00 00 00   # seq = 5
+      00 00 00 00   # pid = 0
+      02            # ifa_family = AF_INET
+      20            # ifa_prefixlen = 32
+      00            # ifa_flags
+      00            # ifa_scope = RT_SCOPE_UNIVERSE
+      07 00 00 00   # ifa_index = 7
+      08 00 02 00   # rta_len = 8, IFA_LOCAL
+      c6 12 05 01   # 198.18.5.1
+      08 00 01 00   # rta_len = 8, IFA_ADDRESS
+      c6 12 05 02   # 198.18.5.2
+    `),
+  );
+});
+
+Deno.test("encodeSetLink() sets IFF_UP in flags and change, and IFLA_MTU", () => {
+  assert.deepEqual(
+    encodeSetLink(1, { index: 3, up: true, mtu: 1400 }),
+    fromHex(`
+      28 00 00 00  10 00  05 00  01 00 00 00  00 00 00 00   # len 40, RTM_NEWLINK, REQUEST|ACK, seq 1
+      00 00 00 00   # ifi_family AF_UNSPEC, pad, ifi_type
+      03 00 00 00   # ifi_index = 3
+      01 00 00 00   # ifi_flags = IFF_UP
+      01 00 00 00   # ifi_change = IFF_UP
+      08 00 04 00  78 05 00 00   # IFLA_MTU = 1400
+    `),
+  );
+  // Down: flag cleared, change mask still IFF_UP; no MTU attribute.
+  const down = encodeSetLink(2, { index: 3, up: false });
+  assert.equal(down.length, 32);
+  assert.deepEqual(down.subarray(24, 32), fromHex("00 00 00 00  01 00 00 00"));
+  // Neither: change mask 0.
+  assert.deepEqual(encodeSetLink(2, { index: 3 }).subarray(24, 32), new Uint8Array(8));
+});
+
+Deno.test("encodeNewRoute() builds a link-scope route, or universe scope via a gateway", () => {
+  assert.deepEqual(
+    encodeNewRoute(9, { dst: "198.19.0.0", prefixLen: 16, index: 4, metric: 10 }),
+    fromHex(`
+      34 00 00 00  18 00  05 06  09 00 00 00  00 00 00 00   # len 52, RTM_NEWROUTE, seq 9
+      02 10 00 00   # AF_INET, dst_len 16, src_len 0, tos 0
+      fe 04 fd 01   # table MAIN (254), proto STATIC (4), scope LINK (253), type UNICAST
+      00 00 00 00   # rtm_flags
+      08 00 01 00  c6 13 00 00   # RTA_DST 198.19.0.0
+      08 00 04 00  04 00 00 00   # RTA_OIF 4
+      08 00 06 00  0a 00 00 00   # RTA_PRIORITY 10
+    `),
+  );
+  const via = encodeNewRoute(1, { dst: "0.0.0.0", prefixLen: 0, index: 4, gateway: "198.18.5.2" });
+  assert.equal(via[16 + 6], 0); // RT_SCOPE_UNIVERSE
+  assert.deepEqual(via.subarray(44, 52), fromHex("08 00 05 00  c6 12 05 02"));
+  assert.throws(() => encodeNewRoute(1, { dst: "1.2.3.4", prefixLen: 33, index: 1 }), RangeError);
+});
+
+Deno.test("parseIpv4() rejects what is not a dotted quad", () => {
+  assert.deepEqual(parseIpv4("198.18.0.255"), Uint8Array.from([198, 18, 0, 255]));
+  for (const bad of ["1.2.3", "1.2.3.256", "1.2.3.4.5", "a.b.c.d", "", "1..2.3", " 1.2.3.4"]) {
+    assert.throws(() => parseIpv4(bad), RangeError, bad);
+  }
+});
+
+Deno.test("decodeNetlinkAcks() reads ACKs and errors, skips other messages and truncation", () => {
+  const datagram = fromHex(`
+    14 00 00 00  03 00  02 00  01 00 00 00  00 00 00 00  00 00 00 00   # NLMSG_DONE, seq 1
+    24 00 00 00  02 00  00 01  02 00 00 00  00 00 00 00                # NLMSG_ERROR seq 2
+    00 00 00 00                                                        #   error 0 = ACK
+    00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00                    #   echoed header
+    24 00 00 00  02 00  00 01  03 00 00 00  00 00 00 00                # NLMSG_ERROR seq 3
+    ef ff ff ff                                                        #   error -17 = -EEXIST
+    00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+    40 00 00 00  02 00                                                 # truncated
+  `);
+  assert.deepEqual(decodeNetlinkAcks(datagram), [{ seq: 2, errno: 0 }, { seq: 3, errno: 17 }]);
+  assert.deepEqual(decodeNetlinkAck(datagram, 3), { seq: 3, errno: 17 });
+  assert.equal(decodeNetlinkAck(datagram, 1), undefined);
+  assert.deepEqual(decodeNetlinkAcks(new Uint8Array(3)), []);
+});
