@@ -1,0 +1,111 @@
+/**
+ * Builds the {@linkcode AuthPeer} or {@linkcode AuthAuthenticator} for an
+ * authentication method, the one entry point the PPP link needs.
+ *
+ * | method    | protocol | HLAK in the result                         |
+ * |-----------|----------|--------------------------------------------|
+ * | `pap`     | 0xc023   | 32 zero bytes                               |
+ * | `chap`    | 0xc223   | 32 zero bytes                               |
+ * | `mschap1` | 0xc223   | 32 zero bytes                               |
+ * | `mschap2` | 0xc223   | RFC 3079 master keys in MS-SSTP role order  |
+ *
+ * @module
+ */
+import type {
+  AuthAuthenticator,
+  AuthMethod,
+  AuthPeer,
+  PasswordLookup,
+  RandomBytes,
+} from "./auth_types.ts";
+import { PapAuthenticator, PapPeer } from "./pap.ts";
+import { ChapAuthenticator, ChapPeer } from "./chap.ts";
+import { chapMd5AuthenticatorAlgorithm, chapMd5PeerAlgorithm } from "./chap_md5.ts";
+import { msChapV1AuthenticatorAlgorithm, msChapV1PeerAlgorithm } from "./mschap_v1.ts";
+import { msChapV2AuthenticatorAlgorithm, msChapV2PeerAlgorithm } from "./mschap_v2.ts";
+
+/** Options of {@linkcode createAuthPeer}. */
+export interface AuthPeerOptions {
+  /** Our user name. */
+  user: string;
+  /** Our password. */
+  password: string;
+  /** Randomness (the MS-CHAPv2 peer challenge). */
+  randomBytes: RandomBytes;
+}
+
+/** Options of {@linkcode createAuthAuthenticator}. */
+export interface AuthAuthenticatorOptions {
+  /** Finds a user's password. */
+  lookupPassword: PasswordLookup;
+  /** Randomness (CHAP identifier and challenges). */
+  randomBytes: RandomBytes;
+  /** Our name in CHAP Challenges (the server's host name). */
+  name: string;
+}
+
+/**
+ * Creates the peer (client) side of `method`.
+ *
+ * @throws {RangeError} For PAP, if the user name or password exceeds 255 bytes.
+ *
+ * @example
+ * ```ts
+ * import { createAuthPeer } from "./create_auth.ts";
+ * const peer = createAuthPeer("pap", { user: "u", password: "p", randomBytes: (n) => new Uint8Array(n) });
+ * if (peer.protocol !== 0xc023 || peer.start(0).send.length !== 1) throw new Error();
+ * ```
+ */
+export function createAuthPeer(method: AuthMethod, options: AuthPeerOptions): AuthPeer {
+  const { user, password, randomBytes } = options;
+  switch (method) {
+    case "pap":
+      return new PapPeer({ user, password });
+    case "chap":
+      return new ChapPeer(chapMd5PeerAlgorithm(user, password));
+    case "mschap1":
+      return new ChapPeer(msChapV1PeerAlgorithm(user, password));
+    case "mschap2":
+      return new ChapPeer(msChapV2PeerAlgorithm({ user, password, randomBytes }));
+  }
+}
+
+/**
+ * Creates the authenticator (server) side of `method`.
+ *
+ * @example
+ * ```ts
+ * import { createAuthAuthenticator } from "./create_auth.ts";
+ * const a = createAuthAuthenticator("mschap2", {
+ *   lookupPassword: () => undefined,
+ *   randomBytes: (n) => new Uint8Array(n),
+ *   name: "vpn",
+ * });
+ * if (a.protocol !== 0xc223 || a.start(0).send.length !== 1) throw new Error();
+ * ```
+ */
+export function createAuthAuthenticator(
+  method: AuthMethod,
+  options: AuthAuthenticatorOptions,
+): AuthAuthenticator {
+  const { lookupPassword, randomBytes, name } = options;
+  switch (method) {
+    case "pap":
+      return new PapAuthenticator({ lookupPassword });
+    case "chap":
+      return new ChapAuthenticator(chapMd5AuthenticatorAlgorithm({ lookupPassword }), {
+        name,
+        randomBytes,
+      });
+    case "mschap1":
+      return new ChapAuthenticator(msChapV1AuthenticatorAlgorithm({ lookupPassword }), {
+        name,
+        randomBytes,
+      });
+    case "mschap2":
+      return new ChapAuthenticator(
+        msChapV2AuthenticatorAlgorithm({ lookupPassword, randomBytes }),
+        { name, randomBytes },
+      );
+  }
+}
