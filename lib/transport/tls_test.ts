@@ -371,3 +371,23 @@ Deno.test("dialTls() checks its options", async () => {
   );
   await assert.rejects(dialTls({ host: "a", port: 443, clientCertPem: "x" }), TypeError);
 });
+
+Deno.test("listenTls() stops accepting once closed", async () => {
+  for (const implementation of ["deno", "node"] as const) {
+    const listener = await listenTls({
+      hostname: "127.0.0.1",
+      port: 0,
+      certPem: goodServer.certPem,
+      keyPem: goodServer.keyPem,
+      implementation,
+    });
+    const port = listener.addrs[0]?.port ?? 0;
+    const pending = listener.accept();
+    listener.close();
+    listener.close();
+    assert.equal(await pending, null);
+    assert.equal(await listener.accept(), null);
+    await listener.closed;
+    await assert.rejects(dialTls({ host: "127.0.0.1", port, caPem: ca.certPem }), /ECONNREFUSED/);
+  }
+});
