@@ -1,0 +1,208 @@
+/**
+ * One-line renderings of PPP control packets in the pppd/accel-ppp trace
+ * style (DESIGN.md 3.4), e.g. `LCP ConfReq id=0x1 <mru 1500> <magic 0x5a3c9e01>`.
+ * PAP and CHAP packets are summarised without secrets. Never throws.
+ *
+ * @module
+ */
+import {
+  CP_CODE,
+  CP_CODE_NAME,
+  IPCP_OPTION,
+  LCP_OPTION,
+  PROTOCOL,
+  PROTOCOL_NAME,
+} from "./constants.ts";
+import { type CpOption, type CpPacket, decodeCpPacket, decodeOptions } from "./cp_packet.ts";
+import { printable } from "./fsm.ts";
+import { readUint } from "./option_handler.ts";
+import { describeAuthProtocol } from "./lcp/auth_protocol.ts";
+import { describeMagicNumber } from "./lcp/magic_number.ts";
+import { describeMru } from "./lcp/mru.ts";
+import { describeDns } from "./ipcp/dns.ts";
+import { describeIpAddress } from "./ipcp/ip_address.ts";
+import { describeInterfaceIdentifier } from "./ipv6cp/interface_identifier.ts";
+
+type OptionDescriber = (option: CpOption) => string | undefined;
+
+const describeLcpOption: OptionDescriber = ({ type, data }) => {
+  switch (type) {
+    case LCP_OPTION.MRU:
+      return describeMru(data);
+    case LCP_OPTION.ACCM:
+      return data.length === 4 ? `asyncmap 0x${readUint(data).toString(16)}` : undefined;
+    case LCP_OPTION.AUTH_PROTOCOL:
+      return describeAuthProtocol(data);
+    case LCP_OPTION.MAGIC_NUMBER:
+      return describeMagicNumber(data);
+    case LCP_OPTION.PFC:
+      return data.length === 0 ? "pcomp" : undefined;
+    case LCP_OPTION.ACFC:
+      return data.length === 0 ? "accomp" : undefined;
+    case LCP_OPTION.CALLBACK:
+      return `callback 0x${(data[0] ?? 0).toString(16)}`;
+    default:
+      return undefined;
+  }
+};
+
+const describeIpcpOption: OptionDescriber = ({ type, data }) => {
+  switch (type) {
+    case IPCP_OPTION.IP_ADDRESS:
+      return describeIpAddress(data);
+    case IPCP_OPTION.PRIMARY_DNS:
+    case IPCP_OPTION.SECONDARY_DNS:
+      return describeDns(type, data);
+    case IPCP_OPTION.PRIMARY_NBNS:
+    case IPCP_OPTION.SECONDARY_NBNS:
+      return data.length === 4
+        ? `ms-wins${type === IPCP_OPTION.PRIMARY_NBNS ? 1 : 2} ${Array.from(data).join(".")}`
+        : undefined;
+    case IPCP_OPTION.IP_COMPRESSION_PROTOCOL:
+      return data.length >= 2
+        ? `compress 0x${readUint(data.subarray(0, 2)).toString(16)}`
+        : undefined;
+    default:
+      return undefined;
+  }
+};
+
+const describeIpv6cpOption: OptionDescriber = ({ type, data }) =>
+  type === 1 ? describeInterfaceIdentifier(data) : undefined;
+
+const OPTION_DESCRIBERS: Readonly<Record<number, OptionDescriber>> = {
+  [PROTOCOL.LCP]: describeLcpOption,
+  [PROTOCOL.IPCP]: describeIpcpOption,
+  [PROTOCOL.IPV6CP]: describeIpv6cpOption,
+};
+
+function hex(v: number): string {
+  return `0x${v.toString(16)}`;
+}
+
+function protocolName(protocol: number): string {
+  return PROTOCOL_NAME[protocol] ?? `proto=0x${protocol.toString(16).padStart(4, "0")}`;
+}
+
+/**
+ * Renders a control-protocol or authentication packet.
+ *
+ * @param protocol PPP protocol number the packet travelled in.
+ * @param packet code|id|length|data.
+ *
+ * @example
+ * ```ts
+ * import { describeCpPacket } from "./describe.ts";
+ * const s = describeCpPacket(0xc021, new Uint8Array([1, 1, 0, 8, 1, 4, 5, 220]));
+ * if (s !== "LCP ConfReq id=0x1 <mru 1500>") throw new Error(s);
+ * ```
+ */
+export function describeCpPacket(protocol: number, packet: Uint8Array): string {
+  const name = protocolName(protocol);
+  let p: CpPacket;
+  try {
+    p = decodeCpPacket(packet);
+  } catch {
+    return `${name} <malformed len=${packet.length}>`;
+  }
+  const head = `${name} ${codeName(protocol, p.code)} id=${hex(p.identifier)}`;
+  switch (protocol) {
+    case PROTOCOL.PAP:
+      return `${head}${describePap(p)}`;
+    case PROTOCOL.CHAP:
+      return `${head}${describeChap(p)}`;
+    case PROTOCOL.EAP:
+      return p.data.length > 0 ? `${head} type=${p.data[0]}` : head;
+  }
+  const describer = OPTION_DESCRIBERS[protocol];
+  if (describer === undefined) return `${head} len=${p.data.length}`;
+  return `${head}${describeControlData(protocol, p, describer)}`;
+}
+
+function describeControlData(protocol: number, p: CpPacket, describer: OptionDescriber): string {
+  switch (p.code) {
+    case CP_CODE.CONFIGURE_REQUEST:
+    case CP_CODE.CONFIGURE_ACK:
+    case CP_CODE.CONFIGURE_NAK:
+    case CP_CODE.CONFIGURE_REJECT: {
+      let options: CpOption[];
+      try {
+        options = decodeOptions(p.data);
+      } catch {
+        return ` <malformed options len=${p.data.length}>`;
+      }
+      return options.map((o) =>
+        ` <${describer(o) ?? `opt ${hex(o.type)} len=${o.data.length + 2}`}>`
+      ).join("");
+    }
+    case CP_CODE.TERMINATE_REQUEST:
+    case CP_CODE.TERMINATE_ACK:
+      return p.data.length > 0 ? ` "${printable(p.data)}"` : "";
+    case CP_CODE.CODE_REJECT:
+      return p.data.length > 0 ? ` code=${hex(p.data[0] ?? 0)}` : "";
+  }
+  if (protocol !== PROTOCOL.LCP) return ` len=${p.data.length}`;
+  switch (p.code) {
+    case CP_CODE.PROTOCOL_REJECT:
+      return p.data.length >= 2
+        ? ` proto=0x${readUint(p.data.subarray(0, 2)).toString(16).padStart(4, "0")}`
+        : "";
+    case CP_CODE.ECHO_REQUEST:
+    case CP_CODE.ECHO_REPLY:
+    case CP_CODE.DISCARD_REQUEST: {
+      if (p.data.length < 4) return ` len=${p.data.length}`;
+      const rest = p.data.length - 4;
+      return ` magic=${hex(readUint(p.data.subarray(0, 4)))}${rest > 0 ? ` len=${rest}` : ""}`;
+    }
+    default:
+      return ` len=${p.data.length}`;
+  }
+}
+
+const PAP_CODE: Readonly<Record<number, string>> = { 1: "AuthReq", 2: "AuthAck", 3: "AuthNak" };
+const CHAP_CODE: Readonly<Record<number, string>> = {
+  1: "Challenge",
+  2: "Response",
+  3: "Success",
+  4: "Failure",
+};
+
+function codeName(protocol: number, code: number): string {
+  const table = protocol === PROTOCOL.PAP
+    ? PAP_CODE
+    : protocol === PROTOCOL.CHAP
+    ? CHAP_CODE
+    : protocol === PROTOCOL.EAP
+    ? { 1: "Request", 2: "Response", 3: "Success", 4: "Failure" } as Record<number, string>
+    : CP_CODE_NAME;
+  return table[code] ?? `code=${hex(code)}`;
+}
+
+/** RFC 1334 2.2: Peer-ID and Password are length-prefixed; the password is never shown. */
+function describePap(p: CpPacket): string {
+  const d = p.data;
+  if (p.code === 1) {
+    const idLength = d[0] ?? 0;
+    const peerId = d.subarray(1, 1 + idLength);
+    const passwordLength = d[1 + idLength] ?? 0;
+    return ` user="${printable(peerId)}" password=<redacted len=${passwordLength}>`;
+  }
+  const messageLength = d[0] ?? 0;
+  return messageLength > 0 ? ` "${printable(d.subarray(1, 1 + messageLength))}"` : "";
+}
+
+/** RFC 1994 4.1: Value-Size, Value, Name. Responses are redacted; S= in Success is redacted. */
+function describeChap(p: CpPacket): string {
+  const d = p.data;
+  if (p.code === 1 || p.code === 2) {
+    const valueSize = d[0] ?? 0;
+    const value = d.subarray(1, 1 + valueSize);
+    const name = printable(d.subarray(1 + valueSize));
+    const shown = p.code === 1
+      ? `<${Array.from(value, (b) => b.toString(16).padStart(2, "0")).join("")}>`
+      : `<redacted len=${value.length}>`;
+    return ` ${shown}, name = "${name}"`;
+  }
+  if (d.length === 0) return "";
+  return ` "${printable(d).replace(/S=[0-9A-Fa-f]+/, (m) => `S=<redacted len=${m.length - 2}>`)}"`;
+}

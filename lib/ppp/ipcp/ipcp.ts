@@ -1,0 +1,136 @@
+/**
+ * The IP Control Protocol (RFC 1332, RFC 1877 DNS options) on the generic
+ * automaton. IP-Address and the two DNS options are negotiated;
+ * IP-Compression-Protocol, the NBNS options and unknown types are
+ * Configure-Rejected.
+ *
+ * @module
+ */
+import { IPCP_OPTION, PROTOCOL } from "../constants.ts";
+import type { ControlProtocol, CpAction, CpTimingOptions } from "../control_protocol.ts";
+import { type FsmActionName, type FsmState, PppFsm } from "../fsm.ts";
+import { pickDefined } from "../_pick.ts";
+import { DnsHandler } from "./dns.ts";
+import { IpAddressHandler, type IpcpRole } from "./ip_address.ts";
+
+/** Construction options of {@linkcode Ipcp}. */
+export interface IpcpOptions extends CpTimingOptions {
+  /** Client (asks for an address) or server (assigns one). */
+  role: IpcpRole;
+  /** Server: its own address. Client: the address it wants (default 0.0.0.0). */
+  localAddress?: string;
+  /** Server: the address assigned to the client. */
+  peerAddress?: string;
+  /** Server: primary and secondary DNS handed out (absent ones are rejected). */
+  dns?: readonly [primary?: string, secondary?: string];
+  /** Client: ask for DNS servers (default true). */
+  requestDns?: boolean;
+  /** Observes every RFC 1661 action (tracing, tests). */
+  trace?: (action: FsmActionName) => void;
+}
+
+/** What IPCP negotiated, as dotted quads ("0.0.0.0" when unknown). */
+export interface IpcpResult {
+  /** Our address. */
+  localAddress: string;
+  /** The peer's address. */
+  peerAddress: string;
+  /** DNS servers learnt (client) or handed out (server), primary first. */
+  dns: string[];
+}
+
+/**
+ * IPCP for one link.
+ *
+ * @example
+ * ```ts
+ * import { Ipcp } from "./ipcp.ts";
+ * const ipcp = new Ipcp({ role: "client" });
+ * ipcp.open(0);
+ * ipcp.up(0);
+ * if (ipcp.state !== "ReqSent" || ipcp.result.localAddress !== "0.0.0.0") throw new Error();
+ * ```
+ */
+export class Ipcp implements ControlProtocol {
+  /** 0x8021 */
+  readonly protocol: number = PROTOCOL.IPCP;
+  readonly #fsm: PppFsm;
+  readonly #address: IpAddressHandler;
+  readonly #dns: readonly [DnsHandler, DnsHandler];
+
+  /** @throws {TypeError} For addresses that are not dotted quads. */
+  constructor(options: IpcpOptions) {
+    const { role } = options;
+    this.#address = new IpAddressHandler({
+      role,
+      ...pickDefined(options, ["localAddress", "peerAddress"]),
+    });
+    const dnsOptions = (address: string | undefined) => ({
+      role,
+      ...(address === undefined ? {} : { address }),
+      ...pickDefined(options, ["requestDns"]),
+    });
+    this.#dns = [
+      new DnsHandler(IPCP_OPTION.PRIMARY_DNS, dnsOptions(options.dns?.[0])),
+      new DnsHandler(IPCP_OPTION.SECONDARY_DNS, dnsOptions(options.dns?.[1])),
+    ];
+    this.#fsm = new PppFsm({
+      ...pickDefined(options, [
+        "restartTimerMs",
+        "maxConfigure",
+        "maxTerminate",
+        "maxFailure",
+        "log",
+        "trace",
+      ]),
+      protocol: PROTOCOL.IPCP,
+      name: "IPCP",
+      layer: "ipcp",
+      handlers: [this.#address, ...this.#dns],
+    });
+  }
+
+  /** RFC 1661 4.2 state. */
+  get state(): FsmState {
+    return this.#fsm.state;
+  }
+  /** True in the Opened state. */
+  get isOpened(): boolean {
+    return this.#fsm.state === "Opened";
+  }
+  /** The negotiated addresses. */
+  get result(): IpcpResult {
+    const dns: string[] = [];
+    for (const h of this.#dns) if (h.address !== undefined) dns.push(h.address);
+    return {
+      localAddress: this.#address.localAddress ?? "0.0.0.0",
+      peerAddress: this.#address.peerAddress ?? "0.0.0.0",
+      dns,
+    };
+  }
+
+  /** RFC 1661 4.3 Up (LCP Opened and authenticated). */
+  up(_nowMs: number): CpAction[] {
+    return this.#fsm.up();
+  }
+  /** RFC 1661 4.3 Down. */
+  down(_nowMs: number): CpAction[] {
+    return this.#fsm.down();
+  }
+  /** RFC 1661 4.3 Open. */
+  open(_nowMs: number): CpAction[] {
+    return this.#fsm.open();
+  }
+  /** RFC 1661 4.3 Close; `reason` is sent in the Terminate-Request. */
+  close(_nowMs: number, reason: string): CpAction[] {
+    return this.#fsm.close(reason);
+  }
+  /** A received IPCP packet (code|id|length|data). Never throws on peer input. */
+  receive(packet: Uint8Array, _nowMs: number): CpAction[] {
+    return this.#fsm.receive(packet);
+  }
+  /** The restart timer expired. */
+  timeout(_nowMs: number): CpAction[] {
+    return this.#fsm.timeout();
+  }
+}
