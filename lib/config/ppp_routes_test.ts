@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { formatPppRoute, parsePppRoute } from "./ppp_routes.ts";
+import { InvalidValueError } from "./values.ts";
+
+Deno.test("parsePppRoute() reads dst, optional gateway and optional distance", () => {
+  const cases: Array<[string, ReturnType<typeof parsePppRoute>]> = [
+    ["10.1.202.0/24 172.16.1.2 1", { dst: "10.1.202.0/24", gateway: "172.16.1.2", distance: 1 }],
+    ["10.1.202.0/24 172.16.1.2", { dst: "10.1.202.0/24", gateway: "172.16.1.2", distance: 1 }],
+    ["10.1.202.0/24", { dst: "10.1.202.0/24", gateway: undefined, distance: 1 }],
+    ["10.1.202.0/24 7", { dst: "10.1.202.0/24", gateway: undefined, distance: 7 }],
+    ["198.18.0.9", { dst: "198.18.0.9/32", gateway: undefined, distance: 1 }],
+    ["  0.0.0.0/0   198.18.0.1   255 ", { dst: "0.0.0.0/0", gateway: "198.18.0.1", distance: 255 }],
+  ];
+  for (const [text, route] of cases) assert.deepEqual(parsePppRoute(text), route, text);
+});
+
+Deno.test("parsePppRoute() refuses malformed routes with a reason", () => {
+  const cases: Array<[string, string]> = [
+    ["", "a route needs a destination"],
+    ["10.1.202.1/24", '"10.1.202.1/24" has host bits set (the prefix is 10.1.202.0/24)'],
+    ["10.1.202.0/33", '"10.1.202.0/33" is not an IPv4 address or prefix'],
+    ["10.1.202.0/24 gw", '"gw" is not a gateway address or a distance'],
+    ["10.1.202.0/24 172.16.1.2 0", "distance 0 is out of range (1-255)"],
+    ["10.1.202.0/24 172.16.1.2 256", "distance 256 is out of range (1-255)"],
+    ["10.1.202.0/24 1 172.16.1.2", '"172.16.1.2" is not a distance'],
+    [
+      "10.1.202.0/24 172.16.1.2 1 2",
+      '"10.1.202.0/24 172.16.1.2 1 2" is not a route: expected "dst-address [gateway] [distance]"',
+    ],
+  ];
+  for (const [text, message] of cases) {
+    assert.throws(
+      () => parsePppRoute(text),
+      (e) => e instanceof InvalidValueError && e.message === message,
+      text,
+    );
+  }
+});
+
+Deno.test("formatPppRoute() writes RouterOS syntax that parses back", () => {
+  for (const text of ["10.1.202.0/24 172.16.1.2 1", "198.19.0.0/16 3", "0.0.0.0/0 1"]) {
+    assert.equal(formatPppRoute(parsePppRoute(text)), text);
+  }
+});
