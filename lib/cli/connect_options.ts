@@ -274,8 +274,9 @@ function build(
   if (certificateKey !== undefined && certificate === undefined) {
     throw new TypeError(`Invalid value for "certificate-key": it needs "certificate" as well`);
   }
-  const sni = get("sni", (t) => parseSni(t, target.host, target.kind)) ??
-    (target.kind === "name" ? target.host : undefined);
+  const sni = raw.has("sni")
+    ? get("sni", (t) => parseSni(t, target.host, target.kind))
+    : parseSni("yes", target.host, target.kind);
   if (sni === undefined && /^(yes|true)$/i.test(raw.get("sni")?.text.trim() ?? "")) {
     warnings.push(`sni=yes sends no server name: "${target.host}" is an IP address (RFC 6066 3)`);
   }
@@ -331,6 +332,8 @@ function build(
 function readFlags(argv: readonly string[]): { flags: Map<string, Raw>; positionals: string[] } {
   const normalized: string[] = [];
   let rest: string[] = [];
+  /** Argument index → boolean key, for arguments right after a bare boolean flag. */
+  const afterBare = new Map<number, string>();
   for (const [i, arg] of argv.entries()) {
     if (arg === "--") {
       rest = argv.slice(i);
@@ -339,9 +342,9 @@ function readFlags(argv: readonly string[]): { flags: Map<string, Raw>; position
     const key = arg.startsWith("--") ? arg.slice(2) : "";
     if ((BOOLEAN_KEYS as readonly string[]).includes(key)) {
       const next = argv[i + 1];
-      normalized.push(
-        next !== undefined && /^(yes|no|true|false)$/i.test(next) ? arg : `${arg}=yes`,
-      );
+      const takesNext = next !== undefined && /^(yes|no|true|false)$/i.test(next);
+      normalized.push(takesNext ? arg : `${arg}=yes`);
+      if (!takesNext) afterBare.set(i + 1, key);
     } else if (
       key.startsWith("no-") && (BOOLEAN_KEYS as readonly string[]).includes(key.slice(3))
     ) {
@@ -362,9 +365,12 @@ function readFlags(argv: readonly string[]): { flags: Map<string, Raw>; position
   });
   const flags = new Map<string, Raw>();
   const positionals: string[] = [];
+  let misplaced: { key: string; value: string } | undefined;
   for (const token of tokens) {
     if (token.kind === "positional") {
       positionals.push(token.value);
+      const key = afterBare.get(token.index);
+      if (key !== undefined) misplaced ??= { key, value: token.value };
       continue;
     }
     if (token.kind !== "option") continue;
@@ -382,6 +388,13 @@ function readFlags(argv: readonly string[]): { flags: Map<string, Raw>; position
     }
     if (flags.has(token.name)) throw new TypeError(`Option "${flag}" is given more than once`);
     flags.set(token.name, { text: value, where: "" });
+  }
+  // "--use-peer-dns maybe host" reads as a bare flag and two arguments; the
+  // likelier mistake is the value, so report that.
+  if (positionals.length > 1 && misplaced !== undefined) {
+    throw new TypeError(
+      `Invalid value for "${misplaced.key}": "${misplaced.value}" is not yes, no, true or false`,
+    );
   }
   return { flags, positionals };
 }
