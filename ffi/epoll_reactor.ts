@@ -102,6 +102,11 @@ export class EpollReactor {
     return this.#isClosed;
   }
 
+  /** The epoll fd and the wake-up eventfd (for diagnostics and leak checks). */
+  get fds(): readonly [epollFd: number, eventFd: number] {
+    return [this.#epfd, this.#wakeFd];
+  }
+
   /** How many descriptors are registered. */
   get size(): number {
     return this.#callbacks.size;

@@ -90,8 +90,10 @@ export class LinuxTun implements TunDevice {
   readonly name: string;
   /** The device MTU, read back from the kernel after configuration. */
   readonly mtu: number;
-  /** The TUN file descriptor (for diagnostics). */
+  /** The TUN file descriptor (for diagnostics and leak checks). */
   readonly fd: number;
+  /** The wake-up eventfd, or -1 with a shared reactor (for diagnostics and leak checks). */
+  readonly eventFd: number;
   /** Packet counters: rx = read from the device, tx = written to it. */
   readonly stats: TunStats = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txDropped: 0 };
   /** Resolves once every descriptor of the device is closed. */
@@ -122,6 +124,7 @@ export class LinuxTun implements TunDevice {
     options: LinuxTunOptions,
   ) {
     this.fd = fd;
+    this.eventFd = wakeFd;
     this.#wakeFd = wakeFd;
     this.name = name;
     this.mtu = mtu;

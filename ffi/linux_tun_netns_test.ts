@@ -60,10 +60,49 @@ async function within<T>(ms: number, what: string, p: Promise<T>, onTimeout: () 
   }
 }
 
-function fdCount(): number {
-  let n = 0;
-  for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
-  return n;
+/**
+ * Identity of an open fd as `"<fd> <kind> <id>"`: a TUN fd by its interface
+ * name, an eventfd by its kernel-wide `eventfd-id`, an epoll fd by number.
+ * `deno test --parallel` runs other test files on other threads of this same
+ * process, so fd numbers alone are reused under our feet; identities are not.
+ */
+function fdIdentity(fd: number): string | undefined {
+  try {
+    const target = Deno.readLinkSync(`/proc/self/fd/${fd}`);
+    const info = Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`);
+    if (target === "/dev/net/tun") return `${fd} tun ${/^iff:\s*(\S+)/m.exec(info)?.[1] ?? "-"}`;
+    if (target === "anon_inode:[eventfd]") {
+      return `${fd} eventfd ${/^eventfd-id:\s*(\d+)/m.exec(info)?.[1] ?? "-"}`;
+    }
+    if (target === "anon_inode:[eventpoll]") return `${fd} eventpoll`;
+    return `${fd} ${target}`;
+  } catch {
+    return undefined; // not open
+  }
+}
+
+/** Identities of `fds`, taken while they are open. */
+function identities(fds: number[]): string[] {
+  return fds.map((fd) => {
+    const id = fdIdentity(fd);
+    assert.ok(id !== undefined, `fd ${fd} is not open`);
+    return id;
+  });
+}
+
+/** The entries of `ids` whose fd is still open as the same file (the leak check). */
+function stillOpen(ids: string[]): string[] {
+  return ids.filter((id) => fdIdentity(Number(id.split(" ")[0])) === id);
+}
+
+/** TUN fds of this process not attached to any interface (a failed TUNSETIFF). */
+function unattachedTunFds(): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync("/proc/self/fd")) {
+    const id = fdIdentity(Number(e.name));
+    if (id?.endsWith(" tun -")) out.push(id);
+  }
+  return out;
 }
 
 /** Builds the echo reply to an echo request read from the TUN (same id, seq, payload). */
@@ -179,9 +218,10 @@ Deno.test({
   ignore,
   async fn() {
     await using ns = await createNetns();
-    const before = fdCount();
     const tun = ns.enter(() => openLinuxTun({ name: "sstp-t2" }));
-    assert.equal(fdCount(), before + 2); // the TUN fd and its eventfd
+    const opened = identities([tun.fd, tun.eventFd]);
+    assert.match(opened[0]!, / tun sstp-t2$/);
+    assert.match(opened[1]!, / eventfd \d+$/);
     const reader = tun.readable.getReader();
     const pending = reader.read();
     await new Promise((r) => setTimeout(r, 50)); // let the poll() start
@@ -192,7 +232,7 @@ Deno.test({
     assert.equal(result.done, true);
     await tun.closed;
     assert.ok(performance.now() - t0 < 500, `took ${performance.now() - t0} ms`);
-    assert.equal(fdCount(), before);
+    assert.deepEqual(stillOpen(opened), []);
     assert.deepEqual(await tun.readBatch(), []);
     assert.equal(tun.writePackets([new Uint8Array(20)]), 0);
     const w = tun.writable.getWriter();
@@ -227,27 +267,27 @@ Deno.test({
   ignore,
   async fn() {
     await using ns = await createNetns();
-    const before = fdCount();
     // "lo" exists and is not a TUN device: EINVAL.
     assert.throws(() => ns.enter(() => openLinuxTun({ name: "lo" })), {
       name: "ErrnoError",
       code: "EINVAL",
       message: /^Cannot create TUN device "lo": ioctl\(TUNSETIFF\) failed with EINVAL/,
     });
-    assert.equal(fdCount(), before);
+    assert.deepEqual(unattachedTunFds(), []);
     // Two %d templates: the kernel's dev_alloc_name() refuses.
     assert.throws(() => ns.enter(() => openLinuxTun({ name: "bad%d%d" })), ErrnoError);
-    assert.equal(fdCount(), before);
+    assert.deepEqual(unattachedTunFds(), []);
     // Name already attached to another open TUN fd: EBUSY.
     const first = ns.enter(() => openLinuxTun({ name: "sstp-t4" }));
+    const opened = identities([first.fd, first.eventFd]);
     try {
       assert.throws(() => ns.enter(() => openLinuxTun({ name: "sstp-t4" })), { code: "EBUSY" });
-      assert.equal(fdCount(), before + 2);
+      assert.deepEqual(unattachedTunFds(), []);
     } finally {
       first.close();
       await first.closed;
     }
-    assert.equal(fdCount(), before);
+    assert.deepEqual(stillOpen(opened), []);
     // Rejected before any fd is opened.
     assert.throws(
       () => openLinuxTun({ name: "tun-very-long-name" }),
@@ -256,7 +296,7 @@ Deno.test({
       ),
     );
     assert.throws(() => openLinuxTun({ name: "ok", mtu: 20 }), RangeError);
-    assert.equal(fdCount(), before);
+    assert.deepEqual(unattachedTunFds(), []);
   },
 });
 
@@ -276,9 +316,9 @@ Deno.test({
   async fn() {
     const count = 50;
     await using ns = await createNetns();
-    const before = fdCount();
     const reactor = new EpollReactor();
     const tuns: LinuxTun[] = [];
+    let opened: string[] = [];
     let sock = -1;
     try {
       ns.enter(() => {
@@ -287,7 +327,8 @@ Deno.test({
         }
       });
       // One fd per TUN plus the reactor's epoll fd and eventfd: no per-device eventfd.
-      assert.equal(fdCount(), before + count + 2);
+      assert.ok(tuns.every((t) => t.eventFd === -1));
+      opened = identities([...reactor.fds, ...tuns.map((t) => t.fd)]);
       const batch = tuns.map((_, i) => `addr add 198.18.6.1 peer 198.18.7.${i + 1} dev rt${i}\n`);
       await ns.run(["ip", "-batch", "-"], { stdin: batch.join("") });
 
@@ -320,7 +361,7 @@ Deno.test({
       reactor.close();
       await reactor.closed;
     }
-    assert.equal(fdCount(), before);
+    assert.deepEqual(stillOpen(opened), []);
   },
 });
 
