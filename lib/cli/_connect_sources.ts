@@ -1,0 +1,182 @@
+/**
+ * Where `sstp connect` option text comes from: the command line (flags and
+ * the positional server) and the YAML `--config` file. Values stay text here;
+ * `connect_options.ts` checks them.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { dirname, isAbsolute, join } from "node:path";
+import { formatConfigIssue } from "../config/config_error.ts";
+import { YamlSource } from "../config/yaml_source.ts";
+
+/** Properties that take a yes/no value. */
+export const BOOLEAN_KEYS = [
+  "verify-server-certificate",
+  "verify-server-address-from-certificate",
+  "add-default-route",
+  "use-peer-dns",
+  "reconnect",
+  "disabled",
+] as const;
+
+/** Properties that take a value (flags and file keys alike). */
+export const VALUE_KEYS = [
+  "connect-to",
+  "port",
+  "user",
+  "password",
+  "password-file",
+  "authentication",
+  "ca",
+  "server-fingerprint",
+  "certificate",
+  "certificate-key",
+  "crl",
+  "keepalive-timeout",
+  "max-mtu",
+  "max-mru",
+  "default-route-distance",
+  "name",
+  "sni",
+  "tls-version",
+  "log-level",
+  "comment",
+  "http-proxy",
+] as const;
+
+/** Keys accepted in the YAML file. */
+const FILE_KEYS: readonly string[] = [...VALUE_KEYS, ...BOOLEAN_KEYS];
+/** Keys whose values are file paths, resolved against the config file's directory. */
+const PATH_KEYS = new Set(["password-file", "ca", "certificate", "certificate-key", "crl"]);
+
+export type Key = typeof VALUE_KEYS[number] | typeof BOOLEAN_KEYS[number];
+
+/** A raw value and where it came from, for messages. */
+export interface Raw {
+  text: string;
+  /** `""` for the command line, `file:line: ` for the config file. */
+  where: string;
+}
+
+/**
+ * Reads the flags. Booleans accept `--key`, `--key=VALUE`, `--key VALUE`
+ * (when VALUE is yes/no/true/false) and `--no-key`.
+ */
+export function readFlags(
+  argv: readonly string[],
+): { flags: Map<string, Raw>; positionals: string[] } {
+  const normalized: string[] = [];
+  let rest: string[] = [];
+  /** Argument index → boolean key, for arguments right after a bare boolean flag. */
+  const afterBare = new Map<number, string>();
+  for (const [i, arg] of argv.entries()) {
+    if (arg === "--") {
+      rest = argv.slice(i);
+      break;
+    }
+    const key = arg.startsWith("--") ? arg.slice(2) : "";
+    if ((BOOLEAN_KEYS as readonly string[]).includes(key)) {
+      const next = argv[i + 1];
+      const takesNext = next !== undefined && /^(yes|no|true|false)$/i.test(next);
+      normalized.push(takesNext ? arg : `${arg}=yes`);
+      if (!takesNext) afterBare.set(i + 1, key);
+    } else if (
+      key.startsWith("no-") && (BOOLEAN_KEYS as readonly string[]).includes(key.slice(3))
+    ) {
+      normalized.push(`--${key.slice(3)}=no`);
+    } else normalized.push(arg);
+  }
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    config: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  };
+  for (const key of [...VALUE_KEYS, ...BOOLEAN_KEYS]) options[key] = { type: "string" };
+  const { tokens } = parseArgs({
+    args: [...normalized, ...rest],
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const flags = new Map<string, Raw>();
+  const positionals: string[] = [];
+  let misplaced: { key: string; value: string } | undefined;
+  for (const token of tokens) {
+    if (token.kind === "positional") {
+      positionals.push(token.value);
+      const key = afterBare.get(token.index);
+      if (key !== undefined) misplaced ??= { key, value: token.value };
+      continue;
+    }
+    if (token.kind !== "option") continue;
+    const flag = token.rawName;
+    if (!(token.name in options) || (flag !== "-h" && !flag.startsWith("--"))) {
+      throw new TypeError(`Unknown option "${flag}"${suggest(token.name)}`);
+    }
+    if (token.name === "help") continue;
+    const value = token.value;
+    if (value === undefined) throw new TypeError(`Missing value for "${flag}"`);
+    if (!token.inlineValue && value.startsWith("-")) {
+      throw new TypeError(
+        `Missing value for "${flag}" (write ${flag}=VALUE when the value starts with "-")`,
+      );
+    }
+    if (flags.has(token.name)) throw new TypeError(`Option "${flag}" is given more than once`);
+    flags.set(token.name, { text: value, where: "" });
+  }
+  // "--use-peer-dns maybe host" reads as a bare flag and two arguments; the
+  // likelier mistake is the value, so report that.
+  if (positionals.length > 1 && misplaced !== undefined) {
+    throw new TypeError(
+      `Invalid value for "${misplaced.key}": "${misplaced.value}" is not yes, no, true or false`,
+    );
+  }
+  return { flags, positionals };
+}
+
+function suggest(name: string): string {
+  if (name === "profile") return ": sstp connect has no PPP profile; set its properties directly";
+  const close = [...VALUE_KEYS, ...BOOLEAN_KEYS, "config"].find((k) =>
+    k.replaceAll("-", "") === name.replaceAll(/[-_]/g, "").toLowerCase()
+  );
+  return close === undefined ? "" : `: did you mean "--${close}"?`;
+}
+
+/** Reads the YAML config file into raw values keyed by property. */
+export function readConfigFile(path: string, readFile: (path: string) => string): Map<Key, Raw> {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (e) {
+    throw new TypeError(`Cannot read config file "${path}": ${(e as Error).message}`, { cause: e });
+  }
+  const source = new YamlSource(text, path);
+  const out = new Map<Key, Raw>();
+  const entries = source.root === undefined
+    ? new Map()
+    : source.entries(source.root, "", FILE_KEYS, "a mapping of sstp-client properties");
+  const base = dirname(path);
+  for (const [key, entry] of entries) {
+    const isList = key === "authentication";
+    const texts = isList ? source.list(entry, key) : [source.scalar(entry, key)];
+    if (texts.some((t) => t === undefined)) continue;
+    const first = texts[0];
+    if (first === undefined) {
+      source.report(entry.key, key, "a value is required");
+      continue;
+    }
+    let value = texts.map((t) => t!.text).join(",");
+    if (PATH_KEYS.has(key) && value !== "" && !isAbsolute(value)) value = join(base, value);
+    out.set(key as Key, {
+      text: value,
+      where: `${path}:${source.lineOf(first.node)}: `,
+    });
+  }
+  const issue = source.issues[0];
+  if (issue !== undefined) {
+    const more = source.issues.length > 1 ? ` (and ${source.issues.length - 1} more)` : "";
+    throw new TypeError(formatConfigIssue(issue) + more);
+  }
+  return out;
+}
