@@ -197,8 +197,3 @@ export class YamlSource {
     return offset === undefined ? 0 : this.#lines.linePos(offset).line;
   }
 }
-
-/** Joins a YAML path: `join("secrets[0]", "name")` → `secrets[0].name`. */
-export function join(path: string, key: string): string {
-  return path === "" ? key : `${path}.${key}`;
-}
