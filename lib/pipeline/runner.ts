@@ -1,0 +1,332 @@
+/**
+ * The session runner: the I/O shell around one pure {@linkcode TunnelEngine}.
+ *
+ * Flow:
+ * 1. `run()` feeds the engine `start`, then runs the inbound loop until the
+ *    session ends.
+ * 2. Inbound: transport chunk → {@linkcode SstpFramer} (leftover bytes from the
+ *    HTTP preamble first) → per packet:
+ *    - data carrying IPv4/IPv6 while the engine's gate is open → collected
+ *      and written to the TUN device in ONE `writePackets()` per chunk;
+ *    - data carrying IP while the gate is closed → dropped and counted
+ *      (MS-SSTP 3.2.7.2 / 3.3.7.1: no IP before Call Connected);
+ *    - other PPP frames and control messages → `engine.handle()`.
+ *    The engine's Hello bookkeeping is touched once per chunk, not per packet.
+ * 3. Actions: `send` → {@linkcode OutputQueue} (control first, coalesced
+ *    writes); timers → the injected {@linkcode TimerApi}; `linkUp` → the
+ *    caller's `onLinkUp` configures the interface and returns the TUN, then
+ *    the outbound loop starts; `closed` → drain output, close everything.
+ * 4. Outbound: TUN packet → OutputQueue.pushData (SSTP+PPP headers, gathered
+ *    into large writes); waits on the queue's high-water mark (backpressure).
+ * 5. Ending: the first fatal error (transport closed, framing error, engine
+ *    `closed`) ends the session with that reason; timers are cleared and the
+ *    TUN reader released. The caller owns and closes the TUN device.
+ *
+ * @module
+ */
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../log.ts";
+import type { TunDevice } from "../tun.ts";
+import type { IpConfig, TunnelAction, TunnelEngine, TunnelEvent } from "../tunnel/events.ts";
+import { SstpFramer } from "../sstp/framer.ts";
+import { encodeSstpPacket, type SstpPacket } from "../sstp/packet.ts";
+import { describeSstpPacket } from "../sstp/describe.ts";
+import { OutputQueue } from "./output_queue.ts";
+
+/** Timer functions, injectable so tests can drive time by hand. */
+export interface TimerApi {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+/** The real timers. */
+export const SYSTEM_TIMERS: TimerApi = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+/** A byte stream pair the session runs over (TLS in production). */
+export interface RunnerTransport {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+  close(): void;
+}
+
+/** Options of {@linkcode TunnelRunner}. */
+export interface TunnelRunnerOptions {
+  engine: TunnelEngine;
+  transport: RunnerTransport;
+  /** Bytes that followed the HTTP header in the same read. */
+  leftover?: Uint8Array;
+  clock: Clock;
+  logger: Logger;
+  /** Configures the interface for `ip` and returns the TUN device to use. */
+  onLinkUp(ip: IpConfig): Promise<TunDevice>;
+  timers?: TimerApi;
+}
+
+/** Traffic counters, as RouterOS `monitor` shows them. */
+export interface SessionCounters {
+  rxBytes: number;
+  rxPackets: number;
+  txBytes: number;
+  txPackets: number;
+  droppedInbound: number;
+  /** Clock time of the last data packet either way (idle-time). */
+  lastDataMs: number;
+}
+
+/** Why a run ended. */
+export interface RunResult {
+  error?: Error;
+}
+
+const PROTO_IPV4 = 0x0021;
+const PROTO_IPV6 = 0x0057;
+
+/** Runs one SSTP session: engine, timers, data path. */
+export class TunnelRunner {
+  readonly #o: TunnelRunnerOptions;
+  readonly #timers: TimerApi;
+  readonly #framer = new SstpFramer();
+  readonly #output: OutputQueue;
+  readonly #timerHandles = new Map<string, unknown>();
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #tun: TunDevice | undefined;
+  #tunReader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #done = false;
+  #result: RunResult = {};
+  #finish!: () => void;
+  readonly #finished: Promise<void>;
+  #batch: Uint8Array[] = [];
+  readonly counters: SessionCounters = {
+    rxBytes: 0,
+    rxPackets: 0,
+    txBytes: 0,
+    txPackets: 0,
+    droppedInbound: 0,
+    lastDataMs: 0,
+  };
+
+  /** Prepares a runner; nothing happens until {@linkcode run}. */
+  constructor(options: TunnelRunnerOptions) {
+    this.#o = options;
+    this.#timers = options.timers ?? SYSTEM_TIMERS;
+    this.#output = new OutputQueue(options.transport.writable.getWriter());
+    this.#reader = options.transport.readable.getReader();
+    this.#finished = new Promise((resolve) => (this.#finish = resolve));
+    this.counters.lastDataMs = options.clock.now();
+  }
+
+  /** The TUN device once the link is up. */
+  get tun(): TunDevice | undefined {
+    return this.#tun;
+  }
+
+  /** Output side statistics. */
+  get outputStats(): OutputQueue["stats"] {
+    return this.#output.stats;
+  }
+
+  /** Runs the session to its end. Never throws: the reason is in the result. */
+  async run(): Promise<RunResult> {
+    this.#dispatch({ type: "start" });
+    if (this.#o.leftover && this.#o.leftover.length > 0 && !this.#done) {
+      this.#inbound(this.#o.leftover);
+    }
+    const inbound = this.#inboundLoop();
+    await this.#finished;
+    await inbound;
+    return this.#result;
+  }
+
+  /** Asks for a graceful disconnect (SIGTERM, admin disconnect). */
+  close(reason = "local close"): void {
+    if (!this.#done) this.#dispatch({ type: "close", reason });
+  }
+
+  async #inboundLoop(): Promise<void> {
+    try {
+      while (!this.#done) {
+        const { value, done } = await this.#reader.read();
+        if (done) {
+          this.#dispatch({
+            type: "transportClosed",
+            error: new Error("Connection closed by peer"),
+          });
+          // The engine may still be waiting for timers; the transport is gone.
+          this.#end({ error: new Error("Connection closed by peer") });
+          return;
+        }
+        this.#inbound(value);
+      }
+    } catch (e) {
+      if (!this.#done) {
+        const error = e instanceof Error ? e : new Error(String(e));
+        this.#dispatch({ type: "transportClosed", error });
+        this.#end({ error });
+      }
+    }
+  }
+
+  #inbound(chunk: Uint8Array): void {
+    const now = this.#o.clock.now();
+    this.#o.engine.noteReceive(now);
+    try {
+      this.#framer.pushEach(chunk, (p) => this.#onPacket(p));
+    } catch (e) {
+      // MS-SSTP 3.1.5.1: a stream that cannot be delineated is closed without Call Abort.
+      this.#end({ error: e instanceof Error ? e : new Error(String(e)) });
+      return;
+    }
+    if (this.#batch.length > 0) {
+      const tun = this.#tun;
+      if (tun) tun.writePackets(this.#batch);
+      this.#batch = [];
+    }
+  }
+
+  #onPacket(p: SstpPacket): void {
+    if (this.#done) return;
+    if (p.kind === "control") {
+      this.#log("recv", p);
+      this.#dispatch({ type: "control", message: p.message });
+      return;
+    }
+    const f = p.data;
+    let off = 0;
+    if (f[0] === 0xff && f[1] === 0x03) off = 2;
+    let proto: number;
+    if (((f[off] ?? 0) & 1) === 1) {
+      proto = f[off] ?? 0;
+      off += 1;
+    } else {
+      proto = ((f[off] ?? 0) << 8) | (f[off + 1] ?? 0);
+      off += 2;
+    }
+    if (proto === PROTO_IPV4 || proto === PROTO_IPV6) {
+      const open = proto === PROTO_IPV4 ? this.#o.engine.isIpv4Open : this.#o.engine.isIpv6Open;
+      if (!open || !this.#tun || off >= f.length) {
+        this.counters.droppedInbound++;
+        return;
+      }
+      const ip = f.subarray(off);
+      this.counters.rxPackets++;
+      this.counters.rxBytes += ip.length;
+      this.counters.lastDataMs = this.#o.clock.now();
+      this.#batch.push(ip);
+      return;
+    }
+    this.#dispatch({ type: "ppp", frame: f });
+  }
+
+  #log(dir: "send" | "recv", p: SstpPacket): void {
+    if (this.#o.logger.enabled("debug")) this.#o.logger.debug(`${dir} [${describeSstpPacket(p)}]`);
+  }
+
+  #dispatch(event: TunnelEvent): void {
+    if (this.#done) return;
+    const actions = this.#o.engine.handle(event, this.#o.clock.now());
+    this.#apply(actions);
+  }
+
+  #apply(actions: TunnelAction[]): void {
+    for (const a of actions) {
+      if (this.#done) return;
+      switch (a.type) {
+        case "send":
+          if (a.packet.kind === "control") this.#log("send", a.packet);
+          this.#output.pushControl(encodeSstpPacket(a.packet));
+          break;
+        case "startTimer": {
+          this.#clearTimer(a.timer);
+          const h = this.#timers.set(() => {
+            this.#timerHandles.delete(a.timer);
+            this.#dispatch({ type: "timer", timer: a.timer });
+          }, a.ms);
+          this.#timerHandles.set(a.timer, h);
+          break;
+        }
+        case "stopTimer":
+          this.#clearTimer(a.timer);
+          break;
+        case "linkUp":
+          this.#linkUp(a.ip);
+          break;
+        case "closed":
+          this.#end(a.error ? { error: a.error } : {});
+          break;
+      }
+    }
+  }
+
+  #clearTimer(name: string): void {
+    const h = this.#timerHandles.get(name);
+    if (h !== undefined) {
+      this.#timers.clear(h);
+      this.#timerHandles.delete(name);
+    }
+  }
+
+  #linkUp(ip: IpConfig): void {
+    this.#o.onLinkUp(ip).then((tun) => {
+      if (this.#done) return;
+      this.#tun = tun;
+      this.#outboundLoop(tun);
+    }, (e) => {
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.#o.logger.error(`Cannot bring the link up: ${error.message}`);
+      this.#dispatch({ type: "close", reason: error.message });
+      this.#end({ error });
+    });
+  }
+
+  async #outboundLoop(tun: TunDevice): Promise<void> {
+    const reader = tun.readable.getReader();
+    this.#tunReader = reader;
+    const engine = this.#o.engine;
+    try {
+      while (!this.#done) {
+        const { value, done } = await reader.read();
+        if (done || this.#done) break;
+        const version = (value[0] ?? 0) >> 4;
+        const proto = version === 6 ? PROTO_IPV6 : PROTO_IPV4;
+        const open = version === 6 ? engine.isIpv6Open : engine.isIpv4Open;
+        if (!open || value.length > engine.peerMru) continue;
+        this.counters.txPackets++;
+        this.counters.txBytes += value.length;
+        this.counters.lastDataMs = this.#o.clock.now();
+        this.#output.pushData(value, proto);
+        const wait = this.#output.whenWritable();
+        if (wait) await wait;
+      }
+    } catch (e) {
+      if (!this.#done) this.#o.logger.warn(`TUN read failed: ${String(e)}`);
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  #end(result: RunResult): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#result = result;
+    for (const h of this.#timerHandles.values()) this.#timers.clear(h);
+    this.#timerHandles.clear();
+    const finish = async () => {
+      await this.#output.drain(1000);
+      this.#output.close();
+      try {
+        await this.#tunReader?.cancel();
+      } catch { /* already released */ }
+      try {
+        await this.#reader.cancel();
+      } catch { /* already closed */ }
+      try {
+        this.#o.transport.close();
+      } catch { /* already closed */ }
+      this.#finish();
+    };
+    void finish();
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * What the tunnel engines take and return (boringtun's `TunnResult` shape):
+ * the runner feeds {@linkcode TunnelEvent}s with the current time and carries
+ * out the returned {@linkcode TunnelAction}s. Engines never touch sockets,
+ * timers or the clock.
+ *
+ * @module
+ */
+import type { SstpControlMessage } from "../sstp/control_message.ts";
+import type { SstpPacket } from "../sstp/packet.ts";
+
+/** Names of the timers an engine may start. */
+export type TimerName = string;
+
+/** Input to an engine. */
+export type TunnelEvent =
+  /** The transport is up and the HTTP preamble is done. */
+  | { type: "start" }
+  /** An SSTP control message arrived. */
+  | { type: "control"; message: SstpControlMessage }
+  /** An SSTP data packet arrived that the fast path did not take (non-IP PPP). */
+  | { type: "ppp"; frame: Uint8Array }
+  /** A timer the engine started has expired. */
+  | { type: "timer"; timer: TimerName }
+  /** The local side wants a graceful disconnect (SIGTERM, admin). */
+  | { type: "close"; reason?: string }
+  /** The transport failed or the peer closed TCP. */
+  | { type: "transportClosed"; error?: Error };
+
+/** IP settings negotiated by IPCP (and IPV6CP). */
+export interface IpConfig {
+  /** Our address on the link. */
+  localAddress: string;
+  /** The peer's address on the link. */
+  peerAddress: string;
+  /** DNS servers offered by the peer (client) or handed out (server). */
+  dns: string[];
+  /** MTU for the TUN device: min(our MRU-derived limit, peer MRU). */
+  mtu: number;
+}
+
+/** Output of an engine. */
+export type TunnelAction =
+  /** Send this SSTP packet (control packets go before queued data). */
+  | { type: "send"; packet: SstpPacket }
+  | { type: "startTimer"; timer: TimerName; ms: number }
+  | { type: "stopTimer"; timer: TimerName }
+  /** IPCP opened and the SSTP call is connected: configure TUN, open the gate. */
+  | { type: "linkUp"; ip: IpConfig }
+  /** The session is over: flush output, close the transport. */
+  | { type: "closed"; error?: Error };
+
+/** The common shape of the client and server engines. */
+export interface TunnelEngine {
+  /** Handles one event at time `nowMs` and returns what to do. */
+  handle(event: TunnelEvent, nowMs: number): TunnelAction[];
+  /** Records that a packet arrived (keeps the Hello timer quiet); cheap. */
+  noteReceive(nowMs: number): void;
+  /** True when IPv4 data may flow in both directions. */
+  readonly isIpv4Open: boolean;
+  /** True when IPv6 data may flow in both directions. */
+  readonly isIpv6Open: boolean;
+  /** Whether our outgoing PPP frames may omit FF 03 / compress the protocol. */
+  readonly framing: { acfc: boolean; pfc: boolean };
+  /** The peer's MRU: data frames larger than this are dropped. */
+  readonly peerMru: number;
+}

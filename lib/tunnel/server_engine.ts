@@ -1,0 +1,64 @@
+/**
+ * The server session engine: SSTP server machine (MS-SSTP 3.3) + PPP link in
+ * the authenticator role. Pure; addresses come from an injected function so
+ * pools and secrets stay outside. See {@linkcode SessionEngine}.
+ *
+ * @module
+ */
+import type { Logger } from "../log.ts";
+import type { CertHashes } from "../sstp/crypto_binding.ts";
+import { SstpServerStateMachine } from "../sstp/server_state.ts";
+import { type AddressAssignment, PppLink } from "../ppp/link.ts";
+import type { AuthMethod, PasswordLookup, RandomBytes } from "../ppp/auth/auth_types.ts";
+import type { ProtocolError } from "../errors.ts";
+import { SessionEngine } from "./session_engine.ts";
+
+/** Options of {@linkcode createServerEngine}. */
+export interface ServerEngineOptions {
+  /** Hashes of the certificate this connection was served with. */
+  certHashes: CertHashes;
+  /** Methods offered, preferred first (RouterOS `authentication`). */
+  authentication: readonly AuthMethod[];
+  lookupPassword: PasswordLookup;
+  /** Addresses for an authenticated user, or why not. */
+  assignAddresses(user: string): AddressAssignment | ProtocolError;
+  /** Our name in CHAP challenges. */
+  serverName: string;
+  /** Hello timer (RouterOS `keepalive-timeout`); null disables it. */
+  helloMs: number | null;
+  /** Negotiation timer override (MS-SSTP 3.3.2.1; default 60 s). */
+  negotiationMs?: number;
+  /** Hash protocols offered in Call Connect Ack (default 3: SHA-1 and SHA-256). */
+  hashBitmask?: number;
+  mru?: number;
+  maxMtu?: number;
+  randomBytes: RandomBytes;
+  logger: Logger;
+}
+
+/** Creates a server engine for one accepted connection. */
+export function createServerEngine(options: ServerEngineOptions): SessionEngine {
+  const sstp = new SstpServerStateMachine({
+    certHashes: options.certHashes,
+    randomBytes: options.randomBytes,
+    helloMs: options.helloMs,
+    ...(options.negotiationMs !== undefined ? { negotiationMs: options.negotiationMs } : {}),
+    ...(options.hashBitmask !== undefined ? { hashBitmask: options.hashBitmask } : {}),
+  });
+  const link = new PppLink({
+    role: "server",
+    authenticateWith: options.authentication,
+    lookupPassword: options.lookupPassword,
+    serverName: options.serverName,
+    assignAddresses: options.assignAddresses,
+    randomBytes: options.randomBytes,
+    logger: options.logger,
+    ...(options.mru !== undefined ? { mru: options.mru } : {}),
+  });
+  return new SessionEngine({
+    sstp,
+    link,
+    logger: options.logger,
+    ...(options.maxMtu !== undefined ? { maxMtu: options.maxMtu } : {}),
+  });
+}

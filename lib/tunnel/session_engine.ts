@@ -1,0 +1,234 @@
+/**
+ * One SSTP session as a pure engine: an SSTP call state machine (client or
+ * server, MS-SSTP 3.2/3.3) composed with a {@linkcode PppLink}.
+ *
+ * Glue rules:
+ * - SSTP `pppStart` (Call Connect Ack sent or received) starts the PPP link;
+ *   PPP control frames pass only while the call allows them.
+ * - PPP `authenticated` hands the HLAK to the SSTP machine: the client sends
+ *   Call Connected, the server verifies the (possibly held) Call Connected.
+ * - `linkUp` is emitted once both the call is connected and IPCP is Opened,
+ *   whichever comes last; IP flows only then (MS-SSTP 3.2.7.2, 3.3.7.1).
+ * - PPP failure (authentication, negotiation) aborts the call with Call
+ *   Abort; the call ending takes the link down.
+ * - A local close sends LCP Terminate-Request and Call Disconnect.
+ *
+ * @module
+ */
+import type { Logger } from "../log.ts";
+import { ProtocolError } from "../errors.ts";
+import type { SstpAction, SstpTimer } from "../sstp/actions.ts";
+import type { SstpClientStateMachine } from "../sstp/client_state.ts";
+import type { SstpServerStateMachine } from "../sstp/server_state.ts";
+import type { LinkAction, LinkTimer, PppLink } from "../ppp/link.ts";
+import type { IpcpResult } from "../ppp/ipcp/ipcp.ts";
+import type { AuthMethod } from "../ppp/auth/auth_types.ts";
+import type { IpConfig, TunnelAction, TunnelEngine, TunnelEvent } from "./events.ts";
+
+/** The SSTP side of a session: either role. */
+export type SstpCallMachine = SstpClientStateMachine | SstpServerStateMachine;
+
+const SSTP_TIMERS = new Set<string>(["negotiation", "hello", "abort", "disconnect"]);
+const LINK_TIMERS = new Set<string>(["lcp", "auth", "ipcp", "ipv6cp"]);
+
+/** Options of {@linkcode SessionEngine}. */
+export interface SessionEngineOptions {
+  sstp: SstpCallMachine;
+  link: PppLink;
+  logger: Logger;
+  /** Upper bound on the interface MTU (RouterOS `max-mtu`). */
+  maxMtu?: number;
+}
+
+/** Client or server session engine (see the module doc). */
+export class SessionEngine implements TunnelEngine {
+  readonly #sstp: SstpCallMachine;
+  readonly #link: PppLink;
+  readonly #log: Logger;
+  readonly #maxMtu: number;
+  #ip: IpcpResult | undefined;
+  #linkUpSent = false;
+  #closed = false;
+  #authenticated: { user: string; method: AuthMethod } | undefined;
+  #error: Error | undefined;
+
+  /** Composes the two machines. */
+  constructor(options: SessionEngineOptions) {
+    this.#sstp = options.sstp;
+    this.#link = options.link;
+    this.#log = options.logger;
+    this.#maxMtu = options.maxMtu ?? 4091;
+  }
+
+  /** SSTP state name (for status displays). */
+  get sstpState(): string {
+    return this.#sstp.state;
+  }
+  /** PPP link phase. */
+  get pppPhase(): string {
+    return this.#link.phase;
+  }
+  /** Authenticated user and method, once known. */
+  get authenticated(): { user: string; method: AuthMethod } | undefined {
+    return this.#authenticated;
+  }
+  /** Negotiated IPv4 settings, once IPCP is Opened. */
+  get ip(): IpcpResult | undefined {
+    return this.#ip;
+  }
+  /** The error that ended the session, if any. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+  get isIpv4Open(): boolean {
+    return this.#linkUpSent && this.#sstp.isDataAllowed && this.#link.isIpv4Open;
+  }
+  get isIpv6Open(): boolean {
+    return this.#sstp.isDataAllowed && this.#link.isIpv6Open;
+  }
+  get framing(): { acfc: boolean; pfc: boolean } {
+    return { acfc: false, pfc: false };
+  }
+  get peerMru(): number {
+    return this.#link.lcp.peerMru;
+  }
+  /** The MTU for the interface: what both sides can carry. */
+  get mtu(): number {
+    const l = this.#link.lcp;
+    return Math.min(l.peerMru, l.localMru, this.#maxMtu);
+  }
+
+  noteReceive(nowMs: number): void {
+    this.#sstp.noteReceive(nowMs);
+  }
+
+  handle(event: TunnelEvent, nowMs: number): TunnelAction[] {
+    if (this.#closed) return [];
+    const out: TunnelAction[] = [];
+    switch (event.type) {
+      case "start":
+        this.#sstpActions(this.#sstp.start(nowMs), nowMs, out);
+        break;
+      case "control":
+        this.#sstpActions(this.#sstp.receive(event.message, nowMs), nowMs, out);
+        break;
+      case "ppp":
+        if (this.#sstp.isPppControlAllowed) {
+          this.#linkActions(this.#link.receive(event.frame, nowMs), nowMs, out);
+        } else this.#log.debug("discard PPP frame before the call allows it");
+        break;
+      case "timer":
+        if (SSTP_TIMERS.has(event.timer)) {
+          this.#sstpActions(this.#sstp.timer(event.timer as SstpTimer, nowMs), nowMs, out);
+        } else if (LINK_TIMERS.has(event.timer)) {
+          this.#linkActions(this.#link.timer(event.timer as LinkTimer, nowMs), nowMs, out);
+        }
+        break;
+      case "close":
+        this.#log.info(`disconnecting: ${event.reason ?? "local close"}`);
+        this.#linkActions(this.#link.close(nowMs, event.reason ?? "local close"), nowMs, out);
+        this.#sstpActions(this.#sstp.disconnect(nowMs), nowMs, out);
+        break;
+      case "transportClosed":
+        this.#sstpActions(this.#sstp.lowerLayerDown(nowMs, event.error), nowMs, out);
+        if (!this.#closed) this.#finish(event.error, nowMs, out);
+        break;
+    }
+    return out;
+  }
+
+  #sstpActions(actions: SstpAction[], nowMs: number, out: TunnelAction[]): void {
+    for (const a of actions) {
+      if (this.#closed) return;
+      switch (a.type) {
+        case "send":
+          out.push({ type: "send", packet: { kind: "control", message: a.message } });
+          break;
+        case "startTimer":
+          out.push({ type: "startTimer", timer: a.timer, ms: a.ms });
+          break;
+        case "stopTimer":
+          out.push({ type: "stopTimer", timer: a.timer });
+          break;
+        case "pppStart":
+          this.#linkActions(this.#link.start(nowMs), nowMs, out);
+          break;
+        case "callConnected":
+          this.#log.info(`SSTP ${this.#sstp.state}`);
+          this.#maybeLinkUp(out);
+          break;
+        case "closed":
+          this.#finish(a.error, nowMs, out);
+          break;
+      }
+    }
+  }
+
+  #linkActions(actions: LinkAction[], nowMs: number, out: TunnelAction[]): void {
+    for (const a of actions) {
+      if (this.#closed) return;
+      switch (a.type) {
+        case "sendFrame":
+          out.push({ type: "send", packet: { kind: "data", data: a.frame } });
+          break;
+        case "startTimer":
+          out.push({ type: "startTimer", timer: a.timer, ms: a.ms });
+          break;
+        case "stopTimer":
+          out.push({ type: "stopTimer", timer: a.timer });
+          break;
+        case "authenticated":
+          this.#authenticated = { user: a.user, method: a.method };
+          this.#sstpActions(this.#sstp.authenticated(a.hlak, nowMs), nowMs, out);
+          break;
+        case "ipUp":
+          this.#ip = a.ip;
+          this.#maybeLinkUp(out);
+          break;
+        case "ipv6Up":
+          break;
+        case "ipDown":
+          this.#log.info("IPCP down");
+          break;
+        case "dead":
+          if (a.error) {
+            this.#error ??= a.error;
+            this.#sstpActions(this.#sstp.abort(a.error, nowMs), nowMs, out);
+          } else if (!this.#sstp.isClosed) {
+            this.#sstpActions(this.#sstp.disconnect(nowMs), nowMs, out);
+          }
+          break;
+      }
+    }
+  }
+
+  #maybeLinkUp(out: TunnelAction[]): void {
+    if (this.#linkUpSent || !this.#ip || !this.#sstp.isDataAllowed) return;
+    this.#linkUpSent = true;
+    const ip: IpConfig = {
+      localAddress: this.#ip.localAddress,
+      peerAddress: this.#ip.peerAddress,
+      dns: this.#ip.dns,
+      mtu: this.mtu,
+    };
+    out.push({ type: "linkUp", ip });
+  }
+
+  #finish(error: Error | undefined, nowMs: number, out: TunnelAction[]): void {
+    if (this.#closed) return;
+    // The link error (e.g. authentication) explains more than the SSTP abort it caused.
+    const reason = this.#error ?? error;
+    this.#error = reason;
+    this.#linkActions(this.#link.lowerDown(nowMs), nowMs, out);
+    this.#closed = true;
+    for (const t of [...SSTP_TIMERS, ...LINK_TIMERS]) out.push({ type: "stopTimer", timer: t });
+    out.push(reason ? { type: "closed", error: reason } : { type: "closed" });
+  }
+}
+
+/** True when `e` is an authentication failure (for exit codes and backoff). */
+export function isAuthError(e: unknown): boolean {
+  return e instanceof ProtocolError &&
+    (e.code === "AUTH_FAILED" || e.code === "AUTH_NEGOTIATION_FAILED" ||
+      e.code === "AUTH_SERVER_INVALID");
+}
