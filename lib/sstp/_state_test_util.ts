@@ -15,7 +15,10 @@ export function show(actions: SstpAction[]): string[] {
     switch (a.type) {
       case "send":
         return "send " +
-          describeSstpControlMessage(a.message).replace(/^SSTP /, "").replace(/ nonce=[0-9a-f]*…/, "");
+          describeSstpControlMessage(a.message).replace(/^SSTP /, "").replace(
+            / nonce=[0-9a-f]*…/,
+            "",
+          );
       case "startTimer":
         return `start ${a.timer} ${a.ms}`;
       case "stopTimer":
