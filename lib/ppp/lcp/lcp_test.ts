@@ -55,6 +55,28 @@ Deno.test("Lcp pair ends on pap when the server allows [mschap2, pap] and the cl
   assert.ok(!pair.hasTimer("a") && !pair.hasTimer("b"));
 });
 
+Deno.test("Lcp server takes the method the client suggests when it allows it", () => {
+  const client = lcp(1, { acceptAuth: ["pap"] });
+  const server = lcp(2, { authenticatePeerWith: ["mschap2", "mschap1", "pap"] });
+  const pair = new CpPair(client, server).start().run();
+  const asked = pair.wire.filter((l) => l.startsWith("b→a LCP ConfReq")).map((l) =>
+    l.match(/<auth [^>]+>/)?.[0]
+  );
+  assert.deepEqual(asked, ["<auth mschap-v2>", "<auth pap>"]);
+  assert.equal(server.result.authAsAuthenticator, "pap");
+});
+
+Deno.test("Lcp server moves to its next method when the suggestion is not allowed", () => {
+  const client = lcp(1, { acceptAuth: ["chap", "pap"] });
+  const server = lcp(2, { authenticatePeerWith: ["mschap2", "pap"] });
+  const pair = new CpPair(client, server).start().run();
+  const asked = pair.wire.filter((l) => l.startsWith("b→a LCP ConfReq")).map((l) =>
+    l.match(/<auth [^>]+>/)?.[0]
+  );
+  assert.deepEqual(asked, ["<auth mschap-v2>", "<auth pap>"]);
+  assert.equal(client.result.authAsPeer, "pap");
+});
+
 Deno.test("Lcp server fails with AUTH_NEGOTIATION_FAILED when the client accepts none of its methods", () => {
   for (const acceptAuth of [["pap"], []] as const) {
     const client = lcp(1, { acceptAuth });
