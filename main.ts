@@ -2,36 +2,94 @@
 /**
  * `sstp`: an SSTP VPN client and server for Linux.
  *
- * The only file that binds console, Deno.exit and signals. Picks the
- * subcommand from the command line.
+ * The only file that binds console, Deno.exit, signals and the Linux platform
+ * (`ffi/`). Picks the subcommand from the command line.
  *
  * @module
  */
 import "reflect-metadata";
+import type { CommandContext, SignalName } from "./lib/commands/context.ts";
+import type { Platform } from "./lib/platform.ts";
+import { openLinuxTun } from "./ffi/linux_tun.ts";
+import { EpollReactor } from "./ffi/epoll_reactor.ts";
+import { RtNetlink } from "./ffi/rtnetlink.ts";
+import { interfaceIndex } from "./ffi/netdev.ts";
 
 const USAGE = `usage: sstp <command> [options]
 
 commands:
   connect     run the SSTP client (RouterOS /interface sstp-client properties)
-  serve       run the SSTP server (RouterOS /interface sstp-server)
-  status      show running tunnels (like RouterOS monitor)
+  serve       run the SSTP server (RouterOS /interface sstp-server, /ppp secret, ...)
+  status      show running tunnels and sessions (like RouterOS monitor)
   disconnect  end one server session
   cert        create and inspect certificates
-  demo        client and server in two fresh network namespaces
+  demo        client and server in two fresh network namespaces, with a ping and a throughput figure
 
 Run "sstp <command> --help" for a command's options.`;
 
+type CommandModule = { main(argv: string[], ctx: CommandContext): Promise<number> };
+
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  connect: () => import("./lib/commands/connect.ts"),
+  serve: () => import("./lib/commands/serve.ts"),
+  status: () => import("./lib/commands/status.ts"),
+  disconnect: () => import("./lib/commands/disconnect.ts"),
+  cert: () => import("./lib/commands/cert.ts"),
+  demo: () => import("./lib/commands/demo.ts"),
+};
+
+const linuxPlatform: Platform = {
+  openTun: (o) =>
+    openLinuxTun({
+      name: o.name,
+      ...(o.mtu !== undefined ? { mtu: o.mtu } : {}),
+      ...(o.txQueueLen !== undefined ? { txQueueLen: o.txQueueLen } : {}),
+      ...(o.up !== undefined ? { up: o.up } : {}),
+      ...(o.reactor ? { reactor: o.reactor as EpollReactor } : {}),
+    }),
+  createReactor: () => new EpollReactor(),
+  openNetlink: () => {
+    const nl = RtNetlink.open();
+    return {
+      interfaceIndex,
+      addAddress: (r) => nl.addAddress(r),
+      setLink: (r) => nl.setLink(r),
+      addRoute: (r) => nl.addRoute(r),
+      close: () => nl.close(),
+    };
+  },
+};
+
+function context(): CommandContext {
+  return {
+    platform: linuxPlatform,
+    print: (line) => console.log(line),
+    printError: (line) => console.error(line),
+    env: Deno.env.toObject(),
+    onSignal(signal: SignalName, handler: () => void) {
+      Deno.addSignalListener(signal, handler);
+      return () => Deno.removeSignalListener(signal, handler);
+    },
+  };
+}
+
 if (import.meta.main) {
-  const [command] = Deno.args;
-  switch (command) {
-    case undefined:
-    case "-h":
-    case "--help":
-    case "help":
-      console.log(USAGE);
-      break;
-    default:
-      console.error(`sstp: unknown command "${command}"\n\n${USAGE}`);
-      Deno.exit(64);
+  const [command, ...rest] = Deno.args;
+  if (command === undefined || command === "-h" || command === "--help" || command === "help") {
+    console.log(USAGE);
+    Deno.exit(0);
   }
+  const load = COMMANDS[command];
+  if (!load) {
+    console.error(`sstp: unknown command "${command}"\n\n${USAGE}`);
+    Deno.exit(64);
+  }
+  let code: number;
+  try {
+    code = await (await load()).main(rest, context());
+  } catch (e) {
+    console.error(`sstp ${command}: ${e instanceof Error ? e.message : String(e)}`);
+    code = e instanceof TypeError || e instanceof RangeError ? 64 : 1;
+  }
+  Deno.exit(code);
 }

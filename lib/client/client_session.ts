@@ -1,0 +1,224 @@
+/**
+ * One client connection attempt, from TCP to teardown.
+ *
+ * Flow:
+ * 1. TCP + TLS (`dialTls`: SNI, verification, the leaf DER of THIS connection
+ *    for the crypto binding).
+ * 2. HTTP: `SSTP_DUPLEX_POST` out, `HTTP/1.1 200` in (60 s, MS-SSTP 4.1);
+ *    bytes after the header are kept for the framer.
+ * 3. The engine and runner: SSTP call, LCP, authentication, IPCP.
+ * 4. Link up: the TUN device is opened with the negotiated MTU, gets its
+ *    point-to-point address, and routes (a host route to the server through
+ *    the original gateway before any default route, so the tunnel does not
+ *    route into itself); DNS only when `use-peer-dns`.
+ * 5. End: everything added is removed (TUN closed, routes, DNS restored),
+ *    whatever the reason.
+ *
+ * @module
+ */
+import type { Logger } from "../log.ts";
+import type { Platform, PlatformTun } from "../platform.ts";
+import type { ConnectOptions } from "../cli/connect_options.ts";
+import type { IpConfig } from "../tunnel/events.ts";
+import { systemClock } from "../clock.ts";
+import { dialTls } from "../transport/tls_client.ts";
+import { readPreamble } from "../transport/preamble.ts";
+import { buildSstpHttpRequest, parseSstpHttpResponse } from "../sstp/http_preamble.ts";
+import { certHashes } from "../sstp/crypto_binding.ts";
+import { createClientEngine } from "../tunnel/client_engine.ts";
+import type { SessionEngine } from "../tunnel/session_engine.ts";
+import { TunnelRunner } from "../pipeline/runner.ts";
+import { NetConfig } from "../cli/net_config.ts";
+import { ERROR_CODE, ProtocolError } from "../errors.ts";
+import { parseFingerprint } from "../cert/fingerprint.ts";
+
+/** Live information about a session, for `sstp status`. */
+export interface ClientSessionInfo {
+  phase: "connecting" | "tls" | "http" | "negotiating" | "connected" | "disconnecting";
+  server: string;
+  remoteAddress?: string;
+  tlsVersion?: string;
+  cipher?: string;
+  correlationId: string;
+  connectedAtMs?: number;
+  ip?: IpConfig;
+  engine?: SessionEngine;
+  runner?: TunnelRunner;
+}
+
+/** Why a session ended. */
+export interface ClientSessionResult {
+  /** Undefined after a clean local disconnect. */
+  error?: Error;
+  /** True once the link had come up (for backoff resets). */
+  wasConnected: boolean;
+}
+
+/** Dependencies of {@linkcode runClientSession}. */
+export interface ClientSessionDeps {
+  platform: Platform;
+  logger: Logger;
+  /** Reads a file (CA bundle, client certificate). */
+  readTextFile(path: string): string;
+  /** For tests: run `ip` inside this namespace. */
+  netns?: string;
+  /** Called whenever `info` changes. */
+  onInfo?(info: ClientSessionInfo): void;
+}
+
+const HTTP_RESPONSE_TIMEOUT_MS = 60_000;
+
+function randomGuid(): string {
+  return crypto.randomUUID().toUpperCase();
+}
+
+/**
+ * Runs one session until it ends. `signal` asks for a graceful disconnect.
+ * Never throws for network or peer errors: they are in the result.
+ */
+export async function runClientSession(
+  o: ConnectOptions,
+  deps: ClientSessionDeps,
+  signal: AbortSignal,
+): Promise<ClientSessionResult> {
+  const log = deps.logger;
+  const info: ClientSessionInfo = {
+    phase: "connecting",
+    server: `${o.connectTo.host}:${o.connectTo.port}`,
+    correlationId: `{${randomGuid()}}`,
+  };
+  const update = () => deps.onInfo?.(info);
+  update();
+  const net = new NetConfig({ logger: log, ...(deps.netns ? { netns: deps.netns } : {}) });
+  let tun: PlatformTun | undefined;
+  let wasConnected = false;
+  const dialAbort = new AbortController();
+  const onAbort = () => dialAbort.abort();
+  signal.addEventListener("abort", onAbort);
+  try {
+    log.info(`connecting to ${info.server}`);
+    const conn = await dialTls({
+      host: o.connectTo.host,
+      port: o.connectTo.port,
+      sni: o.sni === undefined ? false : o.sni,
+      verifyServerCertificate: o.verifyServerCertificate,
+      verifyServerAddress: o.verifyServerAddressFromCertificate,
+      ...(o.ca ? { caPem: deps.readTextFile(o.ca) } : {}),
+      ...(o.serverFingerprint
+        ? { serverFingerprintSha256: parseFingerprint(`sha256:${o.serverFingerprint}`).bytes }
+        : {}),
+      ...(o.certificate ? { clientCertPem: deps.readTextFile(o.certificate) } : {}),
+      ...(o.certificateKey
+        ? { clientKeyPem: deps.readTextFile(o.certificateKey) }
+        : o.certificate
+        ? { clientKeyPem: deps.readTextFile(o.certificate) }
+        : {}),
+      connectTimeoutMs: 30_000,
+      signal: dialAbort.signal,
+      logger: log,
+    });
+    const duplex = conn.duplex;
+    info.phase = "tls";
+    info.remoteAddress = `${duplex.remoteAddr.hostname}:${duplex.remoteAddr.port}`;
+    info.tlsVersion = conn.tlsVersion;
+    info.cipher = conn.cipher;
+    update();
+
+    // HTTP preamble (MS-SSTP 3.2.4.1).
+    info.phase = "http";
+    const hostHeader = o.connectTo.kind === "ipv6" ? `[${o.connectTo.host}]` : o.connectTo.host;
+    const w = duplex.writable.getWriter();
+    await w.write(buildSstpHttpRequest({ host: hostHeader, correlationId: info.correlationId }));
+    w.releaseLock();
+    let leftover: Uint8Array;
+    try {
+      const got = await readPreamble(
+        duplex.readable,
+        parseSstpHttpResponse,
+        HTTP_RESPONSE_TIMEOUT_MS,
+        "SSTP HTTP response",
+      );
+      if (got.header.response.status !== 200) {
+        throw new ProtocolError(
+          "http",
+          ERROR_CODE.BAD_HTTP,
+          `Server refused the SSTP request: HTTP ${got.header.response.status} ${got.header.response.reason}`,
+        );
+      }
+      leftover = got.leftover;
+    } catch (e) {
+      duplex.close();
+      throw e;
+    }
+    log.info(`HTTP ${"200"}: SSTP call starting (correlation id ${info.correlationId})`);
+
+    info.phase = "negotiating";
+    update();
+    const engine = createClientEngine({
+      certHashes: certHashes(conn.peerCertDer),
+      user: o.user,
+      password: o.password,
+      authentication: o.authentication,
+      helloMs: o.keepaliveTimeoutMs,
+      mru: o.maxMru,
+      maxMtu: o.maxMtu,
+      requestDns: true,
+      randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+      logger: log,
+    });
+    info.engine = engine;
+    const runner = new TunnelRunner({
+      engine,
+      transport: duplex,
+      leftover,
+      clock: systemClock,
+      logger: log,
+      onLinkUp: async (ip) => {
+        tun = deps.platform.openTun({ name: o.name, mtu: ip.mtu, txQueueLen: 5000, up: true });
+        await net.addPointToPointAddress(tun.name, ip.localAddress, ip.peerAddress);
+        if (o.addDefaultRoute) {
+          const serverIp = duplex.remoteAddr.hostname;
+          await net.pinHostRoute(serverIp);
+          await net.addRoute({ dst: "default", dev: tun.name, metric: o.defaultRouteDistance });
+        }
+        if (ip.dns.length > 0) {
+          log.info(`peer DNS: ${ip.dns.join(", ")}${o.usePeerDns ? " (applied)" : ""}`);
+          if (o.usePeerDns) await net.setDns(ip.dns);
+        }
+        info.phase = "connected";
+        info.ip = ip;
+        info.connectedAtMs = systemClock.now();
+        wasConnected = true;
+        update();
+        log.info(
+          `up: ${tun.name} ${ip.localAddress} peer ${ip.peerAddress} mtu ${ip.mtu}` +
+            (o.addDefaultRoute ? `, default route distance ${o.defaultRouteDistance}` : ""),
+        );
+        return tun;
+      },
+    });
+    info.runner = runner;
+    const stop = () => {
+      info.phase = "disconnecting";
+      update();
+      runner.close("disconnect requested");
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
+    const result = await runner.run();
+    signal.removeEventListener("abort", stop);
+    await duplex.closed.catch(() => {});
+    const error = result.error ?? engine.error;
+    return error && !signal.aborted ? { error, wasConnected } : { wasConnected };
+  } catch (e) {
+    const error = e instanceof Error ? e : new Error(String(e));
+    return signal.aborted ? { wasConnected } : { error, wasConnected };
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    if (tun) {
+      tun.close();
+      await tun.closed.catch(() => {});
+    }
+    await net.cleanup().catch((e) => log.warn(`cleanup: ${(e as Error).message}`));
+  }
+}
