@@ -6,11 +6,36 @@
  */
 
 import { x509 } from "./_x509.ts";
-import { encodePem } from "./pem.ts";
+import { decodePemBlocks, encodePem } from "./pem.ts";
 import { isIpAddress } from "./_ip.ts";
 
-/** Key types we create. RSA 2048 is the default: Windows SSTP clients need RSA over TLS 1.2. */
-export type KeyType = "rsa2048" | "rsa3072" | "rsa4096" | "ecdsa-p256" | "ecdsa-p384";
+/**
+ * Key types we create. RSA 2048 is the default: Windows SSTP clients need RSA
+ * over TLS 1.2. `rsa<bits>` asks for another modulus length (at least
+ * {@linkcode MIN_RSA_BITS}, a multiple of 8).
+ */
+export type KeyType =
+  | "rsa2048"
+  | "rsa3072"
+  | "rsa4096"
+  | "ecdsa-p256"
+  | "ecdsa-p384"
+  | `rsa${number}`;
+
+/** The key types offered on the command line. */
+export const KEY_TYPES: readonly KeyType[] = [
+  "rsa2048",
+  "rsa3072",
+  "rsa4096",
+  "ecdsa-p256",
+  "ecdsa-p384",
+];
+
+/** Shortest RSA modulus we create or accept, in bits (RouterOS's minimum). */
+export const MIN_RSA_BITS = 472;
+
+/** RSA moduli shorter than this get a warning. */
+export const RECOMMENDED_RSA_BITS = 2048;
 
 /** A certificate and its private key, both PEM. */
 export interface CertificateAndKey {
@@ -32,27 +57,38 @@ export interface ValidityOptions {
   notAfter?: Date;
 }
 
-/** WebCrypto algorithm for a key type. */
+/**
+ * WebCrypto algorithm for a key type.
+ *
+ * @throws {TypeError} for an unknown key type.
+ * @throws {RangeError} for an RSA length under {@linkcode MIN_RSA_BITS} or not a multiple of 8.
+ */
 export function keyAlgorithm(keyType: KeyType): RsaHashedKeyGenParams | EcKeyGenParams {
-  switch (keyType) {
-    case "rsa2048":
-    case "rsa3072":
-    case "rsa4096":
-      return {
-        name: "RSASSA-PKCS1-v1_5",
-        hash: "SHA-256",
-        publicExponent: new Uint8Array([1, 0, 1]),
-        modulusLength: Number(keyType.slice(3)),
-      };
-    case "ecdsa-p256":
-      return { name: "ECDSA", namedCurve: "P-256" };
-    case "ecdsa-p384":
-      return { name: "ECDSA", namedCurve: "P-384" };
-    default: {
-      const never: never = keyType;
-      throw new TypeError(`Cannot generate key: unknown key type "${never}"`);
-    }
+  if (keyType === "ecdsa-p256") return { name: "ECDSA", namedCurve: "P-256" };
+  if (keyType === "ecdsa-p384") return { name: "ECDSA", namedCurve: "P-384" };
+  const match = /^rsa([0-9]{1,5})$/.exec(keyType);
+  if (match === null) {
+    throw new TypeError(
+      `Cannot generate key: unknown key type "${keyType}" (use ${KEY_TYPES.join(", ")})`,
+    );
   }
+  const bits = Number(match[1]);
+  if (bits < MIN_RSA_BITS) {
+    throw new RangeError(
+      `Cannot generate key: RSA ${bits} bits is shorter than the ${MIN_RSA_BITS}-bit minimum`,
+    );
+  }
+  if (bits % 8 !== 0 || bits > 16384) {
+    throw new RangeError(
+      `Cannot generate key: RSA ${bits} bits must be a multiple of 8 up to 16384`,
+    );
+  }
+  return {
+    name: "RSASSA-PKCS1-v1_5",
+    hash: "SHA-256",
+    publicExponent: new Uint8Array([1, 0, 1]),
+    modulusLength: bits,
+  };
 }
 
 /** Signing algorithm to use with a key of `algorithm`. */
@@ -166,4 +202,46 @@ export async function packCertificate(
 export function dnValue(value: string): string {
   if (value === "") throw new TypeError("Cannot create certificate: commonName must not be empty");
   return value.replace(/([,+"\\<>;=])/g, "\\$1").replace(/^([ #])/, "\\$1").replace(/ $/, "\\ ");
+}
+
+/**
+ * Imports the PKCS#8 signing key of a CA for `issuerCert`'s algorithm.
+ *
+ * @throws {TypeError} when `keyPem` holds no unencrypted PKCS#8 key or the key is not the CA's.
+ */
+export async function importIssuerKey(
+  keyPem: string,
+  issuerCert: x509.X509Certificate,
+  what: string,
+): Promise<CryptoKey> {
+  const block = decodePemBlocks(keyPem).find((b) => b.label === "PRIVATE KEY");
+  if (block === undefined) {
+    throw new TypeError(
+      `Cannot issue ${what}: the CA key must be an unencrypted PKCS#8 PRIVATE KEY` +
+        " (convert with: openssl pkcs8 -topk8 -nocrypt -in KEY)",
+    );
+  }
+  const algorithm = issuerCert.publicKey.algorithm;
+  const importAlgorithm = algorithm.name === "ECDSA"
+    ? { name: "ECDSA", namedCurve: (algorithm as EcKeyAlgorithm).namedCurve }
+    : { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+  let key: CryptoKey;
+  try {
+    key = await crypto.subtle.importKey("pkcs8", block.der, importAlgorithm, true, ["sign"]);
+  } catch (error) {
+    throw new TypeError(
+      `Cannot issue ${what}: the CA key does not fit the CA certificate's ${algorithm.name} key`,
+      { cause: error },
+    );
+  }
+  // A key that is not the CA's would produce certificates nobody can verify.
+  const probe = new TextEncoder().encode("sstp issuer key check");
+  const signature = await crypto.subtle.sign(signingAlgorithm(key.algorithm), key, probe);
+  const publicKey = await issuerCert.publicKey.export(importAlgorithm, ["verify"]);
+  if (!await crypto.subtle.verify(signingAlgorithm(key.algorithm), publicKey, signature, probe)) {
+    throw new TypeError(
+      `Cannot issue ${what}: the CA key does not belong to ${issuerCert.subject}`,
+    );
+  }
+  return key;
 }

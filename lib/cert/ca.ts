@@ -11,6 +11,7 @@ import {
   dnValue,
   type ExtendedKeyUsageName,
   generateKeyPair,
+  importIssuerKey,
   type KeyType,
   leafExtensions,
   packCertificate,
@@ -20,7 +21,7 @@ import {
   validity,
   type ValidityOptions,
 } from "./_generate.ts";
-import { decodePemBlocks, leafCertificateDer } from "./pem.ts";
+import { leafCertificateDer } from "./pem.ts";
 
 export type { CertificateAndKey, ExtendedKeyUsageName, KeyType, ValidityOptions };
 
@@ -95,7 +96,7 @@ export async function issueCertificate(
   options: IssueCertificateOptions,
 ): Promise<CertificateAndKey> {
   const issuerCert = new x509.X509Certificate(leafCertificateDer(options.issuer.certPem));
-  const signingKey = await importIssuerKey(options.issuer.keyPem, issuerCert);
+  const signingKey = await importIssuerKey(options.issuer.keyPem, issuerCert, "certificate");
   const { notBefore, notAfter } = validity(options, 825);
   const keys = await generateKeyPair(options.keyType ?? "rsa2048");
   const usages = options.extendedKeyUsages ??
@@ -118,18 +119,4 @@ export async function issueCertificate(
     extensions,
   });
   return await packCertificate(cert, keys.privateKey);
-}
-
-async function importIssuerKey(keyPem: string, issuerCert: x509.X509Certificate) {
-  const block = decodePemBlocks(keyPem).find((b) => b.label === "PRIVATE KEY");
-  if (block === undefined) {
-    throw new TypeError(
-      "Cannot issue certificate: the CA key must be an unencrypted PKCS#8 PRIVATE KEY",
-    );
-  }
-  const algorithm = issuerCert.publicKey.algorithm;
-  const importAlgorithm = algorithm.name === "ECDSA"
-    ? { name: "ECDSA", namedCurve: (algorithm as EcKeyAlgorithm).namedCurve }
-    : { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
-  return await crypto.subtle.importKey("pkcs8", block.der, importAlgorithm, false, ["sign"]);
 }
