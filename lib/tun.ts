@@ -15,6 +15,12 @@ export interface TunDevice {
    * batched: one wake-up drains every queued packet.
    */
   readonly readable: ReadableStream<Uint8Array>;
+  /**
+   * Optional batched read: resolves with every packet queued at one wake-up
+   * (at least one), or an empty array once the device is closed. The data
+   * path prefers it to `readable` (one promise per batch, not per packet).
+   */
+  readBatch?(): Promise<Uint8Array[]>;
   /** IP packets to write to the device; each chunk must be one whole packet. */
   readonly writable: WritableStream<Uint8Array>;
   /**

@@ -2,7 +2,7 @@
  * Coalescing writer for the TLS side of the data path.
  *
  * Flow:
- * 1. Control packets (`pushControl`) and framed data packets (`pushData`) are
+ * 1. Control packets (`pushControl`) and framed data packets (`pushDataBatch`) are
  *    appended to one pending list; control packets go ahead of queued data.
  * 2. At most one `write()` to the transport is in flight. While it runs,
  *    everything queued behind it is gathered into ONE buffer for the next
@@ -68,19 +68,41 @@ export class OutputQueue {
   }
 
   /**
-   * Frames `payload` (an IP packet) as SSTP data + PPP with `protocol` and
-   * queues it. One copy: into the coalesced write buffer.
+   * Frames a batch of IP packets into ONE buffer (one copy per packet) and
+   * queues it; `protocolOf` picks the PPP protocol per packet, `undefined`
+   * skips the packet. Returns how many were queued.
    */
-  pushData(payload: Uint8Array, protocol: number): void {
-    if (this.#closed) return;
-    const frame = new Uint8Array(DATA_HEADER_BYTES + payload.length);
-    writeSstpDataHeader(frame, 0, 4 + payload.length);
-    writePppHeader(frame, 4, protocol);
-    frame.set(payload, DATA_HEADER_BYTES);
-    this.#data.push(frame);
-    this.#pendingBytes += frame.length;
-    this.stats.dataPackets++;
+  pushDataBatch(
+    packets: readonly Uint8Array[],
+    protocolOf: (packet: Uint8Array) => number | undefined,
+  ): number {
+    if (this.#closed) return 0;
+    let total = 0;
+    const protocols: (number | undefined)[] = [];
+    for (const p of packets) {
+      const proto = protocolOf(p);
+      protocols.push(proto);
+      if (proto !== undefined) total += DATA_HEADER_BYTES + p.length;
+    }
+    if (total === 0) return 0;
+    const buf = new Uint8Array(total);
+    let o = 0;
+    let n = 0;
+    for (let i = 0; i < packets.length; i++) {
+      const proto = protocols[i];
+      if (proto === undefined) continue;
+      const p = packets[i]!;
+      writeSstpDataHeader(buf, o, 4 + p.length);
+      writePppHeader(buf, o + 4, proto);
+      buf.set(p, o + DATA_HEADER_BYTES);
+      o += DATA_HEADER_BYTES + p.length;
+      n++;
+    }
+    this.#data.push(buf);
+    this.#pendingBytes += buf.length;
+    this.stats.dataPackets += n;
     this.#kick();
+    return n;
   }
 
   /** Resolves when the producer may queue more (below the high-water mark). */

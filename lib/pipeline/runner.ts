@@ -16,7 +16,7 @@
  *    writes); timers → the injected {@linkcode TimerApi}; `linkUp` → the
  *    caller's `onLinkUp` configures the interface and returns the TUN, then
  *    the outbound loop starts; `closed` → drain output, close everything.
- * 4. Outbound: TUN packet → OutputQueue.pushData (SSTP+PPP headers, gathered
+ * 4. Outbound: TUN batch → OutputQueue.pushDataBatch (SSTP+PPP headers, gathered
  *    into large writes); waits on the queue's high-water mark (backpressure).
  * 5. Ending: the first fatal error (transport closed, framing error, engine
  *    `closed`) ends the session with that reason; timers are cleared and the
@@ -150,11 +150,8 @@ export class TunnelRunner {
       while (!this.#done) {
         const { value, done } = await this.#reader.read();
         if (done) {
-          this.#dispatch({
-            type: "transportClosed",
-            error: new Error("Connection closed by peer"),
-          });
-          // The engine may still be waiting for timers; the transport is gone.
+          // The engine decides: a close during Call Disconnect is a clean end.
+          this.#dispatch({ type: "transportClosed" });
           this.#end({ error: new Error("Connection closed by peer") });
           return;
         }
@@ -282,21 +279,14 @@ export class TunnelRunner {
   }
 
   async #outboundLoop(tun: TunDevice): Promise<void> {
+    if (tun.readBatch) return await this.#outboundBatchLoop(tun, tun.readBatch.bind(tun));
     const reader = tun.readable.getReader();
     this.#tunReader = reader;
-    const engine = this.#o.engine;
     try {
       while (!this.#done) {
         const { value, done } = await reader.read();
         if (done || this.#done) break;
-        const version = (value[0] ?? 0) >> 4;
-        const proto = version === 6 ? PROTO_IPV6 : PROTO_IPV4;
-        const open = version === 6 ? engine.isIpv6Open : engine.isIpv4Open;
-        if (!open || value.length > engine.peerMru) continue;
-        this.counters.txPackets++;
-        this.counters.txBytes += value.length;
-        this.counters.lastDataMs = this.#o.clock.now();
-        this.#output.pushData(value, proto);
+        this.#output.pushDataBatch([value], this.#protocolOf);
         const wait = this.#output.whenWritable();
         if (wait) await wait;
       }
@@ -306,6 +296,35 @@ export class TunnelRunner {
       reader.releaseLock();
     }
   }
+
+  /** The batched variant: one promise per TUN wake-up, one buffer per batch. */
+  async #outboundBatchLoop(
+    tun: TunDevice,
+    readBatch: () => Promise<Uint8Array[]>,
+  ): Promise<void> {
+    try {
+      while (!this.#done) {
+        const batch = await readBatch();
+        if (batch.length === 0 || this.#done) break;
+        this.#output.pushDataBatch(batch, this.#protocolOf);
+        const wait = this.#output.whenWritable();
+        if (wait) await wait;
+      }
+    } catch (e) {
+      if (!this.#done) this.#o.logger.warn(`TUN ${tun.name} read failed: ${String(e)}`);
+    }
+  }
+
+  /** PPP protocol for an outbound IP packet, or undefined to drop it (gate closed, too big). */
+  readonly #protocolOf = (p: Uint8Array): number | undefined => {
+    const engine = this.#o.engine;
+    const v6 = (p[0] ?? 0) >> 4 === 6;
+    if (!(v6 ? engine.isIpv6Open : engine.isIpv4Open) || p.length > engine.peerMru) return undefined;
+    this.counters.txPackets++;
+    this.counters.txBytes += p.length;
+    this.counters.lastDataMs = this.#o.clock.now();
+    return v6 ? PROTO_IPV6 : PROTO_IPV4;
+  };
 
   #end(result: RunResult): void {
     if (this.#done) return;
