@@ -1,66 +1,60 @@
 /**
- * What `sstp status` shows for a running client, in RouterOS `monitor` terms,
- * and the control socket that serves it.
+ * What `sstp status` shows for a running client (RouterOS
+ * `/interface sstp-client monitor`), and the control socket that serves it.
  *
  * @module
  */
 import type { Logger } from "../log.ts";
 import type { ConnectOptions } from "../cli/connect_options.ts";
 import type { SstpClient } from "./sstp_client.ts";
-import { formatDuration } from "../config/duration.ts";
+import { startControlServer } from "../control/control_server.ts";
+import {
+  clientSocketName,
+  type ClientStatusReply,
+  DEFAULT_CONTROL_DIR,
+} from "../control/protocol.ts";
 
-/** One client's status (RouterOS `/interface sstp-client monitor`). */
-export interface ClientStatus {
-  name: string;
-  status: string;
-  uptime: string | null;
-  "idle-time": string | null;
-  user: string;
-  "connect-to": string;
-  "remote-address": string | null;
-  "local-address": string | null;
-  "peer-address": string | null;
-  dns: string[];
-  mtu: number | null;
-  encoding: string | null;
-  "sstp-state": string | null;
-  "ppp-phase": string | null;
-  "correlation-id": string | null;
-  attempts: number;
-  "rx-bytes": number;
-  "tx-bytes": number;
-  "rx-packets": number;
-  "tx-packets": number;
-}
-
-/** Builds the status object of `client` at time `nowMs` (performance.now()). */
-export function clientStatus(client: SstpClient, o: ConnectOptions, nowMs: number): ClientStatus {
+/** Builds the status reply of `client` at `nowMs` (performance.now() time). */
+export function clientStatus(
+  client: SstpClient,
+  o: ConnectOptions,
+  nowMs: number,
+): ClientStatusReply {
   const i = client.info;
   const c = i?.runner?.counters;
-  return {
+  const reply: ClientStatusReply = {
+    ok: true,
+    role: "client",
     name: o.name,
     status: i ? i.phase : "waiting to reconnect",
-    uptime: i?.connectedAtMs !== undefined ? formatDuration(nowMs - i.connectedAtMs) : null,
-    "idle-time": c && i?.connectedAtMs !== undefined
-      ? formatDuration(nowMs - Math.max(c.lastDataMs, i.connectedAtMs))
-      : null,
+    server: `${o.connectTo.host}:${o.connectTo.port}`,
     user: o.user,
-    "connect-to": `${o.connectTo.host}:${o.connectTo.port}`,
-    "remote-address": i?.remoteAddress ?? null,
-    "local-address": i?.ip?.localAddress ?? null,
-    "peer-address": i?.ip?.peerAddress ?? null,
-    dns: i?.ip?.dns ?? [],
-    mtu: i?.ip?.mtu ?? null,
-    encoding: i?.tlsVersion ? `${i.tlsVersion} ${i.cipher ?? ""}`.trim() : null,
-    "sstp-state": i?.engine?.sstpState ?? null,
-    "ppp-phase": i?.engine?.pppPhase ?? null,
-    "correlation-id": i?.correlationId ?? null,
     attempts: client.attempts,
-    "rx-bytes": c?.rxBytes ?? 0,
-    "tx-bytes": c?.txBytes ?? 0,
-    "rx-packets": c?.rxPackets ?? 0,
-    "tx-packets": c?.txPackets ?? 0,
   };
+  if (i?.remoteAddress) reply.remoteAddress = i.remoteAddress;
+  if (i?.tlsVersion) reply.encoding = `${i.tlsVersion} ${i.cipher ?? ""}`.trim();
+  if (i?.correlationId) reply.correlationId = i.correlationId;
+  if (i?.engine) {
+    reply.sstpState = i.engine.sstpState;
+    reply.pppPhase = i.engine.pppPhase;
+  }
+  if (i?.ip) {
+    reply.localAddress = i.ip.localAddress;
+    reply.peerAddress = i.ip.peerAddress;
+    reply.dns = i.ip.dns;
+    reply.mtu = i.ip.mtu;
+  }
+  if (i?.connectedAtMs !== undefined) {
+    reply.uptimeMs = Math.round(nowMs - i.connectedAtMs);
+    if (c) reply.idleTimeMs = Math.round(nowMs - Math.max(c.lastDataMs, i.connectedAtMs));
+  }
+  if (c) {
+    reply.rxBytes = c.rxBytes;
+    reply.txBytes = c.txBytes;
+    reply.rxPackets = c.rxPackets;
+    reply.txPackets = c.txPackets;
+  }
+  return reply;
 }
 
 /** A running status endpoint. */
@@ -69,14 +63,34 @@ export interface StatusEndpoint {
 }
 
 /**
- * Serves the client's status on `<runDir>/client-<name>.sock`.
- * Returns undefined (with a warning) when the socket cannot be created.
+ * Serves the client's status on `<dir>/client-<name>.sock` (root only).
+ * Returns undefined, with a warning, when the socket cannot be created: the
+ * tunnel matters more than its status display.
  */
-export function serveClientStatus(
-  _client: SstpClient,
-  _o: ConnectOptions,
-  _log: Logger,
-  _runDir: string | undefined,
+export async function serveClientStatus(
+  client: SstpClient,
+  o: ConnectOptions,
+  log: Logger,
+  dir: string = DEFAULT_CONTROL_DIR,
 ): Promise<StatusEndpoint | undefined> {
-  return Promise.resolve(undefined);
+  const path = `${dir}/${clientSocketName(o.name)}`;
+  try {
+    const server = await startControlServer({
+      path,
+      logger: log,
+      handle: (request) =>
+        request.op === "status"
+          ? clientStatus(client, o, performance.now())
+          : { ok: false, error: `"${request.op}" is not supported by a client` },
+    });
+    return {
+      close: async () => {
+        server.close();
+        await server.closed;
+      },
+    };
+  } catch (e) {
+    log.warn(`Cannot serve status on ${path}: ${(e as Error).message}`);
+    return undefined;
+  }
 }

@@ -47,7 +47,12 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     logger,
     readTextFile: (p) => Deno.readTextFileSync(p),
   });
-  const status = await serveClientStatus(client, options, logger, ctx.env.SSTP_RUN_DIR);
+  const status = await serveClientStatus(
+    client,
+    options,
+    logger,
+    ctx.env.SSTP_RUN_DIR || undefined,
+  );
   const stop = () => client.stop();
   const unsubscribe = [
     ctx.onSignal("SIGINT", stop),
