@@ -245,3 +245,33 @@ export async function importIssuerKey(
   }
   return key;
 }
+
+const KEY_TYPE_ALIASES: Record<string, KeyType> = {
+  "ec": "ecdsa-p256",
+  "ecdsa": "ecdsa-p256",
+  "p256": "ecdsa-p256",
+  "p-256": "ecdsa-p256",
+  "prime256v1": "ecdsa-p256",
+  "secp256r1": "ecdsa-p256",
+  "p384": "ecdsa-p384",
+  "p-384": "ecdsa-p384",
+  "secp384r1": "ecdsa-p384",
+  "rsa": "rsa2048",
+};
+
+/**
+ * Parses a key type as typed on the command line: `rsa2048`, `rsa:3072`,
+ * `4096` (RouterOS `key-size`), `ecdsa-p256`, `prime256v1`, `secp384r1`, ...
+ *
+ * @throws {TypeError} for an unknown key type.
+ * @throws {RangeError} for an RSA length under {@linkcode MIN_RSA_BITS}.
+ */
+export function parseKeyType(text: string): KeyType {
+  const lower = text.trim().toLowerCase();
+  const alias = KEY_TYPE_ALIASES[lower];
+  const rsa = /^(?:rsa[:-]?)?([0-9]{1,5})$/.exec(lower);
+  const keyType: KeyType = alias ??
+    (rsa !== null ? `rsa${Number(rsa[1])}` : (lower as KeyType));
+  keyAlgorithm(keyType); // validates
+  return keyType;
+}

@@ -262,3 +262,57 @@ function bytesEqual(a: ArrayBuffer, b: ArrayBuffer): boolean {
   const y = new Uint8Array(b);
   return x.every((v, i) => v === y[i]);
 }
+
+/** A CRL summarised for `sstp cert show`. */
+export interface CrlSummary {
+  /** Issuer DN. */
+  issuer: string;
+  /** Issue time, ISO 8601. */
+  thisUpdate: string;
+  /** Next issue time, ISO 8601, when given. */
+  nextUpdate?: string;
+  /** `"current"`, `"expired"` or `"not yet valid"` at `now`. */
+  status: "current" | "expired" | "not yet valid";
+  /** Revoked certificates. */
+  revoked: { serialNumber: string; revocationDate: string; reason?: string }[];
+}
+
+/** Summarises a DER CRL as of `now` (ms, default the wall clock). */
+export function summarizeCrl(crlDer: Uint8Array, now: number = Date.now()): CrlSummary {
+  const crl = new x509.X509Crl(bufferSource(crlDer));
+  const next = crl.nextUpdate;
+  return {
+    issuer: crl.issuer,
+    thisUpdate: crl.thisUpdate.toISOString(),
+    ...(next === undefined ? {} : { nextUpdate: next.toISOString() }),
+    status: crl.thisUpdate.getTime() > now
+      ? "not yet valid"
+      : next !== undefined && next.getTime() < now
+      ? "expired"
+      : "current",
+    revoked: crl.entries.map((entry) => {
+      const reason = entry.reason;
+      return {
+        serialNumber: entry.serialNumber,
+        revocationDate: entry.revocationDate.toISOString(),
+        ...(reason === undefined ? {} : { reason: x509.X509CrlReason[reason] ?? String(reason) }),
+      };
+    }),
+  };
+}
+
+/** Renders a CRL summary as `name: value` lines. */
+export function formatCrlSummary(summary: CrlSummary): string[] {
+  const lines = [
+    `crl-issuer   ${summary.issuer}`,
+    `this-update  ${summary.thisUpdate}`,
+    `next-update  ${summary.nextUpdate ?? "(none)"} (${summary.status})`,
+    `revoked      ${summary.revoked.length}`,
+  ];
+  for (const entry of summary.revoked) {
+    lines.push(
+      `  ${entry.serialNumber}  ${entry.revocationDate}${entry.reason ? `  ${entry.reason}` : ""}`,
+    );
+  }
+  return lines;
+}
