@@ -1,0 +1,276 @@
+/**
+ * `sstp serve`: run the SSTP server until SIGTERM or SIGINT.
+ *
+ * 1. Configuration: `--config FILE` (RouterOS-style YAML, every mistake
+ *    reported with file and line, nothing started on error), else
+ *    zero-config in `--state-dir` (see `lib/server/zero_config.ts`).
+ * 2. The server ({@linkcode SstpServer}) and its control socket.
+ * 3. SIGHUP reloads secrets, profiles, pools and static interfaces from
+ *    the file without dropping sessions; SIGTERM/SIGINT send Call
+ *    Disconnect to every client, remove every interface, route and socket,
+ *    and exit 0.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type CommandContext, EXIT_CODE } from "./context.ts";
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "../log.ts";
+import { ConfigError } from "../config/config_error.ts";
+import { parseServerConfig, type ServerConfig } from "../config/server_config.ts";
+import { parsePort } from "../config/values.ts";
+import { isIpv4, isIpv6 } from "../config/ip.ts";
+import { SstpServer } from "../server/server.ts";
+import { splitCertificateAndKey } from "../server/_pem_files.ts";
+import { loadZeroConfig, zeroConfigBanner } from "../server/zero_config.ts";
+import { type ControlServer, startControlServer } from "../control/control_server.ts";
+import { DEFAULT_CONTROL_DIR, SERVER_SOCKET_NAME } from "../control/protocol.ts";
+
+const HELP = `Usage: sstp serve [OPTIONS]
+
+Runs the SSTP server. With --config, everything comes from the YAML file
+(sections sstp-server, secrets, profiles, pools, interfaces, named after the
+RouterOS menus). Without it, a self-signed certificate and a user with a
+random password are created in the state directory, and a ready
+"sstp connect" command line is printed.
+
+  --config FILE          server configuration (YAML)
+  --state-dir DIR        state directory (/var/lib/sstp)
+  --listen ADDR[,ADDR]   addresses to listen on (all)
+  --port N               TCP port (443)
+  --pool RANGE           zero-config client pool, A-B or A/N (10.255.255.2-10.255.255.254)
+  --control-socket PATH  control socket (${DEFAULT_CONTROL_DIR}/${SERVER_SOCKET_NAME})
+  --log-level LEVEL      error, warn, info, debug or trace (info)
+  -h, --help             show this help
+
+Signals: SIGHUP reloads secrets, profiles and pools from --config without
+dropping sessions; SIGTERM or SIGINT disconnects every client and exits.`;
+
+interface ServeFlags {
+  config?: string;
+  stateDir?: string;
+  listen?: string[];
+  port?: number;
+  pool?: string;
+  controlSocket?: string;
+  logLevel: LogLevel;
+}
+
+function parseFlags(argv: string[]): ServeFlags | "help" {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: "string" },
+      "state-dir": { type: "string" },
+      listen: { type: "string" },
+      port: { type: "string" },
+      pool: { type: "string" },
+      "control-socket": { type: "string" },
+      "log-level": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+  });
+  if (values.help) return "help";
+  if (positionals.length > 0) {
+    throw new TypeError(`Cannot parse arguments: unexpected "${positionals[0]}"`);
+  }
+  const level = values["log-level"] ?? "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new TypeError(`Cannot use --log-level "${level}": use one of ${LOG_LEVELS.join(", ")}`);
+  }
+  if (values.config !== undefined && values.pool !== undefined) {
+    throw new TypeError("Cannot use --pool with --config: define pools in the file");
+  }
+  const listen = values.listen?.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const a of listen ?? []) {
+    if (!isIpv4(a) && !isIpv6(a)) throw new TypeError(`Cannot use --listen "${a}": not an address`);
+  }
+  let port: number | undefined;
+  if (values.port !== undefined) {
+    try {
+      port = parsePort(values.port);
+    } catch (e) {
+      throw new RangeError(`Cannot use --port: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return {
+    logLevel: level as LogLevel,
+    ...(values.config === undefined ? {} : { config: values.config }),
+    ...(values["state-dir"] === undefined ? {} : { stateDir: values["state-dir"] }),
+    ...(listen === undefined ? {} : { listen }),
+    ...(port === undefined ? {} : { port }),
+    ...(values.pool === undefined ? {} : { pool: values.pool }),
+    ...(values["control-socket"] === undefined ? {} : { controlSocket: values["control-socket"] }),
+  };
+}
+
+/** Loads `--config FILE` with the flags on top. */
+async function loadFile(file: string, flags: ServeFlags, log: Logger): Promise<ServerConfig> {
+  const info = await Deno.stat(file);
+  if (info.mode !== null && (info.mode & 0o004) !== 0) {
+    log.warn(`${file} is readable by other users and holds passwords: chmod 600 ${file}`);
+  }
+  const config = parseServerConfig(await Deno.readTextFile(file), file);
+  const s = config.sstpServer;
+  if (flags.port !== undefined) s.port = flags.port;
+  if (flags.listen !== undefined) s.listen = flags.listen;
+  if (flags.stateDir !== undefined) s.stateDir = flags.stateDir;
+  if (flags.controlSocket !== undefined) s.controlSocket = flags.controlSocket;
+  return config;
+}
+
+function relativeTo(file: string, path: string): string {
+  if (path.startsWith("/")) return path;
+  const slash = file.lastIndexOf("/");
+  return slash < 0 ? path : `${file.slice(0, slash)}/${path}`;
+}
+
+/** Picks the address to print in the zero-config connect line. */
+function bannerHost(listen: readonly string[] | undefined): string {
+  const fixed = listen?.find((a) => a !== "0.0.0.0" && a !== "::");
+  if (fixed !== undefined) return fixed;
+  try {
+    const found = Deno.networkInterfaces().find((i) =>
+      i.family === "IPv4" && !i.address.startsWith("127.")
+    );
+    if (found !== undefined) return found.address;
+  } catch {
+    // Not permitted.
+  }
+  return "127.0.0.1";
+}
+
+/** Runs `sstp serve`. */
+export async function main(argv: string[], ctx: CommandContext): Promise<number> {
+  const flags = parseFlags(argv);
+  if (flags === "help") {
+    ctx.print(HELP);
+    return EXIT_CODE.OK;
+  }
+  const log = createLogger(flags.logLevel, (level, line) => {
+    ctx.printError(`${new Date().toISOString()} ${level.padEnd(5)} ${line}`);
+  });
+  let config: ServerConfig;
+  let certPem: string;
+  let keyPem: string;
+  let caPem: string | undefined;
+  try {
+    if (flags.config !== undefined) {
+      config = await loadFile(flags.config, flags, log);
+      const s = config.sstpServer;
+      if (!s.enabled) {
+        log.info(`sstp-server is disabled in ${flags.config} (enabled: no); nothing to serve`);
+        return EXIT_CODE.OK;
+      }
+      const pem = splitCertificateAndKey(
+        await Deno.readTextFile(relativeTo(flags.config, s.certificate ?? "")),
+      );
+      certPem = pem.certPem;
+      const key = s.certificateKey === undefined
+        ? pem.keyPem
+        : await Deno.readTextFile(relativeTo(flags.config, s.certificateKey));
+      if (key === undefined) {
+        throw new TypeError(
+          `Cannot use certificate ${s.certificate}: it holds no key and certificate-key is not set`,
+        );
+      }
+      keyPem = key;
+      if (s.ca !== undefined) caPem = await Deno.readTextFile(relativeTo(flags.config, s.ca));
+    } else {
+      const z = await loadZeroConfig({
+        stateDir: flags.stateDir ?? "/var/lib/sstp",
+        ...(flags.pool === undefined ? {} : { pool: flags.pool }),
+        ...(flags.port === undefined ? {} : { port: flags.port }),
+        ...(flags.listen === undefined ? {} : { listen: flags.listen }),
+        ...(flags.controlSocket === undefined ? {} : { controlSocket: flags.controlSocket }),
+      });
+      config = z.config;
+      certPem = z.certPem;
+      keyPem = z.keyPem;
+      for (const f of z.created) log.info(`zero-config: created ${f}`);
+      const host = bannerHost(flags.listen);
+      for (const line of zeroConfigBanner(z, host, config.sstpServer.port)) ctx.print(line);
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      ctx.printError(e.message);
+      return EXIT_CODE.USAGE;
+    }
+    if (e instanceof TypeError || e instanceof RangeError) throw e;
+    ctx.printError(`sstp serve: ${e instanceof Error ? e.message : String(e)}`);
+    return e instanceof Deno.errors.PermissionDenied ? EXIT_CODE.OS : EXIT_CODE.FAILURE;
+  }
+  for (const w of config.warnings) log.warn(w);
+
+  let server: SstpServer;
+  try {
+    server = await SstpServer.start({
+      config,
+      certPem,
+      keyPem,
+      ...(caPem === undefined ? {} : { caPem }),
+      platform: ctx.platform,
+      logger: log,
+    });
+  } catch (e) {
+    log.error(`Cannot start the server: ${e instanceof Error ? e.message : String(e)}`);
+    return e instanceof Deno.errors.AddrInUse || e instanceof Deno.errors.PermissionDenied
+      ? EXIT_CODE.OS
+      : EXIT_CODE.NETWORK;
+  }
+
+  let control: ControlServer | undefined;
+  try {
+    control = await startControlServer({
+      path: config.sstpServer.controlSocket,
+      logger: log,
+      handle: (request) => {
+        if (request.op === "status") {
+          return { ok: true, role: "server", uptimeMs: server.uptimeMs, sessions: server.status() };
+        }
+        const disconnected = server.disconnect(request.target);
+        if (disconnected.length === 0) {
+          return { ok: false, error: `No session on interface or of user "${request.target}"` };
+        }
+        return { ok: true, disconnected };
+      },
+    });
+    log.info(`control socket ${control.path}`);
+  } catch (e) {
+    log.warn(
+      `control socket ${config.sstpServer.controlSocket} unavailable: ${
+        e instanceof Error ? e.message : String(e)
+      }; sstp status and sstp disconnect will not reach this server`,
+    );
+  }
+
+  const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
+  const unsubscribe = [
+    ctx.onSignal("SIGTERM", () => stop("SIGTERM")),
+    ctx.onSignal("SIGINT", () => stop("SIGINT")),
+    ctx.onSignal("SIGHUP", () => {
+      if (flags.config === undefined) {
+        log.info("SIGHUP: zero-config has nothing to reload");
+        return;
+      }
+      loadFile(flags.config, flags, log).then((c) => {
+        for (const w of c.warnings) log.warn(w);
+        server.reload(c);
+      }, (e) => {
+        log.error(
+          `SIGHUP: keeping the running configuration: ${e instanceof Error ? e.message : e}`,
+        );
+      });
+    }),
+  ];
+  const signal = await stopped;
+  log.info(`${signal}: shutting down`);
+  try {
+    await server.shutdown("server shutting down");
+  } finally {
+    control?.close();
+    await control?.closed;
+    for (const u of unsubscribe) u();
+  }
+  return EXIT_CODE.OK;
+}

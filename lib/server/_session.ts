@@ -1,0 +1,235 @@
+/**
+ * One server session after the HTTP 200: engine + runner, the interface,
+ * and everything undone at the end.
+ *
+ * Flow:
+ * 1. The engine authenticates the user against the {@linkcode SecretBook};
+ *    once authenticated, `assignAddresses` enforces `only-one` and takes the
+ *    addresses (secret, profile or pool).
+ * 2. `linkUp` (IPCP Opened and a valid Call Connected): the TUN device is
+ *    opened on the server's one reactor, named after the static interface
+ *    or `sstp-USER`, given its addresses and the secret's routes, and
+ *    proxy-ARP on the LAN interface when configured.
+ * 3. The runner ends (peer, timeout, admin, shutdown): the TUN is closed
+ *    and awaited (routes and addresses go with it), proxy-ARP entries are
+ *    removed, the addresses go back to their pools, the entry leaves the
+ *    registry.
+ *
+ * @module
+ */
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../log.ts";
+import type { Platform, PlatformReactor, PlatformTun } from "../platform.ts";
+import type { ByteDuplex } from "../transport/duplex.ts";
+import type { IpConfig } from "../tunnel/events.ts";
+import type { AddressAssignment } from "../ppp/link.ts";
+import type { CertHashes } from "../sstp/crypto_binding.ts";
+import type { PppProfile, ServerConfig } from "../config/server_config.ts";
+import type { SessionEngine } from "../tunnel/session_engine.ts";
+import { ERROR_CODE, ProtocolError } from "../errors.ts";
+import { createServerEngine } from "../tunnel/server_engine.ts";
+import { TunnelRunner } from "../pipeline/runner.ts";
+import { dynamicInterfaceName } from "../config/interface_names.ts";
+import { formatDuration } from "../config/duration.ts";
+import { NetConfig } from "../cli/net_config.ts";
+import type { AddressPools } from "./address_pool.ts";
+import type { SecretBook, SessionAddresses } from "./secrets.ts";
+import type { SessionEntry, SessionRegistry } from "./session_registry.ts";
+import type { LinkSetup } from "./_link_setup.ts";
+
+/** A session as the server keeps it. */
+export interface ServerSession extends SessionEntry {
+  readonly duplex: ByteDuplex;
+  readonly engine: SessionEngine;
+  readonly runner: TunnelRunner;
+  readonly log: Logger;
+  tun?: PlatformTun;
+  addresses?: SessionAddresses;
+  /** Profile at login (timeouts apply from it). */
+  profile?: PppProfile;
+  /** Set when the session has asked to end (timeouts, admin, shutdown). */
+  endReason?: string;
+  /** Settles when everything of the session is released. */
+  done: Promise<void>;
+}
+
+/** What a session needs from its server. */
+export interface SessionContext {
+  config: () => ServerConfig;
+  secrets: () => SecretBook;
+  pools: AddressPools;
+  registry: SessionRegistry<ServerSession>;
+  platform: Platform;
+  reactor: PlatformReactor;
+  linkSetup: LinkSetup;
+  certHashes: CertHashes;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Starts the session on `duplex` (the HTTP 200 is already sent). */
+export function startSession(
+  ctx: SessionContext,
+  duplex: ByteDuplex,
+  leftover: Uint8Array,
+  correlationId: string,
+  callerId: string,
+): ServerSession {
+  const config = ctx.config();
+  const server = config.sstpServer;
+  const id = ctx.registry.nextId();
+  const log = ctx.logger.child(`${correlationId}/${callerId}`);
+  let linkUpTask: Promise<unknown> | undefined;
+  let isEnded = false;
+  let proxyArp: NetConfig | undefined;
+
+  const assignAddresses = (user: string): AddressAssignment | ProtocolError => {
+    ctx.registry.setUser(session, user);
+    const entry = ctx.secrets().find(user);
+    if (entry === undefined) {
+      return new ProtocolError("auth", ERROR_CODE.AUTH_FAILED, `User "${user}" cannot log in`);
+    }
+    const method = engine.authenticated?.method ?? "?";
+    log.info(`user "${user}" authenticated (${method}), profile "${entry.profile.name}"`);
+    const others = ctx.registry.ofUser(user).filter((s) => s !== session);
+    if (entry.profile.onlyOne && others.length > 0) {
+      const other = others[0]!;
+      log.warn(
+        `only-one: user "${user}" already has a session ` +
+          `(${other.interfaceName ?? "negotiating"} from ${other.callerId}); refusing this login`,
+      );
+      return new ProtocolError(
+        "auth",
+        ERROR_CODE.AUTH_FAILED,
+        `User "${user}" already has a session (only-one)`,
+      );
+    }
+    const addresses = ctx.secrets().assignAddresses(user, ctx.pools);
+    if (addresses instanceof ProtocolError) {
+      log.warn(`refusing "${user}": ${addresses.message}`);
+      return addresses;
+    }
+    session.addresses = addresses;
+    session.profile = entry.profile;
+    session.localAddress = addresses.localAddress;
+    session.peerAddress = addresses.peerAddress;
+    log.info(`address ${addresses.peerAddress} (local ${addresses.localAddress})`);
+    const [dns1, dns2] = addresses.dns;
+    return {
+      localAddress: addresses.localAddress,
+      peerAddress: addresses.peerAddress,
+      ...(dns1 === undefined ? {} : { dns: dns2 === undefined ? [dns1] : [dns1, dns2] }),
+    };
+  };
+
+  const engine = createServerEngine({
+    certHashes: ctx.certHashes,
+    authentication: server.authentication,
+    lookupPassword: (user) => ctx.secrets().lookupPassword(user),
+    assignAddresses,
+    serverName: "sstp",
+    helloMs: server.keepaliveTimeoutMs,
+    mru: server.maxMru,
+    maxMtu: server.maxMtu,
+    randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+    logger: log,
+  });
+
+  const onLinkUp = async (ip: IpConfig): Promise<PlatformTun> => {
+    const user = session.user ?? "";
+    const staticName = ctx.config().interfaces.find((i) => i.user === user)?.name;
+    let name = staticName ?? dynamicInterfaceName(user, ctx.registry.interfaceNames);
+    if (!ctx.registry.reserveName(session, name)) {
+      name = dynamicInterfaceName(user, ctx.registry.interfaceNames);
+      log.warn(`interface ${staticName} is in use; using ${name}`);
+      ctx.registry.reserveName(session, name);
+    }
+    const tun = ctx.platform.openTun({ name, mtu: ip.mtu, txQueueLen: 5000, reactor: ctx.reactor });
+    session.tun = tun;
+    if (isEnded) throw new Error("session ended while the link came up");
+    const secret = ctx.secrets().find(user)?.secret;
+    await ctx.linkSetup.configure({
+      name: tun.name,
+      localAddress: ip.localAddress,
+      peerAddress: ip.peerAddress,
+      routes: secret?.routes ?? [],
+    }, log);
+    const lan = ctx.config().sstpServer.proxyArpInterface;
+    if (lan !== undefined) {
+      const net = new NetConfig({ logger: log });
+      proxyArp = net;
+      await net.addProxyNeighbour(ip.peerAddress, lan);
+      log.info(`proxy-arp for ${ip.peerAddress} on ${lan}`);
+    }
+    session.state = "connected";
+    session.connectedMs = ctx.clock.now();
+    log.info(
+      `up: ${tun.name} user "${user}" ${ip.localAddress} → ${ip.peerAddress} mtu ${ip.mtu}`,
+    );
+    return tun;
+  };
+
+  const runner = new TunnelRunner({
+    engine,
+    transport: duplex,
+    leftover,
+    clock: ctx.clock,
+    logger: log,
+    onLinkUp: (ip) => {
+      const task = onLinkUp(ip);
+      linkUpTask = task;
+      return task;
+    },
+  });
+
+  const session: ServerSession = {
+    id,
+    correlationId,
+    callerId,
+    startedMs: ctx.clock.now(),
+    state: "negotiating",
+    duplex,
+    engine,
+    runner,
+    log,
+    done: Promise.resolve(),
+    close(reason: string) {
+      if (session.endReason === undefined) session.endReason = reason;
+      if (session.state !== "disconnecting") log.info(`disconnecting: ${reason}`);
+      session.state = "disconnecting";
+      runner.close(reason);
+    },
+  };
+  ctx.registry.add(session);
+
+  session.done = (async () => {
+    const result = await runner.run();
+    isEnded = true;
+    session.state = "disconnecting";
+    await linkUpTask?.catch(() => {});
+    const why = session.endReason ?? result.error?.message ?? "disconnected";
+    const c = runner.counters;
+    const uptime = session.connectedMs === undefined
+      ? "never connected"
+      : `uptime ${
+        formatDuration(Math.round((ctx.clock.now() - session.connectedMs) / 1000) * 1000)
+      }`;
+    try {
+      const tun = session.tun;
+      if (tun !== undefined) {
+        tun.close();
+        await tun.closed;
+      }
+      await proxyArp?.cleanup().catch((e) => log.warn(`proxy-arp cleanup: ${String(e)}`));
+    } finally {
+      for (const a of session.addresses?.release ?? []) ctx.pools.release(a);
+      ctx.registry.remove(session);
+      duplex.close();
+    }
+    log.info(
+      `closed${session.interfaceName ? ` ${session.interfaceName}` : ""}: ${why}; ${uptime}, ` +
+        `rx ${c.rxBytes} B/${c.rxPackets} pkt, tx ${c.txBytes} B/${c.txPackets} pkt`,
+    );
+  })();
+  return session;
+}

@@ -1,0 +1,369 @@
+/**
+ * The SSTP server: TLS listener, HTTP preamble, sessions, limits, reload,
+ * status and shutdown. `lib/commands/serve.ts` builds it from the
+ * configuration; tests build it directly.
+ *
+ * Flow of one connection:
+ * 1. TLS handshake inside `listenTls` (bounded by `handshakeTimeoutMs`).
+ * 2. Admission: while `maxNegotiating` connections are still before their
+ *    link is up, a new one is closed at once (slow or hostile clients cannot
+ *    pile up).
+ * 3. HTTP preamble within `preambleTimeoutMs`: a malformed or oversized
+ *    header gets 400, a wrong path 404, a known method 405, an unknown one
+ *    501 (`buildSstpHttpResponse`), then the connection is closed; a timeout
+ *    closes it silently. With `max-sessions` reached: 503.
+ * 4. HTTP 200, then `startSession` (see `_session.ts`).
+ *
+ * One sweep timer for all sessions enforces `session-timeout` and
+ * `idle-timeout` (a timer per session would be thousands of timers).
+ *
+ * @module
+ */
+import type { Clock } from "../clock.ts";
+import { systemClock } from "../clock.ts";
+import type { Logger } from "../log.ts";
+import type { Platform, PlatformReactor } from "../platform.ts";
+import type { ServerConfig } from "../config/server_config.ts";
+import type { ByteDuplex, TransportAddr } from "../transport/duplex.ts";
+import { listenTls, type TlsListener } from "../transport/tls_server.ts";
+import { readPreamble } from "../transport/preamble.ts";
+import {
+  buildSstpHttpResponse,
+  parseSstpHttpRequest,
+  validateSstpHttpRequest,
+} from "../sstp/http_preamble.ts";
+import { certHashes } from "../sstp/crypto_binding.ts";
+import { leafCertificateDer } from "../cert/pem.ts";
+import { formatDuration } from "../config/duration.ts";
+import { ERROR_CODE, ProtocolError } from "../errors.ts";
+import type { ServerSessionStatus } from "../control/protocol.ts";
+import { AddressPools } from "./address_pool.ts";
+import { SecretBook } from "./secrets.ts";
+import { SessionRegistry } from "./session_registry.ts";
+import { type ServerSession, type SessionContext, startSession } from "./_session.ts";
+import { ipLinkSetup, type LinkSetup, netlinkLinkSetup } from "./_link_setup.ts";
+
+/** Options of {@linkcode SstpServer.start}. */
+export interface SstpServerOptions {
+  config: ServerConfig;
+  /** Certificate chain, PEM, leaf first. */
+  certPem: string;
+  keyPem: string;
+  /** PEM CA bundle for `verify-client-certificate`. */
+  caPem?: string;
+  platform: Platform;
+  logger: Logger;
+  clock?: Clock;
+  /** TLS handshake limit (default 10,000 ms). */
+  handshakeTimeoutMs?: number;
+  /** HTTP request limit after the handshake (default 10,000 ms). */
+  preambleTimeoutMs?: number;
+  /** Connections allowed before their link is up (default 256). */
+  maxNegotiating?: number;
+  /** Period of the session/idle timeout sweep (default 1,000 ms). */
+  sweepIntervalMs?: number;
+}
+
+const DEFAULTS = { handshakeMs: 10_000, preambleMs: 10_000, negotiating: 256, sweepMs: 1000 };
+
+/** A running server. */
+export class SstpServer {
+  readonly #o: SstpServerOptions;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #registry = new SessionRegistry<ServerSession>();
+  readonly #pools: AddressPools;
+  readonly #reactor: PlatformReactor;
+  readonly #linkSetup: LinkSetup;
+  readonly #ctx: SessionContext;
+  readonly #startedMs: number;
+  #config: ServerConfig;
+  #secrets: SecretBook;
+  #listener!: TlsListener;
+  #acceptLoop: Promise<void> = Promise.resolve();
+  #sweep: ReturnType<typeof setInterval> | undefined;
+  #preambles = 0;
+  #isClosing = false;
+  readonly #pending = new Set<Promise<void>>();
+
+  private constructor(o: SstpServerOptions, linkSetup: LinkSetup, reactor: PlatformReactor) {
+    this.#o = o;
+    this.#log = o.logger;
+    this.#clock = o.clock ?? systemClock;
+    this.#config = o.config;
+    this.#secrets = new SecretBook(o.config);
+    this.#pools = new AddressPools(o.config.pools);
+    this.#reactor = reactor;
+    this.#linkSetup = linkSetup;
+    this.#startedMs = this.#clock.now();
+    this.#ctx = {
+      config: () => this.#config,
+      secrets: () => this.#secrets,
+      pools: this.#pools,
+      registry: this.#registry,
+      platform: o.platform,
+      reactor,
+      linkSetup,
+      certHashes: certHashes(leafCertificateDer(o.certPem)),
+      clock: this.#clock,
+      logger: o.logger,
+    };
+  }
+
+  /**
+   * Binds the listener and starts accepting.
+   *
+   * @throws {Deno.errors.AddrInUse} and other bind errors; nothing stays open.
+   */
+  static async start(o: SstpServerOptions): Promise<SstpServer> {
+    let linkSetup: LinkSetup;
+    try {
+      linkSetup = netlinkLinkSetup(o.platform.openNetlink());
+    } catch (e) {
+      o.logger.warn(`rtnetlink unavailable (${String(e)}); configuring interfaces with ip`);
+      linkSetup = ipLinkSetup();
+    }
+    const reactor = o.platform.createReactor();
+    const server = new SstpServer(o, linkSetup, reactor);
+    try {
+      await server.#listen();
+    } catch (e) {
+      linkSetup.close();
+      reactor.close();
+      await reactor.closed;
+      throw e;
+    }
+    return server;
+  }
+
+  /** Bound addresses. */
+  get addrs(): TransportAddr[] {
+    return this.#listener.addrs;
+  }
+
+  /** The sessions (read-only use). */
+  get sessions(): readonly ServerSession[] {
+    return this.#registry.all();
+  }
+
+  async #listen(): Promise<void> {
+    const s = this.#config.sstpServer;
+    const common = {
+      port: s.port,
+      certPem: this.#o.certPem,
+      keyPem: this.#o.keyPem,
+      handshakeTimeoutMs: this.#o.handshakeTimeoutMs ?? DEFAULTS.handshakeMs,
+      logger: this.#log,
+      ...(s.verifyClientCertificate && this.#o.caPem !== undefined
+        ? { clientCertificate: { caPem: this.#o.caPem } }
+        : {}),
+    };
+    const wildcard = s.listen.length === 2 && s.listen.includes("0.0.0.0") &&
+      s.listen.includes("::");
+    if (wildcard) {
+      // "::" is dual-stack on Linux and binding "0.0.0.0" beside it collides;
+      // without IPv6 (a namespace with it disabled) fall back to IPv4 only.
+      try {
+        this.#listener = await listenTls({ ...common, hostname: "::" });
+      } catch {
+        this.#listener = await listenTls({ ...common, hostname: "0.0.0.0" });
+      }
+    } else {
+      this.#listener = await listenTls({ ...common, hostname: s.listen });
+    }
+    const where = this.#listener.addrs.map((a) => `${a.hostname}:${a.port}`).join(", ");
+    this.#log.info(
+      `listening on ${where}; interfaces via ${this.#linkSetup.kind}; ` +
+        `${this.#secrets.size} secrets, max-sessions ${s.maxSessions}`,
+    );
+    this.#acceptLoop = this.#accept();
+    this.#sweep = setInterval(() => this.#sweepTimeouts(), this.#o.sweepIntervalMs ?? 1000);
+  }
+
+  async #accept(): Promise<void> {
+    for await (const duplex of this.#listener) {
+      const task = this.#admit(duplex).catch((e) => {
+        this.#log.error(`connection handling failed: ${String(e)}`);
+        duplex.close();
+      });
+      this.#pending.add(task);
+      task.finally(() => this.#pending.delete(task));
+    }
+  }
+
+  async #admit(duplex: ByteDuplex): Promise<void> {
+    const callerId = formatCallerId(duplex.remoteAddr);
+    const log = this.#log.child(callerId);
+    if (this.#isClosing) return duplex.close();
+    const cap = this.#o.maxNegotiating ?? DEFAULTS.negotiating;
+    const negotiating = this.#preambles + this.#registry.negotiating;
+    if (negotiating >= cap) {
+      log.warn(`refused: ${negotiating} connections are still negotiating (limit ${cap})`);
+      return duplex.close();
+    }
+    this.#preambles++;
+    let got;
+    try {
+      got = await readPreamble(
+        duplex.readable,
+        parseSstpHttpRequest,
+        this.#o.preambleTimeoutMs ?? DEFAULTS.preambleMs,
+        "SSTP HTTP request",
+      );
+    } catch (e) {
+      const malformed = e instanceof ProtocolError && e.code === ERROR_CODE.BAD_HTTP &&
+        !e.message.includes("connection closed");
+      log.info(`dropped before SSTP: ${e instanceof Error ? e.message : String(e)}`);
+      if (malformed) await respond(duplex, 400);
+      return duplex.close();
+    } finally {
+      this.#preambles--;
+    }
+    const { request } = got.header;
+    const status = validateSstpHttpRequest(request);
+    if (status !== 200) {
+      log.info(
+        `HTTP ${request.method.slice(0, 32)} ${request.path.slice(0, 80)}: answered ${status}`,
+      );
+      await respond(duplex, status);
+      return duplex.close();
+    }
+    const max = this.#config.sstpServer.maxSessions;
+    if (this.#isClosing || this.#registry.size >= max) {
+      log.warn(this.#isClosing ? "refused: shutting down" : `refused: max-sessions ${max} reached`);
+      await respond(duplex, 503);
+      return duplex.close();
+    }
+    if (!(await respond(duplex, 200))) return duplex.close();
+    const correlationId = request.correlationId ?? `local-${crypto.randomUUID()}`;
+    const session = startSession(this.#ctx, duplex, got.leftover, correlationId, callerId);
+    session.log.info(`SSTP request accepted (host ${request.host ?? "-"}); negotiating`);
+    await session.done;
+  }
+
+  #sweepTimeouts(): void {
+    const now = this.#clock.now();
+    for (const s of this.#registry.all()) {
+      if (s.state !== "connected" || s.connectedMs === undefined || s.profile === undefined) {
+        continue;
+      }
+      const { sessionTimeoutMs, idleTimeoutMs } = s.profile;
+      if (sessionTimeoutMs !== null && now - s.connectedMs >= sessionTimeoutMs) {
+        s.close(`session-timeout ${formatDuration(sessionTimeoutMs)} reached`);
+      } else if (idleTimeoutMs !== null && now - s.runner.counters.lastDataMs >= idleTimeoutMs) {
+        s.close(`idle-timeout ${formatDuration(idleTimeoutMs)} reached`);
+      }
+    }
+  }
+
+  /**
+   * Takes new secrets, profiles, pools and static interfaces (SIGHUP).
+   * Sessions stay up; the `sstp-server` section needs a restart.
+   */
+  reload(config: ServerConfig): void {
+    this.#config = { ...config, sstpServer: this.#config.sstpServer };
+    this.#secrets = new SecretBook(config);
+    this.#pools.replace(config.pools);
+    this.#log.info(
+      `configuration reloaded: ${this.#secrets.size} secrets, ${config.pools.length} pools; ` +
+        `${this.#registry.size} sessions kept`,
+    );
+  }
+
+  /** Ends the sessions on interface `target`, or of user `target`. */
+  disconnect(target: string, reason = "disconnected by administrator"): string[] {
+    const found = this.#registry.find(target);
+    for (const s of found) s.close(reason);
+    return found.map((s) => s.interfaceName ?? s.callerId);
+  }
+
+  /** Every session, as `sstp status` shows it. */
+  status(): ServerSessionStatus[] {
+    const now = this.#clock.now();
+    return this.#registry.all().map((s) => {
+      const c = s.runner.counters;
+      const info = s.duplex.info;
+      return {
+        name: s.interfaceName ?? "",
+        user: s.user ?? "",
+        callerId: s.callerId,
+        address: s.peerAddress ?? "",
+        localAddress: s.localAddress ?? "",
+        state: s.state,
+        sstpState: s.engine.sstpState,
+        uptimeMs: Math.round(now - (s.connectedMs ?? s.startedMs)),
+        idleTimeMs: Math.round(now - c.lastDataMs),
+        mtu: s.connectedMs === undefined ? 0 : s.engine.mtu,
+        encoding: [info.tlsVersion, info.cipher].filter((x) => x !== undefined).join(" "),
+        correlationId: s.correlationId,
+        rxBytes: c.rxBytes,
+        txBytes: c.txBytes,
+        rxPackets: c.rxPackets,
+        txPackets: c.txPackets,
+      };
+    });
+  }
+
+  /** Server uptime in ms. */
+  get uptimeMs(): number {
+    return this.#clock.now() - this.#startedMs;
+  }
+
+  /**
+   * Stops accepting, sends Call Disconnect to every client, waits up to
+   * `graceMs` for them, then cuts the rest; interfaces, routes, addresses and
+   * the reactor are released before it resolves.
+   */
+  async shutdown(reason = "server shutting down", graceMs = 5000): Promise<void> {
+    if (this.#isClosing) return;
+    this.#isClosing = true;
+    clearInterval(this.#sweep);
+    this.#listener.close();
+    const sessions = this.#registry.all();
+    if (sessions.length > 0) this.#log.info(`disconnecting ${sessions.length} sessions`);
+    for (const s of sessions) s.close(reason);
+    const all = Promise.all(sessions.map((s) => s.done));
+    if (!(await settlesWithin(all, graceMs))) {
+      for (const s of this.#registry.all()) {
+        s.log.warn("no Call Disconnect Ack in time; closing the connection");
+        s.duplex.close();
+      }
+      await all;
+    }
+    await this.#listener.closed;
+    await this.#acceptLoop;
+    await Promise.all(this.#pending);
+    this.#linkSetup.close();
+    this.#reactor.close();
+    await this.#reactor.closed;
+    this.#log.info("server stopped");
+  }
+}
+
+function formatCallerId(a: TransportAddr): string {
+  const host = a.hostname.startsWith("::ffff:") ? a.hostname.slice(7) : a.hostname;
+  return host.includes(":") ? `[${host}]:${a.port}` : `${host}:${a.port}`;
+}
+
+/** Writes an HTTP response; false when the connection is already gone. */
+async function respond(duplex: ByteDuplex, status: number): Promise<boolean> {
+  const writer = duplex.writable.getWriter();
+  try {
+    const bytes = buildSstpHttpResponse({ status, date: new Date() });
+    return await settlesWithin(writer.write(bytes), 5000);
+  } catch {
+    return false;
+  } finally {
+    writer.releaseLock();
+  }
+}
+
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([p.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
