@@ -25,7 +25,7 @@ export interface ServerCertificate {
   /** The private key as PEM (`keyPem` of `listenTls`). */
   keyPem: string;
   /** DER of the leaf: hash this for the crypto binding. */
-  leafDer: Uint8Array;
+  leafDer: Uint8Array<ArrayBuffer>;
   /** Each certificate of the chain as PEM, leaf first. */
   chainPems: string[];
   /** Problems that do not stop the server; log them at startup. */

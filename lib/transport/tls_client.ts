@@ -42,6 +42,8 @@ import {
   formatFingerprint,
 } from "../cert/fingerprint.ts";
 import { certificateMatchesHost } from "../cert/names.ts";
+import { checkRevocation, parseCrls } from "../cert/crl.ts";
+import { splitPemBundle } from "../cert/pem.ts";
 import { isIpAddress } from "../cert/_ip.ts";
 import type { ByteDuplex } from "./duplex.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
@@ -66,6 +68,14 @@ export interface DialTlsOptions {
    * replaces the chain check; with `caPem`, both must pass.
    */
   serverFingerprintSha256?: Uint8Array;
+  /**
+   * CRLs (PEM `X509 CRL` blocks) to check the server's leaf against, as
+   * OpenSSL `-crl_check` does: a CRL from the leaf's issuer must be present,
+   * signed by a trusted certificate of that issuer (`caPem`, the runtime's
+   * roots or the verified chain) and current. Ignored when
+   * `verifyServerCertificate` is false.
+   */
+  crlPem?: string;
   /** Client certificate (PEM, leaf first) for servers that verify clients. */
   clientCertPem?: string;
   /** Key of `clientCertPem` (PEM). */
@@ -115,6 +125,7 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
   if ((options.clientCertPem === undefined) !== (options.clientKeyPem === undefined)) {
     throw new TypeError("Cannot dial TLS: clientCertPem and clientKeyPem go together");
   }
+  const crls = options.crlPem === undefined ? undefined : parseCrls(options.crlPem);
   const timeoutMs = options.connectTimeoutMs ?? 30_000;
   if (!(timeoutMs > 0)) {
     throw new RangeError(`Cannot dial TLS: connectTimeoutMs ${timeoutMs} must be positive`);
@@ -159,7 +170,7 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
   try {
     const leaf = info.peerCertDer;
     if (leaf === undefined) throw certificateError("TLS_CERT_MISSING");
-    verifyServer(socket, leaf, host, hostIsIp, options);
+    await verifyServer(socket, leaf, host, hostIsIp, options, crls);
     const duplex = nodeSocketDuplex(socket, info);
     logger.info(
       `TLS ${info.tlsVersion ?? "?"} ${info.cipher ?? "?"} to ${host}:${port}, server certificate ${
@@ -229,13 +240,14 @@ function handshake(
 /** EKU OIDs acceptable for a TLS server (MS-SSTP 3.2.4.1; RFC 5280 4.2.1.12). */
 const SERVER_PURPOSES = new Set(["1.3.6.1.5.5.7.3.1", "2.5.29.37.0"]);
 
-function verifyServer(
+async function verifyServer(
   socket: tls.TLSSocket,
   leaf: Uint8Array,
   host: string,
   hostIsIp: boolean,
   options: DialTlsOptions,
-): void {
+  crls: Uint8Array[] | undefined,
+): Promise<void> {
   const pin = options.serverFingerprintSha256;
   if (pin !== undefined && !fingerprintsEqual(certificateFingerprint(leaf, "sha256"), pin)) {
     throw certificateError(
@@ -257,12 +269,72 @@ function verifyServer(
     const problem = leafProblem(leaf);
     if (problem !== undefined) throw certificateError(problem);
   }
+  if (crls !== undefined) await verifyNotRevoked(socket, leaf, options.caPem, crls);
   if (options.verifyServerAddress !== false && !certificateMatchesHost(leaf, host)) {
     throw certificateError(
       hostIsIp ? "TLS_CERT_IP_MISMATCH" : "TLS_CERT_NAME_MISMATCH",
       `dialled ${host}`,
     );
   }
+}
+
+/** Checks the leaf against the CRLs (see {@linkcode DialTlsOptions.crlPem}). */
+async function verifyNotRevoked(
+  socket: tls.TLSSocket,
+  leaf: Uint8Array,
+  caPem: string | undefined,
+  crls: Uint8Array[],
+): Promise<void> {
+  const issuers: Uint8Array[] = caPem === undefined
+    ? tls.rootCertificates.flatMap((pem) => splitPemBundle(pem).certificates)
+    : splitPemBundle(caPem).certificates;
+  // Chain certificates the server sent count only once the chain verified.
+  if (socket.authorized) issuers.push(...peerChainDers(socket).slice(1));
+  const result = await checkRevocation({ certDer: leaf, crls, issuers });
+  switch (result.status) {
+    case "good":
+      return;
+    case "revoked":
+      throw certificateError(
+        "TLS_CERT_REVOKED",
+        `serial ${result.serialNumber}, revoked ${result.revocationDate.toISOString()}${
+          result.reason === undefined ? "" : `, reason ${result.reason}`
+        }`,
+      );
+    case "no-crl":
+      throw certificateError("TLS_CERT_CRL_MISSING", `no CRL from ${result.issuer}`);
+    case "crl-issuer-unknown":
+      throw certificateError("TLS_CERT_CRL_ISSUER_UNKNOWN", `CRL issuer ${result.issuer}`);
+    case "crl-signature-invalid":
+      throw certificateError("TLS_CERT_CRL_SIGNATURE", `CRL issuer ${result.issuer}`);
+    case "crl-expired":
+      throw certificateError(
+        "TLS_CERT_CRL_EXPIRED",
+        `next update was ${result.nextUpdate.toISOString()}`,
+      );
+    case "crl-not-yet-valid":
+      throw certificateError(
+        "TLS_CERT_CRL_NOT_YET_VALID",
+        `issued for ${result.thisUpdate.toISOString()}`,
+      );
+    default: {
+      const never: never = result;
+      throw new TypeError(`Cannot check revocation: unexpected result ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** DERs of the certificates node:tls reports for the peer, leaf first. */
+function peerChainDers(socket: tls.TLSSocket): Uint8Array[] {
+  const ders: Uint8Array[] = [];
+  const seen = new Set<unknown>();
+  let cert: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  while (cert !== undefined && cert.raw !== undefined && !seen.has(cert)) {
+    seen.add(cert);
+    if (cert.raw.byteLength > 0) ders.push(new Uint8Array(cert.raw));
+    cert = cert.issuerCertificate;
+  }
+  return ders;
 }
 
 /** Picks the precise reason for a chain failure. */

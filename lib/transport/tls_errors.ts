@@ -25,6 +25,12 @@ export const TLS_CERT_ERROR = {
   TLS_CERT_FINGERPRINT_MISMATCH: "server certificate does not match the pinned SHA-256 fingerprint",
   TLS_CERT_MISSING: "server sent no certificate",
   TLS_CERT_INVALID: "certificate verify failed",
+  TLS_CERT_REVOKED: "certificate revoked",
+  TLS_CERT_CRL_MISSING: "unable to get certificate CRL",
+  TLS_CERT_CRL_ISSUER_UNKNOWN: "unable to get CRL issuer certificate",
+  TLS_CERT_CRL_SIGNATURE: "CRL signature failure",
+  TLS_CERT_CRL_EXPIRED: "CRL has expired",
+  TLS_CERT_CRL_NOT_YET_VALID: "CRL is not yet valid",
 } as const;
 
 /** One key of {@linkcode TLS_CERT_ERROR}. */
@@ -71,6 +77,18 @@ export function mapVerifyErrorCode(code: string | undefined): TlsCertErrorCode {
       return "TLS_CERT_NAME_MISMATCH";
     case "IP_ADDRESS_MISMATCH":
       return "TLS_CERT_IP_MISMATCH";
+    case "CERT_REVOKED":
+      return "TLS_CERT_REVOKED";
+    case "UNABLE_TO_GET_CRL":
+      return "TLS_CERT_CRL_MISSING";
+    case "UNABLE_TO_GET_CRL_ISSUER":
+      return "TLS_CERT_CRL_ISSUER_UNKNOWN";
+    case "CRL_SIGNATURE_FAILURE":
+      return "TLS_CERT_CRL_SIGNATURE";
+    case "CRL_HAS_EXPIRED":
+      return "TLS_CERT_CRL_EXPIRED";
+    case "CRL_NOT_YET_VALID":
+      return "TLS_CERT_CRL_NOT_YET_VALID";
     default:
       return "TLS_CERT_INVALID";
   }
