@@ -159,7 +159,10 @@ export async function runClientSession(
       user: o.user,
       password: o.password,
       authentication: o.authentication,
-      helloMs: o.keepaliveTimeoutMs,
+      // The Hello timer sends an Echo Request after one interval of silence and
+      // gives up after a second one (MS-SSTP 3.1.2.3), so half the keepalive
+      // timeout detects a dead link within keepalive-timeout.
+      helloMs: o.keepaliveTimeoutMs === null ? null : Math.max(1000, o.keepaliveTimeoutMs / 2),
       mru: o.maxMru,
       maxMtu: o.maxMtu,
       requestDns: true,
