@@ -318,7 +318,7 @@ export class NetConfig {
 
   /**
    * Writes resolv.conf with `servers` (and `search` domains). The first call
-   * keeps the old file (a copy in `PATH.sstp-backup`, or the symlink target)
+   * keeps the old file (its content in memory, or the symlink target)
    * and cleanup puts it back, unless someone else has rewritten the file
    * since, which is then left alone with a warning.
    */
@@ -443,10 +443,12 @@ export class NetConfig {
         await Deno.symlink(target, path);
       };
     }
-    const backup = `${path}.sstp-backup`;
-    await Deno.copyFile(path, backup);
+    // Keep the old content in memory and write it back in place: renaming a
+    // backup over the file fails where resolv.conf is a bind mount (as inside
+    // `ip netns exec` with /etc/netns/NAME/resolv.conf).
+    const previous = await Deno.readFile(path);
     return async () => {
-      await Deno.rename(backup, path);
+      await Deno.writeFile(path, previous);
     };
   }
 }
