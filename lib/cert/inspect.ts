@@ -86,7 +86,10 @@ export function summarizeCertificate(
     selfIssued: cert.subject === cert.issuer,
     dnsNames,
     ipAddresses,
-    extendedKeyUsages: (eku?.usages ?? []).map((oid) => EKU_NAMES[String(oid)] ?? String(oid)),
+    extendedKeyUsages: Array.from(
+      eku?.usages ?? [],
+      (oid) => EKU_NAMES[String(oid)] ?? String(oid),
+    ),
     key: certificateKeyInfo(certDer),
     sha1: formatFingerprint(certificateFingerprint(certDer, "sha1"), "sha1"),
     sha256: formatFingerprint(certificateFingerprint(certDer, "sha256"), "sha256"),
