@@ -99,8 +99,8 @@ function parseRun(json: Iperf3Json, target: string, cpuPercent: number[]): Throu
 interface Iperf3Json {
   error?: string;
   end?: {
-    sum_sent?: { bits_per_second?: number; retransmits?: number };
-    sum_received?: { bits_per_second?: number };
+    "sum_sent"?: { "bits_per_second"?: number; retransmits?: number };
+    "sum_received"?: { "bits_per_second"?: number };
   };
 }
 

@@ -1,0 +1,497 @@
+/**
+ * `deno task bench`: the benchmark suite (issue 6).
+ *
+ * In two fresh namespaces joined by a veth pair, for the bare veth, OpenVPN
+ * over TCP and `sstp`:
+ * 1. throughput: iperf3, one TCP stream, `--seconds` each direction, with the
+ *    CPU% of each tunnel process over the same interval;
+ * 2. latency: ping RTT (20 at 0.1 s per run);
+ * 3. connect time: start of the client program → tunnel usable, `--connects` times;
+ * 4. bulk integrity: `--bulk-mib` MiB through the sstp tunnel, SHA-256 at both ends;
+ * 5. sessions: `--sessions` lists N; for each, a fresh `sstp serve` and the
+ *    headless load client (bench/load_client.ts) with N concurrent sessions:
+ *    set-up rate, server RSS per session, server CPU while idle, distinct
+ *    addresses, pings answered.
+ *
+ * Runs are interleaved (veth, OpenVPN, sstp; up then down; repeated `--runs`
+ * times) so that every ratio compares figures taken under the same load.
+ * Each figure is the median of its runs with min and max. Results go to
+ * bench/results/<timestamp>.{json,md} and latest.{json,md}.
+ *
+ *   deno task bench [--runs 3] [--seconds 10] [--connects 10]
+ *                   [--sessions 500,1000,2000] [--bulk-mib 256] [--quick]
+ *                   [--skip openvpn,sstp,bulk,sessions]
+ *
+ * @module
+ */
+// deno-lint-ignore-file no-console
+import { parseArgs } from "node:util";
+import { installSignalCleanup, runCleanups } from "./cleanup.ts";
+import { createNetnsPair, type NetnsPair, VETH } from "./netns_pair.ts";
+import { iperf3Run, Iperf3Server, pingRun } from "./measure.ts";
+import {
+  connectOpenVpn,
+  createOpenVpnFiles,
+  type OpenVpnClient,
+  type OpenVpnFiles,
+  OpenVpnServer,
+} from "./openvpn.ts";
+import { connectSstp, type SstpClient, SstpServer } from "./sstp.ts";
+import { BenchProcess, CpuMeter, rssKib } from "./process.ts";
+import { summarize } from "./stats.ts";
+import { evaluateTargets, renderMarkdown, renderTable } from "./report.ts";
+import type { BenchResult, PathName, PathResult, SessionsResult } from "./result.ts";
+
+/** Suite options. */
+export interface BenchOptions {
+  runs: number;
+  seconds: number;
+  connects: number;
+  pings: number;
+  sessions: number[];
+  bulkMib: number;
+  skip: Set<string>;
+  outDir: string;
+  quick: boolean;
+}
+
+function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      runs: { type: "string" },
+      seconds: { type: "string" },
+      connects: { type: "string" },
+      pings: { type: "string" },
+      sessions: { type: "string" },
+      "bulk-mib": { type: "string" },
+      skip: { type: "string", default: "" },
+      out: { type: "string" },
+      quick: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      "usage: deno task bench [--runs N] [--seconds S] [--connects N] [--pings N]\n" +
+        "                       [--sessions N,N,...] [--bulk-mib M] [--skip openvpn,sstp,bulk,sessions]\n" +
+        "                       [--out DIR] [--quick]",
+    );
+    Deno.exit(0);
+  }
+  const q = values.quick;
+  const int = (text: string | undefined, fallback: number, min: number, max: number) => {
+    const n = text === undefined ? fallback : Number(text);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new RangeError(`Cannot use ${text}: expected an integer in ${min}..${max}`);
+    }
+    return n;
+  };
+  const sessionsText = values.sessions ?? (q ? "50" : "500,1000,2000");
+  return {
+    runs: int(values.runs, q ? 1 : 3, 1, 20),
+    seconds: int(values.seconds, q ? 2 : 10, 1, 120),
+    connects: int(values.connects, q ? 3 : 10, 1, 50),
+    pings: int(values.pings, q ? 10 : 20, 1, 200),
+    sessions: sessionsText === "" || sessionsText === "0"
+      ? []
+      : sessionsText.split(",").map((s) => int(s, 0, 1, 4000)),
+    bulkMib: int(values["bulk-mib"], q ? 16 : 256, 1, 4096),
+    skip: new Set(values.skip.split(",").filter((s) => s !== "")),
+    outDir: values.out ?? new URL("./results/", import.meta.url).pathname,
+    quick: q,
+  };
+}
+
+async function versionOf(cmd: string[]): Promise<string> {
+  try {
+    const out = await new Deno.Command(cmd[0]!, {
+      args: cmd.slice(1),
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(5000),
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    return text.split("\n")[0]?.trim() ?? "?";
+  } catch {
+    return "?";
+  }
+}
+
+function log(line: string): void {
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message.split("\n").slice(0, 6).join(" | ") : String(e);
+}
+
+/** A tunnel (or the bare link) to measure: where to send, whose CPU to watch. */
+interface Path {
+  name: PathName;
+  target: string;
+  pids: number[];
+}
+
+function emptyPath(): PathResult {
+  return { up: [], down: [], upCpu: [], downCpu: [], pingMedianMs: [], pingAvgMs: [], rttsMs: [] };
+}
+
+async function measureThroughputAndPing(
+  pair: NetnsPair,
+  paths: Path[],
+  o: BenchOptions,
+  result: BenchResult,
+): Promise<void> {
+  for (let run = 1; run <= o.runs; run++) {
+    for (const path of paths) {
+      const r = result.paths[path.name] ??= emptyPath();
+      try {
+        const ping = await pingRun(pair.b.name, path.target, o.pings);
+        r.rttsMs.push(...ping.rttsMs);
+        r.pingMedianMs.push(summarize(ping.rttsMs).median);
+        r.pingAvgMs.push(ping.rttsMs.reduce((a, b) => a + b, 0) / ping.rttsMs.length);
+        for (const reverse of [false, true]) {
+          const t = await iperf3Run(pair.b.name, path.target, {
+            seconds: o.seconds,
+            reverse,
+            pids: path.pids,
+          });
+          (reverse ? r.down : r.up).push(t.mbps);
+          (reverse ? r.downCpu : r.upCpu).push(t.cpuPercent);
+          log(
+            `run ${run}/${o.runs} ${path.name} ${reverse ? "down" : "up"}: ${
+              t.mbps.toFixed(0)
+            } Mbit/s, cpu ${t.cpuPercent.map((c) => c.toFixed(0) + "%").join("/") || "-"}, ` +
+              `ping median ${r.pingMedianMs.at(-1)?.toFixed(3)} ms`,
+          );
+        }
+      } catch (e) {
+        r.errors = [...(r.errors ?? []), `run ${run}: ${errorText(e)}`];
+        log(`run ${run} ${path.name} failed: ${errorText(e)}`);
+      }
+    }
+  }
+}
+
+async function measureConnects(
+  pair: NetnsPair,
+  o: BenchOptions,
+  ovpn: { files: OpenVpnFiles } | undefined,
+  sstp: SstpServer | undefined,
+  result: BenchResult,
+): Promise<void> {
+  for (let i = 1; i <= o.connects; i++) {
+    if (ovpn) {
+      try {
+        const c = await connectOpenVpn(pair.b.name, ovpn.files);
+        (result.connect.openvpn ??= { totalMs: [], handshakeMs: [] }).totalMs.push(c.connectMs);
+        result.connect.openvpn.handshakeMs.push(c.handshakeMs);
+        await c.proc.stop(3000);
+      } catch (e) {
+        result.errors.push(`openvpn connect ${i}: ${errorText(e)}`);
+      }
+    }
+    if (sstp) {
+      try {
+        const c = await connectSstp(pair.b.name, sstp);
+        (result.connect.sstp ??= { totalMs: [], handshakeMs: [] }).totalMs.push(c.connectMs);
+        result.connect.sstp.handshakeMs.push(c.handshakeMs);
+        await c.proc.stop(5000);
+      } catch (e) {
+        result.errors.push(`sstp connect ${i}: ${errorText(e)}`);
+      }
+    }
+    log(
+      `connect ${i}/${o.connects}: openvpn ${
+        result.connect.openvpn?.totalMs.at(-1)?.toFixed(0) ?? "-"
+      } ms, sstp ${result.connect.sstp?.totalMs.at(-1)?.toFixed(0) ?? "-"} ms`,
+    );
+  }
+}
+
+async function measureBulk(
+  pair: NetnsPair,
+  client: SstpClient,
+  o: BenchOptions,
+  result: BenchResult,
+): Promise<void> {
+  const helper = new URL("./bulk_transfer.ts", import.meta.url).pathname;
+  const port = "5301";
+  const bytes = o.bulkMib * 1024 * 1024;
+  const limitS = String(Math.max(60, o.bulkMib)); // ≥ 8 Mbit/s or it counts as failed
+  const recv = new BenchProcess(
+    [Deno.execPath(), "run", "-A", helper, "recv", client.serverAddress, port, limitS],
+    { netns: pair.a.name },
+  );
+  try {
+    await recv.waitFor(/^listening/, 20_000);
+    const send = new BenchProcess(
+      [
+        Deno.execPath(),
+        "run",
+        "-A",
+        helper,
+        "send",
+        client.serverAddress,
+        port,
+        String(bytes),
+        limitS,
+      ],
+      { netns: pair.b.name },
+    );
+    const sent = JSON.parse((await send.waitFor(/^\{/, Number(limitS) * 1000 + 20_000)).text);
+    const got = JSON.parse((await recv.waitFor(/^\{/, 20_000)).text);
+    await send.stop(2000);
+    result.bulk = {
+      bytes,
+      sentBytes: sent.bytes,
+      receivedBytes: got.bytes,
+      sentSha256: sent.sha256,
+      receivedSha256: got.sha256,
+      isEqual: sent.bytes === bytes && got.bytes === bytes && sent.sha256 === got.sha256,
+      seconds: sent.seconds,
+      mbps: (bytes * 8) / 1e6 / sent.seconds,
+    };
+    log(
+      `bulk ${o.bulkMib} MiB: ${result.bulk.isEqual ? "SHA-256 equal" : "MISMATCH"} ` +
+        `(${result.bulk.mbps.toFixed(0)} Mbit/s)`,
+    );
+  } catch (e) {
+    result.errors.push(`bulk: ${errorText(e)}`);
+  } finally {
+    await recv.stop(2000);
+  }
+}
+
+async function measureSessions(
+  pair: NetnsPair,
+  n: number,
+  result: BenchResult,
+): Promise<void> {
+  const entry: SessionsResult = { sessions: n };
+  result.sessions.push(entry);
+  const server = await SstpServer.start(pair.a.name, { port: 443, logLevel: "error" });
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    entry.baselineRssKib = rssKib(server.proc.pid);
+    const idle0 = new CpuMeter([server.proc.pid]);
+    idle0.start();
+    await new Promise((r) => setTimeout(r, 2000));
+    entry.baselineCpuPercent = idle0.stop()[0];
+    const load = new BenchProcess(
+      [
+        Deno.execPath(),
+        "run",
+        "-A",
+        new URL("./load_client.ts", import.meta.url).pathname,
+        "--connect-to",
+        `${VETH.a}:${server.port}`,
+        "--user",
+        server.user,
+        "--server-fingerprint",
+        server.fingerprint,
+        "--sessions",
+        String(n),
+        "--concurrency",
+        "64",
+        "--hold-seconds",
+        "120",
+        "--setup-timeout-seconds",
+        String(Math.max(60, Math.ceil(n / 5))),
+      ],
+      { netns: pair.b.name, env: { SSTP_PASSWORD: server.password }, stdin: true },
+    );
+    try {
+      const setupCpu = new CpuMeter([server.proc.pid]);
+      setupCpu.start();
+      const line = await load.waitFor(/^RESULT /, Math.max(60, Math.ceil(n / 5)) * 1000 + 90_000);
+      entry.setupServerCpuPercent = setupCpu.stop()[0];
+      Object.assign(entry, { load: JSON.parse(line.text.slice("RESULT ".length)) });
+      await new Promise((r) => setTimeout(r, 2000));
+      entry.loadedRssKib = rssKib(server.proc.pid);
+      const idle = new CpuMeter([server.proc.pid, load.pid]);
+      idle.start();
+      await new Promise((r) => setTimeout(r, 5000));
+      const [serverIdle, loadIdle] = idle.stop();
+      entry.idleCpuPercent = serverIdle;
+      entry.loadClientIdleCpuPercent = loadIdle;
+      const established = entry.load?.established ?? 0;
+      entry.rssPerSessionKib = established > 0
+        ? (entry.loadedRssKib - entry.baselineRssKib) / established
+        : NaN;
+      log(
+        `sessions ${n}: ${established} up at ${entry.load?.sessionsPerSecond.toFixed(0)}/s, ` +
+          `${entry.load?.distinctAddresses} addresses, ${entry.load?.pingsAnswered} pings, ` +
+          `RSS ${entry.rssPerSessionKib.toFixed(1)} KiB/session, idle CPU ${
+            serverIdle?.toFixed(1)
+          }%`,
+      );
+      await load.closeStdin();
+      await load.waitFor(/^DONE/, 60_000).catch(() => {});
+    } finally {
+      await load.stop(5000);
+    }
+  } catch (e) {
+    entry.error = errorText(e);
+    log(`sessions ${n} failed: ${entry.error}`);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function main(): Promise<number> {
+  const o = parseOptions(Deno.args);
+  installSignalCleanup();
+  if (Deno.uid() !== 0) {
+    console.error("bench: needs root (network namespaces, TUN)");
+    return 71;
+  }
+  const started = new Date();
+  const result: BenchResult = {
+    date: started.toISOString(),
+    machine: {
+      cpus: navigator.hardwareConcurrency,
+      kernel: Deno.osRelease(),
+      deno: Deno.version.deno,
+      openvpn: await versionOf(["openvpn", "--version"]),
+      iperf3: await versionOf(["iperf3", "--version"]),
+    },
+    options: {
+      runs: o.runs,
+      seconds: o.seconds,
+      connects: o.connects,
+      pings: o.pings,
+      sessions: o.sessions,
+      bulkMib: o.bulkMib,
+      quick: o.quick,
+      skip: [...o.skip],
+    },
+    paths: {},
+    connect: {},
+    sessions: [],
+    errors: [],
+    targets: [],
+  };
+  const pair = await createNetnsPair();
+  let iperf: Iperf3Server | undefined;
+  let ovpnFiles: OpenVpnFiles | undefined;
+  let ovpnServer: OpenVpnServer | undefined;
+  let ovpnClient: OpenVpnClient | undefined;
+  let sstpServer: SstpServer | undefined;
+  let sstpClient: SstpClient | undefined;
+  try {
+    iperf = await Iperf3Server.start(pair.a.name);
+    const paths: Path[] = [{ name: "veth", target: VETH.a, pids: [] }];
+    if (!o.skip.has("openvpn")) {
+      try {
+        ovpnFiles = await createOpenVpnFiles();
+        ovpnServer = await OpenVpnServer.start(pair.a.name, ovpnFiles);
+      } catch (e) {
+        result.errors.push(`openvpn server: ${errorText(e)}`);
+      }
+    }
+    if (!o.skip.has("sstp")) {
+      try {
+        sstpServer = await SstpServer.start(pair.a.name);
+      } catch (e) {
+        result.errors.push(`sstp server: ${errorText(e)}`);
+      }
+    }
+    log("connect times");
+    await measureConnects(
+      pair,
+      o,
+      ovpnServer && ovpnFiles ? { files: ovpnFiles } : undefined,
+      sstpServer,
+      result,
+    );
+    if (ovpnServer && ovpnFiles) {
+      try {
+        ovpnClient = await connectOpenVpn(pair.b.name, ovpnFiles);
+        result.openvpnCipher = ovpnClient.cipher;
+        paths.push({
+          name: "openvpn",
+          target: ovpnClient.serverAddress,
+          pids: [ovpnServer.proc.pid, ovpnClient.proc.pid],
+        });
+      } catch (e) {
+        result.errors.push(`openvpn client: ${errorText(e)}`);
+      }
+    }
+    if (sstpServer) {
+      try {
+        sstpClient = await connectSstp(pair.b.name, sstpServer, { logLevel: "warn" });
+        result.sstpMtu = sstpClient.mtu;
+        paths.push({
+          name: "sstp",
+          target: sstpClient.serverAddress,
+          pids: [sstpServer.proc.pid, sstpClient.proc.pid],
+        });
+      } catch (e) {
+        result.errors.push(`sstp client: ${errorText(e)}`);
+      }
+    }
+    log(`throughput and ping: ${paths.map((p) => p.name).join(", ")}`);
+    await measureThroughputAndPing(pair, paths, o, result);
+    if (sstpClient && !o.skip.has("bulk")) {
+      log(`bulk integrity: ${o.bulkMib} MiB through sstp`);
+      await measureBulk(pair, sstpClient, o, result);
+    }
+    await ovpnClient?.proc.stop(3000);
+    await sstpClient?.proc.stop(5000);
+    await ovpnServer?.stop();
+    await sstpServer?.stop();
+    ovpnClient =
+      sstpClient =
+      ovpnServer =
+      sstpServer =
+        undefined;
+    if (!o.skip.has("sessions") && !o.skip.has("sstp")) {
+      for (const n of o.sessions) {
+        log(`sessions: ${n}`);
+        await measureSessions(pair, n, result);
+      }
+    }
+  } catch (e) {
+    result.errors.push(`suite: ${errorText(e)}`);
+    log(`suite failed: ${errorText(e)}`);
+  } finally {
+    await ovpnClient?.proc.stop(3000);
+    await sstpClient?.proc.stop(5000);
+    await ovpnServer?.stop();
+    await sstpServer?.stop();
+    await iperf?.stop();
+    await ovpnFiles?.remove();
+    await pair.cleanup();
+    await runCleanups();
+  }
+  result.durationSeconds = (Date.now() - started.getTime()) / 1000;
+  result.targets = evaluateTargets(result);
+  await writeResults(result, o.outDir);
+  console.log(renderTable(result));
+  return result.errors.length === 0 ? 0 : 1;
+}
+
+async function writeResults(result: BenchResult, dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const stamp = result.date.replace(/[:.]/g, "-");
+  const json = JSON.stringify(result, null, 2) + "\n";
+  const md = renderMarkdown(result);
+  for (const name of [stamp, "latest"]) {
+    await Deno.writeTextFile(`${dir}/${name}.json`, json);
+    await Deno.writeTextFile(`${dir}/${name}.md`, md);
+  }
+  log(`results: ${dir}/${stamp}.{json,md} and latest.{json,md}`);
+}
+
+if (import.meta.main) {
+  let code = 1;
+  try {
+    code = await main();
+  } catch (e) {
+    console.error(`bench: ${errorText(e)}`);
+    await runCleanups();
+  }
+  Deno.exit(code);
+}
