@@ -332,3 +332,78 @@ Deno.test("dialTls() with a pin connects without a CA and a wrong pin fails", as
     assert.equal(unpinned.detail, "TLS_CERT_UNKNOWN_ISSUER");
   });
 });
+
+Deno.test("dialTls() names the CA certificate at fault in a chain, and checks CRLs of intermediates", async () => {
+  const root = await createCertificateAuthority({
+    commonName: "chain root",
+    keyType: "ecdsa-p256",
+  });
+  const expiredCa = await createCertificateAuthority({
+    commonName: "old intermediate",
+    keyType: "ecdsa-p256",
+    issuer: root,
+    notBefore: new Date(Date.now() - 10 * DAY_MS),
+    days: 2,
+  });
+  const intermediate = await createCertificateAuthority({
+    commonName: "intermediate",
+    keyType: "ecdsa-p256",
+    issuer: root,
+  });
+  const leafOf = (issuer: CertificateAndKey) =>
+    issueCertificate({
+      issuer,
+      commonName: "localhost",
+      usage: "server",
+      keyType: "ecdsa-p256",
+      ...names,
+    });
+  const underExpired = await leafOf(expiredCa);
+  await withServer({
+    certPem: underExpired.certPem + expiredCa.certPem,
+    keyPem: underExpired.keyPem,
+  }, async (port) => {
+    const error = await dialFails({ host: "127.0.0.1", port, caPem: root.certPem });
+    assert.equal(error.detail, "TLS_CERT_EXPIRED");
+    assert.match(
+      error.message,
+      /^Cannot verify server certificate: certificate has expired \(CA CN=old intermediate expired \d{4}-/,
+    );
+  });
+  const leaf = await leafOf(intermediate);
+  // The server forgets its intermediate: the client cannot link the leaf to its root.
+  await withServer(leaf, async (port) => {
+    const error = await dialFails({ host: "127.0.0.1", port, caPem: root.certPem });
+    assert.equal(error.detail, "TLS_CERT_UNKNOWN_ISSUER");
+    assert.match(error.message, /\(issuer CN=intermediate is not trusted\)$/);
+  });
+  // The server sends its chain up to a root the client does not trust.
+  await withServer({
+    certPem: leaf.certPem + intermediate.certPem + root.certPem,
+    keyPem: leaf.keyPem,
+  }, async (port) => {
+    const error = await dialFails({ host: "127.0.0.1", port, caPem: ca.certPem });
+    assert.equal(error.detail, "TLS_CERT_SELF_SIGNED");
+  });
+  // With the chain, the intermediate's CRL is trusted through the verified chain.
+  const chained = { certPem: leaf.certPem + intermediate.certPem, keyPem: leaf.keyPem };
+  const leafSerial = new x509.X509Certificate(leaf.certPem).serialNumber;
+  const revoked = await createCrl({
+    issuer: intermediate,
+    revoked: [{ serialNumber: leafSerial }],
+  });
+  const clean = await createCrl({ issuer: intermediate, revoked: [] });
+  await withServer(chained, async (port) => {
+    const options = { host: "localhost", port, caPem: root.certPem };
+    assert.equal(await roundTrip(options), 42);
+    assert.equal(await roundTrip({ ...options, crlPem: clean.crlPem }), 42);
+    const error = await dialFails({ ...options, crlPem: revoked.crlPem });
+    assert.equal(error.detail, "TLS_CERT_REVOKED");
+    // A CRL from the root says nothing about the intermediate's leaves.
+    const rootCrl = await createCrl({ issuer: root, revoked: [] });
+    assert.equal(
+      (await dialFails({ ...options, crlPem: rootCrl.crlPem })).detail,
+      "TLS_CERT_CRL_MISSING",
+    );
+  });
+});

@@ -31,32 +31,55 @@ export interface CertificateAuthorityOptions extends ValidityOptions {
   commonName: string;
   /** Key type (default `"rsa2048"`). */
   keyType?: KeyType;
+  /** Signing CA for an intermediate; default: self-signed root. */
+  issuer?: IssuerPem;
 }
 
 /**
- * Creates a self-signed root CA certificate (basicConstraints CA:TRUE,
- * keyCertSign and cRLSign), valid 3650 days by default.
+ * Creates a CA certificate (basicConstraints CA:TRUE, keyCertSign and
+ * cRLSign), valid 3650 days by default: a self-signed root, or an
+ * intermediate when `options.issuer` is given.
  */
 export async function createCertificateAuthority(
   options: CertificateAuthorityOptions,
 ): Promise<CertificateAndKey> {
   const { notBefore, notAfter } = validity(options, 3650);
   const keys = await generateKeyPair(options.keyType ?? "rsa2048");
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerialNumber(),
-    name: `CN=${dnValue(options.commonName)}`,
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(true, undefined, true),
+    new x509.KeyUsagesExtension(
+      x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+      true,
+    ),
+    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+  ];
+  const name = `CN=${dnValue(options.commonName)}`;
+  const serialNumber = randomSerialNumber();
+  if (options.issuer === undefined) {
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber,
+      name,
+      notBefore,
+      notAfter,
+      keys,
+      signingAlgorithm: signingAlgorithm(keys.privateKey.algorithm),
+      extensions,
+    });
+    return await packCertificate(cert, keys.privateKey);
+  }
+  const issuerCert = new x509.X509Certificate(leafCertificateDer(options.issuer.certPem));
+  const signingKey = await importIssuerKey(options.issuer.keyPem, issuerCert, "CA certificate");
+  extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuerCert.publicKey));
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber,
+    subject: name,
+    issuer: issuerCert.subjectName,
     notBefore,
     notAfter,
-    keys,
-    signingAlgorithm: signingAlgorithm(keys.privateKey.algorithm),
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
-        true,
-      ),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
+    publicKey: keys.publicKey,
+    signingKey,
+    signingAlgorithm: signingAlgorithm(signingKey.algorithm),
+    extensions,
   });
   return await packCertificate(cert, keys.privateKey);
 }

@@ -44,6 +44,7 @@ import {
 import { certificateMatchesHost } from "../cert/names.ts";
 import { checkRevocation, parseCrls } from "../cert/crl.ts";
 import { splitPemBundle } from "../cert/pem.ts";
+import { EKU_NAMES } from "../cert/inspect.ts";
 import { isIpAddress } from "../cert/_ip.ts";
 import type { ByteDuplex } from "./duplex.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
@@ -262,12 +263,13 @@ async function verifyServer(
     const reportedCode = typeof reported === "string"
       ? reported
       : (reported as { code?: string } | undefined)?.code;
-    throw certificateError(classifyLeaf(leaf, reportedCode), undefined, reported);
+    const [code, extra] = classifyChain(socket, leaf, reportedCode);
+    throw certificateError(code, extra, reported);
   }
   if (!checkChain) {
     // Pinned without a CA: still refuse a leaf the pin's owner could not use.
     const problem = leafProblem(leaf);
-    if (problem !== undefined) throw certificateError(problem);
+    if (problem !== undefined) throw certificateError(...problem);
   }
   if (crls !== undefined) await verifyNotRevoked(socket, leaf, options.caPem, crls);
   if (options.verifyServerAddress !== false && !certificateMatchesHost(leaf, host)) {
@@ -337,27 +339,69 @@ function peerChainDers(socket: tls.TLSSocket): Uint8Array[] {
   return ders;
 }
 
-/** Picks the precise reason for a chain failure. */
-function classifyLeaf(leaf: Uint8Array, reportedCode: string | undefined): TlsCertErrorCode {
+/** A classified certificate problem: code and the detail that helps. */
+type CertProblem = [TlsCertErrorCode, string | undefined];
+
+/**
+ * Picks the precise reason for a chain failure: rustls reports most of them
+ * as UNABLE_TO_VERIFY_LEAF_SIGNATURE, so the dates and purpose of the leaf
+ * and the dates of the CA certificates the server sent are checked here.
+ */
+function classifyChain(
+  socket: tls.TLSSocket,
+  leaf: Uint8Array,
+  reportedCode: string | undefined,
+): CertProblem {
   const mapped = mapVerifyErrorCode(reportedCode);
-  if (mapped === "TLS_CERT_SELF_SIGNED") return mapped;
-  return leafProblem(leaf) ?? mapped;
+  if (mapped === "TLS_CERT_SELF_SIGNED") return [mapped, undefined];
+  const problem = leafProblem(leaf);
+  if (problem !== undefined) return problem;
+  const chain = peerChainDers(socket).slice(1).map((der) => parseCertificate(der));
+  for (const cert of chain) {
+    if (cert === undefined) continue;
+    const dates = dateProblem(cert, `CA ${cert.subject} `);
+    if (dates !== undefined) return dates;
+  }
+  if (mapped === "TLS_CERT_UNKNOWN_ISSUER") {
+    const top = chain.at(-1) ?? parseCertificate(leaf);
+    return [mapped, top === undefined ? undefined : `issuer ${top.issuer} is not trusted`];
+  }
+  return [mapped, undefined];
+}
+
+function parseCertificate(der: Uint8Array): x509.X509Certificate | undefined {
+  try {
+    return new x509.X509Certificate(bufferSource(der));
+  } catch {
+    return undefined;
+  }
+}
+
+function dateProblem(cert: x509.X509Certificate, who: string): CertProblem | undefined {
+  const now = Date.now();
+  if (now > cert.notAfter.getTime()) {
+    return ["TLS_CERT_EXPIRED", `${who}expired ${cert.notAfter.toISOString()}`];
+  }
+  if (now < cert.notBefore.getTime()) {
+    return ["TLS_CERT_NOT_YET_VALID", `${who}valid from ${cert.notBefore.toISOString()}`];
+  }
+  return undefined;
 }
 
 /** Dates and purpose of the leaf itself. */
-function leafProblem(leaf: Uint8Array): TlsCertErrorCode | undefined {
-  let cert: x509.X509Certificate;
-  try {
-    cert = new x509.X509Certificate(bufferSource(leaf));
-  } catch {
-    return "TLS_CERT_INVALID";
-  }
-  const now = Date.now();
-  if (now > cert.notAfter.getTime()) return "TLS_CERT_EXPIRED";
-  if (now < cert.notBefore.getTime()) return "TLS_CERT_NOT_YET_VALID";
+function leafProblem(leaf: Uint8Array): CertProblem | undefined {
+  const cert = parseCertificate(leaf);
+  if (cert === undefined) return ["TLS_CERT_INVALID", "the leaf does not parse"];
+  const dates = dateProblem(cert, "");
+  if (dates !== undefined) return dates;
   const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
   if (eku !== null && !eku.usages.some((usage) => SERVER_PURPOSES.has(String(usage)))) {
-    return "TLS_CERT_PURPOSE";
+    return [
+      "TLS_CERT_PURPOSE",
+      `extended key usage ${
+        Array.from(eku.usages, (u) => EKU_NAMES[String(u)] ?? String(u)).join(", ")
+      } lacks serverAuth`,
+    ];
   }
   return undefined;
 }
