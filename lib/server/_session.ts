@@ -89,8 +89,7 @@ export function startSession(
     if (entry === undefined) {
       return new ProtocolError("auth", ERROR_CODE.AUTH_FAILED, `User "${user}" cannot log in`);
     }
-    const method = engine.authenticated?.method ?? "?";
-    log.info(`user "${user}" authenticated (${method}), profile "${entry.profile.name}"`);
+    log.info(`user "${user}": profile "${entry.profile.name}"`);
     const others = ctx.registry.ofUser(user).filter((s) => s !== session);
     if (entry.profile.onlyOne && others.length > 0) {
       const other = others[0]!;
