@@ -364,3 +364,37 @@ Deno.test("sstp cert server signs with an openssl-made CA whose key is PKCS#1", 
     assert.ok(v.ok, v.text);
   });
 });
+
+Deno.test("sstp cert ca --ca makes an intermediate that openssl chains to the root", async () => {
+  await withDir(async (d) => {
+    assert.equal((await sstpCert("ca", "--cn", "Root", "--out", `${d}/root.pem`)).code, 0);
+    const made = await sstpCert(
+      "ca",
+      "--cn",
+      "Issuing",
+      "--ca",
+      `${d}/root.pem`,
+      "--out",
+      `${d}/int.pem`,
+      "--key-type",
+      "ecdsa-p256",
+    ); // deno-fmt-ignore
+    assert.equal(made.code, 0, made.err);
+    assert.match(made.out, /^issuer {6}CN=Root$/m);
+    await sstpCert("server", "--ca", `${d}/int.pem`, "--cn", "vpn.test", "--out", `${d}/s.pem`);
+    const chained = await openssl(
+      d,
+      "verify",
+      "-CAfile",
+      "root.pem",
+      "-untrusted",
+      "int.pem",
+      "-purpose",
+      "sslserver",
+      "s.pem",
+    ); // deno-fmt-ignore
+    assert.ok(chained.ok && /s\.pem: OK/.test(chained.text), chained.text);
+    const alone = await openssl(d, "verify", "-CAfile", "root.pem", "s.pem");
+    assert.equal(alone.ok, false);
+  });
+});

@@ -25,13 +25,15 @@ import { x509 } from "../cert/_x509.ts";
 const HELP = `usage: sstp cert <command> [options]
 
 commands:
-  ca      create a certificate authority (self-signed, keyCertSign + cRLSign)
+  ca      create a certificate authority (keyCertSign + cRLSign): a self-signed root,
+          or an intermediate signed by --ca
   server  create a server certificate signed by a CA (serverAuth, SAN = CN + --dns/--ip)
   client  create a client certificate signed by a CA (clientAuth)
   show    print a certificate (or CRL) file: names, validity, SANs, EKU, key, fingerprints
   crl     issue a CRL revoking serial numbers
 
 sstp cert ca     [--cn NAME] [--out ca.pem] [--key-out ca.key] [--days 3650] [--key-type T]
+                 [--ca ROOT.pem [--ca-key ROOT.key]]
 sstp cert server --ca ca.pem [--ca-key ca.key] --cn HOST [--dns NAME]... [--ip ADDR]...
                  [--out server.pem] [--key-out server.key] [--days 825] [--key-type T]
 sstp cert client --ca ca.pem [--ca-key ca.key] --cn NAME [--out client.pem] [--key-out client.key]
@@ -107,6 +109,7 @@ async function runCa(argv: string[], ctx: CommandContext): Promise<number> {
     commonName: values.cn ?? "sstp CA",
     keyType,
     ...daysOption(values.days),
+    ...(values.ca === undefined ? {} : { issuer: await readIssuer(values.ca, values["ca-key"]) }),
   });
   await writeOutputs(out, ca.certPem, keyOut, ca.keyPem, values.force);
   printCreated(ctx, "CA", out, keyOut, ca.certDer);
