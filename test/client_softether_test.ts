@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console
 /**
  * `sstp connect` against a real third-party server: SoftEther VPN Server
  * (Debian's package, patched private copy; ../shared/interop/softether).

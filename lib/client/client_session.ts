@@ -107,6 +107,7 @@ export async function runClientSession(
       ...(o.serverFingerprint
         ? { serverFingerprintSha256: parseFingerprint(`sha256:${o.serverFingerprint}`).bytes }
         : {}),
+      ...(o.crl ? { crlPem: deps.readTextFile(o.crl) } : {}),
       ...(o.certificate ? { clientCertPem: deps.readTextFile(o.certificate) } : {}),
       ...(o.certificateKey
         ? { clientKeyPem: deps.readTextFile(o.certificateKey) }
