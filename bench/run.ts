@@ -421,7 +421,7 @@ async function main(): Promise<number> {
     }
     if (sstpServer) {
       try {
-        sstpClient = await connectSstp(pair.b.name, sstpServer, { logLevel: "warn" });
+        sstpClient = await connectSstp(pair.b.name, sstpServer);
         result.sstpMtu = sstpClient.mtu;
         paths.push({
           name: "sstp",
