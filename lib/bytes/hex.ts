@@ -18,7 +18,9 @@
 export function fromHex(text: string): Uint8Array {
   const clean = text.replace(/#[^\n]*/g, "").replace(/\s+/g, "");
   if (clean.length % 2 !== 0 || /[^0-9a-fA-F]/.test(clean)) {
-    throw new TypeError(`Cannot decode hex: "${clean.slice(0, 32)}" is not an even run of hex digits`);
+    throw new TypeError(
+      `Cannot decode hex: "${clean.slice(0, 32)}" is not an even run of hex digits`,
+    );
   }
   const out = new Uint8Array(clean.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16);

@@ -319,7 +319,9 @@ export class TunnelRunner {
   readonly #protocolOf = (p: Uint8Array): number | undefined => {
     const engine = this.#o.engine;
     const v6 = (p[0] ?? 0) >> 4 === 6;
-    if (!(v6 ? engine.isIpv6Open : engine.isIpv4Open) || p.length > engine.peerMru) return undefined;
+    if (!(v6 ? engine.isIpv6Open : engine.isIpv4Open) || p.length > engine.peerMru) {
+      return undefined;
+    }
     this.counters.txPackets++;
     this.counters.txBytes += p.length;
     this.counters.lastDataMs = this.#o.clock.now();
