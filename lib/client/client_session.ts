@@ -62,6 +62,8 @@ export interface ClientSessionDeps {
   readTextFile(path: string): string;
   /** For tests: run `ip` inside this namespace. */
   netns?: string;
+  /** Basic credentials for `http-proxy` (from the environment, never the command line). */
+  proxyCredentials?: { user: string; password: string };
   /** Called whenever `info` changes. */
   onInfo?(info: ClientSessionInfo): void;
 }
@@ -113,6 +115,15 @@ export async function runClientSession(
         ? { clientKeyPem: deps.readTextFile(o.certificateKey) }
         : o.certificate
         ? { clientKeyPem: deps.readTextFile(o.certificate) }
+        : {}),
+      tlsVersion: o.tlsVersion,
+      ...(o.httpProxy
+        ? {
+          httpProxy: {
+            ...o.httpProxy,
+            ...(deps.proxyCredentials ?? {}),
+          },
+        }
         : {}),
       connectTimeoutMs: 30_000,
       signal: dialAbort.signal,

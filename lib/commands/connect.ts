@@ -46,6 +46,14 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     platform: ctx.platform,
     logger,
     readTextFile: (p) => Deno.readTextFileSync(p),
+    ...(ctx.env.SSTP_HTTP_PROXY_USER
+      ? {
+        proxyCredentials: {
+          user: ctx.env.SSTP_HTTP_PROXY_USER,
+          password: ctx.env.SSTP_HTTP_PROXY_PASSWORD ?? "",
+        },
+      }
+      : {}),
   });
   const status = await serveClientStatus(
     client,

@@ -34,6 +34,7 @@ import * as tls from "node:tls";
 import { lookup } from "node:dns/promises";
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { connectThroughProxy, type HttpProxyOptions } from "./http_proxy.ts";
 import { NOOP_LOGGER } from "../log.ts";
 import { bufferSource, x509 } from "../cert/_x509.ts";
 import {
@@ -87,6 +88,10 @@ export interface DialTlsOptions {
   signal?: AbortSignal;
   /** Logger for connect progress. */
   logger?: Logger;
+  /** Reach the server through this web proxy with HTTP CONNECT (MS-SSTP 4.5). */
+  httpProxy?: HttpProxyOptions;
+  /** RouterOS `tls-version`: `any` (1.2 or 1.3, the default), `only-1.2`, `only-1.3`. */
+  tlsVersion?: "any" | "only-1.2" | "only-1.3";
 }
 
 /** An established client connection. */
@@ -142,12 +147,29 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
   const bareHost = host.replace(/^\[(.*)\]$/, "$1");
   // node:tls sends a named host as SNI whatever `servername` says, so without
   // SNI the name is resolved here (getaddrinfo, as node would) and the address dialled.
-  const address = sni === undefined && !hostIsIp
+  const address = sni === undefined && !hostIsIp && options.httpProxy === undefined
     ? (await withSignal(lookup(bareHost), options.signal)).address
     : bareHost;
-  const connectOptions: tls.ConnectionOptions = {
-    host: address,
+  const proxied = options.httpProxy === undefined ? undefined : await connectThroughProxy(
+    options.httpProxy,
+    bareHost,
     port,
+    timeoutMs,
+    options.signal,
+  );
+  if (proxied) {
+    logger.info(
+      `HTTP proxy ${options.httpProxy?.host}:${options.httpProxy?.port}: tunnel to ${host}:${port}`,
+    );
+  }
+  const versions = options.tlsVersion === "only-1.2"
+    ? { minVersion: "TLSv1.2" as const, maxVersion: "TLSv1.2" as const }
+    : options.tlsVersion === "only-1.3"
+    ? { minVersion: "TLSv1.3" as const, maxVersion: "TLSv1.3" as const }
+    : { minVersion: "TLSv1.2" as const };
+  const connectOptions: tls.ConnectionOptions = {
+    ...(proxied ? { socket: proxied } : { host: address, port }),
+    ...versions,
     // Verification is done below on the handshake result, so that every
     // failure gets a precise message (rustls' codes are coarse, see tls_errors.ts).
     rejectUnauthorized: false,
