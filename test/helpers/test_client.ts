@@ -136,7 +136,7 @@ export class TestClient {
       logger: log,
     });
     const up = Promise.withResolvers<IpConfig>();
-    let client: TestClient | undefined;
+    const self: { client?: TestClient } = {};
     const runner = new TunnelRunner({
       engine,
       transport,
@@ -150,7 +150,7 @@ export class TestClient {
           const real = o.netns.enter(() =>
             openLinuxTun({ name, mtu: ip.mtu, txQueueLen: 5000, up: true })
           );
-          client!.#tunClosed = real.closed;
+          self.client!.#tunClosed = real.closed;
           tun = real;
           await o.netns.run([
             "ip",
@@ -163,18 +163,19 @@ export class TestClient {
             name,
           ]);
         } else tun = new MemoryTun("client-mem");
-        client!.tun = tun;
+        self.client!.tun = tun;
         up.resolve(ip);
         return tun;
       },
     });
     const done = runner.run().then((r) => {
       up.reject(r.error ?? new Error("session ended before the link came up"));
-      client?.tun?.close();
+      self.client?.tun?.close();
       return r;
     });
     up.promise.catch(() => {});
-    client = new TestClient(engine, runner, up.promise, done);
+    const client = new TestClient(engine, runner, up.promise, done);
+    self.client = client;
     return client;
   }
 

@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { type SessionEntry, SessionRegistry } from "./session_registry.ts";
+
+function entry(r: SessionRegistry, callerId: string): SessionEntry {
+  const closed: string[] = [];
+  const s: SessionEntry = {
+    id: r.nextId(),
+    correlationId: `c-${callerId}`,
+    callerId,
+    startedMs: 0,
+    state: "negotiating",
+    close: (reason) => closed.push(reason),
+  };
+  r.add(s);
+  return s;
+}
+
+Deno.test("SessionRegistry tracks users, names and negotiating sessions", () => {
+  const r = new SessionRegistry();
+  const a = entry(r, "198.18.0.2:1000");
+  const b = entry(r, "198.18.0.2:1001");
+  assert.equal(r.size, 2);
+  assert.equal(r.negotiating, 2);
+  r.setUser(a, "alice");
+  r.setUser(b, "alice");
+  assert.equal(r.ofUser("alice").length, 2);
+  assert.equal(r.reserveName(a, "sstp-alice"), true);
+  assert.equal(r.reserveName(b, "sstp-alice"), false, "name held by a");
+  assert.equal(r.reserveName(b, "sstp-alice1"), true);
+  a.state = "connected";
+  assert.equal(r.negotiating, 1);
+  assert.deepEqual(r.find("sstp-alice1"), [b], "by interface name");
+  assert.deepEqual(r.find("alice"), [a, b], "by user");
+  assert.deepEqual(r.find("bob"), []);
+  r.remove(a);
+  r.remove(a);
+  assert.equal(r.size, 1);
+  assert.equal(r.interfaceNames.has("sstp-alice"), false, "name freed");
+  assert.deepEqual(r.ofUser("alice"), [b]);
+  assert.throws(() => r.add(b), RangeError);
+});
