@@ -36,6 +36,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   disconnect: () => import("./lib/commands/disconnect.ts"),
   cert: () => import("./lib/commands/cert.ts"),
   demo: () => import("./lib/commands/demo.ts"),
+  // Internal: the TCP probes `sstp demo` runs inside its namespaces.
+  probe: () => import("./lib/demo/probe.ts"),
 };
 
 const linuxPlatform: Platform = {

@@ -20,7 +20,15 @@ import type { CommandContext } from "../commands/context.ts";
 import { EXIT_CODE } from "../commands/context.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const PROBE = new URL("./probe.ts", import.meta.url).pathname;
+
+/**
+ * How to start this program again: `deno run -A main.ts` from source, or the
+ * binary itself when compiled (`deno compile`), where `Deno.execPath()` is sstp.
+ */
+function self(): string[] {
+  const exe = Deno.execPath();
+  return /(^|\/)deno$/.test(exe) ? [exe, "run", "-A", MAIN] : [exe];
+}
 const SERVER_ADDR = "198.18.42.1";
 const CLIENT_ADDR = "198.18.42.2";
 const POOL = "198.18.43.10-198.18.43.50";
@@ -122,7 +130,6 @@ export async function runDemo(ctx: CommandContext): Promise<number> {
   const vethC = `vdemo-c-${tag}`;
   const stateDir = await Deno.makeTempDir({ prefix: "sstp-demo-" });
   const children: Child[] = [];
-  const deno = Deno.execPath();
   const say = (line: string) => ctx.print(line);
   let interrupted = false;
   const onSignal = () => {
@@ -147,10 +154,7 @@ export async function runDemo(ctx: CommandContext): Promise<number> {
     say(`== sstp serve (zero-config, state in ${stateDir})`);
     const server = new Child(
       netnsExec(nsS, [
-        deno,
-        "run",
-        "-A",
-        MAIN,
+        ...self(),
         "serve",
         "--state-dir",
         stateDir,
@@ -176,10 +180,7 @@ export async function runDemo(ctx: CommandContext): Promise<number> {
     const t0 = performance.now();
     const client = new Child(
       netnsExec(nsC, [
-        deno,
-        "run",
-        "-A",
-        MAIN,
+        ...self(),
         "connect",
         SERVER_ADDR,
         "--user",
@@ -204,7 +205,7 @@ export async function runDemo(ctx: CommandContext): Promise<number> {
     );
 
     const sink = new Child(
-      netnsExec(nsS, [deno, "run", "--allow-net", PROBE, "serve", tunnelServer, PROBE_PORT, "30"]),
+      netnsExec(nsS, [...self(), "probe", "serve", tunnelServer, PROBE_PORT, "30"]),
       {},
       (l) => l !== "ready" && say(`   ${l}`),
     );
@@ -212,7 +213,7 @@ export async function runDemo(ctx: CommandContext): Promise<number> {
     await sink.waitFor(/ready/, 30_000);
     const pingCmd = (await hasPing())
       ? netnsExec(nsC, ["ping", "-c", "3", "-i", "0.2", "-W", "2", tunnelServer])
-      : netnsExec(nsC, [deno, "run", "--allow-net", PROBE, "rtt", tunnelServer, PROBE_PORT, "5"]);
+      : netnsExec(nsC, [...self(), "probe", "rtt", tunnelServer, PROBE_PORT, "5"]);
     say(`== ping ${tunnelServer} through the tunnel`);
     const ping = new Child(pingCmd, {}, (l) => say(`   ${l}`));
     children.push(ping);
@@ -220,7 +221,7 @@ export async function runDemo(ctx: CommandContext): Promise<number> {
 
     say(`== throughput: 3 s of TCP through the tunnel, client -> server`);
     const send = new Child(
-      netnsExec(nsC, [deno, "run", "--allow-net", PROBE, "send", tunnelServer, PROBE_PORT, "3"]),
+      netnsExec(nsC, [...self(), "probe", "send", tunnelServer, PROBE_PORT, "3"]),
       {},
       (l) => say(`   ${l}`),
     );
@@ -229,7 +230,7 @@ export async function runDemo(ctx: CommandContext): Promise<number> {
 
     say("== sstp status (client)");
     const status = new Child(
-      netnsExec(nsC, [deno, "run", "-A", MAIN, "status", "--dir", `${stateDir}/run-client`]),
+      netnsExec(nsC, [...self(), "status", "--dir", `${stateDir}/run-client`]),
       { SSTP_RUN_DIR: `${stateDir}/run-client` },
       (l) => say(`   ${l}`),
     );

@@ -1,6 +1,6 @@
 /**
  * Tiny TCP probes for `sstp demo`, run as their own process inside a
- * namespace (`deno run --allow-net lib/demo/probe.ts …`), so the demo needs
+ * namespace (`sstp probe …`, an internal command), so the demo needs
  * neither ping nor iperf3 on a fresh machine:
  *
  * - `serve ADDR PORT`: echoes what it reads on its first connection that
@@ -85,14 +85,16 @@ async function send(hostname: string, port: number, seconds: number): Promise<vo
   say(`sent ${total} bytes in ${s.toFixed(2)} s: ${(total * 8 / s / 1e6).toFixed(0)} Mbit/s`);
 }
 
-if (import.meta.main) {
-  const [mode, host = "127.0.0.1", portText = "5201", arg = "5"] = Deno.args;
+/** Runs `sstp probe MODE ADDR PORT ARG` (internal, for `sstp demo`). */
+export async function main(argv: string[]): Promise<number> {
+  const [mode, host = "127.0.0.1", portText = "5201", arg = "5"] = argv;
   const port = Number(portText);
   if (mode === "serve") await serve(host, port, Number(arg) * 1000);
   else if (mode === "rtt") await rtt(host, port, Math.min(100, Number(arg)));
   else if (mode === "send") await send(host, port, Math.min(60, Number(arg)));
   else {
-    say("usage: probe.ts serve|rtt|send ADDR PORT ARG");
-    Deno.exit(64);
+    say("usage: sstp probe serve|rtt|send ADDR PORT ARG");
+    return 64;
   }
+  return 0;
 }
