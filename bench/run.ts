@@ -98,7 +98,7 @@ function parseOptions(argv: string[]): BenchOptions {
       : sessionsText.split(",").map((s) => int(s, 0, 1, 4000)),
     bulkMib: int(values["bulk-mib"], q ? 16 : 256, 1, 4096),
     skip: new Set(values.skip.split(",").filter((s) => s !== "")),
-    outDir: values.out ?? new URL("./results/", import.meta.url).pathname,
+    outDir: values.out ?? new URL("./results", import.meta.url).pathname,
     quick: q,
   };
 }
