@@ -19,7 +19,10 @@ import { PeerDisconnectError } from "../lib/errors.ts";
 
 const CERT = new TextEncoder().encode("pipeline test certificate");
 
-function setup(split: { a: (c: Uint8Array) => Uint8Array[]; b: (c: Uint8Array) => Uint8Array[] }) {
+function setup(
+  split: { a: (c: Uint8Array) => Uint8Array[]; b: (c: Uint8Array) => Uint8Array[] },
+  extra: { mru?: number; clampTcpMss?: boolean } = {},
+) {
   const [c, s] = memoryDuplexPair({ splitAtoB: split.a, splitBtoA: split.b });
   const clientTun = new MemoryTun("c0");
   const serverTun = new MemoryTun("s0");
@@ -30,6 +33,7 @@ function setup(split: { a: (c: Uint8Array) => Uint8Array[]; b: (c: Uint8Array) =
       password: "pw",
       authentication: ["mschap2"],
       helloMs: 60_000,
+      ...(extra.mru ? { mru: extra.mru } : {}),
       randomBytes: seededRandom(3),
       logger: NOOP_LOGGER,
     }),
@@ -37,6 +41,7 @@ function setup(split: { a: (c: Uint8Array) => Uint8Array[]; b: (c: Uint8Array) =
     clock: systemClock,
     logger: NOOP_LOGGER,
     onLinkUp: () => Promise.resolve(clientTun),
+    clampTcpMss: extra.clampTcpMss ?? false,
   });
   const server = new TunnelRunner({
     engine: createServerEngine({
@@ -53,6 +58,7 @@ function setup(split: { a: (c: Uint8Array) => Uint8Array[]; b: (c: Uint8Array) =
     clock: systemClock,
     logger: NOOP_LOGGER,
     onLinkUp: () => Promise.resolve(serverTun),
+    clampTcpMss: extra.clampTcpMss ?? false,
   });
   return { client, server, clientTun, serverTun };
 }
@@ -105,3 +111,31 @@ for (
     serverTun.close();
   });
 }
+
+Deno.test("pipelines clamp the MSS of TCP SYNs to the tunnel MTU both ways", async () => {
+  const whole = (c: Uint8Array) => [c.slice()];
+  const { client, server, clientTun, serverTun } = setup({ a: whole, b: whole }, {
+    mru: 1400,
+    clampTcpMss: true,
+  });
+  const done = [client.run(), server.run()];
+  await until(() => client.tun !== undefined && server.tun !== undefined, 5000, "link up");
+  const syn = () => {
+    // IPv4 + TCP SYN with MSS 1460 (checksums are not checked by MemoryTun).
+    const p = new Uint8Array(44);
+    p.set([0x45, 0, 0, 44, 0, 0, 0, 0, 64, 6, 0, 0, 198, 18, 7, 2, 198, 18, 7, 1]);
+    p.set([0xc3, 0x50, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x60, 0x02, 0xff, 0xff, 0, 0, 0, 0], 20);
+    p.set([2, 4, 0x05, 0xb4], 40);
+    return p;
+  };
+  clientTun.inject(syn());
+  const atServer = await serverTun.nextWritten(0);
+  assert.equal((atServer[42]! << 8) | atServer[43]!, 1360);
+  serverTun.inject(syn());
+  const atClient = await clientTun.nextWritten(0);
+  assert.equal((atClient[42]! << 8) | atClient[43]!, 1360);
+  client.close("done");
+  await Promise.all(done);
+  clientTun.close();
+  serverTun.close();
+});

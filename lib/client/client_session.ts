@@ -188,6 +188,7 @@ export async function runClientSession(
       leftover,
       clock: systemClock,
       logger: log,
+      clampTcpMss: true,
       onLinkUp: async (ip) => {
         tun = deps.platform.openTun({ name: o.name, mtu: ip.mtu, txQueueLen: 5000, up: true });
         await net.addPointToPointAddress(tun.name, ip.localAddress, ip.peerAddress);

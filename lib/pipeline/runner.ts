@@ -32,6 +32,7 @@ import { SstpFramer } from "../sstp/framer.ts";
 import { encodeSstpPacket, type SstpPacket } from "../sstp/packet.ts";
 import { describeSstpPacket } from "../sstp/describe.ts";
 import { OutputQueue } from "./output_queue.ts";
+import { clampTcpMss, mssForMtu } from "./tcp_mss.ts";
 
 /** Timer functions, injectable so tests can drive time by hand. */
 export interface TimerApi {
@@ -63,6 +64,8 @@ export interface TunnelRunnerOptions {
   /** Configures the interface for `ip` and returns the TUN device to use. */
   onLinkUp(ip: IpConfig): Promise<TunDevice>;
   timers?: TimerApi;
+  /** Clamp the MSS of TCP SYNs both ways to fit the tunnel MTU (RouterOS `change-tcp-mss`). */
+  clampTcpMss?: boolean;
 }
 
 /** Traffic counters, as RouterOS `monitor` shows them. */
@@ -99,6 +102,9 @@ export class TunnelRunner {
   #finish!: () => void;
   readonly #finished: Promise<void>;
   #batch: Uint8Array[] = [];
+  /** MSS limits for IPv4 and IPv6 once the MTU is known; 0 = no clamping. */
+  #mss4 = 0;
+  #mss6 = 0;
   readonly counters: SessionCounters = {
     rxBytes: 0,
     rxPackets: 0,
@@ -208,6 +214,7 @@ export class TunnelRunner {
         return;
       }
       const ip = f.subarray(off);
+      if (this.#mss4 > 0) clampTcpMss(ip, proto === PROTO_IPV4 ? this.#mss4 : this.#mss6);
       this.counters.rxPackets++;
       this.counters.rxBytes += ip.length;
       this.counters.lastDataMs = this.#o.clock.now();
@@ -266,6 +273,10 @@ export class TunnelRunner {
   }
 
   #linkUp(ip: IpConfig): void {
+    if (this.#o.clampTcpMss) {
+      this.#mss4 = mssForMtu(ip.mtu, 4);
+      this.#mss6 = mssForMtu(ip.mtu, 6);
+    }
     this.#o.onLinkUp(ip).then((tun) => {
       if (this.#done) return;
       this.#tun = tun;
@@ -322,6 +333,7 @@ export class TunnelRunner {
     if (!(v6 ? engine.isIpv6Open : engine.isIpv4Open) || p.length > engine.peerMru) {
       return undefined;
     }
+    if (this.#mss4 > 0) clampTcpMss(p, v6 ? this.#mss6 : this.#mss4);
     this.counters.txPackets++;
     this.counters.txBytes += p.length;
     this.counters.lastDataMs = this.#o.clock.now();

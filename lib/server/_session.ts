@@ -174,6 +174,10 @@ export function startSession(
     leftover,
     clock: ctx.clock,
     logger: log,
+    // Read at link-up, after authentication chose the profile (`change-tcp-mss`, default yes).
+    get clampTcpMss() {
+      return session.profile?.changeTcpMss ?? true;
+    },
     onLinkUp: (ip) => {
       const task = onLinkUp(ip);
       linkUpTask = task;
