@@ -201,7 +201,7 @@ export function renderMarkdown(r: BenchResult): string {
     lines.push("");
     lines.push(
       "| sessions | up | set-up /s | session set-up median ms | distinct addresses | pings answered | " +
-        "server RSS base→loaded MiB | RSS/session KiB | server CPU idle % | server CPU during set-up % |",
+        "server RSS base→loaded MiB | RSS/session KiB | server CPU idle % | CPU during set-up server/load client % |",
     );
     lines.push("|---|---|---|---|---|---|---|---|---|---|");
     for (const s of r.sessions) {
@@ -216,7 +216,7 @@ export function renderMarkdown(r: BenchResult): string {
           } | ` +
           `${f(s.rssPerSessionKib, 1)} | ${f(s.idleCpuPercent, 1)} | ${
             f(s.setupServerCpuPercent)
-          } |` + (s.error ? ` error: ${s.error}` : ""),
+          } / ${f(s.setupLoadClientCpuPercent)} |` + (s.error ? ` error: ${s.error}` : ""),
       );
     }
   }

@@ -45,6 +45,8 @@ export interface SessionsResult {
   rssPerSessionKib?: number;
   baselineCpuPercent?: number | undefined;
   setupServerCpuPercent?: number | undefined;
+  /** CPU of the load generator over the same interval (it shares the machine). */
+  setupLoadClientCpuPercent?: number | undefined;
   idleCpuPercent?: number | undefined;
   loadClientIdleCpuPercent?: number | undefined;
   error?: string;

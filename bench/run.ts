@@ -303,10 +303,10 @@ async function measureSessions(
       { netns: pair.b.name, env: { SSTP_PASSWORD: server.password }, stdin: true },
     );
     try {
-      const setupCpu = new CpuMeter([server.proc.pid]);
+      const setupCpu = new CpuMeter([server.proc.pid, load.pid]);
       setupCpu.start();
       const line = await load.waitFor(/^RESULT /, Math.max(60, Math.ceil(n / 5)) * 1000 + 90_000);
-      entry.setupServerCpuPercent = setupCpu.stop()[0];
+      [entry.setupServerCpuPercent, entry.setupLoadClientCpuPercent] = setupCpu.stop();
       Object.assign(entry, { load: JSON.parse(line.text.slice("RESULT ".length)) });
       await new Promise((r) => setTimeout(r, 2000));
       entry.loadedRssKib = rssKib(server.proc.pid);

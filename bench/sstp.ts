@@ -16,8 +16,8 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 export const SSTP_POOL = "198.18.220.2-198.18.227.254";
 
 /** Command line prefix that runs main.ts with the current deno. */
-export function sstpCommand(...args: string[]): string[] {
-  return [Deno.execPath(), "run", "--allow-all", MAIN, ...args];
+export function sstpCommand(args: string[], denoFlags: string[] = []): string[] {
+  return [Deno.execPath(), "run", "--allow-all", ...denoFlags, MAIN, ...args];
 }
 
 /** A running `sstp serve`. */
@@ -49,14 +49,14 @@ export class SstpServer {
   /** Starts `sstp serve` in `netns` and waits until it listens. */
   static async start(
     netns: string,
-    options: { port?: number; logLevel?: string; pool?: string } = {},
+    options: { port?: number; logLevel?: string; pool?: string; denoFlags?: string[] } = {},
   ): Promise<SstpServer> {
     const stateDir = await Deno.makeTempDir({ prefix: "sstp-bench-serve-" });
     const removeDir = () => Deno.remove(stateDir, { recursive: true }).catch(() => {});
     const unregister = onCleanup(removeDir);
     const port = options.port ?? 443;
     const proc = new BenchProcess(
-      sstpCommand(
+      sstpCommand([
         "serve",
         "--state-dir",
         stateDir,
@@ -70,7 +70,7 @@ export class SstpServer {
         `${stateDir}/control.sock`,
         "--log-level",
         options.logLevel ?? "warn",
-      ),
+      ], options.denoFlags),
       { netns },
     );
     try {
@@ -131,11 +131,11 @@ let clientCounter = 0;
 export async function connectSstp(
   netns: string,
   server: SstpServer,
-  options: { logLevel?: string } = {},
+  options: { logLevel?: string; denoFlags?: string[] } = {},
 ): Promise<SstpClient> {
   const name = `sbc${Deno.pid % 10000}x${clientCounter++ % 100}`;
   const proc = new BenchProcess(
-    sstpCommand(
+    sstpCommand([
       "connect",
       "--connect-to",
       `${VETH.a}:${server.port}`,
@@ -151,7 +151,7 @@ export async function connectSstp(
       "no",
       "--log-level",
       options.logLevel ?? "info",
-    ),
+    ], options.denoFlags),
     { netns, env: { SSTP_PASSWORD: server.password } },
   );
   try {
