@@ -78,6 +78,12 @@ export interface LinuxTunOptions {
 /** Largest packet a TUN device can carry (its MTU limit is 65535). */
 const READ_BUFFER_SIZE = 65536;
 const READ_BUFFER_SIZE_BIG = BigInt(READ_BUFFER_SIZE);
+/**
+ * One read buffer for every device: reads are synchronous and each packet is
+ * copied out before the next read, so a server with thousands of TUN devices
+ * does not keep 64 KiB per device.
+ */
+const SHARED_READ_BUFFER = new Uint8Array(READ_BUFFER_SIZE);
 /** Consecutive failed `poll()` calls (EINTR) after which a read gives up. */
 const MAX_POLL_FAILURES = 100;
 
@@ -103,7 +109,6 @@ export class LinuxTun implements TunDevice {
   readonly #reactor: EpollReactor | undefined;
   readonly #log: Logger;
   readonly #maxBatch: number;
-  readonly #buf = new Uint8Array(READ_BUFFER_SIZE);
   readonly #pollFds = new Uint8Array(2 * POLLFD_SIZE);
   readonly #pollView = new DataView(this.#pollFds.buffer);
   #isClosed = false;
@@ -190,7 +195,7 @@ export class LinuxTun implements TunDevice {
     const out: Uint8Array[] = [];
     if (this.#isClosed || this.#isReadCancelled) return out;
     const { read } = libc();
-    const buf = this.#buf;
+    const buf = SHARED_READ_BUFFER;
     const fd = this.fd;
     const stats = this.stats;
     while (out.length < this.#maxBatch) {

@@ -182,6 +182,9 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
   };
   logger.debug(`TLS connect ${host}:${port}${sni === undefined ? " (no SNI)" : ` sni=${sni}`}`);
   const socket = tls.connect(connectOptions);
+  // The data path gathers packets into large writes itself; Nagle would only
+  // delay the small ones (pings, TCP ACKs of the tunnelled flows).
+  socket.setNoDelay(true);
   try {
     await handshake(socket, timeoutMs, options.signal, host, port);
   } catch (error) {
