@@ -144,7 +144,12 @@ export function renderMarkdown(r: BenchResult): string {
       `${r.machine.openvpn}; ${r.machine.iperf3}. OpenVPN data cipher: ${
         r.openvpnCipher ?? "?"
       }; ` +
-      `sstp MTU ${r.sstpMtu ?? "?"}.`,
+      `sstp MTU ${r.sstpMtu ?? "?"}. Code: commit ${r.machine.commit ?? "?"}` +
+      `${
+        Number(r.machine.uncommittedFiles) > 0
+          ? ` + ${r.machine.uncommittedFiles} uncommitted files in lib/ffi`
+          : ""
+      }.`,
   );
   lines.push(
     `Options: ${r.options.runs} runs × ${r.options.seconds} s per direction, ` +

@@ -356,6 +356,13 @@ async function main(): Promise<number> {
       deno: Deno.version.deno,
       openvpn: await versionOf(["openvpn", "--version"]),
       iperf3: await versionOf(["iperf3", "--version"]),
+      // The suite runs the working tree: record which commit and whether lib/ffi were edited.
+      commit: await versionOf(["git", "rev-parse", "--short", "HEAD"]),
+      uncommittedFiles: await versionOf([
+        "sh",
+        "-c",
+        "git status --porcelain -- lib ffi main.ts | wc -l",
+      ]),
     },
     options: {
       runs: o.runs,
