@@ -78,6 +78,12 @@ export interface SstpServerConfig {
   certificate: string | undefined;
   /** PEM private key file, when it is not in `certificate`. */
   certificateKey: string | undefined;
+  /**
+   * Names and addresses clients dial; `sstp serve` warns at startup when
+   * the certificate covers one of them not (default: the `listen` addresses
+   * other than the wildcards).
+   */
+  hostName: string[] | undefined;
   /** Accepted methods, strongest first (default all four). */
   authentication: AuthMethod[];
   /** Profile for secrets that name none (default `default`). */
@@ -130,6 +136,7 @@ const SERVER_KEYS = [
   "port",
   "certificate",
   "certificate-key",
+  "host-name",
   "authentication",
   "default-profile",
   "keepalive-timeout",
@@ -271,6 +278,7 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     port: v("port", parsePort) ?? 443,
     certificate: v("certificate", parseNonEmpty),
     certificateKey: v("certificate-key", parseNonEmpty),
+    hostName: list("host-name", (items) => items.map(parseHostName)),
     authentication: list("authentication", parseAuthentication) ??
       [...AUTH_METHODS_STRONGEST_FIRST],
     defaultProfile: v("default-profile", parseNonEmpty) ?? "default",
@@ -451,4 +459,16 @@ function checkInterfaces(
       );
     }
   });
+}
+
+/** A DNS name or IP address clients dial (`host-name`). */
+function parseHostName(text: string): string {
+  if (isIpv4(text) || isIpv6(text)) return text;
+  if (
+    !/^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i
+      .test(text)
+  ) {
+    throw new InvalidValueError(`"${text}" is neither a host name nor an IP address`);
+  }
+  return text;
 }

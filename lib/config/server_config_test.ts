@@ -23,6 +23,7 @@ Deno.test("parseServerConfig() applies RouterOS defaults to a minimal file", () 
     port: 443,
     certificate: "/etc/sstp/server.pem",
     certificateKey: undefined,
+    hostName: undefined,
     authentication: ["mschap2", "mschap1", "chap", "pap"],
     defaultProfile: "default",
     keepaliveTimeoutMs: 60_000,
@@ -57,6 +58,7 @@ Deno.test("parseServerConfig() reads every sstp-server property", () => {
   port: 8443
   certificate: /etc/sstp/server.pem
   certificate-key: /etc/sstp/server.key
+  host-name: [vpn.example.com, 198.18.0.1]
   authentication: [pap, mschap2]
   default-profile: vpn
   keepalive-timeout: disabled
@@ -80,6 +82,7 @@ profiles:
     port: 8443,
     certificate: "/etc/sstp/server.pem",
     certificateKey: "/etc/sstp/server.key",
+    hostName: ["vpn.example.com", "198.18.0.1"],
     authentication: ["mschap2", "pap"],
     defaultProfile: "vpn",
     keepaliveTimeoutMs: null,
@@ -353,5 +356,19 @@ Deno.test("parseServerConfig() accepts an empty file only when the server is dis
   assert.equal(
     parseServerConfig("sstp-server:\n  enabled: no\n", "s.yaml").sstpServer.enabled,
     false,
+  );
+});
+
+Deno.test("parseServerConfig() refuses a host-name that is neither a name nor an address", () => {
+  assert.throws(
+    () =>
+      parseServerConfig(
+        MINIMAL.replace(
+          "sstp-server:\n",
+          "sstp-server:\n  host-name: vpn.example.com, bad_name!\n",
+        ),
+        "sstp.yaml",
+      ),
+    /host-name.*"bad_name!" is neither a host name nor an IP address/s,
   );
 });

@@ -32,7 +32,7 @@ import {
   parseSstpHttpRequest,
   validateSstpHttpRequest,
 } from "../sstp/http_preamble.ts";
-import { certHashes } from "../sstp/crypto_binding.ts";
+import { type CertHashes, certHashes } from "../sstp/crypto_binding.ts";
 import { leafCertificateDer } from "../cert/pem.ts";
 import { formatDuration } from "../config/duration.ts";
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
@@ -80,6 +80,9 @@ export class SstpServer {
   #config: ServerConfig;
   #secrets: SecretBook;
   #listener!: TlsListener;
+  /** Chain of new connections, and the crypto-binding hashes of recent chains. */
+  #certPem: string;
+  readonly #hashes = new Map<string, CertHashes>();
   #acceptLoop: Promise<void> = Promise.resolve();
   #sweep: ReturnType<typeof setInterval> | undefined;
   #preambles = 0;
@@ -96,6 +99,7 @@ export class SstpServer {
     this.#reactor = reactor;
     this.#linkSetup = linkSetup;
     this.#startedMs = this.#clock.now();
+    this.#certPem = o.certPem;
     this.#ctx = {
       config: () => this.#config,
       secrets: () => this.#secrets,
@@ -104,7 +108,7 @@ export class SstpServer {
       platform: o.platform,
       reactor,
       linkSetup,
-      certHashes: certHashes(leafCertificateDer(o.certPem)),
+      certHashes: this.#hashesOf(o.certPem),
       clock: this.#clock,
       logger: o.logger,
     };
@@ -236,7 +240,11 @@ export class SstpServer {
     }
     if (!(await respond(duplex, 200))) return duplex.close();
     const correlationId = request.correlationId ?? `local-${crypto.randomUUID()}`;
-    const session = startSession(this.#ctx, duplex, got.leftover, correlationId, callerId);
+    // The crypto binding hashes the leaf this connection's handshake presented
+    // (a certificate reload may have happened since).
+    const served = this.#listener.certificateOf(duplex) ?? this.#certPem;
+    const ctx = { ...this.#ctx, certHashes: this.#hashesOf(served) };
+    const session = startSession(ctx, duplex, got.leftover, correlationId, callerId);
     session.log.info(`SSTP request accepted (host ${request.host ?? "-"}); negotiating`);
     await session.done;
   }
@@ -268,6 +276,33 @@ export class SstpServer {
       `configuration reloaded: ${this.#secrets.size} secrets, ${config.pools.length} pools; ` +
         `${this.#registry.size} sessions kept`,
     );
+  }
+
+  /**
+   * Serves new connections with another certificate (SIGHUP); sessions keep
+   * theirs, and the crypto binding of new sessions hashes the new leaf. The
+   * caller checks the pair first (`loadServerCertificate`).
+   *
+   * @throws the listener's error; the old certificate then stays in use.
+   */
+  async setCertificate(certPem: string, keyPem: string, caPem?: string): Promise<void> {
+    await this.#listener.setCertificate({
+      certPem,
+      keyPem,
+      ...(caPem === undefined ? {} : { caPem }),
+    });
+    this.#certPem = certPem;
+  }
+
+  #hashesOf(certPem: string): CertHashes {
+    let hashes = this.#hashes.get(certPem);
+    if (hashes === undefined) {
+      hashes = certHashes(leafCertificateDer(certPem));
+      // Connections still in their preamble may need the previous chain: keep a few.
+      if (this.#hashes.size >= 4) this.#hashes.delete(this.#hashes.keys().next().value!);
+      this.#hashes.set(certPem, hashes);
+    }
+    return hashes;
   }
 
   /** Ends the sessions on interface `target`, or of user `target`. */
