@@ -128,6 +128,8 @@ export async function runClientSession(
       connectTimeoutMs: 30_000,
       signal: dialAbort.signal,
       logger: log,
+    }).catch((e) => {
+      throw clientCertificateRefusal(e, o.certificate, "handshake") ?? e;
     });
     const duplex = conn.duplex;
     info.phase = "tls";
@@ -160,7 +162,7 @@ export async function runClientSession(
       leftover = got.leftover;
     } catch (e) {
       duplex.close();
-      throw e;
+      throw clientCertificateRefusal(e, o.certificate, "preamble") ?? e;
     }
     log.info(`HTTP ${"200"}: SSTP call starting (correlation id ${info.correlationId})`);
 
@@ -237,4 +239,55 @@ export async function runClientSession(
     }
     await net.cleanup().catch((e) => log.warn(`cleanup: ${(e as Error).message}`));
   }
+}
+
+/**
+ * Recognises a server that refused our client certificate (RouterOS
+ * `verify-client-certificate`) and says so: exit 66, no retry loop on a
+ * credential problem. Measured with Deno 2.9.6's node:tls against a server
+ * that verifies clients: a TLS 1.2 alert (`certificate required`, `unknown
+ * ca`, `bad certificate`) fails the handshake, often only as ECONNRESET
+ * "before secure TLS connection was established"; in TLS 1.3 the client's
+ * handshake completes before the server checks the certificate and the
+ * alert arrives as a plain EOF before any HTTP byte.
+ */
+function clientCertificateRefusal(
+  error: unknown,
+  certificate: string | undefined,
+  stage: "handshake" | "preamble",
+): Error | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  const alert =
+    /alert.*(certificate.?required|unknown.?ca|bad.?certificate|certificate.?unknown|access.?denied)/i
+      .test(error.message);
+  const resetInHandshake = stage === "handshake" && code === "ECONNRESET" &&
+    /before secure TLS connection/.test(error.message);
+  const closedBeforeHttp = stage === "preamble" && (
+    (error instanceof ProtocolError && /connection closed after 0 bytes/.test(error.message)) ||
+    code === "ECONNRESET"
+  );
+  if (!alert && !resetInHandshake && !closedBeforeHttp) return undefined;
+  if (!alert && certificate === undefined) {
+    // Also what an overloaded server does: a hint, but a network error (retried).
+    return stage === "preamble"
+      ? new Error(
+        "Server closed the connection right after the TLS handshake, before any HTTP response " +
+          "(a server that requires a client certificate does this: set certificate and certificate-key)",
+        { cause: error },
+      )
+      : undefined;
+  }
+  const how = alert
+    ? `TLS alert: ${error.message}`
+    : stage === "handshake"
+    ? "connection reset during the TLS handshake"
+    : "connection closed right after the TLS handshake, before any HTTP response";
+  const message = certificate === undefined
+    ? `Server refused our client certificate: we have none and the server requires one (${how}); set certificate and certificate-key`
+    : `Server refused our client certificate ${certificate} (${how}); is it issued by the CA the server trusts?`;
+  return new ProtocolError("tls", ERROR_CODE.AUTH_FAILED, message, {
+    detail: "TLS_CERT_CLIENT_REFUSED",
+    cause: error,
+  });
 }

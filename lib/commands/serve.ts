@@ -6,7 +6,9 @@
  *    zero-config in `--state-dir` (see `lib/server/zero_config.ts`).
  * 2. The server ({@linkcode SstpServer}) and its control socket.
  * 3. SIGHUP reloads secrets, profiles, pools and static interfaces from
- *    the file without dropping sessions; SIGTERM/SIGINT send Call
+ *    the file without dropping sessions, and the certificate, key and
+ *    client CA: new connections get the new ones, sessions keep theirs, a
+ *    broken certificate is refused and the old one kept; SIGTERM/SIGINT send Call
  *    Disconnect to every client, remove every interface, route and socket,
  *    and exit 0.
  *
@@ -20,7 +22,7 @@ import { parseServerConfig, type ServerConfig } from "../config/server_config.ts
 import { parsePort } from "../config/values.ts";
 import { isIpv4, isIpv6 } from "../config/ip.ts";
 import { SstpServer } from "../server/server.ts";
-import { splitCertificateAndKey } from "../server/_pem_files.ts";
+import { loadServerTlsFiles, type ServerTlsFiles } from "../server/_pem_files.ts";
 import { loadZeroConfig, zeroConfigBanner } from "../server/zero_config.ts";
 import { type ControlServer, startControlServer } from "../control/control_server.ts";
 import { DEFAULT_CONTROL_DIR, SERVER_SOCKET_NAME } from "../control/protocol.ts";
@@ -42,8 +44,9 @@ random password are created in the state directory, and a ready
   --log-level LEVEL      error, warn, info, debug or trace (info)
   -h, --help             show this help
 
-Signals: SIGHUP reloads secrets, profiles and pools from --config without
-dropping sessions; SIGTERM or SIGINT disconnects every client and exits.`;
+Signals: SIGHUP reloads secrets, profiles, pools and the certificate from
+--config without dropping sessions; SIGTERM or SIGINT disconnects every
+client and exits.`;
 
 interface ServeFlags {
   config?: string;
@@ -119,12 +122,6 @@ async function loadFile(file: string, flags: ServeFlags, log: Logger): Promise<S
   return config;
 }
 
-function relativeTo(file: string, path: string): string {
-  if (path.startsWith("/")) return path;
-  const slash = file.lastIndexOf("/");
-  return slash < 0 ? path : `${file.slice(0, slash)}/${path}`;
-}
-
 /** Picks the address to print in the zero-config connect line. */
 function bannerHost(listen: readonly string[] | undefined): string {
   const fixed = listen?.find((a) => a !== "0.0.0.0" && a !== "::");
@@ -138,6 +135,53 @@ function bannerHost(listen: readonly string[] | undefined): string {
     // Not permitted.
   }
   return "127.0.0.1";
+}
+
+/**
+ * SIGHUP: loads the certificate, key and CA again and hands them to the
+ * listener when they changed. Returns what is in use afterwards.
+ */
+async function reloadCertificate(
+  file: string,
+  config: ServerConfig,
+  server: SstpServer,
+  running: ServerTlsFiles | undefined,
+  log: Logger,
+): Promise<ServerTlsFiles | undefined> {
+  const s = config.sstpServer;
+  let next: ServerTlsFiles;
+  try {
+    next = await loadServerTlsFiles(file, s);
+  } catch (e) {
+    log.error(
+      `SIGHUP: keeping the running certificate ${running?.fingerprint ?? ""}: ${
+        e instanceof Error ? e.message : String(e)
+      }`,
+    );
+    return running;
+  }
+  if (
+    running !== undefined && next.certPem === running.certPem &&
+    next.keyPem === running.keyPem && next.caPem === running.caPem
+  ) {
+    return running;
+  }
+  try {
+    await server.setCertificate(next.certPem, next.keyPem, next.caPem);
+  } catch (e) {
+    log.error(
+      `SIGHUP: keeping the running certificate ${running?.fingerprint ?? ""}: ${
+        e instanceof Error ? e.message : String(e)
+      }`,
+    );
+    return running;
+  }
+  for (const w of next.warnings) log.warn(`certificate ${s.certificate}: ${w}`);
+  log.info(
+    `certificate reloaded: ${next.fingerprint} for new connections; ` +
+      `${server.sessions.length} sessions keep theirs`,
+  );
+  return next;
 }
 
 /** Runs `sstp serve`. */
@@ -154,6 +198,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   let certPem: string;
   let keyPem: string;
   let caPem: string | undefined;
+  let tlsFiles: ServerTlsFiles | undefined;
   try {
     if (flags.config !== undefined) {
       config = await loadFile(flags.config, flags, log);
@@ -162,20 +207,10 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
         log.info(`sstp-server is disabled in ${flags.config} (enabled: no); nothing to serve`);
         return EXIT_CODE.OK;
       }
-      const pem = splitCertificateAndKey(
-        await Deno.readTextFile(relativeTo(flags.config, s.certificate ?? "")),
-      );
-      certPem = pem.certPem;
-      const key = s.certificateKey === undefined
-        ? pem.keyPem
-        : await Deno.readTextFile(relativeTo(flags.config, s.certificateKey));
-      if (key === undefined) {
-        throw new TypeError(
-          `Cannot use certificate ${s.certificate}: it holds no key and certificate-key is not set`,
-        );
-      }
-      keyPem = key;
-      if (s.ca !== undefined) caPem = await Deno.readTextFile(relativeTo(flags.config, s.ca));
+      tlsFiles = await loadServerTlsFiles(flags.config, s);
+      ({ certPem, keyPem, caPem } = tlsFiles);
+      log.info(`certificate ${s.certificate}: ${tlsFiles.fingerprint}`);
+      for (const w of tlsFiles.warnings) log.warn(`certificate ${s.certificate}: ${w}`);
     } else {
       const z = await loadZeroConfig({
         stateDir: flags.stateDir ?? "/var/lib/sstp",
@@ -253,9 +288,11 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
         log.info("SIGHUP: zero-config has nothing to reload");
         return;
       }
-      loadFile(flags.config, flags, log).then((c) => {
+      const file = flags.config;
+      loadFile(file, flags, log).then(async (c) => {
         for (const w of c.warnings) log.warn(w);
         server.reload(c);
+        await reloadCertificate(file, c, server, tlsFiles, log).then((t) => tlsFiles = t);
       }, (e) => {
         log.error(
           `SIGHUP: keeping the running configuration: ${e instanceof Error ? e.message : e}`,

@@ -334,14 +334,27 @@ async function bindNode(
     handshakeTimeout: timeoutMs + 1000,
     // A peer's FIN ends only our readable; pending echoes and writes still go out.
     allowHalfOpen: true,
+    // rejectUnauthorized stays false: we refuse below, after the handshake,
+    // to log why (node:tls reported a foreign CA only as "socket hang up").
+    // The client sees the same either way in TLS 1.3 (Deno's node:tls
+    // surfaces the alert as EOF): the connection ends before any HTTP byte.
     ...(clientCert === undefined
       ? {}
-      : { requestCert: true, rejectUnauthorized: required, ca: clientCert.caPem }),
+      : { requestCert: true, rejectUnauthorized: false, ca: clientCert.caPem }),
   }, (socket) => {
     const key = peerKey(socket);
     const entry = pending.get(key);
     pending.delete(key);
     clearTimeout(entry?.timer);
+    if (clientCert !== undefined && required && !socket.authorized) {
+      logger.info(
+        `TLS client ${socket.remoteAddress}:${socket.remotePort} refused: ${
+          clientCertificateProblem(socket)
+        }`,
+      );
+      socket.destroy();
+      return;
+    }
     const info = nodeSocketInfo(socket);
     // `servername` is set by node:tls on server sockets but missing from its types.
     const serverName = (socket as tls.TLSSocket & { servername?: unknown }).servername;
@@ -409,6 +422,20 @@ async function bindNode(
       return Promise.resolve();
     },
   };
+}
+
+/** Why a client certificate failed verification, for the log. */
+function clientCertificateProblem(socket: tls.TLSSocket): string {
+  const peer = socket.getPeerCertificate(true);
+  if (peer?.raw === undefined || peer.raw.byteLength === 0) {
+    return "the client sent no certificate (verify-client-certificate is yes)";
+  }
+  const name = (n: unknown) =>
+    n !== null && typeof n === "object" && "CN" in n ? `CN=${String(n.CN)}` : "?";
+  const code = String(socket.authorizationError ?? "not trusted");
+  return `client certificate ${name(peer.subject)} (issuer ${
+    name(peer.issuer)
+  }) does not chain to the configured ca: ${code}`;
 }
 
 /** Hands accepted connections to `accept()` callers in order. */
