@@ -1,0 +1,237 @@
+/**
+ * The server's certificate handling with the real `sstp serve` and the real
+ * `sstp connect` in two namespaces (see `server_fixture.ts`):
+ * - mutual TLS (RouterOS `verify-client-certificate` + `ca`): a client
+ *   certificate from the right CA connects and pings; none, or one from
+ *   another CA, is refused with a clear message on both sides;
+ * - startup warnings of the certificate, and SIGHUP: a new certificate for
+ *   new connections (their crypto binding hashes the new leaf) while the
+ *   running session keeps pinging; a broken one is refused, the old kept.
+ *
+ * @module
+ */
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import { netnsTestIgnore } from "./helpers/netns.ts";
+import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
+import { createCertificateAuthority, issueCertificate } from "../lib/cert/ca.ts";
+import { certificateFingerprint, formatFingerprint } from "../lib/cert/fingerprint.ts";
+import { leafCertificateDer } from "../lib/cert/pem.ts";
+import {
+  createTopology,
+  POOL_YAML,
+  PORT,
+  ServeProcess,
+  SERVER_IP,
+  type Topology,
+  TUNNEL_LOCAL,
+  writeConfig,
+} from "./server_fixture.ts";
+
+const ignore = netnsTestIgnore("sstp serve netns tests");
+const DAY_MS = 86_400_000;
+
+/** `sstp connect` in the client namespace with the usual test user. */
+function connect(t: Topology, name: string, extra: string[]): SstpProcess {
+  return new SstpProcess([
+    "connect",
+    SERVER_IP,
+    "--port",
+    String(PORT),
+    "--user",
+    "real",
+    "--password",
+    "pw",
+    "--name",
+    name,
+    "--reconnect",
+    "no",
+    ...extra,
+  ], { netns: t.client.name });
+}
+
+async function waitUp(t: Topology, name: string): Promise<void> {
+  await waitUntil(
+    async () => {
+      const r = await t.client.exec(["ip", "-br", "addr", "show", "dev", name]);
+      return r.code === 0 && /198\.19\.0\.\d+ peer/.test(r.stdout);
+    },
+    20_000,
+    `${name} up`,
+  );
+}
+
+async function ping(t: Topology): Promise<void> {
+  const r = await t.client.exec(["ping", "-c", "2", "-i", "0.2", "-W", "2", TUNNEL_LOCAL]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+}
+
+async function write(path: string, text: string): Promise<string> {
+  await Deno.writeTextFile(path, text, { mode: 0o600 });
+  return path;
+}
+
+Deno.test({
+  name: "sstp serve with verify-client-certificate: right CA connects, none or another CA refused",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  await using t = await createTopology();
+  const ca = await createCertificateAuthority({ commonName: "sstp mtls CA" });
+  const otherCa = await createCertificateAuthority({ commonName: "another CA" });
+  const server = await issueCertificate({
+    issuer: ca,
+    commonName: SERVER_IP,
+    ipAddresses: [SERVER_IP],
+    usage: "server",
+  });
+  const good = await issueCertificate({ issuer: ca, commonName: "router1", usage: "client" });
+  const foreign = await issueCertificate({
+    issuer: otherCa,
+    commonName: "intruder",
+    usage: "client",
+  });
+  const d = t.dir;
+  const caPath = await write(`${d}/ca.pem`, ca.certPem);
+  const serverPath = await write(`${d}/mtls-server.pem`, server.certPem + server.keyPem);
+  const config = await writeConfig(
+    t,
+    POOL_YAML + "secrets:\n  - { name: real, password: pw }\n",
+  );
+  await Deno.writeTextFile(
+    config,
+    (await Deno.readTextFile(config)).replace(
+      `certificate: ${t.pemPath}`,
+      `certificate: ${serverPath}\n  verify-client-certificate: yes\n  ca: ${caPath}`,
+    ),
+  );
+  await using serve = await ServeProcess.start(t.server, ["--config", config]);
+  const trust = ["--ca", caPath];
+
+  // A certificate from the server's CA: connects and pings.
+  const ok = connect(t, "sstp-mtls1", [
+    ...trust,
+    "--certificate",
+    await write(`${d}/good.pem`, good.certPem),
+    "--certificate-key",
+    await write(`${d}/good.key`, good.keyPem),
+  ]);
+  try {
+    await waitUp(t, "sstp-mtls1");
+    await ping(t);
+  } finally {
+    ok.kill("SIGTERM");
+    assert.equal((await ok.wait(15_000)).code, 0, ok.output);
+  }
+
+  // No certificate: the server logs why, the client exits non-zero and says what to do.
+  const none = connect(t, "sstp-mtls2", trust);
+  const noneStatus = await none.wait(30_000);
+  assert.notEqual(noneStatus.code, 0, none.output);
+  assert.match(none.output, /set certificate and certificate-key/);
+  await serve.waitFor(/refused: the client sent no certificate/);
+
+  // Another CA: exit 66 with "Server refused our client certificate".
+  const bad = connect(t, "sstp-mtls3", [
+    ...trust,
+    "--certificate",
+    await write(`${d}/foreign.pem`, foreign.certPem + foreign.keyPem),
+  ]);
+  const badStatus = await bad.wait(30_000);
+  assert.equal(badStatus.code, 66, bad.output);
+  assert.match(bad.output, /Server refused our client certificate .*foreign\.pem/);
+  await serve.waitFor(
+    /refused: client certificate CN=intruder \(issuer CN=another CA\) does not chain to the configured ca/,
+  );
+  assert.doesNotMatch(await t.client.run(["ip", "-br", "link"]), /sstp-mtls/);
+  assert.equal(await serve.stop(), 0);
+});
+
+Deno.test({
+  name:
+    "sstp serve warns about its certificate and takes a new one on SIGHUP without dropping sessions",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  await using t = await createTopology();
+  const ca = await createCertificateAuthority({ commonName: "sstp reload CA" });
+  // Expires in 10 days, ECDSA, and not for the configured host-name.
+  const first = await issueCertificate({
+    issuer: ca,
+    commonName: SERVER_IP,
+    ipAddresses: [SERVER_IP],
+    usage: "server",
+    keyType: "ecdsa-p256",
+    notAfter: new Date(Date.now() + 10 * DAY_MS + 3_600_000),
+  });
+  const second = await issueCertificate({
+    issuer: ca,
+    commonName: SERVER_IP,
+    dnsNames: ["vpn.example.test"],
+    ipAddresses: [SERVER_IP],
+    usage: "server",
+  });
+  const pemPath = `${t.dir}/rotating.pem`;
+  // A chain file: leaf, then the CA. The crypto binding must hash the leaf.
+  await write(pemPath, first.certPem + ca.certPem + first.keyPem);
+  const config = await writeConfig(
+    t,
+    POOL_YAML + "secrets:\n  - { name: real, password: pw }\n",
+  );
+  await Deno.writeTextFile(
+    config,
+    (await Deno.readTextFile(config)).replace(
+      `certificate: ${t.pemPath}`,
+      `certificate: ${pemPath}\n  host-name: vpn.example.test`,
+    ),
+  );
+  await using serve = await ServeProcess.start(t.server, ["--config", config]);
+  for (
+    const re of [
+      /warn .*certificate expires in 10 days/,
+      /warn .*certificate is not valid for "vpn\.example\.test"/,
+      /warn .*ECDSA.*Windows 10 SSTP clients need an RSA certificate/,
+    ]
+  ) {
+    await serve.waitFor(re);
+  }
+  const pin = (pem: string) =>
+    formatFingerprint(certificateFingerprint(leafCertificateDer(pem)), "sha256");
+
+  const before = connect(t, "sstp-rot1", ["--server-fingerprint", pin(first.certPem)]);
+  let after: SstpProcess | undefined;
+  try {
+    await waitUp(t, "sstp-rot1");
+    await ping(t);
+
+    // Rotate: a new certificate for new connections.
+    await write(pemPath, second.certPem + ca.certPem + second.keyPem);
+    serve.kill("SIGHUP");
+    await serve.waitFor(/certificate reloaded: sha256:.*1 sessions keep theirs/);
+    after = connect(t, "sstp-rot2", ["--server-fingerprint", pin(second.certPem)]);
+    await waitUp(t, "sstp-rot2");
+    // The old session still runs (its interface is still up and pings).
+    await ping(t);
+    assert.match(await t.client.run(["ip", "-br", "addr"]), /sstp-rot1 .*198\.19\.0\.\d+ peer/);
+
+    // A broken file (key of another certificate): refused, the running one kept.
+    await write(pemPath, first.certPem + second.keyPem);
+    serve.kill("SIGHUP");
+    await serve.waitFor(/SIGHUP: keeping the running certificate sha256:.*does not belong/);
+    const again = connect(t, "sstp-rot3", ["--server-fingerprint", pin(second.certPem)]);
+    try {
+      await waitUp(t, "sstp-rot3");
+    } finally {
+      again.kill("SIGTERM");
+      assert.equal((await again.wait(15_000)).code, 0, again.output);
+    }
+  } finally {
+    before.kill("SIGTERM");
+    after?.kill("SIGTERM");
+    assert.equal((await before.wait(15_000)).code, 0, before.output);
+    if (after) assert.equal((await after.wait(15_000)).code, 0, after.output);
+  }
+  assert.equal(await serve.stop(), 0);
+});
