@@ -13,16 +13,9 @@
 
 import { bufferSource, x509 } from "./_x509.ts";
 import { parseIpAddress } from "./_ip.ts";
+import { type CertificateNames, hostMatchesNames } from "./_host_match.ts";
 
-/** The names a certificate is issued for. */
-export interface CertificateNames {
-  /** SAN dNSName entries, lower-case. */
-  dnsNames: string[];
-  /** SAN iPAddress entries, as 4 or 16 bytes. */
-  ipAddresses: Uint8Array[];
-  /** Subject commonName values. */
-  commonNames: string[];
-}
+export { type CertificateNames, hostMatchesNames };
 
 /** Reads the SAN DNS and IP entries and the subject CN of a DER certificate. */
 export function certificateNames(certDer: Uint8Array): CertificateNames {
@@ -54,35 +47,4 @@ export function certificateNames(certDer: Uint8Array): CertificateNames {
  */
 export function certificateMatchesHost(certDer: Uint8Array, host: string): boolean {
   return hostMatchesNames(certificateNames(certDer), host);
-}
-
-/** {@linkcode certificateMatchesHost} over already-extracted names. */
-export function hostMatchesNames(names: CertificateNames, host: string): boolean {
-  const ip = parseIpAddress(host);
-  const hasSan = names.dnsNames.length > 0 || names.ipAddresses.length > 0;
-  if (ip !== undefined) {
-    if (hasSan) return names.ipAddresses.some((entry) => bytesEqual(entry, ip));
-    return names.commonNames.some((cn) => {
-      const cnIp = parseIpAddress(cn);
-      return cnIp !== undefined && bytesEqual(cnIp, ip);
-    });
-  }
-  const wanted = host.toLowerCase().replace(/\.$/, "");
-  if (wanted === "") return false;
-  const candidates = hasSan ? names.dnsNames : names.commonNames.map((cn) => cn.toLowerCase());
-  return candidates.some((pattern) => dnsNameMatches(pattern.replace(/\.$/, ""), wanted));
-}
-
-function dnsNameMatches(pattern: string, host: string): boolean {
-  if (!pattern.startsWith("*.")) return pattern === host;
-  const suffix = pattern.slice(1); // ".example.com"
-  // The wildcard stands for one whole label and needs at least two labels after it.
-  if (suffix.split(".").length < 3) return false;
-  if (!host.endsWith(suffix)) return false;
-  const label = host.slice(0, host.length - suffix.length);
-  return label.length > 0 && !label.includes(".");
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
