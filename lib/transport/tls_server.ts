@@ -365,6 +365,9 @@ async function bindNode(
     if (!queue.put(duplex)) duplex.close();
   });
   server.on("connection", (raw: net.Socket) => {
+    // No Nagle: PPP negotiation is a series of small request/answer packets,
+    // and the data path gathers its own large writes.
+    raw.setNoDelay(true);
     const key = peerKey(raw);
     const timer = setTimeout(() => {
       pending.delete(key);
