@@ -365,6 +365,9 @@ export class SstpServer {
       }
       await all;
     }
+    // Let the connections flush their last bytes and TLS close_notify
+    // (node:tls ends them gracefully) before the process may exit.
+    await settlesWithin(Promise.all(sessions.map((s) => s.duplex.closed)), graceMs);
     await this.#listener.closed;
     await this.#acceptLoop;
     await Promise.all(this.#pending);

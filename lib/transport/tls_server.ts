@@ -360,7 +360,7 @@ async function bindNode(
     const serverName = (socket as tls.TLSSocket & { servername?: unknown }).servername;
     if (typeof serverName === "string" && serverName !== "") info.serverName = serverName;
     if (clientCert !== undefined) info.peerVerified = socket.authorized;
-    const duplex = nodeSocketDuplex(socket, info);
+    const duplex = gracefulClose(nodeSocketDuplex(socket, info), socket);
     served.set(duplex, entry?.certPem ?? current.certPem);
     if (!queue.put(duplex)) duplex.close();
   });
@@ -425,6 +425,31 @@ async function bindNode(
       return Promise.resolve();
     },
   };
+}
+
+/** How long a closed node:tls connection may take to flush and say goodbye. */
+const CLOSE_GRACE_MS = 2000;
+
+/**
+ * Makes a plain `destroy()` of `socket` (what the duplex's `close()`, a
+ * cancelled `readable` and an aborted `writable` call) flush what is
+ * buffered and send TLS close_notify and FIN (`end()`) first; the socket
+ * is destroyed once the peer closes too, or after {@linkcode CLOSE_GRACE_MS}.
+ * A bare destroy() dropped the last writes (the server's Call Disconnect,
+ * since writes no longer wait for the flush) and made rustls clients report
+ * "peer closed connection without sending TLS close_notify". `destroy(error)`
+ * and node's own destroy after both sides ended pass straight through.
+ */
+function gracefulClose(duplex: ByteDuplex, socket: tls.TLSSocket): ByteDuplex {
+  const destroy = socket.destroy.bind(socket);
+  socket.destroy = (error?: Error) => {
+    if (error !== undefined || socket.destroyed || socket.writableEnded) return destroy(error);
+    const timer = setTimeout(() => destroy(), CLOSE_GRACE_MS);
+    socket.once("close", () => clearTimeout(timer));
+    socket.end();
+    return socket;
+  };
+  return duplex;
 }
 
 /** Why a client certificate failed verification, for the log. */
