@@ -3,8 +3,9 @@
  *
  * Reads use `data` events with pause/resume backpressure (`Readable.toWeb`
  * on a TLSSocket never delivered data in Deno 2.9.6; measured in /tmp). Writes
- * go straight to `socket.write` and wait for `drain` only when more than
- * 1 MiB is buffered, so node batches queued writes into large records.
+ * go straight to `socket.write` and wait for `drain` when it reports a full
+ * buffer. (Not waiting until 1 MiB was buffered hung Deno 2.9.6's node:tls:
+ * a 1 MiB echo through it never completed; see lib/transport/tls_test.ts.)
  *
  * @module
  */
@@ -13,13 +14,6 @@ import type { TLSSocket } from "node:tls";
 import type { ByteDuplex, TransportAddr, TransportInfo } from "./duplex.ts";
 
 const READ_QUEUE_CHUNKS = 16;
-/**
- * Bytes buffered in the socket before a write waits for `drain`. node's own
- * mark (64 KiB) is below one gathered write of the data path (up to 256 KiB),
- * so waiting on `write() === false` would serialise every write with its
- * encryption; the data path bounds its own queue (OutputQueue, 1 MiB).
- */
-const WRITE_HIGH_WATER_BYTES = 1024 * 1024;
 
 /** Wraps `socket`; the socket must already be connected and secure. */
 export function nodeSocketDuplex(socket: TLSSocket, info: TransportInfo): ByteDuplex {
@@ -82,9 +76,7 @@ export function nodeSocketDuplex(socket: TLSSocket, info: TransportInfo): ByteDu
   const writable = new WritableStream<Uint8Array>({
     async write(chunk) {
       if (socket.destroyed) throw failure ?? new Deno.errors.BrokenPipe("TLS connection closed");
-      if (!socket.write(chunk) && socket.writableLength > WRITE_HIGH_WATER_BYTES) {
-        await waitDrain();
-      }
+      if (!socket.write(chunk)) await waitDrain();
     },
     close() {
       // end()'s callback never runs on a destroyed socket: settle on `close` too.
