@@ -7,7 +7,6 @@
  *
  * @module
  */
-import "reflect-metadata";
 import type { CommandContext, SignalName } from "./lib/commands/context.ts";
 import type { Platform } from "./lib/platform.ts";
 import { openLinuxTun } from "./ffi/linux_tun.ts";

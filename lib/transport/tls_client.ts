@@ -27,6 +27,12 @@
  * are fast, downloads cost 2-3x the CPU of Deno's native TLS (119-192 MiB/s,
  * still well above a TUN's packet rate).
  *
+ * Verification: node:tls checks the chain against `caPem` or the runtime's
+ * roots (`socket.authorized`); the leaf's dates, EKU and names are read by
+ * `leaf_fields.ts`. `@peculiar/x509` (~350 ms to import) is loaded, through
+ * `_tls_verify_detail.ts`, only to word a failure precisely or to check CRLs,
+ * so a successful connect never pays for it.
+ *
  * @module
  */
 
@@ -36,20 +42,17 @@ import { ERROR_CODE, ProtocolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { connectThroughProxy, type HttpProxyOptions } from "./http_proxy.ts";
 import { NOOP_LOGGER } from "../log.ts";
-import { bufferSource, x509 } from "../cert/_x509.ts";
 import {
   certificateFingerprint,
   fingerprintsEqual,
   formatFingerprint,
 } from "../cert/fingerprint.ts";
-import { certificateMatchesHost } from "../cert/names.ts";
-import { checkRevocation, parseCrls } from "../cert/crl.ts";
-import { splitPemBundle } from "../cert/pem.ts";
-import { EKU_NAMES } from "../cert/inspect.ts";
+import { type LeafFields, readLeafFields } from "../cert/leaf_fields.ts";
+import { hostMatchesNames } from "../cert/_host_match.ts";
 import { isIpAddress } from "../cert/_ip.ts";
 import type { ByteDuplex } from "./duplex.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
-import { certificateError, mapVerifyErrorCode, type TlsCertErrorCode } from "./tls_errors.ts";
+import { certificateError, SERVER_PURPOSES } from "./tls_errors.ts";
 
 /** Options of {@linkcode dialTls}. */
 export interface DialTlsOptions {
@@ -131,7 +134,9 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
   if ((options.clientCertPem === undefined) !== (options.clientKeyPem === undefined)) {
     throw new TypeError("Cannot dial TLS: clientCertPem and clientKeyPem go together");
   }
-  const crls = options.crlPem === undefined ? undefined : parseCrls(options.crlPem);
+  const crls = options.crlPem === undefined
+    ? undefined
+    : (await import("../cert/crl.ts")).parseCrls(options.crlPem);
   const timeoutMs = options.connectTimeoutMs ?? 30_000;
   if (!(timeoutMs > 0)) {
     throw new RangeError(`Cannot dial TLS: connectTimeoutMs ${timeoutMs} must be positive`);
@@ -263,8 +268,10 @@ function handshake(
   });
 }
 
-/** EKU OIDs acceptable for a TLS server (MS-SSTP 3.2.4.1; RFC 5280 4.2.1.12). */
-const SERVER_PURPOSES = new Set(["1.3.6.1.5.5.7.3.1", "2.5.29.37.0"]);
+/** Loads the `@peculiar/x509` half of the check (see the module doc). */
+function detail(): Promise<typeof import("./_tls_verify_detail.ts")> {
+  return import("./_tls_verify_detail.ts");
+}
 
 async function verifyServer(
   socket: tls.TLSSocket,
@@ -288,145 +295,39 @@ async function verifyServer(
     const reportedCode = typeof reported === "string"
       ? reported
       : (reported as { code?: string } | undefined)?.code;
-    const [code, extra] = classifyChain(socket, leaf, reportedCode);
+    const [code, extra] = (await detail()).classifyChain(socket, leaf, reportedCode);
     throw certificateError(code, extra, reported);
   }
-  if (!checkChain) {
+  const fields = readLeafFields(leaf);
+  if (!checkChain && (fields === undefined || leafMayBeUnusable(fields))) {
     // Pinned without a CA: still refuse a leaf the pin's owner could not use.
-    const problem = leafProblem(leaf);
+    // The detailed check decides (and words the reason) whenever the quick one is unsure.
+    const problem = (await detail()).leafProblem(leaf);
     if (problem !== undefined) throw certificateError(...problem);
   }
-  if (crls !== undefined) await verifyNotRevoked(socket, leaf, options.caPem, crls);
-  if (options.verifyServerAddress !== false && !certificateMatchesHost(leaf, host)) {
-    throw certificateError(
-      hostIsIp ? "TLS_CERT_IP_MISMATCH" : "TLS_CERT_NAME_MISMATCH",
-      `dialled ${host}`,
-    );
+  if (crls !== undefined) {
+    await (await detail()).verifyNotRevoked(socket, leaf, options.caPem, crls);
   }
-}
-
-/** Checks the leaf against the CRLs (see {@linkcode DialTlsOptions.crlPem}). */
-async function verifyNotRevoked(
-  socket: tls.TLSSocket,
-  leaf: Uint8Array,
-  caPem: string | undefined,
-  crls: Uint8Array[],
-): Promise<void> {
-  const issuers: Uint8Array[] = caPem === undefined
-    ? tls.rootCertificates.flatMap((pem) => splitPemBundle(pem).certificates)
-    : splitPemBundle(caPem).certificates;
-  // Chain certificates the server sent count only once the chain verified.
-  if (socket.authorized) issuers.push(...peerChainDers(socket).slice(1));
-  const result = await checkRevocation({ certDer: leaf, crls, issuers });
-  switch (result.status) {
-    case "good":
-      return;
-    case "revoked":
+  if (options.verifyServerAddress !== false) {
+    const matches = fields !== undefined
+      ? hostMatchesNames(fields, host)
+      : (await import("../cert/names.ts")).certificateMatchesHost(leaf, host);
+    if (!matches) {
       throw certificateError(
-        "TLS_CERT_REVOKED",
-        `serial ${result.serialNumber}, revoked ${result.revocationDate.toISOString()}${
-          result.reason === undefined ? "" : `, reason ${result.reason}`
-        }`,
+        hostIsIp ? "TLS_CERT_IP_MISMATCH" : "TLS_CERT_NAME_MISMATCH",
+        `dialled ${host}`,
       );
-    case "no-crl":
-      throw certificateError("TLS_CERT_CRL_MISSING", `no CRL from ${result.issuer}`);
-    case "crl-issuer-unknown":
-      throw certificateError("TLS_CERT_CRL_ISSUER_UNKNOWN", `CRL issuer ${result.issuer}`);
-    case "crl-signature-invalid":
-      throw certificateError("TLS_CERT_CRL_SIGNATURE", `CRL issuer ${result.issuer}`);
-    case "crl-expired":
-      throw certificateError(
-        "TLS_CERT_CRL_EXPIRED",
-        `next update was ${result.nextUpdate.toISOString()}`,
-      );
-    case "crl-not-yet-valid":
-      throw certificateError(
-        "TLS_CERT_CRL_NOT_YET_VALID",
-        `issued for ${result.thisUpdate.toISOString()}`,
-      );
-    default: {
-      const never: never = result;
-      throw new TypeError(`Cannot check revocation: unexpected result ${JSON.stringify(never)}`);
     }
   }
 }
 
-/** DERs of the certificates node:tls reports for the peer, leaf first. */
-function peerChainDers(socket: tls.TLSSocket): Uint8Array[] {
-  const ders: Uint8Array[] = [];
-  const seen = new Set<unknown>();
-  let cert: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
-  while (cert !== undefined && cert.raw !== undefined && !seen.has(cert)) {
-    seen.add(cert);
-    if (cert.raw.byteLength > 0) ders.push(new Uint8Array(cert.raw));
-    cert = cert.issuerCertificate;
-  }
-  return ders;
-}
-
-/** A classified certificate problem: code and the detail that helps. */
-type CertProblem = [TlsCertErrorCode, string | undefined];
-
 /**
- * Picks the precise reason for a chain failure: rustls reports most of them
- * as UNABLE_TO_VERIFY_LEAF_SIGNATURE, so the dates and purpose of the leaf
- * and the dates of the CA certificates the server sent are checked here.
+ * The quick form of the detailed module's `leafProblem`: true when the leaf is
+ * outside its validity or has an EKU without serverAuth/anyExtendedKeyUsage.
  */
-function classifyChain(
-  socket: tls.TLSSocket,
-  leaf: Uint8Array,
-  reportedCode: string | undefined,
-): CertProblem {
-  const mapped = mapVerifyErrorCode(reportedCode);
-  if (mapped === "TLS_CERT_SELF_SIGNED") return [mapped, undefined];
-  const problem = leafProblem(leaf);
-  if (problem !== undefined) return problem;
-  const chain = peerChainDers(socket).slice(1).map((der) => parseCertificate(der));
-  for (const cert of chain) {
-    if (cert === undefined) continue;
-    const dates = dateProblem(cert, `CA ${cert.subject} `);
-    if (dates !== undefined) return dates;
-  }
-  if (mapped === "TLS_CERT_UNKNOWN_ISSUER") {
-    const top = chain.at(-1) ?? parseCertificate(leaf);
-    return [mapped, top === undefined ? undefined : `issuer ${top.issuer} is not trusted`];
-  }
-  return [mapped, undefined];
-}
-
-function parseCertificate(der: Uint8Array): x509.X509Certificate | undefined {
-  try {
-    return new x509.X509Certificate(bufferSource(der));
-  } catch {
-    return undefined;
-  }
-}
-
-function dateProblem(cert: x509.X509Certificate, who: string): CertProblem | undefined {
+function leafMayBeUnusable(fields: LeafFields): boolean {
   const now = Date.now();
-  if (now > cert.notAfter.getTime()) {
-    return ["TLS_CERT_EXPIRED", `${who}expired ${cert.notAfter.toISOString()}`];
-  }
-  if (now < cert.notBefore.getTime()) {
-    return ["TLS_CERT_NOT_YET_VALID", `${who}valid from ${cert.notBefore.toISOString()}`];
-  }
-  return undefined;
-}
-
-/** Dates and purpose of the leaf itself. */
-function leafProblem(leaf: Uint8Array): CertProblem | undefined {
-  const cert = parseCertificate(leaf);
-  if (cert === undefined) return ["TLS_CERT_INVALID", "the leaf does not parse"];
-  const dates = dateProblem(cert, "");
-  if (dates !== undefined) return dates;
-  const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
-  if (eku !== null && !eku.usages.some((usage) => SERVER_PURPOSES.has(String(usage)))) {
-    return [
-      "TLS_CERT_PURPOSE",
-      `extended key usage ${
-        Array.from(eku.usages, (u) => EKU_NAMES[String(u)] ?? String(u)).join(", ")
-      } lacks serverAuth`,
-    ];
-  }
-  return undefined;
+  if (now > fields.notAfter.getTime() || now < fields.notBefore.getTime()) return true;
+  const ekus = fields.extendedKeyUsages;
+  return ekus !== undefined && !ekus.some((oid) => SERVER_PURPOSES.has(oid));
 }

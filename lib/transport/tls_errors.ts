@@ -93,3 +93,6 @@ export function mapVerifyErrorCode(code: string | undefined): TlsCertErrorCode {
       return "TLS_CERT_INVALID";
   }
 }
+
+/** EKU OIDs acceptable for a TLS server (MS-SSTP 3.2.4.1; RFC 5280 4.2.1.12). */
+export const SERVER_PURPOSES: ReadonlySet<string> = new Set(["1.3.6.1.5.5.7.3.1", "2.5.29.37.0"]);
