@@ -70,8 +70,10 @@ export async function verifyNotRevoked(
 function peerChainDers(socket: tls.TLSSocket): Uint8Array[] {
   const ders: Uint8Array[] = [];
   const seen = new Set<unknown>();
-  let cert: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
-  while (cert !== undefined && cert.raw !== undefined && !seen.has(cert)) {
+  // null once the peer has closed the socket (the detail module is loaded
+  // with import(), so the socket may be gone by now): then no chain.
+  let cert: tls.DetailedPeerCertificate | null | undefined = socket.getPeerCertificate(true);
+  while (cert != null && cert.raw != null && !seen.has(cert)) {
     seen.add(cert);
     if (cert.raw.byteLength > 0) ders.push(new Uint8Array(cert.raw));
     cert = cert.issuerCertificate;
