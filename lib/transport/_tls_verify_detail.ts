@@ -73,7 +73,10 @@ function peerChainDers(socket: tls.TLSSocket): Uint8Array[] {
   // null once the peer has closed the socket (the detail module is loaded
   // with import(), so the socket may be gone by now): then no chain.
   let cert: tls.DetailedPeerCertificate | null | undefined = socket.getPeerCertificate(true);
-  while (cert != null && cert.raw != null && !seen.has(cert)) {
+  while (
+    cert !== null && cert !== undefined && cert.raw !== undefined && cert.raw !== null &&
+    !seen.has(cert)
+  ) {
     seen.add(cert);
     if (cert.raw.byteLength > 0) ders.push(new Uint8Array(cert.raw));
     cert = cert.issuerCertificate;
