@@ -160,7 +160,7 @@ Deno.test({
     `${t.dir}/control/sstp-server.sock`,
   ]);
   const line = await serve.waitFor(/sstp connect /);
-  const password = /--password '([^']+)'/.exec(line)?.[1];
+  const password = /SSTP_PASSWORD='([^']+)' sstp connect/.exec(line)?.[1];
   assert.ok(password, line);
   assert.match(line, /--user sstp /);
   assert.match(line, new RegExp(`sstp connect ${SERVER_IP.replaceAll(".", "\\.")} --port ${PORT}`));

@@ -118,8 +118,11 @@ export function zeroConfigBanner(z: ZeroConfig, host: string, port: number): str
     `zero-config: certificate ${z.fingerprint}`,
     `zero-config: user "${z.user}", password in credentials.json of the state directory`,
     `connect with:`,
-    `  sstp connect ${connectTo}${port === 443 ? "" : ` --port ${port}`} --user ${z.user} ` +
-    `--password '${z.password}' --server-fingerprint ${z.fingerprint}${addressCheck}`,
+    // The password goes in the environment, not on the command line, where
+    // every user could read it in the process list.
+    `  SSTP_PASSWORD='${z.password}' sstp connect ${connectTo}` +
+    `${port === 443 ? "" : ` --port ${port}`} --user ${z.user} ` +
+    `--server-fingerprint ${z.fingerprint}${addressCheck}`,
   ];
 }
 
