@@ -145,10 +145,8 @@ export class SessionEngine implements TunnelEngine {
           out.push({ type: "send", packet: { kind: "control", message: a.message } });
           break;
         case "startTimer":
-          out.push({ type: "startTimer", timer: a.timer, ms: a.ms });
-          break;
         case "stopTimer":
-          out.push({ type: "stopTimer", timer: a.timer });
+          out.push(a); // the same shape as the TunnelAction
           break;
         case "pppStart":
           this.#linkActions(this.#link.start(nowMs), nowMs, out);
@@ -172,10 +170,8 @@ export class SessionEngine implements TunnelEngine {
           out.push({ type: "send", packet: { kind: "data", data: a.frame } });
           break;
         case "startTimer":
-          out.push({ type: "startTimer", timer: a.timer, ms: a.ms });
-          break;
         case "stopTimer":
-          out.push({ type: "stopTimer", timer: a.timer });
+          out.push(a); // the same shape as the TunnelAction
           break;
         case "authenticated":
           this.#authenticated = { user: a.user, method: a.method };
