@@ -10,6 +10,7 @@ import { stripDomain } from "./mschap_crypto.ts";
 import { sha256 } from "../crypto/digest.ts";
 import { encodeText } from "./_auth_header.ts";
 import { timingSafeEqual } from "../../bytes/hex.ts";
+import { ERROR_CODE, ProtocolError } from "../../errors.ts";
 
 /** HLAK length in bytes (MS-SSTP 3.2.5.2.1). */
 export const HLAK_LENGTH = 32;
@@ -53,4 +54,28 @@ export function findCredentials(lookup: PasswordLookup, name: string): Credentia
  */
 export function passwordsEqual(a: string, b: string): boolean {
   return timingSafeEqual(sha256(encodeText(a)), sha256(encodeText(b)));
+}
+
+/**
+ * The authenticator's error for a CHAP response that did not verify; `detail`
+ * says why (malformed, wrong password, unknown user) without any secret.
+ */
+export function chapResponseRejected(
+  label: string,
+  credentials: Credentials,
+  detail: string,
+): ProtocolError {
+  return new ProtocolError(
+    "chap",
+    ERROR_CODE.AUTH_FAILED,
+    `Authentication failed: ${label} response for user ${
+      JSON.stringify(credentials.user)
+    } did not verify`,
+    { detail },
+  );
+}
+
+/** "wrong password" for a known user, else "unknown user" (or `malformed` when given). */
+export function rejectionDetail(credentials: Credentials, malformed?: string): string {
+  return malformed ?? (credentials.isKnown ? "wrong password" : "unknown user");
 }

@@ -4,13 +4,17 @@
  *
  * @module
  */
-import { ERROR_CODE, ProtocolError } from "../../errors.ts";
 import { timingSafeEqual } from "../../bytes/hex.ts";
 import { md5 } from "../crypto/digest.ts";
 import type { PasswordLookup } from "./auth_types.ts";
 import type { ChapAuthenticatorAlgorithm, ChapPeerAlgorithm, ChapVerdict } from "./chap.ts";
 import type { ChapValuePacket } from "./chap_packet.ts";
-import { findCredentials, zeroHlak } from "./_credentials.ts";
+import {
+  chapResponseRejected,
+  findCredentials,
+  rejectionDetail,
+  zeroHlak,
+} from "./_credentials.ts";
 import { encodeText } from "./_auth_header.ts";
 
 const LABEL = "CHAP-MD5";
@@ -77,14 +81,7 @@ export function chapMd5AuthenticatorAlgorithm(
       if (matches && c.isKnown) {
         return { ok: true, user: c.user, hlak: zeroHlak(), message: successMessage };
       }
-      const error = new ProtocolError(
-        "chap",
-        ERROR_CODE.AUTH_FAILED,
-        `Authentication failed: ${LABEL} response for user ${
-          JSON.stringify(c.user)
-        } did not verify`,
-        { detail: c.isKnown ? "wrong password" : "unknown user" },
-      );
+      const error = chapResponseRejected(LABEL, c, rejectionDetail(c));
       return { ok: false, message: failureMessage, error };
     },
   };

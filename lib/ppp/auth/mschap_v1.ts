@@ -17,7 +17,12 @@ import type { PasswordLookup } from "./auth_types.ts";
 import type { ChapAuthenticatorAlgorithm, ChapPeerAlgorithm, ChapVerdict } from "./chap.ts";
 import type { ChapValuePacket } from "./chap_packet.ts";
 import { ntChallengeResponse } from "./mschap_crypto.ts";
-import { findCredentials, zeroHlak } from "./_credentials.ts";
+import {
+  chapResponseRejected,
+  findCredentials,
+  rejectionDetail,
+  zeroHlak,
+} from "./_credentials.ts";
 
 const LABEL = "MS-CHAP";
 /** RFC 2433 2: the MS-CHAPv1 challenge is 8 bytes. */
@@ -83,19 +88,11 @@ export function msChapV1AuthenticatorAlgorithm(
       if (matches && c.isKnown) {
         return { ok: true, user: c.user, hlak: zeroHlak(), message: successMessage };
       }
-      const detail = !isWellFormed
-        ? "malformed response (or LM-only)"
-        : c.isKnown
-        ? "wrong password"
-        : "unknown user";
-      const error = new ProtocolError(
-        "chap",
-        ERROR_CODE.AUTH_FAILED,
-        `Authentication failed: ${LABEL} response for user ${
-          JSON.stringify(c.user)
-        } did not verify`,
-        { detail },
+      const detail = rejectionDetail(
+        c,
+        isWellFormed ? undefined : "malformed response (or LM-only)",
       );
+      const error = chapResponseRejected(LABEL, c, detail);
       // RFC 2433 6: "E=691 R=0": authentication failure, no retry.
       return { ok: false, message: "E=691 R=0", error };
     },

@@ -29,7 +29,7 @@ import {
 } from "./mschap_crypto.ts";
 import { msChapV2Hlak } from "./mppe_keys.ts";
 import { encodeText } from "./_auth_header.ts";
-import { findCredentials } from "./_credentials.ts";
+import { chapResponseRejected, findCredentials, rejectionDetail } from "./_credentials.ts";
 
 const LABEL = "MS-CHAPv2";
 /** RFC 2759 3: the authenticator challenge is 16 bytes. */
@@ -211,19 +211,8 @@ export function msChapV2AuthenticatorAlgorithm(
         const hlak = msChapV2Hlak("server", hashNtPasswordHash(passwordHash), r.ntResponse);
         return { ok: true, user: c.user, hlak, message: `${s} M=${successText}` };
       }
-      const detail = !isWellFormed
-        ? "malformed response"
-        : c.isKnown
-        ? "wrong password"
-        : "unknown user";
-      const error = new ProtocolError(
-        "chap",
-        ERROR_CODE.AUTH_FAILED,
-        `Authentication failed: ${LABEL} response for user ${
-          JSON.stringify(c.user)
-        } did not verify`,
-        { detail },
-      );
+      const detail = rejectionDetail(c, isWellFormed ? undefined : "malformed response");
+      const error = chapResponseRejected(LABEL, c, detail);
       const retryChallenge = toHex(options.randomBytes(16).slice(0, 16)).toUpperCase();
       // RFC 2759 6: E=691 authentication failure, R=0 no retry, V=3.
       return { ok: false, message: `E=691 R=0 C=${retryChallenge} V=3 M=${failureText}`, error };
