@@ -37,6 +37,15 @@ Deno.test("desEncryptBlock() matches DES known answers", () => {
   }
 });
 
+Deno.test("desEncryptBlock() is an involution under the weak keys (FIPS 74)", () => {
+  // With a weak key all 16 round keys are equal, so encryption is its own inverse.
+  for (const weak of ["0101010101010101", "fefefefefefefefe", "e0e0e0e0f1f1f1f1"]) {
+    const plain = fromHex("4e6f772069732074");
+    const once = desEncryptBlock(fromHex(weak), plain);
+    assertEquals(toHex(desEncryptBlock(fromHex(weak), once)), toHex(plain), weak);
+  }
+});
+
 Deno.test("desEncryptBlock() ignores the parity bits of the key", () => {
   const key = fromHex("0123456789abcdef");
   const flipped = key.map((b) => b ^ 1);
