@@ -40,20 +40,51 @@ export type LogSink = (level: LogLevel, line: string) => void;
  * ```
  */
 export function createLogger(level: LogLevel, sink: LogSink, tags: string[] = []): Logger {
-  const max = LOG_LEVELS.indexOf(level);
-  const prefix = tags.map((t) => `[${t}] `).join("");
-  const write = (l: LogLevel) => (message: string) => {
-    if (LOG_LEVELS.indexOf(l) <= max) sink(l, prefix + message);
-  };
-  return {
-    error: write("error"),
-    warn: write("warn"),
-    info: write("info"),
-    debug: write("debug"),
-    trace: write("trace"),
-    enabled: (l) => LOG_LEVELS.indexOf(l) <= max,
-    child: (tag) => createLogger(level, sink, [...tags, tag]),
-  };
+  return new TaggedLogger(LOG_LEVELS.indexOf(level), sink, tags);
+}
+
+/**
+ * Methods on the prototype, not closures: a server keeps one or two child
+ * loggers per session, thousands at once.
+ */
+class TaggedLogger implements Logger {
+  readonly #max: number;
+  readonly #sink: LogSink;
+  readonly #tags: string[];
+  readonly #prefix: string;
+
+  constructor(max: number, sink: LogSink, tags: string[]) {
+    this.#max = max;
+    this.#sink = sink;
+    this.#tags = tags;
+    this.#prefix = tags.map((t) => `[${t}] `).join("");
+  }
+
+  error(message: string): void {
+    this.#write(0, "error", message);
+  }
+  warn(message: string): void {
+    this.#write(1, "warn", message);
+  }
+  info(message: string): void {
+    this.#write(2, "info", message);
+  }
+  debug(message: string): void {
+    this.#write(3, "debug", message);
+  }
+  trace(message: string): void {
+    this.#write(4, "trace", message);
+  }
+  enabled(level: LogLevel): boolean {
+    return LOG_LEVELS.indexOf(level) <= this.#max;
+  }
+  child(tag: string): Logger {
+    return new TaggedLogger(this.#max, this.#sink, [...this.#tags, tag]);
+  }
+
+  #write(rank: number, level: LogLevel, message: string): void {
+    if (rank <= this.#max) this.#sink(level, this.#prefix + message);
+  }
 }
 
 /** A logger that writes nothing. */

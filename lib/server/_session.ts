@@ -171,7 +171,8 @@ export function startSession(
   const runner = new TunnelRunner({
     engine,
     transport: duplex,
-    leftover,
+    // A copy: a view would keep the whole preamble read buffer for the session's life.
+    leftover: leftover.slice(),
     clock: ctx.clock,
     logger: log,
     // Read at link-up, after authentication chose the profile (`change-tcp-mss`, default yes).

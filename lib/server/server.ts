@@ -186,13 +186,18 @@ export class SstpServer {
 
   async #accept(): Promise<void> {
     for await (const duplex of this.#listener) {
-      const task = this.#admit(duplex).catch((e) => {
-        this.#log.error(`connection handling failed: ${String(e)}`);
-        duplex.close();
-      });
-      this.#pending.add(task);
-      task.finally(() => this.#pending.delete(task));
+      this.#track(this.#admit(duplex), duplex);
     }
+  }
+
+  /** Keeps `task` (admission, then the session) for shutdown; a failure closes `duplex`. */
+  #track(task: Promise<void>, duplex: ByteDuplex): void {
+    const tracked = task.catch((e) => {
+      this.#log.error(`connection handling failed: ${String(e)}`);
+      duplex.close();
+    });
+    this.#pending.add(tracked);
+    tracked.finally(() => this.#pending.delete(tracked));
   }
 
   async #admit(duplex: ByteDuplex): Promise<void> {
@@ -246,7 +251,9 @@ export class SstpServer {
     const ctx = { ...this.#ctx, certHashes: this.#hashesOf(served) };
     const session = startSession(ctx, duplex, got.leftover, correlationId, callerId);
     session.log.info(`SSTP request accepted (host ${request.host ?? "-"}); negotiating`);
-    await session.done;
+    // Tracked on its own: this frame (HTTP header, preamble state) is not kept
+    // for the life of the session.
+    this.#track(session.done, duplex);
   }
 
   #sweepTimeouts(): void {

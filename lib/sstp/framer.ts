@@ -32,8 +32,12 @@ import { concatBytes } from "../bytes/hex.ts";
 
 /** Incremental, zero-copy SSTP packet framer. */
 export class SstpFramer {
-  /** Partial packet carried between chunks; `#pendingLength` bytes are valid. */
-  readonly #pending = new Uint8Array(SSTP_MAX_PACKET_LENGTH);
+  /**
+   * Partial packet carried between chunks; `#pendingLength` bytes are valid.
+   * Allocated on the first split packet: most sessions of a busy server sit
+   * idle and never need it (4 KiB each).
+   */
+  #pending: Uint8Array | null = null;
   #pendingLength = 0;
   /** Bytes after a malformed control packet, fed before the next chunk. */
   #resume: Uint8Array | null = null;
@@ -100,6 +104,7 @@ export class SstpFramer {
       this.#emit(chunk, start, length, chunk, offset, onPacket);
     }
     if (offset < end) {
+      this.#pending ??= new Uint8Array(SSTP_MAX_PACKET_LENGTH);
       this.#pending.set(chunk.subarray(offset), 0);
       this.#pendingLength = end - offset;
     }
@@ -107,23 +112,24 @@ export class SstpFramer {
 
   /** Completes the buffered packet; returns the chunk offset after it, or -1 if still partial. */
   #completePending(chunk: Uint8Array, onPacket: (packet: SstpPacket) => void): number {
+    const pending = this.#pending!;
     let offset = 0;
     if (this.#pendingLength < SSTP_HEADER_LENGTH) {
       const take = Math.min(SSTP_HEADER_LENGTH - this.#pendingLength, chunk.length);
-      this.#pending.set(chunk.subarray(0, take), this.#pendingLength);
+      pending.set(chunk.subarray(0, take), this.#pendingLength);
       this.#pendingLength += take;
       offset = take;
       if (this.#pendingLength < SSTP_HEADER_LENGTH) return -1;
     }
-    const length = this.#headerLength(this.#pending, 0);
+    const length = this.#headerLength(pending, 0);
     const take = Math.min(length - this.#pendingLength, chunk.length - offset);
-    this.#pending.set(chunk.subarray(offset, offset + take), this.#pendingLength);
+    pending.set(chunk.subarray(offset, offset + take), this.#pendingLength);
     this.#pendingLength += take;
     offset += take;
     if (this.#pendingLength < length) return -1;
     this.#pendingLength = 0;
     // The pending buffer is reused, so the packet gets its own copy.
-    const packet = this.#pending.slice(0, length);
+    const packet = pending.slice(0, length);
     this.#emit(packet, 0, length, chunk, offset, onPacket);
     return offset;
   }
