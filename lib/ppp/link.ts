@@ -435,6 +435,9 @@ export class PppLink {
       return [...actions, ...this.#fail(result.error, nowMs)];
     }
     this.#user = result.user;
+    // Auth packets are ignored outside the Authenticate phase: drop the
+    // challenge/response state (a server keeps thousands of links).
+    this.#auth = undefined;
     this.#log.info(`Authenticated ${JSON.stringify(result.user)} with ${this.#authMethod}`);
     actions.push({
       type: "authenticated",

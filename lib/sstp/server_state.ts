@@ -77,7 +77,8 @@ export interface SstpServerOptions {
  * ```
  */
 export class SstpServerStateMachine extends SstpCallMachine<EstablishmentState> {
-  readonly #certHashes: CertHashes;
+  /** Dropped with the nonce and the HLAK once Call Connected is verified. */
+  #certHashes: CertHashes | null;
   readonly #randomBytes: (n: number) => Uint8Array;
   readonly #negotiationMs: number;
   readonly #maxNaks: number;
@@ -239,7 +240,7 @@ export class SstpServerStateMachine extends SstpCallMachine<EstablishmentState> 
   #verify(message: SstpControlMessage, nowMs: number, actions: SstpAction[]): SstpAction[] {
     const result = verifyCallConnected(message, {
       nonce: this.#nonce ?? new Uint8Array(NONCE_LENGTH),
-      certHashes: this.#certHashes,
+      certHashes: this.#certHashes ?? { sha1: new Uint8Array(20), sha256: new Uint8Array(32) },
       hlak: this.#hlak ?? new Uint8Array(32),
       offeredBitmask: this.#hashBitmask,
     });
@@ -255,6 +256,10 @@ export class SstpServerStateMachine extends SstpCallMachine<EstablishmentState> 
         { attribId: ATTRIBUTE_ID.CRYPTO_BINDING, status: STATUS.VALUE_NOT_SUPPORTED },
       );
     }
+    // Only needed for this check: a server keeps thousands of sessions.
+    this.#nonce = null;
+    this.#hlak = null;
+    this.#certHashes = null;
     this.stopTimer(actions, "negotiation");
     this.setState("Server_Call_Connected");
     actions.push({ type: "callConnected" });
