@@ -1,12 +1,19 @@
 /**
- * Keeps `@peculiar/x509` (and `reflect-metadata`) off the static module graph
- * of `sstp connect`: importing them costs ~350 ms of start-up
- * (bench/README.md "Connect time"). They may be reached through dynamic
- * `import()` only (tls_client.ts loads `_tls_verify_detail.ts` to word a
- * failure or to check CRLs).
+ * Keeps heavy modules off the start-up path of `sstp connect`:
+ * `@peculiar/x509` and `reflect-metadata` (~350 ms, bench/README.md "Connect
+ * time"), `yaml` (~30 ms, only for `--config`) and the other commands.
+ *
+ * Deno loads (reads and compiles, without running) the graph of every
+ * `import("literal")` together with the module that contains it, so a lazy
+ * module must be imported by a `URL` that the graph does not follow
+ * (`import(new URL("./x.ts", import.meta.url).href)`). The walk below
+ * therefore follows dynamic edges too: whatever it reaches is paid for at
+ * start-up. The lazily loaded files are checked to exist by scanning the
+ * sources for those `new URL(...)` imports.
  *
  * The graph comes from `deno info --json`, which lists each module's
- * dependencies with `isDynamic` set on `import()` ones.
+ * dependencies with `isDynamic` set on `import()` ones and type-only imports
+ * under `type` (not `code`), which `deno run` does not load.
  */
 import assert from "node:assert/strict";
 
@@ -67,23 +74,50 @@ function reachable(graph: Info, followDynamic: boolean): Set<string> {
 function heavy(names: Set<string>): string[] {
   return [...names].filter((n) =>
     n === "lib/cert/_x509.ts" || n.startsWith("npm:@peculiar/") ||
-    n.startsWith("npm:reflect-metadata@")
+    n.startsWith("npm:reflect-metadata@") || n.startsWith("npm:yaml@") ||
+    n === "lib/config/yaml_source.ts" || n.startsWith("npm:des.js@") ||
+    n === "lib/transport/_tls_verify_detail.ts"
   );
 }
 
-Deno.test("sstp connect loads @peculiar/x509 and reflect-metadata only through dynamic import()", async () => {
+Deno.test("sstp connect loads no x509, yaml or des.js at start-up, not even through import()", async () => {
   const graph = await info("lib/commands/connect.ts");
-  const staticNames = reachable(graph, false);
-  assert.ok(staticNames.has("lib/transport/tls_client.ts"), "the walk reaches the TLS client");
-  assert.deepEqual(heavy(staticNames), []);
-  // The detailed verifier stays reachable, lazily.
-  const all = reachable(graph, true);
-  assert.ok(all.has("lib/transport/_tls_verify_detail.ts"));
-  assert.ok(all.has("lib/cert/_x509.ts"));
+  const loaded = reachable(graph, true);
+  assert.ok(loaded.has("lib/transport/tls_client.ts"), "the walk reaches the TLS client");
+  assert.ok(loaded.has("lib/ppp/crypto/des.ts"), "the walk reaches MS-CHAP's DES");
+  assert.deepEqual(heavy(loaded), []);
 });
 
-Deno.test("main.ts does not import reflect-metadata or @peculiar/x509 for every command", async () => {
-  assert.deepEqual(heavy(reachable(await info("main.ts"), false)), []);
+Deno.test("main.ts loads no command module before it picks one", async () => {
+  const loaded = [...reachable(await info("main.ts"), true)];
+  // ffi/ shares lib/log.ts; no command, client, server or npm code comes with it.
+  assert.deepEqual(
+    loaded.filter((n) => (n.startsWith("lib/") && n !== "lib/log.ts") || n.startsWith("npm:")),
+    [],
+  );
+});
+
+Deno.test("every lazily imported URL names an existing module", async () => {
+  const lazy = /import\(\s*new URL\(\s*"([^"]+)",\s*import\.meta\.url\)\.href/g;
+  const found: string[] = [];
+  for (const file of ["main.ts", "lib/cli/_connect_sources.ts", "lib/transport/tls_client.ts"]) {
+    const base = new URL(file, ROOT);
+    for (const m of (await Deno.readTextFile(base)).matchAll(lazy)) {
+      const target = new URL(m[1]!, base);
+      await Deno.stat(target); // throws NotFound for a stale path
+      found.push(target.href.replace(ROOT.href, ""));
+    }
+  }
+  for (const expected of ["lib/config/yaml_source.ts", "lib/transport/_tls_verify_detail.ts"]) {
+    assert.ok(found.includes(expected), `${expected} is imported lazily: ${found.join(", ")}`);
+  }
+  // main.ts names its commands in a table of paths, resolved the same way.
+  const main = await Deno.readTextFile(new URL("main.ts", ROOT));
+  for (const m of main.matchAll(/^\s+\w+: "(\.\/lib\/[^"]+\.ts)",$/gm)) {
+    await Deno.stat(new URL(m[1]!, ROOT));
+    found.push(m[1]!);
+  }
+  assert.ok(found.includes("./lib/commands/connect.ts"), found.join(", "));
 });
 
 Deno.test("the import-graph walk sees @peculiar/x509 where it is static (sstp cert)", async () => {

@@ -133,7 +133,7 @@ export function isHelpRequested(argv: readonly string[]): boolean {
  * @example
  * ```ts
  * import { parseConnectOptions } from "./connect_options.ts";
- * const o = parseConnectOptions(
+ * const o = await parseConnectOptions(
  *   ["vpn.example.com:8443", "--user", "alice", "--keepalive-timeout", "disabled"],
  *   { SSTP_PASSWORD: "s3cret" },
  *   () => "",
@@ -146,16 +146,16 @@ export function isHelpRequested(argv: readonly string[]): boolean {
  * @throws {TypeError} For unknown options or keys, missing or malformed values.
  * @throws {RangeError} For numbers out of range.
  */
-export function parseConnectOptions(
+export async function parseConnectOptions(
   argv: string[],
   env: Record<string, string | undefined>,
   readFile: (path: string) => string,
-): ConnectOptions {
+): Promise<ConnectOptions> {
   const { flags, positionals } = readFlags(argv);
   const configPath = flags.get("config")?.text;
   const file = configPath === undefined
     ? new Map<Key, Raw>()
-    : readConfigFile(configPath, readFile);
+    : await readConfigFile(configPath, readFile);
   if (positionals.length > 1) {
     throw new TypeError(`Unexpected argument "${positionals[1]}": give one server to connect to`);
   }

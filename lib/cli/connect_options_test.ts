@@ -25,13 +25,16 @@ function readFile(path: string): string {
 const BASE = ["vpn.example.com", "--user", "alice"];
 const ENV = { SSTP_PASSWORD: "env-secret" };
 
-function parse(argv: string[], env: Record<string, string | undefined> = ENV): ConnectOptions {
+function parse(
+  argv: string[],
+  env: Record<string, string | undefined> = ENV,
+): Promise<ConnectOptions> {
   return parseConnectOptions(argv, env, readFile);
 }
 
-Deno.test("parseConnectOptions() applies the defaults", () => {
+Deno.test("parseConnectOptions() applies the defaults", async () => {
   assert.deepEqual(
-    parse(BASE),
+    await parse(BASE),
     {
       connectTo: { host: "vpn.example.com", port: 443, kind: "name" },
       user: "alice",
@@ -65,7 +68,7 @@ Deno.test("parseConnectOptions() applies the defaults", () => {
   );
 });
 
-Deno.test("parseConnectOptions() reads every property", () => {
+Deno.test("parseConnectOptions() reads every property", async () => {
   const fp = "AB".repeat(32);
   const cases: Array<[string[], Partial<ConnectOptions>]> = [
     [["--connect-to", "198.18.0.1:444"], {
@@ -129,14 +132,14 @@ Deno.test("parseConnectOptions() reads every property", () => {
     const argv = extra.includes("--connect-to")
       ? ["--user", "alice", ...extra]
       : [...BASE, ...extra];
-    const options = parse(argv);
+    const options = await parse(argv);
     for (const [key, value] of Object.entries(expected)) {
       assert.deepEqual(options[key as keyof ConnectOptions], value, `${extra.join(" ")} → ${key}`);
     }
   }
 });
 
-Deno.test("parseConnectOptions() rejects each malformed value naming the property", () => {
+Deno.test("parseConnectOptions() rejects each malformed value naming the property", async () => {
   const cases: Array<[string[], ErrorConstructor, string]> = [
     [
       ["--keepalive-timeout", "abc"],
@@ -242,7 +245,7 @@ Deno.test("parseConnectOptions() rejects each malformed value naming the propert
   for (const [extra, type, message] of cases) {
     const argv = ["vpn.example.com:8443", "--user", "alice", ...extra];
     if (extra[0] === "--user") argv.splice(1, 2);
-    assert.throws(
+    await assert.rejects(
       () => parse(argv),
       (e) => e instanceof type && (e as Error).message === message,
       extra.join(" "),
@@ -250,7 +253,7 @@ Deno.test("parseConnectOptions() rejects each malformed value naming the propert
   }
 });
 
-Deno.test("parseConnectOptions() rejects malformed connect-to", () => {
+Deno.test("parseConnectOptions() rejects malformed connect-to", async () => {
   const cases: Array<[string, string]> = [
     ["10.0.0.300", 'Invalid value for "connect-to": "10.0.0.300" is not an IPv4 address'],
     ["bad host", 'Invalid value for "connect-to": "bad host" is not a host name or IP address'],
@@ -258,11 +261,11 @@ Deno.test("parseConnectOptions() rejects malformed connect-to", () => {
     ["host:70000", 'Invalid value for "connect-to": port 70000 is out of range (1-65535)'],
   ];
   for (const [target, message] of cases) {
-    assert.throws(() => parse([target, "--user", "a"]), { message }, target);
+    await assert.rejects(() => parse([target, "--user", "a"]), { message }, target);
   }
 });
 
-Deno.test("parseConnectOptions() rejects unknown, repeated and incomplete options", () => {
+Deno.test("parseConnectOptions() rejects unknown, repeated and incomplete options", async () => {
   const cases: Array<[string[], string]> = [
     [["--bogus", "1"], 'Unknown option "--bogus"'],
     [
@@ -285,76 +288,84 @@ Deno.test("parseConnectOptions() rejects unknown, repeated and incomplete option
     ],
   ];
   for (const [extra, message] of cases) {
-    assert.throws(
+    await assert.rejects(
       () => parse([...BASE, ...extra]),
       (e) => e instanceof TypeError && e.message === message,
       extra.join(" "),
     );
   }
-  assert.throws(() => parse(["--user", "a"]), {
+  await assert.rejects(() => parse(["--user", "a"]), {
     name: "TypeError",
     message: 'Missing "connect-to": give the server as the argument or as --connect-to HOST[:PORT]',
   });
-  assert.throws(() => parse(["vpn.example.com"]), {
+  await assert.rejects(() => parse(["vpn.example.com"]), {
     name: "TypeError",
     message: 'Missing "user": give --user NAME',
   });
 });
 
-Deno.test("parseConnectOptions() takes the password from flag, file, environment or config", () => {
-  const withFlag = parse([...BASE, "--password", "flag-secret"]);
+Deno.test("parseConnectOptions() takes the password from flag, file, environment or config", async () => {
+  const withFlag = await parse([...BASE, "--password", "flag-secret"]);
   assert.equal(withFlag.password, "flag-secret");
   assert.equal(withFlag.passwordSource, "command-line");
   assert.equal(withFlag.warnings.length, 1);
   assert.match(withFlag.warnings[0]!, /command line.*process list/);
   assert.doesNotMatch(withFlag.warnings[0]!, /flag-secret/);
 
-  const fromFile = parse([...BASE, "--password-file", "/etc/sstp/pw"]);
+  const fromFile = await parse([...BASE, "--password-file", "/etc/sstp/pw"]);
   assert.deepEqual([fromFile.password, fromFile.passwordSource, fromFile.warnings], [
     "from-file",
     "password-file",
     [],
   ]);
 
-  const fromEnv = parse(BASE, { SSTP_PASSWORD: "e" });
+  const fromEnv = await parse(BASE, { SSTP_PASSWORD: "e" });
   assert.deepEqual([fromEnv.password, fromEnv.passwordSource], ["e", "environment"]);
 
-  const fromConfig = parse(["--config", "/etc/sstp/client.yaml"], {});
+  const fromConfig = await parse(["--config", "/etc/sstp/client.yaml"], {});
   assert.deepEqual([fromConfig.password, fromConfig.passwordSource], [
     "from-file",
     "password-file",
   ]);
   // The environment beats the config file; the command line beats both.
-  assert.equal(parse(["--config", "/etc/sstp/client.yaml"], { SSTP_PASSWORD: "e" }).password, "e");
   assert.equal(
-    parse(["--config", "/etc/sstp/client.yaml", "--password-file", "/etc/sstp/pw"], {
+    (await parse(["--config", "/etc/sstp/client.yaml"], { SSTP_PASSWORD: "e" })).password,
+    "e",
+  );
+  assert.equal(
+    (await parse(["--config", "/etc/sstp/client.yaml", "--password-file", "/etc/sstp/pw"], {
       SSTP_PASSWORD: "e",
-    }).password,
+    })).password,
     "from-file",
   );
 });
 
-Deno.test("parseConnectOptions() rejects missing, unreadable or conflicting passwords", () => {
-  assert.throws(() => parse(BASE, {}), {
+Deno.test("parseConnectOptions() rejects missing, unreadable or conflicting passwords", async () => {
+  await assert.rejects(() => parse(BASE, {}), {
     name: "TypeError",
     message:
       'Missing "password": give --password-file FILE, the SSTP_PASSWORD environment variable or "password" in the config file',
   });
-  assert.throws(() => parse(BASE, { SSTP_PASSWORD: "" }), { message: /^Missing "password"/ });
-  assert.throws(() => parse([...BASE, "--password-file", "/nope"]), {
+  await assert.rejects(() => parse(BASE, { SSTP_PASSWORD: "" }), {
+    message: /^Missing "password"/,
+  });
+  await assert.rejects(() => parse([...BASE, "--password-file", "/nope"]), {
     name: "TypeError",
     message: 'Invalid value for "password-file": cannot read "/nope": No such file: /nope',
   });
-  assert.throws(() => parse([...BASE, "--password-file", "/etc/sstp/empty"]), {
+  await assert.rejects(() => parse([...BASE, "--password-file", "/etc/sstp/empty"]), {
     message: 'Invalid value for "password-file": "/etc/sstp/empty" is empty',
   });
-  assert.throws(() => parse([...BASE, "--password", "x", "--password-file", "/etc/sstp/pw"]), {
-    message: 'Invalid value for "password-file": "password" is given as well; use one',
-  });
+  await assert.rejects(
+    () => parse([...BASE, "--password", "x", "--password-file", "/etc/sstp/pw"]),
+    {
+      message: 'Invalid value for "password-file": "password" is given as well; use one',
+    },
+  );
 });
 
-Deno.test("parseConnectOptions() reads the YAML file and lets flags win", () => {
-  const fromFile = parse(["--config", "/etc/sstp/client.yaml"], {});
+Deno.test("parseConnectOptions() reads the YAML file and lets flags win", async () => {
+  const fromFile = await parse(["--config", "/etc/sstp/client.yaml"], {});
   assert.deepEqual(fromFile.connectTo, { host: "vpn.example.com", port: 8443, kind: "name" });
   assert.equal(fromFile.user, "bob");
   assert.deepEqual(fromFile.authentication, ["mschap2", "pap"]);
@@ -364,7 +375,7 @@ Deno.test("parseConnectOptions() reads the YAML file and lets flags win", () => 
   assert.equal(fromFile.keepaliveTimeoutMs, 30_000);
   assert.equal(fromFile.configFile, "/etc/sstp/client.yaml");
 
-  const overridden = parse(
+  const overridden = await parse(
     [
       "other.example",
       "--config",
@@ -388,7 +399,7 @@ Deno.test("parseConnectOptions() reads the YAML file and lets flags win", () => 
   );
 });
 
-Deno.test("parseConnectOptions() reports config file mistakes with file and line", () => {
+Deno.test("parseConnectOptions() reports config file mistakes with file and line", async () => {
   const configs: Array<[string, ErrorConstructor, string]> = [
     ["connect-to: h.example\nuser: bob\nbogus: 1\n", TypeError, '/c.yaml:3: unknown key "bogus"'],
     ["connect-to: h.example\nconfig: other.yaml\n", TypeError, '/c.yaml:2: unknown key "config"'],
@@ -413,23 +424,23 @@ Deno.test("parseConnectOptions() reports config file mistakes with file and line
   ];
   for (const [text, type, message] of configs) {
     const files = { "/c.yaml": text };
-    assert.throws(
+    await assert.rejects(
       () => parseConnectOptions(["--config", "/c.yaml"], ENV, (p) => files[p as "/c.yaml"]),
       (e) => e instanceof type && (e as Error).message === message,
       message,
     );
   }
-  assert.throws(() => parse(["--config", "/missing.yaml"]), {
+  await assert.rejects(() => parse(["--config", "/missing.yaml"]), {
     name: "TypeError",
     message: 'Cannot read config file "/missing.yaml": No such file: /missing.yaml',
   });
 });
 
-Deno.test("parseConnectOptions() warns when nothing checks the server certificate", () => {
-  const options = parse([...BASE, "--verify-server-certificate", "no"]);
+Deno.test("parseConnectOptions() warns when nothing checks the server certificate", async () => {
+  const options = await parse([...BASE, "--verify-server-certificate", "no"]);
   assert.equal(options.verifyServerCertificate, false);
   assert.match(options.warnings[0]!, /not verified/);
-  const pinned = parse([
+  const pinned = await parse([
     ...BASE,
     "--no-verify-server-certificate",
     "--server-fingerprint",
@@ -438,26 +449,26 @@ Deno.test("parseConnectOptions() warns when nothing checks the server certificat
   assert.deepEqual(pinned.warnings, []);
 });
 
-Deno.test("parseConnectOptions() sends no SNI for an IP address", () => {
-  assert.equal(parse(["198.18.0.1", "--user", "a"]).sni, undefined);
-  const explicit = parse(["198.18.0.1", "--user", "a", "--sni", "yes"]);
+Deno.test("parseConnectOptions() sends no SNI for an IP address", async () => {
+  assert.equal((await parse(["198.18.0.1", "--user", "a"])).sni, undefined);
+  const explicit = await parse(["198.18.0.1", "--user", "a", "--sni", "yes"]);
   assert.equal(explicit.sni, undefined);
   assert.deepEqual(explicit.warnings, [
     'sni=yes sends no server name: "198.18.0.1" is an IP address (RFC 6066 3)',
   ]);
   assert.equal(
-    parse(["198.18.0.1", "--user", "a", "--sni", "vpn.example.com"]).sni,
+    (await parse(["198.18.0.1", "--user", "a", "--sni", "vpn.example.com"])).sni,
     "vpn.example.com",
   );
 });
 
-Deno.test("isHelpRequested() finds -h and --help before --", () => {
+Deno.test("isHelpRequested() finds -h and --help before --", async () => {
   assert.equal(isHelpRequested(["--help"]), true);
   assert.equal(isHelpRequested(["vpn.example.com", "-h"]), true);
   assert.equal(isHelpRequested(["vpn.example.com"]), false);
   assert.equal(isHelpRequested(["--", "--help"]), false);
   // --help among other options does not disturb parsing either.
-  assert.equal(parse([...BASE, "--help"]).user, "alice");
+  assert.equal((await parse([...BASE, "--help"])).user, "alice");
 });
 
 Deno.test("CONNECT_HELP documents every property", () => {
@@ -498,9 +509,9 @@ Deno.test("CONNECT_HELP documents every property", () => {
   }
 });
 
-Deno.test("parseConnectOptions() keeps arguments after -- as positionals", () => {
+Deno.test("parseConnectOptions() keeps arguments after -- as positionals", async () => {
   assert.deepEqual(
-    parse(["--user", "a", "--", "vpn.example.com"]).connectTo.host,
+    (await parse(["--user", "a", "--", "vpn.example.com"])).connectTo.host,
     "vpn.example.com",
   );
 });

@@ -28,7 +28,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   }
   let options;
   try {
-    options = parseConnectOptions(argv, ctx.env, (p) => Deno.readTextFileSync(p));
+    options = await parseConnectOptions(argv, ctx.env, (p) => Deno.readTextFileSync(p));
   } catch (e) {
     ctx.printError(`sstp connect: ${(e as Error).message}`);
     return EXIT_CODE.USAGE;

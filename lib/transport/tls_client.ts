@@ -53,6 +53,14 @@ import { isIpAddress } from "../cert/_ip.ts";
 import type { ByteDuplex } from "./duplex.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
 import { certificateError, SERVER_PURPOSES } from "./tls_errors.ts";
+import type * as VerifyDetail from "./_tls_verify_detail.ts";
+import type * as Crl from "../cert/crl.ts";
+import type * as Names from "../cert/names.ts";
+
+// The lazily loaded modules are named by `URL`, not by an `import("...")`
+// literal: Deno loads (without running) the graph of every literal dynamic
+// import together with the importing module, so a literal would put
+// @peculiar/x509 back on the start-up path of `sstp connect`.
 
 /** Options of {@linkcode dialTls}. */
 export interface DialTlsOptions {
@@ -136,7 +144,9 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
   }
   const crls = options.crlPem === undefined
     ? undefined
-    : (await import("../cert/crl.ts")).parseCrls(options.crlPem);
+    : (await import(new URL("../cert/crl.ts", import.meta.url).href) as typeof Crl).parseCrls(
+      options.crlPem,
+    );
   const timeoutMs = options.connectTimeoutMs ?? 30_000;
   if (!(timeoutMs > 0)) {
     throw new RangeError(`Cannot dial TLS: connectTimeoutMs ${timeoutMs} must be positive`);
@@ -269,8 +279,8 @@ function handshake(
 }
 
 /** Loads the `@peculiar/x509` half of the check (see the module doc). */
-function detail(): Promise<typeof import("./_tls_verify_detail.ts")> {
-  return import("./_tls_verify_detail.ts");
+function detail(): Promise<typeof VerifyDetail> {
+  return import(new URL("./_tls_verify_detail.ts", import.meta.url).href);
 }
 
 async function verifyServer(
@@ -311,7 +321,8 @@ async function verifyServer(
   if (options.verifyServerAddress !== false) {
     const matches = fields !== undefined
       ? hostMatchesNames(fields, host)
-      : (await import("../cert/names.ts")).certificateMatchesHost(leaf, host);
+      : (await import(new URL("../cert/names.ts", import.meta.url).href) as typeof Names)
+        .certificateMatchesHost(leaf, host);
     if (!matches) {
       throw certificateError(
         hostIsIp ? "TLS_CERT_IP_MISMATCH" : "TLS_CERT_NAME_MISMATCH",
