@@ -6,6 +6,7 @@ import {
   NetConfig,
   runIp,
 } from "./net_config.ts";
+import type { PlatformNetlink } from "../platform.ts";
 
 /** A fake `ip` that records calls and answers from a script. */
 function fakeIp(answer: (args: string[]) => Partial<CommandResult> = () => ({})) {
@@ -195,6 +196,98 @@ Deno.test("NetConfig.pinHostRoute() routes the server through its current gatewa
   ip.calls.length = 0;
   await net.cleanup();
   assert.deepEqual(ip.calls, ["route del 198.19.7.7/32 via 198.18.0.254 dev eth0"]);
+});
+
+/** A fake rtnetlink socket that records requests; `fail` makes addRoute answer EEXIST. */
+function fakeNetlink(options: { fail?: boolean } = {}) {
+  const calls: string[] = [];
+  let opened = 0;
+  let closed = 0;
+  const open = (): PlatformNetlink => {
+    opened++;
+    return {
+      interfaceIndex: (name) => name === "sstp0" ? 7 : 3,
+      addAddress: (r) =>
+        void calls.push(`addr ${r.local} peer ${r.peer} /${r.prefixLen} #${r.index}`),
+      setLink: () => {},
+      addRoute: (r) => {
+        if (options.fail) {
+          throw new Error("Cannot add route: sendto failed with EEXIST (File exists)");
+        }
+        calls.push(
+          `route ${r.dst}/${r.prefixLen} via ${r.gateway ?? "-"} #${r.index} metric ${
+            r.metric ?? "-"
+          }`,
+        );
+      },
+      close: () => void closed++,
+    };
+  };
+  return { calls, open, opened: () => opened, closed: () => closed };
+}
+
+Deno.test("NetConfig adds IPv4 addresses and routes through rtnetlink and undoes them with ip", async () => {
+  const ip = fakeIp();
+  const nl = fakeNetlink();
+  const net = new NetConfig({ run: ip.run, netlink: nl.open });
+  await net.addPointToPointAddress("sstp0", "198.18.220.2", "198.18.220.1");
+  await net.addRoute({ dst: "default", dev: "sstp0", metric: 5 });
+  await net.addRoute({ dst: "198.19.7.7/32", gateway: "198.18.0.254", dev: "eth0" });
+  assert.deepEqual(nl.calls, [
+    "addr 198.18.220.2 peer 198.18.220.1 /32 #7",
+    "route 0.0.0.0/0 via - #7 metric 5",
+    "route 198.19.7.7/32 via 198.18.0.254 #3 metric -",
+  ]);
+  assert.equal(nl.opened(), 1, "one socket for every request");
+  // IPv6, other tables and routes without a device still go through ip.
+  await net.addPointToPointAddress("sstp0", "2001:db8::2", "2001:db8::1");
+  await net.addRoute({ dst: "default", dev: "sstp0", table: 100 });
+  await net.addRoute({ dst: "198.19.0.0/16", gateway: "198.18.0.254" });
+  assert.deepEqual(ip.calls, [
+    "addr add 2001:db8::2 peer 2001:db8::1/128 dev sstp0",
+    "route add default dev sstp0 table 100",
+    "route add 198.19.0.0/16 via 198.18.0.254",
+  ]);
+  ip.calls.length = 0;
+  await net.cleanup();
+  assert.deepEqual(ip.calls, [
+    "route del 198.19.0.0/16 via 198.18.0.254",
+    "route del default dev sstp0 table 100",
+    "addr del 2001:db8::2 peer 2001:db8::1/128 dev sstp0",
+    "route del 198.19.7.7/32 via 198.18.0.254 dev eth0",
+    "route del default dev sstp0 metric 5",
+    "addr del 198.18.220.2 peer 198.18.220.1/32 dev sstp0",
+  ]);
+  assert.equal(nl.closed(), 1, "cleanup closes the socket");
+});
+
+Deno.test("NetConfig reports rtnetlink failures as the ip command's error and falls back when it cannot open", async () => {
+  const nl = fakeNetlink({ fail: true });
+  const net = new NetConfig({ run: fakeIp().run, netlink: nl.open });
+  const error = await net.addRoute({ dst: "default", dev: "sstp0" }).catch((e) => e);
+  assert.ok(error instanceof NetCommandError);
+  assert.deepEqual(error.command, ["ip", "route", "add", "default", "dev", "sstp0"]);
+  assert.match(error.stderr, /File exists/);
+  assert.deepEqual(net.changes, []);
+
+  const ip = fakeIp();
+  const broken = new NetConfig({
+    run: ip.run,
+    netlink: () => {
+      throw new Error("socket(AF_NETLINK) failed");
+    },
+  });
+  await broken.addPointToPointAddress("sstp0", "198.18.220.2", "198.18.220.1");
+  assert.deepEqual(ip.calls, ["addr add 198.18.220.2 peer 198.18.220.1/32 dev sstp0"]);
+  // In a namespace the socket (of the caller's namespace) is never used.
+  const inNs = fakeNetlink();
+  const nsIp = fakeIp();
+  await new NetConfig({ run: nsIp.run, netns: "sstp-t-abc", netlink: inNs.open })
+    .addPointToPointAddress("sstp0", "198.18.220.2", "198.18.220.1");
+  assert.equal(inNs.opened(), 0);
+  assert.deepEqual(nsIp.calls, [
+    "-n sstp-t-abc addr add 198.18.220.2 peer 198.18.220.1/32 dev sstp0",
+  ]);
 });
 
 Deno.test("NetConfig.enableProxyArp() writes the sysctl and restores it", async () => {

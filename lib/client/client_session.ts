@@ -91,7 +91,12 @@ export async function runClientSession(
   };
   const update = () => deps.onInfo?.(info);
   update();
-  const net = new NetConfig({ logger: log, ...(deps.netns ? { netns: deps.netns } : {}) });
+  const net = new NetConfig({
+    logger: log,
+    ...(deps.netns ? { netns: deps.netns } : {}),
+    // Address and routes without spawning `ip` before the tunnel is up.
+    netlink: () => deps.platform.openNetlink(),
+  });
   let tun: PlatformTun | undefined;
   let wasConnected = false;
   const dialAbort = new AbortController();
