@@ -1,0 +1,127 @@
+// deno-lint-ignore-file no-console
+/**
+ * Connect time only: `sstp serve` zero-config in namespace A, then N
+ * `sstp connect` processes in namespace B, one after another. Prints each
+ * connect's spawn → ` up:` and first log line → ` up:` times, the medians,
+ * and (with `--trace`) every client log line of the median connect with its
+ * offset from spawn, which is the per-phase profile.
+ *
+ *   deno run -A bench/connect_time.ts [--connects 10] [--trace] [--log-level debug]
+ *                                     [--tree DIR]...
+ *
+ * Each `--tree DIR` (a checkout, e.g. a `git worktree` of an older commit)
+ * adds a client program `DIR/main.ts`; the trees take turns, connect by
+ * connect, against the one server of this tree, so that a busy machine
+ * slows all of them alike. Without `--tree`, this tree's main.ts is used.
+ *
+ * Needs root (network namespaces). Only 198.18.0.0/15 addresses are used.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { createNetnsPair } from "./netns_pair.ts";
+import { SstpServer } from "./sstp.ts";
+import { BenchProcess } from "./process.ts";
+import { VETH } from "./netns_pair.ts";
+import { installSignalCleanup, runCleanups } from "./cleanup.ts";
+import { median } from "./stats.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    connects: { type: "string", default: "10" },
+    trace: { type: "boolean", default: false },
+    "log-level": { type: "string", default: "info" },
+    tree: { type: "string", multiple: true, default: [] },
+  },
+});
+const trees = values.tree.length > 0 ? values.tree : [new URL("..", import.meta.url).pathname];
+
+/** Runs one `sstp connect` from `tree` and waits for its ` up:` line. */
+async function connectOnce(
+  tree: string,
+  netns: string,
+  server: SstpServer,
+  n: number,
+): Promise<{ totalMs: number; handshakeMs: number; trace: string[] }> {
+  const proc = new BenchProcess([
+    Deno.execPath(),
+    "run",
+    "--allow-all",
+    `${tree}/main.ts`,
+    "connect",
+    `${VETH.a}:${server.port}`,
+    "--user",
+    server.user,
+    "--server-fingerprint",
+    server.fingerprint,
+    "--verify-server-address-from-certificate",
+    "no",
+    "--name",
+    `sct${Deno.pid % 10000}x${n % 100}`,
+    "--reconnect",
+    "no",
+    "--log-level",
+    values["log-level"],
+  ], { netns, env: { SSTP_PASSWORD: server.password } });
+  try {
+    const up = await proc.waitFor(/ up: /, 30_000);
+    return {
+      totalMs: up.atMs - proc.startedAtMs,
+      handshakeMs: up.atMs - proc.lines[0]!.atMs,
+      trace: proc.lines.map((l) =>
+        `${(l.atMs - proc.startedAtMs).toFixed(1).padStart(7)} ${l.text}`
+      ),
+    };
+  } finally {
+    await proc.stop(5000);
+  }
+}
+const connects = Math.min(50, Math.max(1, Number(values.connects) || 10));
+
+installSignalCleanup();
+const pair = await createNetnsPair({ prefix: "sstp-ct" });
+const results = trees.map(() => ({
+  totals: [] as number[],
+  handshakes: [] as number[],
+  traces: [] as string[][],
+}));
+try {
+  const server = await SstpServer.start(pair.a.name);
+  try {
+    for (let i = 1; i <= connects; i++) {
+      for (const [t, tree] of trees.entries()) {
+        const c = await connectOnce(tree, pair.b.name, server, i * trees.length + t);
+        const r = results[t]!;
+        r.totals.push(c.totalMs);
+        r.handshakes.push(c.handshakeMs);
+        r.traces.push(c.trace);
+        console.log(
+          `connect ${i}/${connects} ${tree}: spawn→up ${c.totalMs.toFixed(1)} ms, ` +
+            `first log→up ${c.handshakeMs.toFixed(1)} ms`,
+        );
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+} finally {
+  await pair.cleanup();
+  await runCleanups();
+}
+for (const [t, tree] of trees.entries()) {
+  const { totals, handshakes, traces } = results[t]!;
+  console.log(
+    `${tree}: median spawn→up ${median(totals).toFixed(1)} ms, first log→up ${
+      median(handshakes).toFixed(1)
+    } ms (n=${totals.length}, min ${Math.min(...totals).toFixed(1)}, max ${
+      Math.max(...totals).toFixed(1)
+    })`,
+  );
+  if (values.trace) {
+    const order = totals.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
+    const mid = order[Math.floor(order.length / 2)]![1];
+    console.log(`trace of connect ${mid + 1} (ms from spawn):`);
+    for (const line of traces[mid]!) console.log(line);
+  }
+}
