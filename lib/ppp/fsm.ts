@@ -457,6 +457,9 @@ export class PppFsm {
     }
     this.#isReplySeen = true;
     for (const o of request.options) this.#handlers.get(o.type)?.onAck(o.data);
+    // Acked: nothing reads it again (no retransmission, no reply can match);
+    // a server keeps two FSMs per session, thousands of sessions.
+    this.#request = undefined;
     return this.dispatch("rca", { identifier });
   }
 
