@@ -20,10 +20,14 @@ import { PeerDisconnectError } from "../lib/errors.ts";
 const CERT = new TextEncoder().encode("pipeline test certificate");
 
 function setup(
-  split: { a: (c: Uint8Array) => Uint8Array[]; b: (c: Uint8Array) => Uint8Array[] },
-  extra: { mru?: number; clampTcpMss?: boolean } = {},
+  split: { a: (c: Uint8Array) => Uint8Array[]; b: (c: Uint8Array) => Uint8Array[]; lane?: boolean },
+  extra: { mru?: number; clampTcpMss?: boolean; lane?: boolean; serverLinkUpMs?: number } = {},
 ) {
-  const [c, s] = memoryDuplexPair({ splitAtoB: split.a, splitBtoA: split.b });
+  const [c, s] = memoryDuplexPair({
+    splitAtoB: split.a,
+    splitBtoA: split.b,
+    ...(extra.lane ? { lane: true } : {}),
+  });
   const clientTun = new MemoryTun("c0");
   const serverTun = new MemoryTun("s0");
   const client = new TunnelRunner({
@@ -57,7 +61,8 @@ function setup(
     transport: s,
     clock: systemClock,
     logger: NOOP_LOGGER,
-    onLinkUp: () => Promise.resolve(serverTun),
+    onLinkUp: () =>
+      new Promise((resolve) => setTimeout(() => resolve(serverTun), extra.serverLinkUpMs ?? 0)),
     clampTcpMss: extra.clampTcpMss ?? false,
   });
   return { client, server, clientTun, serverTun };
@@ -76,10 +81,18 @@ for (
     ["whole chunks", { a: (c: Uint8Array) => [c.slice()], b: (c: Uint8Array) => [c.slice()] }],
     ["1-byte chunks", { a: splitEvery(1), b: splitEvery(1) }],
     ["random chunks", { a: splitRandom(11, 300), b: splitRandom(12, 7) }],
+    ["random chunks through the direct lane", {
+      a: splitRandom(13, 300),
+      b: splitRandom(14, 7),
+      lane: true,
+    }],
   ] as const
 ) {
   Deno.test(`pipelines connect and carry IP both ways over ${name}`, async () => {
-    const { client, server, clientTun, serverTun } = setup(split);
+    const { client, server, clientTun, serverTun } = setup(split, {
+      lane: "lane" in split && split.lane,
+    });
+    assert.equal(client.usesLane, "lane" in split);
     const serverDone = server.run();
     const clientDone = client.run();
     await until(() => client.tun !== undefined && server.tun !== undefined, 5000, "link up");
@@ -134,6 +147,29 @@ Deno.test("pipelines clamp the MSS of TCP SYNs to the tunnel MTU both ways", asy
   serverTun.inject(syn());
   const atClient = await clientTun.nextWritten(0);
   assert.equal((atClient[42]! << 8) | atClient[43]!, 1360);
+  client.close("done");
+  await Promise.all(done);
+  clientTun.close();
+  serverTun.close();
+});
+
+Deno.test("pipelines keep the first packets that arrive while the TUN device is being set up", async () => {
+  const whole = (c: Uint8Array) => [c.slice()];
+  const { client, server, clientTun, serverTun } = setup({ a: whole, b: whole }, {
+    lane: true,
+    serverLinkUpMs: 300,
+  });
+  const done = [client.run(), server.run()];
+  await until(() => client.tun !== undefined, 5000, "client link up");
+  assert.equal(server.tun, undefined, "the server's interface is still being configured");
+  for (let seq = 1; seq <= 3; seq++) {
+    clientTun.inject(buildIcmpEcho("198.18.7.2", "198.18.7.1", { seq }));
+  }
+  await until(() => server.counters.rxPackets === 3, 2000, "packets received");
+  assert.equal(serverTun.written.length, 0, "held until the device exists");
+  await serverTun.nextWritten(2, 2000);
+  assert.deepEqual(serverTun.written.map((p) => parseIcmp(p)?.seq), [1, 2, 3]);
+  assert.equal(server.counters.droppedInbound, 0);
   client.close("done");
   await Promise.all(done);
   clientTun.close();

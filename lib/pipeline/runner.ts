@@ -4,16 +4,19 @@
  * Flow:
  * 1. `run()` feeds the engine `start`, then runs the inbound loop until the
  *    session ends.
- * 2. Inbound: transport chunk → {@linkcode SstpFramer} (leftover bytes from the
+ * 2. Inbound: transport chunk (pushed through the transport's
+ *    {@linkcode DirectLane} when it has one, else read from its readable) →
+ *    {@linkcode SstpFramer} (leftover bytes from the
  *    HTTP preamble first) → per packet:
  *    - data carrying IPv4/IPv6 while the engine's gate is open → collected
- *      and written to the TUN device in ONE `writePackets()` per chunk;
+ *      and written to the TUN device in ONE `writePackets()` per chunk (up to
+ *      64 that arrive while the TUN device is still being set up wait for it);
  *    - data carrying IP while the gate is closed → dropped and counted
  *      (MS-SSTP 3.2.7.2 / 3.3.7.1: no IP before Call Connected);
  *    - other PPP frames and control messages → `engine.handle()`.
  *    The engine's Hello bookkeeping is touched once per chunk, not per packet.
- * 3. Actions: `send` → {@linkcode OutputQueue} (control first, coalesced
- *    writes); timers → the injected {@linkcode TimerApi}; `linkUp` → the
+ * 3. Actions: `send` → {@linkcode OutputQueue} (control first, written at
+ *    once through the lane when idle, coalesced while a write is pending); timers → the injected {@linkcode TimerApi}; `linkUp` → the
  *    caller's `onLinkUp` configures the interface and returns the TUN, then
  *    the outbound loop starts; `closed` → drain output, close everything.
  * 4. Outbound: TUN batch → OutputQueue.pushDataBatch (SSTP+PPP headers, gathered
@@ -28,6 +31,7 @@ import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { TunDevice } from "../tun.ts";
 import type { IpConfig, TunnelAction, TunnelEngine, TunnelEvent } from "../tunnel/events.ts";
+import type { DirectLane } from "../transport/duplex.ts";
 import { SstpFramer } from "../sstp/framer.ts";
 import { encodeSstpPacket, type SstpPacket } from "../sstp/packet.ts";
 import { describeSstpPacket } from "../sstp/describe.ts";
@@ -51,6 +55,8 @@ export interface RunnerTransport {
   readable: ReadableStream<Uint8Array>;
   writable: WritableStream<Uint8Array>;
   close(): void;
+  /** The synchronous data-path lane, when the transport has one (node:tls). */
+  lane?: DirectLane;
 }
 
 /** Options of {@linkcode TunnelRunner}. */
@@ -84,6 +90,11 @@ export interface RunResult {
   error?: Error;
 }
 
+/**
+ * Packets kept while the interface comes up: the peer may send as soon as its
+ * IPCP opens, a few milliseconds before our TUN device is configured.
+ */
+const MAX_HELD_PACKETS = 64;
 const PROTO_IPV4 = 0x0021;
 const PROTO_IPV6 = 0x0057;
 
@@ -94,7 +105,7 @@ export class TunnelRunner {
   readonly #framer = new SstpFramer();
   readonly #output: OutputQueue;
   readonly #timerHandles = new Map<string, unknown>();
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #tun: TunDevice | undefined;
   #tunReader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #done = false;
@@ -102,6 +113,8 @@ export class TunnelRunner {
   #finish!: () => void;
   readonly #finished: Promise<void>;
   #batch: Uint8Array[] = [];
+  /** IP packets that arrived after IPCP opened, before the TUN device was ready. */
+  #heldForLinkUp: Uint8Array[] | undefined;
   /** MSS limits for IPv4 and IPv6 once the MTU is known; 0 = no clamping. */
   #mss4 = 0;
   #mss6 = 0;
@@ -118,8 +131,9 @@ export class TunnelRunner {
   constructor(options: TunnelRunnerOptions) {
     this.#o = options;
     this.#timers = options.timers ?? SYSTEM_TIMERS;
-    this.#output = new OutputQueue(options.transport.writable.getWriter());
-    this.#reader = options.transport.readable.getReader();
+    const lane = options.transport.lane;
+    this.#output = new OutputQueue(lane ? lane.write : options.transport.writable.getWriter());
+    this.#reader = lane ? undefined : options.transport.readable.getReader();
     this.#finished = new Promise((resolve) => (this.#finish = resolve));
     this.counters.lastDataMs = options.clock.now();
   }
@@ -127,6 +141,11 @@ export class TunnelRunner {
   /** The TUN device once the link is up. */
   get tun(): TunDevice | undefined {
     return this.#tun;
+  }
+
+  /** Whether the data path runs through the transport's {@linkcode DirectLane}. */
+  get usesLane(): boolean {
+    return this.#o.transport.lane !== undefined;
   }
 
   /** Output side statistics. */
@@ -140,7 +159,11 @@ export class TunnelRunner {
     if (this.#o.leftover && this.#o.leftover.length > 0 && !this.#done) {
       this.#inbound(this.#o.leftover);
     }
-    const inbound = this.#inboundLoop();
+    const lane = this.#o.transport.lane;
+    if (lane && !this.#done) {
+      lane.takeReads((chunk) => this.#pushed(chunk), (error) => this.#transportEnded(error));
+    }
+    const inbound = this.#reader ? this.#inboundLoop(this.#reader) : undefined;
     await this.#finished;
     await inbound;
     return this.#result;
@@ -151,24 +174,38 @@ export class TunnelRunner {
     if (!this.#done) this.#dispatch({ type: "close", reason });
   }
 
-  async #inboundLoop(): Promise<void> {
+  async #inboundLoop(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
     try {
       while (!this.#done) {
-        const { value, done } = await this.#reader.read();
-        if (done) {
-          // The engine decides: a close during Call Disconnect is a clean end.
-          this.#dispatch({ type: "transportClosed" });
-          this.#end({ error: new Error("Connection closed by peer") });
-          return;
-        }
+        const { value, done } = await reader.read();
+        if (done) return this.#transportEnded();
         this.#inbound(value);
       }
     } catch (e) {
-      if (!this.#done) {
-        const error = e instanceof Error ? e : new Error(String(e));
-        this.#dispatch({ type: "transportClosed", error });
-        this.#end({ error });
-      }
+      this.#transportEnded(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  /** A chunk pushed by the lane, inside the transport's I/O event. */
+  #pushed(chunk: Uint8Array): void {
+    if (this.#done) return;
+    try {
+      this.#inbound(chunk);
+    } catch (e) {
+      this.#end({ error: e instanceof Error ? e : new Error(String(e)) });
+    }
+  }
+
+  /** EOF (no error) or failure of the transport. */
+  #transportEnded(error?: Error): void {
+    if (this.#done) return;
+    if (error === undefined) {
+      // The engine decides: a close during Call Disconnect is a clean end.
+      this.#dispatch({ type: "transportClosed" });
+      this.#end({ error: new Error("Connection closed by peer") });
+    } else {
+      this.#dispatch({ type: "transportClosed", error });
+      this.#end({ error });
     }
   }
 
@@ -209,16 +246,20 @@ export class TunnelRunner {
     }
     if (proto === PROTO_IPV4 || proto === PROTO_IPV6) {
       const open = proto === PROTO_IPV4 ? this.#o.engine.isIpv4Open : this.#o.engine.isIpv6Open;
-      if (!open || !this.#tun || off >= f.length) {
+      const held = this.#heldForLinkUp;
+      if (!open || off >= f.length || (!this.#tun && (!held || held.length >= MAX_HELD_PACKETS))) {
         this.counters.droppedInbound++;
         return;
       }
-      const ip = f.subarray(off);
+      // While the interface is being configured, the first packets wait (a copy:
+      // the framer may reuse the bytes behind `f`).
+      const ip = this.#tun ? f.subarray(off) : f.slice(off);
       if (this.#mss4 > 0) clampTcpMss(ip, proto === PROTO_IPV4 ? this.#mss4 : this.#mss6);
       this.counters.rxPackets++;
       this.counters.rxBytes += ip.length;
       this.counters.lastDataMs = this.#o.clock.now();
-      this.#batch.push(ip);
+      if (this.#tun) this.#batch.push(ip);
+      else held!.push(ip);
       return;
     }
     this.#dispatch({ type: "ppp", frame: f });
@@ -277,9 +318,13 @@ export class TunnelRunner {
       this.#mss4 = mssForMtu(ip.mtu, 4);
       this.#mss6 = mssForMtu(ip.mtu, 6);
     }
+    this.#heldForLinkUp = [];
     this.#o.onLinkUp(ip).then((tun) => {
+      const held = this.#heldForLinkUp ?? [];
+      this.#heldForLinkUp = undefined;
       if (this.#done) return;
       this.#tun = tun;
+      if (held.length > 0) tun.writePackets(held);
       this.#outboundLoop(tun);
     }, (e) => {
       const error = e instanceof Error ? e : new Error(String(e));
@@ -353,7 +398,7 @@ export class TunnelRunner {
         await this.#tunReader?.cancel();
       } catch { /* already released */ }
       try {
-        await this.#reader.cancel();
+        await this.#reader?.cancel();
       } catch { /* already closed */ }
       try {
         this.#o.transport.close();

@@ -1,19 +1,32 @@
 /**
- * Adapts a connected `node:tls` `TLSSocket` to a {@linkcode ByteDuplex}.
+ * Adapts a connected `node:tls` `TLSSocket` to a {@linkcode ByteDuplex} with a
+ * {@linkcode DirectLane}.
  *
- * Reads use `data` events with pause/resume backpressure (`Readable.toWeb`
- * on a TLSSocket never delivered data in Deno 2.9.6; measured in /tmp). Writes
- * go straight to `socket.write` and wait for `drain` when it reports a full
- * buffer. (Not waiting until 1 MiB was buffered hung Deno 2.9.6's node:tls:
- * a 1 MiB echo through it never completed; see lib/transport/tls_test.ts.)
+ * Reads: `data` events fill a small queue of our own (the socket pauses at
+ * {@linkcode READ_QUEUE_BYTES}); the readable (high-water mark 0, so it never
+ * buffers by itself) takes from it on demand. `lane.takeReads` hands the
+ * queue and every later chunk to a callback instead. (`Readable.toWeb` on a
+ * TLSSocket never delivered data in Deno 2.9.6; measured in /tmp.)
+ *
+ * Writes go straight to `socket.write` and wait for `drain` when it reports a
+ * full buffer. (Not waiting until 1 MiB was buffered hung Deno 2.9.6's
+ * node:tls: a 1 MiB echo through it never completed; see
+ * lib/transport/tls_test.ts.)
  *
  * @module
  */
 
 import type { TLSSocket } from "node:tls";
-import type { ByteDuplex, TransportAddr, TransportInfo } from "./duplex.ts";
+import type { ByteDuplex, DirectLane, TransportAddr, TransportInfo } from "./duplex.ts";
 
-const READ_QUEUE_CHUNKS = 16;
+/**
+ * The socket pauses when this much is queued unread. Large on purpose: Deno
+ * 2.9.6's node:tls lost the peer's EOF after pause()/resume() near the end of
+ * a stream (a 1 MiB echo in lib/transport/tls_test.ts never ended with a
+ * 16-chunk limit), so pausing is for a reader that really stalls. Push mode
+ * never pauses.
+ */
+const READ_QUEUE_BYTES = 4 * 1024 * 1024;
 
 /** Wraps `socket`; the socket must already be connected and secure. */
 export function nodeSocketDuplex(socket: TLSSocket, info: TransportInfo): ByteDuplex {
@@ -26,34 +39,52 @@ export function nodeSocketDuplex(socket: TLSSocket, info: TransportInfo): ByteDu
     failure ??= error;
   });
 
-  // Set once the stream is closed, errored or cancelled: the controller then refuses calls.
-  let done = false;
+  // Chunks received and not yet read; the end once seen (EOF, or the failure).
+  const queue: Uint8Array[] = [];
+  let queuedBytes = 0;
+  let ended: { error?: Error } | undefined;
+  let wakeReader: (() => void) | undefined;
+  let push: { onChunk(chunk: Uint8Array): void; onEnd(error?: Error): void } | undefined;
+
+  socket.on("data", (chunk: Uint8Array) => {
+    const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (push !== undefined) return push.onChunk(bytes);
+    if (ended !== undefined) return;
+    queue.push(bytes);
+    queuedBytes += bytes.length;
+    if (queuedBytes >= READ_QUEUE_BYTES) socket.pause();
+    wakeReader?.();
+  });
+  const finish = (error?: Error) => {
+    if (ended !== undefined) return;
+    ended = error === undefined ? {} : { error };
+    if (push !== undefined) push.onEnd(error);
+    else wakeReader?.();
+  };
+  socket.once("end", () => finish());
+  socket.once("close", () => finish(failure));
+
   const readable = new ReadableStream<Uint8Array>({
-    start(controller) {
-      socket.on("data", (chunk: Uint8Array) => {
-        if (done) return;
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        if ((controller.desiredSize ?? 0) <= 0) socket.pause();
-      });
-      socket.once("end", () => {
-        if (!done) controller.close();
-        done = true;
-      });
-      socket.once("close", () => {
-        if (done) return;
-        done = true;
-        if (failure !== undefined) controller.error(failure);
-        else controller.close();
-      });
-    },
-    pull() {
-      socket.resume();
+    async pull(controller) {
+      while (queue.length === 0 && ended === undefined) {
+        socket.resume();
+        await new Promise<void>((resolve) => (wakeReader = resolve));
+        wakeReader = undefined;
+      }
+      const chunk = queue.shift();
+      if (chunk !== undefined) {
+        queuedBytes -= chunk.length;
+        if (queuedBytes < READ_QUEUE_BYTES / 2) socket.resume();
+        return controller.enqueue(chunk);
+      }
+      if (ended?.error !== undefined) controller.error(ended.error);
+      else controller.close();
     },
     cancel() {
-      done = true;
+      ended ??= {};
       socket.destroy();
     },
-  }, new CountQueuingStrategy({ highWaterMark: READ_QUEUE_CHUNKS }));
+  }, { highWaterMark: 0 });
 
   const waitDrain = () =>
     new Promise<void>((resolve, reject) => {
@@ -73,10 +104,14 @@ export function nodeSocketDuplex(socket: TLSSocket, info: TransportInfo): ByteDu
       socket.on("close", onClose);
     });
 
+  const write = (chunk: Uint8Array): Promise<void> | undefined => {
+    if (socket.destroyed) throw failure ?? new Deno.errors.BrokenPipe("TLS connection closed");
+    return socket.write(chunk) ? undefined : waitDrain();
+  };
+
   const writable = new WritableStream<Uint8Array>({
     async write(chunk) {
-      if (socket.destroyed) throw failure ?? new Deno.errors.BrokenPipe("TLS connection closed");
-      if (!socket.write(chunk)) await waitDrain();
+      await write(chunk);
     },
     close() {
       // end()'s callback never runs on a destroyed socket: settle on `close` too.
@@ -91,6 +126,18 @@ export function nodeSocketDuplex(socket: TLSSocket, info: TransportInfo): ByteDu
     },
   });
 
+  const lane: DirectLane = {
+    write,
+    takeReads(onChunk, onEnd) {
+      if (push !== undefined) throw new Error("TLS reads were already taken over");
+      push = { onChunk, onEnd };
+      queuedBytes = 0;
+      for (const chunk of queue.splice(0)) onChunk(chunk);
+      socket.resume();
+      if (ended !== undefined) onEnd(ended.error);
+    },
+  };
+
   return {
     readable,
     writable,
@@ -101,6 +148,7 @@ export function nodeSocketDuplex(socket: TLSSocket, info: TransportInfo): ByteDu
     localAddr: addr(socket.localAddress, socket.localPort),
     remoteAddr: addr(socket.remoteAddress, socket.remotePort),
     info,
+    lane,
   };
 }
 

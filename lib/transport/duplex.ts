@@ -31,6 +31,30 @@ export interface TransportInfo {
 }
 
 /**
+ * The data path's direct lane into a transport whose TLS library writes
+ * synchronously and delivers reads as events (node:tls). It skips the Web
+ * Streams layers per packet: on an idle path every promise hop and stream
+ * layer costs tens of microseconds of added RTT here (bench/README.md,
+ * "Latency").
+ */
+export interface DirectLane {
+  /**
+   * Hands `chunk` to the TLS library now. Returns a promise only when the
+   * caller must wait before the next write (the library's buffer is above its
+   * high-water mark); it rejects when the connection failed. Throws (or
+   * rejects) on a closed connection. `chunk` must not be modified afterwards.
+   */
+  write(chunk: Uint8Array): Promise<void> | undefined;
+  /**
+   * Switches reading to push mode for good: bytes the readable had queued are
+   * delivered first, in order, then each chunk as it arrives, synchronously
+   * from the I/O event. `onEnd` runs once, on EOF (no error) or on failure.
+   * The readable must be unlocked and is not to be read afterwards.
+   */
+  takeReads(onChunk: (chunk: Uint8Array) => void, onEnd: (error?: Error) => void): void;
+}
+
+/**
  * A connected byte stream.
  *
  * - `readable` yields the peer's bytes in arbitrary chunking and closes on EOF.
@@ -48,4 +72,6 @@ export interface ByteDuplex {
   localAddr: TransportAddr;
   remoteAddr: TransportAddr;
   info: TransportInfo;
+  /** Present when the transport offers a {@linkcode DirectLane} for the data path. */
+  lane?: DirectLane;
 }

@@ -6,8 +6,12 @@
  * @module
  */
 
+import type { DirectLane } from "../../lib/transport/duplex.ts";
+
 /** One end of a {@linkcode memoryDuplexPair}. */
 export interface MemoryDuplexEnd {
+  /** With `lane: true`: synchronous writes and pushed reads, as node:tls offers. */
+  lane?: DirectLane;
   readable: ReadableStream<Uint8Array>;
   writable: WritableStream<Uint8Array>;
   /** Closes both directions of this end. */
@@ -92,13 +96,31 @@ function pipe(split: Splitter | undefined) {
  * ```
  */
 export function memoryDuplexPair(
-  options: { splitAtoB?: Splitter; splitBtoA?: Splitter } = {},
+  options: { splitAtoB?: Splitter; splitBtoA?: Splitter; lane?: boolean } = {},
 ): [MemoryDuplexEnd, MemoryDuplexEnd] {
   const ab = pipe(options.splitAtoB);
   const ba = pipe(options.splitBtoA);
   const make = (inbound: typeof ab, outbound: typeof ab): MemoryDuplexEnd => {
     let written = 0;
+    const lane: DirectLane = {
+      write(chunk) {
+        written += chunk.length;
+        outbound.push(chunk);
+        return undefined;
+      },
+      takeReads(onChunk, onEnd) {
+        const reader = inbound.readable.getReader();
+        (async () => {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) return onEnd();
+            onChunk(value);
+          }
+        })().catch((e) => onEnd(e instanceof Error ? e : new Error(String(e))));
+      },
+    };
     return {
+      ...(options.lane ? { lane } : {}),
       readable: inbound.readable,
       writable: new WritableStream<Uint8Array>({
         write(chunk) {
