@@ -21,6 +21,12 @@ export interface TunDevice {
    * path prefers it to `readable` (one promise per batch, not per packet).
    */
   readBatch?(): Promise<Uint8Array[]>;
+  /**
+   * Optional: the packets queued right now, without waiting (possibly none).
+   * The data path calls it right after writing to the device, because the
+   * local stack often answers inside that write (ICMP echo replies, TCP ACKs).
+   */
+  readAvailable?(): Uint8Array[];
   /** IP packets to write to the device; each chunk must be one whole packet. */
   readonly writable: WritableStream<Uint8Array>;
   /**

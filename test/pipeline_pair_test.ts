@@ -21,7 +21,13 @@ const CERT = new TextEncoder().encode("pipeline test certificate");
 
 function setup(
   split: { a: (c: Uint8Array) => Uint8Array[]; b: (c: Uint8Array) => Uint8Array[]; lane?: boolean },
-  extra: { mru?: number; clampTcpMss?: boolean; lane?: boolean; serverLinkUpMs?: number } = {},
+  extra: {
+    mru?: number;
+    clampTcpMss?: boolean;
+    lane?: boolean;
+    serverLinkUpMs?: number;
+    serverAnswers?: (packet: Uint8Array) => Uint8Array | undefined;
+  } = {},
 ) {
   const [c, s] = memoryDuplexPair({
     splitAtoB: split.a,
@@ -29,7 +35,7 @@ function setup(
     ...(extra.lane ? { lane: true } : {}),
   });
   const clientTun = new MemoryTun("c0");
-  const serverTun = new MemoryTun("s0");
+  const serverTun = new MemoryTun("s0", extra.serverAnswers);
   const client = new TunnelRunner({
     engine: createClientEngine({
       certHashes: certHashes(CERT),
@@ -170,6 +176,33 @@ Deno.test("pipelines keep the first packets that arrive while the TUN device is 
   await serverTun.nextWritten(2, 2000);
   assert.deepEqual(serverTun.written.map((p) => parseIcmp(p)?.seq), [1, 2, 3]);
   assert.equal(server.counters.droppedInbound, 0);
+  client.close("done");
+  await Promise.all(done);
+  clientTun.close();
+  serverTun.close();
+});
+
+Deno.test("pipelines send what the local stack answered inside the TUN write at once", async () => {
+  const whole = (c: Uint8Array) => [c.slice()];
+  const { client, server, clientTun, serverTun } = setup({ a: whole, b: whole }, {
+    lane: true,
+    serverAnswers: (p) => {
+      const echo = parseIcmp(p);
+      return echo?.type === 8
+        ? buildIcmpEcho("198.18.7.1", "198.18.7.2", { seq: echo.seq, reply: true })
+        : undefined;
+    },
+  });
+  const done = [client.run(), server.run()];
+  await until(() => client.tun !== undefined && server.tun !== undefined, 5000, "link up");
+  for (let seq = 1; seq <= 3; seq++) {
+    clientTun.inject(buildIcmpEcho("198.18.7.2", "198.18.7.1", { seq }));
+    const reply = parseIcmp(await clientTun.nextWritten(seq - 1));
+    assert.equal(reply?.type, 0);
+    assert.equal(reply?.seq, seq);
+  }
+  assert.equal(serverTun.answersRead, 3, "every reply was read right after the write");
+  assert.equal(server.counters.txPackets, 3);
   client.close("done");
   await Promise.all(done);
   clientTun.close();

@@ -117,6 +117,11 @@ export class OutputQueue {
     return n;
   }
 
+  /** Whether the producer may queue more now (below the high-water mark, not closed). */
+  get isWritable(): boolean {
+    return this.#pendingBytes < HIGH_WATER_BYTES && !this.#closed;
+  }
+
   /** Resolves when the producer may queue more (below the high-water mark). */
   whenWritable(): Promise<void> | undefined {
     if (this.#pendingBytes < HIGH_WATER_BYTES || this.#closed) return undefined;

@@ -21,6 +21,8 @@
  *    the outbound loop starts; `closed` → drain output, close everything.
  * 4. Outbound: TUN batch → OutputQueue.pushDataBatch (SSTP+PPP headers, gathered
  *    into large writes); waits on the queue's high-water mark (backpressure).
+ *    Right after each inbound write to the TUN device, whatever the device
+ *    already has queued (the local stack's immediate answers) is sent too.
  * 5. Ending: the first fatal error (transport closed, framing error, engine
  *    `closed`) ends the session with that reason; timers are cleared and the
  *    TUN reader released. The caller owns and closes the TUN device.
@@ -115,6 +117,8 @@ export class TunnelRunner {
   #batch: Uint8Array[] = [];
   /** IP packets that arrived after IPCP opened, before the TUN device was ready. */
   #heldForLinkUp: Uint8Array[] | undefined;
+  /** The TUN reader loop runs (the device is ours to read). */
+  #isOutboundRunning = false;
   /** MSS limits for IPv4 and IPv6 once the MTU is known; 0 = no clamping. */
   #mss4 = 0;
   #mss6 = 0;
@@ -223,6 +227,12 @@ export class TunnelRunner {
       const tun = this.#tun;
       if (tun) tun.writePackets(this.#batch);
       this.#batch = [];
+      // The local stack often answered inside that write (an ICMP echo reply,
+      // TCP ACKs): send it now instead of after the reader's thread wake-ups.
+      if (tun?.readAvailable && this.#isOutboundRunning && this.#output.isWritable) {
+        const answers = tun.readAvailable();
+        if (answers.length > 0) this.#output.pushDataBatch(answers, this.#protocolOf);
+      }
     }
   }
 
@@ -335,6 +345,15 @@ export class TunnelRunner {
   }
 
   async #outboundLoop(tun: TunDevice): Promise<void> {
+    this.#isOutboundRunning = true;
+    try {
+      await this.#outboundLoopOf(tun);
+    } finally {
+      this.#isOutboundRunning = false;
+    }
+  }
+
+  async #outboundLoopOf(tun: TunDevice): Promise<void> {
     if (tun.readBatch) return await this.#outboundBatchLoop(tun, tun.readBatch.bind(tun));
     const reader = tun.readable.getReader();
     this.#tunReader = reader;

@@ -18,10 +18,19 @@ export class MemoryTun implements TunDevice {
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   #waiters: (() => void)[] = [];
   #closed = false;
+  readonly #answer: ((packet: Uint8Array) => Uint8Array | undefined) | undefined;
+  #answers: Uint8Array[] = [];
+  /** How many answers `readAvailable` handed out. */
+  answersRead = 0;
 
-  /** Creates a device called `name`. */
-  constructor(name = "mem0") {
+  /**
+   * Creates a device called `name`. With `answer`, the device plays a local
+   * stack that replies inside the write, as Linux does to an ICMP echo for
+   * one of its own addresses: the reply is queued for `readAvailable`.
+   */
+  constructor(name = "mem0", answer?: (packet: Uint8Array) => Uint8Array | undefined) {
     this.name = name;
+    this.#answer = answer;
     this.readable = new ReadableStream<Uint8Array>({
       start: (c) => {
         this.#controller = c;
@@ -51,11 +60,21 @@ export class MemoryTun implements TunDevice {
       this.written.push(p.slice());
       this.stats.txPackets++;
       this.stats.txBytes += p.length;
+      const reply = this.#answer?.(p);
+      if (reply !== undefined) this.#answers.push(reply);
     }
     const w = this.#waiters;
     this.#waiters = [];
     for (const f of w) f();
     return packets.length;
+  }
+
+  /** The answers queued by the local stack (see the constructor), without waiting. */
+  readAvailable(): Uint8Array[] {
+    const out = this.#answers;
+    this.#answers = [];
+    this.answersRead += out.length;
+    return out;
   }
 
   /** Resolves with the `index`-th written packet once it exists (bounded by `timeoutMs`). */
