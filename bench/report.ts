@@ -5,7 +5,13 @@
  * @module
  */
 import { summarize, type Summary } from "./stats.ts";
-import type { BenchResult, PathName, PathResult, TargetVerdict } from "./result.ts";
+import {
+  type BenchResult,
+  type PathName,
+  type PathResult,
+  SETTLE_SECONDS,
+  type TargetVerdict,
+} from "./result.ts";
 
 const PATHS: PathName[] = ["veth", "openvpn", "sstp"];
 
@@ -109,7 +115,9 @@ export function evaluateTargets(r: BenchResult): TargetVerdict[] {
   out.push({
     name: "RSS per session",
     target: "≤ 64 KiB (2,000 sessions)",
-    measured: `${f(big?.rssPerSessionKib, 1)} KiB`,
+    measured: `${f(big?.rssPerSessionKib, 1)} KiB (${
+      f(big?.settledRssPerSessionKib, 1)
+    } KiB settled after ${SETTLE_SECONDS} s idle)`,
     isMet: big?.rssPerSessionKib !== undefined ? big.rssPerSessionKib <= 64 : undefined,
   });
   out.push({
@@ -154,7 +162,9 @@ export function renderMarkdown(r: BenchResult): string {
   lines.push(
     `Options: ${r.options.runs} runs × ${r.options.seconds} s per direction, ` +
       `${r.options.pings} pings per run, ${r.options.connects} connects` +
-      `${r.options.quick ? " (quick mode)" : ""}. Duration ${f(r.durationSeconds)} s.`,
+      `${r.options.quick ? " (quick mode)" : ""}${
+        r.options.serverV8Flags ? `, sstp serve with --v8-flags=${r.options.serverV8Flags}` : ""
+      }. Duration ${f(r.durationSeconds)} s.`,
   );
   lines.push("Figures: median (min-max) over runs. CPU: % of one core, server/client process.");
   lines.push("");
@@ -206,9 +216,10 @@ export function renderMarkdown(r: BenchResult): string {
     lines.push("");
     lines.push(
       "| sessions | up | set-up /s | session set-up median ms | distinct addresses | pings answered | " +
-        "server RSS base→loaded MiB | RSS/session KiB | server CPU idle % | CPU during set-up server/load client % |",
+        "server RSS base→loaded MiB | RSS/session KiB | settled RSS/session KiB | server CPU idle % | " +
+        "CPU during set-up server/load client % |",
     );
-    lines.push("|---|---|---|---|---|---|---|---|---|---|");
+    lines.push("|---|---|---|---|---|---|---|---|---|---|---|");
     for (const s of r.sessions) {
       const l = s.load;
       lines.push(
@@ -219,9 +230,10 @@ export function renderMarkdown(r: BenchResult): string {
           `${l?.pingsAnswered ?? "-"} | ${f((s.baselineRssKib ?? NaN) / 1024, 1)}→${
             f((s.loadedRssKib ?? NaN) / 1024, 1)
           } | ` +
-          `${f(s.rssPerSessionKib, 1)} | ${f(s.idleCpuPercent, 1)} | ${
-            f(s.setupServerCpuPercent)
-          } / ${f(s.setupLoadClientCpuPercent)} |` + (s.error ? ` error: ${s.error}` : ""),
+          `${f(s.rssPerSessionKib, 1)} | ${f(s.settledRssPerSessionKib, 1)} | ${
+            f(s.idleCpuPercent, 1)
+          } | ${f(s.setupServerCpuPercent)} / ${f(s.setupLoadClientCpuPercent)} |` +
+          (s.error ? ` error: ${s.error}` : ""),
       );
     }
   }

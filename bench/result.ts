@@ -36,6 +36,9 @@ export interface ConnectResult {
   handshakeMs: number[];
 }
 
+/** How long the sessions run samples RSS after the idle-CPU window. */
+export const SETTLE_SECONDS = 30;
+
 /** One sessions run. */
 export interface SessionsResult {
   sessions: number;
@@ -43,6 +46,14 @@ export interface SessionsResult {
   baselineRssKib?: number;
   loadedRssKib?: number;
   rssPerSessionKib?: number;
+  /**
+   * Lowest server VmRSS sampled each second over {@linkcode SETTLE_SECONDS}
+   * after the idle-CPU window: V8 releases the young generation that the
+   * set-up burst grew (its memory reducer, ~20 s after the last full GC).
+   */
+  settledRssKib?: number;
+  /** (settledRssKib − baselineRssKib) / established. */
+  settledRssPerSessionKib?: number;
   baselineCpuPercent?: number | undefined;
   setupServerCpuPercent?: number | undefined;
   /** CPU of the load generator over the same interval (it shares the machine). */

@@ -20,7 +20,10 @@
  *
  *   deno task bench [--runs 3] [--seconds 10] [--connects 10]
  *                   [--sessions 500,1000,2000] [--bulk-mib 256] [--quick]
- *                   [--skip openvpn,sstp,bulk,sessions]
+ *                   [--skip openvpn,sstp,bulk,sessions] [--server-v8-flags FLAGS]
+ *
+ * `--skip sstp` also skips the sessions part. `--server-v8-flags` starts
+ * every `sstp serve` with `--v8-flags=FLAGS` (e.g. `--max-semi-space-size=4`).
  *
  * @module
  */
@@ -40,7 +43,13 @@ import { connectSstp, type SstpClient, SstpServer } from "./sstp.ts";
 import { BenchProcess, CpuMeter, rssKib } from "./process.ts";
 import { summarize } from "./stats.ts";
 import { evaluateTargets, renderMarkdown, renderTable } from "./report.ts";
-import type { BenchResult, PathName, PathResult, SessionsResult } from "./result.ts";
+import {
+  type BenchResult,
+  type PathName,
+  type PathResult,
+  type SessionsResult,
+  SETTLE_SECONDS,
+} from "./result.ts";
 
 /** Suite options. */
 export interface BenchOptions {
@@ -51,6 +60,8 @@ export interface BenchOptions {
   sessions: number[];
   bulkMib: number;
   skip: Set<string>;
+  /** V8 flags for every `sstp serve` (`--v8-flags=`), e.g. `--max-semi-space-size=4`. */
+  serverV8Flags: string;
   outDir: string;
   quick: boolean;
 }
@@ -66,6 +77,7 @@ function parseOptions(argv: string[]): BenchOptions {
       sessions: { type: "string" },
       "bulk-mib": { type: "string" },
       skip: { type: "string", default: "" },
+      "server-v8-flags": { type: "string", default: "" },
       out: { type: "string" },
       quick: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -75,7 +87,7 @@ function parseOptions(argv: string[]): BenchOptions {
     console.log(
       "usage: deno task bench [--runs N] [--seconds S] [--connects N] [--pings N]\n" +
         "                       [--sessions N,N,...] [--bulk-mib M] [--skip openvpn,sstp,bulk,sessions]\n" +
-        "                       [--out DIR] [--quick]",
+        "                       [--server-v8-flags FLAGS] [--out DIR] [--quick]",
     );
     Deno.exit(0);
   }
@@ -98,6 +110,7 @@ function parseOptions(argv: string[]): BenchOptions {
       : sessionsText.split(",").map((s) => int(s, 0, 1, 4000)),
     bulkMib: int(values["bulk-mib"], q ? 16 : 256, 1, 4096),
     skip: new Set(values.skip.split(",").filter((s) => s !== "")),
+    serverV8Flags: values["server-v8-flags"],
     outDir: values.out ?? new URL("./results", import.meta.url).pathname,
     quick: q,
   };
@@ -264,14 +277,23 @@ async function measureBulk(
   }
 }
 
+function serverDenoFlags(o: BenchOptions): string[] {
+  return o.serverV8Flags === "" ? [] : [`--v8-flags=${o.serverV8Flags}`];
+}
+
 async function measureSessions(
   pair: NetnsPair,
   n: number,
+  o: BenchOptions,
   result: BenchResult,
 ): Promise<void> {
   const entry: SessionsResult = { sessions: n };
   result.sessions.push(entry);
-  const server = await SstpServer.start(pair.a.name, { port: 443, logLevel: "error" });
+  const server = await SstpServer.start(pair.a.name, {
+    port: 443,
+    logLevel: "error",
+    denoFlags: serverDenoFlags(o),
+  });
   try {
     await new Promise((r) => setTimeout(r, 1000));
     entry.baselineRssKib = rssKib(server.proc.pid);
@@ -320,10 +342,20 @@ async function measureSessions(
       entry.rssPerSessionKib = established > 0
         ? (entry.loadedRssKib - entry.baselineRssKib) / established
         : NaN;
+      let settled = rssKib(server.proc.pid);
+      for (let s = 0; s < SETTLE_SECONDS; s++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        settled = Math.min(settled, rssKib(server.proc.pid));
+      }
+      entry.settledRssKib = settled;
+      entry.settledRssPerSessionKib = established > 0
+        ? (settled - entry.baselineRssKib) / established
+        : NaN;
       log(
         `sessions ${n}: ${established} up at ${entry.load?.sessionsPerSecond.toFixed(0)}/s, ` +
           `${entry.load?.distinctAddresses} addresses, ${entry.load?.pingsAnswered} pings, ` +
-          `RSS ${entry.rssPerSessionKib.toFixed(1)} KiB/session, idle CPU ${
+          `RSS ${entry.rssPerSessionKib.toFixed(1)} KiB/session ` +
+          `(settled ${entry.settledRssPerSessionKib.toFixed(1)}), idle CPU ${
             serverIdle?.toFixed(1)
           }%`,
       );
@@ -373,6 +405,7 @@ async function main(): Promise<number> {
       bulkMib: o.bulkMib,
       quick: o.quick,
       skip: [...o.skip],
+      serverV8Flags: o.serverV8Flags,
     },
     paths: {},
     connect: {},
@@ -400,7 +433,7 @@ async function main(): Promise<number> {
     }
     if (!o.skip.has("sstp")) {
       try {
-        sstpServer = await SstpServer.start(pair.a.name);
+        sstpServer = await SstpServer.start(pair.a.name, { denoFlags: serverDenoFlags(o) });
       } catch (e) {
         result.errors.push(`sstp server: ${errorText(e)}`);
       }
@@ -457,7 +490,7 @@ async function main(): Promise<number> {
     if (!o.skip.has("sessions") && !o.skip.has("sstp")) {
       for (const n of o.sessions) {
         log(`sessions: ${n}`);
-        await measureSessions(pair, n, result);
+        await measureSessions(pair, n, o, result);
       }
     }
   } catch (e) {
