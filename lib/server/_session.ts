@@ -206,8 +206,8 @@ export function startSession(
   };
   ctx.registry.add(session);
 
-  session.done = (async () => {
-    const result = await runner.run();
+  // A `then`, not an async function awaiting run(): no suspended frame per session.
+  session.done = runner.run().then(async (result) => {
     isEnded = true;
     session.state = "disconnecting";
     await linkUpTask?.catch(() => {});
@@ -234,6 +234,6 @@ export function startSession(
       `closed${session.interfaceName ? ` ${session.interfaceName}` : ""}: ${why}; ${uptime}, ` +
         `rx ${c.rxBytes} B/${c.rxPackets} pkt, tx ${c.txBytes} B/${c.txPackets} pkt`,
     );
-  })();
+  });
   return session;
 }

@@ -322,7 +322,12 @@ async function bindNode(
   // their TLS socket was created with and the timer that destroys them.
   const pending = new Map<
     string,
-    { certPem: string; raw: net.Socket; timer: ReturnType<typeof setTimeout> }
+    {
+      certPem: string;
+      raw: net.Socket;
+      timer: ReturnType<typeof setTimeout>;
+      onClose: () => void;
+    }
   >();
   const peerKey = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }) =>
     `${s.remoteAddress}|${s.remotePort}`;
@@ -346,6 +351,8 @@ async function bindNode(
     const entry = pending.get(key);
     pending.delete(key);
     clearTimeout(entry?.timer);
+    // Only needed during the handshake: not kept for the connection's life.
+    if (entry !== undefined) entry.raw.off("close", entry.onClose);
     if (clientCert !== undefined && required && !socket.authorized) {
       logger.info(
         `TLS client ${socket.remoteAddress}:${socket.remotePort} refused: ${
@@ -377,13 +384,14 @@ async function bindNode(
       );
       raw.destroy();
     }, timeoutMs);
-    pending.set(key, { certPem: current.certPem, raw, timer });
-    raw.once("close", () => {
+    const onClose = () => {
       const entry = pending.get(key);
       if (entry?.timer !== timer) return;
       clearTimeout(timer);
       pending.delete(key);
-    });
+    };
+    pending.set(key, { certPem: current.certPem, raw, timer, onClose });
+    raw.once("close", onClose);
   });
   server.on("tlsClientError", (error: Error, socket: tls.TLSSocket) => {
     // Refused client certificates matter to the administrator; junk does not.
