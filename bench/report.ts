@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { HOPS } from "./rtt_hops.ts";
 import { summarize, type Summary } from "./stats.ts";
 import {
   type BenchResult,
@@ -192,6 +193,29 @@ export function renderMarkdown(r: BenchResult): string {
       `added RTT over the bare veth (pooled medians): sstp ${f(q.addedRttSstpMs, 3)} ms, ` +
       `OpenVPN ${f(q.addedRttOpenvpnMs, 3)} ms.`,
   );
+  if (r.rttHops && Object.keys(r.rttHops).length > 0) {
+    lines.push("");
+    lines.push(
+      "Where the RTT goes (separate ping series, tcpdump kernel timestamps in both namespaces; " +
+        "median ms per hop):",
+    );
+    lines.push("");
+    const names = (["openvpn", "sstp"] as const).filter((n) => r.rttHops?.[n]);
+    lines.push(`| hop | ${names.join(" | ")} |`);
+    lines.push(`|---|${names.map(() => "---").join("|")}|`);
+    for (const hop of HOPS) {
+      lines.push(
+        `| ${hop} | ${names.map((n) => f(r.rttHops![n]![hop].medianMs, 3)).join(" | ")} |`,
+      );
+    }
+    lines.push(
+      `| sum | ${
+        names.map((n) => f(HOPS.reduce((a, h) => a + r.rttHops![n]![h].medianMs, 0), 3)).join(
+          " | ",
+        )
+      } |`,
+    );
+  }
   lines.push("");
   lines.push("| connect | spawn → usable ms | first log line → usable ms |");
   lines.push("|---|---|---|");

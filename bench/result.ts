@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { HopMedians } from "./rtt_hops.ts";
 import type { LoadResult } from "./load_client.ts";
 
 /** The three paths compared. */
@@ -95,6 +96,8 @@ export interface BenchResult {
   openvpnCipher?: string;
   sstpMtu?: number;
   bulk?: BulkResult;
+  /** Where the added RTT goes, per tunnel (bench/rtt_hops.ts; absent without tcpdump). */
+  rttHops?: Partial<Record<"openvpn" | "sstp", HopMedians>>;
   sessions: SessionsResult[];
   errors: string[];
   targets: TargetVerdict[];

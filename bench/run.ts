@@ -20,7 +20,7 @@
  *
  *   deno task bench [--runs 3] [--seconds 10] [--connects 10]
  *                   [--sessions 500,1000,2000] [--bulk-mib 256] [--quick]
- *                   [--skip openvpn,sstp,bulk,sessions] [--server-v8-flags FLAGS]
+ *                   [--skip openvpn,sstp,bulk,sessions,hops] [--server-v8-flags FLAGS]
  *
  * `--skip sstp` also skips the sessions part. `--server-v8-flags` starts
  * every `sstp serve` with `--v8-flags=FLAGS` (e.g. `--max-semi-space-size=4`).
@@ -40,6 +40,7 @@ import {
   OpenVpnServer,
 } from "./openvpn.ts";
 import { connectSstp, type SstpClient, SstpServer } from "./sstp.ts";
+import { hasTcpdump, HOPS, measureHops } from "./rtt_hops.ts";
 import { BenchProcess, CpuMeter, rssKib } from "./process.ts";
 import { summarize } from "./stats.ts";
 import { evaluateTargets, renderMarkdown, renderTable } from "./report.ts";
@@ -86,7 +87,7 @@ function parseOptions(argv: string[]): BenchOptions {
   if (values.help) {
     console.log(
       "usage: deno task bench [--runs N] [--seconds S] [--connects N] [--pings N]\n" +
-        "                       [--sessions N,N,...] [--bulk-mib M] [--skip openvpn,sstp,bulk,sessions]\n" +
+        "                       [--sessions N,N,...] [--bulk-mib M] [--skip openvpn,sstp,bulk,sessions,hops]\n" +
         "                       [--server-v8-flags FLAGS] [--out DIR] [--quick]",
     );
     Deno.exit(0);
@@ -474,6 +475,20 @@ async function main(): Promise<number> {
     }
     log(`throughput and ping: ${paths.map((p) => p.name).join(", ")}`);
     await measureThroughputAndPing(pair, paths, o, result);
+    await measureRttHops(pair, o, result, {
+      ...(ovpnClient
+        ? { openvpn: { target: ovpnClient.serverAddress, tunA: /^ovpn-s/, tunB: /^ovpn-c/ } }
+        : {}),
+      ...(sstpClient
+        ? {
+          sstp: {
+            target: sstpClient.serverAddress,
+            tunA: /^sstp-/,
+            tunB: new RegExp(`^${sstpClient.interfaceName}$`),
+          },
+        }
+        : {}),
+    });
     if (sstpClient && !o.skip.has("bulk")) {
       log(`bulk integrity: ${o.bulkMib} MiB through sstp`);
       await measureBulk(pair, sstpClient, o, result);
@@ -511,6 +526,34 @@ async function main(): Promise<number> {
   await writeResults(result, o.outDir);
   console.log(renderTable(result));
   return result.errors.length === 0 ? 0 : 1;
+}
+
+/** Per-hop RTT breakdown of each tunnel (skipped, with a note, without tcpdump). */
+async function measureRttHops(
+  pair: NetnsPair,
+  o: BenchOptions,
+  result: BenchResult,
+  tunnels: Partial<Record<"openvpn" | "sstp", { target: string; tunA: RegExp; tunB: RegExp }>>,
+): Promise<void> {
+  if (o.skip.has("hops")) return;
+  if (!(await hasTcpdump())) {
+    log("rtt hops: skipped (no tcpdump; apt-get install tcpdump)");
+    return;
+  }
+  for (const [name, t] of Object.entries(tunnels)) {
+    try {
+      const hops = await measureHops(pair.a.name, pair.b.name, t.target, {
+        tunA: t.tunA,
+        tunB: t.tunB,
+        linkA: "veth-a",
+        linkB: "veth-b",
+      }, Math.max(20, o.pings));
+      (result.rttHops ??= {})[name as "openvpn" | "sstp"] = hops;
+      log(`rtt hops ${name}: ${HOPS.map((h) => `${h} ${hops[h].medianMs.toFixed(3)}`).join(", ")}`);
+    } catch (e) {
+      result.errors.push(`rtt hops ${name}: ${errorText(e)}`);
+    }
+  }
 }
 
 async function writeResults(result: BenchResult, dir: string): Promise<void> {
