@@ -12,7 +12,12 @@
  *      (one blocking-pool thread per device);
  *    - with a shared {@linkcode EpollReactor}: no FFI call of its own, the
  *      reactor's single `epoll_wait` resolves the wait.
- * 3. `readable` enqueues each packet of the batch; backpressure is the
+ * 3. Push mode (`readPush`, what the data path uses): the same drain runs
+ *    inside the wake-up and hands each batch to a callback, so a device has
+ *    no pending promise or suspended reader; with the reactor the drain goes
+ *    on to EAGAIN (edge-triggered) unless the consumer pauses, and `resume()`
+ *    drains what queued meanwhile.
+ * 4. `readable` enqueues each packet of the batch; backpressure is the
  *    stream's high-water mark (pull is not called while the queue is full, so
  *    the kernel queue, `txqueuelen`, absorbs bursts and then drops).
  *
@@ -31,7 +36,7 @@
  * @module
  */
 
-import type { TunDevice, TunStats } from "../lib/tun.ts";
+import type { TunDevice, TunReadControl, TunStats } from "../lib/tun.ts";
 import type { Logger } from "../lib/log.ts";
 import { NOOP_LOGGER } from "../lib/log.ts";
 import type { EpollReactor } from "./epoll_reactor.ts";
@@ -116,6 +121,7 @@ export class LinuxTun implements TunDevice {
   #isReading = false;
   #pendingPoll: Promise<number> | undefined;
   #waiter: (() => void) | undefined;
+  #push: PushReader | undefined;
   #closedResolve!: () => void;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
@@ -275,6 +281,90 @@ export class LinuxTun implements TunDevice {
   }
 
   /**
+   * Push mode (see {@linkcode TunDevice.readPush}). With a shared reactor the
+   * reactor's wake-up drains the device and calls `onPackets` directly; alone,
+   * one poll loop per device does the same.
+   *
+   * @throws {Error} when a read is pending or push mode is already on.
+   */
+  readPush(
+    onPackets: (batch: Uint8Array[]) => void,
+    onEnd: (error?: Error) => void,
+  ): TunReadControl {
+    if (this.#isReading || this.#push !== undefined) {
+      throw new Error(`Cannot push reads from TUN device "${this.name}": already reading`);
+    }
+    const push: PushReader = { onPackets, onEnd, isPaused: false };
+    this.#push = push;
+    const control: TunReadControl = {
+      pause: () => {
+        push.isPaused = true;
+      },
+      resume: () => {
+        if (!push.isPaused || this.#push !== push) return;
+        push.isPaused = false;
+        // Edge-triggered reactor: what queued while paused raised no new edge.
+        if (this.#reactor !== undefined) this.#drainToPush();
+        else this.#wake();
+      },
+      stop: () => {
+        if (this.#push !== push) return;
+        this.#push = undefined;
+        this.#interruptWait();
+      },
+    };
+    // First delivery after the caller holds the control (it may pause at once).
+    queueMicrotask(() => {
+      if (this.#push !== push) return;
+      if (this.#reactor !== undefined) this.#drainToPush();
+      else void this.#pollToPush(push);
+    });
+    return control;
+  }
+
+  /** Reactor mode: drains to EAGAIN (edge-triggered) unless paused; ends push mode on close. */
+  #drainToPush(): void {
+    const push = this.#push;
+    if (push === undefined) return;
+    if (this.#isClosed || this.#reactor?.isClosed) return this.#endPush();
+    try {
+      while (!push.isPaused && this.#push === push) {
+        const batch = this.readAvailable();
+        if (batch.length === 0) return;
+        push.onPackets(batch);
+      }
+    } catch (e) {
+      this.#endPush(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  /** Alone: one poll loop for the device, delivering each batch. */
+  async #pollToPush(push: PushReader): Promise<void> {
+    try {
+      while (this.#push === push && !this.#isClosed) {
+        const batch = push.isPaused ? [] : this.readAvailable();
+        if (batch.length > 0) {
+          push.onPackets(batch);
+          continue;
+        }
+        if (push.isPaused) {
+          await new Promise<void>((resolve) => this.#waiter = resolve);
+        } else await this.#waitReadable();
+      }
+      if (this.#push === push) this.#endPush();
+    } catch (e) {
+      if (this.#push === push) this.#endPush(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  #endPush(error?: Error): void {
+    const push = this.#push;
+    if (push === undefined) return;
+    this.#push = undefined;
+    push.onEnd(error);
+  }
+
+  /**
    * Closes the device (idempotent). A pending read resolves (empty batch, or
    * the end of `readable`); the descriptors are closed as soon as no FFI call
    * uses them, the TUN fd by a `nonblocking: true` close (the kernel deletes
@@ -304,6 +394,7 @@ export class LinuxTun implements TunDevice {
   }
 
   #wake(): void {
+    if (this.#reactor !== undefined && this.#push !== undefined) return this.#drainToPush();
     const w = this.#waiter;
     this.#waiter = undefined;
     w?.();
@@ -312,6 +403,12 @@ export class LinuxTun implements TunDevice {
   #interruptWait(): void {
     if (this.#reactor !== undefined) this.#wake();
     else if (this.#pendingPoll !== undefined) signalEventFd(this.#wakeFd);
+    else {
+      // A paused push loop waits on #waiter without a poll.
+      const w = this.#waiter;
+      this.#waiter = undefined;
+      w?.();
+    }
   }
 
   async #waitReadable(): Promise<void> {
@@ -350,6 +447,13 @@ export class LinuxTun implements TunDevice {
       }
     }
   }
+}
+
+/** The consumer of {@linkcode LinuxTun.readPush}. */
+interface PushReader {
+  onPackets(batch: Uint8Array[]): void;
+  onEnd(error?: Error): void;
+  isPaused: boolean;
 }
 
 /**

@@ -394,3 +394,66 @@ Deno.test({
     }
   },
 });
+
+for (const mode of ["alone", "with a reactor"] as const) {
+  Deno.test({
+    name: `LinuxTun.readPush (${mode}) pushes batches, holds them while paused, ends once on close`,
+    ignore,
+    async fn() {
+      await using ns = await createNetns();
+      const reactor = mode === "alone" ? undefined : new EpollReactor();
+      const tun = ns.enter(() =>
+        openLinuxTun({ name: "sstp-p0", up: true, ...(reactor ? { reactor } : {}) })
+      );
+      let sock = -1;
+      const udp: number[] = [];
+      const ends: (Error | undefined)[] = [];
+      const until = async (check: () => boolean, what: string) => {
+        for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+        assert.ok(check(), `timed out: ${what}`);
+      };
+      try {
+        await ns.run(["ip", "addr", "add", "198.18.5.1", "peer", "198.18.5.2", "dev", "sstp-p0"]);
+        const control = tun.readPush((batch) => {
+          for (const p of batch) if (p[9] === 17) udp.push(p[28] ?? -1);
+        }, (error) => ends.push(error));
+        assert.throws(() => tun.readPush(() => {}, () => {}), /already reading/);
+        sock = ns.enter(() =>
+          check(
+            libc().socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0),
+            "test",
+            "socket",
+          )
+        );
+        const to = sockaddrIn("198.18.5.2", 9);
+        const send = (from: number, n: number) => {
+          for (let i = from; i < from + n; i++) {
+            const payload = Uint8Array.of(i);
+            check(libc().sendto(sock, payload, 1n, 0, to, 16), "test", "sendto");
+          }
+        };
+        send(0, 3);
+        await until(() => udp.length === 3, "the first three datagrams");
+        control.pause();
+        send(3, 5);
+        await new Promise((r) => setTimeout(r, 150));
+        assert.equal(udp.length, 3, "nothing delivered while paused");
+        control.resume();
+        await until(() => udp.length === 8, "the datagrams queued while paused");
+        assert.deepEqual(udp, [0, 1, 2, 3, 4, 5, 6, 7]);
+        send(8, 1);
+        await until(() => udp.length === 9, "a datagram after resume");
+        tun.close();
+        await until(() => ends.length > 0, "the end of push mode");
+        await new Promise((r) => setTimeout(r, 50));
+        assert.deepEqual(ends, [undefined], "ended once, without an error");
+      } finally {
+        closeQuietly(sock);
+        tun.close();
+        await tun.closed;
+        reactor?.close();
+        await reactor?.closed;
+      }
+    },
+  });
+}

@@ -27,6 +27,17 @@ export interface TunDevice {
    * local stack often answers inside that write (ICMP echo replies, TCP ACKs).
    */
   readAvailable?(): Uint8Array[];
+  /**
+   * Optional push mode, the data path's first choice: from now on every batch
+   * goes to `onPackets` synchronously, inside the wake-up that found it (no
+   * promise per batch, no suspended reader per device). `onEnd` runs once
+   * when the device closes (no error) or reading fails. Do not use
+   * `readable` or `readBatch` after it.
+   */
+  readPush?(
+    onPackets: (batch: Uint8Array[]) => void,
+    onEnd: (error?: Error) => void,
+  ): TunReadControl;
   /** IP packets to write to the device; each chunk must be one whole packet. */
   readonly writable: WritableStream<Uint8Array>;
   /**
@@ -39,6 +50,16 @@ export interface TunDevice {
   close(): void;
   /** Packet and byte counters. */
   readonly stats: TunStats;
+}
+
+/** Flow control of {@linkcode TunDevice.readPush}. */
+export interface TunReadControl {
+  /** Stops delivering batches (the kernel queue, txqueuelen, absorbs the burst). */
+  pause(): void;
+  /** Delivers again, starting with what queued meanwhile. */
+  resume(): void;
+  /** Ends push mode for good (idempotent); `onEnd` is not called. */
+  stop(): void;
 }
 
 /** Counters kept by a {@linkcode TunDevice}. */

@@ -19,8 +19,10 @@
  *    once through the lane when idle, coalesced while a write is pending); timers → the injected {@linkcode TimerApi}; `linkUp` → the
  *    caller's `onLinkUp` configures the interface and returns the TUN, then
  *    the outbound loop starts; `closed` → drain output, close everything.
- * 4. Outbound: TUN batch → OutputQueue.pushDataBatch (SSTP+PPP headers, gathered
- *    into large writes); waits on the queue's high-water mark (backpressure).
+ * 4. Outbound: TUN batch (pushed by the device inside its wake-up when it has
+ *    `readPush`, else read in a loop) → OutputQueue.pushDataBatch (SSTP+PPP
+ *    headers, gathered into large writes); reading pauses above the queue's
+ *    high-water mark (backpressure).
  *    Right after each inbound write to the TUN device, whatever the device
  *    already has queued (the local stack's immediate answers) is sent too.
  * 5. Ending: the first fatal error (transport closed, framing error, engine
@@ -31,7 +33,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
-import type { TunDevice } from "../tun.ts";
+import type { TunDevice, TunReadControl } from "../tun.ts";
 import type { IpConfig, TunnelAction, TunnelEngine, TunnelEvent } from "../tunnel/events.ts";
 import type { DirectLane } from "../transport/duplex.ts";
 import { SstpFramer } from "../sstp/framer.ts";
@@ -119,6 +121,8 @@ export class TunnelRunner {
   #heldForLinkUp: Uint8Array[] | undefined;
   /** The TUN reader loop runs (the device is ours to read). */
   #isOutboundRunning = false;
+  /** Push-mode TUN reading, when the device offers it. */
+  #tunPush: TunReadControl | undefined;
   /** MSS limits for IPv4 and IPv6 once the MTU is known; 0 = no clamping. */
   #mss4 = 0;
   #mss6 = 0;
@@ -335,13 +339,37 @@ export class TunnelRunner {
       if (this.#done) return;
       this.#tun = tun;
       if (held.length > 0) tun.writePackets(held);
-      this.#outboundLoop(tun);
+      if (tun.readPush) this.#startPushReads(tun, tun.readPush.bind(tun));
+      else void this.#outboundLoop(tun);
     }, (e) => {
       const error = e instanceof Error ? e : new Error(String(e));
       this.#o.logger.error(`Cannot bring the link up: ${error.message}`);
       this.#dispatch({ type: "close", reason: error.message });
       this.#end({ error });
     });
+  }
+
+  /**
+   * Push mode: each TUN batch is framed and written inside the wake-up that
+   * read it; reading pauses above the output queue's high-water mark.
+   */
+  #startPushReads(tun: TunDevice, readPush: NonNullable<TunDevice["readPush"]>): void {
+    this.#isOutboundRunning = true;
+    const control = readPush((batch) => {
+      if (this.#done) return;
+      this.#output.pushDataBatch(batch, this.#protocolOf);
+      if (this.#output.isWritable) return;
+      control.pause();
+      this.#output.whenWritable()?.then(() => {
+        if (!this.#done) control.resume();
+      });
+    }, (error) => {
+      this.#isOutboundRunning = false;
+      if (error && !this.#done) {
+        this.#o.logger.warn(`TUN ${tun.name} read failed: ${error.message}`);
+      }
+    });
+    this.#tunPush = control;
   }
 
   async #outboundLoop(tun: TunDevice): Promise<void> {
@@ -410,6 +438,8 @@ export class TunnelRunner {
     this.#result = result;
     for (const h of this.#timerHandles.values()) this.#timers.clear(h);
     this.#timerHandles.clear();
+    this.#tunPush?.stop();
+    this.#isOutboundRunning = false;
     const finish = async () => {
       await this.#output.drain(1000);
       this.#output.close();
