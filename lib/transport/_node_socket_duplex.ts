@@ -64,27 +64,28 @@ export function nodeSocketDuplex(socket: TLSSocket, info: TransportInfo): ByteDu
   socket.once("end", () => finish());
   socket.once("close", () => finish(failure));
 
-  const readable = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      while (queue.length === 0 && ended === undefined) {
-        socket.resume();
-        await new Promise<void>((resolve) => (wakeReader = resolve));
-        wakeReader = undefined;
-      }
-      const chunk = queue.shift();
-      if (chunk !== undefined) {
-        queuedBytes -= chunk.length;
-        if (queuedBytes < READ_QUEUE_BYTES / 2) socket.resume();
-        return controller.enqueue(chunk);
-      }
-      if (ended?.error !== undefined) controller.error(ended.error);
-      else controller.close();
-    },
-    cancel() {
-      ended ??= {};
-      socket.destroy();
-    },
-  }, { highWaterMark: 0 });
+  const makeReadable = () =>
+    new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        while (queue.length === 0 && ended === undefined) {
+          socket.resume();
+          await new Promise<void>((resolve) => (wakeReader = resolve));
+          wakeReader = undefined;
+        }
+        const chunk = queue.shift();
+        if (chunk !== undefined) {
+          queuedBytes -= chunk.length;
+          if (queuedBytes < READ_QUEUE_BYTES / 2) socket.resume();
+          return controller.enqueue(chunk);
+        }
+        if (ended?.error !== undefined) controller.error(ended.error);
+        else controller.close();
+      },
+      cancel() {
+        ended ??= {};
+        socket.destroy();
+      },
+    }, { highWaterMark: 0 });
 
   const waitDrain = () =>
     new Promise<void>((resolve, reject) => {
@@ -109,28 +110,32 @@ export function nodeSocketDuplex(socket: TLSSocket, info: TransportInfo): ByteDu
     return socket.write(chunk) ? undefined : waitDrain();
   };
 
-  const writable = new WritableStream<Uint8Array>({
-    async write(chunk) {
-      await write(chunk);
-    },
-    close() {
-      // end()'s callback never runs on a destroyed socket: settle on `close` too.
-      return new Promise<void>((resolve) => {
-        if (socket.destroyed) return resolve();
-        socket.once("close", () => resolve());
-        socket.end(() => resolve());
-      });
-    },
-    abort() {
-      socket.destroy();
-    },
-  });
+  const makeWritable = () =>
+    new WritableStream<Uint8Array>({
+      async write(chunk) {
+        await write(chunk);
+      },
+      close() {
+        // end()'s callback never runs on a destroyed socket: settle on `close` too.
+        return new Promise<void>((resolve) => {
+          if (socket.destroyed) return resolve();
+          socket.once("close", () => resolve());
+          socket.end(() => resolve());
+        });
+      },
+      abort() {
+        socket.destroy();
+      },
+    });
 
   const lane: DirectLane = {
     write,
     takeReads(onChunk, onEnd) {
       if (push !== undefined) throw new Error("TLS reads were already taken over");
       push = { onChunk, onEnd };
+      // The streams served the HTTP preamble; a session keeps neither.
+      readable = undefined;
+      writable = undefined;
       queuedBytes = 0;
       for (const chunk of queue.splice(0)) onChunk(chunk);
       socket.resume();
@@ -138,9 +143,17 @@ export function nodeSocketDuplex(socket: TLSSocket, info: TransportInfo): ByteDu
     },
   };
 
+  // Made on first use and dropped at the take-over (about 3 KiB per idle session).
+  let readable: ReadableStream<Uint8Array> | undefined;
+  let writable: WritableStream<Uint8Array> | undefined;
   return {
-    readable,
-    writable,
+    get readable() {
+      if (push !== undefined) throw new Error("TLS reads were taken over by the data path");
+      return readable ??= makeReadable();
+    },
+    get writable() {
+      return writable ??= makeWritable();
+    },
     close: () => {
       socket.destroy();
     },

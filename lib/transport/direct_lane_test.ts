@@ -59,6 +59,7 @@ Deno.test("direct lane: queued bytes first, then pushed chunks, then one EOF; wr
     client.lane.takeReads((chunk) => got.push(chunk), (error) => ends.push(error));
     assert.equal(text(got), "one,two,", "queued bytes delivered inside takeReads");
     assert.throws(() => client.lane!.takeReads(() => {}, () => {}), /already taken over/);
+    assert.throws(() => client.readable, /taken over by the data path/);
 
     await writer.write(new TextEncoder().encode("three"));
     await waitFor(() => text(got) === "one,two,three", "the pushed chunk");
