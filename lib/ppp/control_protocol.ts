@@ -6,7 +6,7 @@
  * @module
  */
 import type { ProtocolError } from "../errors.ts";
-import type { FsmState } from "./fsm.ts";
+import type { FsmState, PppFsm } from "./fsm.ts";
 import type { Logger } from "../log.ts";
 
 /** What a control protocol asks its owner to do. */
@@ -62,4 +62,49 @@ export interface CpTimingOptions {
   maxFailure?: number;
   /** Where discarded packets are logged at debug level (default: nowhere). */
   log?: Logger;
+}
+
+/**
+ * The RFC 1661 event methods every control protocol hands straight to its
+ * {@linkcode PppFsm}; LCP, IPCP and IPV6CP add their options, results and
+ * (LCP) the extra codes.
+ */
+export abstract class FsmControlProtocol implements ControlProtocol {
+  /** PPP protocol number, e.g. 0xc021. */
+  abstract readonly protocol: number;
+  /** The automaton, built by the subclass with its option handlers. */
+  protected abstract readonly fsm: PppFsm;
+
+  /** RFC 1661 4.2 state. */
+  get state(): FsmState {
+    return this.fsm.state;
+  }
+  /** True in the Opened state. */
+  get isOpened(): boolean {
+    return this.fsm.state === "Opened";
+  }
+  /** RFC 1661 4.3 Up (for IPCP/IPV6CP: LCP Opened and authenticated). */
+  up(_nowMs: number): CpAction[] {
+    return this.fsm.up();
+  }
+  /** RFC 1661 4.3 Down. */
+  down(_nowMs: number): CpAction[] {
+    return this.fsm.down();
+  }
+  /** RFC 1661 4.3 Open. */
+  open(_nowMs: number): CpAction[] {
+    return this.fsm.open();
+  }
+  /** RFC 1661 4.3 Close; `reason` is sent in the Terminate-Request. */
+  close(_nowMs: number, reason: string): CpAction[] {
+    return this.fsm.close(reason);
+  }
+  /** A received packet of this protocol (code|id|length|data). Never throws on peer input. */
+  receive(packet: Uint8Array, _nowMs: number): CpAction[] {
+    return this.fsm.receive(packet);
+  }
+  /** The restart timer expired. */
+  timeout(_nowMs: number): CpAction[] {
+    return this.fsm.timeout();
+  }
 }

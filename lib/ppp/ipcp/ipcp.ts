@@ -7,7 +7,7 @@
  * @module
  */
 import { IPCP_OPTION, PROTOCOL } from "../constants.ts";
-import type { ControlProtocol, CpAction, CpTimingOptions } from "../control_protocol.ts";
+import { type CpAction, type CpTimingOptions, FsmControlProtocol } from "../control_protocol.ts";
 import { type FsmActionName, type FsmState, PppFsm } from "../fsm.ts";
 import { pickDefined } from "../_pick.ts";
 import { DnsHandler } from "./dns.ts";
@@ -51,15 +51,16 @@ export interface IpcpResult {
  * if (ipcp.state !== "ReqSent" || ipcp.result.localAddress !== "0.0.0.0") throw new Error();
  * ```
  */
-export class Ipcp implements ControlProtocol {
+export class Ipcp extends FsmControlProtocol {
   /** 0x8021 */
   readonly protocol: number = PROTOCOL.IPCP;
-  readonly #fsm: PppFsm;
+  protected readonly fsm: PppFsm;
   readonly #address: IpAddressHandler;
   readonly #dns: readonly [DnsHandler, DnsHandler];
 
   /** @throws {TypeError} For addresses that are not dotted quads. */
   constructor(options: IpcpOptions) {
+    super();
     const { role } = options;
     this.#address = new IpAddressHandler({
       role,
@@ -74,7 +75,7 @@ export class Ipcp implements ControlProtocol {
       new DnsHandler(IPCP_OPTION.PRIMARY_DNS, dnsOptions(options.dns?.[0])),
       new DnsHandler(IPCP_OPTION.SECONDARY_DNS, dnsOptions(options.dns?.[1])),
     ];
-    this.#fsm = new PppFsm({
+    this.fsm = new PppFsm({
       ...pickDefined(options, [
         "restartTimerMs",
         "maxConfigure",
@@ -90,14 +91,6 @@ export class Ipcp implements ControlProtocol {
     });
   }
 
-  /** RFC 1661 4.2 state. */
-  get state(): FsmState {
-    return this.#fsm.state;
-  }
-  /** True in the Opened state. */
-  get isOpened(): boolean {
-    return this.#fsm.state === "Opened";
-  }
   /** The negotiated addresses. */
   get result(): IpcpResult {
     const dns: string[] = [];
@@ -107,30 +100,5 @@ export class Ipcp implements ControlProtocol {
       peerAddress: this.#address.peerAddress ?? "0.0.0.0",
       dns,
     };
-  }
-
-  /** RFC 1661 4.3 Up (LCP Opened and authenticated). */
-  up(_nowMs: number): CpAction[] {
-    return this.#fsm.up();
-  }
-  /** RFC 1661 4.3 Down. */
-  down(_nowMs: number): CpAction[] {
-    return this.#fsm.down();
-  }
-  /** RFC 1661 4.3 Open. */
-  open(_nowMs: number): CpAction[] {
-    return this.#fsm.open();
-  }
-  /** RFC 1661 4.3 Close; `reason` is sent in the Terminate-Request. */
-  close(_nowMs: number, reason: string): CpAction[] {
-    return this.#fsm.close(reason);
-  }
-  /** A received IPCP packet (code|id|length|data). Never throws on peer input. */
-  receive(packet: Uint8Array, _nowMs: number): CpAction[] {
-    return this.#fsm.receive(packet);
-  }
-  /** The restart timer expired. */
-  timeout(_nowMs: number): CpAction[] {
-    return this.#fsm.timeout();
   }
 }

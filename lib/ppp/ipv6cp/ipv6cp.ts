@@ -7,7 +7,7 @@
  */
 import type { RandomBytes } from "../auth/auth_types.ts";
 import { PROTOCOL } from "../constants.ts";
-import type { ControlProtocol, CpAction, CpTimingOptions } from "../control_protocol.ts";
+import { type CpAction, type CpTimingOptions, FsmControlProtocol } from "../control_protocol.ts";
 import { type FsmActionName, type FsmState, PppFsm } from "../fsm.ts";
 import { pickDefined } from "../_pick.ts";
 import { InterfaceIdentifierHandler, linkLocalAddress } from "./interface_identifier.ts";
@@ -45,19 +45,20 @@ export interface Ipv6cpResult {
  * if (v6.up(0)[0]?.type !== "send") throw new Error();
  * ```
  */
-export class Ipv6cp implements ControlProtocol {
+export class Ipv6cp extends FsmControlProtocol {
   /** 0x8057 */
   readonly protocol: number = PROTOCOL.IPV6CP;
-  readonly #fsm: PppFsm;
+  protected readonly fsm: PppFsm;
   readonly #iid: InterfaceIdentifierHandler;
 
   /** @throws {RangeError} For a bad `localIdentifier` or counters. */
   constructor(options: Ipv6cpOptions) {
+    super();
     this.#iid = new InterfaceIdentifierHandler({
       randomBytes: options.randomBytes,
       ...pickDefined(options, ["localIdentifier"]),
     });
-    this.#fsm = new PppFsm({
+    this.fsm = new PppFsm({
       ...pickDefined(options, [
         "restartTimerMs",
         "maxConfigure",
@@ -73,14 +74,6 @@ export class Ipv6cp implements ControlProtocol {
     });
   }
 
-  /** RFC 1661 4.2 state. */
-  get state(): FsmState {
-    return this.#fsm.state;
-  }
-  /** True in the Opened state. */
-  get isOpened(): boolean {
-    return this.#fsm.state === "Opened";
-  }
   /** The negotiated identifiers. */
   get result(): Ipv6cpResult {
     const r: Ipv6cpResult = {};
@@ -95,30 +88,5 @@ export class Ipv6cp implements ControlProtocol {
       r.peerLinkLocal = linkLocalAddress(peer);
     }
     return r;
-  }
-
-  /** RFC 1661 4.3 Up. */
-  up(_nowMs: number): CpAction[] {
-    return this.#fsm.up();
-  }
-  /** RFC 1661 4.3 Down. */
-  down(_nowMs: number): CpAction[] {
-    return this.#fsm.down();
-  }
-  /** RFC 1661 4.3 Open. */
-  open(_nowMs: number): CpAction[] {
-    return this.#fsm.open();
-  }
-  /** RFC 1661 4.3 Close; `reason` is sent in the Terminate-Request. */
-  close(_nowMs: number, reason: string): CpAction[] {
-    return this.#fsm.close(reason);
-  }
-  /** A received IPV6CP packet (code|id|length|data). Never throws on peer input. */
-  receive(packet: Uint8Array, _nowMs: number): CpAction[] {
-    return this.#fsm.receive(packet);
-  }
-  /** The restart timer expired. */
-  timeout(_nowMs: number): CpAction[] {
-    return this.#fsm.timeout();
   }
 }

@@ -18,7 +18,7 @@ import { ERROR_CODE, ProtocolError } from "../../errors.ts";
 import type { AuthMethod, RandomBytes } from "../auth/auth_types.ts";
 import { CP_CODE, PROTOCOL } from "../constants.ts";
 import { type CpPacket, decodeCpPacket, encodeCpPacket } from "../cp_packet.ts";
-import type { ControlProtocol, CpAction, CpTimingOptions } from "../control_protocol.ts";
+import { type CpAction, type CpTimingOptions, FsmControlProtocol } from "../control_protocol.ts";
 import { type FsmActionName, type FsmState, PppFsm } from "../fsm.ts";
 import { readUint, writeUint } from "../option_handler.ts";
 import { AcfcHandler } from "./acfc.ts";
@@ -87,10 +87,10 @@ export interface LcpResult {
  * if (lcp.state !== "ReqSent" || send?.type !== "send") throw new Error();
  * ```
  */
-export class Lcp implements ControlProtocol {
+export class Lcp extends FsmControlProtocol {
   /** 0xc021 */
   readonly protocol: number = PROTOCOL.LCP;
-  readonly #fsm: PppFsm;
+  protected readonly fsm: PppFsm;
   readonly #mru: MruHandler;
   readonly #auth: AuthProtocolHandler;
   readonly #magic: MagicNumberHandler;
@@ -99,6 +99,7 @@ export class Lcp implements ControlProtocol {
 
   /** @throws {RangeError} For out-of-range MRU or counters. */
   constructor(options: LcpOptions) {
+    super();
     this.#mru = new MruHandler(pickDefined(options, ["mru", "requestMru", "maxPeerMru"]));
     this.#auth = new AuthProtocolHandler(
       pickDefined(options, ["authenticatePeerWith", "acceptAuth"]),
@@ -109,7 +110,7 @@ export class Lcp implements ControlProtocol {
     });
     this.#pfc = new PfcHandler(options.pfc);
     this.#acfc = new AcfcHandler(options.acfc);
-    this.#fsm = new PppFsm({
+    this.fsm = new PppFsm({
       ...pickDefined(options, [
         "restartTimerMs",
         "maxConfigure",
@@ -124,15 +125,6 @@ export class Lcp implements ControlProtocol {
       handlers: [this.#mru, this.#auth, this.#magic, this.#pfc, this.#acfc],
       peerMru: () => this.#mru.peerMru,
     });
-  }
-
-  /** RFC 1661 4.2 state. */
-  get state(): FsmState {
-    return this.#fsm.state;
-  }
-  /** True in the Opened state. */
-  get isOpened(): boolean {
-    return this.#fsm.state === "Opened";
   }
 
   /** The negotiated values. */
@@ -152,35 +144,14 @@ export class Lcp implements ControlProtocol {
     return r;
   }
 
-  /** RFC 1661 4.3 Up. */
-  up(_nowMs: number): CpAction[] {
-    return this.#fsm.up();
-  }
-  /** RFC 1661 4.3 Down. */
-  down(_nowMs: number): CpAction[] {
-    return this.#fsm.down();
-  }
-  /** RFC 1661 4.3 Open. */
-  open(_nowMs: number): CpAction[] {
-    return this.#fsm.open();
-  }
-  /** RFC 1661 4.3 Close; `reason` is sent in the Terminate-Request. */
-  close(_nowMs: number, reason: string): CpAction[] {
-    return this.#fsm.close(reason);
-  }
-  /** The restart timer expired. */
-  timeout(_nowMs: number): CpAction[] {
-    return this.#fsm.timeout();
-  }
-
   /** A received LCP packet (code|id|length|data). Never throws on peer input. */
-  receive(bytes: Uint8Array, _nowMs: number): CpAction[] {
+  override receive(bytes: Uint8Array, _nowMs: number): CpAction[] {
     let packet: CpPacket;
     try {
       packet = decodeCpPacket(bytes, "lcp");
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
-      return this.#fsm.receive(bytes); // the automaton logs and discards it
+      return this.fsm.receive(bytes); // the automaton logs and discards it
     }
     switch (packet.code) {
       case CP_CODE.PROTOCOL_REJECT:
@@ -191,9 +162,9 @@ export class Lcp implements ControlProtocol {
         return this.#receiveEchoReply(packet);
       case CP_CODE.DISCARD_REQUEST:
         // RFC 1661 5.9: silently discarded (RXR).
-        return this.#fsm.dispatch("rxr");
+        return this.fsm.dispatch("rxr");
       default:
-        return this.#fsm.receive(bytes);
+        return this.fsm.receive(bytes);
     }
   }
 
@@ -203,7 +174,7 @@ export class Lcp implements ControlProtocol {
    */
   echoRequest(data: Uint8Array = new Uint8Array()): CpAction[] {
     if (!this.isOpened) return [];
-    return [this.#send(CP_CODE.ECHO_REQUEST, this.#fsm.nextIdentifier(), this.#magicAnd(data))];
+    return [this.#send(CP_CODE.ECHO_REQUEST, this.fsm.nextIdentifier(), this.#magicAnd(data))];
   }
 
   /**
@@ -217,7 +188,7 @@ export class Lcp implements ControlProtocol {
     const data = new Uint8Array(2 + Math.min(room, information.length));
     data.set(writeUint(protocol & 0xffff, 2));
     data.set(information.subarray(0, room), 2);
-    return [this.#send(CP_CODE.PROTOCOL_REJECT, this.#fsm.nextIdentifier(), data)];
+    return [this.#send(CP_CODE.PROTOCOL_REJECT, this.fsm.nextIdentifier(), data)];
   }
 
   #receiveProtocolReject(packet: CpPacket): CpAction[] {
@@ -230,9 +201,9 @@ export class Lcp implements ControlProtocol {
         ERROR_CODE.NEGOTIATION_FAILED,
         "Cannot run LCP: the peer Protocol-Rejected LCP",
       );
-      return this.#fsm.dispatch("rxjBad", { error });
+      return this.fsm.dispatch("rxjBad", { error });
     }
-    return [{ type: "protocolRejected", protocol }, ...this.#fsm.dispatch("rxjGood")];
+    return [{ type: "protocolRejected", protocol }, ...this.fsm.dispatch("rxjGood")];
   }
 
   #receiveEchoRequest(packet: CpPacket): CpAction[] {
@@ -243,7 +214,7 @@ export class Lcp implements ControlProtocol {
       identifier: packet.identifier,
       data: this.#magicAnd(packet.data.subarray(4)),
     };
-    return this.#fsm.dispatch("rxr", { echoReply });
+    return this.fsm.dispatch("rxr", { echoReply });
   }
 
   #receiveEchoReply(packet: CpPacket): CpAction[] {
@@ -255,7 +226,7 @@ export class Lcp implements ControlProtocol {
         magic: readUint(packet.data.subarray(0, 4)),
         data: packet.data.slice(4),
       },
-      ...this.#fsm.dispatch("rxr"),
+      ...this.fsm.dispatch("rxr"),
     ];
   }
 
