@@ -23,7 +23,8 @@
  *                   [--skip openvpn,sstp,bulk,sessions,hops] [--server-v8-flags FLAGS]
  *
  * `--skip sstp` also skips the sessions part. `--server-v8-flags` starts
- * every `sstp serve` with `--v8-flags=FLAGS` (e.g. `--max-semi-space-size=4`).
+ * every `sstp serve` with `--v8-flags=FLAGS` (default: the shipped flags of
+ * lib/runtime_flags.ts; `none` for none).
  *
  * @module
  */
@@ -41,6 +42,7 @@ import {
 } from "./openvpn.ts";
 import { connectSstp, type SstpClient, SstpServer } from "./sstp.ts";
 import { hasTcpdump, HOPS, measureHops } from "./rtt_hops.ts";
+import { SSTP_V8_FLAGS } from "../lib/runtime_flags.ts";
 import { BenchProcess, CpuMeter, rssKib } from "./process.ts";
 import { summarize } from "./stats.ts";
 import { evaluateTargets, renderMarkdown, renderTable } from "./report.ts";
@@ -78,7 +80,7 @@ function parseOptions(argv: string[]): BenchOptions {
       sessions: { type: "string" },
       "bulk-mib": { type: "string" },
       skip: { type: "string", default: "" },
-      "server-v8-flags": { type: "string", default: "" },
+      "server-v8-flags": { type: "string", default: SSTP_V8_FLAGS },
       out: { type: "string" },
       quick: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -278,8 +280,11 @@ async function measureBulk(
   }
 }
 
+/** `--server-v8-flags none` runs the server without any (the shipped ones are the default). */
 function serverDenoFlags(o: BenchOptions): string[] {
-  return o.serverV8Flags === "" ? [] : [`--v8-flags=${o.serverV8Flags}`];
+  return o.serverV8Flags === "" || o.serverV8Flags === "none"
+    ? []
+    : [`--v8-flags=${o.serverV8Flags}`];
 }
 
 async function measureSessions(

@@ -9,14 +9,18 @@
 import { BenchProcess, runIn } from "./process.ts";
 import { onCleanup } from "./cleanup.ts";
 import { VETH } from "./netns_pair.ts";
+import { SSTP_DENO_RUN_FLAGS } from "../lib/runtime_flags.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /** Zero-config pool: 2,046 client addresses; the server side is 198.18.220.1. */
 export const SSTP_POOL = "198.18.220.2-198.18.227.254";
 
-/** Command line prefix that runs main.ts with the current deno. */
-export function sstpCommand(args: string[], denoFlags: string[] = []): string[] {
+/** Command line that runs main.ts with the current deno (by default with the shipped V8 flags). */
+export function sstpCommand(
+  args: string[],
+  denoFlags: readonly string[] = SSTP_DENO_RUN_FLAGS,
+): string[] {
   return [Deno.execPath(), "run", "--allow-all", ...denoFlags, MAIN, ...args];
 }
 

@@ -18,6 +18,7 @@
  */
 import type { CommandContext } from "../commands/context.ts";
 import { EXIT_CODE } from "../commands/context.ts";
+import { SSTP_DENO_RUN_FLAGS } from "../runtime_flags.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -27,7 +28,7 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
  */
 function self(): string[] {
   const exe = Deno.execPath();
-  return /(^|\/)deno$/.test(exe) ? [exe, "run", "-A", MAIN] : [exe];
+  return /(^|\/)deno$/.test(exe) ? [exe, "run", "-A", ...SSTP_DENO_RUN_FLAGS, MAIN] : [exe];
 }
 const SERVER_ADDR = "198.18.42.1";
 const CLIENT_ADDR = "198.18.42.2";
