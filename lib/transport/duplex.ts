@@ -35,7 +35,7 @@ export interface TransportInfo {
  * synchronously and delivers reads as events (node:tls). It skips the Web
  * Streams layers per packet: on an idle path every promise hop and stream
  * layer costs tens of microseconds of added RTT here (bench/README.md,
- * "Latency").
+ * "Added RTT: hop by hop").
  */
 export interface DirectLane {
   /**
