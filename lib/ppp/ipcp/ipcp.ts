@@ -7,8 +7,8 @@
  * @module
  */
 import { IPCP_OPTION, PROTOCOL } from "../constants.ts";
-import { type CpAction, type CpTimingOptions, FsmControlProtocol } from "../control_protocol.ts";
-import { type FsmActionName, type FsmState, PppFsm } from "../fsm.ts";
+import { type CpTimingOptions, FsmControlProtocol } from "../control_protocol.ts";
+import { type FsmActionName, PppFsm } from "../fsm.ts";
 import { pickDefined } from "../_pick.ts";
 import { DnsHandler } from "./dns.ts";
 import { IpAddressHandler, type IpcpRole } from "./ip_address.ts";

@@ -7,8 +7,8 @@
  */
 import type { RandomBytes } from "../auth/auth_types.ts";
 import { PROTOCOL } from "../constants.ts";
-import { type CpAction, type CpTimingOptions, FsmControlProtocol } from "../control_protocol.ts";
-import { type FsmActionName, type FsmState, PppFsm } from "../fsm.ts";
+import { type CpTimingOptions, FsmControlProtocol } from "../control_protocol.ts";
+import { type FsmActionName, PppFsm } from "../fsm.ts";
 import { pickDefined } from "../_pick.ts";
 import { InterfaceIdentifierHandler, linkLocalAddress } from "./interface_identifier.ts";
 

@@ -19,7 +19,7 @@ import type { AuthMethod, RandomBytes } from "../auth/auth_types.ts";
 import { CP_CODE, PROTOCOL } from "../constants.ts";
 import { type CpPacket, decodeCpPacket, encodeCpPacket } from "../cp_packet.ts";
 import { type CpAction, type CpTimingOptions, FsmControlProtocol } from "../control_protocol.ts";
-import { type FsmActionName, type FsmState, PppFsm } from "../fsm.ts";
+import { type FsmActionName, PppFsm } from "../fsm.ts";
 import { readUint, writeUint } from "../option_handler.ts";
 import { AcfcHandler } from "./acfc.ts";
 import { AuthProtocolHandler } from "./auth_protocol.ts";
