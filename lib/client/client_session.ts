@@ -184,7 +184,9 @@ export async function runClientSession(
       helloMs: o.keepaliveTimeoutMs === null ? null : Math.max(1000, o.keepaliveTimeoutMs / 2),
       mru: o.maxMru,
       maxMtu: o.maxMtu,
-      requestDns: true,
+      // As pppd's usepeerdns: ask only when the answer is used (one IPCP round
+      // trip less against servers that reject the DNS options).
+      requestDns: o.usePeerDns,
       randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
       logger: log,
     });
