@@ -20,9 +20,9 @@
  */
 import { parseArgs } from "node:util";
 import { createNetnsPair } from "./netns_pair.ts";
-import { SstpServer } from "./sstp.ts";
+import { sstpConnectArgs, SstpServer } from "./sstp.ts";
+import { SSTP_DENO_RUN_FLAGS } from "../lib/runtime_flags.ts";
 import { BenchProcess } from "./process.ts";
-import { VETH } from "./netns_pair.ts";
 import { installSignalCleanup, runCleanups } from "./cleanup.ts";
 import { median } from "./stats.ts";
 
@@ -48,21 +48,9 @@ async function connectOnce(
     Deno.execPath(),
     "run",
     "--allow-all",
+    ...SSTP_DENO_RUN_FLAGS,
     `${tree}/main.ts`,
-    "connect",
-    `${VETH.a}:${server.port}`,
-    "--user",
-    server.user,
-    "--server-fingerprint",
-    server.fingerprint,
-    "--verify-server-address-from-certificate",
-    "no",
-    "--name",
-    `sct${Deno.pid % 10000}x${n % 100}`,
-    "--reconnect",
-    "no",
-    "--log-level",
-    values["log-level"],
+    ...sstpConnectArgs(server, `sct${Deno.pid % 10000}x${n % 100}`, values["log-level"]),
   ], { netns, env: { SSTP_PASSWORD: server.password } });
   try {
     const up = await proc.waitFor(/ up: /, 30_000);

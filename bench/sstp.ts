@@ -115,6 +115,27 @@ export class SstpServer {
   }
 }
 
+/** `sstp connect` arguments against `server` (password in SSTP_PASSWORD), pinned by fingerprint. */
+export function sstpConnectArgs(server: SstpServer, name: string, logLevel: string): string[] {
+  return [
+    "connect",
+    "--connect-to",
+    `${VETH.a}:${server.port}`,
+    "--user",
+    server.user,
+    "--server-fingerprint",
+    server.fingerprint,
+    "--verify-server-address-from-certificate",
+    "no",
+    "--name",
+    name,
+    "--reconnect",
+    "no",
+    "--log-level",
+    logLevel,
+  ];
+}
+
 /** A connected `sstp connect`. */
 export interface SstpClient {
   proc: BenchProcess;
@@ -139,23 +160,7 @@ export async function connectSstp(
 ): Promise<SstpClient> {
   const name = `sbc${Deno.pid % 10000}x${clientCounter++ % 100}`;
   const proc = new BenchProcess(
-    sstpCommand([
-      "connect",
-      "--connect-to",
-      `${VETH.a}:${server.port}`,
-      "--user",
-      server.user,
-      "--server-fingerprint",
-      server.fingerprint,
-      "--verify-server-address-from-certificate",
-      "no",
-      "--name",
-      name,
-      "--reconnect",
-      "no",
-      "--log-level",
-      options.logLevel ?? "info",
-    ], options.denoFlags),
+    sstpCommand(sstpConnectArgs(server, name, options.logLevel ?? "info"), options.denoFlags),
     { netns, env: { SSTP_PASSWORD: server.password } },
   );
   try {
