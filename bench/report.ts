@@ -165,6 +165,10 @@ export function renderMarkdown(r: BenchResult): string {
       `${r.options.pings} pings per run, ${r.options.connects} connects` +
       `${r.options.quick ? " (quick mode)" : ""}${
         r.options.serverV8Flags ? `, sstp serve with --v8-flags=${r.options.serverV8Flags}` : ""
+      }${
+        r.options.pin
+          ? ", tunnel processes pinned (servers CPU 0, clients CPU 1, every thread)"
+          : ""
       }. Duration ${f(r.durationSeconds)} s.`,
   );
   lines.push("Figures: median (min-max) over runs. CPU: % of one core, server/client process.");

@@ -20,7 +20,7 @@
  *
  *   deno task bench [--runs 3] [--seconds 10] [--connects 10]
  *                   [--sessions 500,1000,2000] [--bulk-mib 256] [--quick]
- *                   [--skip openvpn,sstp,bulk,sessions,hops] [--server-v8-flags FLAGS]
+ *                   [--skip openvpn,sstp,bulk,sessions,hops] [--server-v8-flags FLAGS] [--pin]
  *
  * `--skip sstp` also skips the sessions part. `--server-v8-flags` starts
  * every `sstp serve` with `--v8-flags=FLAGS` (default: the shipped flags of
@@ -43,7 +43,7 @@ import {
 import { connectSstp, type SstpClient, SstpServer } from "./sstp.ts";
 import { hasTcpdump, HOPS, measureHops } from "./rtt_hops.ts";
 import { SSTP_V8_FLAGS } from "../lib/runtime_flags.ts";
-import { BenchProcess, CpuMeter, rssKib } from "./process.ts";
+import { BenchProcess, CpuMeter, rssKib, runIn } from "./process.ts";
 import { summarize } from "./stats.ts";
 import { evaluateTargets, renderMarkdown, renderTable } from "./report.ts";
 import {
@@ -65,6 +65,8 @@ export interface BenchOptions {
   skip: Set<string>;
   /** V8 flags for every `sstp serve` (`--v8-flags=`), e.g. `--max-semi-space-size=4`. */
   serverV8Flags: string;
+  /** Pin each tunnel process to one CPU (servers CPU 0, clients CPU 1), OpenVPN and sstp alike. */
+  pin: boolean;
   outDir: string;
   quick: boolean;
 }
@@ -83,6 +85,7 @@ function parseOptions(argv: string[]): BenchOptions {
       "server-v8-flags": { type: "string", default: SSTP_V8_FLAGS },
       out: { type: "string" },
       quick: { type: "boolean", default: false },
+      pin: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -90,7 +93,7 @@ function parseOptions(argv: string[]): BenchOptions {
     console.log(
       "usage: deno task bench [--runs N] [--seconds S] [--connects N] [--pings N]\n" +
         "                       [--sessions N,N,...] [--bulk-mib M] [--skip openvpn,sstp,bulk,sessions,hops]\n" +
-        "                       [--server-v8-flags FLAGS] [--out DIR] [--quick]",
+        "                       [--server-v8-flags FLAGS] [--pin] [--out DIR] [--quick]",
     );
     Deno.exit(0);
   }
@@ -114,6 +117,7 @@ function parseOptions(argv: string[]): BenchOptions {
     bulkMib: int(values["bulk-mib"], q ? 16 : 256, 1, 4096),
     skip: new Set(values.skip.split(",").filter((s) => s !== "")),
     serverV8Flags: values["server-v8-flags"],
+    pin: values.pin,
     outDir: values.out ?? new URL("./results", import.meta.url).pathname,
     quick: q,
   };
@@ -411,6 +415,7 @@ async function main(): Promise<number> {
       bulkMib: o.bulkMib,
       quick: o.quick,
       skip: [...o.skip],
+      pin: o.pin,
       serverV8Flags: o.serverV8Flags,
     },
     paths: {},
@@ -477,6 +482,21 @@ async function main(): Promise<number> {
       } catch (e) {
         result.errors.push(`sstp client: ${errorText(e)}`);
       }
+    }
+    if (o.pin) {
+      for (
+        const [pid, cpu] of [
+          [ovpnServer?.proc.pid, 0],
+          [ovpnClient?.proc.pid, 1],
+          [sstpServer?.proc.pid, 0],
+          [sstpClient?.proc.pid, 1],
+        ] as const
+      ) {
+        if (pid !== undefined) {
+          await runIn(undefined, ["taskset", "-a", "-p", "-c", String(cpu), String(pid)]);
+        }
+      }
+      log("pinned: servers to CPU 0, clients to CPU 1 (every thread)");
     }
     log(`throughput and ping: ${paths.map((p) => p.name).join(", ")}`);
     await measureThroughputAndPing(pair, paths, o, result);
