@@ -208,3 +208,120 @@ Deno.test("pipelines send what the local stack answered inside the TUN write at 
   clientTun.close();
   serverTun.close();
 });
+
+/** A MemoryTun that offers push reads: `push()` hands a batch over unless the reader paused. */
+class PushTun extends MemoryTun {
+  #onPackets: ((batch: Uint8Array[]) => void) | undefined;
+  #held: Uint8Array[] = [];
+  #isPaused = false;
+  pauses = 0;
+  resumes = 0;
+
+  readPush(onPackets: (batch: Uint8Array[]) => void, _onEnd: (error?: Error) => void) {
+    this.#onPackets = onPackets;
+    return {
+      pause: () => {
+        this.#isPaused = true;
+        this.pauses++;
+      },
+      resume: () => {
+        this.#isPaused = false;
+        this.resumes++;
+        this.#deliver();
+      },
+      stop: () => {
+        this.#onPackets = undefined;
+      },
+    };
+  }
+
+  /** Queues packets as the kernel would and delivers them unless paused. */
+  push(batch: Uint8Array[]): void {
+    this.#held.push(...batch);
+    this.#deliver();
+  }
+
+  get held(): number {
+    return this.#held.length;
+  }
+
+  #deliver(): void {
+    while (!this.#isPaused && this.#onPackets && this.#held.length > 0) {
+      this.#onPackets(this.#held.splice(0, 64));
+    }
+  }
+}
+
+Deno.test("pipelines pause push reads above the output high-water mark and lose nothing", async () => {
+  const whole = (c: Uint8Array) => [c.slice()];
+  const [c, s] = memoryDuplexPair({ splitAtoB: whole, splitBtoA: whole, lane: true });
+  // The client's TLS writes stall while `stall` is set, as a full socket buffer would.
+  let stall: PromiseWithResolvers<void> | undefined;
+  const inner = c.lane!;
+  const clientTransport = {
+    ...c,
+    lane: {
+      write: (chunk: Uint8Array) =>
+        stall ? stall.promise.then(() => inner.write(chunk)) : inner.write(chunk),
+      takeReads: inner.takeReads,
+    },
+  };
+  const clientTun = new PushTun("c0");
+  const serverTun = new MemoryTun("s0");
+  const client = new TunnelRunner({
+    engine: createClientEngine({
+      certHashes: certHashes(CERT),
+      user: "bob",
+      password: "pw",
+      authentication: ["mschap2"],
+      helloMs: 60_000,
+      randomBytes: seededRandom(5),
+      logger: NOOP_LOGGER,
+    }),
+    transport: clientTransport,
+    clock: systemClock,
+    logger: NOOP_LOGGER,
+    onLinkUp: () => Promise.resolve(clientTun),
+  });
+  const server = new TunnelRunner({
+    engine: createServerEngine({
+      certHashes: certHashes(CERT),
+      authentication: ["mschap2"],
+      lookupPassword: (u) => (u === "bob" ? "pw" : undefined),
+      assignAddresses: () => ({ localAddress: "198.18.7.1", peerAddress: "198.18.7.2" }),
+      serverName: "srv",
+      helloMs: 60_000,
+      randomBytes: seededRandom(6),
+      logger: NOOP_LOGGER,
+    }),
+    transport: s,
+    clock: systemClock,
+    logger: NOOP_LOGGER,
+    onLinkUp: () => Promise.resolve(serverTun),
+  });
+  const done = [client.run(), server.run()];
+  await until(() => client.tun !== undefined && server.tun !== undefined, 5000, "link up");
+
+  stall = Promise.withResolvers<void>();
+  const count = 1200; // 1200 x ~1.4 KB: past the 1 MiB high-water mark
+  const payload = (i: number) => new Uint8Array(1372).fill(i & 0xff);
+  for (let i = 0; i < count; i++) {
+    clientTun.push([buildIcmpEcho("198.18.7.2", "198.18.7.1", { seq: i, payload: payload(i) })]);
+  }
+  assert.ok(clientTun.pauses >= 1, "reading paused above the high-water mark");
+  assert.ok(clientTun.held > 0, "the rest waits in the device queue");
+  stall.resolve();
+  stall = undefined;
+  await serverTun.nextWritten(count - 1, 10_000);
+  assert.ok(clientTun.resumes >= 1);
+  assert.equal(clientTun.held, 0);
+  assert.deepEqual(
+    serverTun.written.map((p) => parseIcmp(p)?.seq),
+    Array.from({ length: count }, (_, i) => i),
+    "every packet, in order",
+  );
+  client.close("done");
+  await Promise.all(done);
+  clientTun.close();
+  serverTun.close();
+});
