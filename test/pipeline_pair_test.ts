@@ -16,6 +16,7 @@ import { MemoryTun } from "./helpers/memory_tun.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
 import { seededRandom } from "./helpers/engine_harness.ts";
 import { PeerDisconnectError } from "../lib/errors.ts";
+import type { DirectLane } from "../lib/transport/duplex.ts";
 
 const CERT = new TextEncoder().encode("pipeline test certificate");
 
@@ -27,6 +28,9 @@ function setup(
     lane?: boolean;
     serverLinkUpMs?: number;
     serverAnswers?: (packet: Uint8Array) => Uint8Array | undefined;
+    clientTun?: MemoryTun;
+    /** Wraps the client's direct lane (with `lane`). */
+    clientLane?: (lane: DirectLane) => DirectLane;
   } = {},
 ) {
   const [c, s] = memoryDuplexPair({
@@ -34,8 +38,9 @@ function setup(
     splitBtoA: split.b,
     ...(extra.lane ? { lane: true } : {}),
   });
-  const clientTun = new MemoryTun("c0");
+  const clientTun = extra.clientTun ?? new MemoryTun("c0");
   const serverTun = new MemoryTun("s0", extra.serverAnswers);
+  const clientLane = c.lane && extra.clientLane ? extra.clientLane(c.lane) : c.lane;
   const client = new TunnelRunner({
     engine: createClientEngine({
       certHashes: certHashes(CERT),
@@ -47,7 +52,7 @@ function setup(
       randomBytes: seededRandom(3),
       logger: NOOP_LOGGER,
     }),
-    transport: c,
+    transport: clientLane ? { ...c, lane: clientLane } : c,
     clock: systemClock,
     logger: NOOP_LOGGER,
     onLinkUp: () => Promise.resolve(clientTun),
@@ -254,50 +259,16 @@ class PushTun extends MemoryTun {
 
 Deno.test("pipelines pause push reads above the output high-water mark and lose nothing", async () => {
   const whole = (c: Uint8Array) => [c.slice()];
-  const [c, s] = memoryDuplexPair({ splitAtoB: whole, splitBtoA: whole, lane: true });
   // The client's TLS writes stall while `stall` is set, as a full socket buffer would.
   let stall: PromiseWithResolvers<void> | undefined;
-  const inner = c.lane!;
-  const clientTransport = {
-    ...c,
-    lane: {
-      write: (chunk: Uint8Array) =>
-        stall ? stall.promise.then(() => inner.write(chunk)) : inner.write(chunk),
-      takeReads: inner.takeReads,
-    },
-  };
   const clientTun = new PushTun("c0");
-  const serverTun = new MemoryTun("s0");
-  const client = new TunnelRunner({
-    engine: createClientEngine({
-      certHashes: certHashes(CERT),
-      user: "bob",
-      password: "pw",
-      authentication: ["mschap2"],
-      helloMs: 60_000,
-      randomBytes: seededRandom(5),
-      logger: NOOP_LOGGER,
+  const { client, server, serverTun } = setup({ a: whole, b: whole }, {
+    lane: true,
+    clientTun,
+    clientLane: (inner) => ({
+      write: (chunk) => stall ? stall.promise.then(() => inner.write(chunk)) : inner.write(chunk),
+      takeReads: inner.takeReads,
     }),
-    transport: clientTransport,
-    clock: systemClock,
-    logger: NOOP_LOGGER,
-    onLinkUp: () => Promise.resolve(clientTun),
-  });
-  const server = new TunnelRunner({
-    engine: createServerEngine({
-      certHashes: certHashes(CERT),
-      authentication: ["mschap2"],
-      lookupPassword: (u) => (u === "bob" ? "pw" : undefined),
-      assignAddresses: () => ({ localAddress: "198.18.7.1", peerAddress: "198.18.7.2" }),
-      serverName: "srv",
-      helloMs: 60_000,
-      randomBytes: seededRandom(6),
-      logger: NOOP_LOGGER,
-    }),
-    transport: s,
-    clock: systemClock,
-    logger: NOOP_LOGGER,
-    onLinkUp: () => Promise.resolve(serverTun),
   });
   const done = [client.run(), server.run()];
   await until(() => client.tun !== undefined && server.tun !== undefined, 5000, "link up");
