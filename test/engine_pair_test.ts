@@ -13,7 +13,8 @@ import { decodeSstpPacket } from "../lib/sstp/packet.ts";
 import { ERROR_CODE, PeerAbortError, ProtocolError } from "../lib/errors.ts";
 import { NOOP_LOGGER } from "../lib/log.ts";
 import type { AuthMethod } from "../lib/ppp/auth/auth_types.ts";
-import { EngineHarness, seededRandom } from "./helpers/engine_harness.ts";
+import { EngineHarness } from "./helpers/engine_harness.ts";
+import { seededRandomBytes } from "./helpers/xorshift.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
 
 const CERT = new TextEncoder().encode("not really DER but hashed all the same");
@@ -33,7 +34,7 @@ function pair(opts: {
     password: opts.password ?? "s3cret!",
     authentication: opts.clientMethods ?? [opts.method ?? "mschap2"],
     helloMs: opts.helloMs === undefined ? 60_000 : opts.helloMs,
-    randomBytes: seededRandom(1),
+    randomBytes: seededRandomBytes(1),
     logger: NOOP_LOGGER,
   });
   const server = createServerEngine({
@@ -47,7 +48,7 @@ function pair(opts: {
     }),
     serverName: "test-server",
     helloMs: opts.helloMs === undefined ? 60_000 : opts.helloMs,
-    randomBytes: seededRandom(2),
+    randomBytes: seededRandomBytes(2),
     logger: NOOP_LOGGER,
   });
   const h = new EngineHarness(client, server);

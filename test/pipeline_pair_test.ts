@@ -14,7 +14,7 @@ import { NOOP_LOGGER } from "../lib/log.ts";
 import { memoryDuplexPair, splitEvery, splitRandom } from "./helpers/memory_duplex.ts";
 import { MemoryTun } from "./helpers/memory_tun.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
-import { seededRandom } from "./helpers/engine_harness.ts";
+import { seededRandomBytes } from "./helpers/xorshift.ts";
 import { PeerDisconnectError } from "../lib/errors.ts";
 import type { DirectLane } from "../lib/transport/duplex.ts";
 
@@ -49,7 +49,7 @@ function setup(
       authentication: ["mschap2"],
       helloMs: 60_000,
       ...(extra.mru ? { mru: extra.mru } : {}),
-      randomBytes: seededRandom(3),
+      randomBytes: seededRandomBytes(3),
       logger: NOOP_LOGGER,
     }),
     transport: clientLane ? { ...c, lane: clientLane } : c,
@@ -66,7 +66,7 @@ function setup(
       assignAddresses: () => ({ localAddress: "198.18.7.1", peerAddress: "198.18.7.2" }),
       serverName: "srv",
       helloMs: 60_000,
-      randomBytes: seededRandom(4),
+      randomBytes: seededRandomBytes(4),
       logger: NOOP_LOGGER,
     }),
     transport: s,

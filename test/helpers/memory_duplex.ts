@@ -7,6 +7,7 @@
  */
 
 import type { DirectLane } from "../../lib/transport/duplex.ts";
+import { xorshift32 } from "./xorshift.ts";
 
 /** One end of a {@linkcode memoryDuplexPair}. */
 export interface MemoryDuplexEnd {
@@ -34,15 +35,7 @@ export function splitEvery(n: number): Splitter {
 
 /** A splitter with seeded pseudo-random piece sizes in [1, max]. */
 export function splitRandom(seed: number, max = 64): Splitter {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
+  const next = xorshift32(seed);
   return (chunk) => {
     const out: Uint8Array[] = [];
     let i = 0;

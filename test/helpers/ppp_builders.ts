@@ -44,19 +44,4 @@ export function be(value: number, n: number): number[] {
   return out;
 }
 
-/** A deterministic `randomBytes` (xorshift32) for tests. */
-export function seededRandomBytes(seed: number): (n: number) => Uint8Array {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13;
-      s >>>= 0;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      s >>>= 0;
-      out[i] = s & 0xff;
-    }
-    return out;
-  };
-}
+export { seededRandomBytes } from "./xorshift.ts";
