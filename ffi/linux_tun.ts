@@ -36,6 +36,7 @@
  * @module
  */
 
+import { asError } from "../lib/errors.ts";
 import type { TunDevice, TunReadControl, TunStats } from "../lib/tun.ts";
 import type { Logger } from "../lib/log.ts";
 import { NOOP_LOGGER } from "../lib/log.ts";
@@ -334,7 +335,7 @@ export class LinuxTun implements TunDevice {
         push.onPackets(batch);
       }
     } catch (e) {
-      this.#endPush(e instanceof Error ? e : new Error(String(e)));
+      this.#endPush(asError(e));
     }
   }
 
@@ -353,7 +354,7 @@ export class LinuxTun implements TunDevice {
       }
       if (this.#push === push) this.#endPush();
     } catch (e) {
-      if (this.#push === push) this.#endPush(e instanceof Error ? e : new Error(String(e)));
+      if (this.#push === push) this.#endPush(asError(e));
     }
   }
 

@@ -134,3 +134,8 @@ export class PeerDisconnectError extends SstpError {
     this.status = status;
   }
 }
+
+/** `e` itself when it is an Error, else an Error carrying its text (for `catch (e)` of unknown). */
+export function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}

@@ -29,7 +29,7 @@ import { createClientEngine } from "../tunnel/client_engine.ts";
 import type { SessionEngine } from "../tunnel/session_engine.ts";
 import { TunnelRunner } from "../pipeline/runner.ts";
 import { NetConfig } from "../cli/net_config.ts";
-import { ERROR_CODE, ProtocolError } from "../errors.ts";
+import { asError, ERROR_CODE, ProtocolError } from "../errors.ts";
 import { parseFingerprint } from "../cert/fingerprint.ts";
 
 /** Live information about a session, for `sstp status`. */
@@ -236,7 +236,7 @@ export async function runClientSession(
     const error = result.error ?? engine.error;
     return error && !signal.aborted ? { error, wasConnected } : { wasConnected };
   } catch (e) {
-    const error = e instanceof Error ? e : new Error(String(e));
+    const error = asError(e);
     return signal.aborted ? { wasConnected } : { error, wasConnected };
   } finally {
     signal.removeEventListener("abort", onAbort);

@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { asError } from "../errors.ts";
 import { writeSstpDataHeader } from "../sstp/packet.ts";
 import { writePppHeader } from "../ppp/frame.ts";
 
@@ -202,7 +203,7 @@ export class OutputQueue {
   }
 
   #fail(e: unknown): void {
-    this.#error = e instanceof Error ? e : new Error(String(e));
+    this.#error = asError(e);
     this.#control = [];
     this.#data = [];
     this.#pendingBytes = 0;

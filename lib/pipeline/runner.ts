@@ -16,9 +16,10 @@
  *    - other PPP frames and control messages → `engine.handle()`.
  *    The engine's Hello bookkeeping is touched once per chunk, not per packet.
  * 3. Actions: `send` → {@linkcode OutputQueue} (control first, written at
- *    once through the lane when idle, coalesced while a write is pending); timers → the injected {@linkcode TimerApi}; `linkUp` → the
- *    caller's `onLinkUp` configures the interface and returns the TUN, then
- *    the outbound loop starts; `closed` → drain output, close everything.
+ *    once when idle, coalesced while a write is pending); timers → the
+ *    injected {@linkcode TimerApi}; `linkUp` → the caller's `onLinkUp`
+ *    configures the interface and returns the TUN, then outbound reading
+ *    starts; `closed` → drain output, close everything.
  * 4. Outbound: TUN batch (pushed by the device inside its wake-up when it has
  *    `readPush`, else read in a loop) → OutputQueue.pushDataBatch (SSTP+PPP
  *    headers, gathered into large writes); reading pauses above the queue's
@@ -31,6 +32,7 @@
  *
  * @module
  */
+import { asError } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { TunDevice, TunReadControl } from "../tun.ts";
@@ -190,7 +192,7 @@ export class TunnelRunner {
         this.#inbound(value);
       }
     } catch (e) {
-      this.#transportEnded(e instanceof Error ? e : new Error(String(e)));
+      this.#transportEnded(asError(e));
     }
   }
 
@@ -200,7 +202,7 @@ export class TunnelRunner {
     try {
       this.#inbound(chunk);
     } catch (e) {
-      this.#end({ error: e instanceof Error ? e : new Error(String(e)) });
+      this.#end({ error: asError(e) });
     }
   }
 
@@ -224,7 +226,7 @@ export class TunnelRunner {
       this.#framer.pushEach(chunk, (p) => this.#onPacket(p));
     } catch (e) {
       // MS-SSTP 3.1.5.1: a stream that cannot be delineated is closed without Call Abort.
-      this.#end({ error: e instanceof Error ? e : new Error(String(e)) });
+      this.#end({ error: asError(e) });
       return;
     }
     if (this.#batch.length > 0) {
@@ -342,7 +344,7 @@ export class TunnelRunner {
       if (tun.readPush) this.#startPushReads(tun, tun.readPush.bind(tun));
       else void this.#outboundLoop(tun);
     }, (e) => {
-      const error = e instanceof Error ? e : new Error(String(e));
+      const error = asError(e);
       this.#o.logger.error(`Cannot bring the link up: ${error.message}`);
       this.#dispatch({ type: "close", reason: error.message });
       this.#end({ error });
