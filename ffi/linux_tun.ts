@@ -36,7 +36,6 @@
  * @module
  */
 
-import { asError } from "../lib/errors.ts";
 import type { TunDevice, TunReadControl, TunStats } from "../lib/tun.ts";
 import type { Logger } from "../lib/log.ts";
 import { NOOP_LOGGER } from "../lib/log.ts";
@@ -335,7 +334,7 @@ export class LinuxTun implements TunDevice {
         push.onPackets(batch);
       }
     } catch (e) {
-      this.#endPush(asError(e));
+      this.#endPush(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
@@ -354,7 +353,7 @@ export class LinuxTun implements TunDevice {
       }
       if (this.#push === push) this.#endPush();
     } catch (e) {
-      if (this.#push === push) this.#endPush(asError(e));
+      if (this.#push === push) this.#endPush(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
