@@ -16,7 +16,6 @@
  * @module
  */
 import type { TlsVersion } from "../config/values.ts";
-export type { TlsVersion };
 
 /** RouterOS `pfs`: `yes` prefers forward secrecy, `required` refuses sessions without it. */
 export const PFS_VALUES = ["no", "yes", "required"] as const;
