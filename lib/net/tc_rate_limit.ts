@@ -1,0 +1,64 @@
+/**
+ * A session's `rate-limit` as Linux traffic control commands on its TUN
+ * device (argv lists for `tc`, run by the caller):
+ *
+ * - download (tx, server → client) leaves through the device: a Token
+ *   Bucket Filter qdisc at `rate`;
+ * - upload (rx, client → server) is policed in the data path by
+ *   `TokenBucket` (`lib/tunnel/token_bucket.ts`) before the packet
+ *   reaches the device: ingress policing in tc needs the `act_police` and
+ *   `cls_matchall` kernel modules, which kernels without loadable modules
+ *   (such as this project's CI machines) do not have.
+ *
+ * RouterOS bursts (`burst-rate` for up to `burst-time` while the average
+ * stays below `burst-threshold`) have no exact tc equivalent. They map to a
+ * bucket that holds what the burst adds over the sustained rate during
+ * `burst-time`, drained no faster than `burst-rate` (tbf/police
+ * `peakrate`): short bursts reach `burst-rate`, sustained traffic settles at
+ * `rate`. `burst-threshold`, `priority` and `rate-min` are informational.
+ *
+ * @module
+ */
+import type { RateLimit, RateLimitDirection } from "../config/rate_limit.ts";
+
+/**
+ * Bucket size: with a burst, what `burst-rate` adds over `rate` during
+ * `burst-time`; without one, 10 ms at the rate and at least 16 KiB.
+ */
+export function bucketBytes(d: RateLimitDirection): number {
+  const plain = Math.max(16 * 1024, Math.ceil(d.rate / 8 / 100));
+  if (d.burstRate === 0) return plain;
+  return Math.max(plain, Math.ceil(((d.burstRate - d.rate) * d.burstTimeS) / 8));
+}
+
+/** `tc` argv lists that apply `limit` to `device` (empty when unlimited). */
+export function tcRateLimitCommands(device: string, limit: RateLimit, mtu: number): string[][] {
+  const out: string[][] = [];
+  const tx = limit.tx;
+  if (tx.rate > 0) {
+    const cmd = [
+      "qdisc",
+      "replace",
+      "dev",
+      device,
+      "root",
+      "tbf",
+      "rate",
+      `${tx.rate}bit`,
+      "burst",
+      `${bucketBytes(tx)}`,
+      "latency",
+      "50ms",
+    ];
+    if (tx.burstRate > 0) cmd.push("peakrate", `${tx.burstRate}bit`, "mtu", `${mtu + 64}`);
+    out.push(cmd);
+  }
+  return out;
+}
+
+/** `tc` argv lists that remove what {@linkcode tcRateLimitCommands} added. */
+export function tcRateLimitUndo(device: string, limit: RateLimit): string[][] {
+  const out: string[][] = [];
+  if (limit.tx.rate > 0) out.push(["qdisc", "del", "dev", device, "root"]);
+  return out;
+}
