@@ -16,6 +16,12 @@ export const PROTOCOL = {
   IPCP: 0x8021,
   /** RFC 5072 3: IPv6 Control Protocol */
   IPV6CP: 0x8057,
+  /** RFC 3518 4: Bridged PDUs (Ethernet frames) */
+  BRIDGED: 0x0031,
+  /** RFC 3518 5: Bridging Control Protocol */
+  BCP: 0x8031,
+  /** RFC 1990 3: Multilink Protocol fragments */
+  MP: 0x003d,
   /** RFC 1962 2: Compression Control Protocol (we Protocol-Reject it) */
   CCP: 0x80fd,
   /** RFC 1661 2: Link Control Protocol */
@@ -34,6 +40,9 @@ export const PROTOCOL_NAME: Readonly<Record<number, string>> = {
   [PROTOCOL.IPV6]: "IPV6",
   [PROTOCOL.IPCP]: "IPCP",
   [PROTOCOL.IPV6CP]: "IPV6CP",
+  [PROTOCOL.BRIDGED]: "BRIDGED",
+  [PROTOCOL.BCP]: "BCP",
+  [PROTOCOL.MP]: "MP",
   [PROTOCOL.CCP]: "CCP",
   [PROTOCOL.LCP]: "LCP",
   [PROTOCOL.PAP]: "PAP",
