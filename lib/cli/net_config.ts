@@ -4,8 +4,9 @@
  * namespace). With a `netlink` opener (the platform's rtnetlink socket), the
  * changes on the connect path (IPv4 point-to-point address, IPv4 routes in
  * the main table) are made through it instead: no `ip` process (~5-10 ms
- * each) before the tunnel is up. Undo, lookups (`ip route get`), IPv6 and
- * anything rtnetlink here lacks still use `ip`.
+ * each) before the tunnel is up, and so is the removal of those routes when
+ * the platform's socket can delete routes. Other undo steps, lookups (`ip
+ * route get`), IPv6 and anything rtnetlink here lacks still use `ip`.
  *
  * {@linkcode NetConfig} records every change it makes, with how to undo it.
  * {@linkcode NetConfig.cleanup} undoes them newest first, treats "already
@@ -299,24 +300,23 @@ export class NetConfig {
     const args = routeArgs(route);
     const record: NetChangeRecord = { kind: "route", route: { ...route } };
     await this.#ahead(record, () => this.#addRoute(route, args));
-    this.#record(`route ${args.join(" ")}`, record, () => this.ip(["route", "del", ...args]));
+    this.#record(`route ${args.join(" ")}`, record, () => this.#deleteRoute(route, args));
+  }
+
+  /** `ip route del ARGS`, through rtnetlink where it was added that way. */
+  async #deleteRoute(route: RouteSpec, args: string[]): Promise<void> {
+    const nl = this.#netlinkRoute(route);
+    if (nl?.deleteRoute === undefined) {
+      await this.ip(["route", "del", ...args]);
+      return;
+    }
+    this.#viaNetlink(["route", "del", ...args], () => nl.deleteRoute!(netlinkRoute(nl, route)));
   }
 
   async #addRoute(route: RouteSpec, args: string[]): Promise<void> {
     const nl = this.#netlinkRoute(route);
     if (nl !== undefined) {
-      const [address = "", length] = route.dst === "default"
-        ? ["0.0.0.0", "0"]
-        : route.dst.split("/");
-      const dev = route.dev!;
-      this.#viaNetlink(["route", "add", ...args], () =>
-        nl.addRoute({
-          dst: address,
-          prefixLen: length === undefined ? 32 : Number(length),
-          index: nl.interfaceIndex(dev),
-          ...(route.gateway === undefined ? {} : { gateway: route.gateway }),
-          ...(route.metric === undefined ? {} : { metric: route.metric }),
-        }));
+      this.#viaNetlink(["route", "add", ...args], () => nl.addRoute(netlinkRoute(nl, route)));
     } else {
       await this.ip(["route", "add", ...args]);
     }
@@ -329,15 +329,15 @@ export class NetConfig {
   async deleteRoute(route: RouteSpec): Promise<void> {
     const args = routeArgs(route);
     const description = `route ${args.join(" ")}`;
+    try {
+      await this.#deleteRoute(route, args);
+    } catch (e) {
+      if (!isAlreadyGone(e)) throw e;
+    }
     const index = this.#changes.findLastIndex((c) => c.description === description);
     if (index >= 0) {
       this.#changes.splice(index, 1);
       this.#writeJournal();
-    }
-    try {
-      await this.ip(["route", "del", ...args]);
-    } catch (e) {
-      if (!isAlreadyGone(e)) throw e;
     }
   }
 
@@ -562,7 +562,7 @@ export class NetConfig {
   async #undoRecord(record: NetChangeRecord): Promise<void> {
     switch (record.kind) {
       case "route":
-        await this.ip(["route", "del", ...routeArgs(record.route)]);
+        await this.#deleteRoute(record.route, routeArgs(record.route));
         return;
       case "ip":
         await this.ip(record.undo);
@@ -685,6 +685,18 @@ function describeRecord(record: NetChangeRecord): string {
     case "sysctl":
       return `sysctl ${record.key}`;
   }
+}
+
+/** An IPv4 main-table route with an output device as rtnetlink takes it. */
+function netlinkRoute(nl: PlatformNetlink, route: RouteSpec) {
+  const [address = "", length] = route.dst === "default" ? ["0.0.0.0", "0"] : route.dst.split("/");
+  return {
+    dst: address,
+    prefixLen: length === undefined ? 32 : Number(length),
+    index: nl.interfaceIndex(route.dev!),
+    ...(route.gateway === undefined ? {} : { gateway: route.gateway }),
+    ...(route.metric === undefined ? {} : { metric: route.metric }),
+  };
 }
 
 function checkDev(dev: string): void {

@@ -477,3 +477,91 @@ Deno.test({
     }
   },
 });
+
+Deno.test("NetConfig adds and removes split default routes: IPv4 over rtnetlink, IPv6 with ip", async () => {
+  const ip = fakeIp();
+  const calls: string[] = [];
+  let tunGone = false;
+  const nl: PlatformNetlink = {
+    interfaceIndex: (name) => {
+      if (tunGone && name === "sstp0") {
+        throw new Error(
+          `Cannot look up interface "${name}": ioctl failed with ENODEV (No such device)`,
+        );
+      }
+      return name === "sstp0" ? 7 : 3;
+    },
+    addAddress: () => {},
+    setLink: () => {},
+    addRoute: (r) => void calls.push(`add ${r.dst}/${r.prefixLen} #${r.index} metric ${r.metric}`),
+    deleteRoute: (r) => {
+      if (r.gateway !== undefined) {
+        throw new Error("Cannot delete route: RTM_DELROUTE failed with ESRCH (No such process)");
+      }
+      calls.push(`del ${r.dst}/${r.prefixLen} #${r.index} metric ${r.metric}`);
+    },
+    close: () => {},
+  };
+  const net = new NetConfig({ run: ip.run, netlink: () => nl });
+  for (const dst of ["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"]) {
+    await net.addRoute({ dst, dev: "sstp0", metric: 2 });
+  }
+  await net.addRoute({ dst: "198.18.60.1/32", gateway: "198.18.59.1", dev: "eth0" });
+  await net.addRoute({ dst: "198.18.61.53/32", dev: "sstp0", metric: 2 });
+  assert.deepEqual(calls, [
+    "add 0.0.0.0/1 #7 metric 2",
+    "add 128.0.0.0/1 #7 metric 2",
+    "add 198.18.60.1/32 #3 metric undefined",
+    "add 198.18.61.53/32 #7 metric 2",
+  ]);
+  assert.deepEqual(ip.calls, [
+    "route add ::/1 dev sstp0 metric 2",
+    "route add 8000::/1 dev sstp0 metric 2",
+  ]);
+  calls.length = 0;
+  ip.calls.length = 0;
+  await net.deleteRoute({ dst: "198.18.61.53/32", dev: "sstp0", metric: 2 });
+  assert.deepEqual(calls, ["del 198.18.61.53/32 #7 metric 2"]);
+  calls.length = 0;
+  // The TUN device goes first: its routes are gone with it; the pinned route's
+  // ESRCH means someone removed it already. Neither is a failure.
+  tunGone = true;
+  await net.cleanup();
+  assert.deepEqual(calls, []);
+  assert.deepEqual(ip.calls, [
+    "route del 8000::/1 dev sstp0 metric 2",
+    "route del ::/1 dev sstp0 metric 2",
+  ]);
+  tunGone = false;
+  await net.addRoute({ dst: "0.0.0.0/1", dev: "sstp0", metric: 2 });
+  await net.cleanup();
+  assert.deepEqual(calls, ["add 0.0.0.0/1 #7 metric 2", "del 0.0.0.0/1 #7 metric 2"]);
+});
+
+Deno.test("NetConfig.restore() takes over another process's records for cleanup, newest first", async () => {
+  const ip = fakeIp();
+  const journal: number[] = [];
+  const net = new NetConfig({ run: ip.run, journal: (r) => void journal.push(r.length) });
+  net.restore([
+    { kind: "route", route: { dst: "198.18.60.1/32", gateway: "198.18.59.1", dev: "eth0" } },
+    {
+      kind: "ip",
+      description: "address on sstp0",
+      undo: ["addr", "del", "198.18.61.10", "dev", "sstp0"],
+    },
+    { kind: "route", route: { dst: "::/1", dev: "sstp0", metric: 1 } },
+  ]);
+  assert.deepEqual(net.changes, [
+    "route 198.18.60.1/32 via 198.18.59.1 dev eth0",
+    "address on sstp0",
+    "route ::/1 dev sstp0 metric 1",
+  ]);
+  assert.deepEqual(journal, [3]);
+  await net.cleanup();
+  assert.deepEqual(ip.calls, [
+    "route del ::/1 dev sstp0 metric 1",
+    "addr del 198.18.61.10 dev sstp0",
+    "route del 198.18.60.1/32 via 198.18.59.1 dev eth0",
+  ]);
+  assert.deepEqual(journal, [3, 2, 1, 0, 0]);
+});
