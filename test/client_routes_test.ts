@@ -219,3 +219,112 @@ Deno.test({
   sanitizeResources: false,
   fn: () => leakScenario(100),
 });
+
+Deno.test({
+  name:
+    "sstp connect default-route-distance orders two tunnels, a same-distance third is refused, and the backup survives the primary's stop",
+  ignore: netnsTestIgnore("client routes"),
+  sanitizeResources: false,
+  async fn() {
+    await using s = await createNetns();
+    await using c = await createNetns();
+    const veth = `vrt${s.name.slice(-6)}`;
+    const dir = await Deno.makeTempDir({ prefix: "sstp-rt-" });
+    let server: SstpProcess | undefined;
+    const clients: SstpProcess[] = [];
+    const startClient = (server: string, name: string, distance: number) => {
+      const client = new SstpProcess([
+        "connect",
+        server,
+        "--user",
+        "carol",
+        "--verify-server-certificate",
+        "no",
+        "--name",
+        name,
+        "--add-default-route",
+        "yes",
+        "--default-route-distance",
+        String(distance),
+        "--reconnect",
+        "no",
+      ], { netns: c.name, env: { SSTP_PASSWORD: "c0rrect horse", SSTP_RUN_DIR: dir } });
+      clients.push(client);
+      return client;
+    };
+    try {
+      // The servers are reached through C's default route, as on a real host.
+      await s.run(["ip", "link", "add", "vs", "type", "veth", "peer", veth]);
+      await s.run(["ip", "link", "set", veth, "netns", c.name]);
+      await s.run(["ip", "addr", "add", "198.18.60.1/30", "dev", "vs"]);
+      await s.run(["ip", "link", "set", "vs", "up"]);
+      for (const a of ["198.18.65.1", "198.18.65.2", OUTSIDE]) {
+        await s.run(["ip", "addr", "add", `${a}/32`, "dev", "lo"]);
+      }
+      await c.run(["ip", "addr", "add", "198.18.60.2/30", "dev", veth]);
+      await c.run(["ip", "link", "set", veth, "up"]);
+      await c.run(["ip", "route", "add", "default", "via", "198.18.60.1", "metric", "0"]);
+      const before = await routingState(c);
+      const cert = await createSelfSignedServerCertificate({
+        commonName: "198.18.65.1",
+        ipAddresses: ["198.18.65.1", "198.18.65.2"],
+      });
+      await Deno.writeTextFile(`${dir}/server.pem`, cert.certPem + cert.keyPem, { mode: 0o600 });
+      await Deno.writeTextFile(
+        `${dir}/sstp.yaml`,
+        CONFIG.replace("listen: [198.18.60.1]", "listen: [198.18.65.1, 198.18.65.2]"),
+        { mode: 0o600 },
+      );
+      server = new SstpProcess([
+        "serve",
+        "--config",
+        `${dir}/sstp.yaml`,
+        "--state-dir",
+        dir,
+        "--control-socket",
+        `${dir}/server.sock`,
+      ], { netns: s.name });
+      await server.waitFor(/listening on/, 30_000);
+
+      const primary = startClient("198.18.65.1", "sstp-ra", 1);
+      await primary.waitFor(/ up: sstp-ra /, 30_000);
+      const backup = startClient("198.18.65.2", "sstp-rb", 2);
+      await backup.waitFor(/ up: sstp-rb /, 30_000);
+      assert.match(await c.run(["ip", "route", "get", OUTSIDE]), /dev sstp-ra/);
+      // The backup's server is pinned under the primary's split routes, not inside them.
+      const routes = await c.run(["ip", "route", "show"]);
+      assert.match(routes, new RegExp(`^198\\.18\\.65\\.2 via 198\\.18\\.60\\.1 dev ${veth}`, "m"));
+      assert.match(routes, /^0\.0\.0\.0\/1 dev sstp-rb .*metric 2/m);
+
+      const clash = startClient("198.18.65.1", "sstp-rc", 1);
+      const clashStatus = await clash.wait(30_000);
+      assert.notEqual(clashStatus.code, 0, clash.output);
+      assert.match(clash.output, /another route holds that prefix and metric/);
+      assert.match(await c.run(["ip", "route", "get", OUTSIDE]), /dev sstp-ra/);
+
+      primary.kill("SIGTERM");
+      assert.equal((await primary.wait(15_000)).code, 0, primary.output);
+      assert.match(await c.run(["ip", "route", "get", OUTSIDE]), /dev sstp-rb/);
+      const ping = await c.exec(["ping", "-c", "2", "-i", "0.2", "-W", "2", OUTSIDE]);
+      assert.equal(
+        ping.code,
+        0,
+        ping.stdout + ping.stderr + backup.output + "\nC:\n" + await c.run(["ip", "route"]) +
+          "\nS:\n" + await s.run(["ip", "route"]) + await s.run(["ip", "addr"]) + server.output,
+      );
+      assert.equal(backup.exited, false, backup.output);
+
+      backup.kill("SIGTERM");
+      assert.equal((await backup.wait(15_000)).code, 0, backup.output);
+      assert.equal(await routingState(c), before);
+    } finally {
+      for (const client of clients) {
+        client.kill("SIGKILL");
+        await client.wait(5000);
+      }
+      server?.kill("SIGTERM");
+      await server?.wait(10_000);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});

@@ -30,7 +30,7 @@
 import type { Logger } from "../log.ts";
 import { NOOP_LOGGER } from "../log.ts";
 import { interfaceNameProblem } from "../config/interface_names.ts";
-import { isIpv4, isIpv6 } from "../config/ip.ts";
+import { isIpv4, isIpv6, parseIpv4Cidr, prefixMask } from "../config/ip.ts";
 import type { PlatformNetlink } from "../platform.ts";
 
 /** What a finished command returned. */
@@ -200,6 +200,7 @@ export class NetConfig {
   readonly #journal: ((records: readonly NetChangeRecord[]) => void) | undefined;
   /** A change being made right now (journaled ahead of it). */
   #pending: NetChangeRecord | undefined;
+  #journalWarned = false;
   readonly #openNetlink: (() => PlatformNetlink) | undefined;
   /** The open socket, `null` after opening failed (use `ip` from then on). */
   #netlink: PlatformNetlink | null | undefined;
@@ -364,16 +365,42 @@ export class NetConfig {
   /**
    * Pins a host route to the SSTP server through the path it has now, so a
    * default route into the tunnel does not capture the tunnel's own packets.
+   * When that path is another tunnel's split default route (`0.0.0.0/1`,
+   * `128.0.0.0/1`: a tunnel with a lower distance is up), the route the
+   * server would take without split routes is pinned instead, so this
+   * tunnel does not ride inside the other one and survives its loss (RouterOS
+   * dials each tunnel over the uplink whatever their distances).
    *
    * @returns The route added, or `undefined` when the server is local or a
    * route to it already exists (left alone, not ours to remove).
    */
   async pinHostRoute(server: string): Promise<RouteSpec | undefined> {
     const family = checkAddress(server, "server address");
-    const current = await this.getRoute(server);
+    let current: {
+      gateway?: string | undefined;
+      dev?: string | undefined;
+      type?: string | undefined;
+    } = await this.getRoute(server);
     if (current.type !== undefined || current.dev === undefined || current.dev === "lo") {
       this.#log.debug(`no host route pinned to ${server}: it is ${current.type ?? "local"}`);
       return undefined;
+    }
+    if (family === 4) {
+      const text = await this.ip(["-j", "route", "show", "table", "main"]);
+      const main: unknown = text.trim() === "" ? [] : JSON.parse(text);
+      const table = Array.isArray(main) ? main as Record<string, unknown>[] : [];
+      if (table.some((r) => r["dev"] === current.dev && SPLIT_IPV4.has(String(r["dst"])))) {
+        const under = routeAroundSplitDefaults(server, table);
+        if (under === undefined) {
+          throw new NetCommandError(
+            ["ip", "route", "get", server],
+            0,
+            `${server} is reached only through split default routes (${current.dev})`,
+          );
+        }
+        this.#log.debug(`${server} is behind split routes via ${current.dev}; pinned under them`);
+        current = under;
+      }
     }
     const route: RouteSpec = {
       dst: `${server}/${family === 4 ? 32 : 128}`,
@@ -554,7 +581,11 @@ export class NetConfig {
     try {
       this.#journal(records);
     } catch (e) {
-      this.#log.warn(`Cannot record network changes: ${(e as Error).message}`);
+      // Once: the tunnel works without it, only crash recovery is lost.
+      if (!this.#journalWarned) {
+        this.#log.warn(`Cannot record network changes: ${(e as Error).message}`);
+      }
+      this.#journalWarned = true;
     }
   }
 
@@ -685,6 +716,46 @@ function describeRecord(record: NetChangeRecord): string {
     case "sysctl":
       return `sysctl ${record.key}`;
   }
+}
+
+/** The IPv4 split default routes (OpenVPN `def1`, `sstp`'s `add-default-route`). */
+const SPLIT_IPV4 = new Set(["0.0.0.0/1", "128.0.0.0/1"]);
+
+/**
+ * The route that reaches `address` in a main table (`ip -j route show table
+ * main`) when split default routes are left out: unicast routes only, the
+ * longest prefix first, then the lowest metric (pure, IPv4).
+ *
+ * @returns Its gateway and device, or `undefined` when nothing else reaches it.
+ */
+export function routeAroundSplitDefaults(
+  address: string,
+  table: readonly Record<string, unknown>[],
+): { gateway: string | undefined; dev: string } | undefined {
+  const target = parseIpv4Cidr(address);
+  if (target === undefined) return undefined;
+  let best:
+    | { length: number; metric: number; gateway: string | undefined; dev: string }
+    | undefined;
+  for (const r of table) {
+    const dst = String(r["dst"]);
+    const dev = r["dev"];
+    if (SPLIT_IPV4.has(dst) || typeof dev !== "string") continue;
+    if (r["type"] !== undefined && r["type"] !== "unicast") continue;
+    const cidr = dst === "default" ? { address: 0, prefixLength: 0 } : parseIpv4Cidr(dst);
+    if (cidr === undefined) continue;
+    const mask = prefixMask(cidr.prefixLength);
+    if (((target.address & mask) >>> 0) !== ((cidr.address & mask) >>> 0)) continue;
+    const metric = typeof r["metric"] === "number" ? r["metric"] : 0;
+    if (
+      best === undefined || cidr.prefixLength > best.length ||
+      (cidr.prefixLength === best.length && metric < best.metric)
+    ) {
+      const gateway = typeof r["gateway"] === "string" ? r["gateway"] : undefined;
+      best = { length: cidr.prefixLength, metric, gateway, dev };
+    }
+  }
+  return best === undefined ? undefined : { gateway: best.gateway, dev: best.dev };
 }
 
 /** An IPv4 main-table route with an output device as rtnetlink takes it. */

@@ -4,6 +4,7 @@ import {
   isAlreadyGone,
   NetCommandError,
   NetConfig,
+  routeAroundSplitDefaults,
   runIp,
 } from "./net_config.ts";
 import type { PlatformNetlink } from "../platform.ts";
@@ -190,6 +191,7 @@ Deno.test("NetConfig.pinHostRoute() routes the server through its current gatewa
   assert.equal(await net.pinHostRoute("198.18.0.9"), undefined, "no pin for a local address");
   assert.deepEqual(ip.calls, [
     "-j route get 198.19.7.7",
+    "-j route show table main",
     "route add 198.19.7.7/32 via 198.18.0.254 dev eth0",
     "-j route get 198.18.0.9",
   ]);
@@ -564,4 +566,51 @@ Deno.test("NetConfig.restore() takes over another process's records for cleanup,
     "route del 198.18.60.1/32 via 198.18.59.1 dev eth0",
   ]);
   assert.deepEqual(journal, [3, 2, 1, 0, 0]);
+});
+
+Deno.test("NetConfig.pinHostRoute() pins a server behind another tunnel's split routes under them", async () => {
+  const table = JSON.stringify([
+    { dst: "default", gateway: "198.18.0.254", dev: "eth0", metric: 100 },
+    { dst: "default", gateway: "198.18.1.254", dev: "wlan0", metric: 600 },
+    { dst: "0.0.0.0/1", dev: "sstp-a", metric: 1 },
+    { dst: "128.0.0.0/1", dev: "sstp-a", metric: 1 },
+    { dst: "198.18.0.0/24", dev: "eth0", scope: "link" },
+  ]);
+  const ip = fakeIp((args) => {
+    const line = args.join(" ");
+    if (line === "-j route get 198.19.7.7") {
+      return { stdout: '[{"dst":"198.19.7.7","dev":"sstp-a","prefsrc":"198.18.61.10"}]' };
+    }
+    return line === "-j route show table main" ? { stdout: table } : {};
+  });
+  const net = new NetConfig({ run: ip.run });
+  assert.deepEqual(await net.pinHostRoute("198.19.7.7"), {
+    dst: "198.19.7.7/32",
+    gateway: "198.18.0.254",
+    dev: "eth0",
+  });
+  assert.equal(ip.calls.at(-1), "route add 198.19.7.7/32 via 198.18.0.254 dev eth0");
+});
+
+Deno.test("routeAroundSplitDefaults() takes the longest prefix, then the lowest metric, of unicast routes", () => {
+  const table = [
+    { dst: "default", gateway: "198.18.0.1", dev: "a", metric: 0 },
+    { dst: "0.0.0.0/1", dev: "t1", metric: 1 },
+    { dst: "128.0.0.0/1", dev: "t1", metric: 1 },
+    { dst: "198.19.0.0/16", gateway: "198.18.0.2", dev: "b", metric: 50 },
+    { dst: "198.19.0.0/16", gateway: "198.18.0.3", dev: "c", metric: 20 },
+    { dst: "198.19.7.0/24", type: "unreachable", metric: 0 },
+    { dst: "198.19.9.9", dev: "d" },
+  ];
+  assert.deepEqual(routeAroundSplitDefaults("198.19.7.7", table), {
+    gateway: "198.18.0.3",
+    dev: "c",
+  });
+  assert.deepEqual(routeAroundSplitDefaults("198.19.9.9", table), { gateway: undefined, dev: "d" });
+  assert.deepEqual(routeAroundSplitDefaults("203.0.113.1", table), {
+    gateway: "198.18.0.1",
+    dev: "a",
+  });
+  assert.equal(routeAroundSplitDefaults("203.0.113.1", table.slice(1, 3)), undefined);
+  assert.equal(routeAroundSplitDefaults("2001:2::1", table), undefined);
 });

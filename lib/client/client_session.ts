@@ -114,6 +114,14 @@ export async function runClientSession(
   const onAbort = () => dialAbort.abort();
   signal.addEventListener("abort", onAbort);
   try {
+    // With add-default-route, the server's host route is pinned before the
+    // dial when its address is known (given as an IP, no proxy): the TCP
+    // connection then takes its source address from the uplink even while
+    // another tunnel's split routes are up, so this tunnel does not ride
+    // inside that one and survives its loss.
+    const pinFirst = o.addDefaultRoute && o.httpProxy === undefined &&
+      (o.connectTo.kind === "ipv4" || o.connectTo.kind === "ipv6");
+    if (pinFirst) await net.pinHostRoute(o.connectTo.host);
     log.info(`connecting to ${info.server}`);
     const conn = await dialTls({
       host: o.connectTo.host,
@@ -224,7 +232,7 @@ export async function runClientSession(
           ipv6: engine.isIpv6Open,
         });
         for (const warning of plan.warnings) log.warn(warning);
-        if (plan.pinServer) await net.pinHostRoute(serverIp);
+        if (plan.pinServer && !pinFirst) await net.pinHostRoute(serverIp);
         const dnsRoutes: string[] = [];
         for (const route of plan.routes) {
           if (await addTunnelRoute(net, route)) {
