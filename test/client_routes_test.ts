@@ -152,7 +152,10 @@ async function leakScenario(leakMetric: number): Promise<void> {
     const tx = await txPackets(c, leak);
     const ping = await c.exec(["ping", "-c", "3", "-i", "0.2", "-W", "2", OUTSIDE]);
     assert.equal(ping.code, 0, ping.stdout + ping.stderr);
-    await c.exec(["ping", "-c", "1", "-W", "1", "198.18.61.53"]); // a DNS server's address
+    // A DNS query through resolv.conf goes to the peer's server, into the tunnel.
+    const tunnelTx = await txPackets(c, "sstp-rt");
+    await c.exec(["dig", "+tries=1", "+time=1", "sstp-route-test.invalid"], { timeoutMs: 5000 });
+    assert.ok(await txPackets(c, "sstp-rt") > tunnelTx, "the DNS query went into the tunnel");
     assert.equal(await txPackets(c, leak), tx, "nothing left through the leak link");
     const status = new SstpProcess(["status", "--dir", dir, "sstp-rt"]);
     assert.equal((await status.wait(30_000)).code, 0, status.output);
