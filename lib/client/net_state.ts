@@ -117,17 +117,31 @@ function recordProblem(c: unknown): string | undefined {
           (p["kind"] === "file" && typeof p["base64"] === "string"));
       return ok ? undefined : "a DNS change is incomplete";
     }
-    case "ip":
-      return str("description") && Array.isArray(r["undo"]) &&
-          (r["undo"] as unknown[]).every((a) => typeof a === "string")
-        ? undefined
-        : "an ip change is incomplete";
+    case "ip": {
+      const undo = r["undo"];
+      if (
+        !str("description") || !Array.isArray(undo) || !undo.every((a) => typeof a === "string")
+      ) {
+        return "an ip change is incomplete";
+      }
+      // Only the undo commands NetConfig writes: never `ip netns exec` or the like.
+      const verb = `${undo[0]} ${undo[1]}`;
+      return IP_UNDO_VERBS.has(verb) ? undefined : `ip change "${verb}" is not an undo step`;
+    }
     case "sysctl":
-      return str("key") && str("value") ? undefined : "a sysctl change is incomplete";
+      return str("key") && str("value") && SYSCTL_KEY.test(String(r["key"])) &&
+          /^[0-9]{1,3}$/.test(String(r["value"]))
+        ? undefined
+        : "a sysctl change is not a proxy_arp setting";
     default:
       return `unknown change kind ${JSON.stringify(r["kind"])}`;
   }
 }
+
+/** The `ip` undo steps a state file may hold. */
+const IP_UNDO_VERBS = new Set(["addr del", "link set", "neigh del"]);
+/** The sysctls a state file may restore. */
+const SYSCTL_KEY = /^net\/ipv4\/conf\/[A-Za-z0-9_.-]{1,15}\/proxy_arp$/;
 
 /** Reads and writes one client's state file. */
 export class NetStateFile {
@@ -155,6 +169,17 @@ export class NetStateFile {
   readStale(log: Logger): NetState | undefined {
     let text: string;
     try {
+      const info = Deno.lstatSync(this.path);
+      // Its content is run as root: only a file of our own that no one else may write.
+      if (
+        !info.isFile || (info.uid !== null && info.uid !== Deno.uid()) ||
+        ((info.mode ?? 0) & 0o022) !== 0
+      ) {
+        throw new Error(
+          `Cannot use network state ${this.path}: not a regular file of uid ${Deno.uid()} ` +
+            `writable by its owner only`,
+        );
+      }
       text = Deno.readTextFileSync(this.path);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return undefined;
@@ -215,10 +240,16 @@ export class NetStateFile {
 export async function recoverNetState(
   file: NetStateFile,
   log: Logger,
-  options: { netns?: string | undefined; run?: CommandRunner } = {},
+  options: { netns?: string | undefined; run?: CommandRunner; resolvConfPath?: string } = {},
 ): Promise<number> {
   const stale = file.readStale(log);
   if (stale === undefined) return 0;
+  const resolvConf = options.resolvConfPath ?? "/etc/resolv.conf";
+  const foreign = stale.changes.filter((c) => c.kind === "dns" && c.path !== resolvConf);
+  for (const c of foreign) {
+    log.warn(`${file.path} names ${(c as { path: string }).path}, not ${resolvConf}; ignored`);
+  }
+  stale.changes = stale.changes.filter((c) => !foreign.includes(c));
   if (stale.changes.length === 0) {
     file.write([]);
     return 0;

@@ -79,6 +79,18 @@ Deno.test("parseNetState() accepts what NetStateFile writes and refuses damaged 
         changes: [{ kind: "dns", path: "/x", written: "", previous: { kind: "file" } }],
       }),
       JSON.stringify({ version: 1, name: "x", pid: 1, changes: [{ kind: "ip", undo: [1] }] }),
+      JSON.stringify({
+        version: 1,
+        name: "x",
+        pid: 1,
+        changes: [{ kind: "ip", description: "x", undo: ["netns", "exec", "n", "sh"] }],
+      }),
+      JSON.stringify({
+        version: 1,
+        name: "x",
+        pid: 1,
+        changes: [{ kind: "sysctl", key: "kernel/core_pattern", value: "|/tmp/x" }],
+      }),
     ]
   ) {
     assert.throws(() => parseNetState(bad), SyntaxError, bad);
@@ -124,7 +136,10 @@ Deno.test("recoverNetState() undoes a killed client's routes and resolv.conf, ne
     const ip = fakeIp((args) =>
       args.includes("sstp-out1") ? { code: 2, stderr: 'Cannot find device "sstp-out1"' } : {}
     );
-    const found = await recoverNetState(new NetStateFile(path, "x"), NOOP_LOGGER, { run: ip.run });
+    const found = await recoverNetState(new NetStateFile(path, "x"), NOOP_LOGGER, {
+      run: ip.run,
+      resolvConfPath: resolv,
+    });
     assert.equal(found, 3);
     assert.deepEqual(ip.calls, [
       "route del 0.0.0.0/1 dev sstp-out1 metric 1",
@@ -151,7 +166,10 @@ Deno.test("recoverNetState() keeps what it could not undo, and leaves a resolv.c
       previous: { kind: "absent" },
     }]);
     const ip = fakeIp(() => ({ code: 2, stderr: "RTNETLINK answers: Operation not permitted" }));
-    await recoverNetState(new NetStateFile(path, "x"), NOOP_LOGGER, { run: ip.run });
+    await recoverNetState(new NetStateFile(path, "x"), NOOP_LOGGER, {
+      run: ip.run,
+      resolvConfPath: resolv,
+    });
     assert.equal(await Deno.readTextFile(resolv), "nameserver 198.18.7.7\n");
     const left = parseNetState(await Deno.readTextFile(path));
     assert.equal(left.pid, Deno.pid);
@@ -185,4 +203,32 @@ Deno.test("NetConfig journals a change before making it, drops it when it fails,
   journal.length = 0;
   await net.cleanup();
   assert.deepEqual(journal, [["0.0.0.0/1"], [], []]);
+});
+
+Deno.test("recoverNetState() refuses files others may write and DNS records for another file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/client-x.state`;
+    const victim = `${dir}/victim`;
+    await Deno.writeTextFile(victim, "written");
+    new NetStateFile(path, "x", DEAD_PID).write([{
+      kind: "dns",
+      path: victim,
+      written: "written",
+      previous: { kind: "file", base64: btoa("evil") },
+    }]);
+    await Deno.chmod(path, 0o666);
+    await assert.rejects(
+      recoverNetState(new NetStateFile(path, "x"), NOOP_LOGGER),
+      /Cannot use network state .*writable by its owner only/,
+    );
+    await Deno.chmod(path, 0o600);
+    const warnings: string[] = [];
+    const log = { ...NOOP_LOGGER, warn: (m: string) => void warnings.push(m) };
+    assert.equal(await recoverNetState(new NetStateFile(path, "x"), log), 0);
+    assert.equal(await Deno.readTextFile(victim), "written");
+    assert.match(warnings.join("\n"), /names .*victim, not \/etc\/resolv\.conf; ignored/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
