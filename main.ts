@@ -68,6 +68,7 @@ const linuxPlatform: Platform = {
       addAddress: (r) => nl.addAddress(r),
       setLink: (r) => nl.setLink(r),
       addRoute: (r) => nl.addRoute(r),
+      deleteRoute: (r) => nl.deleteRoute(r),
       close: () => nl.close(),
     };
   },

@@ -98,6 +98,7 @@ export const CLONE_NEWNET = 0x40000000;
 export const ERRNO = {
   EPERM: { code: 1, text: "Operation not permitted" },
   ENOENT: { code: 2, text: "No such file or directory" },
+  ESRCH: { code: 3, text: "No such process" },
   EINTR: { code: 4, text: "Interrupted system call" },
   EIO: { code: 5, text: "Input/output error" },
   ENXIO: { code: 6, text: "No such device or address" },

@@ -73,9 +73,13 @@ const IFF_UP = 0x1;
 const RT_TABLE_MAIN = 254;
 /** `RTPROT_STATIC = 4` (linux/rtnetlink.h): installed by an administrator/daemon. */
 const RTPROT_STATIC = 4;
-/** `RT_SCOPE_UNIVERSE = 0`, `RT_SCOPE_LINK = 253` (linux/rtnetlink.h). */
+/** `RT_SCOPE_UNIVERSE = 0`, `RT_SCOPE_LINK = 253`, `RT_SCOPE_NOWHERE = 255` (linux/rtnetlink.h). */
 const RT_SCOPE_UNIVERSE = 0;
 const RT_SCOPE_LINK = 253;
+const RT_SCOPE_NOWHERE = 255;
+/** `RTPROT_UNSPEC = 0`, `RTN_UNSPEC = 0` (linux/rtnetlink.h): match any on deletion. */
+const RTPROT_UNSPEC = 0;
+const RTN_UNSPEC = 0;
 /** `RTN_UNICAST = 1` (linux/rtnetlink.h). */
 const RTN_UNICAST = 1;
 
@@ -199,6 +203,25 @@ export function encodeNewRoute(seq: number, req: RouteRequest): Uint8Array<Array
     .u8(AF_INET).u8(req.prefixLen).u8(0).u8(0)
     .u8(RT_TABLE_MAIN).u8(RTPROT_STATIC)
     .u8(req.gateway === undefined ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE).u8(RTN_UNICAST)
+    .u32(0)
+    .attr(RTA_DST, parseIpv4(req.dst))
+    .attrU32(RTA_OIF, req.index);
+  if (req.gateway !== undefined) b.attr(RTA_GATEWAY, parseIpv4(req.gateway));
+  if (req.metric !== undefined) b.attrU32(RTA_PRIORITY, req.metric);
+  return b.finish();
+}
+
+/**
+ * Encodes RTM_DELROUTE for a main-table route, as `ip route del` does:
+ * protocol, type and scope left unspecified (`RT_SCOPE_NOWHERE`), so the
+ * kernel matches the route by destination, output interface, gateway and
+ * metric. ESRCH answers a route that does not exist.
+ */
+export function encodeDeleteRoute(seq: number, req: RouteRequest): Uint8Array<ArrayBuffer> {
+  checkPrefix(req.prefixLen, "route");
+  const b = new Builder(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, seq)
+    .u8(AF_INET).u8(req.prefixLen).u8(0).u8(0)
+    .u8(RT_TABLE_MAIN).u8(RTPROT_UNSPEC).u8(RT_SCOPE_NOWHERE).u8(RTN_UNSPEC)
     .u32(0)
     .attr(RTA_DST, parseIpv4(req.dst))
     .attrU32(RTA_OIF, req.index);

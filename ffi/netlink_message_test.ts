@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   decodeNetlinkAck,
   decodeNetlinkAcks,
+  encodeDeleteRoute,
   encodeNewAddress,
   encodeNewRoute,
   encodeSetLink,
@@ -79,6 +80,32 @@ Deno.test("encodeNewRoute() builds a link-scope route, or universe scope via a g
   assert.equal(via[16 + 6], 0); // RT_SCOPE_UNIVERSE
   assert.deepEqual(via.subarray(44, 52), fromHex("08 00 05 00  c6 12 05 02"));
   assert.throws(() => encodeNewRoute(1, { dst: "1.2.3.4", prefixLen: 33, index: 1 }), RangeError);
+});
+
+Deno.test("encodeDeleteRoute() builds RTM_DELROUTE that matches any protocol, scope and type", () => {
+  assert.deepEqual(
+    encodeDeleteRoute(3, { dst: "128.0.0.0", prefixLen: 1, index: 4, metric: 7 }),
+    fromHex(`
+      34 00 00 00  19 00  05 00  03 00 00 00  00 00 00 00   # len 52, RTM_DELROUTE, REQUEST|ACK, seq 3
+      02 01 00 00   # AF_INET, dst_len 1, src_len 0, tos 0
+      fe 00 ff 00   # table MAIN, proto UNSPEC, scope NOWHERE (255), type UNSPEC
+      00 00 00 00   # rtm_flags
+      08 00 01 00  80 00 00 00   # RTA_DST 128.0.0.0
+      08 00 04 00  04 00 00 00   # RTA_OIF 4
+      08 00 06 00  07 00 00 00   # RTA_PRIORITY 7
+    `),
+  );
+  const via = encodeDeleteRoute(1, {
+    dst: "198.19.7.7",
+    prefixLen: 32,
+    index: 3,
+    gateway: "198.18.0.1",
+  });
+  assert.deepEqual(via.subarray(44, 52), fromHex("08 00 05 00  c6 12 00 01"));
+  assert.throws(
+    () => encodeDeleteRoute(1, { dst: "1.2.3.4", prefixLen: 33, index: 1 }),
+    RangeError,
+  );
 });
 
 Deno.test("parseIpv4() rejects what is not a dotted quad", () => {

@@ -35,6 +35,7 @@ import {
 import {
   type AddressRequest,
   decodeNetlinkAck,
+  encodeDeleteRoute,
   encodeNewAddress,
   encodeNewRoute,
   encodeSetLink,
@@ -111,6 +112,16 @@ export class RtNetlink implements Disposable {
   addRoute(req: RouteRequest): void {
     const action = `Cannot add route ${req.dst}/${req.prefixLen} dev ifindex ${req.index}`;
     this.#request(encodeNewRoute(this.#nextSeq(), req), action, "RTM_NEWROUTE");
+  }
+
+  /**
+   * `ip route del DST/LEN [via GW] dev INDEX [metric M]` (main table).
+   *
+   * @throws {ErrnoError} ESRCH when no such route exists, ...
+   */
+  deleteRoute(req: RouteRequest): void {
+    const action = `Cannot delete route ${req.dst}/${req.prefixLen} dev ifindex ${req.index}`;
+    this.#request(encodeDeleteRoute(this.#nextSeq(), req), action, "RTM_DELROUTE");
   }
 
   /** Closes the socket (idempotent). */

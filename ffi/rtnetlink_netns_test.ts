@@ -56,6 +56,22 @@ Deno.test({
         { code: "EEXIST" },
       );
 
+      // Deletion matches destination, device, gateway and metric; ESRCH once gone.
+      nl.addRoute({ dst: "0.0.0.0", prefixLen: 1, index, metric: 7 });
+      assert.throws(
+        () => nl.deleteRoute({ dst: "0.0.0.0", prefixLen: 1, index, metric: 8 }),
+        { code: "ESRCH" },
+      );
+      nl.deleteRoute({ dst: "0.0.0.0", prefixLen: 1, index, metric: 7 });
+      nl.deleteRoute({ dst: "198.18.200.0", prefixLen: 24, index, gateway: "198.18.5.2" });
+      assert.throws(
+        () => nl.deleteRoute({ dst: "0.0.0.0", prefixLen: 1, index, metric: 7 }),
+        { name: "ErrnoError", code: "ESRCH", message: /No such process/ },
+      );
+      const left = await ns.run(["ip", "-4", "route", "show", "dev", "sstp-n0"]);
+      assert.doesNotMatch(left, /0\.0\.0\.0\/1|198\.18\.200\.0/);
+      assert.match(left, /198\.19\.0\.0\/16/);
+
       // Traffic to the routed network leaves through the TUN.
       const ping = ns.exec(["ping", "-n", "-c", "1", "-W", "1", "198.19.1.1"], { timeoutMs: 5000 });
       let seen = false;

@@ -28,6 +28,10 @@ export interface PlatformNetlink {
   addRoute(
     req: { dst: string; prefixLen: number; index: number; gateway?: string; metric?: number },
   ): void;
+  /** Deletes a main-table route (as `addRoute` describes it); absent: `ip route del` is used. */
+  deleteRoute?(
+    req: { dst: string; prefixLen: number; index: number; gateway?: string; metric?: number },
+  ): void;
   close(): void;
 }
 

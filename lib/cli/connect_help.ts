@@ -46,9 +46,13 @@ Link
   --max-mru N                largest MRU, ${MIN_MTU}-${MAX_MTU} (${DEFAULT_MTU})
   --keepalive-timeout S      seconds (or 1m, 1h…) without an answer before the link
                              is declared dead, or "disabled" (60)
-  --add-default-route yes|no route everything through the tunnel (no)
-  --default-route-distance N metric of that route, 1-255 (1)
-  --use-peer-dns yes|no      use the DNS servers the server offers (no)
+  --add-default-route yes|no route everything through the tunnel, whatever the
+                             metric of existing default routes: split routes
+                             0.0.0.0/1 + 128.0.0.0/1 via the tunnel (no)
+  --default-route-distance N metric of the split routes, 1-255: between tunnels,
+                             the lowest distance carries the traffic (1)
+  --use-peer-dns yes|no      use the DNS servers the server offers, routed through
+                             the tunnel (no)
   --reconnect yes|no         reconnect after the link drops (yes)
 
 Other

@@ -4,14 +4,22 @@
  * namespace). With a `netlink` opener (the platform's rtnetlink socket), the
  * changes on the connect path (IPv4 point-to-point address, IPv4 routes in
  * the main table) are made through it instead: no `ip` process (~5-10 ms
- * each) before the tunnel is up. Undo, lookups (`ip route get`), IPv6 and
- * anything rtnetlink here lacks still use `ip`.
+ * each) before the tunnel is up, and so is the removal of those routes when
+ * the platform's socket can delete routes. Other undo steps, lookups (`ip
+ * route get`), IPv6 and anything rtnetlink here lacks still use `ip`.
  *
  * {@linkcode NetConfig} records every change it makes, with how to undo it.
  * {@linkcode NetConfig.cleanup} undoes them newest first, treats "already
  * gone" (interface deleted with its tunnel, route removed by someone else) as
  * success, carries on past other failures and reports them together at the end.
  * It is idempotent: a second call has nothing left to do.
+ *
+ * Changes that outlive the process (routes through an interface that is not
+ * the tunnel's own, resolv.conf) are also kept as plain data,
+ * {@linkcode NetChangeRecord}s, and handed to the `journal` callback before
+ * they are made and after each undo, so a crash-recovery state file can hold
+ * exactly what is in force; {@linkcode NetConfig.restore} takes such records
+ * from a killed process and cleanup undoes them as if they were its own.
  *
  * With `netns`, every `ip` command runs as `ip -n NS …`, so tests can work in
  * a private namespace. DNS is written to `resolvConfPath`, which tests point at
@@ -22,7 +30,7 @@
 import type { Logger } from "../log.ts";
 import { NOOP_LOGGER } from "../log.ts";
 import { interfaceNameProblem } from "../config/interface_names.ts";
-import { isIpv4, isIpv6 } from "../config/ip.ts";
+import { isIpv4, isIpv6, parseIpv4Cidr, prefixMask } from "../config/ip.ts";
 import type { PlatformNetlink } from "../platform.ts";
 
 /** What a finished command returned. */
@@ -84,6 +92,25 @@ export interface RouteLookup {
   prefsrc: string | undefined;
 }
 
+/** How resolv.conf looked before `sstp` wrote it. */
+export type ResolvConfBackup =
+  | { kind: "absent" }
+  | { kind: "symlink"; target: string }
+  | { kind: "file"; base64: string };
+
+/**
+ * One change as plain data (JSON), enough to undo it from another process:
+ * - `route`: `ip route del` of the route;
+ * - `dns`: resolv.conf gets `previous` back if it still holds `written`;
+ * - `ip`: run `ip UNDO` (addresses, link settings, proxy neighbours);
+ * - `sysctl`: write `value` back to `key`.
+ */
+export type NetChangeRecord =
+  | { kind: "route"; route: RouteSpec }
+  | { kind: "dns"; path: string; written: string; previous: ResolvConfBackup }
+  | { kind: "ip"; description: string; undo: string[] }
+  | { kind: "sysctl"; key: string; value: string };
+
 /** Options of {@linkcode NetConfig}. */
 export interface NetConfigOptions {
   /** Run every command inside this network namespace (`ip -n NS`). */
@@ -103,11 +130,19 @@ export interface NetConfigOptions {
    * opened, `ip` does the work.
    */
   netlink?: (() => PlatformNetlink) | undefined;
+  /**
+   * Called synchronously with every change in force (oldest first) whenever
+   * that list changes: before a change is made (so a crash in between leaves
+   * a record of something that may not exist, whose undo is then "already
+   * gone", rather than a change without a record) and after each undo.
+   */
+  journal?: ((records: readonly NetChangeRecord[]) => void) | undefined;
 }
 
 /** One recorded change and how to take it back. */
 interface Change {
   description: string;
+  record: NetChangeRecord;
   undo: () => Promise<void>;
 }
 
@@ -162,7 +197,10 @@ export class NetConfig {
   readonly #resolvConf: string;
   readonly #procSys: string;
   readonly #changes: Change[] = [];
-  #dnsContent: string | undefined;
+  readonly #journal: ((records: readonly NetChangeRecord[]) => void) | undefined;
+  /** A change being made right now (journaled ahead of it). */
+  #pending: NetChangeRecord | undefined;
+  #journalWarned = false;
   readonly #openNetlink: (() => PlatformNetlink) | undefined;
   /** The open socket, `null` after opening failed (use `ip` from then on). */
   #netlink: PlatformNetlink | null | undefined;
@@ -178,6 +216,27 @@ export class NetConfig {
     this.#resolvConf = options.resolvConfPath ?? "/etc/resolv.conf";
     this.#procSys = options.procSysPath ?? "/proc/sys";
     this.#openNetlink = options.netns === undefined ? options.netlink : undefined;
+    this.#journal = options.journal;
+  }
+
+  /** The changes in force as plain data, oldest first (what the journal is given). */
+  get records(): NetChangeRecord[] {
+    return this.#changes.map((c) => c.record);
+  }
+
+  /**
+   * Takes over changes a killed process left behind (its journal), so that
+   * {@linkcode NetConfig.cleanup} undoes them, newest first. Nothing runs here.
+   */
+  restore(records: readonly NetChangeRecord[]): void {
+    for (const record of records) {
+      this.#changes.push({
+        description: describeRecord(record),
+        record,
+        undo: () => this.#undoRecord(record),
+      });
+    }
+    this.#writeJournal();
   }
 
   /** Descriptions of the changes in force, oldest first (for logs). */
@@ -216,10 +275,7 @@ export class NetConfig {
     } else {
       await this.ip(["addr", "add", ...args]);
     }
-    this.#record(
-      `address ${local} peer ${peer} on ${dev}`,
-      () => this.ip(["addr", "del", ...args]),
-    );
+    this.#recordIp(`address ${local} peer ${peer} on ${dev}`, ["addr", "del", ...args]);
   }
 
   /** `ip link set dev IF mtu N`; cleanup restores the previous MTU. */
@@ -237,35 +293,34 @@ export class NetConfig {
     const link = await this.#link(dev);
     const wasUp = Array.isArray(link["flags"]) && link["flags"].includes("UP");
     await this.ip(["link", "set", "dev", dev, "up"]);
-    if (!wasUp) {
-      this.#record(
-        `link ${dev} up`,
-        () => this.ip(["link", "set", "dev", dev, "down"]),
-      );
-    }
+    if (!wasUp) this.#recordIp(`link ${dev} up`, ["link", "set", "dev", dev, "down"]);
   }
 
   /** `ip route add DST [via GW] [dev IF] [metric N] [table T]`. */
   async addRoute(route: RouteSpec): Promise<void> {
     const args = routeArgs(route);
+    const record: NetChangeRecord = { kind: "route", route: { ...route } };
+    await this.#ahead(record, () => this.#addRoute(route, args));
+    this.#record(`route ${args.join(" ")}`, record, () => this.#deleteRoute(route, args));
+  }
+
+  /** `ip route del ARGS`, through rtnetlink where it was added that way. */
+  async #deleteRoute(route: RouteSpec, args: string[]): Promise<void> {
+    const nl = this.#netlinkRoute(route);
+    if (nl?.deleteRoute === undefined) {
+      await this.ip(["route", "del", ...args]);
+      return;
+    }
+    this.#viaNetlink(["route", "del", ...args], () => nl.deleteRoute!(netlinkRoute(nl, route)));
+  }
+
+  async #addRoute(route: RouteSpec, args: string[]): Promise<void> {
     const nl = this.#netlinkRoute(route);
     if (nl !== undefined) {
-      const [address = "", length] = route.dst === "default"
-        ? ["0.0.0.0", "0"]
-        : route.dst.split("/");
-      const dev = route.dev!;
-      this.#viaNetlink(["route", "add", ...args], () =>
-        nl.addRoute({
-          dst: address,
-          prefixLen: length === undefined ? 32 : Number(length),
-          index: nl.interfaceIndex(dev),
-          ...(route.gateway === undefined ? {} : { gateway: route.gateway }),
-          ...(route.metric === undefined ? {} : { metric: route.metric }),
-        }));
+      this.#viaNetlink(["route", "add", ...args], () => nl.addRoute(netlinkRoute(nl, route)));
     } else {
       await this.ip(["route", "add", ...args]);
     }
-    this.#record(`route ${args.join(" ")}`, () => this.ip(["route", "del", ...args]));
   }
 
   /**
@@ -275,12 +330,15 @@ export class NetConfig {
   async deleteRoute(route: RouteSpec): Promise<void> {
     const args = routeArgs(route);
     const description = `route ${args.join(" ")}`;
-    const index = this.#changes.findLastIndex((c) => c.description === description);
-    if (index >= 0) this.#changes.splice(index, 1);
     try {
-      await this.ip(["route", "del", ...args]);
+      await this.#deleteRoute(route, args);
     } catch (e) {
       if (!isAlreadyGone(e)) throw e;
+    }
+    const index = this.#changes.findLastIndex((c) => c.description === description);
+    if (index >= 0) {
+      this.#changes.splice(index, 1);
+      this.#writeJournal();
     }
   }
 
@@ -307,16 +365,42 @@ export class NetConfig {
   /**
    * Pins a host route to the SSTP server through the path it has now, so a
    * default route into the tunnel does not capture the tunnel's own packets.
+   * When that path is another tunnel's split default route (`0.0.0.0/1`,
+   * `128.0.0.0/1`: a tunnel with a lower distance is up), the route the
+   * server would take without split routes is pinned instead, so this
+   * tunnel does not ride inside the other one and survives its loss (RouterOS
+   * dials each tunnel over the uplink whatever their distances).
    *
    * @returns The route added, or `undefined` when the server is local or a
    * route to it already exists (left alone, not ours to remove).
    */
   async pinHostRoute(server: string): Promise<RouteSpec | undefined> {
     const family = checkAddress(server, "server address");
-    const current = await this.getRoute(server);
+    let current: {
+      gateway?: string | undefined;
+      dev?: string | undefined;
+      type?: string | undefined;
+    } = await this.getRoute(server);
     if (current.type !== undefined || current.dev === undefined || current.dev === "lo") {
       this.#log.debug(`no host route pinned to ${server}: it is ${current.type ?? "local"}`);
       return undefined;
+    }
+    if (family === 4) {
+      const text = await this.ip(["-j", "route", "show", "table", "main"]);
+      const main: unknown = text.trim() === "" ? [] : JSON.parse(text);
+      const table = Array.isArray(main) ? main as Record<string, unknown>[] : [];
+      if (table.some((r) => r["dev"] === current.dev && SPLIT_IPV4.has(String(r["dst"])))) {
+        const under = routeAroundSplitDefaults(server, table);
+        if (under === undefined) {
+          throw new NetCommandError(
+            ["ip", "route", "get", server],
+            0,
+            `${server} is reached only through split default routes (${current.dev})`,
+          );
+        }
+        this.#log.debug(`${server} is behind split routes via ${current.dev}; pinned under them`);
+        current = under;
+      }
     }
     const route: RouteSpec = {
       dst: `${server}/${family === 4 ? 32 : 128}`,
@@ -340,10 +424,12 @@ export class NetConfig {
     checkDev(dev);
     const old = (await this.#sysctlRead(`net/ipv4/conf/${dev}/proxy_arp`)).trim();
     if (old === "1") return;
-    await this.#sysctlWrite(`net/ipv4/conf/${dev}/proxy_arp`, "1");
+    const key = `net/ipv4/conf/${dev}/proxy_arp`;
+    await this.#sysctlWrite(key, "1");
     this.#record(
       `proxy_arp on ${dev}`,
-      () => this.#sysctlWrite(`net/ipv4/conf/${dev}/proxy_arp`, old),
+      { kind: "sysctl", key, value: old },
+      () => this.#sysctlWrite(key, old),
     );
   }
 
@@ -353,7 +439,7 @@ export class NetConfig {
     checkAddress(address, "address");
     const args = ["proxy", address, "dev", dev];
     await this.ip(["neigh", "add", ...args]);
-    this.#record(`proxy neighbour ${address} on ${dev}`, () => this.ip(["neigh", "del", ...args]));
+    this.#recordIp(`proxy neighbour ${address} on ${dev}`, ["neigh", "del", ...args]);
   }
 
   /**
@@ -374,21 +460,24 @@ export class NetConfig {
       servers.map((s) => `nameserver ${s}\n`).join("") +
       (search.length > 0 ? `search ${search.join(" ")}\n` : "");
     const path = this.#resolvConf;
-    if (this.#dnsContent !== undefined) {
+    const index = this.#changes.findLastIndex((c) =>
+      c.record.kind === "dns" && c.record.path === path
+    );
+    const current = index >= 0 ? this.#changes[index]!.record : undefined;
+    if (current?.kind === "dns") {
+      current.written = content; // the journal holds the latest content written
+      this.#writeJournal();
       await Deno.writeTextFile(path, content);
-      this.#dnsContent = content;
       return;
     }
-    const restore = await this.#saveResolvConf(path);
-    await Deno.writeTextFile(path, content);
-    this.#dnsContent = content;
-    this.#record(`DNS ${servers.join(", ")} in ${path}`, async () => {
-      const now = await Deno.readTextFile(path).catch(() => undefined);
-      if (now !== this.#dnsContent) {
-        this.#log.warn(`${path} was changed by someone else; not restoring it`);
-      } else await restore();
-      this.#dnsContent = undefined;
+    const previous = await readResolvConfBackup(path);
+    const record: NetChangeRecord = { kind: "dns", path, written: content, previous };
+    await this.#ahead(record, async () => {
+      // systemd-resolved links /etc/resolv.conf to its stub; never write through it.
+      if (previous.kind === "symlink") await Deno.remove(path);
+      await Deno.writeTextFile(path, content);
     });
+    this.#record(`DNS ${servers.join(", ")} in ${path}`, record, () => this.#undoRecord(record));
   }
 
   /**
@@ -400,9 +489,11 @@ export class NetConfig {
    */
   async cleanup(): Promise<void> {
     const failures: unknown[] = [];
+    const failed: Change[] = [];
     for (let change = this.#changes.pop(); change !== undefined; change = this.#changes.pop()) {
       try {
         await change.undo();
+        this.#writeJournal();
         this.#log.debug(`undone: ${change.description}`);
       } catch (e) {
         if (isAlreadyGone(e)) {
@@ -410,11 +501,14 @@ export class NetConfig {
         } else {
           this.#log.warn(`Cannot undo ${change.description}: ${(e as Error).message}`);
           failures.push(e);
+          failed.push(change);
         }
       }
     }
     if (this.#netlink) this.#netlink.close();
     this.#netlink = undefined;
+    // What could not be undone stays in the journal (a later start retries it).
+    this.#writeJournal(failed.reverse().map((c) => c.record));
     if (failures.length > 0) {
       throw new AggregateError(failures, `Cannot undo ${failures.length} network change(s)`);
     }
@@ -456,9 +550,67 @@ export class NetConfig {
     }
   }
 
-  #record(description: string, undo: () => Promise<unknown>): void {
+  #record(description: string, record: NetChangeRecord, undo: () => Promise<unknown>): void {
     this.#log.info(`set ${description}`);
-    this.#changes.push({ description, undo: async () => void await undo() });
+    this.#changes.push({ description, record, undo: async () => void await undo() });
+    this.#writeJournal();
+  }
+
+  #recordIp(description: string, undo: string[]): void {
+    this.#record(description, { kind: "ip", description, undo }, () => this.ip(undo));
+  }
+
+  /** Journals `record` while `change` runs (write-ahead); the caller records it on success. */
+  async #ahead(record: NetChangeRecord, change: () => Promise<void>): Promise<void> {
+    this.#pending = record;
+    this.#writeJournal();
+    try {
+      await change();
+    } catch (e) {
+      this.#pending = undefined;
+      this.#writeJournal();
+      throw e;
+    }
+    this.#pending = undefined;
+  }
+
+  #writeJournal(extra: readonly NetChangeRecord[] = []): void {
+    if (this.#journal === undefined) return;
+    const records = [...extra, ...this.records];
+    if (this.#pending !== undefined) records.push(this.#pending);
+    try {
+      this.#journal(records);
+    } catch (e) {
+      // Once: the tunnel works without it, only crash recovery is lost.
+      if (!this.#journalWarned) {
+        this.#log.warn(`Cannot record network changes: ${(e as Error).message}`);
+      }
+      this.#journalWarned = true;
+    }
+  }
+
+  /** Undoes one change from its record (cleanup of restored records, and DNS). */
+  async #undoRecord(record: NetChangeRecord): Promise<void> {
+    switch (record.kind) {
+      case "route":
+        await this.#deleteRoute(record.route, routeArgs(record.route));
+        return;
+      case "ip":
+        await this.ip(record.undo);
+        return;
+      case "sysctl":
+        await this.#sysctlWrite(record.key, record.value);
+        return;
+      case "dns": {
+        const now = await Deno.readTextFile(record.path).catch(() => undefined);
+        if (now !== record.written) {
+          this.#log.warn(`${record.path} was changed by someone else; not restoring it`);
+          return;
+        }
+        await restoreResolvConf(record.path, record.previous);
+        return;
+      }
+    }
   }
 
   async #link(dev: string): Promise<Record<string, unknown>> {
@@ -482,10 +634,14 @@ export class NetConfig {
     const old = (await this.#link(dev))[jsonKey];
     await this.ip(["link", "set", "dev", dev, arg, String(value)]);
     if (typeof old === "number" && old !== value) {
-      this.#record(
-        `${arg} ${value} on ${dev} (was ${old})`,
-        () => this.ip(["link", "set", "dev", dev, arg, String(old)]),
-      );
+      this.#recordIp(`${arg} ${value} on ${dev} (was ${old})`, [
+        "link",
+        "set",
+        "dev",
+        dev,
+        arg,
+        String(old),
+      ]);
     }
   }
 
@@ -502,33 +658,116 @@ export class NetConfig {
     }
     await this.#runChecked(["netns", "exec", this.#netns, "sysctl", "-q", "-w", `${key}=${value}`]);
   }
+}
 
-  /** Keeps the current resolv.conf and returns how to put it back. */
-  async #saveResolvConf(path: string): Promise<() => Promise<void>> {
-    let info: Deno.FileInfo | undefined;
-    try {
-      info = await Deno.lstat(path);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-    if (info === undefined) return () => Deno.remove(path);
-    if (info.isSymlink) {
-      // systemd-resolved links /etc/resolv.conf to its stub; never write through it.
-      const target = await Deno.readLink(path);
-      await Deno.remove(path);
-      return async () => {
-        await Deno.remove(path);
-        await Deno.symlink(target, path);
-      };
-    }
-    // Keep the old content in memory and write it back in place: renaming a
-    // backup over the file fails where resolv.conf is a bind mount (as inside
-    // `ip netns exec` with /etc/netns/NAME/resolv.conf).
-    const previous = await Deno.readFile(path);
-    return async () => {
-      await Deno.writeFile(path, previous);
-    };
+/** Reads how resolv.conf looks now, to put it back later. */
+async function readResolvConfBackup(path: string): Promise<ResolvConfBackup> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { kind: "absent" };
+    throw e;
   }
+  if (info.isSymlink) return { kind: "symlink", target: await Deno.readLink(path) };
+  return { kind: "file", base64: toBase64(await Deno.readFile(path)) };
+}
+
+/**
+ * Puts resolv.conf back as `previous` describes. The old content is written
+ * back in place rather than a backup renamed over the file: renaming fails
+ * where resolv.conf is a bind mount (as inside `ip netns exec` with
+ * /etc/netns/NAME/resolv.conf).
+ */
+async function restoreResolvConf(path: string, previous: ResolvConfBackup): Promise<void> {
+  switch (previous.kind) {
+    case "absent":
+      await Deno.remove(path);
+      return;
+    case "symlink":
+      await Deno.remove(path);
+      await Deno.symlink(previous.target, path);
+      return;
+    case "file":
+      await Deno.writeFile(path, fromBase64(previous.base64));
+      return;
+  }
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/** A log line for a record taken over from another process. */
+function describeRecord(record: NetChangeRecord): string {
+  switch (record.kind) {
+    case "route":
+      return `route ${routeArgs(record.route).join(" ")}`;
+    case "dns":
+      return `DNS in ${record.path}`;
+    case "ip":
+      return record.description;
+    case "sysctl":
+      return `sysctl ${record.key}`;
+  }
+}
+
+/** The IPv4 split default routes (OpenVPN `def1`, `sstp`'s `add-default-route`). */
+const SPLIT_IPV4 = new Set(["0.0.0.0/1", "128.0.0.0/1"]);
+
+/**
+ * The route that reaches `address` in a main table (`ip -j route show table
+ * main`) when split default routes are left out: unicast routes only, the
+ * longest prefix first, then the lowest metric (pure, IPv4).
+ *
+ * @returns Its gateway and device, or `undefined` when nothing else reaches it.
+ */
+export function routeAroundSplitDefaults(
+  address: string,
+  table: readonly Record<string, unknown>[],
+): { gateway: string | undefined; dev: string } | undefined {
+  const target = parseIpv4Cidr(address);
+  if (target === undefined) return undefined;
+  let best:
+    | { length: number; metric: number; gateway: string | undefined; dev: string }
+    | undefined;
+  for (const r of table) {
+    const dst = String(r["dst"]);
+    const dev = r["dev"];
+    if (SPLIT_IPV4.has(dst) || typeof dev !== "string") continue;
+    if (r["type"] !== undefined && r["type"] !== "unicast") continue;
+    const cidr = dst === "default" ? { address: 0, prefixLength: 0 } : parseIpv4Cidr(dst);
+    if (cidr === undefined) continue;
+    const mask = prefixMask(cidr.prefixLength);
+    if (((target.address & mask) >>> 0) !== ((cidr.address & mask) >>> 0)) continue;
+    const metric = typeof r["metric"] === "number" ? r["metric"] : 0;
+    if (
+      best === undefined || cidr.prefixLength > best.length ||
+      (cidr.prefixLength === best.length && metric < best.metric)
+    ) {
+      const gateway = typeof r["gateway"] === "string" ? r["gateway"] : undefined;
+      best = { length: cidr.prefixLength, metric, gateway, dev };
+    }
+  }
+  return best === undefined ? undefined : { gateway: best.gateway, dev: best.dev };
+}
+
+/** An IPv4 main-table route with an output device as rtnetlink takes it. */
+function netlinkRoute(nl: PlatformNetlink, route: RouteSpec) {
+  const [address = "", length] = route.dst === "default" ? ["0.0.0.0", "0"] : route.dst.split("/");
+  return {
+    dst: address,
+    prefixLen: length === undefined ? 32 : Number(length),
+    index: nl.interfaceIndex(route.dev!),
+    ...(route.gateway === undefined ? {} : { gateway: route.gateway }),
+    ...(route.metric === undefined ? {} : { metric: route.metric }),
+  };
 }
 
 function checkDev(dev: string): void {

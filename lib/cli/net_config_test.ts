@@ -4,6 +4,7 @@ import {
   isAlreadyGone,
   NetCommandError,
   NetConfig,
+  routeAroundSplitDefaults,
   runIp,
 } from "./net_config.ts";
 import type { PlatformNetlink } from "../platform.ts";
@@ -190,6 +191,7 @@ Deno.test("NetConfig.pinHostRoute() routes the server through its current gatewa
   assert.equal(await net.pinHostRoute("198.18.0.9"), undefined, "no pin for a local address");
   assert.deepEqual(ip.calls, [
     "-j route get 198.19.7.7",
+    "-j route show table main",
     "route add 198.19.7.7/32 via 198.18.0.254 dev eth0",
     "-j route get 198.18.0.9",
   ]);
@@ -476,4 +478,139 @@ Deno.test({
       await ipOk(["netns", "del", ns]);
     }
   },
+});
+
+Deno.test("NetConfig adds and removes split default routes: IPv4 over rtnetlink, IPv6 with ip", async () => {
+  const ip = fakeIp();
+  const calls: string[] = [];
+  let tunGone = false;
+  const nl: PlatformNetlink = {
+    interfaceIndex: (name) => {
+      if (tunGone && name === "sstp0") {
+        throw new Error(
+          `Cannot look up interface "${name}": ioctl failed with ENODEV (No such device)`,
+        );
+      }
+      return name === "sstp0" ? 7 : 3;
+    },
+    addAddress: () => {},
+    setLink: () => {},
+    addRoute: (r) => void calls.push(`add ${r.dst}/${r.prefixLen} #${r.index} metric ${r.metric}`),
+    deleteRoute: (r) => {
+      if (r.gateway !== undefined) {
+        throw new Error("Cannot delete route: RTM_DELROUTE failed with ESRCH (No such process)");
+      }
+      calls.push(`del ${r.dst}/${r.prefixLen} #${r.index} metric ${r.metric}`);
+    },
+    close: () => {},
+  };
+  const net = new NetConfig({ run: ip.run, netlink: () => nl });
+  for (const dst of ["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"]) {
+    await net.addRoute({ dst, dev: "sstp0", metric: 2 });
+  }
+  await net.addRoute({ dst: "198.18.60.1/32", gateway: "198.18.59.1", dev: "eth0" });
+  await net.addRoute({ dst: "198.18.61.53/32", dev: "sstp0", metric: 2 });
+  assert.deepEqual(calls, [
+    "add 0.0.0.0/1 #7 metric 2",
+    "add 128.0.0.0/1 #7 metric 2",
+    "add 198.18.60.1/32 #3 metric undefined",
+    "add 198.18.61.53/32 #7 metric 2",
+  ]);
+  assert.deepEqual(ip.calls, [
+    "route add ::/1 dev sstp0 metric 2",
+    "route add 8000::/1 dev sstp0 metric 2",
+  ]);
+  calls.length = 0;
+  ip.calls.length = 0;
+  await net.deleteRoute({ dst: "198.18.61.53/32", dev: "sstp0", metric: 2 });
+  assert.deepEqual(calls, ["del 198.18.61.53/32 #7 metric 2"]);
+  calls.length = 0;
+  // The TUN device goes first: its routes are gone with it; the pinned route's
+  // ESRCH means someone removed it already. Neither is a failure.
+  tunGone = true;
+  await net.cleanup();
+  assert.deepEqual(calls, []);
+  assert.deepEqual(ip.calls, [
+    "route del 8000::/1 dev sstp0 metric 2",
+    "route del ::/1 dev sstp0 metric 2",
+  ]);
+  tunGone = false;
+  await net.addRoute({ dst: "0.0.0.0/1", dev: "sstp0", metric: 2 });
+  await net.cleanup();
+  assert.deepEqual(calls, ["add 0.0.0.0/1 #7 metric 2", "del 0.0.0.0/1 #7 metric 2"]);
+});
+
+Deno.test("NetConfig.restore() takes over another process's records for cleanup, newest first", async () => {
+  const ip = fakeIp();
+  const journal: number[] = [];
+  const net = new NetConfig({ run: ip.run, journal: (r) => void journal.push(r.length) });
+  net.restore([
+    { kind: "route", route: { dst: "198.18.60.1/32", gateway: "198.18.59.1", dev: "eth0" } },
+    {
+      kind: "ip",
+      description: "address on sstp0",
+      undo: ["addr", "del", "198.18.61.10", "dev", "sstp0"],
+    },
+    { kind: "route", route: { dst: "::/1", dev: "sstp0", metric: 1 } },
+  ]);
+  assert.deepEqual(net.changes, [
+    "route 198.18.60.1/32 via 198.18.59.1 dev eth0",
+    "address on sstp0",
+    "route ::/1 dev sstp0 metric 1",
+  ]);
+  assert.deepEqual(journal, [3]);
+  await net.cleanup();
+  assert.deepEqual(ip.calls, [
+    "route del ::/1 dev sstp0 metric 1",
+    "addr del 198.18.61.10 dev sstp0",
+    "route del 198.18.60.1/32 via 198.18.59.1 dev eth0",
+  ]);
+  assert.deepEqual(journal, [3, 2, 1, 0, 0]);
+});
+
+Deno.test("NetConfig.pinHostRoute() pins a server behind another tunnel's split routes under them", async () => {
+  const table = JSON.stringify([
+    { dst: "default", gateway: "198.18.0.254", dev: "eth0", metric: 100 },
+    { dst: "default", gateway: "198.18.1.254", dev: "wlan0", metric: 600 },
+    { dst: "0.0.0.0/1", dev: "sstp-a", metric: 1 },
+    { dst: "128.0.0.0/1", dev: "sstp-a", metric: 1 },
+    { dst: "198.18.0.0/24", dev: "eth0", scope: "link" },
+  ]);
+  const ip = fakeIp((args) => {
+    const line = args.join(" ");
+    if (line === "-j route get 198.19.7.7") {
+      return { stdout: '[{"dst":"198.19.7.7","dev":"sstp-a","prefsrc":"198.18.61.10"}]' };
+    }
+    return line === "-j route show table main" ? { stdout: table } : {};
+  });
+  const net = new NetConfig({ run: ip.run });
+  assert.deepEqual(await net.pinHostRoute("198.19.7.7"), {
+    dst: "198.19.7.7/32",
+    gateway: "198.18.0.254",
+    dev: "eth0",
+  });
+  assert.equal(ip.calls.at(-1), "route add 198.19.7.7/32 via 198.18.0.254 dev eth0");
+});
+
+Deno.test("routeAroundSplitDefaults() takes the longest prefix, then the lowest metric, of unicast routes", () => {
+  const table = [
+    { dst: "default", gateway: "198.18.0.1", dev: "a", metric: 0 },
+    { dst: "0.0.0.0/1", dev: "t1", metric: 1 },
+    { dst: "128.0.0.0/1", dev: "t1", metric: 1 },
+    { dst: "198.19.0.0/16", gateway: "198.18.0.2", dev: "b", metric: 50 },
+    { dst: "198.19.0.0/16", gateway: "198.18.0.3", dev: "c", metric: 20 },
+    { dst: "198.19.7.0/24", type: "unreachable", metric: 0 },
+    { dst: "198.19.9.9", dev: "d" },
+  ];
+  assert.deepEqual(routeAroundSplitDefaults("198.19.7.7", table), {
+    gateway: "198.18.0.3",
+    dev: "c",
+  });
+  assert.deepEqual(routeAroundSplitDefaults("198.19.9.9", table), { gateway: undefined, dev: "d" });
+  assert.deepEqual(routeAroundSplitDefaults("203.0.113.1", table), {
+    gateway: "198.18.0.1",
+    dev: "a",
+  });
+  assert.equal(routeAroundSplitDefaults("203.0.113.1", table.slice(1, 3)), undefined);
+  assert.equal(routeAroundSplitDefaults("2001:2::1", table), undefined);
 });

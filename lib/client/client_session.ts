@@ -8,11 +8,13 @@
  *    bytes after the header are kept for the framer.
  * 3. The engine and runner: SSTP call, LCP, authentication, IPCP.
  * 4. Link up: the TUN device is opened with the negotiated MTU, gets its
- *    point-to-point address, and routes (a host route to the server through
- *    the original gateway before any default route, so the tunnel does not
- *    route into itself); DNS only when `use-peer-dns`.
+ *    point-to-point address, and routes as `tunnel_routes.ts` plans them (a
+ *    host route to the server through the original gateway before the split
+ *    default routes, so the tunnel does not route into itself; host routes
+ *    to the peer DNS servers); DNS only when `use-peer-dns`. Each change is
+ *    journaled to the state file first (`net_state.ts`).
  * 5. End: everything added is removed (TUN closed, routes, DNS restored),
- *    whatever the reason.
+ *    whatever the reason, and the state file with it.
  *
  * @module
  */
@@ -28,7 +30,9 @@ import { certHashes } from "../sstp/crypto_binding.ts";
 import { createClientEngine } from "../tunnel/client_engine.ts";
 import type { SessionEngine } from "../tunnel/session_engine.ts";
 import { TunnelRunner } from "../pipeline/runner.ts";
-import { NetConfig } from "../cli/net_config.ts";
+import { NetCommandError, NetConfig, type RouteSpec } from "../cli/net_config.ts";
+import type { NetStateFile } from "./net_state.ts";
+import { planTunnelRoutes, SPLIT_DEFAULT_IPV4, SPLIT_DEFAULT_IPV6 } from "./tunnel_routes.ts";
 import { asError, ERROR_CODE, ProtocolError } from "../errors.ts";
 import { parseFingerprint } from "../cert/fingerprint.ts";
 
@@ -42,6 +46,10 @@ export interface ClientSessionInfo {
   correlationId: string;
   connectedAtMs?: number;
   ip?: IpConfig;
+  /** How the default route is installed ("none" without `add-default-route`). */
+  defaultRoute?: string;
+  /** Host routes to the peer DNS servers through the tunnel. */
+  dnsRoutes?: string[];
   engine?: SessionEngine;
   runner?: TunnelRunner;
 }
@@ -62,6 +70,8 @@ export interface ClientSessionDeps {
   readTextFile(path: string): string;
   /** For tests: run `ip` inside this namespace. */
   netns?: string;
+  /** Crash-recovery journal of the network changes (none: not kept). */
+  stateFile?: NetStateFile;
   /** Basic credentials for `http-proxy` (from the environment, never the command line). */
   proxyCredentials?: { user: string; password: string };
   /** Called whenever `info` changes. */
@@ -96,6 +106,7 @@ export async function runClientSession(
     ...(deps.netns ? { netns: deps.netns } : {}),
     // Address and routes without spawning `ip` before the tunnel is up.
     netlink: () => deps.platform.openNetlink(),
+    ...(deps.stateFile ? { journal: (records) => deps.stateFile!.write(records) } : {}),
   });
   let tun: PlatformTun | undefined;
   let wasConnected = false;
@@ -103,6 +114,14 @@ export async function runClientSession(
   const onAbort = () => dialAbort.abort();
   signal.addEventListener("abort", onAbort);
   try {
+    // With add-default-route, the server's host route is pinned before the
+    // dial when its address is known (given as an IP, no proxy): the TCP
+    // connection then takes its source address from the uplink even while
+    // another tunnel's split routes are up, so this tunnel does not ride
+    // inside that one and survives its loss.
+    const pinFirst = o.addDefaultRoute && o.httpProxy === undefined &&
+      (o.connectTo.kind === "ipv4" || o.connectTo.kind === "ipv6");
+    if (pinFirst) await net.pinHostRoute(o.connectTo.host);
     log.info(`connecting to ${info.server}`);
     const conn = await dialTls({
       host: o.connectTo.host,
@@ -201,23 +220,40 @@ export async function runClientSession(
       onLinkUp: async (ip) => {
         tun = deps.platform.openTun({ name: o.name, mtu: ip.mtu, txQueueLen: 5000, up: true });
         await net.addPointToPointAddress(tun.name, ip.localAddress, ip.peerAddress);
-        if (o.addDefaultRoute) {
-          const serverIp = duplex.remoteAddr.hostname;
-          await net.pinHostRoute(serverIp);
-          await net.addRoute({ dst: "default", dev: tun.name, metric: o.defaultRouteDistance });
+        const serverIp = duplex.remoteAddr.hostname;
+        const plan = planTunnelRoutes({
+          dev: tun.name,
+          addDefaultRoute: o.addDefaultRoute,
+          distance: o.defaultRouteDistance,
+          usePeerDns: o.usePeerDns,
+          dns: ip.dns,
+          peerAddress: ip.peerAddress,
+          server: serverIp,
+          ipv6: engine.isIpv6Open,
+        });
+        for (const warning of plan.warnings) log.warn(warning);
+        if (plan.pinServer && !pinFirst) await net.pinHostRoute(serverIp);
+        const dnsRoutes: string[] = [];
+        for (const route of plan.routes) {
+          if (await addTunnelRoute(net, route)) {
+            if (!isSplitDefault(route.dst)) dnsRoutes.push(`${route.dst} via ${tun.name}`);
+          } else log.warn(`route ${route.dst} exists already (not ours): left alone`);
         }
         if (ip.dns.length > 0) {
-          log.info(`peer DNS: ${ip.dns.join(", ")}${o.usePeerDns ? " (applied)" : ""}`);
-          if (o.usePeerDns) await net.setDns(ip.dns);
+          const applied = o.usePeerDns && plan.dnsServers.length > 0;
+          log.info(`peer DNS: ${ip.dns.join(", ")}${applied ? " (applied)" : ""}`);
+          if (applied) await net.setDns(plan.dnsServers);
         }
         info.phase = "connected";
         info.ip = ip;
+        info.defaultRoute = plan.defaultRoute;
+        if (dnsRoutes.length > 0) info.dnsRoutes = dnsRoutes;
         info.connectedAtMs = systemClock.now();
         wasConnected = true;
         update();
         log.info(
           `up: ${tun.name} ${ip.localAddress} peer ${ip.peerAddress} mtu ${ip.mtu}` +
-            (o.addDefaultRoute ? `, default route distance ${o.defaultRouteDistance}` : ""),
+            (o.addDefaultRoute ? `, default route ${plan.defaultRoute}` : ""),
         );
         return tun;
       },
@@ -245,6 +281,32 @@ export async function runClientSession(
       await tun.closed.catch(() => {});
     }
     await net.cleanup().catch((e) => log.warn(`cleanup: ${(e as Error).message}`));
+  }
+}
+
+function isSplitDefault(dst: string): boolean {
+  return (SPLIT_DEFAULT_IPV4 as readonly string[]).includes(dst) ||
+    (SPLIT_DEFAULT_IPV6 as readonly string[]).includes(dst);
+}
+
+/**
+ * Adds one planned route. A host route to a DNS server that exists already
+ * is someone else's: false, left alone. A split default route that exists
+ * already belongs to another tunnel with the same distance: an error that
+ * says so (the kernel keeps one route per prefix and metric).
+ */
+async function addTunnelRoute(net: NetConfig, route: RouteSpec): Promise<boolean> {
+  try {
+    await net.addRoute(route);
+    return true;
+  } catch (e) {
+    if (!(e instanceof NetCommandError) || !e.stderr.includes("File exists")) throw e;
+    if (!isSplitDefault(route.dst)) return false;
+    throw new Error(
+      `Cannot add default route ${route.dst} metric ${route.metric}: another route holds that ` +
+        `prefix and metric (another tunnel?); give this one another default-route-distance`,
+      { cause: e },
+    );
   }
 }
 

@@ -44,6 +44,8 @@ export function clientStatus(
     reply.dns = i.ip.dns;
     reply.mtu = i.ip.mtu;
   }
+  if (i?.defaultRoute !== undefined) reply.defaultRoute = i.defaultRoute;
+  if (i?.dnsRoutes !== undefined) reply.dnsRoutes = i.dnsRoutes;
   if (i?.connectedAtMs !== undefined) {
     reply.uptimeMs = Math.round(nowMs - i.connectedAtMs);
     if (c) reply.idleTimeMs = Math.round(nowMs - Math.max(c.lastDataMs, i.connectedAtMs));

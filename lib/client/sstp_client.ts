@@ -10,6 +10,7 @@ import type { Logger } from "../log.ts";
 import type { ConnectOptions } from "../cli/connect_options.ts";
 import { ProtocolError } from "../errors.ts";
 import { isAuthError } from "../tunnel/session_engine.ts";
+import { recoverNetState } from "./net_state.ts";
 import {
   type ClientSessionDeps,
   type ClientSessionInfo,
@@ -93,6 +94,10 @@ export class SstpClient {
   async run(): Promise<ClientOutcome> {
     let failures = 0;
     this.#startedMs = performance.now();
+    if (this.#deps.stateFile) {
+      // A client of this name killed earlier may have left routes and resolv.conf behind.
+      await recoverNetState(this.#deps.stateFile, this.#log, { netns: this.#deps.netns });
+    }
     while (!this.#stop.signal.aborted) {
       this.#attempts++;
       const result: ClientSessionResult = await runClientSession(this.#o, {

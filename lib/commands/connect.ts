@@ -12,6 +12,8 @@ import { CONNECT_HELP } from "../cli/connect_help.ts";
 import { createLogger } from "../log.ts";
 import { SstpClient } from "../client/sstp_client.ts";
 import { serveClientStatus } from "../client/client_status.ts";
+import { currentNetnsTag, NetStateFile, netStatePath } from "../client/net_state.ts";
+import { DEFAULT_CONTROL_DIR } from "../control/protocol.ts";
 
 const OUTCOME_EXIT = {
   stopped: EXIT_CODE.OK,
@@ -42,10 +44,15 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     logger.info("disabled=yes: not connecting");
     return EXIT_CODE.OK;
   }
+  const runDir = ctx.env.SSTP_RUN_DIR || DEFAULT_CONTROL_DIR;
   const client = new SstpClient(options, {
     platform: ctx.platform,
     logger,
     readTextFile: (p) => Deno.readTextFileSync(p),
+    stateFile: new NetStateFile(
+      netStatePath(runDir, options.name, currentNetnsTag()),
+      options.name,
+    ),
     ...(ctx.env.SSTP_HTTP_PROXY_USER
       ? {
         proxyCredentials: {
@@ -55,12 +62,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       }
       : {}),
   });
-  const status = await serveClientStatus(
-    client,
-    options,
-    logger,
-    ctx.env.SSTP_RUN_DIR || undefined,
-  );
+  const status = await serveClientStatus(client, options, logger, runDir);
   const stop = () => client.stop();
   const unsubscribe = [
     ctx.onSignal("SIGINT", stop),
