@@ -52,7 +52,7 @@ Deno.test("architecture: the pure core uses no I/O, timers or clocks", async () 
   assert.deepEqual(offenders, []);
 });
 
-const COMMAND_FILES = ["lib/cli/net_config.ts", "lib/demo/demo.ts"];
+const COMMAND_FILES = ["lib/net/net_config.ts", "lib/demo/demo.ts"];
 
 Deno.test("architecture: Deno.dlopen, TLS and Deno.Command stay in their files", async () => {
   const offenders: string[] = [];

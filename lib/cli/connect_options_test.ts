@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ConnectOptions, isHelpRequested, parseConnectOptions } from "./connect_options.ts";
+import { type ConnectOptions, isHelpRequested, parseConnectOptions } from "../config/client_config.ts";
 import { CONNECT_HELP } from "./connect_help.ts";
 
 const FILES: Record<string, string> = {

@@ -18,7 +18,7 @@
  */
 import type { Logger } from "../log.ts";
 import type { Platform, PlatformTun } from "../platform.ts";
-import type { ConnectOptions } from "../cli/connect_options.ts";
+import type { ConnectOptions } from "../config/client_config.ts";
 import type { IpConfig } from "../tunnel/events.ts";
 import { systemClock } from "../clock.ts";
 import { dialTls } from "../transport/tls_client.ts";
@@ -28,7 +28,7 @@ import { certHashes } from "../sstp/crypto_binding.ts";
 import { createClientEngine } from "../tunnel/client_engine.ts";
 import type { SessionEngine } from "../tunnel/session_engine.ts";
 import { TunnelRunner } from "../pipeline/runner.ts";
-import { NetConfig } from "../cli/net_config.ts";
+import { NetConfig } from "../net/net_config.ts";
 import { asError, ERROR_CODE, ProtocolError } from "../errors.ts";
 import { parseFingerprint } from "../cert/fingerprint.ts";
 

@@ -15,8 +15,8 @@
  */
 import { AUTH_METHODS_STRONGEST_FIRST, type AuthMethod } from "../ppp/auth/auth_types.ts";
 import type { LogLevel } from "../log.ts";
-import { type HostKind, isHostName, parseHostPort } from "../config/host_port.ts";
-import { interfaceNameProblem, MAX_INTERFACE_NAME_BYTES } from "../config/interface_names.ts";
+import { type HostKind, isHostName, parseHostPort } from "./host_port.ts";
+import { interfaceNameProblem, MAX_INTERFACE_NAME_BYTES } from "./interface_names.ts";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_S,
   DEFAULT_MTU,
@@ -32,8 +32,8 @@ import {
   parseYesNo,
   splitList,
   type TlsVersion,
-} from "../config/values.ts";
-import { type Key, type Raw, readConfigFile, readFlags } from "./_connect_sources.ts";
+} from "./values.ts";
+import { type Key, type Raw, readConfigFile, readFlags } from "../cli/_connect_sources.ts";
 
 /** The server to connect to. */
 export interface ConnectTarget {
