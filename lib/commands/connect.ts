@@ -7,7 +7,7 @@
  */
 import type { CommandContext } from "../command_context.ts";
 import { EXIT_CODE } from "../command_context.ts";
-import { isHelpRequested, parseConnectOptions } from "../config/client_config.ts";
+import { isHelpRequested, parseConnectOptions } from "../cli/connect_args.ts";
 import { CONNECT_HELP } from "../cli/connect_help.ts";
 import { createLogger } from "../log.ts";
 import { SstpClient } from "../client/sstp_client.ts";
