@@ -1,7 +1,7 @@
 /**
  * Error classes and the error policy of `sstp`.
  *
- * Policy (DESIGN.md 3.3):
+ * Policy:
  * - Caller mistakes (bad options, bad arguments) use the built-ins `TypeError`
  *   and `RangeError`.
  * - Peer mistakes use {@linkcode ProtocolError}, which carries a `layer` and a

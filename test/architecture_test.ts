@@ -171,3 +171,38 @@ Deno.test("architecture: the layer rule sees upward imports", () => {
   assert.equal(resolve("lib/demo/demo.ts", "../commands/context.ts"), "lib/commands/context.ts");
   assert.ok(layerOf("lib/demo/demo.ts")! < layerOf("lib/commands/context.ts")!);
 });
+
+/**
+ * The design notes and interop notebook the project started from are not in
+ * the repository; a comment states its reason itself or cites `docs/`.
+ */
+const PRIVATE_NOTES = new RegExp(
+  String.raw`\b(?:${["DESIGN", "NOTES"].join("|")})(?:\.md\b|\s+\d|\))`,
+);
+
+Deno.test("architecture: no file cites notes that are not in the repository", async () => {
+  const offenders: string[] = [];
+  for await (const f of walkAll(ROOT)) {
+    if (!/^(?:lib|ffi|test|bench)\/|^main\.ts$/.test(f.path)) continue;
+    if (f.path.startsWith("bench/results/")) continue;
+    const lines = f.text.split("\n");
+    lines.forEach((line, i) => {
+      if (PRIVATE_NOTES.test(line)) offenders.push(`${f.path}:${i + 1}`);
+    });
+  }
+  assert.deepEqual(offenders, []);
+  assert.ok(PRIVATE_NOTES.test("(NOT" + "ES 4.4 #24)") && PRIVATE_NOTES.test("DES" + "IGN.md 3.3"));
+});
+
+/** Every text file under `dir` (sources, fixtures, docs), skipping dot folders. */
+async function* walkAll(dir: URL): AsyncGenerator<{ path: string; text: string }> {
+  for await (const e of Deno.readDir(dir)) {
+    const url = new URL(e.name + (e.isDirectory ? "/" : ""), dir);
+    if (e.isDirectory) {
+      if (e.name === "node_modules" || e.name.startsWith(".")) continue;
+      yield* walkAll(url);
+    } else if (/\.(?:ts|md|txt|hex|json|yaml|sh)$/.test(e.name)) {
+      yield { path: url.pathname.slice(ROOT.pathname.length), text: await Deno.readTextFile(url) };
+    }
+  }
+}

@@ -1,6 +1,6 @@
 /**
  * One-line renderings of PPP control packets in the pppd/accel-ppp trace
- * style (DESIGN.md 3.4), e.g. `LCP ConfReq id=0x1 <mru 1500> <magic 0x5a3c9e01>`.
+ * style, so logs read like those of the daemons admins know, e.g. `LCP ConfReq id=0x1 <mru 1500> <magic 0x5a3c9e01>`.
  * PAP and CHAP packets are summarised without secrets. Never throws.
  *
  * @module

@@ -156,7 +156,7 @@ const ROWS: Row[] = [
     ABORT.unaccepted,
     "start abort 3000",
   ], "Call_Abort_Pending"],
-  // 3.2.5.3.7 Echo Request: answered in every state (NOTES 4.3 #20)
+  // 3.2.5.3.7 Echo Request: answered in every state (docs/interop.md#timers-and-echo)
   [
     "Client_Connect_Request_Sent",
     "Echo Request",

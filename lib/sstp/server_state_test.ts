@@ -242,7 +242,7 @@ const ROWS: Row[] = [
     ABORT.unaccepted,
     "start abort 3000",
   ], "Call_Abort_Pending"],
-  // 3.3.5.2.7 / 3.3.5.2.8 Echo: requests answered in every state (NOTES 4.3 #20)
+  // 3.3.5.2.7 / 3.3.5.2.8 Echo: requests answered in every state (docs/interop.md#timers-and-echo)
   [
     "Server_Connect_Request_Pending",
     "Echo Request",
