@@ -169,7 +169,7 @@ export async function runClientSession(
       duplex.close();
       throw clientCertificateRefusal(e, o.certificate, "preamble") ?? e;
     }
-    log.info(`HTTP ${"200"}: SSTP call starting (correlation id ${info.correlationId})`);
+    log.info(`HTTP 200: SSTP call starting (correlation id ${info.correlationId})`);
 
     info.phase = "negotiating";
     update();
