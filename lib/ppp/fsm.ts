@@ -97,6 +97,24 @@ export interface CpTimingOptions {
   maxFailure?: number;
   /** Where discarded packets are logged at debug level (default: nowhere). */
   log?: Logger;
+  /** Observes every RFC 1661 action as it runs (tracing, table tests). */
+  trace?: (action: FsmActionName) => void;
+}
+
+/**
+ * The {@linkcode CpTimingOptions} of a control protocol's options, without
+ * the `undefined` ones, ready to spread into {@linkcode PppFsmOptions}
+ * (`exactOptionalPropertyTypes` forbids passing `undefined` on).
+ */
+export function cpTiming(options: CpTimingOptions): CpTimingOptions {
+  const out: CpTimingOptions = {};
+  if (options.restartTimerMs !== undefined) out.restartTimerMs = options.restartTimerMs;
+  if (options.maxConfigure !== undefined) out.maxConfigure = options.maxConfigure;
+  if (options.maxTerminate !== undefined) out.maxTerminate = options.maxTerminate;
+  if (options.maxFailure !== undefined) out.maxFailure = options.maxFailure;
+  if (options.log !== undefined) out.log = options.log;
+  if (options.trace !== undefined) out.trace = options.trace;
+  return out;
 }
 
 /** Packet context an event carries to its actions. */
@@ -127,8 +145,6 @@ export interface PppFsmOptions extends CpTimingOptions {
   handlers: readonly OptionHandler[];
   /** Largest packet the peer accepts (for Code-Reject truncation); default 1500. */
   peerMru?: () => number;
-  /** Observes every RFC action as it runs (for table tests and tracing). */
-  trace?: (action: FsmActionName) => void;
 }
 
 /**
