@@ -15,10 +15,20 @@
  * @module
  */
 // deno-lint-ignore-file no-console
-import { createNetns, type Netns } from "./helpers/netns.ts";
+import assert from "node:assert/strict";
+import { createNetns, type Netns, netnsTestIgnore } from "./helpers/netns.ts";
+import { TestClient, type TestClientOptions } from "./helpers/test_client.ts";
+import type { MemoryTun } from "./helpers/memory_tun.ts";
+import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
 import { createSelfSignedServerCertificate } from "../lib/cert/self_signed.ts";
 import { certificateFingerprint } from "../lib/cert/fingerprint.ts";
 import { leafCertificateDer } from "../lib/cert/pem.ts";
+
+/**
+ * The ignore rule of every `sstp serve` netns suite: they need root and
+ * /dev/net/tun, and are skipped without them unless CI is set.
+ */
+export const SERVE_NETNS_IGNORE: boolean = netnsTestIgnore("sstp serve netns tests");
 
 /** Server address on the veth. */
 export const SERVER_IP = "198.18.1.1";
@@ -223,4 +233,45 @@ export class ServeProcess implements AsyncDisposable {
 
 function mainPath(): string {
   return new URL("../main.ts", import.meta.url).pathname;
+}
+
+/** What a suite may vary about a {@linkcode connectClient} client. */
+export type ClientExtras = Partial<
+  Pick<TestClientOptions, "authentication" | "tamperCallConnected" | "tunName">
+>;
+
+/**
+ * An in-process SSTP client (memory TUN unless `tunName`) dialling the
+ * server of `t` from the client namespace, trusting the test certificate.
+ */
+export function connectClient(
+  t: Topology,
+  user: string,
+  password: string,
+  extra: ClientExtras = {},
+): Promise<TestClient> {
+  return TestClient.connect({
+    netns: t.client,
+    host: SERVER_IP,
+    port: PORT,
+    user,
+    password,
+    serverCertPem: t.certPem,
+    ...extra,
+  });
+}
+
+/**
+ * Pings the server's tunnel address through a memory-TUN client and checks
+ * the reply: an echo reply from the server's address with the same sequence.
+ */
+export async function pingThroughTunnel(c: TestClient, seq: number, id = 42): Promise<void> {
+  const ip = await c.linkUp;
+  const tun = c.tun as MemoryTun;
+  const before = tun.written.length;
+  tun.inject(buildIcmpEcho(ip.localAddress, ip.peerAddress, { id, seq }));
+  const reply = parseIcmp(await tun.nextWritten(before, 5000));
+  assert.equal(reply?.type, 0, "echo reply");
+  assert.equal(reply?.src, ip.peerAddress);
+  assert.equal(reply?.seq, seq);
 }

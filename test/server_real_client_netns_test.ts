@@ -6,19 +6,19 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { netnsTestIgnore } from "./helpers/netns.ts";
 import { formatFingerprint } from "../lib/cert/fingerprint.ts";
 import {
   createTopology,
   POOL_YAML,
   PORT,
+  SERVE_NETNS_IGNORE,
   ServeProcess,
   SERVER_IP,
   TUNNEL_LOCAL,
   writeConfig,
 } from "./server_fixture.ts";
 
-const ignore = netnsTestIgnore("sstp serve netns tests");
+const ignore = SERVE_NETNS_IGNORE;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 Deno.test({

@@ -12,7 +12,6 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { netnsTestIgnore } from "./helpers/netns.ts";
 import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
 import { createCertificateAuthority, issueCertificate } from "../lib/cert/ca.ts";
 import { certificateFingerprint, formatFingerprint } from "../lib/cert/fingerprint.ts";
@@ -21,6 +20,7 @@ import {
   createTopology,
   POOL_YAML,
   PORT,
+  SERVE_NETNS_IGNORE,
   ServeProcess,
   SERVER_IP,
   type Topology,
@@ -28,7 +28,7 @@ import {
   writeConfig,
 } from "./server_fixture.ts";
 
-const ignore = netnsTestIgnore("sstp serve netns tests");
+const ignore = SERVE_NETNS_IGNORE;
 const DAY_MS = 86_400_000;
 
 /** `sstp connect` in the client namespace with the usual test user. */
