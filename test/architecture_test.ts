@@ -8,13 +8,17 @@ import assert from "node:assert/strict";
 
 const ROOT = new URL("../", import.meta.url);
 
-async function* walk(dir: URL): AsyncGenerator<{ path: string; text: string }> {
+/** Every file under `dir` whose name matches `names`, skipping dot folders and node_modules. */
+async function* walk(
+  dir: URL,
+  names = /\.ts$/,
+): AsyncGenerator<{ path: string; text: string }> {
   for await (const e of Deno.readDir(dir)) {
     const url = new URL(e.name + (e.isDirectory ? "/" : ""), dir);
     if (e.isDirectory) {
       if (e.name === "node_modules" || e.name.startsWith(".")) continue;
-      yield* walk(url);
-    } else if (e.name.endsWith(".ts")) {
+      yield* walk(url, names);
+    } else if (names.test(e.name)) {
       yield { path: url.pathname.slice(ROOT.pathname.length), text: await Deno.readTextFile(url) };
     }
   }
@@ -182,7 +186,7 @@ const PRIVATE_NOTES = new RegExp(
 
 Deno.test("architecture: no file cites notes that are not in the repository", async () => {
   const offenders: string[] = [];
-  for await (const f of walkAll(ROOT)) {
+  for await (const f of walk(ROOT, /\.(?:ts|md|txt|hex|json|yaml|sh)$/)) {
     if (!/^(?:lib|ffi|test|bench)\/|^main\.ts$/.test(f.path)) continue;
     if (f.path.startsWith("bench/results/")) continue;
     const lines = f.text.split("\n");
@@ -193,16 +197,3 @@ Deno.test("architecture: no file cites notes that are not in the repository", as
   assert.deepEqual(offenders, []);
   assert.ok(PRIVATE_NOTES.test("(NOT" + "ES 4.4 #24)") && PRIVATE_NOTES.test("DES" + "IGN.md 3.3"));
 });
-
-/** Every text file under `dir` (sources, fixtures, docs), skipping dot folders. */
-async function* walkAll(dir: URL): AsyncGenerator<{ path: string; text: string }> {
-  for await (const e of Deno.readDir(dir)) {
-    const url = new URL(e.name + (e.isDirectory ? "/" : ""), dir);
-    if (e.isDirectory) {
-      if (e.name === "node_modules" || e.name.startsWith(".")) continue;
-      yield* walkAll(url);
-    } else if (/\.(?:ts|md|txt|hex|json|yaml|sh)$/.test(e.name)) {
-      yield { path: url.pathname.slice(ROOT.pathname.length), text: await Deno.readTextFile(url) };
-    }
-  }
-}

@@ -39,7 +39,6 @@ Deno.test({
   name:
     "sstp connect adds a default route with a distance, a host route to the server, peer DNS, and removes them",
   ignore: netnsTestIgnore("client routes"),
-  sanitizeResources: false,
   async fn() {
     await using s = await createNetns();
     await using c = await createNetns();

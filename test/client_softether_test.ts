@@ -81,7 +81,6 @@ async function linkExists(): Promise<boolean> {
 Deno.test({
   name: "sstp connect interoperates with a real SoftEther VPN Server",
   ignore: reason !== undefined && !isCi(),
-  sanitizeResources: false,
   async fn(t) {
     const se = await seStart();
     const common = [

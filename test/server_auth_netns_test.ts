@@ -22,8 +22,6 @@ const ignore = SERVE_NETNS_IGNORE;
 Deno.test({
   name: "sstp serve authenticates pap, chap, mschap1 and mschap2 and passes a ping",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async (tt) => {
   await using t = await createTopology();
   const config = await writeConfig(

@@ -59,8 +59,6 @@ async function tlsRequest(t: Topology, request: string): Promise<string> {
 Deno.test({
   name: "sstp serve answers or drops junk while a real session keeps working",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, POOL_YAML + "secrets:\n  - { name: real, password: r }\n");
@@ -133,8 +131,6 @@ Deno.test({
 Deno.test({
   name: "sstp serve without --config creates a certificate and a user and prints a connect line",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const state = `${t.dir}/zero`;
@@ -184,8 +180,6 @@ Deno.test({
 Deno.test({
   name: "sstp serve reloads secrets on SIGHUP without dropping sessions",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, POOL_YAML + "secrets:\n  - { name: old, password: o }\n");

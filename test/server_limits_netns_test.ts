@@ -33,8 +33,6 @@ Deno.test({
   name:
     "sstp serve ends idle sessions at idle-timeout (traffic keeps them) and every session at session-timeout",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, CONFIG);
@@ -77,8 +75,6 @@ Deno.test({
 Deno.test({
   name: "sstp serve refuses connections beyond max-sessions with a log line",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, CONFIG);

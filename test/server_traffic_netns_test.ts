@@ -41,8 +41,6 @@ interfaces:
 Deno.test({
   name: "sstp serve gives 20 concurrent clients distinct pool addresses and passes their traffic",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const users = Array.from({ length: 20 }, (_, i) => `user${i}`);
@@ -71,8 +69,6 @@ Deno.test({
   name: "sstp serve: a static secret gets its addresses, interface and routes; status and " +
     "disconnect reach it; routes go with it",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, STATIC_YAML);
@@ -124,8 +120,6 @@ Deno.test({
 Deno.test({
   name: "sstp serve carries 50 MiB over TCP through the tunnel with equal SHA-256",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, POOL_YAML + "secrets:\n  - { name: bulk, password: b }\n");
@@ -177,8 +171,6 @@ Deno.test({
 Deno.test({
   name: "sstp serve on SIGTERM disconnects clients and leaves no interface, route or socket",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, STATIC_YAML);
