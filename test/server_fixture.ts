@@ -20,6 +20,7 @@ import { createNetns, type Netns, netnsTestIgnore } from "./helpers/netns.ts";
 import { TestClient, type TestClientOptions } from "./helpers/test_client.ts";
 import type { MemoryTun } from "./helpers/memory_tun.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
+import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
 import { createSelfSignedServerCertificate } from "../lib/cert/self_signed.ts";
 import { certificateFingerprint } from "../lib/cert/fingerprint.ts";
 import { leafCertificateDer } from "../lib/cert/pem.ts";
@@ -274,4 +275,44 @@ export async function pingThroughTunnel(c: TestClient, seq: number, id = 42): Pr
   assert.equal(reply?.type, 0, "echo reply");
   assert.equal(reply?.src, ip.peerAddress);
   assert.equal(reply?.seq, seq);
+}
+
+/**
+ * `sstp connect` as a process in the client namespace, user `real`
+ * (password `pw`), interface `name`, no reconnect.
+ */
+export function connectProcess(t: Topology, name: string, extra: string[]): SstpProcess {
+  return new SstpProcess([
+    "connect",
+    SERVER_IP,
+    "--port",
+    String(PORT),
+    "--user",
+    "real",
+    "--password",
+    "pw",
+    "--name",
+    name,
+    "--reconnect",
+    "no",
+    ...extra,
+  ], { netns: t.client.name });
+}
+
+/** Waits until interface `name` in the client namespace has its tunnel address. */
+export async function waitTunnelUp(t: Topology, name: string): Promise<void> {
+  await waitUntil(
+    async () => {
+      const r = await t.client.exec(["ip", "-br", "addr", "show", "dev", name]);
+      return r.code === 0 && /198\.19\.0\.\d+ peer/.test(r.stdout);
+    },
+    20_000,
+    `${name} up`,
+  );
+}
+
+/** Pings the server's tunnel address from the client namespace. */
+export async function pingTunnelFromClient(t: Topology): Promise<void> {
+  const r = await t.client.exec(["ping", "-c", "2", "-i", "0.2", "-W", "2", TUNNEL_LOCAL]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
 }
