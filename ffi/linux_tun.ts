@@ -1,7 +1,8 @@
 /**
  * {@linkcode TunDevice} for Linux: `/dev/net/tun` opened `O_NONBLOCK`,
- * `IFF_TUN | IFF_NO_PI`, driven through FFI: Deno cannot register an FFI-opened fd with its event
- * loop, so reads wait in a `poll()` on a blocking thread and then drain the fd.
+ * `IFF_TUN | IFF_NO_PI`, driven through FFI. Deno cannot register an
+ * FFI-opened fd with its event loop, so readiness comes from an FFI `poll()`
+ * or a shared `epoll_wait`, and each wake-up drains the fd.
  *
  * Read path (outbound traffic, kernel → us):
  * 1. `readBatch()` (and `readable.pull`, which uses it) first drains the fd
