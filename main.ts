@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { CommandContext, SignalName } from "./lib/commands/context.ts";
+import type { CommandContext, SignalName } from "./lib/command_context.ts";
 import type { Platform } from "./lib/platform.ts";
 import { openLinuxTun } from "./ffi/linux_tun.ts";
 import { EpollReactor } from "./ffi/epoll_reactor.ts";

@@ -18,8 +18,6 @@ Deno.test({
   ignore: netnsTestIgnore("bench harness smoke test") ||
     (await new Deno.Command("sh", { args: ["-c", "command -v iperf3 && command -v openvpn"] })
         .output()).code !== 0,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const pair = await createNetnsPair({ prefix: "sstp-bs" });
     const files = await createOpenVpnFiles();

@@ -1,6 +1,7 @@
 /**
- * The one binding to the C library (DESIGN.md 3.7: `Deno.dlopen` appears only
- * here). Linux, glibc, x86_64 or aarch64.
+ * The one binding to the C library: `Deno.dlopen` appears only here
+ * (test/architecture_test.ts), so FFI symbols and their types are declared
+ * once. Linux, glibc, x86_64 or aarch64.
  *
  * Calling rules:
  * 1. `read`, `write`, `ioctl`, `fcntl`, `eventfd`, `epoll_ctl`, `socket`,

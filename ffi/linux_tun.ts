@@ -1,6 +1,8 @@
 /**
  * {@linkcode TunDevice} for Linux: `/dev/net/tun` opened `O_NONBLOCK`,
- * `IFF_TUN | IFF_NO_PI`, driven through FFI (DESIGN.md 4.4 rule 5).
+ * `IFF_TUN | IFF_NO_PI`, driven through FFI. Deno cannot register an
+ * FFI-opened fd with its event loop, so readiness comes from an FFI `poll()`
+ * or a shared `epoll_wait`, and each wake-up drains the fd.
  *
  * Read path (outbound traffic, kernel → us):
  * 1. `readBatch()` (and `readable.pull`, which uses it) first drains the fd
@@ -68,7 +70,10 @@ export interface LinuxTunOptions {
   name: string;
   /** MTU to set (68..65535); left at the kernel default (1500) when absent. */
   mtu?: number;
-  /** Transmit queue length; DESIGN.md recommends about 5000 (default 500). */
+  /**
+   * Transmit queue length (kernel default 500); about 5000 keeps event-loop
+   * stalls from overflowing the queue and dropping packets.
+   */
   txQueueLen?: number;
   /** Bring the link up (IFF_UP) right away. */
   up?: boolean;

@@ -1,14 +1,14 @@
 /**
  * Error classes and the error policy of `sstp`.
  *
- * Policy (DESIGN.md 3.3):
+ * Policy:
  * - Caller mistakes (bad options, bad arguments) use the built-ins `TypeError`
  *   and `RangeError`.
  * - Peer mistakes use {@linkcode ProtocolError}, which carries a `layer` and a
  *   `code` from {@linkcode ERROR_CODE}. Decoders throw only `ProtocolError`.
  * - Malformed *data* frames are logged at debug level, counted and dropped.
  * - Malformed or unexpected *control* messages follow the spec: SSTP moves to
- *   `Call_Abort_In_Progress_1` and sends Call Abort (MS-SSTP 3.1.5); PPP
+ *   `Call_Abort_In_Progress_1` and sends Call Abort (MS-SSTP 3.1.5.1); PPP
  *   silently discards or Code-Rejects (RFC 1661 5.7).
  * - Teardown requested by the peer is {@linkcode PeerAbortError} or
  *   {@linkcode PeerDisconnectError}.
@@ -44,7 +44,7 @@ export const ERROR_CODE = {
   BAD_VERSION: "BAD_VERSION",
   /** A length field is inconsistent with the data. */
   BAD_LENGTH: "BAD_LENGTH",
-  /** An attribute is missing, duplicated or malformed (MS-SSTP 2.2.2). */
+  /** An attribute is missing, duplicated or malformed (MS-SSTP 2.2.4). */
   BAD_ATTRIBUTE: "BAD_ATTRIBUTE",
   /** A field holds a value the spec does not allow. */
   BAD_VALUE: "BAD_VALUE",
@@ -114,7 +114,7 @@ export class ProtocolError extends SstpError {
   }
 }
 
-/** The peer sent SSTP Call Abort (MS-SSTP 2.2.12). */
+/** The peer sent SSTP Call Abort (MS-SSTP 2.2.13). */
 export class PeerAbortError extends SstpError {
   /** The Status Info status code, if the peer sent one. */
   readonly status: number | undefined;
@@ -126,7 +126,7 @@ export class PeerAbortError extends SstpError {
   }
 }
 
-/** The peer sent SSTP Call Disconnect (MS-SSTP 2.2.13). */
+/** The peer sent SSTP Call Disconnect (MS-SSTP 2.2.14). */
 export class PeerDisconnectError extends SstpError {
   /** The Status Info status code, if the peer sent one. */
   readonly status: number | undefined;

@@ -1,6 +1,6 @@
 /**
- * The logger passed into every layer (DESIGN.md 3.4). `lib/` never calls
- * `console`; `main.ts` binds a sink.
+ * The logger passed into every layer. `lib/` never calls `console`, so a
+ * library user decides where lines go; `main.ts` binds a sink.
  *
  * @module
  */

@@ -1,7 +1,8 @@
 /**
  * What the commands need from the operating system, as an interface.
  * `main.ts` builds the Linux implementation from `ffi/`; tests pass fakes.
- * This keeps `lib/` free of `ffi/` imports (DESIGN.md 2).
+ * This keeps `lib/` free of `ffi/` imports, so every layer above runs in
+ * tests without root, FFI or a kernel.
  *
  * @module
  */

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { main } from "../lib/commands/cert.ts";
-import type { CommandContext } from "../lib/commands/context.ts";
+import type { CommandContext } from "../lib/command_context.ts";
 import type { Platform } from "../lib/platform.ts";
 
 interface Run {

@@ -227,7 +227,6 @@ Deno.test({
   name:
     "sstp connect default-route-distance orders two tunnels, a same-distance third is refused, and the backup survives the primary's stop",
   ignore: netnsTestIgnore("client routes"),
-  sanitizeResources: false,
   async fn() {
     await using s = await createNetns();
     await using c = await createNetns();

@@ -12,7 +12,8 @@
  *  └──────────────────────┘                         └────────────────────────┘
  * ```
  *
- * SoftEther does not check the crypto binding (NOTES), so this proves
+ * SoftEther does not check the crypto binding
+ * (docs/interop.md#softether-vpn-server-as-a-test-peer), so this proves
  * interop, not the Compound MAC; the server tests prove that against ours.
  */
 import assert from "node:assert/strict";
@@ -80,7 +81,6 @@ async function linkExists(): Promise<boolean> {
 Deno.test({
   name: "sstp connect interoperates with a real SoftEther VPN Server",
   ignore: reason !== undefined && !isCi(),
-  sanitizeResources: false,
   async fn(t) {
     const se = await seStart();
     const common = [

@@ -6,55 +6,22 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { netnsTestIgnore } from "./helpers/netns.ts";
-import { TestClient } from "./helpers/test_client.ts";
-import type { MemoryTun } from "./helpers/memory_tun.ts";
-import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
 import {
+  connectClient,
   createTopology,
+  pingThroughTunnel,
   POOL_YAML,
-  PORT,
+  SERVE_NETNS_IGNORE,
   ServeProcess,
-  SERVER_IP,
-  type Topology,
   TUNNEL_LOCAL,
   writeConfig,
 } from "./server_fixture.ts";
-import type { AuthMethod } from "../lib/ppp/auth/auth_types.ts";
 
-const ignore = netnsTestIgnore("sstp serve netns tests");
-
-function client(t: Topology, user: string, password: string, extra: {
-  authentication?: AuthMethod[];
-  tamperCallConnected?: boolean;
-} = {}) {
-  return TestClient.connect({
-    netns: t.client,
-    host: SERVER_IP,
-    port: PORT,
-    user,
-    password,
-    serverCertPem: t.certPem,
-    ...extra,
-  });
-}
-
-/** Pings the server's tunnel address through a MemoryTun client. */
-async function pingThrough(c: TestClient, id: number): Promise<void> {
-  const ip = await c.linkUp;
-  const tun = c.tun as MemoryTun;
-  const before = tun.written.length;
-  tun.inject(buildIcmpEcho(ip.localAddress, ip.peerAddress, { id, seq: 1 }));
-  const reply = parseIcmp(await tun.nextWritten(before, 5000));
-  assert.equal(reply?.type, 0, "echo reply");
-  assert.equal(reply?.src, ip.peerAddress);
-}
+const ignore = SERVE_NETNS_IGNORE;
 
 Deno.test({
   name: "sstp serve authenticates pap, chap, mschap1 and mschap2 and passes a ping",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async (tt) => {
   await using t = await createTopology();
   const config = await writeConfig(
@@ -77,13 +44,13 @@ Deno.test({
 
   for (const method of ["pap", "chap", "mschap1", "mschap2"] as const) {
     await tt.step(`${method}: link up, address from the pool, ping`, async () => {
-      const c = await client(t, "alice", "al1ce pass", { authentication: [method] });
+      const c = await connectClient(t, "alice", "al1ce pass", { authentication: [method] });
       try {
         const ip = await c.linkUp;
         assert.equal(ip.peerAddress, TUNNEL_LOCAL);
         assert.match(ip.localAddress, /^198\.19\.0\.\d+$/);
         assert.equal(c.engine.authenticated?.method, method);
-        await pingThrough(c, 7);
+        await pingThroughTunnel(c, 1, 7);
       } finally {
         await c.close();
       }
@@ -92,7 +59,7 @@ Deno.test({
   }
 
   await tt.step("wrong password is refused", async () => {
-    const c = await client(t, "alice", "wrong");
+    const c = await connectClient(t, "alice", "wrong");
     await assert.rejects(() => c.linkUp);
     const r = await c.done;
     assert.ok(r.error !== undefined, "session ended with an error");
@@ -100,13 +67,13 @@ Deno.test({
   });
 
   await tt.step("a disabled secret cannot log in", async () => {
-    const c = await client(t, "carol", "c");
+    const c = await connectClient(t, "carol", "c");
     await assert.rejects(() => c.linkUp);
     await c.close();
   });
 
   await tt.step("wrong Compound MAC is aborted and never gets IP through", async () => {
-    const c = await client(t, "alice", "al1ce pass", { tamperCallConnected: true });
+    const c = await connectClient(t, "alice", "al1ce pass", { tamperCallConnected: true });
     await assert.rejects(() => c.linkUp);
     const r = await c.done;
     assert.ok(r.error !== undefined);
@@ -121,20 +88,20 @@ Deno.test({
   });
 
   await tt.step("only-one refuses a second login of the same user", async () => {
-    const first = await client(t, "bob", "b0b");
+    const first = await connectClient(t, "bob", "b0b");
     try {
       await first.linkUp;
-      const second = await client(t, "bob", "b0b");
+      const second = await connectClient(t, "bob", "b0b");
       await assert.rejects(() => second.linkUp);
       await second.close();
       await serve.waitFor(/only-one: user "bob" already has a session/);
-      await pingThrough(first, 9);
+      await pingThroughTunnel(first, 1, 9);
     } finally {
       await first.close();
     }
     // After the first one left, bob may log in again.
     await serve.waitFor(/closed sstp-bob/);
-    const again = await client(t, "bob", "b0b");
+    const again = await connectClient(t, "bob", "b0b");
     await again.linkUp;
     await again.close();
   });

@@ -15,10 +15,21 @@
  * @module
  */
 // deno-lint-ignore-file no-console
-import { createNetns, type Netns } from "./helpers/netns.ts";
+import assert from "node:assert/strict";
+import { createNetns, type Netns, netnsTestIgnore } from "./helpers/netns.ts";
+import { TestClient, type TestClientOptions } from "./helpers/test_client.ts";
+import type { MemoryTun } from "./helpers/memory_tun.ts";
+import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
+import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
 import { createSelfSignedServerCertificate } from "../lib/cert/self_signed.ts";
 import { certificateFingerprint } from "../lib/cert/fingerprint.ts";
 import { leafCertificateDer } from "../lib/cert/pem.ts";
+
+/**
+ * The ignore rule of every `sstp serve` netns suite: they need root and
+ * /dev/net/tun, and are skipped without them unless CI is set.
+ */
+export const SERVE_NETNS_IGNORE: boolean = netnsTestIgnore("sstp serve netns tests");
 
 /** Server address on the veth. */
 export const SERVER_IP = "198.18.1.1";
@@ -223,4 +234,85 @@ export class ServeProcess implements AsyncDisposable {
 
 function mainPath(): string {
   return new URL("../main.ts", import.meta.url).pathname;
+}
+
+/** What a suite may vary about a {@linkcode connectClient} client. */
+export type ClientExtras = Partial<
+  Pick<TestClientOptions, "authentication" | "tamperCallConnected" | "tunName">
+>;
+
+/**
+ * An in-process SSTP client (memory TUN unless `tunName`) dialling the
+ * server of `t` from the client namespace, trusting the test certificate.
+ */
+export function connectClient(
+  t: Topology,
+  user: string,
+  password: string,
+  extra: ClientExtras = {},
+): Promise<TestClient> {
+  return TestClient.connect({
+    netns: t.client,
+    host: SERVER_IP,
+    port: PORT,
+    user,
+    password,
+    serverCertPem: t.certPem,
+    ...extra,
+  });
+}
+
+/**
+ * Pings the server's tunnel address through a memory-TUN client and checks
+ * the reply: an echo reply from the server's address with the same sequence.
+ */
+export async function pingThroughTunnel(c: TestClient, seq: number, id = 42): Promise<void> {
+  const ip = await c.linkUp;
+  const tun = c.tun as MemoryTun;
+  const before = tun.written.length;
+  tun.inject(buildIcmpEcho(ip.localAddress, ip.peerAddress, { id, seq }));
+  const reply = parseIcmp(await tun.nextWritten(before, 5000));
+  assert.equal(reply?.type, 0, "echo reply");
+  assert.equal(reply?.src, ip.peerAddress);
+  assert.equal(reply?.seq, seq);
+}
+
+/**
+ * `sstp connect` as a process in the client namespace, user `real`
+ * (password `pw`), interface `name`, no reconnect.
+ */
+export function connectProcess(t: Topology, name: string, extra: string[]): SstpProcess {
+  return new SstpProcess([
+    "connect",
+    SERVER_IP,
+    "--port",
+    String(PORT),
+    "--user",
+    "real",
+    "--password",
+    "pw",
+    "--name",
+    name,
+    "--reconnect",
+    "no",
+    ...extra,
+  ], { netns: t.client.name });
+}
+
+/** Waits until interface `name` in the client namespace has its tunnel address. */
+export async function waitTunnelUp(t: Topology, name: string): Promise<void> {
+  await waitUntil(
+    async () => {
+      const r = await t.client.exec(["ip", "-br", "addr", "show", "dev", name]);
+      return r.code === 0 && /198\.19\.0\.\d+ peer/.test(r.stdout);
+    },
+    20_000,
+    `${name} up`,
+  );
+}
+
+/** Pings the server's tunnel address from the client namespace. */
+export async function pingTunnelFromClient(t: Topology): Promise<void> {
+  const r = await t.client.exec(["ping", "-c", "2", "-i", "0.2", "-W", "2", TUNNEL_LOCAL]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
 }

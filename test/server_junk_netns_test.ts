@@ -7,29 +7,20 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { netnsTestIgnore } from "./helpers/netns.ts";
 import { TestClient } from "./helpers/test_client.ts";
-import type { MemoryTun } from "./helpers/memory_tun.ts";
-import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
 import {
   createTopology,
+  pingThroughTunnel,
   POOL_YAML,
   PORT,
+  SERVE_NETNS_IGNORE,
   ServeProcess,
   SERVER_IP,
   type Topology,
   writeConfig,
 } from "./server_fixture.ts";
 
-const ignore = netnsTestIgnore("sstp serve netns tests");
-
-async function ping(c: TestClient, seq: number): Promise<void> {
-  const ip = await c.linkUp;
-  const tun = c.tun as MemoryTun;
-  const before = tun.written.length;
-  tun.inject(buildIcmpEcho(ip.localAddress, ip.peerAddress, { id: 5, seq }));
-  assert.equal(parseIcmp(await tun.nextWritten(before, 5000))?.type, 0);
-}
+const ignore = SERVE_NETNS_IGNORE;
 
 async function tcp(t: Topology): Promise<Deno.TcpConn> {
   return await t.client.enter(() => ({ p: Deno.connect({ hostname: SERVER_IP, port: PORT }) })).p;
@@ -68,8 +59,6 @@ async function tlsRequest(t: Topology, request: string): Promise<string> {
 Deno.test({
   name: "sstp serve answers or drops junk while a real session keeps working",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, POOL_YAML + "secrets:\n  - { name: real, password: r }\n");
@@ -83,7 +72,7 @@ Deno.test({
     serverCertPem: t.certPem,
   });
   try {
-    await ping(c, 1);
+    await pingThroughTunnel(c, 1, 5);
     // A half-open TLS handshake and a TLS connection that sends no request,
     // both held open by the client. The second must be dropped by the
     // preamble deadline (10 s). The first is only required not to disturb
@@ -125,13 +114,13 @@ Deno.test({
     raw.close();
     assert.ok(rawResult.eof, "random bytes: connection closed");
 
-    await ping(c, 2);
+    await pingThroughTunnel(c, 2, 5);
     const b = await dropped;
     silentTls.close();
     assert.ok(b.eof, "TLS without an HTTP request dropped");
-    await ping(c, 3);
+    await pingThroughTunnel(c, 3, 5);
     halfOpen.close();
-    await ping(c, 3);
+    await pingThroughTunnel(c, 3, 5);
     await serve.waitFor(/dropped before SSTP: Cannot read SSTP HTTP request: nothing complete/);
   } finally {
     await c.close();
@@ -142,8 +131,6 @@ Deno.test({
 Deno.test({
   name: "sstp serve without --config creates a certificate and a user and prints a connect line",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const state = `${t.dir}/zero`;
@@ -183,7 +170,7 @@ Deno.test({
     const ip = await c.linkUp;
     assert.equal(ip.localAddress, "198.19.3.10");
     assert.equal(ip.peerAddress, "198.19.3.9");
-    await ping(c, 1);
+    await pingThroughTunnel(c, 1, 5);
   } finally {
     await c.close();
   }
@@ -193,8 +180,6 @@ Deno.test({
 Deno.test({
   name: "sstp serve reloads secrets on SIGHUP without dropping sessions",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, POOL_YAML + "secrets:\n  - { name: old, password: o }\n");
@@ -208,11 +193,11 @@ Deno.test({
     serverCertPem: t.certPem,
   });
   try {
-    await ping(c, 1);
+    await pingThroughTunnel(c, 1, 5);
     await writeConfig(t, POOL_YAML + "secrets:\n  - { name: new, password: n }\n");
     serve.kill("SIGHUP");
     await serve.waitFor(/configuration reloaded: 1 secrets, 1 pools; 1 sessions kept/);
-    await ping(c, 2);
+    await pingThroughTunnel(c, 2, 5);
     const fresh = await TestClient.connect({
       netns: t.client,
       host: SERVER_IP,
@@ -227,7 +212,7 @@ Deno.test({
     await Deno.writeTextFile(config, "secrets: [ { name: x } ]\n");
     serve.kill("SIGHUP");
     await serve.waitFor(/SIGHUP: keeping the running configuration/);
-    await ping(c, 3);
+    await pingThroughTunnel(c, 3, 5);
   } finally {
     await c.close();
   }

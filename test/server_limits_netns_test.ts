@@ -3,32 +3,18 @@
  * `max-sessions`, each with a clear log line (topology: server_fixture.ts).
  */
 import assert from "node:assert/strict";
-import { netnsTestIgnore } from "./helpers/netns.ts";
-import { TestClient } from "./helpers/test_client.ts";
 import type { MemoryTun } from "./helpers/memory_tun.ts";
 import { buildIcmpEcho } from "./helpers/icmp.ts";
 import {
+  connectClient,
   createTopology,
-  PORT,
+  SERVE_NETNS_IGNORE,
   ServeProcess,
-  SERVER_IP,
-  type Topology,
   TUNNEL_LOCAL,
   writeConfig,
 } from "./server_fixture.ts";
 
-const ignore = netnsTestIgnore("sstp serve limits");
-
-function connect(t: Topology, user: string) {
-  return TestClient.connect({
-    netns: t.client,
-    host: SERVER_IP,
-    port: PORT,
-    user,
-    password: "pw",
-    serverCertPem: t.certPem,
-  });
-}
+const ignore = SERVE_NETNS_IGNORE;
 
 const CONFIG = `profiles:
   - { name: default, local-address: ${TUNNEL_LOCAL}, remote-address: pool1 }
@@ -47,15 +33,13 @@ Deno.test({
   name:
     "sstp serve ends idle sessions at idle-timeout (traffic keeps them) and every session at session-timeout",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, CONFIG);
   await using server = await ServeProcess.start(t.server, ["--config", config]);
-  const idler = await connect(t, "idler");
-  const busy = await connect(t, "busy");
-  const brief = await connect(t, "brief");
+  const idler = await connectClient(t, "idler", "pw");
+  const busy = await connectClient(t, "busy", "pw");
+  const brief = await connectClient(t, "brief", "pw");
   try {
     const busyIp = await busy.linkUp;
     await idler.linkUp;
@@ -91,8 +75,6 @@ Deno.test({
 Deno.test({
   name: "sstp serve refuses connections beyond max-sessions with a log line",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, CONFIG);
@@ -102,11 +84,11 @@ Deno.test({
   );
   await Deno.writeTextFile(config, withMax);
   await using server = await ServeProcess.start(t.server, ["--config", config]);
-  const first = await connect(t, "other");
+  const first = await connectClient(t, "other", "pw");
   try {
     await first.linkUp;
     await assert.rejects(async () => {
-      const second = await connect(t, "idler");
+      const second = await connectClient(t, "idler", "pw");
       try {
         await second.linkUp;
       } finally {

@@ -20,8 +20,6 @@ const ignore = netnsTestIgnore("proxy-ARP");
 Deno.test({
   name: "proxy-arp-interface lets a LAN host ping a remote client on a LAN address",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   await using lan = await createNetns({ prefix: "sstp-lan" });

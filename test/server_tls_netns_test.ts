@@ -12,59 +12,24 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { netnsTestIgnore } from "./helpers/netns.ts";
-import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
+import type { SstpProcess } from "./helpers/sstp_process.ts";
 import { createCertificateAuthority, issueCertificate } from "../lib/cert/ca.ts";
 import { certificateFingerprint, formatFingerprint } from "../lib/cert/fingerprint.ts";
 import { leafCertificateDer } from "../lib/cert/pem.ts";
 import {
+  connectProcess,
   createTopology,
+  pingTunnelFromClient,
   POOL_YAML,
-  PORT,
+  SERVE_NETNS_IGNORE,
   ServeProcess,
   SERVER_IP,
-  type Topology,
-  TUNNEL_LOCAL,
+  waitTunnelUp,
   writeConfig,
 } from "./server_fixture.ts";
 
-const ignore = netnsTestIgnore("sstp serve netns tests");
+const ignore = SERVE_NETNS_IGNORE;
 const DAY_MS = 86_400_000;
-
-/** `sstp connect` in the client namespace with the usual test user. */
-function connect(t: Topology, name: string, extra: string[]): SstpProcess {
-  return new SstpProcess([
-    "connect",
-    SERVER_IP,
-    "--port",
-    String(PORT),
-    "--user",
-    "real",
-    "--password",
-    "pw",
-    "--name",
-    name,
-    "--reconnect",
-    "no",
-    ...extra,
-  ], { netns: t.client.name });
-}
-
-async function waitUp(t: Topology, name: string): Promise<void> {
-  await waitUntil(
-    async () => {
-      const r = await t.client.exec(["ip", "-br", "addr", "show", "dev", name]);
-      return r.code === 0 && /198\.19\.0\.\d+ peer/.test(r.stdout);
-    },
-    20_000,
-    `${name} up`,
-  );
-}
-
-async function ping(t: Topology): Promise<void> {
-  const r = await t.client.exec(["ping", "-c", "2", "-i", "0.2", "-W", "2", TUNNEL_LOCAL]);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-}
 
 async function write(path: string, text: string): Promise<string> {
   await Deno.writeTextFile(path, text, { mode: 0o600 });
@@ -74,8 +39,6 @@ async function write(path: string, text: string): Promise<string> {
 Deno.test({
   name: "sstp serve with verify-client-certificate: right CA connects, none or another CA refused",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const ca = await createCertificateAuthority({ commonName: "sstp mtls CA" });
@@ -110,7 +73,7 @@ Deno.test({
   const trust = ["--ca", caPath];
 
   // A certificate from the server's CA: connects and pings.
-  const ok = connect(t, "sstp-mtls1", [
+  const ok = connectProcess(t, "sstp-mtls1", [
     ...trust,
     "--certificate",
     await write(`${d}/good.pem`, good.certPem),
@@ -118,22 +81,22 @@ Deno.test({
     await write(`${d}/good.key`, good.keyPem),
   ]);
   try {
-    await waitUp(t, "sstp-mtls1");
-    await ping(t);
+    await waitTunnelUp(t, "sstp-mtls1");
+    await pingTunnelFromClient(t);
   } finally {
     ok.kill("SIGTERM");
     assert.equal((await ok.wait(15_000)).code, 0, ok.output);
   }
 
   // No certificate: the server logs why, the client exits non-zero and says what to do.
-  const none = connect(t, "sstp-mtls2", trust);
+  const none = connectProcess(t, "sstp-mtls2", trust);
   const noneStatus = await none.wait(30_000);
   assert.notEqual(noneStatus.code, 0, none.output);
   assert.match(none.output, /set certificate and certificate-key/);
   await serve.waitFor(/refused: the client sent no certificate/);
 
   // Another CA: exit 66 with "Server refused our client certificate".
-  const bad = connect(t, "sstp-mtls3", [
+  const bad = connectProcess(t, "sstp-mtls3", [
     ...trust,
     "--certificate",
     await write(`${d}/foreign.pem`, foreign.certPem + foreign.keyPem),
@@ -152,8 +115,6 @@ Deno.test({
   name:
     "sstp serve warns about its certificate and takes a new one on SIGHUP without dropping sessions",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const ca = await createCertificateAuthority({ commonName: "sstp reload CA" });
@@ -200,29 +161,29 @@ Deno.test({
   const pin = (pem: string) =>
     formatFingerprint(certificateFingerprint(leafCertificateDer(pem)), "sha256");
 
-  const before = connect(t, "sstp-rot1", ["--server-fingerprint", pin(first.certPem)]);
+  const before = connectProcess(t, "sstp-rot1", ["--server-fingerprint", pin(first.certPem)]);
   let after: SstpProcess | undefined;
   try {
-    await waitUp(t, "sstp-rot1");
-    await ping(t);
+    await waitTunnelUp(t, "sstp-rot1");
+    await pingTunnelFromClient(t);
 
     // Rotate: a new certificate for new connections.
     await write(pemPath, second.certPem + ca.certPem + second.keyPem);
     serve.kill("SIGHUP");
     await serve.waitFor(/certificate reloaded: sha256:.*1 sessions keep theirs/);
-    after = connect(t, "sstp-rot2", ["--server-fingerprint", pin(second.certPem)]);
-    await waitUp(t, "sstp-rot2");
+    after = connectProcess(t, "sstp-rot2", ["--server-fingerprint", pin(second.certPem)]);
+    await waitTunnelUp(t, "sstp-rot2");
     // The old session still runs (its interface is still up and pings).
-    await ping(t);
+    await pingTunnelFromClient(t);
     assert.match(await t.client.run(["ip", "-br", "addr"]), /sstp-rot1 .*198\.19\.0\.\d+ peer/);
 
     // A broken file (key of another certificate): refused, the running one kept.
     await write(pemPath, first.certPem + second.keyPem);
     serve.kill("SIGHUP");
     await serve.waitFor(/SIGHUP: keeping the running certificate sha256:.*does not belong/);
-    const again = connect(t, "sstp-rot3", ["--server-fingerprint", pin(second.certPem)]);
+    const again = connectProcess(t, "sstp-rot3", ["--server-fingerprint", pin(second.certPem)]);
     try {
-      await waitUp(t, "sstp-rot3");
+      await waitTunnelUp(t, "sstp-rot3");
     } finally {
       again.kill("SIGTERM");
       assert.equal((await again.wait(15_000)).code, 0, again.output);

@@ -7,46 +7,21 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { execCommand, netnsTestIgnore } from "./helpers/netns.ts";
-import { TestClient } from "./helpers/test_client.ts";
-import type { MemoryTun } from "./helpers/memory_tun.ts";
-import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
+import { execCommand } from "./helpers/netns.ts";
 import { PeerDisconnectError } from "../lib/errors.ts";
 import {
+  connectClient,
   createTopology,
+  pingThroughTunnel,
   POOL_YAML,
-  PORT,
+  SERVE_NETNS_IGNORE,
   ServeProcess,
-  SERVER_IP,
-  type Topology,
   TUNNEL_LOCAL,
   writeConfig,
 } from "./server_fixture.ts";
 
-const ignore = netnsTestIgnore("sstp serve netns tests");
+const ignore = SERVE_NETNS_IGNORE;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-function connect(t: Topology, user: string, password: string, tunName?: string) {
-  return TestClient.connect({
-    netns: t.client,
-    host: SERVER_IP,
-    port: PORT,
-    user,
-    password,
-    serverCertPem: t.certPem,
-    ...(tunName === undefined ? {} : { tunName }),
-  });
-}
-
-async function ping(c: TestClient, seq: number): Promise<void> {
-  const ip = await c.linkUp;
-  const tun = c.tun as MemoryTun;
-  const before = tun.written.length;
-  tun.inject(buildIcmpEcho(ip.localAddress, ip.peerAddress, { id: 42, seq }));
-  const reply = parseIcmp(await tun.nextWritten(before, 5000));
-  assert.equal(reply?.type, 0);
-  assert.equal(reply?.seq, seq);
-}
 
 /** Runs the `sstp` CLI (status, disconnect) in the test's own namespace. */
 async function sstp(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -66,8 +41,6 @@ interfaces:
 Deno.test({
   name: "sstp serve gives 20 concurrent clients distinct pool addresses and passes their traffic",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const users = Array.from({ length: 20 }, (_, i) => `user${i}`);
@@ -76,13 +49,13 @@ Deno.test({
     POOL_YAML + "secrets:\n" + users.map((u) => `  - { name: ${u}, password: pw-${u} }\n`).join(""),
   );
   await using serve = await ServeProcess.start(t.server, ["--config", config]);
-  const clients = await Promise.all(users.map((u) => connect(t, u, `pw-${u}`)));
+  const clients = await Promise.all(users.map((u) => connectClient(t, u, `pw-${u}`)));
   try {
     const ips = await Promise.all(clients.map((c) => c.linkUp));
     const addresses = new Set(ips.map((ip) => ip.localAddress));
     assert.equal(addresses.size, 20, "distinct addresses");
     for (const a of addresses) assert.match(a, /^198\.19\.0\.\d+$/);
-    await Promise.all(clients.map((c, i) => ping(c, i + 1)));
+    await Promise.all(clients.map((c, i) => pingThroughTunnel(c, i + 1)));
     const links = await t.server.run(["ip", "-br", "link", "show"]);
     assert.equal(links.split("\n").filter((l) => l.startsWith("sstp-user")).length, 20);
   } finally {
@@ -96,18 +69,16 @@ Deno.test({
   name: "sstp serve: a static secret gets its addresses, interface and routes; status and " +
     "disconnect reach it; routes go with it",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, STATIC_YAML);
   const socket = `${t.dir}/control/sstp-server.sock`;
   await using serve = await ServeProcess.start(t.server, ["--config", config]);
-  const c = await connect(t, "static", "st4tic");
+  const c = await connectClient(t, "static", "st4tic");
   const ip = await c.linkUp;
   assert.equal(ip.localAddress, "198.19.1.2");
   assert.equal(ip.peerAddress, "198.19.1.1");
-  await ping(c, 1);
+  await pingThroughTunnel(c, 1);
   const routes = await t.server.run(["ip", "route", "show"]);
   assert.match(routes, /198\.19\.200\.0\/24 via 198\.19\.1\.2 dev sstp-fixed .*metric 3/);
   assert.match(routes, /198\.19\.201\.0\/24 dev sstp-fixed .*metric 1/);
@@ -149,13 +120,11 @@ Deno.test({
 Deno.test({
   name: "sstp serve carries 50 MiB over TCP through the tunnel with equal SHA-256",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, POOL_YAML + "secrets:\n  - { name: bulk, password: b }\n");
   await using serve = await ServeProcess.start(t.server, ["--config", config]);
-  const c = await connect(t, "bulk", "b", "tc-bulk");
+  const c = await connectClient(t, "bulk", "b", { tunName: "tc-bulk" });
   try {
     await c.linkUp;
     const listener = t.server.enter(() => Deno.listen({ hostname: TUNNEL_LOCAL, port: 5001 }));
@@ -202,14 +171,12 @@ Deno.test({
 Deno.test({
   name: "sstp serve on SIGTERM disconnects clients and leaves no interface, route or socket",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, STATIC_YAML);
   const socket = `${t.dir}/control/sstp-server.sock`;
   const serve = await ServeProcess.start(t.server, ["--config", config]);
-  const c = await connect(t, "static", "st4tic");
+  const c = await connectClient(t, "static", "st4tic");
   await c.linkUp;
   assert.match(await t.server.run(["ip", "route", "show"]), /sstp-fixed/);
   await Deno.stat(socket);

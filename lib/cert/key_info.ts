@@ -3,7 +3,7 @@
  * enough: RSA moduli under {@linkcode MIN_RSA_BITS} are refused and under
  * {@linkcode RECOMMENDED_RSA_BITS} warned about; ECDSA is accepted with a
  * note that Windows 10 SSTP clients need an RSA server certificate over TLS
- * 1.2 (NOTES.md 4.2 item 8).
+ * 1.2 (docs/interop.md#tls-versions-and-key-types).
  *
  * @module
  */

@@ -6,7 +6,8 @@
  *   whole left-most label (`*.example.com` matches `a.example.com`, not
  *   `example.com` nor `a.b.example.com`);
  * - the subject CN is consulted only when the certificate has no DNS or IP
- *   SAN at all (sstpc checks only the CN; NOTES.md 4.2 item 9).
+ *   SAN at all (RFC 6125; sstpc checks only the CN:
+ *   docs/interop.md#server-name-checks).
  *
  * @module
  */

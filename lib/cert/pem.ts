@@ -1,7 +1,7 @@
 /**
  * PEM (RFC 7468) bundles: split into certificates and private keys. The leaf
- * certificate is the first certificate of a bundle (NOTES.md 4.2 item 11,
- * accel-ppp `ssl-pemfile`).
+ * certificate is the first certificate of a bundle (as accel-ppp's
+ * `ssl-pemfile`; docs/interop.md#crypto-binding-hashes).
  *
  * @module
  */

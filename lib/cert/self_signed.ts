@@ -1,6 +1,7 @@
 /**
  * A self-signed server certificate for the zero-config server: RSA 2048 by
- * default (Windows SSTP clients need RSA over TLS 1.2, NOTES.md 4.2 item 8),
+ * default (Windows SSTP clients need RSA over TLS 1.2:
+ * docs/interop.md#tls-versions-and-key-types),
  * serverAuth EKU and SAN DNS/IP entries (Windows matches the dialled name).
  *
  * @module

@@ -2,9 +2,10 @@
  * Load the server's certificate chain and key (PEM) and say what will go
  * wrong with clients before they try: the RSA length check, expiry within
  * 30 days, host names the certificate does not cover, a missing serverAuth
- * EKU, ECDSA (Windows 10 SSTP clients need RSA over TLS 1.2, NOTES.md 4.2
- * item 8) and self-signed certificates that Windows accepts only once
- * imported as a trusted root (item 7).
+ * EKU, ECDSA (Windows 10 SSTP clients need RSA over TLS 1.2:
+ * docs/interop.md#tls-versions-and-key-types) and self-signed certificates
+ * that Windows accepts only once imported as a trusted root
+ * (docs/interop.md#windows-certificate-rules).
  *
  * The leaf, the first certificate of the file, is what the crypto binding
  * hashes (item 11).

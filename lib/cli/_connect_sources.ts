@@ -1,7 +1,7 @@
 /**
  * Where `sstp connect` option text comes from: the command line (flags and
  * the positional server) and the YAML `--config` file. Values stay text here;
- * `connect_options.ts` checks them.
+ * `lib/config/client_config.ts` checks them.
  *
  * @module
  */
@@ -9,55 +9,12 @@ import { parseArgs } from "node:util";
 import { dirname, isAbsolute, join } from "node:path";
 import { formatConfigIssue } from "../config/config_error.ts";
 import type * as YamlSourceModule from "../config/yaml_source.ts";
-
-/** Properties that take a yes/no value. */
-export const BOOLEAN_KEYS = [
-  "verify-server-certificate",
-  "verify-server-address-from-certificate",
-  "add-default-route",
-  "use-peer-dns",
-  "reconnect",
-  "disabled",
-] as const;
-
-/** Properties that take a value (flags and file keys alike). */
-export const VALUE_KEYS = [
-  "connect-to",
-  "port",
-  "user",
-  "password",
-  "password-file",
-  "authentication",
-  "ca",
-  "server-fingerprint",
-  "certificate",
-  "certificate-key",
-  "crl",
-  "keepalive-timeout",
-  "max-mtu",
-  "max-mru",
-  "default-route-distance",
-  "name",
-  "sni",
-  "tls-version",
-  "log-level",
-  "comment",
-  "http-proxy",
-] as const;
+import { BOOLEAN_KEYS, type Key, type Raw, VALUE_KEYS } from "../config/client_config.ts";
 
 /** Keys accepted in the YAML file. */
 const FILE_KEYS: readonly string[] = [...VALUE_KEYS, ...BOOLEAN_KEYS];
 /** Keys whose values are file paths, resolved against the config file's directory. */
 const PATH_KEYS = new Set(["password-file", "ca", "certificate", "certificate-key", "crl"]);
-
-export type Key = typeof VALUE_KEYS[number] | typeof BOOLEAN_KEYS[number];
-
-/** A raw value and where it came from, for messages. */
-export interface Raw {
-  text: string;
-  /** `""` for the command line, `file:line: ` for the config file. */
-  where: string;
-}
 
 /**
  * Reads the flags. Booleans accept `--key`, `--key=VALUE`, `--key VALUE`

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type ConnectOptions, isHelpRequested, parseConnectOptions } from "./connect_options.ts";
+import type { ConnectOptions } from "../config/client_config.ts";
+import { isHelpRequested, parseConnectOptions } from "./connect_args.ts";
 import { CONNECT_HELP } from "./connect_help.ts";
 
 const FILES: Record<string, string> = {

@@ -20,7 +20,7 @@
  */
 import type { Logger } from "../log.ts";
 import type { Platform, PlatformTun } from "../platform.ts";
-import type { ConnectOptions } from "../cli/connect_options.ts";
+import type { ConnectOptions } from "../config/client_config.ts";
 import type { IpConfig } from "../tunnel/events.ts";
 import { systemClock } from "../clock.ts";
 import { dialTls } from "../transport/tls_client.ts";
@@ -30,7 +30,7 @@ import { certHashes } from "../sstp/crypto_binding.ts";
 import { createClientEngine } from "../tunnel/client_engine.ts";
 import type { SessionEngine } from "../tunnel/session_engine.ts";
 import { TunnelRunner } from "../pipeline/runner.ts";
-import { NetCommandError, NetConfig, type RouteSpec } from "../cli/net_config.ts";
+import { NetCommandError, NetConfig, type RouteSpec } from "../net/net_config.ts";
 import type { NetStateFile } from "./net_state.ts";
 import { planTunnelRoutes, SPLIT_DEFAULT_IPV4, SPLIT_DEFAULT_IPV6 } from "./tunnel_routes.ts";
 import { asError, ERROR_CODE, ProtocolError } from "../errors.ts";
@@ -188,7 +188,7 @@ export async function runClientSession(
       duplex.close();
       throw clientCertificateRefusal(e, o.certificate, "preamble") ?? e;
     }
-    log.info(`HTTP ${"200"}: SSTP call starting (correlation id ${info.correlationId})`);
+    log.info(`HTTP 200: SSTP call starting (correlation id ${info.correlationId})`);
 
     info.phase = "negotiating";
     update();

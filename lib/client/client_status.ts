@@ -5,7 +5,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import type { ConnectOptions } from "../cli/connect_options.ts";
+import type { ConnectOptions } from "../config/client_config.ts";
 import type { SstpClient } from "./sstp_client.ts";
 import { startControlServer } from "../control/control_server.ts";
 import {

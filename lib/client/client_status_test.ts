@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { clientStatus } from "./client_status.ts";
 import type { SstpClient } from "./sstp_client.ts";
-import type { ConnectOptions } from "../cli/connect_options.ts";
+import type { ConnectOptions } from "../config/client_config.ts";
 import { formatClientMonitor } from "../control/status_format.ts";
 
 Deno.test("clientStatus() shows how the default route and the DNS routes are installed", () => {

@@ -18,7 +18,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import { type CommandRunner, type NetChangeRecord, NetConfig } from "../cli/net_config.ts";
+import { type CommandRunner, type NetChangeRecord, NetConfig } from "../net/net_config.ts";
 
 /** Version of the file format. */
 export const NET_STATE_VERSION = 1;

@@ -6,7 +6,7 @@ import {
   processStartTime,
   recoverNetState,
 } from "./net_state.ts";
-import { type CommandResult, type NetChangeRecord, NetConfig } from "../cli/net_config.ts";
+import { type CommandResult, type NetChangeRecord, NetConfig } from "../net/net_config.ts";
 import { NOOP_LOGGER } from "../log.ts";
 
 const PIN: NetChangeRecord = {

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import type { ConnectOptions } from "../cli/connect_options.ts";
+import type { ConnectOptions } from "../config/client_config.ts";
 import { ProtocolError } from "../errors.ts";
 import { isAuthError } from "../tunnel/session_engine.ts";
 import { recoverNetState } from "./net_state.ts";

@@ -27,7 +27,7 @@
  * @module
  */
 import { isIpv4, isIpv6 } from "../config/ip.ts";
-import type { RouteSpec } from "../cli/net_config.ts";
+import type { RouteSpec } from "../net/net_config.ts";
 
 /** The IPv4 split default routes (OpenVPN `def1`). */
 export const SPLIT_DEFAULT_IPV4 = ["0.0.0.0/1", "128.0.0.0/1"] as const;

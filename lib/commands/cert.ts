@@ -11,8 +11,8 @@
 
 import { parseArgs } from "node:util";
 import { createPrivateKey } from "node:crypto";
-import type { CommandContext } from "./context.ts";
-import { EXIT_CODE } from "./context.ts";
+import type { CommandContext } from "../command_context.ts";
+import { EXIT_CODE } from "../command_context.ts";
 import { createCertificateAuthority, issueCertificate, type IssuerPem } from "../cert/ca.ts";
 import { type KeyType, parseKeyType, RECOMMENDED_RSA_BITS } from "../cert/_generate.ts";
 import { createCrl, formatCrlSummary, parseCrls, summarizeCrl } from "../cert/crl.ts";

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { CommandContext } from "./context.ts";
-import { EXIT_CODE } from "./context.ts";
-import { isHelpRequested, parseConnectOptions } from "../cli/connect_options.ts";
+import type { CommandContext } from "../command_context.ts";
+import { EXIT_CODE } from "../command_context.ts";
+import { isHelpRequested, parseConnectOptions } from "../cli/connect_args.ts";
 import { CONNECT_HELP } from "../cli/connect_help.ts";
 import { createLogger } from "../log.ts";
 import { SstpClient } from "../client/sstp_client.ts";

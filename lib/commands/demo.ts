@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { CommandContext } from "./context.ts";
-import { EXIT_CODE } from "./context.ts";
+import type { CommandContext } from "../command_context.ts";
+import { EXIT_CODE } from "../command_context.ts";
 import { runDemo } from "../demo/demo.ts";
 
 const HELP = `Usage: sstp demo

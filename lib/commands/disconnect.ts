@@ -6,7 +6,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type CommandContext, EXIT_CODE } from "./context.ts";
+import { type CommandContext, EXIT_CODE } from "../command_context.ts";
 import { controlRequest } from "../control/control_client.ts";
 import { DEFAULT_CONTROL_DIR, SERVER_SOCKET_NAME } from "../control/protocol.ts";
 

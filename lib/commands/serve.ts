@@ -15,7 +15,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type CommandContext, EXIT_CODE } from "./context.ts";
+import { type CommandContext, EXIT_CODE } from "../command_context.ts";
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "../log.ts";
 import { ConfigError } from "../config/config_error.ts";
 import { parseServerConfig, type ServerConfig } from "../config/server_config.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type CommandContext, EXIT_CODE } from "./context.ts";
+import { type CommandContext, EXIT_CODE } from "../command_context.ts";
 import { controlRequest, listControlSockets } from "../control/control_client.ts";
 import {
   clientSocketName,

@@ -16,8 +16,8 @@
  *
  * @module
  */
-import type { CommandContext } from "../commands/context.ts";
-import { EXIT_CODE } from "../commands/context.ts";
+import type { CommandContext } from "../command_context.ts";
+import { EXIT_CODE } from "../command_context.ts";
 import { SSTP_DENO_RUN_FLAGS } from "../runtime_flags.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;

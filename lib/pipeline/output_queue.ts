@@ -9,8 +9,8 @@
  *    latency). A write that must be waited for (a promise from the transport)
  *    keeps the queue busy; everything queued behind it is gathered into ONE
  *    buffer for the next write (each small write would otherwise become its
- *    own TLS record and TCP segment; DESIGN.md measured 50-80 MB/s vs
- *    540-680 MB/s).
+ *    own TLS record and TCP segment: Deno TLS over a veth moved 50-80 MB/s
+ *    in 1,400-byte writes and 540-680 MB/s in 16 KiB writes).
  * 3. Backpressure: `pendingBytes` above the high-water mark makes
  *    `whenWritable()` wait, so the TUN reader stops pulling packets and the
  *    kernel queue (txqueuelen) absorbs the burst.

@@ -1,6 +1,6 @@
 /**
- * TCP MSS clamping on tunnel traffic (RouterOS `change-tcp-mss`; NOTES 4.4
- * #25): a SYN whose MSS option would make segments larger than the tunnel
+ * TCP MSS clamping on tunnel traffic (RouterOS `change-tcp-mss`;
+ * docs/interop.md#mtu-and-mss): a SYN whose MSS option would make segments larger than the tunnel
  * MTU gets its MSS lowered, so TCP through the tunnel never depends on PMTU
  * discovery (which ICMP filters often break).
  *

@@ -1,34 +1,14 @@
 /**
  * The API every control protocol (LCP, IPCP, IPV6CP) offers the tunnel engine.
  * Instances are pure: they take events and the current time and return
- * {@linkcode CpAction}s, which the engine carries out in order (DESIGN.md 1.1).
+ * {@linkcode CpAction}s, which the engine carries out in order: the protocol
+ * itself never sends, sleeps or reads a clock, so every run can be replayed in a test.
  *
  * @module
  */
-import type { ProtocolError } from "../errors.ts";
-import type { FsmState, PppFsm } from "./fsm.ts";
-import type { Logger } from "../log.ts";
+import type { CpAction, FsmState, PppFsm } from "./fsm.ts";
 
-/** What a control protocol asks its owner to do. */
-export type CpAction =
-  /** Send `packet` (code|id|length|data) in a PPP frame with `protocol`. */
-  | { type: "send"; protocol: number; packet: Uint8Array }
-  /** (Re)start this protocol's restart timer; call `timeout()` on expiry. */
-  | { type: "startTimer"; ms: number }
-  /** Stop this protocol's restart timer. */
-  | { type: "stopTimer" }
-  /** RFC 1661 4.4 tlu: the layer is Opened. */
-  | { type: "thisLayerUp" }
-  /** RFC 1661 4.4 tld: the layer left Opened. */
-  | { type: "thisLayerDown" }
-  /** RFC 1661 4.4 tls: the layer needs the lower layer up. */
-  | { type: "thisLayerStarted" }
-  /** RFC 1661 4.4 tlf: the layer is done; `error` says why when it failed. */
-  | { type: "thisLayerFinished"; error?: ProtocolError }
-  /** LCP only: the peer Protocol-Rejected `protocol` (RFC 1661 5.7); stop sending it. */
-  | { type: "protocolRejected"; protocol: number }
-  /** LCP only: an Echo-Reply arrived (RFC 1661 5.8), for keepalive accounting. */
-  | { type: "echoReply"; identifier: number; magic: number; data: Uint8Array };
+export type { CpAction, CpTimingOptions } from "./fsm.ts";
 
 /** The engine-facing surface of LCP, IPCP and IPV6CP. */
 export interface ControlProtocol {
@@ -48,20 +28,6 @@ export interface ControlProtocol {
   receive(packet: Uint8Array, nowMs: number): CpAction[];
   /** The restart timer expired (RFC 1661 4.3 TO+ / TO-). */
   timeout(nowMs: number): CpAction[];
-}
-
-/** RFC 1661 4.6 counters and timer, shared by every control protocol's options. */
-export interface CpTimingOptions {
-  /** Restart timer in ms (default 3000). */
-  restartTimerMs?: number;
-  /** Max-Configure (default 10). */
-  maxConfigure?: number;
-  /** Max-Terminate (default 2). */
-  maxTerminate?: number;
-  /** Max-Failure (default 5). */
-  maxFailure?: number;
-  /** Where discarded packets are logged at debug level (default: nowhere). */
-  log?: Logger;
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * One-line renderings of PPP control packets in the pppd/accel-ppp trace
- * style (DESIGN.md 3.4), e.g. `LCP ConfReq id=0x1 <mru 1500> <magic 0x5a3c9e01>`.
+ * style, so logs read like those of the daemons admins know, e.g. `LCP ConfReq id=0x1 <mru 1500> <magic 0x5a3c9e01>`.
  * PAP and CHAP packets are summarised without secrets. Never throws.
  *
  * @module
@@ -16,65 +16,75 @@ import {
 import { type CpOption, type CpPacket, decodeCpPacket, decodeOptions } from "./cp_packet.ts";
 import { printable } from "./fsm.ts";
 import { readUint } from "./option_handler.ts";
-import { describeAuthProtocol } from "./lcp/auth_protocol.ts";
-import { describeMagicNumber } from "./lcp/magic_number.ts";
-import { describeMru } from "./lcp/mru.ts";
-import { describeDns } from "./ipcp/dns.ts";
-import { describeIpAddress } from "./ipcp/ip_address.ts";
-import { describeInterfaceIdentifier } from "./ipv6cp/interface_identifier.ts";
+import type { OptionHandler } from "./option_handler.ts";
+import { AuthProtocolHandler } from "./lcp/auth_protocol.ts";
+import { MagicNumberHandler } from "./lcp/magic_number.ts";
+import { MruHandler } from "./lcp/mru.ts";
+import { PfcHandler } from "./lcp/pfc.ts";
+import { AcfcHandler } from "./lcp/acfc.ts";
+import { DnsHandler } from "./ipcp/dns.ts";
+import { IpAddressHandler } from "./ipcp/ip_address.ts";
+import { InterfaceIdentifierHandler } from "./ipv6cp/interface_identifier.ts";
 
-type OptionDescriber = (option: CpOption) => string | undefined;
+/** Renders one option's data, or `undefined` to fall back to `opt TYPE len=N`. */
+type OptionDescriber = (data: Uint8Array) => string | undefined;
 
-const describeLcpOption: OptionDescriber = ({ type, data }) => {
-  switch (type) {
-    case LCP_OPTION.MRU:
-      return describeMru(data);
-    case LCP_OPTION.ACCM:
-      return data.length === 4 ? `asyncmap 0x${readUint(data).toString(16)}` : undefined;
-    case LCP_OPTION.AUTH_PROTOCOL:
-      return describeAuthProtocol(data);
-    case LCP_OPTION.MAGIC_NUMBER:
-      return describeMagicNumber(data);
-    case LCP_OPTION.PFC:
-      return data.length === 0 ? "pcomp" : undefined;
-    case LCP_OPTION.ACFC:
-      return data.length === 0 ? "accomp" : undefined;
-    case LCP_OPTION.CALLBACK:
-      return `callback 0x${(data[0] ?? 0).toString(16)}`;
-    default:
-      return undefined;
-  }
+/**
+ * The options each control protocol negotiates are rendered by their own
+ * handler's `describe()`, so a trace line and the negotiation share one
+ * definition of every option. These instances only describe: `describe()`
+ * reads nothing but its argument (and the option type).
+ */
+function handlerDescribers(handlers: OptionHandler[]): Map<number, OptionDescriber> {
+  return new Map(handlers.map((h) => [h.type, (data) => h.describe(data)]));
+}
+
+const zeros = (n: number) => new Uint8Array(n);
+
+/**
+ * Options we recognise but never negotiate (each control protocol
+ * Configure-Rejects them), rendered so traces of Windows and RRAS peers read well.
+ */
+const REJECTED_OPTIONS: Readonly<Record<number, Readonly<Record<number, OptionDescriber>>>> = {
+  [PROTOCOL.LCP]: {
+    [LCP_OPTION.ACCM]: (data) =>
+      data.length === 4 ? `asyncmap 0x${readUint(data).toString(16)}` : undefined,
+    [LCP_OPTION.CALLBACK]: (data) => `callback 0x${(data[0] ?? 0).toString(16)}`,
+  },
+  [PROTOCOL.IPCP]: {
+    [IPCP_OPTION.PRIMARY_NBNS]: (data) =>
+      data.length === 4 ? `ms-wins1 ${Array.from(data).join(".")}` : undefined,
+    [IPCP_OPTION.SECONDARY_NBNS]: (data) =>
+      data.length === 4 ? `ms-wins2 ${Array.from(data).join(".")}` : undefined,
+    [IPCP_OPTION.IP_COMPRESSION_PROTOCOL]: (data) =>
+      data.length >= 2 ? `compress 0x${readUint(data.subarray(0, 2)).toString(16)}` : undefined,
+  },
 };
 
-const describeIpcpOption: OptionDescriber = ({ type, data }) => {
-  switch (type) {
-    case IPCP_OPTION.IP_ADDRESS:
-      return describeIpAddress(data);
-    case IPCP_OPTION.PRIMARY_DNS:
-    case IPCP_OPTION.SECONDARY_DNS:
-      return describeDns(type, data);
-    case IPCP_OPTION.PRIMARY_NBNS:
-    case IPCP_OPTION.SECONDARY_NBNS:
-      return data.length === 4
-        ? `ms-wins${type === IPCP_OPTION.PRIMARY_NBNS ? 1 : 2} ${Array.from(data).join(".")}`
-        : undefined;
-    case IPCP_OPTION.IP_COMPRESSION_PROTOCOL:
-      return data.length >= 2
-        ? `compress 0x${readUint(data.subarray(0, 2)).toString(16)}`
-        : undefined;
-    default:
-      return undefined;
-  }
-};
-
-const describeIpv6cpOption: OptionDescriber = ({ type, data }) =>
-  type === 1 ? describeInterfaceIdentifier(data) : undefined;
-
-const OPTION_DESCRIBERS: Readonly<Record<number, OptionDescriber>> = {
-  [PROTOCOL.LCP]: describeLcpOption,
-  [PROTOCOL.IPCP]: describeIpcpOption,
-  [PROTOCOL.IPV6CP]: describeIpv6cpOption,
-};
+/** Per protocol: option type → describer (handlers first, then recognised rejects). */
+const OPTION_DESCRIBERS: ReadonlyMap<number, ReadonlyMap<number, OptionDescriber>> = new Map(
+  [
+    [PROTOCOL.LCP, [
+      new MruHandler(),
+      new AuthProtocolHandler(),
+      new MagicNumberHandler({ randomBytes: zeros, requestMagic: false }),
+      new PfcHandler(),
+      new AcfcHandler(),
+    ]],
+    [PROTOCOL.IPCP, [
+      new IpAddressHandler({ role: "client" }),
+      new DnsHandler(IPCP_OPTION.PRIMARY_DNS, { role: "client" }),
+      new DnsHandler(IPCP_OPTION.SECONDARY_DNS, { role: "client" }),
+    ]],
+    [PROTOCOL.IPV6CP, [new InterfaceIdentifierHandler({ randomBytes: zeros })]],
+  ].map(([protocol, handlers]) => {
+    const table = handlerDescribers(handlers as OptionHandler[]);
+    for (const [type, d] of Object.entries(REJECTED_OPTIONS[protocol as number] ?? {})) {
+      table.set(Number(type), d);
+    }
+    return [protocol as number, table];
+  }),
+);
 
 function hex(v: number): string {
   return `0x${v.toString(16)}`;
@@ -114,12 +124,16 @@ export function describeCpPacket(protocol: number, packet: Uint8Array): string {
     case PROTOCOL.EAP:
       return p.data.length > 0 ? `${head} type=${p.data[0]}` : head;
   }
-  const describer = OPTION_DESCRIBERS[protocol];
+  const describer = OPTION_DESCRIBERS.get(protocol);
   if (describer === undefined) return `${head} len=${p.data.length}`;
   return `${head}${describeControlData(protocol, p, describer)}`;
 }
 
-function describeControlData(protocol: number, p: CpPacket, describer: OptionDescriber): string {
+function describeControlData(
+  protocol: number,
+  p: CpPacket,
+  describers: ReadonlyMap<number, OptionDescriber>,
+): string {
   switch (p.code) {
     case CP_CODE.CONFIGURE_REQUEST:
     case CP_CODE.CONFIGURE_ACK:
@@ -132,7 +146,7 @@ function describeControlData(protocol: number, p: CpPacket, describer: OptionDes
         return ` <malformed options len=${p.data.length}>`;
       }
       return options.map((o) =>
-        ` <${describer(o) ?? `opt ${hex(o.type)} len=${o.data.length + 2}`}>`
+        ` <${describers.get(o.type)?.(o.data) ?? `opt ${hex(o.type)} len=${o.data.length + 2}`}>`
       ).join("");
     }
     case CP_CODE.TERMINATE_REQUEST:

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { describeCpPacket } from "./describe.ts";
+import { MruHandler } from "./lcp/mru.ts";
+import { PfcHandler } from "./lcp/pfc.ts";
 import { be, buildCp, buildOptions } from "../../test/helpers/ppp_builders.ts";
 
 const ASCII = (s: string) => [...new TextEncoder().encode(s)];
@@ -94,4 +96,15 @@ Deno.test("describeCpPacket() never throws on malformed input", () => {
     describeCpPacket(0xc023, buildCp(1, 1, [200])),
     'PAP AuthReq id=0x1 user="" password=<redacted len=0>',
   );
+});
+
+Deno.test("describeCpPacket() renders negotiated options with the handlers' describe()", () => {
+  // A malformed flag option keeps the generic rendering.
+  assert.equal(
+    describeCpPacket(0xc021, buildCp(1, 1, buildOptions([7, 0], [1, 5]))),
+    "LCP ConfReq id=0x1 <opt 0x7 len=3> <mru <len=1>>",
+  );
+  assert.equal(new PfcHandler().describe(new Uint8Array([0])), "opt 0x7 len=3");
+  assert.equal(new PfcHandler().describe(new Uint8Array()), "pcomp");
+  assert.equal(new MruHandler().describe(new Uint8Array([5])), "mru <len=1>");
 });

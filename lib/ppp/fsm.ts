@@ -27,7 +27,6 @@ import {
   encodeCpPacket,
   encodeOptions,
 } from "./cp_packet.ts";
-import type { CpAction, CpTimingOptions } from "./control_protocol.ts";
 import type { OptionHandler } from "./option_handler.ts";
 import { FSM_TRANSITIONS, type FsmActionName, type FsmEvent, type FsmState } from "./fsm_table.ts";
 
@@ -65,6 +64,59 @@ const JUDGING_STATES: ReadonlySet<FsmState> = new Set([
   "Opened",
 ]);
 
+/** What a control protocol asks its owner to do. */
+export type CpAction =
+  /** Send `packet` (code|id|length|data) in a PPP frame with `protocol`. */
+  | { type: "send"; protocol: number; packet: Uint8Array }
+  /** (Re)start this protocol's restart timer; call `timeout()` on expiry. */
+  | { type: "startTimer"; ms: number }
+  /** Stop this protocol's restart timer. */
+  | { type: "stopTimer" }
+  /** RFC 1661 4.4 tlu: the layer is Opened. */
+  | { type: "thisLayerUp" }
+  /** RFC 1661 4.4 tld: the layer left Opened. */
+  | { type: "thisLayerDown" }
+  /** RFC 1661 4.4 tls: the layer needs the lower layer up. */
+  | { type: "thisLayerStarted" }
+  /** RFC 1661 4.4 tlf: the layer is done; `error` says why when it failed. */
+  | { type: "thisLayerFinished"; error?: ProtocolError }
+  /** LCP only: the peer Protocol-Rejected `protocol` (RFC 1661 5.7); stop sending it. */
+  | { type: "protocolRejected"; protocol: number }
+  /** LCP only: an Echo-Reply arrived (RFC 1661 5.8), for keepalive accounting. */
+  | { type: "echoReply"; identifier: number; magic: number; data: Uint8Array };
+
+/** RFC 1661 4.6 counters and timer, shared by every control protocol's options. */
+export interface CpTimingOptions {
+  /** Restart timer in ms (default 3000). */
+  restartTimerMs?: number;
+  /** Max-Configure (default 10). */
+  maxConfigure?: number;
+  /** Max-Terminate (default 2). */
+  maxTerminate?: number;
+  /** Max-Failure (default 5). */
+  maxFailure?: number;
+  /** Where discarded packets are logged at debug level (default: nowhere). */
+  log?: Logger;
+  /** Observes every RFC 1661 action as it runs (tracing, table tests). */
+  trace?: (action: FsmActionName) => void;
+}
+
+/**
+ * The {@linkcode CpTimingOptions} of a control protocol's options, without
+ * the `undefined` ones, ready to spread into {@linkcode PppFsmOptions}
+ * (`exactOptionalPropertyTypes` forbids passing `undefined` on).
+ */
+export function cpTiming(options: CpTimingOptions): CpTimingOptions {
+  const out: CpTimingOptions = {};
+  if (options.restartTimerMs !== undefined) out.restartTimerMs = options.restartTimerMs;
+  if (options.maxConfigure !== undefined) out.maxConfigure = options.maxConfigure;
+  if (options.maxTerminate !== undefined) out.maxTerminate = options.maxTerminate;
+  if (options.maxFailure !== undefined) out.maxFailure = options.maxFailure;
+  if (options.log !== undefined) out.log = options.log;
+  if (options.trace !== undefined) out.trace = options.trace;
+  return out;
+}
+
 /** Packet context an event carries to its actions. */
 export interface FsmEventContext {
   /** Identifier of the received packet (echoed by sta). */
@@ -93,8 +145,6 @@ export interface PppFsmOptions extends CpTimingOptions {
   handlers: readonly OptionHandler[];
   /** Largest packet the peer accepts (for Code-Reject truncation); default 1500. */
   peerMru?: () => number;
-  /** Observes every RFC action as it runs (for table tests and tracing). */
-  trace?: (action: FsmActionName) => void;
 }
 
 /**

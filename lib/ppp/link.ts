@@ -10,8 +10,8 @@
  *
  * - LCP frames are always handled. PAP/CHAP frames are taken only in the
  *   Authenticate phase and IPCP/IPV6CP only in the Network phase; outside
- *   them they are silently discarded (NOTES 4.4 #24: a late retransmit is no
- *   reason to Protocol-Reject).
+ *   them they are silently discarded (a late retransmit is no reason to
+ *   Protocol-Reject; docs/interop.md#late-and-unknown-protocols).
  * - Protocols we do not run (CCP, EAP, IPV6CP when disabled, anything
  *   unknown) are Protocol-Rejected once LCP is Opened (RFC 1661 5.7).
  * - Control frames always go out with `FF 03` and a 2-byte protocol, which

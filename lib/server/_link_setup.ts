@@ -11,7 +11,7 @@
 import type { Logger } from "../log.ts";
 import type { PlatformNetlink } from "../platform.ts";
 import type { PppRoute } from "../config/server_config.ts";
-import { NetConfig } from "../cli/net_config.ts";
+import { NetConfig } from "../net/net_config.ts";
 
 /** What one session's interface gets. */
 export interface LinkSettings {

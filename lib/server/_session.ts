@@ -31,7 +31,7 @@ import { createServerEngine } from "../tunnel/server_engine.ts";
 import { TunnelRunner } from "../pipeline/runner.ts";
 import { dynamicInterfaceName } from "../config/interface_names.ts";
 import { formatDuration } from "../config/duration.ts";
-import { NetConfig } from "../cli/net_config.ts";
+import { NetConfig } from "../net/net_config.ts";
 import type { AddressPools } from "./address_pool.ts";
 import type { SecretBook, SessionAddresses } from "./secrets.ts";
 import type { SessionEntry, SessionRegistry } from "./session_registry.ts";

@@ -356,7 +356,7 @@ export abstract class SstpCallMachine<S extends string> {
    * MS-SSTP 3.2.5.3.7 / 3.3.5.2.7 Receiving an SSTP_MSG_ECHO_REQUEST Message.
    * Deliberately answered in every state, not only when connected: peers
    * send Echo Requests during negotiation and teardown, and aborting on them
-   * only hurts interop (NOTES 4.3 #20).
+   * only hurts interop (docs/interop.md#timers-and-echo).
    */
   #receiveEchoRequest(): SstpAction[] {
     return [{ type: "send", message: controlMessage(MESSAGE_TYPE.ECHO_RESPONSE) }];

@@ -1,6 +1,7 @@
 /**
- * What the SSTP state machines take and return (DESIGN.md 4.3): they never
- * touch sockets or clocks; the runner executes these actions in order.
+ * What the SSTP state machines take and return: they never touch sockets or
+ * clocks, so every exchange can be tested and replayed as data; the runner
+ * executes these actions in order.
  *
  * @module
  */

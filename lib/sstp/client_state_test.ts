@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PeerAbortError, PeerDisconnectError, ProtocolError } from "../errors.ts";
+import { ProtocolError } from "../errors.ts";
 import { patternBytes } from "../../test/helpers/sstp_builders.ts";
 import { type SstpClientState, SstpClientStateMachine } from "./client_state.ts";
 import { certHashes, verifyCallConnected } from "./crypto_binding.ts";
@@ -83,150 +83,12 @@ const ROWS: Row[] = [
     "start abort 3000",
   ], "Call_Abort_Pending"],
   ["Call_Abort_Timeout_Pending", "Nak", M.nak, [], "Call_Abort_Timeout_Pending"],
-  // 3.2.5.3.4 Receiving an SSTP_MSG_CALL_ABORT Message
-  [
-    "Call_Abort_Pending",
-    "Abort",
-    M.abort,
-    ["stop abort", "start abort 1000"],
-    "Call_Abort_Timeout_Pending",
-  ],
-  ["Call_Abort_Timeout_Pending", "Abort", M.abort, [], "Call_Abort_Timeout_Pending"],
-  ["Call_Disconnect_Timeout_Pending", "Abort", M.abort, [], "Call_Disconnect_Timeout_Pending"],
-  ["Client_Connect_Request_Sent", "Abort", M.abort, [
-    "stop negotiation",
-    ABORT.reply,
-    "start abort 1000",
-  ], "Call_Abort_Timeout_Pending"],
-  [
-    "Client_Call_Connected",
-    "Abort",
-    M.abort,
-    ["stop hello", ABORT.reply, "start abort 1000"],
-    "Call_Abort_Timeout_Pending",
-  ],
-  ["Call_Disconnect_Ack_Pending", "Abort", M.abort, [
-    "stop disconnect",
-    ABORT.reply,
-    "start abort 1000",
-  ], "Call_Abort_Timeout_Pending"],
-  // 3.2.5.3.5 Receiving an SSTP_MSG_CALL_DISCONNECT Message
-  ["Call_Abort_Pending", "Disconnect", M.disconnect, [], "Call_Abort_Pending"],
-  ["Call_Abort_Timeout_Pending", "Disconnect", M.disconnect, [], "Call_Abort_Timeout_Pending"],
-  [
-    "Call_Disconnect_Timeout_Pending",
-    "Disconnect",
-    M.disconnect,
-    [],
-    "Call_Disconnect_Timeout_Pending",
-  ],
-  ["Call_Disconnect_Ack_Pending", "Disconnect", M.disconnect, [
-    "stop disconnect",
-    "send CallDisconnectAck",
-    "start disconnect 1000",
-  ], "Call_Disconnect_Timeout_Pending"],
-  ["Client_Call_Connected", "Disconnect", M.disconnect, [
-    "stop hello",
-    "send CallDisconnectAck",
-    "start disconnect 1000",
-  ], "Call_Disconnect_Timeout_Pending"],
-  ["Client_Connect_Ack_Received", "Disconnect", M.disconnect, [
-    "stop negotiation",
-    "send CallDisconnectAck",
-    "start disconnect 1000",
-  ], "Call_Disconnect_Timeout_Pending"],
-  // 3.2.5.3.6 Receiving an SSTP_MSG_CALL_DISCONNECT_ACK Message
-  [
-    "Call_Disconnect_Ack_Pending",
-    "Disconnect Ack",
-    M.disconnectAck,
-    ["stop disconnect", "closed"],
-    "Client_Call_Disconnected",
-  ],
-  ["Call_Abort_Pending", "Disconnect Ack", M.disconnectAck, [], "Call_Abort_Pending"],
-  [
-    "Call_Disconnect_Timeout_Pending",
-    "Disconnect Ack",
-    M.disconnectAck,
-    [],
-    "Call_Disconnect_Timeout_Pending",
-  ],
-  ["Client_Call_Connected", "Disconnect Ack", M.disconnectAck, [
-    "stop hello",
-    ABORT.unaccepted,
-    "start abort 3000",
-  ], "Call_Abort_Pending"],
-  // 3.2.5.3.7 Echo Request: answered in every state (NOTES 4.3 #20)
-  [
-    "Client_Connect_Request_Sent",
-    "Echo Request",
-    M.echoRequest,
-    ["send EchoResponse"],
-    "Client_Connect_Request_Sent",
-  ],
-  [
-    "Client_Connect_Ack_Received",
-    "Echo Request",
-    M.echoRequest,
-    ["send EchoResponse"],
-    "Client_Connect_Ack_Received",
-  ],
-  [
-    "Client_Call_Connected",
-    "Echo Request",
-    M.echoRequest,
-    ["send EchoResponse"],
-    "Client_Call_Connected",
-  ],
-  [
-    "Call_Abort_Pending",
-    "Echo Request",
-    M.echoRequest,
-    ["send EchoResponse"],
-    "Call_Abort_Pending",
-  ],
-  [
-    "Call_Abort_Timeout_Pending",
-    "Echo Request",
-    M.echoRequest,
-    ["send EchoResponse"],
-    "Call_Abort_Timeout_Pending",
-  ],
-  [
-    "Call_Disconnect_Ack_Pending",
-    "Echo Request",
-    M.echoRequest,
-    ["send EchoResponse"],
-    "Call_Disconnect_Ack_Pending",
-  ],
-  [
-    "Call_Disconnect_Timeout_Pending",
-    "Echo Request",
-    M.echoRequest,
-    ["send EchoResponse"],
-    "Call_Disconnect_Timeout_Pending",
-  ],
-  // 3.2.5.3.8 Echo Response: restarts the Hello timer (by noteReceive); tolerated anywhere
-  ["Client_Call_Connected", "Echo Response", M.echoResponse, [], "Client_Call_Connected"],
-  [
-    "Client_Connect_Request_Sent",
-    "Echo Response",
-    M.echoResponse,
-    [],
-    "Client_Connect_Request_Sent",
-  ],
-  // Server-bound and unknown messages
+  // Server-bound messages
   ["Client_Connect_Request_Sent", "Call Connect Request", () => M.request(), [
     "stop negotiation",
     ABORT.unaccepted,
     "start abort 3000",
   ], "Call_Abort_Pending"],
-  ["Client_Call_Connected", "unknown type 0x0a", M.unknown, [
-    "stop hello",
-    ABORT.invalid,
-    "start abort 3000",
-  ], "Call_Abort_Pending"],
-  ["Call_Abort_Pending", "unknown type 0x0a", M.unknown, [], "Call_Abort_Pending"],
 ];
 
 for (const [state, input, message, actions, next] of ROWS) {
@@ -313,35 +175,6 @@ Deno.test("SstpClientStateMachine authenticated() rejects calls before the Ack a
   );
 });
 
-Deno.test("SstpClientStateMachine aborts on negotiation timer expiry, then closes on abort timer 1", () => {
-  for (const state of ["Client_Connect_Request_Sent", "Client_Connect_Ack_Received"] as const) {
-    const c = clientIn(state);
-    assert.deepEqual(show(c.timer("negotiation", 60_000)), [ABORT.timeout, "start abort 3000"]);
-    assert.equal(c.state, "Call_Abort_Pending");
-    assert.deepEqual(show(c.timer("abort", 63_000)), ["closed ProtocolError:TIMEOUT"]);
-    assert.equal(c.isClosed, true);
-    assert.deepEqual(c.receive(M.echoRequest(), 63_001), []);
-  }
-});
-
-Deno.test("SstpClientStateMachine closes with PeerAbortError after abort timer 2", () => {
-  const c = clientIn("Client_Call_Connected");
-  c.receive(M.abort(8), 100);
-  const actions = c.timer("abort", 1100);
-  assert.deepEqual(show(actions), ["closed PeerAbortError"]);
-  const closed = actions[0];
-  assert.ok(closed?.type === "closed" && closed.error instanceof PeerAbortError);
-  assert.equal(closed.error.status, 8);
-});
-
-Deno.test("SstpClientStateMachine answers Call Disconnect and closes with PeerDisconnectError after timer 2", () => {
-  const c = clientIn("Client_Call_Connected");
-  c.receive(M.disconnect(), 100);
-  const actions = c.timer("disconnect", 1100);
-  assert.deepEqual(show(actions), ["closed PeerDisconnectError"]);
-  assert.ok(actions[0]?.type === "closed" && actions[0].error instanceof PeerDisconnectError);
-});
-
 Deno.test("SstpClientStateMachine disconnect() waits for the Ack, or closes on disconnect timer 1", () => {
   const c = clientIn("Client_Call_Connected");
   assert.deepEqual(show(c.disconnect(100)), [
@@ -398,28 +231,6 @@ Deno.test("SstpClientStateMachine with helloMs null never starts the Hello timer
   const c = clientIn("Client_Call_Connected", null);
   assert.equal(c.runningTimers.size, 0);
   assert.deepEqual(c.timer("hello", 1e9), []);
-});
-
-Deno.test("SstpClientStateMachine ignores timers that are not running", () => {
-  const c = clientIn("Client_Call_Connected");
-  assert.deepEqual(c.timer("negotiation", 60_000), []);
-  assert.deepEqual(c.timer("abort", 60_000), []);
-  assert.equal(c.state, "Client_Call_Connected");
-});
-
-Deno.test("SstpClientStateMachine lowerLayerDown() closes without sending", () => {
-  assert.deepEqual(show(clientIn("Client_Call_Connected").lowerLayerDown(0)), [
-    "stop hello",
-    "closed ProtocolError:PEER_TERMINATED",
-  ]);
-  assert.deepEqual(show(clientIn("Call_Abort_Timeout_Pending").lowerLayerDown(0)), [
-    "stop abort",
-    "closed PeerAbortError",
-  ]);
-  assert.deepEqual(show(clientIn("Call_Disconnect_Ack_Pending").lowerLayerDown(0)), [
-    "stop disconnect",
-    "closed",
-  ]);
 });
 
 Deno.test("SstpClientStateMachine gates data: isDataAllowed only in Client_Call_Connected", () => {

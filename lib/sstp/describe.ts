@@ -1,6 +1,7 @@
 /**
  * One-line renderings of SSTP packets for debug logs, in the pppd/accel-ppp
- * style (DESIGN.md 3.4): `SSTP CallConnectAck <crypto-binding-req hash=sha256 nonce=412b489a…>`.
+ * style, so logs read like those of the daemons admins know:
+ * `SSTP CallConnectAck <crypto-binding-req hash=sha256 nonce=412b489a…>`.
  * Compound MACs are never printed; nonces and cert hashes only by prefix.
  *
  * @module

@@ -15,7 +15,8 @@
  *
  * Pure bytes ↔ records. The parsers return `null` until the blank line that
  * ends the header has arrived, then `consumed`: the bytes after it already
- * belong to the SSTP stream and the caller must keep them (NOTES 4.1 #4).
+ * belong to the SSTP stream and the caller must keep them
+ * (docs/interop.md#sstp-bytes-behind-the-http-header).
  * Header names are matched case-insensitively, in any order; CRLF and bare
  * LF line ends are accepted.
  *

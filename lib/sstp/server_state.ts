@@ -10,8 +10,8 @@
  * ```
  *
  * A Call Connected that arrives before PPP authentication produced the HLAK
- * is held and verified by `authenticated()` (NOTES 4.3 #18; sstpc sends it
- * early).
+ * is held and verified by `authenticated()` (sstpc sends it early:
+ * docs/interop.md#ordering).
  *
  * @module
  */
@@ -53,7 +53,10 @@ export interface SstpServerOptions {
   negotiationMs?: number;
   /** Naks sent before aborting (MS-SSTP 3.3.5.2.2, <16>); default 3. */
   maxNaks?: number;
-  /** ServerHashProtocolSupported: 1 SHA1, 2 SHA256, 3 both (default; NOTES 4.3 #14). */
+  /**
+   * ServerHashProtocolSupported: 1 SHA1, 2 SHA256, 3 both (default: some
+   * clients leave after an offer of SHA-256 alone; docs/interop.md#call-connect).
+   */
   hashBitmask?: number;
 }
 

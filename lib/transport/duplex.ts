@@ -1,5 +1,5 @@
 /**
- * The byte duplex the pipeline runs over (DESIGN.md 4.1): a TLS connection
+ * The byte duplex the pipeline runs over: a TLS connection
  * seen as two Web Streams. The HTTP preamble is read and written by the
  * caller over these same streams (lib/sstp/http_preamble.ts).
  *
@@ -59,7 +59,8 @@ export interface DirectLane {
  *
  * - `readable` yields the peer's bytes in arbitrary chunking and closes on EOF.
  * - `writable` sends bytes. Write large chunks: each write may become its own
- *   TLS record (DESIGN.md "Facts measured"). A chunk must not be modified
+ *   TLS record and TCP segment (Deno TLS over a veth: 50-80 MB/s in 1,400-byte
+ *   writes, 540-680 MB/s in 16 KiB writes). A chunk must not be modified
  *   after it is written. Closing the writable half-closes (TLS close_notify).
  * - `close()` tears the connection down at once; it is idempotent.
  * - `closed` settles once the underlying resource is released.

@@ -1,5 +1,5 @@
 /**
- * HTTP CONNECT through a web proxy (MS-SSTP 4.5; NOTES 4.1 #5): for networks
+ * HTTP CONNECT through a web proxy (MS-SSTP 4.5; docs/interop.md#http-proxies): for networks
  * that reach the outside only through an HTTPS proxy.
  *
  * ```

@@ -4,7 +4,8 @@
  * The pure parsers live in `lib/sstp/http_preamble.ts`; this loop only reads
  * until one of them reports a complete header, enforces a deadline and a size
  * cap, and returns the bytes that followed the header in the same read (the
- * first SSTP packets may share a TLS record with it, NOTES 4.1 #4). The reader
+ * first SSTP packets may share a TLS record with it:
+ * docs/interop.md#sstp-bytes-behind-the-http-header). The reader
  * lock is released so the data path can take the stream over.
  *
  * @module

@@ -3,29 +3,9 @@
  * server's leaf certificate DER (for the MS-SSTP 3.2.5.2 crypto binding
  * certificate hash) and what the handshake negotiated.
  *
- * Which TLS path, measured on this machine (Deno 2.9.6, 127.0.0.1, 256 MiB
- * from a separate Deno.listenTls process writing 16 KiB chunks; scripts in
- * /tmp, numbers in MiB/s at the client):
- *
- * | path                                      | download | upload (16 KiB writes) |
- * |-------------------------------------------|----------|------------------------|
- * | Deno.connectTls, conn.read 64 KiB         | 676-773  | 783                    |
- * | Deno.connectTls, conn.readable            | 285      | -                      |
- * | node:tls connect, `data` events           | 119-145  | 645 (1,400 B: 792)     |
- * | node:tls connect, `onread` user buffer    | 171-192  | -                      |
- * | node:tls over a JS Duplex on Deno.connect | 249-498  | corrupts (*)           |
- *
- * `Deno.TlsConn` exposes no peer certificate (its handshake() returns only
- * the ALPN protocol) and there is no other way to reach the leaf of the same
- * connection, so (b) is impossible; the crypto binding forbids hashing a
- * certificate fetched on a second connection. (*) node:tls over a JS stream
- * hands its encrypted-output buffer to `stream.write` and reuses it, so the
- * server saw "cannot decrypt peer's message"; copying every record made it
- * correct but 55 MiB/s. `Readable.toWeb(tlsSocket)` never delivered data.
- * The client therefore uses node:tls on its own TCP socket: the leaf comes
- * from `getPeerCertificate(true).raw` of the tunnel's own connection, uploads
- * are fast, downloads cost 2-3x the CPU of Deno's native TLS (119-192 MiB/s,
- * still well above a TUN's packet rate).
+ * It uses node:tls because `Deno.TlsConn` exposes no peer certificate and the
+ * crypto binding must hash the leaf of this very connection; node:tls
+ * downloads at a higher CPU cost. Measurements: docs/transport.md.
  *
  * Verification: node:tls checks the chain against `caPem` or the runtime's
  * roots (`socket.authorized`); the leaf's dates, EKU and names are read by

@@ -2,41 +2,9 @@
  * Accept SSTP clients over TLS and hand each one over as a
  * {@linkcode ByteDuplex}; the caller reads the HTTP preamble.
  *
- * Two implementations:
- * - `"node"` (default): `node:tls` `createServer`. It is the only one that
- *   really drops a connection whose handshake stalls: we keep the raw
- *   `net.Socket` of the server's `connection` event and `destroy()` it on
- *   our own timer (node's own `handshakeTimeout` did not close a half-open
- *   connection within 3 s). Measured here with 20 connections that sent a
- *   partial ClientHello and a 500 ms deadline: every server-side socket was
- *   closed and every client saw EOF.
- * - `"deno"`: `Deno.listenTls`. Its reader costs half the CPU (a separate
- *   Deno.connectTls process sending 512 MiB over 127.0.0.1: the server read
- *   273-358 MiB/s at 2.3-2.7 ms CPU per MiB, against 161-201 MiB/s at
- *   4.6-5.4 ms/MiB for node:tls; writing, both 435-750 MiB/s at 0.7-1.4
- *   ms/MiB). But it cannot drop a stalled handshake: rustls-tokio-stream's
- *   `Drop for TlsStream`, in its `Handshaking` state, spawns a task that
- *   awaits the handshake task with no deadline while that task holds the
- *   `TcpStream`, and `Deno.TlsConn.close()` (with or without a pending
- *   `handshake()`, `read()` or `readable` read) only drops the resource. The
- *   socket stays open until the peer finishes or breaks the handshake:
- *   measured, 20 half-open connections still held 20 server sockets 100 s
- *   after close(). A client could so exhaust the server's descriptors. It
- *   also cannot ask for client certificates (deno issue 26825) and exposes
- *   neither the TLS version, the cipher nor the SNI of a connection.
- *
- * `"node"` is forced when client certificates are requested (RouterOS
- * `verify-client-certificate`).
- *   Measured in Deno 2.9.6 (unlike the 2.7.12 report in deno issue 33367):
- *   with `requestCert: true, ca` the server receives the client's leaf
- *   (`getPeerCertificate(true).raw`, subject CN), `authorized` is true for a
- *   CA-signed client certificate; with `rejectUnauthorized: true` a client
- *   without a certificate is refused with the TLS 1.3 `certificate_required`
- *   alert and a certificate from another CA fails the handshake; with
- *   `rejectUnauthorized: false` such clients connect with `authorized`
- *   false and `authorizationError` UNABLE_TO_GET_ISSUER_CERT (none sent) or
- *   UNABLE_TO_VERIFY_LEAF_SIGNATURE (foreign CA). This path also reports
- *   version, cipher and SNI.
+ * Two implementations: `"node"` (default) drops connections whose handshake
+ * stalls and can ask for client certificates; `"deno"` reads at half the CPU
+ * but leaves stalled handshakes open. Measurements: docs/transport.md.
  *
  * @module
  */

@@ -8,9 +8,11 @@
  */
 import type { SstpControlMessage } from "../sstp/control_message.ts";
 import type { SstpPacket } from "../sstp/packet.ts";
+import type { SstpTimer } from "../sstp/actions.ts";
+import type { LinkTimer } from "../ppp/link.ts";
 
-/** Names of the timers an engine may start. */
-export type TimerName = string;
+/** Names of the timers an engine may start: the SSTP call's and the PPP link's. */
+export type TimerName = SstpTimer | LinkTimer;
 
 /** Input to an engine. */
 export type TunnelEvent =
@@ -60,8 +62,6 @@ export interface TunnelEngine {
   readonly isIpv4Open: boolean;
   /** True when IPv6 data may flow in both directions. */
   readonly isIpv6Open: boolean;
-  /** Whether our outgoing PPP frames may omit FF 03 / compress the protocol. */
-  readonly framing: { acfc: boolean; pfc: boolean };
   /** The peer's MRU: data frames larger than this are dropped. */
   readonly peerMru: number;
 }

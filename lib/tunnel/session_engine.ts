@@ -23,13 +23,22 @@ import type { SstpServerStateMachine } from "../sstp/server_state.ts";
 import type { LinkAction, LinkTimer, PppLink } from "../ppp/link.ts";
 import type { IpcpResult } from "../ppp/ipcp/ipcp.ts";
 import type { AuthMethod } from "../ppp/auth/auth_types.ts";
-import type { IpConfig, TunnelAction, TunnelEngine, TunnelEvent } from "./events.ts";
+import type { IpConfig, TimerName, TunnelAction, TunnelEngine, TunnelEvent } from "./events.ts";
 
 /** The SSTP side of a session: either role. */
 export type SstpCallMachine = SstpClientStateMachine | SstpServerStateMachine;
 
-const SSTP_TIMERS = new Set<string>(["negotiation", "hello", "abort", "disconnect"]);
-const LINK_TIMERS = new Set<string>(["lcp", "auth", "ipcp", "ipv6cp"]);
+const SSTP_TIMERS: ReadonlySet<TimerName> = new Set<SstpTimer>([
+  "negotiation",
+  "hello",
+  "abort",
+  "disconnect",
+]);
+const LINK_TIMERS: ReadonlySet<TimerName> = new Set<LinkTimer>(["lcp", "auth", "ipcp", "ipv6cp"]);
+
+function isSstpTimer(timer: TimerName): timer is SstpTimer {
+  return SSTP_TIMERS.has(timer);
+}
 
 /** Options of {@linkcode SessionEngine}. */
 export interface SessionEngineOptions {
@@ -86,9 +95,6 @@ export class SessionEngine implements TunnelEngine {
   get isIpv6Open(): boolean {
     return this.#sstp.isDataAllowed && this.#link.isIpv6Open;
   }
-  get framing(): { acfc: boolean; pfc: boolean } {
-    return { acfc: false, pfc: false };
-  }
   get peerMru(): number {
     return this.#link.lcp.peerMru;
   }
@@ -118,11 +124,9 @@ export class SessionEngine implements TunnelEngine {
         } else this.#log.debug("discard PPP frame before the call allows it");
         break;
       case "timer":
-        if (SSTP_TIMERS.has(event.timer)) {
-          this.#sstpActions(this.#sstp.timer(event.timer as SstpTimer, nowMs), nowMs, out);
-        } else if (LINK_TIMERS.has(event.timer)) {
-          this.#linkActions(this.#link.timer(event.timer as LinkTimer, nowMs), nowMs, out);
-        }
+        if (isSstpTimer(event.timer)) {
+          this.#sstpActions(this.#sstp.timer(event.timer, nowMs), nowMs, out);
+        } else this.#linkActions(this.#link.timer(event.timer, nowMs), nowMs, out);
         break;
       case "close":
         this.#log.info(`disconnecting: ${event.reason ?? "local close"}`);

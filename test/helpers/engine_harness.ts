@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { IpConfig, TunnelAction, TunnelEngine } from "../../lib/tunnel/events.ts";
+import type { IpConfig, TimerName, TunnelAction, TunnelEngine } from "../../lib/tunnel/events.ts";
 import { decodeSstpPacket, encodeSstpPacket, type SstpPacket } from "../../lib/sstp/packet.ts";
 
 /** Which engine. */
@@ -16,7 +16,7 @@ export type Tap = (from: Side, bytes: Uint8Array) => Uint8Array | null;
 
 interface Timer {
   side: Side;
-  name: string;
+  name: TimerName;
   dueMs: number;
 }
 

@@ -72,8 +72,8 @@ export function getAsymmetricStartKey(
 }
 
 /**
- * The 32-byte SSTP HLAK of an MS-CHAPv2 session (MS-SSTP 3.2.5.2.1; NOTES
- * item 17): the client uses MasterSendKey | MasterReceiveKey and the server
+ * The 32-byte SSTP HLAK of an MS-CHAPv2 session (MS-SSTP 3.2.5.2.1;
+ * docs/interop.md#hlak): the client uses MasterSendKey | MasterReceiveKey and the server
  * MasterReceiveKey | MasterSendKey, each from its own side (RFC 3079 3.4,
  * 16-byte keys). Both ends therefore compute the same bytes.
  *

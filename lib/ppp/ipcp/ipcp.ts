@@ -8,7 +8,7 @@
  */
 import { IPCP_OPTION, PROTOCOL } from "../constants.ts";
 import { type CpTimingOptions, FsmControlProtocol } from "../control_protocol.ts";
-import { type FsmActionName, PppFsm } from "../fsm.ts";
+import { cpTiming, PppFsm } from "../fsm.ts";
 import { pickDefined } from "../_pick.ts";
 import { DnsHandler } from "./dns.ts";
 import { IpAddressHandler, type IpcpRole } from "./ip_address.ts";
@@ -25,8 +25,6 @@ export interface IpcpOptions extends CpTimingOptions {
   dns?: readonly [primary?: string, secondary?: string];
   /** Client: ask for DNS servers (default true). */
   requestDns?: boolean;
-  /** Observes every RFC 1661 action (tracing, tests). */
-  trace?: (action: FsmActionName) => void;
 }
 
 /** What IPCP negotiated, as dotted quads ("0.0.0.0" when unknown). */
@@ -76,14 +74,7 @@ export class Ipcp extends FsmControlProtocol {
       new DnsHandler(IPCP_OPTION.SECONDARY_DNS, dnsOptions(options.dns?.[1])),
     ];
     this.fsm = new PppFsm({
-      ...pickDefined(options, [
-        "restartTimerMs",
-        "maxConfigure",
-        "maxTerminate",
-        "maxFailure",
-        "log",
-        "trace",
-      ]),
+      ...cpTiming(options),
       protocol: PROTOCOL.IPCP,
       name: "IPCP",
       layer: "ipcp",

@@ -8,7 +8,7 @@
 import type { RandomBytes } from "../auth/auth_types.ts";
 import { PROTOCOL } from "../constants.ts";
 import { type CpTimingOptions, FsmControlProtocol } from "../control_protocol.ts";
-import { type FsmActionName, PppFsm } from "../fsm.ts";
+import { cpTiming, PppFsm } from "../fsm.ts";
 import { pickDefined } from "../_pick.ts";
 import { InterfaceIdentifierHandler, linkLocalAddress } from "./interface_identifier.ts";
 
@@ -18,8 +18,6 @@ export interface Ipv6cpOptions extends CpTimingOptions {
   randomBytes: RandomBytes;
   /** A fixed identifier to request (8 non-zero bytes). */
   localIdentifier?: Uint8Array;
-  /** Observes every RFC 1661 action (tracing, tests). */
-  trace?: (action: FsmActionName) => void;
 }
 
 /** What IPV6CP negotiated (undefined until acked). */
@@ -59,14 +57,7 @@ export class Ipv6cp extends FsmControlProtocol {
       ...pickDefined(options, ["localIdentifier"]),
     });
     this.fsm = new PppFsm({
-      ...pickDefined(options, [
-        "restartTimerMs",
-        "maxConfigure",
-        "maxTerminate",
-        "maxFailure",
-        "log",
-        "trace",
-      ]),
+      ...cpTiming(options),
       protocol: PROTOCOL.IPV6CP,
       name: "IPV6CP",
       layer: "ipv6cp",

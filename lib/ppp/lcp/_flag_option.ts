@@ -67,6 +67,8 @@ export class FlagOptionHandler implements OptionHandler {
     this.#peerAccepted = false;
   }
   describe(data: Uint8Array): string {
-    return data.length === 0 ? this.#label : `${this.#label} <len=${data.length}>`;
+    return data.length === 0
+      ? this.#label
+      : `opt 0x${this.type.toString(16)} len=${data.length + 2}`;
   }
 }

@@ -19,7 +19,7 @@ import type { AuthMethod, RandomBytes } from "../auth/auth_types.ts";
 import { CP_CODE, PROTOCOL } from "../constants.ts";
 import { type CpPacket, decodeCpPacket, encodeCpPacket } from "../cp_packet.ts";
 import { type CpAction, type CpTimingOptions, FsmControlProtocol } from "../control_protocol.ts";
-import { type FsmActionName, PppFsm } from "../fsm.ts";
+import { cpTiming, PppFsm } from "../fsm.ts";
 import { readUint, writeUint } from "../option_handler.ts";
 import { AcfcHandler } from "./acfc.ts";
 import { AuthProtocolHandler } from "./auth_protocol.ts";
@@ -51,8 +51,6 @@ export interface LcpOptions extends CpTimingOptions {
   pfc?: FlagOptions;
   /** ACFC policy (default: do not request, accept). */
   acfc?: FlagOptions;
-  /** Observes every RFC 1661 action (tracing, tests). */
-  trace?: (action: FsmActionName) => void;
 }
 
 /** What LCP negotiated; values are defaults until Opened. */
@@ -111,14 +109,7 @@ export class Lcp extends FsmControlProtocol {
     this.#pfc = new PfcHandler(options.pfc);
     this.#acfc = new AcfcHandler(options.acfc);
     this.fsm = new PppFsm({
-      ...pickDefined(options, [
-        "restartTimerMs",
-        "maxConfigure",
-        "maxTerminate",
-        "maxFailure",
-        "log",
-        "trace",
-      ]),
+      ...cpTiming(options),
       protocol: PROTOCOL.LCP,
       name: "LCP",
       layer: "lcp",

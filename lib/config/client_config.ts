@@ -15,8 +15,8 @@
  */
 import { AUTH_METHODS_STRONGEST_FIRST, type AuthMethod } from "../ppp/auth/auth_types.ts";
 import type { LogLevel } from "../log.ts";
-import { type HostKind, isHostName, parseHostPort } from "../config/host_port.ts";
-import { interfaceNameProblem, MAX_INTERFACE_NAME_BYTES } from "../config/interface_names.ts";
+import { type HostKind, isHostName, parseHostPort } from "./host_port.ts";
+import { interfaceNameProblem, MAX_INTERFACE_NAME_BYTES } from "./interface_names.ts";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_S,
   DEFAULT_MTU,
@@ -32,8 +32,7 @@ import {
   parseYesNo,
   splitList,
   type TlsVersion,
-} from "../config/values.ts";
-import { type Key, type Raw, readConfigFile, readFlags } from "./_connect_sources.ts";
+} from "./values.ts";
 
 /** The server to connect to. */
 export interface ConnectTarget {
@@ -100,7 +99,7 @@ export interface ConnectOptions {
   comment: string | undefined;
   /** `disabled` (default no): the caller should not connect. */
   disabled: boolean;
-  /** `http-proxy` (port default 8080); parsed, not yet used by the transport. */
+  /** `http-proxy` (port default 8080): the TLS connection goes through it with HTTP CONNECT. */
   httpProxy: { host: string; port: number } | undefined;
   /** The `--config` file, if one was read. */
   configFile: string | undefined;
@@ -115,64 +114,65 @@ export const DEFAULT_PROXY_PORT = 8080;
 /** Default client interface name (RouterOS names the first client `sstp-out1`). */
 export const DEFAULT_CLIENT_INTERFACE = "sstp-out1";
 
-/**
- * True when `argv` asks for help (`-h` or `--help` before any `--`). Check this
- * first and print {@linkcode CONNECT_HELP} instead of parsing.
- */
-export function isHelpRequested(argv: readonly string[]): boolean {
-  for (const arg of argv) {
-    if (arg === "--") return false;
-    if (arg === "--help" || arg === "-h") return true;
-  }
-  return false;
+/** Properties that take a yes/no value. */
+export const BOOLEAN_KEYS = [
+  "verify-server-certificate",
+  "verify-server-address-from-certificate",
+  "add-default-route",
+  "use-peer-dns",
+  "reconnect",
+  "disabled",
+] as const;
+
+/** Properties that take a value (flags and file keys alike). */
+export const VALUE_KEYS = [
+  "connect-to",
+  "port",
+  "user",
+  "password",
+  "password-file",
+  "authentication",
+  "ca",
+  "server-fingerprint",
+  "certificate",
+  "certificate-key",
+  "crl",
+  "keepalive-timeout",
+  "max-mtu",
+  "max-mru",
+  "default-route-distance",
+  "name",
+  "sni",
+  "tls-version",
+  "log-level",
+  "comment",
+  "http-proxy",
+] as const;
+
+/** A property name of `sstp connect` (flag and YAML key alike). */
+export type Key = typeof VALUE_KEYS[number] | typeof BOOLEAN_KEYS[number];
+
+/** A raw value and where it came from, for messages. */
+export interface Raw {
+  text: string;
+  /** `""` for the command line, `file:line: ` for the config file. */
+  where: string;
 }
 
 /**
- * Parses and checks `sstp connect` arguments.
+ * Checks raw option text and applies the defaults: the model behind
+ * `sstp connect`, whatever the text came from.
  *
- * @example
- * ```ts
- * import { parseConnectOptions } from "./connect_options.ts";
- * const o = await parseConnectOptions(
- *   ["vpn.example.com:8443", "--user", "alice", "--keepalive-timeout", "disabled"],
- *   { SSTP_PASSWORD: "s3cret" },
- *   () => "",
- * );
- * if (o.connectTo.port !== 8443 || o.keepaliveTimeoutMs !== null) throw new Error();
- * ```
- * @param argv Arguments after `connect`.
+ * @param raw Every property, command line over config file.
+ * @param flags The command-line properties alone (the password's sources rank apart).
+ * @param file The config-file properties alone.
  * @param env Environment (`SSTP_PASSWORD` is read).
- * @param readFile Reads a text file (`--config`, `--password-file`).
- * @throws {TypeError} For unknown options or keys, missing or malformed values.
+ * @param readFile Reads a text file (`password-file`).
+ * @param configFile The `--config` path, if one was read.
+ * @throws {TypeError} For missing or malformed values.
  * @throws {RangeError} For numbers out of range.
  */
-export async function parseConnectOptions(
-  argv: string[],
-  env: Record<string, string | undefined>,
-  readFile: (path: string) => string,
-): Promise<ConnectOptions> {
-  const { flags, positionals } = readFlags(argv);
-  const configPath = flags.get("config")?.text;
-  const file = configPath === undefined
-    ? new Map<Key, Raw>()
-    : await readConfigFile(configPath, readFile);
-  if (positionals.length > 1) {
-    throw new TypeError(`Unexpected argument "${positionals[1]}": give one server to connect to`);
-  }
-  const positional = positionals[0];
-  if (positional !== undefined) {
-    if (flags.has("connect-to")) {
-      throw new TypeError(
-        `Option "connect-to" is given twice: as the argument "${positional}" and as --connect-to`,
-      );
-    }
-    flags.set("connect-to", { text: positional, where: "" });
-  }
-  const raw = new Map<string, Raw>([...file, ...flags]);
-  return build(raw, flags, file, env, readFile, configPath);
-}
-
-function build(
+export function buildConnectOptions(
   raw: Map<string, Raw>,
   flags: Map<string, Raw>,
   file: Map<string, Raw>,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Platform } from "../platform.ts";
+import type { Platform } from "./platform.ts";
 
 /** Signals a command may subscribe to. */
 export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP";
