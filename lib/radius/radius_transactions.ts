@@ -28,6 +28,12 @@ export interface RadiusServer {
   accountingPort: number;
   /** Wait for each reply, ms (RouterOS `timeout`, default 300 ms). */
   timeoutMs: number;
+  /**
+   * Refuse Access replies without a Message-Authenticator (RouterOS
+   * `require-message-auth`, default true: the BlastRADIUS forgery needs a
+   * reply the NAS accepts without one). Accounting replies never need one.
+   */
+  requireMessageAuthenticator?: boolean;
 }
 
 /** Authentication (port 1812) or accounting (port 1813). */
@@ -233,7 +239,8 @@ export class RadiusTransactions {
       try {
         reply = verifyResponse(bytes, p.request.requestAuthenticator, s.secret, {
           // RFC 3579 3.2 asks it of Access replies; accounting replies rarely carry one.
-          requireMessageAuthenticator: p.kind === "auth",
+          requireMessageAuthenticator: p.kind === "auth" &&
+            (s.requireMessageAuthenticator ?? true),
         });
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
