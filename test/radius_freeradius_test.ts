@@ -26,7 +26,8 @@ import { RadiusClient } from "../lib/radius/radius_client.ts";
 import { accountingAttributes } from "../lib/radius/radius_accounting.ts";
 import { ACCT_STATUS, TERMINATE_CAUSE } from "../lib/radius/radius_attributes.ts";
 import { decodeRadiusPacket, encodeResponse, RADIUS_CODE } from "../lib/radius/radius_packet.ts";
-import { startFreeRadius } from "./helpers/freeradius.ts";
+import { radclient, startFreeRadius } from "./helpers/freeradius.ts";
+import { RadiusIncoming } from "../lib/radius/radius_incoming.ts";
 
 const SECRET = "t3st-Secret";
 const enc = new TextEncoder();
@@ -296,3 +297,68 @@ import { md5 } from "../lib/ppp/crypto/digest.ts";
 function md5Bytes(packet: Uint8Array, secret: Uint8Array): Uint8Array {
   return md5(packet, secret);
 }
+
+Deno.test({
+  name:
+    "radclient's Disconnect-Request and CoA-Request reach radius-incoming and get signed ACK/NAK",
+  ignore,
+  async fn() {
+    const ended: string[] = [];
+    const timeouts: number[] = [];
+    const lines: string[] = [];
+    const incoming = new RadiusIncoming({
+      address: "127.0.0.1",
+      port: 0,
+      secrets: new Map([["127.0.0.1", enc.encode(SECRET)]]),
+      target: {
+        find: (s) => s.user === "alice" || s.acctSessionId === "5f00000001" ? ["5f00000001"] : [],
+        disconnect: (id) => void ended.push(id),
+        setSessionTimeout: (_id, ms) => void timeouts.push(ms),
+      },
+      logger: quietLogger(lines),
+    });
+    const port = await incoming.listen();
+    try {
+      const ack = await radclient(
+        `127.0.0.1:${port}`,
+        "disconnect",
+        SECRET,
+        'User-Name = "alice"\n',
+      );
+      assert.equal(ack.code, 0, ack.stdout + ack.stderr);
+      assert.match(ack.stdout, /Disconnect-ACK/);
+      assert.deepEqual(ended, ["5f00000001"]);
+      const nak = await radclient(
+        `127.0.0.1:${port}`,
+        "disconnect",
+        SECRET,
+        'User-Name = "nobody"\n',
+      );
+      assert.match(nak.stdout, /Disconnect-NAK/);
+      assert.match(nak.stdout, /Error-Cause = Session-Context-Not-Found/);
+      const coa = await radclient(
+        `127.0.0.1:${port}`,
+        "coa",
+        SECRET,
+        'Acct-Session-Id = "5f00000001"\nSession-Timeout = 90\n',
+      );
+      assert.match(coa.stdout, /CoA-ACK/);
+      assert.deepEqual(timeouts, [90_000]);
+      // A wrong secret gets no answer at all (radclient times out).
+      const wrong = await radclient(
+        `127.0.0.1:${port}`,
+        "disconnect",
+        "nope",
+        'User-Name = "alice"\n',
+      );
+      assert.notEqual(wrong.code, 0);
+      assert.equal(ended.length, 1);
+      assert.match(
+        lines.join("\n"),
+        /dropped a request from 127\.0\.0\.1: .*Request Authenticator/,
+      );
+    } finally {
+      await incoming.close();
+    }
+  },
+});
