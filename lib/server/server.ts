@@ -41,6 +41,8 @@ import { AddressPools } from "./address_pool.ts";
 import { SecretBook } from "./secrets.ts";
 import { SessionRegistry } from "./session_registry.ts";
 import { type ServerSession, type SessionContext, startSession } from "./_session.ts";
+import { RadiusAaa } from "./radius_aaa.ts";
+import { sessionsTarget } from "./radius_target.ts";
 import { ipLinkSetup, type LinkSetup, netlinkLinkSetup } from "./_link_setup.ts";
 
 /** Options of {@linkcode SstpServer.start}. */
@@ -130,8 +132,10 @@ export class SstpServer {
     const reactor = o.platform.createReactor();
     const server = new SstpServer(o, linkSetup, reactor);
     try {
+      await server.#startRadius();
       await server.#listen();
     } catch (e) {
+      await server.#ctx.aaa?.close(0);
       linkSetup.close();
       reactor.close();
       await reactor.closed;
@@ -148,6 +152,20 @@ export class SstpServer {
   /** The sessions (read-only use). */
   get sessions(): readonly ServerSession[] {
     return this.#registry.all();
+  }
+
+  /** RADIUS hook: the `radius`/`ppp-aaa`/`radius-incoming` service, when configured. */
+  async #startRadius(): Promise<void> {
+    const aaa = await RadiusAaa.create({
+      config: this.#config.radius,
+      nasIdentifier: Deno.hostname(),
+      clock: this.#clock,
+      logger: this.#log,
+    });
+    if (aaa === undefined) return;
+    this.#ctx.aaa = aaa;
+    aaa.accountingOn();
+    await aaa.listenIncoming(sessionsTarget(() => this.#registry.all(), this.#clock));
   }
 
   async #listen(): Promise<void> {
@@ -378,6 +396,7 @@ export class SstpServer {
     await this.#listener.closed;
     await this.#acceptLoop;
     await Promise.all(this.#pending);
+    await this.#ctx.aaa?.close();
     this.#linkSetup.close();
     this.#reactor.close();
     await this.#reactor.closed;
