@@ -42,6 +42,7 @@ import { SecretBook } from "./secrets.ts";
 import { SessionRegistry } from "./session_registry.ts";
 import { type ServerSession, type SessionContext, startSession } from "./_session.ts";
 import { RadiusAaa } from "./radius_aaa.ts";
+import { listenProxyTls } from "../transport/proxy_tls_listener.ts";
 import { sessionsTarget } from "./radius_target.ts";
 import { ipLinkSetup, type LinkSetup, netlinkLinkSetup } from "./_link_setup.ts";
 
@@ -182,7 +183,23 @@ export class SstpServer {
     };
     const wildcard = s.listen.length === 2 && s.listen.includes("0.0.0.0") &&
       s.listen.includes("::");
-    if (wildcard) {
+    if (s.proxyProtocol !== "no") {
+      // PROXY protocol hook: behind a load balancer, the header names the real client.
+      const proxied = {
+        ...common,
+        mode: s.proxyProtocol === "yes" ? "any" as const : s.proxyProtocol,
+        trusted: s.proxyProtocolFrom,
+      };
+      try {
+        this.#listener = await listenProxyTls({
+          ...proxied,
+          hostname: wildcard ? ["::"] : s.listen,
+        });
+      } catch (e) {
+        if (!wildcard) throw e;
+        this.#listener = await listenProxyTls({ ...proxied, hostname: ["0.0.0.0"] });
+      }
+    } else if (wildcard) {
       // "::" is dual-stack on Linux and binding "0.0.0.0" beside it collides;
       // without IPv6 (a namespace with it disabled) fall back to IPv4 only.
       try {
