@@ -64,4 +64,8 @@ Deno.test("RADIUS and PROXY mistakes are reported with their paths", () => {
   bad("  proxy-protocol: yes\n", /proxy-protocol-from.*required/);
   bad("  proxy-protocol: v3\n  proxy-protocol-from: 198.18.90.3\n", /proxy-protocol/);
   bad("  proxy-protocol: yes\n  proxy-protocol-from: 198.18.90.3/33\n", /prefix length/);
+  bad(
+    "  proxy-protocol: yes\n  proxy-protocol-from: 198.18.90.3\n  verify-client-certificate: yes\n  ca: /etc/ca.pem\n",
+    /cannot be combined with verify-client-certificate/,
+  );
 });

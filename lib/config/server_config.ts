@@ -321,6 +321,13 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     proxyProtocol: v("proxy-protocol", parseProxyProtocol) ?? "no",
     proxyProtocolFrom: list("proxy-protocol-from", (items) => items.map(parseProxySource)) ?? [],
   };
+  if (config.proxyProtocol !== "no" && config.verifyClientCertificate) {
+    source.report(
+      fields.get("proxy-protocol")?.key,
+      path("proxy-protocol"),
+      "cannot be combined with verify-client-certificate (the PROXY listener does not request client certificates)",
+    );
+  }
   if (config.proxyProtocol !== "no" && config.proxyProtocolFrom.length === 0) {
     source.report(
       fields.get("proxy-protocol")?.key,
