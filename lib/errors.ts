@@ -30,6 +30,8 @@ export type ErrorLayer =
   | "ipv6"
   | "dhcpv6"
   | "eap"
+  | "radius"
+  | "proxy"
   | "auth"
   | "tun"
   | "tls"

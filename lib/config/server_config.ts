@@ -58,6 +58,14 @@ import {
   type TlsVersion,
 } from "./values.ts";
 import { type Located, type YamlEntry, YamlSource } from "./yaml_source.ts";
+import {
+  parseProxyProtocol,
+  parseProxySource,
+  type ProxyProtocolSetting,
+  RADIUS_TOP_KEYS,
+  type RadiusConfig,
+  readRadiusConfig,
+} from "./radius_config.ts";
 
 export type {
   AddressSource,
@@ -110,6 +118,10 @@ export interface SstpServerConfig {
   maxSessions: number;
   /** LAN interface to answer ARP for client addresses on, if any. */
   proxyArpInterface: string | undefined;
+  /** Expect a PROXY protocol header from the load balancer (default `no`). */
+  proxyProtocol: ProxyProtocolSetting;
+  /** Addresses or prefixes the PROXY header is accepted from (required with `proxy-protocol`). */
+  proxyProtocolFrom: string[];
 }
 
 /** The whole server configuration, checked. */
@@ -126,11 +138,20 @@ export interface ServerConfig {
   profiles: PppProfile[];
   /** `/ip pool` entries. */
   pools: IpPool[];
+  /** `radius`, `ppp-aaa` and `radius-incoming`. */
+  radius: RadiusConfig;
   /** Things that are allowed but probably unintended. */
   warnings: string[];
 }
 
-const TOP_KEYS = ["sstp-server", "interfaces", "secrets", "profiles", "pools"] as const;
+const TOP_KEYS = [
+  "sstp-server",
+  "interfaces",
+  "secrets",
+  "profiles",
+  "pools",
+  ...RADIUS_TOP_KEYS,
+] as const;
 const SERVER_KEYS = [
   "enabled",
   "port",
@@ -150,6 +171,8 @@ const SERVER_KEYS = [
   "control-socket",
   "max-sessions",
   "proxy-arp-interface",
+  "proxy-protocol",
+  "proxy-protocol-from",
 ] as const;
 
 /** Built-in values behind `default` in `only-one` and `change-tcp-mss`. */
@@ -180,6 +203,7 @@ export function parseServerConfig(yamlText: string, fileName: string): ServerCon
   const pools = readPools(source, top.get("pools")?.value);
   const rawSecrets = readSecrets(source, top.get("secrets")?.value);
   const interfaces = readInterfaces(source, top.get("interfaces")?.value);
+  const radius = readRadiusConfig(source, top);
   const warnings: string[] = [];
 
   checkUnique(source, rawProfiles, "profile");
@@ -243,6 +267,7 @@ export function parseServerConfig(yamlText: string, fileName: string): ServerCon
     secrets,
     profiles,
     pools: pools.map((x) => x.value),
+    radius,
     warnings,
   };
 }
@@ -293,7 +318,23 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     controlSocket: v("control-socket", absolute) ?? "/run/sstp/sstp-server.sock",
     maxSessions: v("max-sessions", (t) => parseIntegerIn(t, 1, 65535)) ?? 4096,
     proxyArpInterface: v("proxy-arp-interface", parseInterfaceName),
+    proxyProtocol: v("proxy-protocol", parseProxyProtocol) ?? "no",
+    proxyProtocolFrom: list("proxy-protocol-from", (items) => items.map(parseProxySource)) ?? [],
   };
+  if (config.proxyProtocol !== "no" && config.verifyClientCertificate) {
+    source.report(
+      fields.get("proxy-protocol")?.key,
+      path("proxy-protocol"),
+      "cannot be combined with verify-client-certificate (the PROXY listener does not request client certificates)",
+    );
+  }
+  if (config.proxyProtocol !== "no" && config.proxyProtocolFrom.length === 0) {
+    source.report(
+      fields.get("proxy-protocol")?.key,
+      path("proxy-protocol-from"),
+      "is required when proxy-protocol is on (the balancers' addresses; others are refused)",
+    );
+  }
   if (config.enabled && !fields.has("certificate")) {
     source.report(
       entry?.key,

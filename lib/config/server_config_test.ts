@@ -37,6 +37,8 @@ Deno.test("parseServerConfig() applies RouterOS defaults to a minimal file", () 
     controlSocket: "/run/sstp/sstp-server.sock",
     maxSessions: 4096,
     proxyArpInterface: undefined,
+    proxyProtocol: "no",
+    proxyProtocolFrom: [],
   });
   assert.deepEqual(config.profiles, [{
     name: "default",
@@ -96,6 +98,8 @@ profiles:
     controlSocket: "/run/sstp.sock",
     maxSessions: 10,
     proxyArpInterface: "eth0",
+    proxyProtocol: "no",
+    proxyProtocolFrom: [],
   });
 });
 

@@ -39,6 +39,7 @@ import type {
   RandomBytes,
 } from "./auth/auth_types.ts";
 import { createAuthAuthenticator, createAuthPeer } from "./auth/create_auth.ts";
+import type { RemoteAuthenticate } from "./auth/remote_auth.ts";
 
 /** RFC 1661 3.2 link phases. */
 export type LinkPhase = "Dead" | "Establish" | "Authenticate" | "Network" | "Terminate";
@@ -79,6 +80,8 @@ export interface ServerLinkOptions extends LinkCommonOptions {
   /** Methods we offer, preferred first. */
   authenticateWith: readonly AuthMethod[];
   lookupPassword: PasswordLookup;
+  /** RADIUS hook: asked about users `lookupPassword` does not know. */
+  remoteAuthenticate?: RemoteAuthenticate;
   /** Our name in CHAP challenges. */
   serverName: string;
   /**
@@ -414,6 +417,7 @@ export class PppLink {
         lookupPassword: o.lookupPassword,
         randomBytes: o.randomBytes,
         name: o.serverName,
+        ...(o.remoteAuthenticate ? { remote: o.remoteAuthenticate } : {}),
       });
     }
     return this.#authOutput(this.#auth.start(nowMs), nowMs);

@@ -36,6 +36,9 @@ import type { AddressPools } from "./address_pool.ts";
 import type { SecretBook, SessionAddresses } from "./secrets.ts";
 import type { SessionEntry, SessionRegistry } from "./session_registry.ts";
 import type { LinkSetup } from "./_link_setup.ts";
+import type { RadiusAaa, SessionAccounting } from "./radius_aaa.ts";
+import { radiusAddresses, radiusProfile, terminateCause } from "./radius_session.ts";
+import type { RadiusAuthorization } from "../radius/radius_auth.ts";
 
 /** A session as the server keeps it. */
 export interface ServerSession extends SessionEntry {
@@ -51,6 +54,10 @@ export interface ServerSession extends SessionEntry {
   endReason?: string;
   /** Settles when everything of the session is released. */
   done: Promise<void>;
+  /** RADIUS: Acct-Session-Id, the Access-Accept's authorization, accounting. */
+  acctSessionId?: string;
+  radius?: RadiusAuthorization;
+  accounting?: SessionAccounting;
 }
 
 /** What a session needs from its server. */
@@ -65,6 +72,8 @@ export interface SessionContext {
   certHashes: CertHashes;
   clock: Clock;
   logger: Logger;
+  /** RADIUS service (`radius` + `ppp-aaa`), when configured. */
+  aaa?: RadiusAaa;
 }
 
 /** Starts the session on `duplex` (the HTTP 200 is already sent). */
@@ -86,6 +95,10 @@ export function startSession(
   const assignAddresses = (user: string): AddressAssignment | ProtocolError => {
     ctx.registry.setUser(session, user);
     const entry = ctx.secrets().find(user);
+    // RADIUS hook: a user RADIUS accepted gets its addresses from the Access-Accept.
+    if (entry === undefined && session.radius !== undefined) {
+      return assignRadius(user, session.radius);
+    }
     if (entry === undefined) {
       return new ProtocolError("auth", ERROR_CODE.AUTH_FAILED, `User "${user}" cannot log in`);
     }
@@ -121,10 +134,64 @@ export function startSession(
     };
   };
 
+  // RADIUS hook (`ppp-aaa use-radius`): local secrets first, then RADIUS.
+  const aaa = ctx.aaa;
+  const acctSessionId = aaa?.nextSessionId();
+  const call = {
+    callingStationId: callerHost(callerId),
+    acctSessionId: acctSessionId ?? "",
+    nasPort: id,
+  };
+  const assignRadius = (
+    user: string,
+    a: RadiusAuthorization,
+  ): AddressAssignment | ProtocolError => {
+    const base = ctx.config().profiles.find((p) => p.name === server.defaultProfile);
+    if (base === undefined) {
+      return new ProtocolError("auth", ERROR_CODE.AUTH_FAILED, `User "${user}" has no profile`);
+    }
+    const profile = radiusProfile(base, a);
+    if (profile.onlyOne && ctx.registry.ofUser(user).some((s) => s !== session)) {
+      log.warn(`only-one: RADIUS user "${user}" already has a session; refusing this login`);
+      return new ProtocolError(
+        "auth",
+        ERROR_CODE.AUTH_FAILED,
+        `User "${user}" already has a session (only-one)`,
+      );
+    }
+    const addresses = radiusAddresses(a, profile, ctx.pools);
+    if (addresses instanceof ProtocolError) {
+      log.warn(`refusing RADIUS user "${user}": ${addresses.message}`);
+      return addresses;
+    }
+    session.addresses = addresses;
+    session.profile = profile;
+    session.localAddress = addresses.localAddress;
+    session.peerAddress = addresses.peerAddress;
+    log.info(
+      `RADIUS user "${user}": address ${addresses.peerAddress} (local ${addresses.localAddress})`,
+    );
+    const [dns1, dns2] = addresses.dns;
+    return {
+      localAddress: addresses.localAddress,
+      peerAddress: addresses.peerAddress,
+      ...(dns1 === undefined ? {} : { dns: dns2 === undefined ? [dns1] : [dns1, dns2] }),
+    };
+  };
+
   const engine = createServerEngine({
     certHashes: ctx.certHashes,
     authentication: server.authentication,
     lookupPassword: (user) => ctx.secrets().lookupPassword(user),
+    ...(aaa?.useRadius
+      ? {
+        remoteAuthenticate: async (creds) => {
+          const r = await aaa.authenticate(creds, call);
+          if (r.authorization !== undefined) session.radius = r.authorization;
+          return r.verdict;
+        },
+      }
+      : {}),
     assignAddresses,
     serverName: "sstp",
     helloMs: server.keepaliveTimeoutMs,
@@ -162,6 +229,20 @@ export function startSession(
     }
     session.state = "connected";
     session.connectedMs = ctx.clock.now();
+    if (aaa?.accounting && session.radius !== undefined && acctSessionId !== undefined) {
+      const c = runner.counters;
+      session.accounting = aaa.startAccounting(
+        { user, call, framedIpAddress: ip.peerAddress, classes: session.radius.classes },
+        () => ({
+          rxBytes: c.rxBytes,
+          txBytes: c.txBytes,
+          rxPackets: c.rxPackets,
+          txPackets: c.txPackets,
+        }),
+        () => session.connectedMs ?? ctx.clock.now(),
+        session.radius.acctInterimIntervalMs,
+      );
+    }
     log.info(
       `up: ${tun.name} user "${user}" ${ip.localAddress} → ${ip.peerAddress} mtu ${ip.mtu}`,
     );
@@ -190,6 +271,7 @@ export function startSession(
     id,
     correlationId,
     callerId,
+    ...(acctSessionId === undefined ? {} : { acctSessionId }),
     startedMs: ctx.clock.now(),
     state: "negotiating",
     duplex,
@@ -218,6 +300,9 @@ export function startSession(
       : `uptime ${
         formatDuration(Math.round((ctx.clock.now() - session.connectedMs) / 1000) * 1000)
       }`;
+    session.accounting?.stop(
+      terminateCause(session.endReason, session.endReason?.includes("shutting down") ?? false),
+    );
     try {
       const tun = session.tun;
       if (tun !== undefined) {
@@ -236,4 +321,10 @@ export function startSession(
     );
   });
   return session;
+}
+
+/** The address part of a caller id ("198.18.7.7:50000", "[2001:2::7]:50000"). */
+function callerHost(callerId: string): string {
+  const m = /^\[(.*)\]:\d+$/.exec(callerId) ?? /^(.*):\d+$/.exec(callerId);
+  return m?.[1] ?? callerId;
 }

@@ -41,6 +41,9 @@ import { AddressPools } from "./address_pool.ts";
 import { SecretBook } from "./secrets.ts";
 import { SessionRegistry } from "./session_registry.ts";
 import { type ServerSession, type SessionContext, startSession } from "./_session.ts";
+import { RadiusAaa } from "./radius_aaa.ts";
+import { listenProxyTls } from "../transport/proxy_tls_listener.ts";
+import { sessionsTarget } from "./radius_target.ts";
 import { ipLinkSetup, type LinkSetup, netlinkLinkSetup } from "./_link_setup.ts";
 
 /** Options of {@linkcode SstpServer.start}. */
@@ -130,8 +133,10 @@ export class SstpServer {
     const reactor = o.platform.createReactor();
     const server = new SstpServer(o, linkSetup, reactor);
     try {
+      await server.#startRadius();
       await server.#listen();
     } catch (e) {
+      await server.#ctx.aaa?.close(0);
       linkSetup.close();
       reactor.close();
       await reactor.closed;
@@ -150,6 +155,20 @@ export class SstpServer {
     return this.#registry.all();
   }
 
+  /** RADIUS hook: the `radius`/`ppp-aaa`/`radius-incoming` service, when configured. */
+  async #startRadius(): Promise<void> {
+    const aaa = await RadiusAaa.create({
+      config: this.#config.radius,
+      nasIdentifier: Deno.hostname(),
+      clock: this.#clock,
+      logger: this.#log,
+    });
+    if (aaa === undefined) return;
+    this.#ctx.aaa = aaa;
+    aaa.accountingOn();
+    await aaa.listenIncoming(sessionsTarget(() => this.#registry.all(), this.#clock));
+  }
+
   async #listen(): Promise<void> {
     const s = this.#config.sstpServer;
     const common = {
@@ -164,7 +183,23 @@ export class SstpServer {
     };
     const wildcard = s.listen.length === 2 && s.listen.includes("0.0.0.0") &&
       s.listen.includes("::");
-    if (wildcard) {
+    if (s.proxyProtocol !== "no") {
+      // PROXY protocol hook: behind a load balancer, the header names the real client.
+      const proxied = {
+        ...common,
+        mode: s.proxyProtocol === "yes" ? "any" as const : s.proxyProtocol,
+        trusted: s.proxyProtocolFrom,
+      };
+      try {
+        this.#listener = await listenProxyTls({
+          ...proxied,
+          hostname: wildcard ? ["::"] : s.listen,
+        });
+      } catch (e) {
+        if (!wildcard) throw e;
+        this.#listener = await listenProxyTls({ ...proxied, hostname: ["0.0.0.0"] });
+      }
+    } else if (wildcard) {
       // "::" is dual-stack on Linux and binding "0.0.0.0" beside it collides;
       // without IPv6 (a namespace with it disabled) fall back to IPv4 only.
       try {
@@ -378,6 +413,7 @@ export class SstpServer {
     await this.#listener.closed;
     await this.#acceptLoop;
     await Promise.all(this.#pending);
+    await this.#ctx.aaa?.close();
     this.#linkSetup.close();
     this.#reactor.close();
     await this.#reactor.closed;

@@ -10,6 +10,7 @@ import type { CertHashes } from "../sstp/crypto_binding.ts";
 import { SstpServerStateMachine } from "../sstp/server_state.ts";
 import { type AddressAssignment, PppLink } from "../ppp/link.ts";
 import type { AuthMethod, PasswordLookup, RandomBytes } from "../ppp/auth/auth_types.ts";
+import type { RemoteAuthenticate } from "../ppp/auth/remote_auth.ts";
 import type { ProtocolError } from "../errors.ts";
 import { SessionEngine } from "./session_engine.ts";
 
@@ -20,6 +21,8 @@ export interface ServerEngineOptions {
   /** Methods offered, preferred first (RouterOS `authentication`). */
   authentication: readonly AuthMethod[];
   lookupPassword: PasswordLookup;
+  /** RADIUS hook: asked about users `lookupPassword` does not know (`ppp-aaa use-radius`). */
+  remoteAuthenticate?: RemoteAuthenticate;
   /** Addresses for an authenticated user, or why not. */
   assignAddresses(user: string): AddressAssignment | ProtocolError;
   /** Our name in CHAP challenges. */
@@ -49,6 +52,7 @@ export function createServerEngine(options: ServerEngineOptions): SessionEngine 
     role: "server",
     authenticateWith: options.authentication,
     lookupPassword: options.lookupPassword,
+    ...(options.remoteAuthenticate ? { remoteAuthenticate: options.remoteAuthenticate } : {}),
     serverName: options.serverName,
     assignAddresses: options.assignAddresses,
     randomBytes: options.randomBytes,

@@ -23,6 +23,7 @@ import { ChapAuthenticator, ChapPeer } from "./chap.ts";
 import { chapMd5AuthenticatorAlgorithm, chapMd5PeerAlgorithm } from "./chap_md5.ts";
 import { msChapV1AuthenticatorAlgorithm, msChapV1PeerAlgorithm } from "./mschap_v1.ts";
 import { msChapV2AuthenticatorAlgorithm, msChapV2PeerAlgorithm } from "./mschap_v2.ts";
+import { type RemoteAuthenticate, RemoteFallbackAuthenticator } from "./remote_auth.ts";
 
 /** Options of {@linkcode createAuthPeer}. */
 export interface AuthPeerOptions {
@@ -42,6 +43,8 @@ export interface AuthAuthenticatorOptions {
   randomBytes: RandomBytes;
   /** Our name in CHAP Challenges (the server's host name). */
   name: string;
+  /** Asked about users `lookupPassword` does not know (RADIUS); local secrets come first. */
+  remote?: RemoteAuthenticate;
 }
 
 /**
@@ -85,6 +88,21 @@ export function createAuthPeer(method: AuthMethod, options: AuthPeerOptions): Au
  * ```
  */
 export function createAuthAuthenticator(
+  method: AuthMethod,
+  options: AuthAuthenticatorOptions,
+): AuthAuthenticator {
+  const local = createLocalAuthenticator(method, options);
+  const remote = options.remote;
+  if (remote === undefined) return local;
+  return new RemoteFallbackAuthenticator(local, {
+    method,
+    lookupPassword: options.lookupPassword,
+    remote,
+    randomBytes: options.randomBytes,
+  });
+}
+
+function createLocalAuthenticator(
   method: AuthMethod,
   options: AuthAuthenticatorOptions,
 ): AuthAuthenticator {

@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { ProtocolError } from "../errors.ts";
+import type { PppProfile } from "../config/server_config.ts";
+import type { RadiusAuthorization } from "../radius/radius_auth.ts";
+import { TERMINATE_CAUSE } from "../radius/radius_attributes.ts";
+import { AddressPools } from "./address_pool.ts";
+import { radiusAddresses, radiusProfile, terminateCause } from "./radius_session.ts";
+
+const PROFILE: PppProfile = {
+  name: "default",
+  localAddress: { kind: "address", address: "198.19.0.1" },
+  remoteAddress: { kind: "pool", pool: "p" },
+  dnsServer: [],
+  onlyOne: false,
+  sessionTimeoutMs: null,
+  idleTimeoutMs: 600_000,
+  changeTcpMss: true,
+};
+const AUTH: RadiusAuthorization = { framedRoutes: [], classes: [], dns: [], replyMessages: [] };
+
+function pools() {
+  return new AddressPools([
+    { name: "p", ranges: [{ first: 0xc6130a0a, last: 0xc6130a0b }], nextPool: undefined },
+    { name: "gold", ranges: [{ first: 0xc6131414, last: 0xc6131414 }], nextPool: undefined },
+  ]);
+}
+
+Deno.test("RADIUS addresses: Framed-IP-Address is claimed once, Framed-Pool by name, else the profile", () => {
+  const p = pools();
+  const fixed = radiusAddresses({ ...AUTH, framedIpAddress: "198.19.0.77" }, PROFILE, p);
+  assert.ok(!(fixed instanceof ProtocolError));
+  assert.equal(fixed.peerAddress, "198.19.0.77");
+  assert.equal(fixed.localAddress, "198.19.0.1");
+  const again = radiusAddresses({ ...AUTH, framedIpAddress: "198.19.0.77" }, PROFILE, p);
+  assert.ok(again instanceof ProtocolError);
+  assert.match(again.message, /already in use/);
+  for (const a of fixed.release) p.release(a);
+  const gold = radiusAddresses({ ...AUTH, framedPool: "gold" }, PROFILE, p);
+  assert.ok(!(gold instanceof ProtocolError));
+  assert.equal(gold.peerAddress, "198.19.20.20");
+  const missing = radiusAddresses({ ...AUTH, framedPool: "nope" }, PROFILE, p);
+  assert.ok(missing instanceof ProtocolError);
+  const fallback = radiusAddresses(AUTH, PROFILE, p);
+  assert.ok(!(fallback instanceof ProtocolError));
+  assert.equal(fallback.peerAddress, "198.19.10.10");
+});
+
+Deno.test("RADIUS timeouts and DNS override the profile; terminate causes follow the end reason", () => {
+  const p = radiusProfile(PROFILE, {
+    ...AUTH,
+    sessionTimeoutMs: 3_600_000,
+    idleTimeoutMs: 0,
+    dns: ["198.18.1.1", "198.18.1.2", "198.18.1.3"],
+  });
+  assert.equal(p.sessionTimeoutMs, 3_600_000);
+  assert.equal(p.idleTimeoutMs, null);
+  assert.deepEqual(p.dnsServer, ["198.18.1.1", "198.18.1.2"]);
+  assert.equal(radiusProfile(PROFILE, AUTH).idleTimeoutMs, 600_000);
+  assert.equal(
+    terminateCause("session-timeout 1h reached", false),
+    TERMINATE_CAUSE.SESSION_TIMEOUT,
+  );
+  assert.equal(terminateCause("idle-timeout 10m reached", false), TERMINATE_CAUSE.IDLE_TIMEOUT);
+  assert.equal(terminateCause("RADIUS Disconnect-Request", false), TERMINATE_CAUSE.ADMIN_RESET);
+  assert.equal(terminateCause("server shutting down", true), TERMINATE_CAUSE.NAS_REBOOT);
+  assert.equal(terminateCause(undefined, false), TERMINATE_CAUSE.USER_REQUEST);
+});

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { createSelfSignedServerCertificate } from "../cert/self_signed.ts";
+import { createLogger } from "../log.ts";
+import { encodeProxyV2 } from "./proxy_protocol.ts";
+import { listenProxyTls } from "./proxy_tls_listener.ts";
+
+const cert = await createSelfSignedServerCertificate({
+  commonName: "proxy-test",
+  ipAddresses: ["127.0.0.1"],
+});
+
+/** Connects to 127.0.0.1:port, sends `preface`, then TLS; resolves with what the server wrote. */
+function dial(port: number, preface: Uint8Array): Promise<string> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, "127.0.0.1", () => {
+      sock.write(preface);
+      const c = tls.connect({ socket: sock, rejectUnauthorized: false });
+      let got = "";
+      c.on("data", (d) => got += d);
+      c.on("error", () => resolve(`error:${got}`));
+      c.on("close", () => resolve(got));
+    });
+    sock.on("error", () => resolve("error"));
+  });
+}
+
+Deno.test("PROXY listener: the header's source becomes remoteAddr; untrusted or header-less peers are refused", async () => {
+  const lines: string[] = [];
+  const listener = await listenProxyTls({
+    hostname: ["127.0.0.1"],
+    port: 0,
+    certPem: cert.certPem,
+    keyPem: cert.keyPem,
+    mode: "any",
+    trusted: ["127.0.0.1"],
+    handshakeTimeoutMs: 2000,
+    logger: createLogger("debug", (_l, line) => lines.push(line)),
+  });
+  const port = listener.addrs[0]!.port;
+  const serve = (async () => {
+    for await (const d of listener) {
+      const w = d.writable.getWriter();
+      await w.write(new TextEncoder().encode(`${d.remoteAddr.hostname}:${d.remoteAddr.port}`));
+      await w.close().catch(() => {});
+      d.close();
+      await d.closed;
+    }
+  })();
+  try {
+    const v2 = encodeProxyV2(
+      { address: "198.18.7.7", port: 50000 },
+      { address: "198.18.1.1", port: 443 },
+    );
+    assert.equal(await dial(port, v2), "198.18.7.7:50000");
+    const v1 = new TextEncoder().encode("PROXY TCP6 2001:2::7 2001:2::1 40000 443\r\n");
+    assert.equal(await dial(port, v1), "2001:2::7:40000");
+    // No header: the TLS ClientHello itself is refused as not a PROXY header.
+    assert.match(await dial(port, new Uint8Array(0)), /^error|^$/);
+    assert.ok(lines.some((l) => /does not start with a PROXY protocol/.test(l)), lines.join("\n"));
+  } finally {
+    listener.close();
+    await serve;
+    await listener.closed;
+  }
+  // Untrusted source: a listener trusting only another address.
+  const strict = await listenProxyTls({
+    hostname: ["127.0.0.1"],
+    port: 0,
+    certPem: cert.certPem,
+    keyPem: cert.keyPem,
+    mode: "v2",
+    trusted: ["198.18.90.3"],
+    logger: createLogger("debug", (_l, line) => lines.push(line)),
+  });
+  try {
+    const v2 = encodeProxyV2({ address: "198.18.7.7", port: 1 }, {
+      address: "198.18.1.1",
+      port: 2,
+    });
+    assert.match(await dial(strict.addrs[0]!.port, v2), /^error|^$/);
+    assert.ok(lines.some((l) => /not in proxy-protocol-from/.test(l)));
+  } finally {
+    strict.close();
+    await strict.closed;
+  }
+});

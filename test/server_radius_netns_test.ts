@@ -1,0 +1,203 @@
+/**
+ * `sstp serve` (the real process, in a namespace) with users only in
+ * Debian's FreeRADIUS (started in the same namespace on its loopback):
+ * PAP, CHAP, MS-CHAPv1 and MS-CHAPv2 logins through the server (MS-CHAPv2's
+ * crypto binding verified with the HLAK built from FreeRADIUS's MPPE keys),
+ * a wrong password refused, the Framed-IP-Address from RADIUS handed to the
+ * client, accounting Start/Stop with the session's octet counts in
+ * FreeRADIUS's detail file, and radclient's Disconnect-Request ending a
+ * session.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { netnsTestIgnore } from "./helpers/netns.ts";
+import { TestClient } from "./helpers/test_client.ts";
+import type { MemoryTun } from "./helpers/memory_tun.ts";
+import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
+import {
+  CLIENT_IP,
+  createTopology,
+  POOL_YAML,
+  PORT,
+  ServeProcess,
+  SERVER_IP,
+  type Topology,
+  writeConfig,
+} from "./server_fixture.ts";
+import { radclient, startFreeRadius } from "./helpers/freeradius.ts";
+import type { AuthMethod } from "../lib/ppp/auth/auth_types.ts";
+
+const ignore = netnsTestIgnore("sstp serve + FreeRADIUS netns tests");
+const SECRET = "rad1us-t3st";
+const FRAMED_IP = "198.19.0.77";
+
+function client(t: Topology, user: string, password: string, methods: AuthMethod[]) {
+  return TestClient.connect({
+    netns: t.client,
+    host: SERVER_IP,
+    port: PORT,
+    user,
+    password,
+    serverCertPem: t.certPem,
+    authentication: methods,
+  });
+}
+
+/** Waits (bounded) until `count` server log lines match `re`. */
+async function linesMatching(serve: ServeProcess, re: RegExp, count: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (serve.lines.filter((l) => re.test(l)).length >= count) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`fewer than ${count} lines match ${re}:\n${serve.lines.join("\n")}`);
+}
+
+Deno.test({
+  name:
+    "sstp serve authenticates RADIUS users (pap, chap, mschap1, mschap2), accounts, obeys Disconnect",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async (tt) => {
+  await using t = await createTopology();
+  const fr = await startFreeRadius({
+    address: "127.0.0.1",
+    client: "127.0.0.1",
+    secret: SECRET,
+    netns: t.server.name,
+    users: [
+      { name: "rad", password: "rad pass", reply: [`Framed-IP-Address = ${FRAMED_IP}`] },
+      { name: "pooled", password: "p00l" },
+    ],
+  });
+  try {
+    const coaPort = fr.authPort + 2;
+    const config = await writeConfig(
+      t,
+      POOL_YAML + `secrets:
+  - { name: local, password: "l0cal" }
+radius:
+  - address: 127.0.0.1
+    secret: "${SECRET}"
+    authentication-port: ${fr.authPort}
+    accounting-port: ${fr.acctPort}
+    timeout: 1s
+ppp-aaa:
+  use-radius: yes
+  accounting: yes
+radius-incoming:
+  accept: yes
+  port: ${coaPort}
+`,
+    );
+    await using serve = await ServeProcess.start(t.server, ["--config", config]);
+
+    let radSessions = 0;
+    for (const method of ["pap", "chap", "mschap1", "mschap2"] as const) {
+      await tt.step(`${method}: RADIUS user gets Framed-IP-Address and passes a ping`, async () => {
+        const c = await client(t, "rad", "rad pass", [method]);
+        try {
+          const ip = await c.linkUp;
+          assert.equal(ip.localAddress, FRAMED_IP);
+          const tun = c.tun as MemoryTun;
+          const before = tun.written.length;
+          tun.inject(buildIcmpEcho(ip.localAddress, ip.peerAddress, { id: 3, seq: 1 }));
+          const reply = parseIcmp(await tun.nextWritten(before, 5000));
+          assert.equal(reply?.type, 0);
+        } finally {
+          await c.close();
+        }
+        await serve.waitFor(new RegExp(`Authenticated "rad" with ${method}$`));
+        // The next login claims the same Framed-IP-Address: wait until this session released it.
+        await linesMatching(serve, /closed sstp-rad/, ++radSessions);
+      });
+    }
+
+    await tt.step("a RADIUS user without Framed-IP-Address gets a pool address", async () => {
+      const c = await client(t, "pooled", "p00l", ["mschap2"]);
+      try {
+        const ip = await c.linkUp;
+        assert.match(ip.localAddress, /^198\.19\.0\.\d+$/);
+        assert.notEqual(ip.localAddress, FRAMED_IP);
+      } finally {
+        await c.close();
+      }
+    });
+
+    await tt.step("wrong password is refused; local secrets still work", async () => {
+      const bad = await client(t, "rad", "wrong", ["mschap2"]);
+      await assert.rejects(() => bad.linkUp);
+      await bad.close();
+      await serve.waitFor(/login "rad" refused: RADIUS rejected the login/);
+      const local = await client(t, "local", "l0cal", ["mschap2"]);
+      await local.linkUp;
+      await local.close();
+    });
+
+    await tt.step("accounting Start/Stop carry the caller and the session's octets", async () => {
+      // Four RADIUS sessions of "rad" ended; their Stops must be in the detail file.
+      let detail = "";
+      for (let i = 0; i < 50; i++) {
+        detail = await fr.detail();
+        if ((detail.match(/Acct-Status-Type = Stop/g) ?? []).length >= 5) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const records = detail.split(/\n\n+/).filter((r) => r.trim() !== "");
+      const starts = records.filter((r) => /Acct-Status-Type = Start/.test(r));
+      const stops = records.filter((r) => /Acct-Status-Type = Stop/.test(r));
+      assert.equal(starts.length, 5, detail);
+      assert.equal(stops.length, 5, detail);
+      assert.ok(records.some((r) => /Acct-Status-Type = Accounting-On/.test(r)));
+      for (const r of [...starts, ...stops]) {
+        assert.match(r, new RegExp(`Calling-Station-Id = "${CLIENT_IP.replaceAll(".", "\\.")}"`));
+        assert.match(r, /NAS-Port-Type = Virtual/);
+      }
+      // Octets of each Stop equal what the server counted for that session.
+      const closed = serve.lines.filter((l) => /closed sstp-rad/.test(l));
+      const counted = closed.map((l) => /rx (\d+) B\/\d+ pkt, tx (\d+) B/.exec(l)).filter((m) =>
+        m !== null
+      ).map((m) => [Number(m![1]), Number(m![2])]);
+      const stopped = stops.filter((r) => /User-Name = "rad"/.test(r)).map((r) => [
+        Number(/Acct-Input-Octets = (\d+)/.exec(r)?.[1]),
+        Number(/Acct-Output-Octets = (\d+)/.exec(r)?.[1]),
+      ]);
+      assert.equal(stopped.length, 4);
+      assert.deepEqual(
+        stopped.sort((a, b) => a[0]! - b[0]!),
+        counted.sort((a, b) => a[0]! - b[0]!),
+      );
+      assert.ok(stopped.every(([rx]) => rx! > 0));
+      assert.ok(stops.every((r) => /Acct-Terminate-Cause = /.test(r)));
+    });
+
+    await tt.step("radclient Disconnect-Request ends the session", async () => {
+      const c = await client(t, "rad", "rad pass", ["mschap2"]);
+      try {
+        await c.linkUp;
+        const r = await radclient(
+          `127.0.0.1:${coaPort}`,
+          "disconnect",
+          SECRET,
+          'User-Name = "rad"\n',
+          t.server.name,
+        );
+        assert.match(r.stdout, /Disconnect-ACK/, r.stdout + r.stderr);
+        const end = await c.done;
+        assert.ok(end !== undefined);
+        await serve.waitFor(/closed sstp-rad.*RADIUS Disconnect-Request/);
+      } finally {
+        await c.close();
+      }
+      let detail = "";
+      for (let i = 0; i < 50; i++) {
+        detail = await fr.detail();
+        if (/Acct-Terminate-Cause = Admin-Reset/.test(detail)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.match(detail, /Acct-Terminate-Cause = Admin-Reset/);
+    });
+  } finally {
+    await fr.stop();
+  }
+});
