@@ -31,6 +31,7 @@ import { AUTH_METHODS_STRONGEST_FIRST, type AuthMethod } from "../ppp/auth/auth_
 import { ConfigError } from "./config_error.ts";
 import { interfaceNameProblem } from "./interface_names.ts";
 import { formatIpv4Range, isIpv4, isIpv6, parseIpv4, rangeContains, rangesOverlap } from "./ip.ts";
+import { parseDuration } from "./duration.ts";
 import {
   type IpPool,
   type PppProfile,
@@ -110,6 +111,8 @@ export interface SstpServerConfig {
   maxSessions: number;
   /** LAN interface to answer ARP for client addresses on, if any. */
   proxyArpInterface: string | undefined;
+  /** Deadline from authentication to link-up (IPCP Opened) in ms (default 30 s). */
+  linkUpTimeoutMs: number;
 }
 
 /** The whole server configuration, checked. */
@@ -150,6 +153,7 @@ const SERVER_KEYS = [
   "control-socket",
   "max-sessions",
   "proxy-arp-interface",
+  "link-up-timeout",
 ] as const;
 
 /** Built-in values behind `default` in `only-one` and `change-tcp-mss`. */
@@ -293,6 +297,7 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     controlSocket: v("control-socket", absolute) ?? "/run/sstp/sstp-server.sock",
     maxSessions: v("max-sessions", (t) => parseIntegerIn(t, 1, 65535)) ?? 4096,
     proxyArpInterface: v("proxy-arp-interface", parseInterfaceName),
+    linkUpTimeoutMs: v("link-up-timeout", (t) => parseSeconds(t, 1, 3600)) ?? 30_000,
   };
   if (config.enabled && !fields.has("certificate")) {
     source.report(
@@ -315,6 +320,18 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
   return isMap(section)
     ? source.locate(config, "sstp-server", section, fields)
     : { value: config, path: "sstp-server", line: 0, lineOf: () => 0 };
+}
+
+/** A duration of whole seconds between `min` and `max` seconds, in ms. */
+function parseSeconds(text: string, min: number, max: number): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms % 1000 !== 0) {
+    throw new InvalidValueError(`"${text}" is not a number of seconds`);
+  }
+  if (ms < min * 1000 || ms > max * 1000) {
+    throw new InvalidValueError(`${ms / 1000} seconds is out of range (${min}-${max})`, "range");
+  }
+  return ms;
 }
 
 function parseInterfaceName(text: string): string {

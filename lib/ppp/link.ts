@@ -111,6 +111,9 @@ export type LinkAction =
 /** Timer names used by the link. */
 export type LinkTimer = "lcp" | "auth" | "ipcp" | "ipv6cp";
 
+/** LCP states reached when the peer restarts negotiation from Opened (RFC 1661 4.1 RCR/RCA/RCN). */
+const RENEGOTIATING: ReadonlySet<string> = new Set(["ReqSent", "AckRcvd", "AckSent"]);
+
 const CP_NAME: Record<number, LinkTimer> = {
   [PROTOCOL.LCP]: "lcp",
   [PROTOCOL.IPCP]: "ipcp",
@@ -129,6 +132,8 @@ export class PppLink {
   #ipcp: Ipcp | undefined;
   #ipv6cp: Ipv6cp | undefined;
   #failure: ProtocolError | undefined;
+  /** Set once authentication has completed (both roles). */
+  #wasAuthenticated = false;
 
   /** Creates a link in the Dead phase. */
   constructor(options: PppLinkOptions) {
@@ -302,6 +307,25 @@ export class PppLink {
           break;
         case "thisLayerDown":
           out.push(...this.#layerDown(cp, nowMs));
+          if (cp === this.#lcp && this.#wasAuthenticated && RENEGOTIATING.has(this.#lcp.state)) {
+            // RFC 1661 lets a peer renegotiate LCP at any time, but the
+            // authentication that follows could not be bound to the SSTP call
+            // again (the crypto binding is sent once) and would hand out a
+            // second set of addresses. End the link instead: the rest of this
+            // batch (our Configure-Request/-Ack) is dropped and a
+            // Terminate-Request goes out in its place.
+            return [
+              ...out,
+              ...this.#fail(
+                new ProtocolError(
+                  "lcp",
+                  ERROR_CODE.UNEXPECTED_MESSAGE,
+                  "Cannot renegotiate LCP after authentication: ending the link",
+                ),
+                nowMs,
+              ),
+            ];
+          }
           break;
         case "thisLayerStarted":
           break;
@@ -386,6 +410,7 @@ export class PppLink {
       this.#user = o.user;
       if (!method) {
         // The server asked for no authentication: HLAK is 32 zero bytes (MS-SSTP 3.2.5.2.1).
+        this.#wasAuthenticated = true;
         return [
           { type: "authenticated", user: o.user, method: "pap", hlak: new Uint8Array(32) },
           ...this.#beginNetwork(nowMs),
@@ -435,6 +460,7 @@ export class PppLink {
       return [...actions, ...this.#fail(result.error, nowMs)];
     }
     this.#user = result.user;
+    this.#wasAuthenticated = true;
     // Auth packets are ignored outside the Authenticate phase: drop the
     // challenge/response state (a server keeps thousands of links).
     this.#auth = undefined;

@@ -83,6 +83,14 @@ export function startSession(
   let isEnded = false;
   let proxyArp: NetConfig | undefined;
 
+  let addressesReleased = false;
+  /** Gives the session's pool addresses back, once whatever path ends the session. */
+  const releaseAddresses = (): void => {
+    if (addressesReleased) return;
+    addressesReleased = true;
+    for (const a of session.addresses?.release ?? []) ctx.pools.release(a);
+  };
+
   const assignAddresses = (user: string): AddressAssignment | ProtocolError => {
     ctx.registry.setUser(session, user);
     const entry = ctx.secrets().find(user);
@@ -101,6 +109,15 @@ export function startSession(
         "auth",
         ERROR_CODE.AUTH_FAILED,
         `User "${user}" already has a session (only-one)`,
+      );
+    }
+    if (session.addresses !== undefined) {
+      // The link asks once per session; a second request would overwrite
+      // (and so leak) the addresses already taken from the pools.
+      return new ProtocolError(
+        "ipcp",
+        ERROR_CODE.NO_ADDRESS,
+        `Cannot assign addresses to "${user}" twice in one session`,
       );
     }
     const addresses = ctx.secrets().assignAddresses(user, ctx.pools);
@@ -130,6 +147,7 @@ export function startSession(
     helloMs: server.keepaliveTimeoutMs,
     mru: server.maxMru,
     maxMtu: server.maxMtu,
+    linkUpMs: server.linkUpTimeoutMs,
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
     logger: log,
   });
@@ -226,7 +244,7 @@ export function startSession(
       }
       await proxyArp?.cleanup().catch((e) => log.warn(`proxy-arp cleanup: ${String(e)}`));
     } finally {
-      for (const a of session.addresses?.release ?? []) ctx.pools.release(a);
+      releaseAddresses();
       ctx.registry.remove(session);
       duplex.close();
     }

@@ -32,6 +32,8 @@ export interface ServerEngineOptions {
   hashBitmask?: number;
   mru?: number;
   maxMtu?: number;
+  /** Deadline from authentication to link-up in ms (RouterOS-style `link-up-timeout`). */
+  linkUpMs?: number;
   randomBytes: RandomBytes;
   logger: Logger;
 }
@@ -60,5 +62,6 @@ export function createServerEngine(options: ServerEngineOptions): SessionEngine 
     link,
     logger: options.logger,
     ...(options.maxMtu !== undefined ? { maxMtu: options.maxMtu } : {}),
+    ...(options.linkUpMs !== undefined ? { linkUpMs: options.linkUpMs } : {}),
   });
 }

@@ -16,7 +16,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import { ProtocolError } from "../errors.ts";
+import { ERROR_CODE, ProtocolError } from "../errors.ts";
 import type { SstpAction, SstpTimer } from "../sstp/actions.ts";
 import type { SstpClientStateMachine } from "../sstp/client_state.ts";
 import type { SstpServerStateMachine } from "../sstp/server_state.ts";
@@ -30,6 +30,8 @@ export type SstpCallMachine = SstpClientStateMachine | SstpServerStateMachine;
 
 const SSTP_TIMERS = new Set<string>(["negotiation", "hello", "abort", "disconnect"]);
 const LINK_TIMERS = new Set<string>(["lcp", "auth", "ipcp", "ipv6cp"]);
+/** Runs from authentication until the link is up (see `linkUpMs`). */
+const LINK_UP_TIMER = "linkUp";
 
 /** Options of {@linkcode SessionEngine}. */
 export interface SessionEngineOptions {
@@ -38,6 +40,11 @@ export interface SessionEngineOptions {
   logger: Logger;
   /** Upper bound on the interface MTU (RouterOS `max-mtu`). */
   maxMtu?: number;
+  /**
+   * Deadline from authentication to link-up (Call Connected and IPCP
+   * Opened), in ms; the session is aborted when it passes. Undefined: none.
+   */
+  linkUpMs?: number;
 }
 
 /** Client or server session engine (see the module doc). */
@@ -46,6 +53,7 @@ export class SessionEngine implements TunnelEngine {
   readonly #link: PppLink;
   readonly #log: Logger;
   readonly #maxMtu: number;
+  readonly #linkUpMs: number | undefined;
   #ip: IpcpResult | undefined;
   #linkUpSent = false;
   #closed = false;
@@ -58,6 +66,7 @@ export class SessionEngine implements TunnelEngine {
     this.#link = options.link;
     this.#log = options.logger;
     this.#maxMtu = options.maxMtu ?? 4091;
+    this.#linkUpMs = options.linkUpMs;
   }
 
   /** SSTP state name (for status displays). */
@@ -118,7 +127,9 @@ export class SessionEngine implements TunnelEngine {
         } else this.#log.debug("discard PPP frame before the call allows it");
         break;
       case "timer":
-        if (SSTP_TIMERS.has(event.timer)) {
+        if (event.timer === LINK_UP_TIMER) {
+          this.#linkUpExpired(nowMs, out);
+        } else if (SSTP_TIMERS.has(event.timer)) {
           this.#sstpActions(this.#sstp.timer(event.timer as SstpTimer, nowMs), nowMs, out);
         } else if (LINK_TIMERS.has(event.timer)) {
           this.#linkActions(this.#link.timer(event.timer as LinkTimer, nowMs), nowMs, out);
@@ -175,6 +186,9 @@ export class SessionEngine implements TunnelEngine {
           break;
         case "authenticated":
           this.#authenticated = { user: a.user, method: a.method };
+          if (this.#linkUpMs !== undefined && !this.#linkUpSent) {
+            out.push({ type: "startTimer", timer: LINK_UP_TIMER, ms: this.#linkUpMs });
+          }
           this.#sstpActions(this.#sstp.authenticated(a.hlak, nowMs), nowMs, out);
           break;
         case "ipUp":
@@ -201,6 +215,7 @@ export class SessionEngine implements TunnelEngine {
   #maybeLinkUp(out: TunnelAction[]): void {
     if (this.#linkUpSent || !this.#ip || !this.#sstp.isDataAllowed) return;
     this.#linkUpSent = true;
+    if (this.#linkUpMs !== undefined) out.push({ type: "stopTimer", timer: LINK_UP_TIMER });
     const ip: IpConfig = {
       localAddress: this.#ip.localAddress,
       peerAddress: this.#ip.peerAddress,
@@ -210,6 +225,25 @@ export class SessionEngine implements TunnelEngine {
     out.push({ type: "linkUp", ip });
   }
 
+  /**
+   * An authenticated peer that never completes IPCP (or the Call Connected)
+   * would hold its addresses and a negotiating slot for ever: abort the call.
+   */
+  #linkUpExpired(nowMs: number, out: TunnelAction[]): void {
+    if (this.#linkUpSent) return;
+    const error = new ProtocolError(
+      "ppp",
+      ERROR_CODE.TIMEOUT,
+      `Cannot bring the link up: not up ${
+        Math.round((this.#linkUpMs ?? 0) / 1000)
+      } s after authentication`,
+    );
+    this.#log.warn(error.message);
+    this.#error ??= error;
+    this.#linkActions(this.#link.close(nowMs, "link-up timeout"), nowMs, out);
+    this.#sstpActions(this.#sstp.abort(error, nowMs), nowMs, out);
+  }
+
   #finish(error: Error | undefined, nowMs: number, out: TunnelAction[]): void {
     if (this.#closed) return;
     // The link error (e.g. authentication) explains more than the SSTP abort it caused.
@@ -217,7 +251,9 @@ export class SessionEngine implements TunnelEngine {
     this.#error = reason;
     this.#linkActions(this.#link.lowerDown(nowMs), nowMs, out);
     this.#closed = true;
-    for (const t of [...SSTP_TIMERS, ...LINK_TIMERS]) out.push({ type: "stopTimer", timer: t });
+    for (const t of [...SSTP_TIMERS, ...LINK_TIMERS, LINK_UP_TIMER]) {
+      out.push({ type: "stopTimer", timer: t });
+    }
     out.push(reason ? { type: "closed", error: reason } : { type: "closed" });
   }
 }

@@ -62,6 +62,11 @@ export class EngineHarness {
     return true;
   }
 
+  /** Sends a raw PPP frame from `side` in an SSTP data packet, whatever its gates (a hostile peer). */
+  sendPpp(from: Side, frame: Uint8Array): void {
+    this.#send(from, { kind: "data", data: frame });
+  }
+
   /** Delivers packets and fires timers until `done()` or `maxMs` of fake time pass. */
   runUntil(done: () => boolean, maxMs = 120_000): boolean {
     const limit = this.nowMs + maxMs;

@@ -1,0 +1,112 @@
+/**
+ * Client and server engines back to back in memory, one of them hostile:
+ * LCP renegotiation after the link is up, sessions that stall after
+ * authentication, replies that would not fit an SSTP packet.
+ */
+import assert from "node:assert/strict";
+import { createClientEngine } from "../lib/tunnel/client_engine.ts";
+import { createServerEngine, type ServerEngineOptions } from "../lib/tunnel/server_engine.ts";
+import type { SessionEngine } from "../lib/tunnel/session_engine.ts";
+import { certHashes } from "../lib/sstp/crypto_binding.ts";
+import { ProtocolError } from "../lib/errors.ts";
+import { NOOP_LOGGER } from "../lib/log.ts";
+import type { AuthMethod } from "../lib/ppp/auth/auth_types.ts";
+import { EngineHarness, type Side } from "./helpers/engine_harness.ts";
+import { seededRandomBytes } from "./helpers/xorshift.ts";
+import { be, buildCp, buildFrame, buildOptions } from "./helpers/ppp_builders.ts";
+
+const CERT = new TextEncoder().encode("hostile engine test certificate");
+
+interface Pair {
+  h: EngineHarness;
+  client: SessionEngine;
+  server: SessionEngine;
+  /** How many times the server assigned addresses. */
+  assigned: () => number;
+}
+
+function pair(
+  opts: { method?: AuthMethod; user?: string; server?: Partial<ServerEngineOptions> } = {},
+): Pair {
+  let assigned = 0;
+  const client = createClientEngine({
+    certHashes: certHashes(CERT),
+    user: opts.user ?? "alice",
+    password: "s3cret!",
+    authentication: [opts.method ?? "mschap2"],
+    helloMs: 60_000,
+    randomBytes: seededRandomBytes(11),
+    logger: NOOP_LOGGER,
+  });
+  const server = createServerEngine({
+    certHashes: certHashes(CERT),
+    authentication: [opts.method ?? "mschap2"],
+    lookupPassword: (u) => (u === "alice" ? "s3cret!" : undefined),
+    assignAddresses: () => {
+      assigned++;
+      return { localAddress: "198.18.100.1", peerAddress: "198.18.100.2" };
+    },
+    serverName: "test-server",
+    helloMs: 60_000,
+    randomBytes: seededRandomBytes(12),
+    logger: NOOP_LOGGER,
+    ...opts.server,
+  });
+  return { h: new EngineHarness(client, server), client, server, assigned: () => assigned };
+}
+
+/** An LCP Configure-Request with only a Magic-Number, as a renegotiating peer sends. */
+function lcpConfigureRequest(id: number, magic: number): Uint8Array {
+  return buildFrame(0xc021, [...buildCp(1, id, buildOptions([5, ...be(magic, 4)]))]);
+}
+
+for (const from of ["client", "server"] as const satisfies readonly Side[]) {
+  const to: Side = from === "client" ? "server" : "client";
+  Deno.test(`${to} ends the session with a typed error when the ${from} renegotiates LCP after link-up`, () => {
+    const p = pair();
+    p.h.start();
+    assert.ok(p.h.runUntil(() => !!p.h.linkUp.client && !!p.h.linkUp.server, 10_000));
+    assert.equal(p.assigned(), 1);
+    p.h.sendPpp(from, lcpConfigureRequest(0x77, 0x12345678));
+    assert.ok(p.h.runUntil(() => !!p.h.closed[to], 60_000));
+    const e = p.h.closed[to]?.error;
+    assert.ok(e instanceof ProtocolError, `expected a ProtocolError, got ${e}`);
+    assert.match(e.message, /renegotiate LCP/);
+    // No second authentication, no second address.
+    assert.equal(p.assigned(), 1);
+    assert.equal(p.server.authenticated?.user, "alice");
+    assert.ok(p.h.runUntil(() => !!p.h.closed[from], 60_000));
+  });
+}
+
+/** Drops the client's IPCP frames: it authenticates, then never finishes IPCP. */
+function dropClientIpcp(from: Side, bytes: Uint8Array): Uint8Array | null {
+  // SSTP data header (4) + FF 03 + protocol 80 21.
+  const ipcp = bytes[0] === 0x10 && bytes[1] === 0x00 && bytes[6] === 0x80 && bytes[7] === 0x21;
+  return from === "client" && ipcp ? null : bytes;
+}
+
+Deno.test("server closes an authenticated session whose link is not up within link-up-timeout", () => {
+  const p = pair({ server: { linkUpMs: 30_000, helloMs: null } });
+  p.h.tap = dropClientIpcp;
+  p.h.start();
+  assert.ok(p.h.runUntil(() => p.server.authenticated !== undefined, 10_000));
+  const t0 = p.h.nowMs;
+  assert.equal(p.h.runUntil(() => !!p.h.closed.server, 29_000), false);
+  assert.ok(p.h.runUntil(() => !!p.h.closed.server, 20_000));
+  const took = p.h.nowMs - t0;
+  assert.ok(took >= 30_000 && took < 40_000, `closed after ${took} ms`);
+  const e = p.h.closed.server?.error;
+  assert.ok(e instanceof ProtocolError, String(e));
+  assert.equal(e.code, "TIMEOUT");
+  assert.equal(p.h.linkUp.server, undefined);
+});
+
+Deno.test("link-up-timeout does not touch a session that came up in time", () => {
+  const p = pair({ server: { linkUpMs: 30_000 } });
+  p.h.start();
+  assert.ok(p.h.runUntil(() => !!p.h.linkUp.server, 10_000));
+  assert.equal(p.h.timers("server").includes("linkUp"), false);
+  p.h.runUntil(() => false, 100_000);
+  assert.equal(p.h.closed.server, undefined);
+});

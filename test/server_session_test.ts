@@ -1,0 +1,266 @@
+/**
+ * One server session (`lib/server/_session.ts`) against a real client
+ * pipeline over an in-memory duplex, with an in-memory platform: every kind
+ * of session end gives the pool addresses back exactly once.
+ */
+import assert from "node:assert/strict";
+import { type ServerSession, startSession } from "../lib/server/_session.ts";
+import { AddressPools } from "../lib/server/address_pool.ts";
+import { SecretBook } from "../lib/server/secrets.ts";
+import { SessionRegistry } from "../lib/server/session_registry.ts";
+import { parseServerConfig, type ServerConfig } from "../lib/config/server_config.ts";
+import { createClientEngine } from "../lib/tunnel/client_engine.ts";
+import { TunnelRunner } from "../lib/pipeline/runner.ts";
+import { certHashes } from "../lib/sstp/crypto_binding.ts";
+import { encodeSstpPacket } from "../lib/sstp/packet.ts";
+import { systemClock } from "../lib/clock.ts";
+import { createLogger, NOOP_LOGGER } from "../lib/log.ts";
+import type { Platform, PlatformTun } from "../lib/platform.ts";
+import type { AuthMethod } from "../lib/ppp/auth/auth_types.ts";
+import { memoryDuplexPair, type Splitter } from "./helpers/memory_duplex.ts";
+import { MemoryTun } from "./helpers/memory_tun.ts";
+import { seededRandomBytes } from "./helpers/xorshift.ts";
+import { be, buildCp, buildFrame, buildOptions } from "./helpers/ppp_builders.ts";
+
+const CERT = new TextEncoder().encode("session test certificate");
+const POOL_SIZE = 3;
+
+function config(extra = ""): ServerConfig {
+  return parseServerConfig(
+    `sstp-server:
+  certificate: /nonexistent/server.pem
+  authentication: mschap2
+${extra}pools:
+  - name: vpn
+    ranges: 198.18.60.10-198.18.60.12
+profiles:
+  - name: default
+    local-address: 198.18.60.1
+    remote-address: vpn
+secrets:
+  - name: alice
+    password: s3cret!
+`,
+    "session-test.yaml",
+  );
+}
+
+interface World {
+  pools: AddressPools;
+  registry: SessionRegistry<ServerSession>;
+  tuns: MemoryTun[];
+  lines: string[];
+  start(
+    opts?: { password?: string; method?: AuthMethod; clientToServer?: Splitter },
+  ): Promise<Run>;
+}
+
+interface Run {
+  session: ServerSession;
+  client: TunnelRunner;
+  clientDone: Promise<{ error?: Error }>;
+  /** Writes raw bytes as the client (a hostile client). */
+  inject(bytes: Uint8Array): void;
+  /** Cuts the transport (TCP reset). */
+  reset(): void;
+}
+
+function world(cfg: ServerConfig): World {
+  const pools = new AddressPools(cfg.pools);
+  const registry = new SessionRegistry<ServerSession>();
+  const tuns: MemoryTun[] = [];
+  const lines: string[] = [];
+  const platform: Platform = {
+    openTun: ({ name }) => {
+      const tun = new MemoryTun(name) as MemoryTun & { closed: Promise<void> };
+      tuns.push(tun);
+      (tun as { closed: Promise<void> }).closed = Promise.resolve();
+      return tun as unknown as PlatformTun;
+    },
+    createReactor: () => ({ close() {}, closed: Promise.resolve() }),
+    openNetlink: () => {
+      throw new Error("not in this test");
+    },
+  };
+  let seed = 100;
+  return {
+    pools,
+    registry,
+    tuns,
+    lines,
+    start(opts = {}) {
+      const [c, s] = memoryDuplexPair(
+        opts.clientToServer ? { splitAtoB: opts.clientToServer } : {},
+      );
+      const session = startSession(
+        {
+          config: () => cfg,
+          secrets: () => new SecretBook(cfg),
+          pools,
+          registry,
+          platform,
+          reactor: { close() {}, closed: Promise.resolve() },
+          linkSetup: { kind: "ip", configure: () => Promise.resolve(), close() {} },
+          certHashes: certHashes(CERT),
+          clock: systemClock,
+          logger: createLogger("debug", (_l, line) => lines.push(line)),
+        },
+        {
+          readable: s.readable,
+          writable: s.writable,
+          close: () => s.close(),
+          closed: Promise.resolve(),
+          localAddr: { hostname: "198.18.0.1", port: 443 },
+          remoteAddr: { hostname: "198.18.0.2", port: 40000 },
+          info: {},
+        },
+        new Uint8Array(),
+        "{00000000-0000-0000-0000-000000000001}",
+        "198.18.0.2:40000",
+      );
+      const clientTun = new MemoryTun("c0");
+      // The client writes through this writer; a test may add raw packets between its writes.
+      const out = c.writable.getWriter();
+      const client = new TunnelRunner({
+        engine: createClientEngine({
+          certHashes: certHashes(CERT),
+          user: "alice",
+          password: opts.password ?? "s3cret!",
+          authentication: [opts.method ?? "mschap2"],
+          helloMs: 60_000,
+          randomBytes: seededRandomBytes(seed++),
+          logger: NOOP_LOGGER,
+        }),
+        transport: {
+          readable: c.readable,
+          writable: new WritableStream({
+            write: (chunk) => out.write(chunk),
+            close: () => out.close(),
+            abort: () => out.close(),
+          }),
+          close: () => c.close(),
+        },
+        clock: systemClock,
+        logger: NOOP_LOGGER,
+        onLinkUp: () => Promise.resolve(clientTun),
+      });
+      const clientDone = client.run().finally(() => clientTun.close());
+      return Promise.resolve({
+        session,
+        client,
+        clientDone,
+        inject: (bytes) => {
+          out.write(bytes).catch(() => {});
+        },
+        reset: () => c.close(),
+      });
+    },
+  };
+}
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function connected(w: World, opts: Parameters<World["start"]>[0] = {}): Promise<Run> {
+  const run = await w.start(opts);
+  await until(() => run.session.state === "connected", 5000, "session connected");
+  assert.equal(w.pools.inUse, 1);
+  return run;
+}
+
+async function ended(w: World, run: Run): Promise<void> {
+  await run.session.done;
+  await run.clientDone;
+  assert.equal(w.registry.size, 0);
+  assert.equal(w.pools.inUse, 0, "every pool address is back");
+}
+
+/** An LCP Configure-Request in an SSTP data packet, as a renegotiating client sends. */
+function lcpRenegotiation(): Uint8Array {
+  const frame = buildFrame(0xc021, [...buildCp(1, 0x66, buildOptions([5, ...be(0x0badcafe, 4)]))]);
+  return encodeSstpPacket({ kind: "data", data: frame }).slice();
+}
+
+/** Drops the client's IPCP packets (it authenticates, then IPCP never completes). */
+function dropIpcp(chunk: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  while (at + 8 <= chunk.length) {
+    const length = ((chunk[at + 2]! & 0x0f) << 8) | chunk[at + 3]!;
+    if (length < 4 || at + length > chunk.length) break;
+    const isIpcp = chunk[at + 1] === 0 && chunk[at + 6] === 0x80 && chunk[at + 7] === 0x21;
+    if (!isIpcp) out.push(chunk.slice(at, at + length));
+    at += length;
+  }
+  if (at < chunk.length) out.push(chunk.slice(at));
+  return out;
+}
+
+Deno.test("session ends give the pool back: client disconnect", async () => {
+  const w = world(config());
+  const run = await connected(w);
+  run.client.close("user disconnect");
+  await ended(w, run);
+});
+
+Deno.test("session ends give the pool back: transport reset", async () => {
+  const w = world(config());
+  const run = await connected(w);
+  run.reset();
+  await ended(w, run);
+});
+
+Deno.test("session ends give the pool back: administrative close", async () => {
+  const w = world(config());
+  const run = await connected(w);
+  run.session.close("admin");
+  await ended(w, run);
+});
+
+Deno.test("session ends give the pool back: wrong password (nothing taken)", async () => {
+  const w = world(config());
+  const run = await w.start({ password: "wrong" });
+  await ended(w, run);
+});
+
+Deno.test("session ends give the pool back: LCP renegotiation after link-up", async () => {
+  const w = world(config());
+  const run = await connected(w);
+  run.inject(lcpRenegotiation());
+  await ended(w, run);
+  assert.ok(
+    w.lines.some((l) => l.includes("Cannot renegotiate LCP")),
+    "the reason is logged",
+  );
+  assert.equal(w.lines.filter((l) => l.includes("address 198.18.60.")).length, 1);
+});
+
+Deno.test("session ends give the pool back: link-up timeout after authentication", async () => {
+  const w = world(config("  link-up-timeout: 1s\n"));
+  const run = await w.start({ clientToServer: dropIpcp });
+  await until(() => w.pools.inUse === 1, 5000, "addresses assigned");
+  await ended(w, run);
+  assert.ok(w.lines.some((l) => l.includes("not up 1 s after authentication")));
+});
+
+Deno.test("session ends give the pool back: many sessions, every kind of end, pool never leaks", async () => {
+  const w = world(config());
+  for (let round = 0; round < 2; round++) {
+    const runs = [await connected(w), await w.start({ password: "wrong" })];
+    await until(() => w.pools.inUse === 1, 5000, "first session holds one address");
+    const third = await w.start();
+    await until(() => w.pools.inUse === 2, 5000, "two sessions hold addresses");
+    runs.push(third);
+    runs[0]!.client.close("bye");
+    third.inject(lcpRenegotiation());
+    for (const r of runs) await r.session.done;
+    for (const r of runs) await r.clientDone;
+    assert.equal(w.pools.inUse, 0);
+  }
+  assert.equal(POOL_SIZE, 3);
+});
