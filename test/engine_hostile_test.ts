@@ -9,7 +9,8 @@ import { createServerEngine, type ServerEngineOptions } from "../lib/tunnel/serv
 import type { SessionEngine } from "../lib/tunnel/session_engine.ts";
 import { certHashes } from "../lib/sstp/crypto_binding.ts";
 import { ProtocolError } from "../lib/errors.ts";
-import { NOOP_LOGGER } from "../lib/log.ts";
+import { createLogger, NOOP_LOGGER } from "../lib/log.ts";
+import { encodeSstpPacket } from "../lib/sstp/packet.ts";
 import type { AuthMethod } from "../lib/ppp/auth/auth_types.ts";
 import { EngineHarness, type Side } from "./helpers/engine_harness.ts";
 import { seededRandomBytes } from "./helpers/xorshift.ts";
@@ -26,15 +27,22 @@ interface Pair {
 }
 
 function pair(
-  opts: { method?: AuthMethod; user?: string; server?: Partial<ServerEngineOptions> } = {},
+  opts: {
+    method?: AuthMethod;
+    user?: string;
+    password?: string;
+    clientMru?: number;
+    server?: Partial<ServerEngineOptions>;
+  } = {},
 ): Pair {
   let assigned = 0;
   const client = createClientEngine({
     certHashes: certHashes(CERT),
     user: opts.user ?? "alice",
-    password: "s3cret!",
+    password: opts.password ?? "s3cret!",
     authentication: [opts.method ?? "mschap2"],
     helloMs: 60_000,
+    ...(opts.clientMru !== undefined ? { mru: opts.clientMru } : {}),
     randomBytes: seededRandomBytes(11),
     logger: NOOP_LOGGER,
   });
@@ -109,4 +117,62 @@ Deno.test("link-up-timeout does not touch a session that came up in time", () =>
   assert.equal(p.h.timers("server").includes("linkUp"), false);
   p.h.runUntil(() => false, 100_000);
   assert.equal(p.h.closed.server, undefined);
+});
+
+/** Every packet `side` sent fits the 12-bit SSTP length (4095). */
+function assertAllFit(h: EngineHarness, side: Side): void {
+  for (const p of h.sent[side]) {
+    assert.ok(encodeSstpPacket(p).length <= 4095);
+  }
+}
+
+Deno.test("a Protocol-Reject of a 4087-byte frame fits its SSTP packet (peer MRU 4091)", () => {
+  const p = pair({ clientMru: 4091, server: { mru: 4091 } });
+  p.h.start();
+  assert.ok(p.h.runUntil(() => !!p.h.linkUp.server, 10_000));
+  // CCP (0x80fd), which the server does not run: 4 bytes of header + 4083 of information.
+  const frame = new Uint8Array(4087).fill(0x5a);
+  frame.set([0xff, 0x03, 0x80, 0xfd]);
+  p.h.sendPpp("client", frame);
+  p.h.runUntil(() => false, 1000);
+  const rejects = p.h.sent.server.filter((x) =>
+    x.kind === "data" && x.data[2] === 0xc0 && x.data[3] === 0x21 && x.data[4] === 8
+  );
+  assert.equal(rejects.length, 1);
+  assertAllFit(p.h, "server");
+  assert.equal(p.h.closed.server, undefined);
+});
+
+Deno.test("a long Terminate-Request reason is cut to fit", () => {
+  const p = pair();
+  p.h.start();
+  assert.ok(p.h.runUntil(() => !!p.h.linkUp.server, 10_000));
+  p.h.close("server", "r".repeat(5000));
+  assert.ok(p.h.runUntil(() => !!p.h.closed.server, 30_000));
+  assertAllFit(p.h, "server");
+  const terminate = p.h.sent.server.find((x) =>
+    x.kind === "data" && x.data[2] === 0xc0 && x.data[3] === 0x21 && x.data[4] === 5
+  );
+  assert.ok(terminate?.kind === "data" && terminate.data.length <= 4 + 4 + 128);
+});
+
+Deno.test("an MS-CHAPv2 failure for a 4000-byte user name fits, and logs show it escaped and cut", () => {
+  const lines: string[] = [];
+  const user = "evil\n" + 'forged=1 "'.repeat(400);
+  const p = pair({
+    user,
+    password: "wrong",
+    server: { logger: createLogger("debug", (_l, line) => lines.push(line)) },
+  });
+  p.h.start();
+  assert.ok(p.h.runUntil(() => !!p.h.closed.server, 30_000));
+  const e = p.h.closed.server?.error;
+  assert.ok(e instanceof ProtocolError && e.code === "AUTH_FAILED", String(e));
+  assert.ok(e.message.length < 200, e.message);
+  assertAllFit(p.h, "server");
+  assert.ok(lines.length > 0);
+  for (const line of lines) {
+    assert.ok(!line.includes("\n"), `raw newline in ${line.slice(0, 80)}`);
+    assert.ok(line.length < 400, `log line of ${line.length} characters: ${line.slice(0, 80)}`);
+  }
 });

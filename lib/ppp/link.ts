@@ -23,7 +23,8 @@
  */
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { PROTOCOL } from "./constants.ts";
+import { quotePeerText } from "../peer_text.ts";
+import { PPP_DEFAULTS, PROTOCOL } from "./constants.ts";
 import type { ControlProtocol, CpAction } from "./control_protocol.ts";
 import { describeCpPacket } from "./describe.ts";
 import { decodePppFrame, encodePppFrame } from "./frame.ts";
@@ -283,8 +284,12 @@ export class PppLink {
   }
 
   #frame(protocol: number, packet: Uint8Array): LinkAction {
-    this.#trace("send", protocol, packet);
-    return { type: "sendFrame", frame: encodePppFrame(protocol, packet) };
+    const fitted = fitControlPacket(packet);
+    if (fitted !== packet) {
+      this.#log.debug(`truncated a ${packet.length}-byte control packet to fit an SSTP packet`);
+    }
+    this.#trace("send", protocol, fitted);
+    return { type: "sendFrame", frame: encodePppFrame(protocol, fitted) };
   }
 
   /** Carries out a control protocol's actions and the phase changes they cause. */
@@ -464,7 +469,7 @@ export class PppLink {
     // Auth packets are ignored outside the Authenticate phase: drop the
     // challenge/response state (a server keeps thousands of links).
     this.#auth = undefined;
-    this.#log.info(`Authenticated ${JSON.stringify(result.user)} with ${this.#authMethod}`);
+    this.#log.info(`Authenticated ${quotePeerText(result.user)} with ${this.#authMethod}`);
     actions.push({
       type: "authenticated",
       user: result.user,
@@ -504,4 +509,21 @@ export class PppLink {
     }
     return out;
   }
+}
+
+/**
+ * A control packet cut to {@linkcode PPP_DEFAULTS.MAX_CONTROL_PACKET} with
+ * its Length field rewritten. Every control packet we send (LCP/IPCP codes,
+ * PAP and CHAP) is code, identifier, length, data, and the data of the
+ * packets that can grow with peer input (rejects quoting the peer, messages,
+ * reasons) stays meaningful when cut; without this an oversized reply would
+ * not fit its SSTP packet and the encoder would throw.
+ */
+export function fitControlPacket(packet: Uint8Array): Uint8Array {
+  const max = PPP_DEFAULTS.MAX_CONTROL_PACKET;
+  if (packet.length <= max) return packet;
+  const cut = packet.slice(0, max);
+  cut[2] = max >> 8;
+  cut[3] = max & 0xff;
+  return cut;
 }

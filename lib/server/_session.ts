@@ -19,6 +19,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
+import { quotePeerText } from "../peer_text.ts";
 import type { Platform, PlatformReactor, PlatformTun } from "../platform.ts";
 import type { ByteDuplex } from "../transport/duplex.ts";
 import type { IpConfig } from "../tunnel/events.ts";
@@ -95,20 +96,24 @@ export function startSession(
     ctx.registry.setUser(session, user);
     const entry = ctx.secrets().find(user);
     if (entry === undefined) {
-      return new ProtocolError("auth", ERROR_CODE.AUTH_FAILED, `User "${user}" cannot log in`);
+      return new ProtocolError(
+        "auth",
+        ERROR_CODE.AUTH_FAILED,
+        `User ${quotePeerText(user)} cannot log in`,
+      );
     }
-    log.info(`user "${user}": profile "${entry.profile.name}"`);
+    log.info(`user ${quotePeerText(user)}: profile "${entry.profile.name}"`);
     const others = ctx.registry.ofUser(user).filter((s) => s !== session);
     if (entry.profile.onlyOne && others.length > 0) {
       const other = others[0]!;
       log.warn(
-        `only-one: user "${user}" already has a session ` +
+        `only-one: user ${quotePeerText(user)} already has a session ` +
           `(${other.interfaceName ?? "negotiating"} from ${other.callerId}); refusing this login`,
       );
       return new ProtocolError(
         "auth",
         ERROR_CODE.AUTH_FAILED,
-        `User "${user}" already has a session (only-one)`,
+        `User ${quotePeerText(user)} already has a session (only-one)`,
       );
     }
     if (session.addresses !== undefined) {
@@ -117,12 +122,12 @@ export function startSession(
       return new ProtocolError(
         "ipcp",
         ERROR_CODE.NO_ADDRESS,
-        `Cannot assign addresses to "${user}" twice in one session`,
+        `Cannot assign addresses to ${quotePeerText(user)} twice in one session`,
       );
     }
     const addresses = ctx.secrets().assignAddresses(user, ctx.pools);
     if (addresses instanceof ProtocolError) {
-      log.warn(`refusing "${user}": ${addresses.message}`);
+      log.warn(`refusing ${quotePeerText(user)}: ${addresses.message}`);
       return addresses;
     }
     session.addresses = addresses;
@@ -181,7 +186,9 @@ export function startSession(
     session.state = "connected";
     session.connectedMs = ctx.clock.now();
     log.info(
-      `up: ${tun.name} user "${user}" ${ip.localAddress} → ${ip.peerAddress} mtu ${ip.mtu}`,
+      `up: ${tun.name} user ${
+        quotePeerText(user)
+      } ${ip.localAddress} → ${ip.peerAddress} mtu ${ip.mtu}`,
     );
     return tun;
   };
