@@ -23,7 +23,7 @@ import { parsePort } from "../config/values.ts";
 import { isIpv4, isIpv6 } from "../config/ip.ts";
 import { SstpServer } from "../server/server.ts";
 import { loadServerTlsFiles, type ServerTlsFiles } from "../server/_pem_files.ts";
-import { loadZeroConfig, zeroConfigBanner } from "../server/zero_config.ts";
+import { loadZeroConfig, mayShowPassword, zeroConfigBanner } from "../server/zero_config.ts";
 import { type ControlServer, startControlServer } from "../control/control_server.ts";
 import { DEFAULT_CONTROL_DIR, SERVER_SOCKET_NAME } from "../control/protocol.ts";
 
@@ -224,7 +224,9 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       keyPem = z.keyPem;
       for (const f of z.created) log.info(`zero-config: created ${f}`);
       const host = bannerHost(flags.listen);
-      for (const line of zeroConfigBanner(z, host, config.sstpServer.port)) ctx.print(line);
+      const showPassword = mayShowPassword(z, ctx.isOutputTerminal === true);
+      const banner = zeroConfigBanner(z, host, config.sstpServer.port, { showPassword });
+      for (const line of banner) ctx.print(line);
     }
   } catch (e) {
     if (e instanceof ConfigError) {
