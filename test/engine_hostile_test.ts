@@ -176,3 +176,60 @@ Deno.test("an MS-CHAPv2 failure for a 4000-byte user name fits, and logs show it
     assert.ok(line.length < 400, `log line of ${line.length} characters: ${line.slice(0, 80)}`);
   }
 });
+
+/** Rewrites the hash protocol bitmask of the server's Call Connect Ack (a downgrade attempt). */
+function ackBitmask(bitmask: number) {
+  return (from: Side, bytes: Uint8Array): Uint8Array => {
+    // Control packet, message type 2 (Call Connect Ack); bitmask after 4 + 4 + 4 + 3 bytes.
+    if (from !== "server" || bytes[1] !== 0x01 || bytes[5] !== 0x02) return bytes;
+    const copy = bytes.slice();
+    copy[15] = bitmask;
+    return copy;
+  };
+}
+
+Deno.test("crypto-binding sha256-only: the server offers SHA-256 only and refuses a SHA-1 binding", () => {
+  const strict = pair({ server: { hashBitmask: 2 } });
+  strict.h.start();
+  assert.ok(strict.h.runUntil(() => !!strict.h.linkUp.server, 10_000));
+  const ack = strict.h.sent.server.find((x) => x.kind === "control" && x.message.messageType === 2);
+  assert.ok(ack?.kind === "control");
+  assert.deepEqual(
+    ack.message.attributes.map((a) => a.kind === "cryptoBindingRequest" && a.hashProtocolBitmask),
+    [2],
+  );
+
+  // A man in the middle rewrites the offer to SHA-1: `any` accepts it, `sha256-only` does not.
+  const lax = pair({ server: { hashBitmask: 3 } });
+  lax.h.tap = ackBitmask(1);
+  lax.h.start();
+  assert.ok(lax.h.runUntil(() => !!lax.h.linkUp.server, 10_000));
+  const downgraded = pair({ server: { hashBitmask: 2 } });
+  downgraded.h.tap = ackBitmask(1);
+  downgraded.h.start();
+  assert.ok(downgraded.h.runUntil(() => !!downgraded.h.closed.server, 30_000));
+  const e = downgraded.h.closed.server?.error;
+  assert.ok(e instanceof ProtocolError && e.code === "CRYPTO_BINDING_MISMATCH", String(e));
+  assert.equal(downgraded.h.linkUp.server, undefined);
+});
+
+Deno.test("the client refuses an IPCP address equal to the server's own address", () => {
+  const client = createClientEngine({
+    certHashes: certHashes(CERT),
+    user: "alice",
+    password: "s3cret!",
+    authentication: ["mschap2"],
+    helloMs: 60_000,
+    serverAddress: "198.18.100.2",
+    randomBytes: seededRandomBytes(21),
+    logger: NOOP_LOGGER,
+  });
+  const p = pair();
+  const h = new EngineHarness(client, p.server);
+  h.start();
+  assert.ok(h.runUntil(() => !!h.closed.client, 30_000));
+  assert.equal(h.linkUp.client, undefined);
+  const e = h.closed.client?.error;
+  assert.ok(e instanceof ProtocolError && e.code === "NO_ADDRESS", String(e));
+  assert.match(e.message, /198\.18\.100\.2 from the server: it is the server's own address/);
+});

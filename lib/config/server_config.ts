@@ -27,7 +27,7 @@
  * @module
  */
 import { isMap } from "yaml";
-import { AUTH_METHODS_STRONGEST_FIRST, type AuthMethod } from "../ppp/auth/auth_types.ts";
+import type { AuthMethod } from "../ppp/auth/auth_types.ts";
 import { ConfigError } from "./config_error.ts";
 import { interfaceNameProblem } from "./interface_names.ts";
 import { formatIpv4Range, isIpv4, isIpv6, parseIpv4, rangeContains, rangesOverlap } from "./ip.ts";
@@ -48,6 +48,7 @@ import {
   DEFAULT_MTU,
   InvalidValueError,
   parseAuthentication,
+  parseChoice,
   parseIntegerIn,
   parseKeepaliveTimeout,
   parseMtu,
@@ -85,8 +86,14 @@ export interface SstpServerConfig {
    * other than the wildcards).
    */
   hostName: string[] | undefined;
-  /** Accepted methods, strongest first (default all four). */
+  /**
+   * Accepted methods, strongest first (default `mschap2` only: PAP, CHAP and
+   * MS-CHAPv1 derive no keys, so their HLAK is all zeros and the SSTP crypto
+   * binding protects nothing).
+   */
   authentication: AuthMethod[];
+  /** Hash protocols offered for the crypto binding: both (`any`, default) or SHA-256 only. */
+  cryptoBinding: CryptoBindingPolicy;
   /** Profile for secrets that name none (default `default`). */
   defaultProfile: string;
   /** SSTP/LCP keepalive timeout in ms, or `null` for disabled (default 60 s). */
@@ -114,6 +121,14 @@ export interface SstpServerConfig {
   /** Deadline from authentication to link-up (IPCP Opened) in ms (default 30 s). */
   linkUpTimeoutMs: number;
 }
+
+/** `crypto-binding` values. */
+export const CRYPTO_BINDING_POLICIES = ["any", "sha256-only"] as const;
+/** One of {@linkcode CRYPTO_BINDING_POLICIES}. */
+export type CryptoBindingPolicy = typeof CRYPTO_BINDING_POLICIES[number];
+
+/** Methods whose HLAK is all zeros (MS-SSTP 3.2.5.2.1): no key protects the crypto binding. */
+const KEYLESS_METHODS: readonly AuthMethod[] = ["pap", "chap", "mschap1"];
 
 /** The whole server configuration, checked. */
 export interface ServerConfig {
@@ -154,6 +169,7 @@ const SERVER_KEYS = [
   "max-sessions",
   "proxy-arp-interface",
   "link-up-timeout",
+  "crypto-binding",
 ] as const;
 
 /** Built-in values behind `default` in `only-one` and `change-tcp-mss`. */
@@ -238,6 +254,16 @@ export function parseServerConfig(yamlText: string, fileName: string): ServerCon
     return { ...s, profile };
   });
   checkInterfaces(source, interfaces, new Set(secrets.map((s) => s.name)));
+  const keyless = sstpServer.authentication.filter((m) => KEYLESS_METHODS.includes(m));
+  if (keyless.length > 0) {
+    warnings.push(
+      `${fileName}:${server.lineOf("authentication")}: sstp-server.authentication: ` +
+        `${keyless.join(", ")} derive${keyless.length === 1 ? "s" : ""} no keys (all-zero HLAK), ` +
+        `so the SSTP crypto binding does not protect ${
+          keyless.length === 1 ? "that login" : "those logins"
+        } against a TLS man in the middle; use mschap2 only where clients allow it`,
+    );
+  }
 
   if (source.issues.length > 0) throw new ConfigError(fileName, source.issues);
   return {
@@ -283,8 +309,8 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     certificate: v("certificate", parseNonEmpty),
     certificateKey: v("certificate-key", parseNonEmpty),
     hostName: list("host-name", (items) => items.map(parseHostName)),
-    authentication: list("authentication", parseAuthentication) ??
-      [...AUTH_METHODS_STRONGEST_FIRST],
+    authentication: list("authentication", parseAuthentication) ?? ["mschap2"],
+    cryptoBinding: v("crypto-binding", (t) => parseChoice(t, CRYPTO_BINDING_POLICIES)) ?? "any",
     defaultProfile: v("default-profile", parseNonEmpty) ?? "default",
     keepaliveTimeoutMs: keepalive === undefined ? DEFAULT_KEEPALIVE_TIMEOUT_S * 1000 : keepalive,
     maxMtu: v("max-mtu", parseMtu) ?? DEFAULT_MTU,

@@ -24,7 +24,8 @@ Deno.test("parseServerConfig() applies RouterOS defaults to a minimal file", () 
     certificate: "/etc/sstp/server.pem",
     certificateKey: undefined,
     hostName: undefined,
-    authentication: ["mschap2", "mschap1", "chap", "pap"],
+    authentication: ["mschap2"],
+    cryptoBinding: "any",
     defaultProfile: "default",
     keepaliveTimeoutMs: 60_000,
     maxMtu: 1500,
@@ -37,7 +38,9 @@ Deno.test("parseServerConfig() applies RouterOS defaults to a minimal file", () 
     controlSocket: "/run/sstp/sstp-server.sock",
     maxSessions: 4096,
     proxyArpInterface: undefined,
+    linkUpTimeoutMs: 30_000,
   });
+  assert.deepEqual(config.warnings, [], "the default (mschap2 only) needs no warning");
   assert.deepEqual(config.profiles, [{
     name: "default",
     localAddress: undefined,
@@ -72,6 +75,8 @@ Deno.test("parseServerConfig() reads every sstp-server property", () => {
   control-socket: /run/sstp.sock
   max-sessions: 10
   proxy-arp-interface: eth0
+  link-up-timeout: 45s
+  crypto-binding: sha256-only
 profiles:
   - name: vpn
 `,
@@ -84,6 +89,7 @@ profiles:
     certificateKey: "/etc/sstp/server.key",
     hostName: ["vpn.example.com", "198.18.0.1"],
     authentication: ["mschap2", "pap"],
+    cryptoBinding: "sha256-only",
     defaultProfile: "vpn",
     keepaliveTimeoutMs: null,
     maxMtu: 1400,
@@ -96,7 +102,13 @@ profiles:
     controlSocket: "/run/sstp.sock",
     maxSessions: 10,
     proxyArpInterface: "eth0",
+    linkUpTimeoutMs: 45_000,
   });
+  assert.equal(config.warnings.length, 1);
+  assert.match(
+    config.warnings[0]!,
+    /^sstp\.yaml:7: sstp-server\.authentication: pap derives no keys \(all-zero HLAK\), so the SSTP crypto binding does not protect that login/,
+  );
 });
 
 Deno.test("parseServerConfig() reads secrets, profiles, pools and interfaces", () => {
@@ -370,5 +382,22 @@ Deno.test("parseServerConfig() refuses a host-name that is neither a name nor an
         "sstp.yaml",
       ),
     /host-name.*"bad_name!" is neither a host name nor an IP address/s,
+  );
+});
+
+Deno.test("parseServerConfig() warns about every keyless method and checks crypto-binding and link-up-timeout", () => {
+  const config = parseServerConfig(
+    MINIMAL + "  authentication: mschap2,mschap1,chap,pap\n",
+    "s.yaml",
+  );
+  assert.equal(config.warnings.length, 1);
+  assert.match(config.warnings[0]!, /mschap1, chap, pap derive no keys/);
+  assert.throws(
+    () => parseServerConfig(MINIMAL + "  crypto-binding: sha1\n", "s.yaml"),
+    /sstp-server\.crypto-binding: "sha1" is not one of any, sha256-only/,
+  );
+  assert.throws(
+    () => parseServerConfig(MINIMAL + "  link-up-timeout: 0\n", "s.yaml"),
+    /sstp-server\.link-up-timeout: 0 seconds is out of range \(1-3600\)/,
   );
 });

@@ -153,6 +153,8 @@ export function startSession(
     mru: server.maxMru,
     maxMtu: server.maxMtu,
     linkUpMs: server.linkUpTimeoutMs,
+    // MS-SSTP 2.2.10 bitmask: 2 = SHA-256 only, 3 = SHA-1 and SHA-256.
+    hashBitmask: server.cryptoBinding === "sha256-only" ? 2 : 3,
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
     logger: log,
   });

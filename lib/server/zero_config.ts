@@ -9,7 +9,8 @@
  *
  * The configuration built from them: one pool (`--pool`, default
  * 10.255.255.2-10.255.255.254), the server side at the address just below
- * the pool's first, every method of authentication. {@linkcode
+ * the pool's first, MS-CHAPv2 only (the default: the one method whose keys
+ * protect the crypto binding). {@linkcode
  * zeroConfigBanner} prints the fingerprint, the credentials file and a ready
  * `sstp connect` line; the password itself only when it was just created and
  * standard output is a terminal.

@@ -45,6 +45,11 @@ export interface SessionEngineOptions {
    * Opened), in ms; the session is aborted when it passes. Undefined: none.
    */
   linkUpMs?: number;
+  /**
+   * Client: the server's IP address. An IPCP address equal to it is refused
+   * (the host route to the server would then point into the tunnel itself).
+   */
+  serverAddress?: string;
 }
 
 /** Client or server session engine (see the module doc). */
@@ -54,6 +59,7 @@ export class SessionEngine implements TunnelEngine {
   readonly #log: Logger;
   readonly #maxMtu: number;
   readonly #linkUpMs: number | undefined;
+  readonly #serverAddress: string | undefined;
   #ip: IpcpResult | undefined;
   #linkUpSent = false;
   #closed = false;
@@ -67,6 +73,7 @@ export class SessionEngine implements TunnelEngine {
     this.#log = options.logger;
     this.#maxMtu = options.maxMtu ?? 4091;
     this.#linkUpMs = options.linkUpMs;
+    this.#serverAddress = options.serverAddress;
   }
 
   /** SSTP state name (for status displays). */
@@ -192,6 +199,19 @@ export class SessionEngine implements TunnelEngine {
           this.#sstpActions(this.#sstp.authenticated(a.hlak, nowMs), nowMs, out);
           break;
         case "ipUp":
+          if (this.#serverAddress !== undefined && a.ip.localAddress === this.#serverAddress) {
+            this.#abortWith(
+              new ProtocolError(
+                "ipcp",
+                ERROR_CODE.NO_ADDRESS,
+                `Cannot use address ${a.ip.localAddress} from the server: it is the server's own ` +
+                  "address, so the route to the server would point into the tunnel",
+              ),
+              nowMs,
+              out,
+            );
+            return;
+          }
           this.#ip = a.ip;
           this.#maybeLinkUp(out);
           break;
@@ -238,9 +258,14 @@ export class SessionEngine implements TunnelEngine {
         Math.round((this.#linkUpMs ?? 0) / 1000)
       } s after authentication`,
     );
+    this.#abortWith(error, nowMs, out);
+  }
+
+  /** Ends the link and aborts the call for a reason found here (not by PPP or SSTP). */
+  #abortWith(error: ProtocolError, nowMs: number, out: TunnelAction[]): void {
     this.#log.warn(error.message);
     this.#error ??= error;
-    this.#linkActions(this.#link.close(nowMs, "link-up timeout"), nowMs, out);
+    this.#linkActions(this.#link.close(nowMs, error.message), nowMs, out);
     this.#sstpActions(this.#sstp.abort(error, nowMs), nowMs, out);
   }
 
