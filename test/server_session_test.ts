@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { type ServerSession, startSession } from "../lib/server/_session.ts";
 import { AddressPools } from "../lib/server/address_pool.ts";
 import { SecretBook } from "../lib/server/secrets.ts";
+import { AuthThrottle } from "../lib/server/auth_throttle.ts";
 import { SessionRegistry } from "../lib/server/session_registry.ts";
 import { parseServerConfig, type ServerConfig } from "../lib/config/server_config.ts";
 import { createClientEngine } from "../lib/tunnel/client_engine.ts";
@@ -51,7 +52,7 @@ interface World {
   tuns: MemoryTun[];
   lines: string[];
   start(
-    opts?: { password?: string; method?: AuthMethod; clientToServer?: Splitter },
+    opts?: { password?: string; method?: AuthMethod; clientToServer?: Splitter; source?: string },
   ): Promise<Run>;
 }
 
@@ -65,7 +66,7 @@ interface Run {
   reset(): void;
 }
 
-function world(cfg: ServerConfig): World {
+function world(cfg: ServerConfig, throttle?: AuthThrottle): World {
   const pools = new AddressPools(cfg.pools);
   const registry = new SessionRegistry<ServerSession>();
   const tuns: MemoryTun[] = [];
@@ -104,6 +105,7 @@ function world(cfg: ServerConfig): World {
           certHashes: certHashes(CERT),
           clock: systemClock,
           logger: createLogger("debug", (_l, line) => lines.push(line)),
+          ...(throttle === undefined ? {} : { throttle }),
         },
         {
           readable: s.readable,
@@ -111,7 +113,7 @@ function world(cfg: ServerConfig): World {
           close: () => s.close(),
           closed: Promise.resolve(),
           localAddr: { hostname: "198.18.0.1", port: 443 },
-          remoteAddr: { hostname: "198.18.0.2", port: 40000 },
+          remoteAddr: { hostname: opts.source ?? "198.18.0.2", port: 40000 },
           info: {},
         },
         new Uint8Array(),
@@ -263,4 +265,49 @@ Deno.test("session ends give the pool back: many sessions, every kind of end, po
     assert.equal(w.pools.inUse, 0);
   }
   assert.equal(POOL_SIZE, 3);
+});
+
+Deno.test("auth-throttle: a guessing source is delayed, then blocked with one log line; a login from elsewhere is not slowed", async () => {
+  const throttle = new AuthThrottle({ delayAfter: 2, blockAfter: 3, blockMs: 60_000 });
+  const w = world(config(), throttle);
+  const attacker = "198.18.0.66";
+  const took: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    const run = await w.start({ password: `guess${i}`, source: attacker });
+    await ended(w, run);
+    took.push(performance.now() - t0);
+  }
+  assert.ok(took[2]! - took[1]! >= 900, `third attempt delayed: ${took.map(Math.round)} ms`);
+  const blocked = w.lines.filter((l) => l.includes("auth-throttle source="));
+  assert.deepEqual(blocked.map((l) => l.slice(l.indexOf("auth-throttle"))), [
+    'auth-throttle source=198.18.0.66 user="alice" failures=3 blocked-for=60s',
+  ]);
+
+  // Blocked: even the right password from that source gets nowhere, at once.
+  const t1 = performance.now();
+  const refused = await w.start({ source: attacker });
+  await ended(w, refused);
+  assert.ok(performance.now() - t1 < 900, "refused without a delay");
+  assert.equal(refused.session.user, undefined, "never authenticated");
+
+  // The attacked user logs in from another source without any delay.
+  const t2 = performance.now();
+  const legit = await connected(w, { source: "198.18.0.77" });
+  assert.ok(performance.now() - t2 < 900, `legitimate login took ${performance.now() - t2} ms`);
+  legit.client.close("bye");
+  await ended(w, legit);
+  assert.equal(w.lines.filter((l) => l.includes("auth-throttle source=")).length, 1, "logged once");
+});
+
+Deno.test("auth-throttle: closing a session held back by the throttle ends it without starting the call", async () => {
+  const throttle = new AuthThrottle({ delayAfter: 1, blockAfter: 10, blockMs: 60_000 });
+  const w = world(config(), throttle);
+  throttle.recordFailure("198.18.0.66", "alice", systemClock.now());
+  throttle.recordFailure("198.18.0.66", "alice", systemClock.now());
+  const t0 = performance.now();
+  const run = await w.start({ source: "198.18.0.66" });
+  run.session.close("shutdown");
+  await ended(w, run);
+  assert.ok(performance.now() - t0 < 1500, "did not wait out the 2 s delay");
 });

@@ -94,6 +94,8 @@ export interface SstpServerConfig {
   authentication: AuthMethod[];
   /** Hash protocols offered for the crypto binding: both (`any`, default) or SHA-256 only. */
   cryptoBinding: CryptoBindingPolicy;
+  /** Login throttling (`auth-throttle*`); `null` when `auth-throttle: no`. */
+  authThrottle: AuthThrottleSettings | null;
   /** Profile for secrets that name none (default `default`). */
   defaultProfile: string;
   /** SSTP/LCP keepalive timeout in ms, or `null` for disabled (default 60 s). */
@@ -120,6 +122,16 @@ export interface SstpServerConfig {
   proxyArpInterface: string | undefined;
   /** Deadline from authentication to link-up (IPCP Opened) in ms (default 30 s). */
   linkUpTimeoutMs: number;
+}
+
+/** `auth-throttle-*`: see `lib/server/auth_throttle.ts`. */
+export interface AuthThrottleSettings {
+  /** Failures from one source after which its attempts are delayed (default 3). */
+  delayAfter: number;
+  /** Failures after which the source (and the user name) is refused (default 6). */
+  blockAfter: number;
+  /** How long it is refused, in ms (default 60 s). */
+  blockMs: number;
 }
 
 /** `crypto-binding` values. */
@@ -170,6 +182,10 @@ const SERVER_KEYS = [
   "proxy-arp-interface",
   "link-up-timeout",
   "crypto-binding",
+  "auth-throttle",
+  "auth-throttle-delay-after",
+  "auth-throttle-block-after",
+  "auth-throttle-block-time",
 ] as const;
 
 /** Built-in values behind `default` in `only-one` and `change-tcp-mss`. */
@@ -311,6 +327,13 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     hostName: list("host-name", (items) => items.map(parseHostName)),
     authentication: list("authentication", parseAuthentication) ?? ["mschap2"],
     cryptoBinding: v("crypto-binding", (t) => parseChoice(t, CRYPTO_BINDING_POLICIES)) ?? "any",
+    authThrottle: (v("auth-throttle", parseYesNo) ?? true)
+      ? {
+        delayAfter: v("auth-throttle-delay-after", (t) => parseIntegerIn(t, 1, 1000)) ?? 3,
+        blockAfter: v("auth-throttle-block-after", (t) => parseIntegerIn(t, 1, 1000)) ?? 6,
+        blockMs: v("auth-throttle-block-time", (t) => parseSeconds(t, 1, 86_400)) ?? 60_000,
+      }
+      : null,
     defaultProfile: v("default-profile", parseNonEmpty) ?? "default",
     keepaliveTimeoutMs: keepalive === undefined ? DEFAULT_KEEPALIVE_TIMEOUT_S * 1000 : keepalive,
     maxMtu: v("max-mtu", parseMtu) ?? DEFAULT_MTU,
@@ -337,6 +360,14 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
       fields.get("verify-client-certificate")?.key,
       path("ca"),
       "a CA bundle is required when verify-client-certificate is yes",
+    );
+  }
+  const t = config.authThrottle;
+  if (t !== null && t.blockAfter < t.delayAfter) {
+    source.report(
+      fields.get("auth-throttle-block-after")?.key ?? fields.get("auth-throttle-delay-after")?.key,
+      path("auth-throttle-block-after"),
+      `${t.blockAfter} is less than auth-throttle-delay-after (${t.delayAfter})`,
     );
   }
   if (new Set(listen).size !== listen.length) {

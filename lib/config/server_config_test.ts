@@ -26,6 +26,7 @@ Deno.test("parseServerConfig() applies RouterOS defaults to a minimal file", () 
     hostName: undefined,
     authentication: ["mschap2"],
     cryptoBinding: "any",
+    authThrottle: { delayAfter: 3, blockAfter: 6, blockMs: 60_000 },
     defaultProfile: "default",
     keepaliveTimeoutMs: 60_000,
     maxMtu: 1500,
@@ -77,6 +78,10 @@ Deno.test("parseServerConfig() reads every sstp-server property", () => {
   proxy-arp-interface: eth0
   link-up-timeout: 45s
   crypto-binding: sha256-only
+  auth-throttle: yes
+  auth-throttle-delay-after: 2
+  auth-throttle-block-after: 10
+  auth-throttle-block-time: 5m
 profiles:
   - name: vpn
 `,
@@ -90,6 +95,7 @@ profiles:
     hostName: ["vpn.example.com", "198.18.0.1"],
     authentication: ["mschap2", "pap"],
     cryptoBinding: "sha256-only",
+    authThrottle: { delayAfter: 2, blockAfter: 10, blockMs: 300_000 },
     defaultProfile: "vpn",
     keepaliveTimeoutMs: null,
     maxMtu: 1400,
@@ -399,5 +405,20 @@ Deno.test("parseServerConfig() warns about every keyless method and checks crypt
   assert.throws(
     () => parseServerConfig(MINIMAL + "  link-up-timeout: 0\n", "s.yaml"),
     /sstp-server\.link-up-timeout: 0 seconds is out of range \(1-3600\)/,
+  );
+});
+
+Deno.test("parseServerConfig() turns auth-throttle off and checks its thresholds", () => {
+  assert.equal(
+    parseServerConfig(MINIMAL + "  auth-throttle: no\n", "s.yaml").sstpServer.authThrottle,
+    null,
+  );
+  assert.throws(
+    () =>
+      parseServerConfig(
+        MINIMAL + "  auth-throttle-delay-after: 5\n  auth-throttle-block-after: 2\n",
+        "s.yaml",
+      ),
+    /sstp-server\.auth-throttle-block-after: 2 is less than auth-throttle-delay-after \(5\)/,
   );
 });

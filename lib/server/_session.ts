@@ -37,6 +37,8 @@ import type { AddressPools } from "./address_pool.ts";
 import type { SecretBook, SessionAddresses } from "./secrets.ts";
 import type { SessionEntry, SessionRegistry } from "./session_registry.ts";
 import type { LinkSetup } from "./_link_setup.ts";
+import type { AuthThrottle } from "./auth_throttle.ts";
+import type { RunResult } from "../pipeline/runner.ts";
 
 /** A session as the server keeps it. */
 export interface ServerSession extends SessionEntry {
@@ -66,6 +68,8 @@ export interface SessionContext {
   certHashes: CertHashes;
   clock: Clock;
   logger: Logger;
+  /** Login throttling shared by all sessions (absent: `auth-throttle: no`). */
+  throttle?: AuthThrottle;
 }
 
 /** Starts the session on `duplex` (the HTTP 200 is already sent). */
@@ -83,6 +87,13 @@ export function startSession(
   let linkUpTask: Promise<unknown> | undefined;
   let isEnded = false;
   let proxyArp: NetConfig | undefined;
+  // Login throttling: by the TCP peer's address (and the user names it tries).
+  const source = duplex.remoteAddr.hostname;
+  const throttle = ctx.throttle;
+  let attemptedUser = "";
+  /** Set while the throttle holds the call back. */
+  let pendingStart: { timer: ReturnType<typeof setTimeout>; resolve: () => void } | undefined;
+  let closeBeforeStart = false;
 
   let addressesReleased = false;
   /** Gives the session's pool addresses back, once whatever path ends the session. */
@@ -93,6 +104,7 @@ export function startSession(
   };
 
   const assignAddresses = (user: string): AddressAssignment | ProtocolError => {
+    throttle?.recordSuccess(source, user, ctx.clock.now());
     ctx.registry.setUser(session, user);
     const entry = ctx.secrets().find(user);
     if (entry === undefined) {
@@ -146,7 +158,19 @@ export function startSession(
   const engine = createServerEngine({
     certHashes: ctx.certHashes,
     authentication: server.authentication,
-    lookupPassword: (user) => ctx.secrets().lookupPassword(user),
+    lookupPassword: (user) => {
+      attemptedUser = user;
+      if (throttle?.isRefused(source, user, ctx.clock.now())) {
+        // Fails as a wrong password would: the prober learns nothing.
+        log.debug(`auth-throttle: refusing ${quotePeerText(user)} without checking the password`);
+        return undefined;
+      }
+      return ctx.secrets().lookupPassword(user);
+    },
+    onAuthFailure: () => {
+      const line = throttle?.recordFailure(source, attemptedUser, ctx.clock.now());
+      if (line !== undefined) ctx.logger.warn(line);
+    },
     assignAddresses,
     serverName: "sstp",
     helloMs: server.keepaliveTimeoutMs,
@@ -226,6 +250,13 @@ export function startSession(
     done: Promise.resolve(),
     close(reason: string) {
       if (session.endReason === undefined) session.endReason = reason;
+      if (pendingStart !== undefined) {
+        // Still held back by the throttle: end without starting the call.
+        clearTimeout(pendingStart.timer);
+        closeBeforeStart = true;
+        pendingStart.resolve();
+        pendingStart = undefined;
+      }
       if (session.state !== "disconnecting") log.info(`disconnecting: ${reason}`);
       session.state = "disconnecting";
       runner.close(reason);
@@ -233,8 +264,32 @@ export function startSession(
   };
   ctx.registry.add(session);
 
+  // A throttled source waits before its call starts (a few seconds, doubling), or is
+  // refused outright while blocked; a source with no failures starts at once.
+  const decision = throttle?.check(source, ctx.clock.now()) ?? { action: "allow" as const };
+  const started: Promise<RunResult> = decision.action === "allow"
+    ? runner.run()
+    : new Promise<void>((resolve) => {
+      if (decision.action === "refuse") {
+        log.debug(`auth-throttle: ${source} is blocked for ${Math.ceil(decision.ms / 1000)}s more`);
+        closeBeforeStart = true;
+        session.endReason = "auth-throttle: source blocked";
+        return resolve();
+      }
+      log.debug(`auth-throttle: delaying ${source} by ${decision.ms} ms`);
+      const timer = setTimeout(() => {
+        pendingStart = undefined;
+        resolve();
+      }, decision.ms);
+      pendingStart = { timer, resolve };
+    }).then(() => {
+      const run = runner.run();
+      if (closeBeforeStart) duplex.close();
+      return run;
+    });
+
   // A `then`, not an async function awaiting run(): no suspended frame per session.
-  session.done = runner.run().then(async (result) => {
+  session.done = started.then(async (result) => {
     isEnded = true;
     session.state = "disconnecting";
     await linkUpTask?.catch(() => {});

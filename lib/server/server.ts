@@ -41,6 +41,7 @@ import { AddressPools } from "./address_pool.ts";
 import { SecretBook } from "./secrets.ts";
 import { SessionRegistry } from "./session_registry.ts";
 import { type ServerSession, type SessionContext, startSession } from "./_session.ts";
+import { authThrottleFor } from "./auth_throttle.ts";
 import { ipLinkSetup, type LinkSetup, netlinkLinkSetup } from "./_link_setup.ts";
 
 /** Options of {@linkcode SstpServer.start}. */
@@ -111,6 +112,8 @@ export class SstpServer {
       certHashes: this.#hashesOf(o.certPem),
       clock: this.#clock,
       logger: o.logger,
+      // Login throttling (settings read at start; a reload keeps the counts).
+      ...authThrottleFor(o.config),
     };
   }
 

@@ -34,6 +34,8 @@ export interface ServerEngineOptions {
   maxMtu?: number;
   /** Deadline from authentication to link-up in ms (RouterOS-style `link-up-timeout`). */
   linkUpMs?: number;
+  /** Called at once when the peer fails to authenticate (login throttling). */
+  onAuthFailure?: (error: ProtocolError) => void;
   randomBytes: RandomBytes;
   logger: Logger;
 }
@@ -63,5 +65,6 @@ export function createServerEngine(options: ServerEngineOptions): SessionEngine 
     logger: options.logger,
     ...(options.maxMtu !== undefined ? { maxMtu: options.maxMtu } : {}),
     ...(options.linkUpMs !== undefined ? { linkUpMs: options.linkUpMs } : {}),
+    ...(options.onAuthFailure !== undefined ? { onAuthFailure: options.onAuthFailure } : {}),
   });
 }

@@ -50,6 +50,8 @@ export interface SessionEngineOptions {
    * (the host route to the server would then point into the tunnel itself).
    */
   serverAddress?: string;
+  /** Server: told at once when the peer fails to authenticate (login throttling). */
+  onAuthFailure?: (error: ProtocolError) => void;
 }
 
 /** Client or server session engine (see the module doc). */
@@ -60,6 +62,7 @@ export class SessionEngine implements TunnelEngine {
   readonly #maxMtu: number;
   readonly #linkUpMs: number | undefined;
   readonly #serverAddress: string | undefined;
+  readonly #onAuthFailure: ((error: ProtocolError) => void) | undefined;
   #ip: IpcpResult | undefined;
   #linkUpSent = false;
   #closed = false;
@@ -74,6 +77,7 @@ export class SessionEngine implements TunnelEngine {
     this.#maxMtu = options.maxMtu ?? 4091;
     this.#linkUpMs = options.linkUpMs;
     this.#serverAddress = options.serverAddress;
+    this.#onAuthFailure = options.onAuthFailure;
   }
 
   /** SSTP state name (for status displays). */
@@ -221,6 +225,9 @@ export class SessionEngine implements TunnelEngine {
           this.#log.info("IPCP down");
           break;
         case "dead":
+          if (a.error && isAuthError(a.error) && this.#authenticated === undefined) {
+            this.#onAuthFailure?.(a.error);
+          }
           if (a.error) {
             this.#error ??= a.error;
             this.#sstpActions(this.#sstp.abort(a.error, nowMs), nowMs, out);
