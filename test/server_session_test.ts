@@ -21,12 +21,13 @@ import type { AuthMethod } from "../lib/ppp/auth/auth_types.ts";
 import { memoryDuplexPair, type Splitter } from "./helpers/memory_duplex.ts";
 import { MemoryTun } from "./helpers/memory_tun.ts";
 import { seededRandomBytes } from "./helpers/xorshift.ts";
+import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
 import { be, buildCp, buildFrame, buildOptions } from "./helpers/ppp_builders.ts";
 
 const CERT = new TextEncoder().encode("session test certificate");
 const POOL_SIZE = 3;
 
-function config(extra = ""): ServerConfig {
+function config(extra = "", secretExtra = ""): ServerConfig {
   return parseServerConfig(
     `sstp-server:
   certificate: /nonexistent/server.pem
@@ -41,7 +42,7 @@ profiles:
 secrets:
   - name: alice
     password: s3cret!
-`,
+${secretExtra}`,
     "session-test.yaml",
   );
 }
@@ -50,6 +51,7 @@ interface World {
   pools: AddressPools;
   registry: SessionRegistry<ServerSession>;
   tuns: MemoryTun[];
+  clientTuns: MemoryTun[];
   lines: string[];
   start(
     opts?: { password?: string; method?: AuthMethod; clientToServer?: Splitter; source?: string },
@@ -70,6 +72,7 @@ function world(cfg: ServerConfig, throttle?: AuthThrottle): World {
   const pools = new AddressPools(cfg.pools);
   const registry = new SessionRegistry<ServerSession>();
   const tuns: MemoryTun[] = [];
+  const clientTuns: MemoryTun[] = [];
   const lines: string[] = [];
   const platform: Platform = {
     openTun: ({ name }) => {
@@ -88,6 +91,7 @@ function world(cfg: ServerConfig, throttle?: AuthThrottle): World {
     pools,
     registry,
     tuns,
+    clientTuns,
     lines,
     start(opts = {}) {
       const [c, s] = memoryDuplexPair(
@@ -121,6 +125,7 @@ function world(cfg: ServerConfig, throttle?: AuthThrottle): World {
         "198.18.0.2:40000",
       );
       const clientTun = new MemoryTun("c0");
+      clientTuns.push(clientTun);
       // The client writes through this writer; a test may add raw packets between its writes.
       const out = c.writable.getWriter();
       const client = new TunnelRunner({
@@ -310,4 +315,23 @@ Deno.test("auth-throttle: closing a session held back by the throttle ends it wi
   run.session.close("shutdown");
   await ended(w, run);
   assert.ok(performance.now() - t0 < 1500, "did not wait out the 2 s delay");
+});
+
+Deno.test("the server drops and counts client IPv4 packets from a source outside its address and routes", async () => {
+  const w = world(config("", '    routes: "198.19.8.0/24"\n'));
+  const run = await connected(w);
+  const serverTun = w.tuns[0]!;
+  const clientTun = w.clientTuns[0]!;
+  await until(() => run.client.tun !== undefined, 5000, "client tun");
+  const own = "198.18.60.10";
+  clientTun.inject(buildIcmpEcho("198.18.60.11", "198.18.60.1", { seq: 1 })); // another client's
+  clientTun.inject(buildIcmpEcho("198.51.100.9", "198.18.60.1", { seq: 2 })); // anywhere
+  clientTun.inject(buildIcmpEcho(own, "198.18.60.1", { seq: 3 }));
+  clientTun.inject(buildIcmpEcho("198.19.8.20", "198.18.60.1", { seq: 4 })); // behind the client
+  await serverTun.nextWritten(1, 5000);
+  await until(() => run.session.runner.counters.droppedSpoofed === 2, 5000, "two drops counted");
+  assert.deepEqual(serverTun.written.map((p) => parseIcmp(p)?.seq), [3, 4]);
+  run.client.close("bye");
+  await ended(w, run);
+  assert.ok(w.lines.some((l) => l.includes("2 pkt dropped for a spoofed source")));
 });

@@ -38,6 +38,7 @@ import type { SecretBook, SessionAddresses } from "./secrets.ts";
 import type { SessionEntry, SessionRegistry } from "./session_registry.ts";
 import type { LinkSetup } from "./_link_setup.ts";
 import type { AuthThrottle } from "./auth_throttle.ts";
+import { SourceFilter } from "../tunnel/source_filter.ts";
 import type { RunResult } from "../pipeline/runner.ts";
 
 /** A session as the server keeps it. */
@@ -230,6 +231,13 @@ export function startSession(
     get clampTcpMss() {
       return session.profile?.changeTcpMss ?? true;
     },
+    // Read at link-up too: the client may send from its address and its secret's routes only.
+    get sourceFilter() {
+      const peer = session.addresses?.peerAddress;
+      if (peer === undefined) return undefined;
+      const routes = ctx.secrets().find(session.user ?? "")?.secret.routes ?? [];
+      return new SourceFilter(peer, routes.map((r) => r.dst));
+    },
     onLinkUp: (ip) => {
       const task = onLinkUp(ip);
       linkUpTask = task;
@@ -314,7 +322,8 @@ export function startSession(
     }
     log.info(
       `closed${session.interfaceName ? ` ${session.interfaceName}` : ""}: ${why}; ${uptime}, ` +
-        `rx ${c.rxBytes} B/${c.rxPackets} pkt, tx ${c.txBytes} B/${c.txPackets} pkt`,
+        `rx ${c.rxBytes} B/${c.rxPackets} pkt, tx ${c.txBytes} B/${c.txPackets} pkt` +
+        (c.droppedSpoofed > 0 ? `, ${c.droppedSpoofed} pkt dropped for a spoofed source` : ""),
     );
   });
   return session;
