@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { peerText } from "../peer_text.ts";
 import type { Clock } from "../clock.ts";
 import { systemClock } from "../clock.ts";
 import type { Logger } from "../log.ts";
@@ -235,7 +236,7 @@ export class SstpServer {
     const status = validateSstpHttpRequest(request);
     if (status !== 200) {
       log.info(
-        `HTTP ${request.method.slice(0, 32)} ${request.path.slice(0, 80)}: answered ${status}`,
+        `HTTP ${peerText(request.method, 32)} ${peerText(request.path, 80)}: answered ${status}`,
       );
       await respond(duplex, status);
       return duplex.close();
@@ -253,7 +254,7 @@ export class SstpServer {
     const served = this.#listener.certificateOf(duplex) ?? this.#certPem;
     const ctx = { ...this.#ctx, certHashes: this.#hashesOf(served) };
     const session = startSession(ctx, duplex, got.leftover, correlationId, callerId);
-    session.log.info(`SSTP request accepted (host ${request.host ?? "-"}); negotiating`);
+    session.log.info(`SSTP request accepted (host ${peerText(request.host ?? "-")}); negotiating`);
     // Tracked on its own: this frame (HTTP header, preamble state) is not kept
     // for the life of the session.
     this.#track(session.done, duplex);

@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { quotePeerText } from "../peer_text.ts";
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
 
 /** The URI every SSTP server listens on (MS-SSTP 3.2.4.1). */
@@ -116,7 +117,7 @@ function parseHeaders(lines: string[], what: string): Map<string, string> {
     const colon = line.indexOf(":");
     const name = colon > 0 ? line.slice(0, colon) : "";
     if (!TOKEN.test(name)) {
-      throw bad(`Cannot parse HTTP ${what}: malformed header line "${line.slice(0, 40)}"`);
+      throw bad(`Cannot parse HTTP ${what}: malformed header line ${quotePeerText(line, 40)}`);
     }
     const key = name.toLowerCase();
     const value = line.slice(colon + 1).trim();
@@ -170,7 +171,7 @@ export function parseSstpHttpRequest(
   const parts = first.split(" ");
   const [method = "", path = "", version = ""] = parts;
   if (parts.length !== 3 || !TOKEN.test(method) || path === "" || !/^HTTP\/\d\.\d$/.test(version)) {
-    throw bad(`Cannot parse HTTP request: malformed request line "${first.slice(0, 80)}"`);
+    throw bad(`Cannot parse HTTP request: malformed request line ${quotePeerText(first, 80)}`);
   }
   const headers = parseHeaders(rest, "request");
   const request: SstpHttpRequest = { method, path, version, headers };
@@ -319,7 +320,7 @@ export function parseSstpHttpResponse(
   const [first = "", ...rest] = split.lines;
   const match = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/.exec(first);
   if (match === null) {
-    throw bad(`Cannot parse HTTP response: malformed status line "${first.slice(0, 80)}"`);
+    throw bad(`Cannot parse HTTP response: malformed status line ${quotePeerText(first, 80)}`);
   }
   return {
     response: {

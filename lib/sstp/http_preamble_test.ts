@@ -196,3 +196,13 @@ Deno.test("parseSstpHttpRequest() keeps only a GUID-shaped SSTPCORRELATIONID (it
     assert.equal(id(bad), undefined, bad.slice(0, 40));
   }
 });
+
+Deno.test("parseSstpHttpRequest() quotes a malformed request line escaped and cut", () => {
+  // U+202E (right-to-left override) arrives as bytes e2 80 ae; 0x80 is a C1 control.
+  const line = "GET\u202e /x" + " y".repeat(200);
+  assert.throws(
+    () => parseSstpHttpRequest(enc(`${line}\r\n\r\n`)),
+    (e: Error) =>
+      e.message.includes("\\x80") && !e.message.includes("\u0080") && e.message.length < 140,
+  );
+});
