@@ -68,7 +68,11 @@ interface Run {
   reset(): void;
 }
 
-function world(cfg: ServerConfig, throttle?: AuthThrottle): World {
+function world(
+  cfg: ServerConfig,
+  throttle?: AuthThrottle,
+  configure: () => Promise<void> = () => Promise.resolve(),
+): World {
   const pools = new AddressPools(cfg.pools);
   const registry = new SessionRegistry<ServerSession>();
   const tuns: MemoryTun[] = [];
@@ -105,7 +109,7 @@ function world(cfg: ServerConfig, throttle?: AuthThrottle): World {
           registry,
           platform,
           reactor: { close() {}, closed: Promise.resolve() },
-          linkSetup: { kind: "ip", configure: () => Promise.resolve(), close() {} },
+          linkSetup: { kind: "ip", configure, close() {} },
           certHashes: certHashes(CERT),
           clock: systemClock,
           logger: createLogger("debug", (_l, line) => lines.push(line)),
@@ -334,4 +338,40 @@ Deno.test("the server drops and counts client IPv4 packets from a source outside
   run.client.close("bye");
   await ended(w, run);
   assert.ok(w.lines.some((l) => l.includes("2 pkt dropped for a spoofed source")));
+});
+
+Deno.test("session ends give the pool back: the interface cannot be configured", async () => {
+  const w = world(config(), undefined, () => Promise.reject(new Error("RTNETLINK answers: boom")));
+  const run = await w.start();
+  await until(() => w.lines.some((l) => l.includes("boom")), 5000, "link setup failed");
+  await ended(w, run);
+  assert.equal(w.tuns.length, 1);
+});
+
+Deno.test("session ends give the pool back: only-one refuses a second login", async () => {
+  const onlyOne = parseServerConfig(
+    `sstp-server:
+  certificate: /nonexistent/server.pem
+pools:
+  - name: vpn
+    ranges: 198.18.60.10-198.18.60.12
+profiles:
+  - name: default
+    local-address: 198.18.60.1
+    remote-address: vpn
+    only-one: yes
+secrets:
+  - name: alice
+    password: s3cret!
+`,
+    "only-one.yaml",
+  );
+  const w = world(onlyOne);
+  const first = await connected(w);
+  const second = await w.start();
+  await second.session.done;
+  await second.clientDone;
+  assert.equal(w.pools.inUse, 1, "only the first session holds an address");
+  first.client.close("bye");
+  await ended(w, first);
 });
