@@ -234,27 +234,32 @@ Deno.test("the client refuses an IPCP address equal to the server's own address"
   assert.match(e.message, /198\.18\.100\.2 from the server: it is the server's own address/);
 });
 
-Deno.test("an LCP Configure-Request from the server at any point of the client's set-up never throws", () => {
-  for (const method of ["pap", "chap", "mschap1", "mschap2"] as const) {
-    for (let at = 0; at < 40; at++) {
-      const p = pair({ method, server: { authentication: [method] } });
-      let sent = 0;
-      p.h.tap = (from, bytes) => {
-        // After the server's at-th packet, slip a renegotiation in behind it.
-        if (from === "server" && sent++ === at) {
-          p.h.sendPpp("server", lcpConfigureRequest(0x40 + (at & 0x3f), 0x01020304 + at));
+for (const from of ["server", "client"] as const satisfies readonly Side[]) {
+  const to: Side = from === "server" ? "client" : "server";
+  Deno.test(`an LCP Configure-Request from the ${from} at any point of the set-up never throws in the ${to}`, () => {
+    for (const method of ["pap", "chap", "mschap1", "mschap2"] as const) {
+      for (let at = 0; at < 40; at++) {
+        const p = pair({ method, server: { authentication: [method] } });
+        let sent = 0;
+        p.h.tap = (side, bytes) => {
+          // After the at-th packet of `from`, slip a renegotiation in.
+          if (side === from && sent++ === at) {
+            p.h.sendPpp(from, lcpConfigureRequest(0x40 + (at & 0x3f), 0x01020304 + at));
+          }
+          return bytes;
+        };
+        p.h.start();
+        p.h.runUntil(() => !!p.h.closed[to] || !!p.h.linkUp[to], 60_000);
+        p.h.runUntil(() => !!p.h.closed.client && !!p.h.closed.server, 60_000);
+        for (const side of ["client", "server"] as const) {
+          const e = p.h.closed[side]?.error;
+          assert.ok(
+            e === undefined || !(e instanceof TypeError || e instanceof RangeError),
+            `${method} at ${at}, ${side}: ${e}`,
+          );
         }
-        return bytes;
-      };
-      p.h.start();
-      p.h.runUntil(() => !!p.h.closed.client || !!p.h.linkUp.client, 60_000);
-      p.h.runUntil(() => !!p.h.closed.client && !!p.h.closed.server, 60_000);
-      const e = p.h.closed.client?.error;
-      assert.ok(
-        e === undefined || !(e instanceof TypeError || e instanceof RangeError),
-        `${method} at ${at}: ${e}`,
-      );
-      assert.ok(p.assigned() <= 1, `${method} at ${at}: ${p.assigned()} address assignments`);
+        assert.ok(p.assigned() <= 1, `${method} at ${at}: ${p.assigned()} address assignments`);
+      }
     }
-  }
-});
+  });
+}
