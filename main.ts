@@ -78,6 +78,7 @@ function context(): CommandContext {
   return {
     platform: linuxPlatform,
     print: (line) => console.log(line),
+    isOutputTerminal: Deno.stdout.isTerminal(),
     printError: (line) => console.error(line),
     env: Deno.env.toObject(),
     onSignal(signal: SignalName, handler: () => void) {

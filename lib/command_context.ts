@@ -14,6 +14,8 @@ export interface CommandContext {
   platform: Platform;
   /** Writes a line to standard output (results, tables, JSON). */
   print(line: string): void;
+  /** True when standard output is a terminal (not a pipe, file or the journal). */
+  isOutputTerminal?: boolean;
   /** Writes a line to standard error (logs, errors). */
   printError(line: string): void;
   /** Environment variables. */

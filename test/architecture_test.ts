@@ -108,7 +108,15 @@ Deno.test("architecture: lib/ never imports ffi/ and never writes to the console
 const LAYERS: readonly (readonly string[])[] = [
   ["lib/*.ts"],
   ["lib/bytes/", "lib/sstp/", "lib/ppp/", "lib/tunnel/", "lib/ipv6/"],
-  ["lib/pipeline/", "lib/transport/", "lib/net/", "lib/config/", "lib/cert/", "lib/radius/", "ffi/"],
+  [
+    "lib/pipeline/",
+    "lib/transport/",
+    "lib/net/",
+    "lib/config/",
+    "lib/cert/",
+    "lib/radius/",
+    "ffi/",
+  ],
   ["lib/client/", "lib/server/", "lib/control/", "lib/demo/"],
   ["lib/cli/", "lib/commands/"],
   ["main.ts"],

@@ -24,9 +24,10 @@ Deno.test({
   ignore,
 }, async (tt) => {
   await using t = await createTopology();
+  // Every method, deliberately: the default is mschap2 only.
   const config = await writeConfig(
     t,
-    POOL_YAML + `secrets:
+    "  authentication: mschap2,mschap1,chap,pap\n" + POOL_YAML + `secrets:
   - { name: alice, password: "al1ce pass" }
   - { name: bob, password: b0b, profile: solo }
   - { name: carol, password: c, disabled: yes }
@@ -41,6 +42,7 @@ Deno.test({
     ),
   );
   await using serve = await ServeProcess.start(t.server, ["--config", config]);
+  await serve.waitFor(/mschap1, chap, pap derive no keys \(all-zero HLAK\)/);
 
   for (const method of ["pap", "chap", "mschap1", "mschap2"] as const) {
     await tt.step(`${method}: link up, address from the pool, ping`, async () => {

@@ -75,7 +75,9 @@ Deno.test({
     const coaPort = fr.authPort + 2;
     const config = await writeConfig(
       t,
-      POOL_YAML + `secrets:
+      // Every method is enabled on purpose (the default is mschap2 only).
+      `  authentication: mschap2,mschap1,chap,pap
+` + POOL_YAML + `secrets:
   - { name: local, password: "l0cal" }
 radius:
   - address: 127.0.0.1

@@ -206,6 +206,7 @@ export async function runClientSession(
       // As pppd's usepeerdns: ask only when the answer is used (one IPCP round
       // trip less against servers that reject the DNS options).
       requestDns: o.usePeerDns,
+      serverAddress: duplex.remoteAddr.hostname,
       randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
       logger: log,
     });

@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { isIpv4, isIpv6 } from "../config/ip.ts";
+import { isIpv4, isIpv6 } from "../ip.ts";
 import type { RouteSpec } from "../net/net_config.ts";
 
 /** The IPv4 split default routes (OpenVPN `def1`). */

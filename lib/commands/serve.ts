@@ -20,10 +20,11 @@ import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "../log.ts"
 import { ConfigError } from "../config/config_error.ts";
 import { parseServerConfig, type ServerConfig } from "../config/server_config.ts";
 import { parsePort } from "../config/values.ts";
-import { isIpv4, isIpv6 } from "../config/ip.ts";
+import { isIpv4, isIpv6 } from "../ip.ts";
 import { SstpServer } from "../server/server.ts";
 import { loadServerTlsFiles, type ServerTlsFiles } from "../server/_pem_files.ts";
-import { loadZeroConfig, zeroConfigBanner } from "../server/zero_config.ts";
+import { permissionWarning } from "../server/file_mode.ts";
+import { loadZeroConfig, mayShowPassword, zeroConfigBanner } from "../server/zero_config.ts";
 import { type ControlServer, startControlServer } from "../control/control_server.ts";
 import { DEFAULT_CONTROL_DIR, SERVER_SOCKET_NAME } from "../control/protocol.ts";
 
@@ -110,9 +111,8 @@ function parseFlags(argv: string[]): ServeFlags | "help" {
 /** Loads `--config FILE` with the flags on top. */
 async function loadFile(file: string, flags: ServeFlags, log: Logger): Promise<ServerConfig> {
   const info = await Deno.stat(file);
-  if (info.mode !== null && (info.mode & 0o004) !== 0) {
-    log.warn(`${file} is readable by other users and holds passwords: chmod 600 ${file}`);
-  }
+  const exposed = permissionWarning(file, info.mode, "passwords");
+  if (exposed !== undefined) log.warn(exposed);
   const config = parseServerConfig(await Deno.readTextFile(file), file);
   const s = config.sstpServer;
   if (flags.port !== undefined) s.port = flags.port;
@@ -224,7 +224,9 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       keyPem = z.keyPem;
       for (const f of z.created) log.info(`zero-config: created ${f}`);
       const host = bannerHost(flags.listen);
-      for (const line of zeroConfigBanner(z, host, config.sstpServer.port)) ctx.print(line);
+      const showPassword = mayShowPassword(z, ctx.isOutputTerminal === true);
+      const banner = zeroConfigBanner(z, host, config.sstpServer.port, { showPassword });
+      for (const line of banner) ctx.print(line);
     }
   } catch (e) {
     if (e instanceof ConfigError) {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isIpv4, isIpv6 } from "./ip.ts";
+import { isIpv4, isIpv6 } from "../ip.ts";
 import { InvalidValueError, parsePort } from "./values.ts";
 
 /** What kind of host a {@linkcode HostPort} names. */

@@ -14,7 +14,7 @@ import {
   hasHostBits,
   parseIpv4,
   parseIpv4Cidr,
-} from "./ip.ts";
+} from "../ip.ts";
 import { InvalidValueError, parseIntegerIn } from "./values.ts";
 
 /** One route from `/ppp secret routes`. */

@@ -26,7 +26,7 @@
  */
 import { isMap, type Node } from "yaml";
 import { parseDuration } from "./duration.ts";
-import { isIpv4, isIpv6 } from "./ip.ts";
+import { isIpv4, isIpv6 } from "../ip.ts";
 import { InvalidValueError, parseChoice, parseNonEmpty, parsePort, parseYesNo } from "./values.ts";
 import type { YamlEntry, YamlSource } from "./yaml_source.ts";
 

@@ -27,10 +27,11 @@
  * @module
  */
 import { isMap } from "yaml";
-import { AUTH_METHODS_STRONGEST_FIRST, type AuthMethod } from "../ppp/auth/auth_types.ts";
+import type { AuthMethod } from "../ppp/auth/auth_types.ts";
 import { ConfigError } from "./config_error.ts";
 import { interfaceNameProblem } from "./interface_names.ts";
-import { formatIpv4Range, isIpv4, isIpv6, parseIpv4, rangeContains, rangesOverlap } from "./ip.ts";
+import { formatIpv4Range, isIpv4, isIpv6, parseIpv4, rangeContains, rangesOverlap } from "../ip.ts";
+import { parseDuration } from "./duration.ts";
 import {
   type IpPool,
   type PppProfile,
@@ -47,6 +48,7 @@ import {
   DEFAULT_MTU,
   InvalidValueError,
   parseAuthentication,
+  parseChoice,
   parseIntegerIn,
   parseKeepaliveTimeout,
   parseMtu,
@@ -92,8 +94,16 @@ export interface SstpServerConfig {
    * other than the wildcards).
    */
   hostName: string[] | undefined;
-  /** Accepted methods, strongest first (default all four). */
+  /**
+   * Accepted methods, strongest first (default `mschap2` only: PAP, CHAP and
+   * MS-CHAPv1 derive no keys, so their HLAK is all zeros and the SSTP crypto
+   * binding protects nothing).
+   */
   authentication: AuthMethod[];
+  /** Hash protocols offered for the crypto binding: both (`any`, default) or SHA-256 only. */
+  cryptoBinding: CryptoBindingPolicy;
+  /** Login throttling (`auth-throttle*`); `null` when `auth-throttle: no`. */
+  authThrottle: AuthThrottleSettings | null;
   /** Profile for secrets that name none (default `default`). */
   defaultProfile: string;
   /** SSTP/LCP keepalive timeout in ms, or `null` for disabled (default 60 s). */
@@ -122,7 +132,27 @@ export interface SstpServerConfig {
   proxyProtocol: ProxyProtocolSetting;
   /** Addresses or prefixes the PROXY header is accepted from (required with `proxy-protocol`). */
   proxyProtocolFrom: string[];
+  /** Deadline from authentication to link-up (IPCP Opened) in ms (default 30 s). */
+  linkUpTimeoutMs: number;
 }
+
+/** `auth-throttle-*`: see `lib/server/auth_throttle.ts`. */
+export interface AuthThrottleSettings {
+  /** Failures from one source after which its attempts are delayed (default 3). */
+  delayAfter: number;
+  /** Failures after which the source (and the user name) is refused (default 6). */
+  blockAfter: number;
+  /** How long it is refused, in ms (default 60 s). */
+  blockMs: number;
+}
+
+/** `crypto-binding` values. */
+export const CRYPTO_BINDING_POLICIES = ["any", "sha256-only"] as const;
+/** One of {@linkcode CRYPTO_BINDING_POLICIES}. */
+export type CryptoBindingPolicy = typeof CRYPTO_BINDING_POLICIES[number];
+
+/** Methods whose HLAK is all zeros (MS-SSTP 3.2.5.2.1): no key protects the crypto binding. */
+const KEYLESS_METHODS: readonly AuthMethod[] = ["pap", "chap", "mschap1"];
 
 /** The whole server configuration, checked. */
 export interface ServerConfig {
@@ -173,6 +203,12 @@ const SERVER_KEYS = [
   "proxy-arp-interface",
   "proxy-protocol",
   "proxy-protocol-from",
+  "link-up-timeout",
+  "crypto-binding",
+  "auth-throttle",
+  "auth-throttle-delay-after",
+  "auth-throttle-block-after",
+  "auth-throttle-block-time",
 ] as const;
 
 /** Built-in values behind `default` in `only-one` and `change-tcp-mss`. */
@@ -258,6 +294,16 @@ export function parseServerConfig(yamlText: string, fileName: string): ServerCon
     return { ...s, profile };
   });
   checkInterfaces(source, interfaces, new Set(secrets.map((s) => s.name)));
+  const keyless = sstpServer.authentication.filter((m) => KEYLESS_METHODS.includes(m));
+  if (keyless.length > 0) {
+    warnings.push(
+      `${fileName}:${server.lineOf("authentication")}: sstp-server.authentication: ` +
+        `${keyless.join(", ")} derive${keyless.length === 1 ? "s" : ""} no keys (all-zero HLAK), ` +
+        `so the SSTP crypto binding does not protect ${
+          keyless.length === 1 ? "that login" : "those logins"
+        } against a TLS man in the middle; use mschap2 only where clients allow it`,
+    );
+  }
 
   if (source.issues.length > 0) throw new ConfigError(fileName, source.issues);
   return {
@@ -304,8 +350,15 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     certificate: v("certificate", parseNonEmpty),
     certificateKey: v("certificate-key", parseNonEmpty),
     hostName: list("host-name", (items) => items.map(parseHostName)),
-    authentication: list("authentication", parseAuthentication) ??
-      [...AUTH_METHODS_STRONGEST_FIRST],
+    authentication: list("authentication", parseAuthentication) ?? ["mschap2"],
+    cryptoBinding: v("crypto-binding", (t) => parseChoice(t, CRYPTO_BINDING_POLICIES)) ?? "any",
+    authThrottle: (v("auth-throttle", parseYesNo) ?? true)
+      ? {
+        delayAfter: v("auth-throttle-delay-after", (t) => parseIntegerIn(t, 1, 1000)) ?? 3,
+        blockAfter: v("auth-throttle-block-after", (t) => parseIntegerIn(t, 1, 1000)) ?? 6,
+        blockMs: v("auth-throttle-block-time", (t) => parseSeconds(t, 1, 86_400)) ?? 60_000,
+      }
+      : null,
     defaultProfile: v("default-profile", parseNonEmpty) ?? "default",
     keepaliveTimeoutMs: keepalive === undefined ? DEFAULT_KEEPALIVE_TIMEOUT_S * 1000 : keepalive,
     maxMtu: v("max-mtu", parseMtu) ?? DEFAULT_MTU,
@@ -320,6 +373,7 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     proxyArpInterface: v("proxy-arp-interface", parseInterfaceName),
     proxyProtocol: v("proxy-protocol", parseProxyProtocol) ?? "no",
     proxyProtocolFrom: list("proxy-protocol-from", (items) => items.map(parseProxySource)) ?? [],
+    linkUpTimeoutMs: v("link-up-timeout", (t) => parseSeconds(t, 1, 3600)) ?? 30_000,
   };
   if (config.proxyProtocol !== "no" && config.verifyClientCertificate) {
     source.report(
@@ -349,6 +403,14 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
       "a CA bundle is required when verify-client-certificate is yes",
     );
   }
+  const t = config.authThrottle;
+  if (t !== null && t.blockAfter < t.delayAfter) {
+    source.report(
+      fields.get("auth-throttle-block-after")?.key ?? fields.get("auth-throttle-delay-after")?.key,
+      path("auth-throttle-block-after"),
+      `${t.blockAfter} is less than auth-throttle-delay-after (${t.delayAfter})`,
+    );
+  }
   if (new Set(listen).size !== listen.length) {
     source.report(fields.get("listen")?.key, path("listen"), "lists an address twice");
   }
@@ -356,6 +418,18 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
   return isMap(section)
     ? source.locate(config, "sstp-server", section, fields)
     : { value: config, path: "sstp-server", line: 0, lineOf: () => 0 };
+}
+
+/** A duration of whole seconds between `min` and `max` seconds, in ms. */
+function parseSeconds(text: string, min: number, max: number): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms % 1000 !== 0) {
+    throw new InvalidValueError(`"${text}" is not a number of seconds`);
+  }
+  if (ms < min * 1000 || ms > max * 1000) {
+    throw new InvalidValueError(`${ms / 1000} seconds is out of range (${min}-${max})`, "range");
+  }
+  return ms;
 }
 
 function parseInterfaceName(text: string): string {

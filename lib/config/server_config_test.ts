@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError, formatConfigIssue } from "./config_error.ts";
-import { formatIpv4Range } from "./ip.ts";
+import { formatIpv4Range } from "../ip.ts";
 import { parseServerConfig } from "./server_config.ts";
 
 /** Parses and returns the formatted issues, failing if parsing succeeds. */
@@ -24,7 +24,9 @@ Deno.test("parseServerConfig() applies RouterOS defaults to a minimal file", () 
     certificate: "/etc/sstp/server.pem",
     certificateKey: undefined,
     hostName: undefined,
-    authentication: ["mschap2", "mschap1", "chap", "pap"],
+    authentication: ["mschap2"],
+    cryptoBinding: "any",
+    authThrottle: { delayAfter: 3, blockAfter: 6, blockMs: 60_000 },
     defaultProfile: "default",
     keepaliveTimeoutMs: 60_000,
     maxMtu: 1500,
@@ -39,7 +41,9 @@ Deno.test("parseServerConfig() applies RouterOS defaults to a minimal file", () 
     proxyArpInterface: undefined,
     proxyProtocol: "no",
     proxyProtocolFrom: [],
+    linkUpTimeoutMs: 30_000,
   });
+  assert.deepEqual(config.warnings, [], "the default (mschap2 only) needs no warning");
   assert.deepEqual(config.profiles, [{
     name: "default",
     localAddress: undefined,
@@ -74,6 +78,12 @@ Deno.test("parseServerConfig() reads every sstp-server property", () => {
   control-socket: /run/sstp.sock
   max-sessions: 10
   proxy-arp-interface: eth0
+  link-up-timeout: 45s
+  crypto-binding: sha256-only
+  auth-throttle: yes
+  auth-throttle-delay-after: 2
+  auth-throttle-block-after: 10
+  auth-throttle-block-time: 5m
 profiles:
   - name: vpn
 `,
@@ -86,6 +96,8 @@ profiles:
     certificateKey: "/etc/sstp/server.key",
     hostName: ["vpn.example.com", "198.18.0.1"],
     authentication: ["mschap2", "pap"],
+    cryptoBinding: "sha256-only",
+    authThrottle: { delayAfter: 2, blockAfter: 10, blockMs: 300_000 },
     defaultProfile: "vpn",
     keepaliveTimeoutMs: null,
     maxMtu: 1400,
@@ -100,7 +112,13 @@ profiles:
     proxyArpInterface: "eth0",
     proxyProtocol: "no",
     proxyProtocolFrom: [],
+    linkUpTimeoutMs: 45_000,
   });
+  assert.equal(config.warnings.length, 1);
+  assert.match(
+    config.warnings[0]!,
+    /^sstp\.yaml:7: sstp-server\.authentication: pap derives no keys \(all-zero HLAK\), so the SSTP crypto binding does not protect that login/,
+  );
 });
 
 Deno.test("parseServerConfig() reads secrets, profiles, pools and interfaces", () => {
@@ -374,5 +392,37 @@ Deno.test("parseServerConfig() refuses a host-name that is neither a name nor an
         "sstp.yaml",
       ),
     /host-name.*"bad_name!" is neither a host name nor an IP address/s,
+  );
+});
+
+Deno.test("parseServerConfig() warns about every keyless method and checks crypto-binding and link-up-timeout", () => {
+  const config = parseServerConfig(
+    MINIMAL + "  authentication: mschap2,mschap1,chap,pap\n",
+    "s.yaml",
+  );
+  assert.equal(config.warnings.length, 1);
+  assert.match(config.warnings[0]!, /mschap1, chap, pap derive no keys/);
+  assert.throws(
+    () => parseServerConfig(MINIMAL + "  crypto-binding: sha1\n", "s.yaml"),
+    /sstp-server\.crypto-binding: "sha1" is not one of any, sha256-only/,
+  );
+  assert.throws(
+    () => parseServerConfig(MINIMAL + "  link-up-timeout: 0\n", "s.yaml"),
+    /sstp-server\.link-up-timeout: 0 seconds is out of range \(1-3600\)/,
+  );
+});
+
+Deno.test("parseServerConfig() turns auth-throttle off and checks its thresholds", () => {
+  assert.equal(
+    parseServerConfig(MINIMAL + "  auth-throttle: no\n", "s.yaml").sstpServer.authThrottle,
+    null,
+  );
+  assert.throws(
+    () =>
+      parseServerConfig(
+        MINIMAL + "  auth-throttle-delay-after: 5\n  auth-throttle-block-after: 2\n",
+        "s.yaml",
+      ),
+    /sstp-server\.auth-throttle-block-after: 2 is less than auth-throttle-delay-after \(5\)/,
   );
 });

@@ -30,7 +30,7 @@
 import type { Logger } from "../log.ts";
 import { NOOP_LOGGER } from "../log.ts";
 import { interfaceNameProblem } from "../config/interface_names.ts";
-import { isIpv4, isIpv6, parseIpv4Cidr, prefixMask } from "../config/ip.ts";
+import { isIpv4, isIpv6, parseIpv4Cidr, prefixMask } from "../ip.ts";
 import type { PlatformNetlink } from "../platform.ts";
 
 /** What a finished command returned. */

@@ -78,6 +78,11 @@ export interface TunnelRunnerOptions {
   timers?: TimerApi;
   /** Clamp the MSS of TCP SYNs both ways to fit the tunnel MTU (RouterOS `change-tcp-mss`). */
   clampTcpMss?: boolean;
+  /**
+   * Server: which client sources may reach the TUN device (assigned address,
+   * secret routes); read at link-up. Absent: no check (the client).
+   */
+  sourceFilter?: { allows(packet: Uint8Array): boolean } | undefined;
 }
 
 /** Traffic counters, as RouterOS `monitor` shows them. */
@@ -87,6 +92,8 @@ export interface SessionCounters {
   txBytes: number;
   txPackets: number;
   droppedInbound: number;
+  /** Client IPv4 packets dropped for a source outside its address and routes. */
+  droppedSpoofed: number;
   /** Clock time of the last data packet either way (idle-time). */
   lastDataMs: number;
 }
@@ -128,12 +135,15 @@ export class TunnelRunner {
   /** MSS limits for IPv4 and IPv6 once the MTU is known; 0 = no clamping. */
   #mss4 = 0;
   #mss6 = 0;
+  /** Source check of inbound IP, set at link-up (see `sourceFilter`). */
+  #sourceFilter: { allows(packet: Uint8Array): boolean } | undefined;
   readonly counters: SessionCounters = {
     rxBytes: 0,
     rxPackets: 0,
     txBytes: 0,
     txPackets: 0,
     droppedInbound: 0,
+    droppedSpoofed: 0,
     lastDataMs: 0,
   };
 
@@ -269,6 +279,12 @@ export class TunnelRunner {
       }
       // While the interface is being configured, the first packets wait (a copy:
       // the framer may reuse the bytes behind `f`).
+      // SOURCE CHECK (server): the one place inbound IP is judged by its source
+      // address; it moves with the rest of this path into the data plane.
+      if (this.#sourceFilter !== undefined && !this.#sourceFilter.allows(f.subarray(off))) {
+        this.counters.droppedSpoofed++;
+        return;
+      }
       const ip = this.#tun ? f.subarray(off) : f.slice(off);
       if (this.#mss4 > 0) clampTcpMss(ip, proto === PROTO_IPV4 ? this.#mss4 : this.#mss6);
       this.counters.rxPackets++;
@@ -330,6 +346,7 @@ export class TunnelRunner {
   }
 
   #linkUp(ip: IpConfig): void {
+    this.#sourceFilter = this.#o.sourceFilter;
     if (this.#o.clampTcpMss) {
       this.#mss4 = mssForMtu(ip.mtu, 4);
       this.#mss6 = mssForMtu(ip.mtu, 6);

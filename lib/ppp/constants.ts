@@ -150,6 +150,14 @@ export const PPP_DEFAULTS = {
   MIN_MRU: 128,
   /** MS-SSTP 2.2.3: a PPP frame in an SSTP data packet is at most 4095 - 4 bytes */
   MAX_MRU: 4091,
+  /**
+   * Largest control packet (LCP, IPCP, PAP, CHAP) we send: the SSTP payload
+   * (4091) minus FF 03 and the 2-byte protocol. A peer MRU up to 4091 would
+   * otherwise allow a reply 4 bytes too long for its SSTP packet.
+   */
+  MAX_CONTROL_PACKET: 4087,
+  /** Bytes of our own Terminate-Request reason text that go on the wire. */
+  MAX_TERMINATE_REASON: 128,
   /** RFC 1661 4.6: Restart timer */
   RESTART_TIMER_MS: 3000,
   /** RFC 1661 4.6: Max-Terminate */

@@ -14,7 +14,7 @@ import {
   PROTOCOL_NAME,
 } from "./constants.ts";
 import { type CpOption, type CpPacket, decodeCpPacket, decodeOptions } from "./cp_packet.ts";
-import { printable } from "./fsm.ts";
+import { peerBytesText as printable } from "../peer_text.ts";
 import { readUint } from "./option_handler.ts";
 import type { OptionHandler } from "./option_handler.ts";
 import { AuthProtocolHandler } from "./lcp/auth_protocol.ts";

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { peerBytesText } from "../peer_text.ts";
 import { ERROR_CODE, type ErrorLayer, ProtocolError } from "../errors.ts";
 import { type Logger, NOOP_LOGGER } from "../log.ts";
 import { CP_CODE, CP_CODE_NAME, PPP_DEFAULTS } from "./constants.ts";
@@ -230,7 +231,9 @@ export class PppFsm {
    * @param error Reported with This-Layer-Finished (for closes caused by a failure).
    */
   close(reason: string, error?: ProtocolError): CpAction[] {
-    this.#terminateData = new TextEncoder().encode(reason);
+    const data = new TextEncoder().encode(reason);
+    // Only a hint for the peer's log: keep it short (it may quote peer text).
+    this.#terminateData = data.subarray(0, PPP_DEFAULTS.MAX_TERMINATE_REASON);
     if (error !== undefined) this.#pendingError = error;
     return this.dispatch("close");
   }
@@ -385,7 +388,8 @@ export class PppFsm {
       case "sendCodeReject": {
         if (ctx.rejected === undefined) return;
         // RFC 1661 5.6: the quoted packet is truncated to fit the peer's MRU.
-        const room = Math.max(0, (this.#o.peerMru?.() ?? PPP_DEFAULTS.MRU) - 4);
+        const mru = this.#o.peerMru?.() ?? PPP_DEFAULTS.MRU;
+        const room = Math.max(0, Math.min(mru, PPP_DEFAULTS.MAX_CONTROL_PACKET) - 4);
         this.#send({
           code: CP_CODE.CODE_REJECT,
           identifier: this.nextIdentifier(),
@@ -547,7 +551,7 @@ export class PppFsm {
   /** RFC 1661 5.5 Terminate-Request → RTR. */
   #receiveTerminateRequest(packet: CpPacket): CpAction[] {
     if (this.#state === "Opened") {
-      const text = printable(packet.data);
+      const text = peerBytesText(packet.data);
       this.#pendingError = new ProtocolError(
         this.#o.layer,
         ERROR_CODE.PEER_TERMINATED,
@@ -594,11 +598,4 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** Printable ASCII of a Terminate-Request's data, for messages. */
-export function printable(data: Uint8Array): string {
-  let s = "";
-  for (const b of data.subarray(0, 64)) s += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".";
-  return s;
 }

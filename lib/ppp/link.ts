@@ -23,7 +23,8 @@
  */
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { PROTOCOL } from "./constants.ts";
+import { quotePeerText } from "../peer_text.ts";
+import { PPP_DEFAULTS, PROTOCOL } from "./constants.ts";
 import type { ControlProtocol, CpAction } from "./control_protocol.ts";
 import { describeCpPacket } from "./describe.ts";
 import { decodePppFrame, encodePppFrame } from "./frame.ts";
@@ -114,6 +115,9 @@ export type LinkAction =
 /** Timer names used by the link. */
 export type LinkTimer = "lcp" | "auth" | "ipcp" | "ipv6cp";
 
+/** LCP states reached when the peer restarts negotiation from Opened (RFC 1661 4.1 RCR/RCA/RCN). */
+const RENEGOTIATING: ReadonlySet<string> = new Set(["ReqSent", "AckRcvd", "AckSent"]);
+
 const CP_NAME: Record<number, LinkTimer> = {
   [PROTOCOL.LCP]: "lcp",
   [PROTOCOL.IPCP]: "ipcp",
@@ -132,6 +136,8 @@ export class PppLink {
   #ipcp: Ipcp | undefined;
   #ipv6cp: Ipv6cp | undefined;
   #failure: ProtocolError | undefined;
+  /** Set once authentication has completed (both roles). */
+  #wasAuthenticated = false;
 
   /** Creates a link in the Dead phase. */
   constructor(options: PppLinkOptions) {
@@ -281,8 +287,12 @@ export class PppLink {
   }
 
   #frame(protocol: number, packet: Uint8Array): LinkAction {
-    this.#trace("send", protocol, packet);
-    return { type: "sendFrame", frame: encodePppFrame(protocol, packet) };
+    const fitted = fitControlPacket(packet);
+    if (fitted !== packet) {
+      this.#log.debug(`truncated a ${packet.length}-byte control packet to fit an SSTP packet`);
+    }
+    this.#trace("send", protocol, fitted);
+    return { type: "sendFrame", frame: encodePppFrame(protocol, fitted) };
   }
 
   /** Carries out a control protocol's actions and the phase changes they cause. */
@@ -305,6 +315,25 @@ export class PppLink {
           break;
         case "thisLayerDown":
           out.push(...this.#layerDown(cp, nowMs));
+          if (cp === this.#lcp && this.#wasAuthenticated && RENEGOTIATING.has(this.#lcp.state)) {
+            // RFC 1661 lets a peer renegotiate LCP at any time, but the
+            // authentication that follows could not be bound to the SSTP call
+            // again (the crypto binding is sent once) and would hand out a
+            // second set of addresses. End the link instead: the rest of this
+            // batch (our Configure-Request/-Ack) is dropped and a
+            // Terminate-Request goes out in its place.
+            return [
+              ...out,
+              ...this.#fail(
+                new ProtocolError(
+                  "lcp",
+                  ERROR_CODE.UNEXPECTED_MESSAGE,
+                  "Cannot renegotiate LCP after authentication: ending the link",
+                ),
+                nowMs,
+              ),
+            ];
+          }
           break;
         case "thisLayerStarted":
           break;
@@ -389,6 +418,7 @@ export class PppLink {
       this.#user = o.user;
       if (!method) {
         // The server asked for no authentication: HLAK is 32 zero bytes (MS-SSTP 3.2.5.2.1).
+        this.#wasAuthenticated = true;
         return [
           { type: "authenticated", user: o.user, method: "pap", hlak: new Uint8Array(32) },
           ...this.#beginNetwork(nowMs),
@@ -439,10 +469,11 @@ export class PppLink {
       return [...actions, ...this.#fail(result.error, nowMs)];
     }
     this.#user = result.user;
+    this.#wasAuthenticated = true;
     // Auth packets are ignored outside the Authenticate phase: drop the
     // challenge/response state (a server keeps thousands of links).
     this.#auth = undefined;
-    this.#log.info(`Authenticated ${JSON.stringify(result.user)} with ${this.#authMethod}`);
+    this.#log.info(`Authenticated ${quotePeerText(result.user)} with ${this.#authMethod}`);
     actions.push({
       type: "authenticated",
       user: result.user,
@@ -482,4 +513,21 @@ export class PppLink {
     }
     return out;
   }
+}
+
+/**
+ * A control packet cut to {@linkcode PPP_DEFAULTS.MAX_CONTROL_PACKET} with
+ * its Length field rewritten. Every control packet we send (LCP/IPCP codes,
+ * PAP and CHAP) is code, identifier, length, data, and the data of the
+ * packets that can grow with peer input (rejects quoting the peer, messages,
+ * reasons) stays meaningful when cut; without this an oversized reply would
+ * not fit its SSTP packet and the encoder would throw.
+ */
+export function fitControlPacket(packet: Uint8Array): Uint8Array {
+  const max = PPP_DEFAULTS.MAX_CONTROL_PACKET;
+  if (packet.length <= max) return packet;
+  const cut = packet.slice(0, max);
+  cut[2] = max >> 8;
+  cut[3] = max & 0xff;
+  return cut;
 }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { permissionWarning } from "./file_mode.ts";
 import { encodePem, splitPemBundle } from "../cert/pem.ts";
 import { loadServerCertificate } from "../cert/server_certificate.ts";
 import { certificateFingerprint, formatFingerprint } from "../cert/fingerprint.ts";
@@ -59,8 +60,12 @@ export async function loadServerTlsFiles(
     certPem: cert.certPem,
     keyPem: cert.keyPem,
     fingerprint: formatFingerprint(certificateFingerprint(cert.leafDer), "sha256"),
-    warnings: cert.warnings,
+    warnings: [...cert.warnings],
   };
+  // The private key sits in certificate-key, or after the certificate.
+  const keyFile = relativeTo(configFile, s.certificateKey ?? s.certificate ?? "");
+  const exposed = permissionWarning(keyFile, (await Deno.stat(keyFile)).mode, "a private key");
+  if (exposed !== undefined) files.warnings.push(exposed);
   if (s.ca !== undefined) {
     const caPem = await Deno.readTextFile(relativeTo(configFile, s.ca));
     if (splitPemBundle(caPem).certificates.length === 0) {

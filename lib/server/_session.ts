@@ -19,6 +19,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
+import { quotePeerText } from "../peer_text.ts";
 import type { Platform, PlatformReactor, PlatformTun } from "../platform.ts";
 import type { ByteDuplex } from "../transport/duplex.ts";
 import type { IpConfig } from "../tunnel/events.ts";
@@ -39,6 +40,9 @@ import type { LinkSetup } from "./_link_setup.ts";
 import type { RadiusAaa, SessionAccounting } from "./radius_aaa.ts";
 import { radiusAddresses, radiusProfile, terminateCause } from "./radius_session.ts";
 import type { RadiusAuthorization } from "../radius/radius_auth.ts";
+import type { AuthThrottle } from "./auth_throttle.ts";
+import { SourceFilter } from "../tunnel/source_filter.ts";
+import type { RunResult } from "../pipeline/runner.ts";
 
 /** A session as the server keeps it. */
 export interface ServerSession extends SessionEntry {
@@ -74,6 +78,8 @@ export interface SessionContext {
   logger: Logger;
   /** RADIUS service (`radius` + `ppp-aaa`), when configured. */
   aaa?: RadiusAaa;
+  /** Login throttling shared by all sessions (absent: `auth-throttle: no`). */
+  throttle?: AuthThrottle;
 }
 
 /** Starts the session on `duplex` (the HTTP 200 is already sent). */
@@ -91,8 +97,24 @@ export function startSession(
   let linkUpTask: Promise<unknown> | undefined;
   let isEnded = false;
   let proxyArp: NetConfig | undefined;
+  // Login throttling: by the TCP peer's address (and the user names it tries).
+  const source = duplex.remoteAddr.hostname;
+  const throttle = ctx.throttle;
+  let attemptedUser = "";
+  /** Set while the throttle holds the call back. */
+  let pendingStart: { timer: ReturnType<typeof setTimeout>; resolve: () => void } | undefined;
+  let closeBeforeStart = false;
+
+  let addressesReleased = false;
+  /** Gives the session's pool addresses back, once whatever path ends the session. */
+  const releaseAddresses = (): void => {
+    if (addressesReleased) return;
+    addressesReleased = true;
+    for (const a of session.addresses?.release ?? []) ctx.pools.release(a);
+  };
 
   const assignAddresses = (user: string): AddressAssignment | ProtocolError => {
+    throttle?.recordSuccess(source, user, ctx.clock.now());
     ctx.registry.setUser(session, user);
     const entry = ctx.secrets().find(user);
     // RADIUS hook: a user RADIUS accepted gets its addresses from the Access-Accept.
@@ -100,25 +122,38 @@ export function startSession(
       return assignRadius(user, session.radius);
     }
     if (entry === undefined) {
-      return new ProtocolError("auth", ERROR_CODE.AUTH_FAILED, `User "${user}" cannot log in`);
+      return new ProtocolError(
+        "auth",
+        ERROR_CODE.AUTH_FAILED,
+        `User ${quotePeerText(user)} cannot log in`,
+      );
     }
-    log.info(`user "${user}": profile "${entry.profile.name}"`);
+    log.info(`user ${quotePeerText(user)}: profile "${entry.profile.name}"`);
     const others = ctx.registry.ofUser(user).filter((s) => s !== session);
     if (entry.profile.onlyOne && others.length > 0) {
       const other = others[0]!;
       log.warn(
-        `only-one: user "${user}" already has a session ` +
+        `only-one: user ${quotePeerText(user)} already has a session ` +
           `(${other.interfaceName ?? "negotiating"} from ${other.callerId}); refusing this login`,
       );
       return new ProtocolError(
         "auth",
         ERROR_CODE.AUTH_FAILED,
-        `User "${user}" already has a session (only-one)`,
+        `User ${quotePeerText(user)} already has a session (only-one)`,
+      );
+    }
+    if (session.addresses !== undefined) {
+      // The link asks once per session; a second request would overwrite
+      // (and so leak) the addresses already taken from the pools.
+      return new ProtocolError(
+        "ipcp",
+        ERROR_CODE.NO_ADDRESS,
+        `Cannot assign addresses to ${quotePeerText(user)} twice in one session`,
       );
     }
     const addresses = ctx.secrets().assignAddresses(user, ctx.pools);
     if (addresses instanceof ProtocolError) {
-      log.warn(`refusing "${user}": ${addresses.message}`);
+      log.warn(`refusing ${quotePeerText(user)}: ${addresses.message}`);
       return addresses;
     }
     session.addresses = addresses;
@@ -182,10 +217,34 @@ export function startSession(
   const engine = createServerEngine({
     certHashes: ctx.certHashes,
     authentication: server.authentication,
-    lookupPassword: (user) => ctx.secrets().lookupPassword(user),
+    lookupPassword: (user) => {
+      attemptedUser = user;
+      if (throttle?.isRefused(source, user, ctx.clock.now())) {
+        // Fails as a wrong password would: the prober learns nothing.
+        log.debug(`auth-throttle: refusing ${quotePeerText(user)} without checking the password`);
+        return undefined;
+      }
+      return ctx.secrets().lookupPassword(user);
+    },
+    onAuthFailure: () => {
+      const line = throttle?.recordFailure(source, attemptedUser, ctx.clock.now());
+      if (line !== undefined) ctx.logger.warn(line);
+    },
     ...(aaa?.useRadius
       ? {
         remoteAuthenticate: async (creds) => {
+          attemptedUser = creds.user;
+          if (throttle?.isRefused(source, creds.user, ctx.clock.now())) {
+            // A throttled login is not sent to RADIUS either; it fails as a wrong password would.
+            return {
+              ok: false as const,
+              error: new ProtocolError(
+                "auth",
+                ERROR_CODE.AUTH_FAILED,
+                "Authentication failed: login throttled",
+              ),
+            };
+          }
           const r = await aaa.authenticate(creds, call);
           if (r.authorization !== undefined) session.radius = r.authorization;
           return r.verdict;
@@ -197,6 +256,9 @@ export function startSession(
     helloMs: server.keepaliveTimeoutMs,
     mru: server.maxMru,
     maxMtu: server.maxMtu,
+    linkUpMs: server.linkUpTimeoutMs,
+    // MS-SSTP 2.2.10 bitmask: 2 = SHA-256 only, 3 = SHA-1 and SHA-256.
+    hashBitmask: server.cryptoBinding === "sha256-only" ? 2 : 3,
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
     logger: log,
   });
@@ -244,7 +306,9 @@ export function startSession(
       );
     }
     log.info(
-      `up: ${tun.name} user "${user}" ${ip.localAddress} → ${ip.peerAddress} mtu ${ip.mtu}`,
+      `up: ${tun.name} user ${
+        quotePeerText(user)
+      } ${ip.localAddress} → ${ip.peerAddress} mtu ${ip.mtu}`,
     );
     return tun;
   };
@@ -259,6 +323,13 @@ export function startSession(
     // Read at link-up, after authentication chose the profile (`change-tcp-mss`, default yes).
     get clampTcpMss() {
       return session.profile?.changeTcpMss ?? true;
+    },
+    // Read at link-up too: the client may send from its address and its secret's routes only.
+    get sourceFilter() {
+      const peer = session.addresses?.peerAddress;
+      if (peer === undefined) return undefined;
+      const routes = ctx.secrets().find(session.user ?? "")?.secret.routes ?? [];
+      return new SourceFilter(peer, routes.map((r) => r.dst));
     },
     onLinkUp: (ip) => {
       const task = onLinkUp(ip);
@@ -281,6 +352,13 @@ export function startSession(
     done: Promise.resolve(),
     close(reason: string) {
       if (session.endReason === undefined) session.endReason = reason;
+      if (pendingStart !== undefined) {
+        // Still held back by the throttle: end without starting the call.
+        clearTimeout(pendingStart.timer);
+        closeBeforeStart = true;
+        pendingStart.resolve();
+        pendingStart = undefined;
+      }
       if (session.state !== "disconnecting") log.info(`disconnecting: ${reason}`);
       session.state = "disconnecting";
       runner.close(reason);
@@ -288,8 +366,32 @@ export function startSession(
   };
   ctx.registry.add(session);
 
+  // A throttled source waits before its call starts (a few seconds, doubling), or is
+  // refused outright while blocked; a source with no failures starts at once.
+  const decision = throttle?.check(source, ctx.clock.now()) ?? { action: "allow" as const };
+  const started: Promise<RunResult> = decision.action === "allow"
+    ? runner.run()
+    : new Promise<void>((resolve) => {
+      if (decision.action === "refuse") {
+        log.debug(`auth-throttle: ${source} is blocked for ${Math.ceil(decision.ms / 1000)}s more`);
+        closeBeforeStart = true;
+        session.endReason = "auth-throttle: source blocked";
+        return resolve();
+      }
+      log.debug(`auth-throttle: delaying ${source} by ${decision.ms} ms`);
+      const timer = setTimeout(() => {
+        pendingStart = undefined;
+        resolve();
+      }, decision.ms);
+      pendingStart = { timer, resolve };
+    }).then(() => {
+      const run = runner.run();
+      if (closeBeforeStart) duplex.close();
+      return run;
+    });
+
   // A `then`, not an async function awaiting run(): no suspended frame per session.
-  session.done = runner.run().then(async (result) => {
+  session.done = started.then(async (result) => {
     isEnded = true;
     session.state = "disconnecting";
     await linkUpTask?.catch(() => {});
@@ -311,13 +413,14 @@ export function startSession(
       }
       await proxyArp?.cleanup().catch((e) => log.warn(`proxy-arp cleanup: ${String(e)}`));
     } finally {
-      for (const a of session.addresses?.release ?? []) ctx.pools.release(a);
+      releaseAddresses();
       ctx.registry.remove(session);
       duplex.close();
     }
     log.info(
       `closed${session.interfaceName ? ` ${session.interfaceName}` : ""}: ${why}; ${uptime}, ` +
-        `rx ${c.rxBytes} B/${c.rxPackets} pkt, tx ${c.txBytes} B/${c.txPackets} pkt`,
+        `rx ${c.rxBytes} B/${c.rxPackets} pkt, tx ${c.txBytes} B/${c.txPackets} pkt` +
+        (c.droppedSpoofed > 0 ? `, ${c.droppedSpoofed} pkt dropped for a spoofed source` : ""),
     );
   });
   return session;

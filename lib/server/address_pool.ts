@@ -18,7 +18,7 @@
  * @module
  */
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
-import { formatIpv4, parseIpv4, rangeSize } from "../config/ip.ts";
+import { formatIpv4, parseIpv4, rangeSize } from "../ip.ts";
 import type { IpPool } from "../config/server_config.ts";
 
 /** Pools and the addresses in use. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { AddressPools } from "./address_pool.ts";
 import { ProtocolError } from "../errors.ts";
-import { parseIpv4Range } from "../config/ip.ts";
+import { parseIpv4Range } from "../ip.ts";
 import type { IpPool } from "../config/server_config.ts";
 
 function pool(name: string, ranges: string[], nextPool?: string): IpPool {

@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { peerText } from "../peer_text.ts";
 import type { Clock } from "../clock.ts";
 import { systemClock } from "../clock.ts";
 import type { Logger } from "../log.ts";
@@ -44,6 +45,7 @@ import { type ServerSession, type SessionContext, startSession } from "./_sessio
 import { RadiusAaa } from "./radius_aaa.ts";
 import { listenProxyTls } from "../transport/proxy_tls_listener.ts";
 import { sessionsTarget } from "./radius_target.ts";
+import { authThrottleFor } from "./auth_throttle.ts";
 import { ipLinkSetup, type LinkSetup, netlinkLinkSetup } from "./_link_setup.ts";
 
 /** Options of {@linkcode SstpServer.start}. */
@@ -114,6 +116,8 @@ export class SstpServer {
       certHashes: this.#hashesOf(o.certPem),
       clock: this.#clock,
       logger: o.logger,
+      // Login throttling (settings read at start; a reload keeps the counts).
+      ...authThrottleFor(o.config),
     };
   }
 
@@ -267,7 +271,7 @@ export class SstpServer {
     const status = validateSstpHttpRequest(request);
     if (status !== 200) {
       log.info(
-        `HTTP ${request.method.slice(0, 32)} ${request.path.slice(0, 80)}: answered ${status}`,
+        `HTTP ${peerText(request.method, 32)} ${peerText(request.path, 80)}: answered ${status}`,
       );
       await respond(duplex, status);
       return duplex.close();
@@ -285,7 +289,7 @@ export class SstpServer {
     const served = this.#listener.certificateOf(duplex) ?? this.#certPem;
     const ctx = { ...this.#ctx, certHashes: this.#hashesOf(served) };
     const session = startSession(ctx, duplex, got.leftover, correlationId, callerId);
-    session.log.info(`SSTP request accepted (host ${request.host ?? "-"}); negotiating`);
+    session.log.info(`SSTP request accepted (host ${peerText(request.host ?? "-")}); negotiating`);
     // Tracked on its own: this frame (HTTP header, preamble state) is not kept
     // for the life of the session.
     this.#track(session.done, duplex);

@@ -9,8 +9,11 @@
  *
  * The configuration built from them: one pool (`--pool`, default
  * 10.255.255.2-10.255.255.254), the server side at the address just below
- * the pool's first, every method of authentication. {@linkcode
- * zeroConfigBanner} prints the fingerprint and a ready `sstp connect` line.
+ * the pool's first, MS-CHAPv2 only (the default: the one method whose keys
+ * protect the crypto binding). {@linkcode
+ * zeroConfigBanner} prints the fingerprint, the credentials file and a ready
+ * `sstp connect` line; the password itself only when it was just created and
+ * standard output is a terminal.
  *
  * @module
  */
@@ -20,7 +23,7 @@ import { splitCertificateAndKey } from "./_pem_files.ts";
 import { certificateFingerprint, formatFingerprint } from "../cert/fingerprint.ts";
 import { certificateMatchesHost } from "../cert/names.ts";
 import { parseServerConfig, type ServerConfig } from "../config/server_config.ts";
-import { formatIpv4, type Ipv4Range, parseIpv4Range } from "../config/ip.ts";
+import { formatIpv4, type Ipv4Range, parseIpv4Range } from "../ip.ts";
 
 /** Default client pool when `--pool` is not given (private, rarely used by LANs). */
 export const DEFAULT_ZERO_CONFIG_POOL = "10.255.255.2-10.255.255.254";
@@ -52,6 +55,18 @@ export interface ZeroConfig {
   fingerprint: string;
   /** Files created now (empty when everything was reused). */
   created: string[];
+  /** The credentials file (`credentials.json` in the state directory). */
+  credentialsPath: string;
+}
+
+/** Options of {@linkcode zeroConfigBanner}. */
+export interface ZeroConfigBannerOptions {
+  /**
+   * Print the password itself. Only for a password created by this start
+   * and only when standard output is a terminal: a service's output ends
+   * up in the journal, which more people can read than the 0600 file.
+   */
+  showPassword: boolean;
 }
 
 /**
@@ -101,14 +116,28 @@ export async function loadZeroConfig(o: ZeroConfigOptions): Promise<ZeroConfig> 
     password: credentials.password,
     fingerprint,
     created,
+    credentialsPath: credPath,
   };
+}
+
+/**
+ * Whether the start-up banner may print the password: only when this start
+ * created it and standard output is a terminal.
+ */
+export function mayShowPassword(z: ZeroConfig, isOutputTerminal: boolean): boolean {
+  return isOutputTerminal && z.created.includes(z.credentialsPath);
 }
 
 /**
  * The lines to print at start: fingerprint and a ready `sstp connect` line
  * for `host` (an address or name clients dial).
  */
-export function zeroConfigBanner(z: ZeroConfig, host: string, port: number): string[] {
+export function zeroConfigBanner(
+  z: ZeroConfig,
+  host: string,
+  port: number,
+  options: ZeroConfigBannerOptions,
+): string[] {
   const der = leafCertificateDer(z.certPem);
   const connectTo = host.includes(":") ? `[${host}]` : host;
   const addressCheck = certificateMatchesHost(der, host)
@@ -116,11 +145,13 @@ export function zeroConfigBanner(z: ZeroConfig, host: string, port: number): str
     : " --verify-server-address-from-certificate no";
   return [
     `zero-config: certificate ${z.fingerprint}`,
-    `zero-config: user "${z.user}", password in credentials.json of the state directory`,
+    `zero-config: user "${z.user}", password in ${z.credentialsPath}`,
     `connect with:`,
     // The password goes in the environment, not on the command line, where
     // every user could read it in the process list.
-    `  SSTP_PASSWORD='${z.password}' sstp connect ${connectTo}` +
+    `  SSTP_PASSWORD='${
+      options.showPassword ? z.password : `<password from ${z.credentialsPath}>`
+    }' sstp connect ${connectTo}` +
     `${port === 443 ? "" : ` --port ${port}`} --user ${z.user} ` +
     `--server-fingerprint ${z.fingerprint}${addressCheck}`,
   ];

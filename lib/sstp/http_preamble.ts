@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { quotePeerText } from "../peer_text.ts";
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
 
 /** The URI every SSTP server listens on (MS-SSTP 3.2.4.1). */
@@ -46,7 +47,7 @@ export interface SstpHttpRequest {
   version: string;
   /** Headers by lowercase name; repeated headers are joined with ", ". */
   headers: Map<string, string>;
-  /** SSTPCORRELATIONID, trimmed; braces or not, as the client sent it. */
+  /** SSTPCORRELATIONID, trimmed, when GUID-shaped (braces or not, as the client sent it). */
   correlationId?: string;
   /** Host without its port (and without IPv6 brackets). */
   host?: string;
@@ -117,7 +118,7 @@ function parseHeaders(lines: string[], what: string): Map<string, string> {
     const colon = line.indexOf(":");
     const name = colon > 0 ? line.slice(0, colon) : "";
     if (!TOKEN.test(name)) {
-      throw bad(`Cannot parse HTTP ${what}: malformed header line "${line.slice(0, 40)}"`);
+      throw bad(`Cannot parse HTTP ${what}: malformed header line ${quotePeerText(line, 40)}`);
     }
     const key = name.toLowerCase();
     const value = line.slice(colon + 1).trim();
@@ -126,6 +127,15 @@ function parseHeaders(lines: string[], what: string): Map<string, string> {
   }
   return headers;
 }
+
+/**
+ * A GUID with or without braces (sstpc sends none, Windows and
+ * Open-SSTP-Client send them). The id tags every log line of the session
+ * and shows in status output, so anything else from the peer is dropped
+ * and the server makes one up.
+ */
+const GUID =
+  /^(?:\{[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}|[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12})$/;
 
 /** Strips the port and IPv6 brackets from a Host value. */
 function hostName(host: string): string {
@@ -144,7 +154,7 @@ function hostName(host: string): string {
  * ```ts
  * import { parseSstpHttpRequest } from "./http_preamble.ts";
  * const text = "SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.1\r\n" +
- *   "host: vpn.test:443\r\nSSTPCORRELATIONID: {1234}\r\n\r\n";
+ *   "host: vpn.test:443\r\nSSTPCORRELATIONID: {5A433D8D-3AEC-4E16-B4F9-6D2C4A8C0C31}\r\n\r\n";
  * const bytes = new TextEncoder().encode(text + "\x10\x01");
  * const parsed = parseSstpHttpRequest(bytes);
  * if (parsed?.request.host !== "vpn.test" || parsed.consumed !== bytes.length - 2) throw new Error();
@@ -162,12 +172,14 @@ export function parseSstpHttpRequest(
   const parts = first.split(" ");
   const [method = "", path = "", version = ""] = parts;
   if (parts.length !== 3 || !TOKEN.test(method) || path === "" || !/^HTTP\/\d\.\d$/.test(version)) {
-    throw bad(`Cannot parse HTTP request: malformed request line "${first.slice(0, 80)}"`);
+    throw bad(`Cannot parse HTTP request: malformed request line ${quotePeerText(first, 80)}`);
   }
   const headers = parseHeaders(rest, "request");
   const request: SstpHttpRequest = { method, path, version, headers };
   const correlationId = headers.get("sstpcorrelationid");
-  if (correlationId !== undefined && correlationId !== "") request.correlationId = correlationId;
+  if (correlationId !== undefined && GUID.test(correlationId)) {
+    request.correlationId = correlationId;
+  }
   const host = headers.get("host");
   if (host !== undefined && host !== "") request.host = hostName(host);
   return { request, consumed: split.consumed };
@@ -309,7 +321,7 @@ export function parseSstpHttpResponse(
   const [first = "", ...rest] = split.lines;
   const match = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/.exec(first);
   if (match === null) {
-    throw bad(`Cannot parse HTTP response: malformed status line "${first.slice(0, 80)}"`);
+    throw bad(`Cannot parse HTTP response: malformed status line ${quotePeerText(first, 80)}`);
   }
   return {
     response: {

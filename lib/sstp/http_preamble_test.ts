@@ -173,3 +173,36 @@ Deno.test("buildSstpHttpResponse() builds short error responses that close the c
   assert.throws(() => buildSstpHttpResponse({ status: 99 }), RangeError);
   assert.equal(parseSstpHttpResponse(enc("HTTP/1.1 200\r\n\r\n"))?.response.reason, "");
 });
+
+Deno.test("parseSstpHttpRequest() keeps only a GUID-shaped SSTPCORRELATIONID (it tags every log line)", () => {
+  const id = (value: string) =>
+    parseSstpHttpRequest(
+      enc(`SSTP_DUPLEX_POST /x HTTP/1.1\r\nHost: a\r\nSSTPCORRELATIONID: ${value}\r\n\r\n`),
+    )?.request.correlationId;
+  assert.equal(
+    id("{5A433D8D-3AEC-4E16-B4F9-6D2C4A8C0C31}"),
+    "{5A433D8D-3AEC-4E16-B4F9-6D2C4A8C0C31}",
+  );
+  assert.equal(id("5a433d8d-3aec-4e16-b4f9-6d2c4a8c0c31"), "5a433d8d-3aec-4e16-b4f9-6d2c4a8c0c31");
+  for (
+    const bad of [
+      "{1234}",
+      "x".repeat(7000),
+      "{5A433D8D-3AEC-4E16-B4F9-6D2C4A8C0C31",
+      "5A433D8D-3AEC-4E16-B4F9-6D2C4A8C0C31}",
+      "{5A433D8D-3AEC-4E16-B4F9-6D2C4A8C0C31} forged=1",
+    ]
+  ) {
+    assert.equal(id(bad), undefined, bad.slice(0, 40));
+  }
+});
+
+Deno.test("parseSstpHttpRequest() quotes a malformed request line escaped and cut", () => {
+  // U+202E (right-to-left override) arrives as bytes e2 80 ae; 0x80 is a C1 control.
+  const line = "GET\u202e /x" + " y".repeat(200);
+  assert.throws(
+    () => parseSstpHttpRequest(enc(`${line}\r\n\r\n`)),
+    (e: Error) =>
+      e.message.includes("\\x80") && !e.message.includes("\u0080") && e.message.length < 140,
+  );
+});

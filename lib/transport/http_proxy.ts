@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { quotePeerText } from "../peer_text.ts";
 import * as net from "node:net";
 import { Buffer } from "node:buffer";
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
@@ -70,7 +71,7 @@ export function parseConnectResponse(
     throw new ProtocolError(
       "http",
       ERROR_CODE.BAD_HTTP,
-      `Proxy answered CONNECT with "${first.slice(0, 80)}"`,
+      `Proxy answered CONNECT with ${quotePeerText(first, 80)}`,
     );
   }
   return { status: Number(m[1]), reason: m[2] ?? "", consumed: end + 4 };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseIpv4, prefixMask } from "../config/ip.ts";
+import { parseIpv4, prefixMask } from "../ip.ts";
 import { ipv6PrefixContains, parseIpv6, parseIpv6Prefix } from "../ipv6/address.ts";
 
 /** A compiled `proxy-protocol-from` list. */

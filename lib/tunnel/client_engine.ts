@@ -27,6 +27,8 @@ export interface ClientEngineOptions {
   maxMtu?: number;
   /** Ask for DNS servers (default true). */
   requestDns?: boolean;
+  /** The server's IP address: an IPCP address equal to it is refused. */
+  serverAddress?: string;
   randomBytes: RandomBytes;
   logger: Logger;
 }
@@ -67,5 +69,6 @@ export function createClientEngine(options: ClientEngineOptions): SessionEngine 
     link,
     logger: options.logger,
     ...(options.maxMtu !== undefined ? { maxMtu: options.maxMtu } : {}),
+    ...(options.serverAddress !== undefined ? { serverAddress: options.serverAddress } : {}),
   });
 }

@@ -12,7 +12,10 @@ import type { SstpTimer } from "../sstp/actions.ts";
 import type { LinkTimer } from "../ppp/link.ts";
 
 /** Names of the timers an engine may start: the SSTP call's and the PPP link's. */
-export type TimerName = SstpTimer | LinkTimer;
+export type TimerName = SstpTimer | LinkTimer | EngineTimer;
+
+/** The engine's own timer: the deadline from authentication to link-up. */
+export type EngineTimer = "linkUp";
 
 /** Input to an engine. */
 export type TunnelEvent =

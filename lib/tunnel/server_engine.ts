@@ -35,6 +35,10 @@ export interface ServerEngineOptions {
   hashBitmask?: number;
   mru?: number;
   maxMtu?: number;
+  /** Deadline from authentication to link-up in ms (RouterOS-style `link-up-timeout`). */
+  linkUpMs?: number;
+  /** Called at once when the peer fails to authenticate (login throttling). */
+  onAuthFailure?: (error: ProtocolError) => void;
   randomBytes: RandomBytes;
   logger: Logger;
 }
@@ -64,5 +68,7 @@ export function createServerEngine(options: ServerEngineOptions): SessionEngine 
     link,
     logger: options.logger,
     ...(options.maxMtu !== undefined ? { maxMtu: options.maxMtu } : {}),
+    ...(options.linkUpMs !== undefined ? { linkUpMs: options.linkUpMs } : {}),
+    ...(options.onAuthFailure !== undefined ? { onAuthFailure: options.onAuthFailure } : {}),
   });
 }

@@ -16,7 +16,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import { ProtocolError } from "../errors.ts";
+import { ERROR_CODE, ProtocolError } from "../errors.ts";
 import type { SstpAction, SstpTimer } from "../sstp/actions.ts";
 import type { SstpClientStateMachine } from "../sstp/client_state.ts";
 import type { SstpServerStateMachine } from "../sstp/server_state.ts";
@@ -34,6 +34,8 @@ const SSTP_TIMERS: ReadonlySet<TimerName> = new Set<SstpTimer>([
   "abort",
   "disconnect",
 ]);
+/** Runs from authentication until the link is up (see `linkUpMs`). */
+const LINK_UP_TIMER: TimerName = "linkUp";
 const LINK_TIMERS: ReadonlySet<TimerName> = new Set<LinkTimer>(["lcp", "auth", "ipcp", "ipv6cp"]);
 
 function isSstpTimer(timer: TimerName): timer is SstpTimer {
@@ -47,6 +49,18 @@ export interface SessionEngineOptions {
   logger: Logger;
   /** Upper bound on the interface MTU (RouterOS `max-mtu`). */
   maxMtu?: number;
+  /**
+   * Deadline from authentication to link-up (Call Connected and IPCP
+   * Opened), in ms; the session is aborted when it passes. Undefined: none.
+   */
+  linkUpMs?: number;
+  /**
+   * Client: the server's IP address. An IPCP address equal to it is refused
+   * (the host route to the server would then point into the tunnel itself).
+   */
+  serverAddress?: string;
+  /** Server: told at once when the peer fails to authenticate (login throttling). */
+  onAuthFailure?: (error: ProtocolError) => void;
 }
 
 /** Client or server session engine (see the module doc). */
@@ -55,6 +69,9 @@ export class SessionEngine implements TunnelEngine {
   readonly #link: PppLink;
   readonly #log: Logger;
   readonly #maxMtu: number;
+  readonly #linkUpMs: number | undefined;
+  readonly #serverAddress: string | undefined;
+  readonly #onAuthFailure: ((error: ProtocolError) => void) | undefined;
   #ip: IpcpResult | undefined;
   #linkUpSent = false;
   #closed = false;
@@ -67,6 +84,9 @@ export class SessionEngine implements TunnelEngine {
     this.#link = options.link;
     this.#log = options.logger;
     this.#maxMtu = options.maxMtu ?? 4091;
+    this.#linkUpMs = options.linkUpMs;
+    this.#serverAddress = options.serverAddress;
+    this.#onAuthFailure = options.onAuthFailure;
   }
 
   /** SSTP state name (for status displays). */
@@ -124,9 +144,13 @@ export class SessionEngine implements TunnelEngine {
         } else this.#log.debug("discard PPP frame before the call allows it");
         break;
       case "timer":
-        if (isSstpTimer(event.timer)) {
+        if (event.timer === LINK_UP_TIMER) {
+          this.#linkUpExpired(nowMs, out);
+        } else if (isSstpTimer(event.timer)) {
           this.#sstpActions(this.#sstp.timer(event.timer, nowMs), nowMs, out);
-        } else this.#linkActions(this.#link.timer(event.timer, nowMs), nowMs, out);
+        } else if (LINK_TIMERS.has(event.timer)) {
+          this.#linkActions(this.#link.timer(event.timer as LinkTimer, nowMs), nowMs, out);
+        }
         break;
       case "close":
         this.#log.info(`disconnecting: ${event.reason ?? "local close"}`);
@@ -179,9 +203,25 @@ export class SessionEngine implements TunnelEngine {
           break;
         case "authenticated":
           this.#authenticated = { user: a.user, method: a.method };
+          if (this.#linkUpMs !== undefined && !this.#linkUpSent) {
+            out.push({ type: "startTimer", timer: LINK_UP_TIMER, ms: this.#linkUpMs });
+          }
           this.#sstpActions(this.#sstp.authenticated(a.hlak, nowMs), nowMs, out);
           break;
         case "ipUp":
+          if (this.#serverAddress !== undefined && a.ip.localAddress === this.#serverAddress) {
+            this.#abortWith(
+              new ProtocolError(
+                "ipcp",
+                ERROR_CODE.NO_ADDRESS,
+                `Cannot use address ${a.ip.localAddress} from the server: it is the server's own ` +
+                  "address, so the route to the server would point into the tunnel",
+              ),
+              nowMs,
+              out,
+            );
+            return;
+          }
           this.#ip = a.ip;
           this.#maybeLinkUp(out);
           break;
@@ -191,6 +231,9 @@ export class SessionEngine implements TunnelEngine {
           this.#log.info("IPCP down");
           break;
         case "dead":
+          if (a.error && isAuthError(a.error) && this.#authenticated === undefined) {
+            this.#onAuthFailure?.(a.error);
+          }
           if (a.error) {
             this.#error ??= a.error;
             this.#sstpActions(this.#sstp.abort(a.error, nowMs), nowMs, out);
@@ -205,6 +248,7 @@ export class SessionEngine implements TunnelEngine {
   #maybeLinkUp(out: TunnelAction[]): void {
     if (this.#linkUpSent || !this.#ip || !this.#sstp.isDataAllowed) return;
     this.#linkUpSent = true;
+    if (this.#linkUpMs !== undefined) out.push({ type: "stopTimer", timer: LINK_UP_TIMER });
     const ip: IpConfig = {
       localAddress: this.#ip.localAddress,
       peerAddress: this.#ip.peerAddress,
@@ -214,6 +258,30 @@ export class SessionEngine implements TunnelEngine {
     out.push({ type: "linkUp", ip });
   }
 
+  /**
+   * An authenticated peer that never completes IPCP (or the Call Connected)
+   * would hold its addresses and a negotiating slot for ever: abort the call.
+   */
+  #linkUpExpired(nowMs: number, out: TunnelAction[]): void {
+    if (this.#linkUpSent) return;
+    const error = new ProtocolError(
+      "ppp",
+      ERROR_CODE.TIMEOUT,
+      `Cannot bring the link up: not up ${
+        Math.round((this.#linkUpMs ?? 0) / 1000)
+      } s after authentication`,
+    );
+    this.#abortWith(error, nowMs, out);
+  }
+
+  /** Ends the link and aborts the call for a reason found here (not by PPP or SSTP). */
+  #abortWith(error: ProtocolError, nowMs: number, out: TunnelAction[]): void {
+    this.#log.warn(error.message);
+    this.#error ??= error;
+    this.#linkActions(this.#link.close(nowMs, error.message), nowMs, out);
+    this.#sstpActions(this.#sstp.abort(error, nowMs), nowMs, out);
+  }
+
   #finish(error: Error | undefined, nowMs: number, out: TunnelAction[]): void {
     if (this.#closed) return;
     // The link error (e.g. authentication) explains more than the SSTP abort it caused.
@@ -221,7 +289,9 @@ export class SessionEngine implements TunnelEngine {
     this.#error = reason;
     this.#linkActions(this.#link.lowerDown(nowMs), nowMs, out);
     this.#closed = true;
-    for (const t of [...SSTP_TIMERS, ...LINK_TIMERS]) out.push({ type: "stopTimer", timer: t });
+    for (const t of [...SSTP_TIMERS, ...LINK_TIMERS, LINK_UP_TIMER]) {
+      out.push({ type: "stopTimer", timer: t });
+    }
     out.push(reason ? { type: "closed", error: reason } : { type: "closed" });
   }
 }

@@ -48,8 +48,11 @@ export class EngineHarness {
   }
 
   /** Asks `side` for a graceful close. */
-  close(side: Side): void {
-    this.#apply(side, this.engines[side].handle({ type: "close" }, this.nowMs));
+  close(side: Side, reason?: string): void {
+    const event = reason === undefined
+      ? { type: "close" as const }
+      : { type: "close" as const, reason };
+    this.#apply(side, this.engines[side].handle(event, this.nowMs));
   }
 
   /** Sends an IP packet from `side` if its gate is open; returns whether it went. */
@@ -60,6 +63,11 @@ export class EngineHarness {
     frame.set(ip, 4);
     this.#send(from, { kind: "data", data: frame });
     return true;
+  }
+
+  /** Sends a raw PPP frame from `side` in an SSTP data packet, whatever its gates (a hostile peer). */
+  sendPpp(from: Side, frame: Uint8Array): void {
+    this.#send(from, { kind: "data", data: frame });
   }
 
   /** Delivers packets and fires timers until `done()` or `maxMs` of fake time pass. */

@@ -76,13 +76,3 @@ export function decodeText(bytes: Uint8Array): string {
 export function encodeText(text: string): Uint8Array {
   return ENCODER.encode(text);
 }
-
-/**
- * Makes peer-supplied text safe for one log line: control characters become
- * `?` and the text is cut at `max` characters.
- */
-export function sanitizeText(text: string, max = 200): string {
-  // deno-lint-ignore no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, "?");
-  return clean.length > max ? clean.slice(0, max) + "…" : clean;
-}

@@ -11,6 +11,7 @@ import { sha256 } from "../crypto/digest.ts";
 import { encodeText } from "./_auth_header.ts";
 import { timingSafeEqual } from "../../bytes/hex.ts";
 import { ERROR_CODE, ProtocolError } from "../../errors.ts";
+import { quotePeerText } from "../../peer_text.ts";
 
 /** HLAK length in bytes (MS-SSTP 3.2.5.2.1). */
 export const HLAK_LENGTH = 32;
@@ -69,7 +70,7 @@ export function chapResponseRejected(
     "chap",
     ERROR_CODE.AUTH_FAILED,
     `Authentication failed: ${label} response for user ${
-      JSON.stringify(credentials.user)
+      quotePeerText(credentials.user)
     } did not verify`,
     { detail },
   );

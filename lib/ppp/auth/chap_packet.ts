@@ -16,16 +16,11 @@
  *
  * @module
  */
+import { quotePeerText } from "../../peer_text.ts";
 import { ERROR_CODE, ProtocolError } from "../../errors.ts";
 import { ByteWriter } from "../../bytes/byte_writer.ts";
 import { toHex } from "../../bytes/hex.ts";
-import {
-  decodeAuthHeader,
-  decodeText,
-  encodeAuthPacket,
-  encodeText,
-  sanitizeText,
-} from "./_auth_header.ts";
+import { decodeAuthHeader, decodeText, encodeAuthPacket, encodeText } from "./_auth_header.ts";
 
 /** CHAP codes (RFC 1994 4). */
 export const CHAP_CODE = {
@@ -148,11 +143,9 @@ export function decodeChapPacket(bytes: Uint8Array): ChapPacket {
  */
 export function describeChapPacket(packet: ChapPacket): string {
   const head = `CHAP ${CHAP_CODE_NAME[packet.code]} id=0x${packet.identifier.toString(16)}`;
-  if (!isChapValuePacket(packet)) return `${head} ${JSON.stringify(sanitizeText(packet.message))}`;
+  if (!isChapValuePacket(packet)) return `${head} ${quotePeerText(packet.message)}`;
   if (packet.code === CHAP_CODE.CHALLENGE) {
-    return `${head} <${toHex(packet.value)}> name=${JSON.stringify(sanitizeText(packet.name))}`;
+    return `${head} <${toHex(packet.value)}> name=${quotePeerText(packet.name)}`;
   }
-  return `${head} <redacted len=${packet.value.length}> name=${
-    JSON.stringify(sanitizeText(packet.name))
-  }`;
+  return `${head} <redacted len=${packet.value.length}> name=${quotePeerText(packet.name)}`;
 }

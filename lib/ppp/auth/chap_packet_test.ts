@@ -89,7 +89,7 @@ Deno.test("describeChapPacket() shows challenges and redacts responses", () => {
   );
   assert.equal(
     describeChapPacket({ code: 4, identifier: 1, message: "E=691\n" }),
-    'CHAP Failure id=0x1 "E=691?"',
+    'CHAP Failure id=0x1 "E=691\\x0a"',
   );
 });
 

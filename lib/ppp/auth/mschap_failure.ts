@@ -12,9 +12,9 @@
  *
  * @module
  */
+import { quotePeerText } from "../../peer_text.ts";
 import { ERROR_CODE, ProtocolError } from "../../errors.ts";
 import { fromHex } from "../../bytes/hex.ts";
-import { sanitizeText } from "./_auth_header.ts";
 
 /** MS-CHAP failure codes (RFC 2433 6; RFC 2759 6). */
 export const MSCHAP_ERROR = {
@@ -113,7 +113,7 @@ export function chapFailureError(text: string): ProtocolError {
     message += ` (E=${f.error}: ${MSCHAP_ERROR_TEXT[f.error] ?? "unknown error code"})`;
   }
   if (f.message !== undefined && f.message.trim() !== "") {
-    message += `; server message: ${JSON.stringify(sanitizeText(f.message.trim()))}`;
+    message += `; server message: ${quotePeerText(f.message.trim())}`;
   }
   return new ProtocolError("chap", ERROR_CODE.AUTH_FAILED, message);
 }

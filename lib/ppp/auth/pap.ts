@@ -20,12 +20,12 @@
  *
  * @module
  */
+import { quotePeerText } from "../../peer_text.ts";
 import { ERROR_CODE, ProtocolError } from "../../errors.ts";
 import type { AuthAuthenticator, AuthOutput, AuthPeer, PasswordLookup } from "./auth_types.ts";
 import { AUTH_PROTOCOL } from "./auth_method.ts";
 import { decodePapPacket, encodePapPacket, PAP_CODE, type PapPacket } from "./pap_packet.ts";
 import { findCredentials, passwordsEqual, zeroHlak } from "./_credentials.ts";
-import { sanitizeText } from "./_auth_header.ts";
 
 /** Restart timer for Authenticate-Requests, ms (RFC 1661 4.6 default). */
 export const PAP_RESTART_MS = 3000;
@@ -123,7 +123,7 @@ export class PapPeer implements AuthPeer {
     }
     let message = "Authentication failed: server refused the credentials (PAP Authenticate-Nak)";
     if (p.message.trim() !== "") {
-      message += `; server message: ${JSON.stringify(sanitizeText(p.message.trim()))}`;
+      message += `; server message: ${quotePeerText(p.message.trim())}`;
     }
     const error = new ProtocolError("pap", ERROR_CODE.AUTH_FAILED, message);
     return { send: [], timerMs: null, result: { ok: false, error } };
@@ -210,9 +210,7 @@ export class PapAuthenticator implements AuthAuthenticator {
     const error = new ProtocolError(
       "pap",
       ERROR_CODE.AUTH_FAILED,
-      `Authentication failed: PAP password for user ${
-        JSON.stringify(sanitizeText(c.user))
-      } did not verify`,
+      `Authentication failed: PAP password for user ${quotePeerText(c.user)} did not verify`,
       { detail: c.isKnown ? "wrong password" : "unknown user" },
     );
     return { send, timerMs: null, result: { ok: false, error } };

@@ -12,15 +12,10 @@
  *
  * @module
  */
+import { quotePeerText } from "../../peer_text.ts";
 import { ERROR_CODE, ProtocolError } from "../../errors.ts";
 import { ByteWriter } from "../../bytes/byte_writer.ts";
-import {
-  decodeAuthHeader,
-  decodeText,
-  encodeAuthPacket,
-  encodeText,
-  sanitizeText,
-} from "./_auth_header.ts";
+import { decodeAuthHeader, decodeText, encodeAuthPacket, encodeText } from "./_auth_header.ts";
 
 /** PAP codes (RFC 1334 2.2). */
 export const PAP_CODE = {
@@ -135,12 +130,10 @@ export function describePapPacket(packet: PapPacket): string {
   const id = `id=0x${packet.identifier.toString(16)}`;
   switch (packet.code) {
     case PAP_CODE.AUTHENTICATE_REQUEST:
-      return `PAP AuthReq ${id} user=${
-        JSON.stringify(sanitizeText(packet.peerId))
-      } password=<redacted>`;
+      return `PAP AuthReq ${id} user=${quotePeerText(packet.peerId)} password=<redacted>`;
     case PAP_CODE.AUTHENTICATE_ACK:
-      return `PAP AuthAck ${id} ${JSON.stringify(sanitizeText(packet.message))}`;
+      return `PAP AuthAck ${id} ${quotePeerText(packet.message)}`;
     case PAP_CODE.AUTHENTICATE_NAK:
-      return `PAP AuthNak ${id} ${JSON.stringify(sanitizeText(packet.message))}`;
+      return `PAP AuthNak ${id} ${quotePeerText(packet.message)}`;
   }
 }

@@ -33,7 +33,7 @@ import type {
 import { findCredentials } from "./_credentials.ts";
 import { CHAP_CODE, decodeChapPacket, encodeChapPacket } from "./chap_packet.ts";
 import { decodePapPacket, encodePapPacket, PAP_CODE } from "./pap_packet.ts";
-import { sanitizeText } from "./_auth_header.ts";
+import { peerText } from "../../peer_text.ts";
 
 /** What the peer sent, per method, as a remote service needs it. */
 export type RemoteCredentials =
@@ -225,7 +225,7 @@ export class RemoteFallbackAuthenticator implements AuthAuthenticator {
         ? `${v.authenticatorResponse ?? ""} M=Access granted`
         : "Access granted";
     } else if (v.msChapError !== undefined && this.#o.method !== "chap") {
-      message = sanitizeText(v.msChapError);
+      message = peerText(v.msChapError, 200);
     } else if (this.#o.method === "mschap2") {
       const retry = toHex(this.#o.randomBytes(16).slice(0, 16)).toUpperCase();
       message = `E=691 R=0 C=${retry} V=3 M=Authentication failed`;

@@ -16,7 +16,7 @@
  */
 import { ERROR_CODE, ProtocolError } from "../../errors.ts";
 import type { AuthMethod, RandomBytes } from "../auth/auth_types.ts";
-import { CP_CODE, PROTOCOL } from "../constants.ts";
+import { CP_CODE, PPP_DEFAULTS, PROTOCOL } from "../constants.ts";
 import { type CpPacket, decodeCpPacket, encodeCpPacket } from "../cp_packet.ts";
 import { type CpAction, type CpTimingOptions, FsmControlProtocol } from "../control_protocol.ts";
 import { cpTiming, PppFsm } from "../fsm.ts";
@@ -175,7 +175,8 @@ export class Lcp extends FsmControlProtocol {
    */
   protocolReject(protocol: number, information: Uint8Array): CpAction[] {
     if (!this.isOpened) return [];
-    const room = Math.max(0, this.#mru.peerMru - 4 - 2);
+    const fit = Math.min(this.#mru.peerMru, PPP_DEFAULTS.MAX_CONTROL_PACKET);
+    const room = Math.max(0, fit - 4 - 2);
     const data = new Uint8Array(2 + Math.min(room, information.length));
     data.set(writeUint(protocol & 0xffff, 2));
     data.set(information.subarray(0, room), 2);
