@@ -41,6 +41,7 @@ export const VALUE_KEYS = [
   "sni",
   "tls-version",
   "log-level",
+  "log-format",
   "comment",
   "http-proxy",
 ] as const;

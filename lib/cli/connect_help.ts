@@ -54,6 +54,7 @@ Link
 Other
   --config FILE              YAML file with any of the keys above
   --log-level LEVEL          error, warn, info, debug or trace (info)
+  --log-format FORMAT        text or json (one object per line, for journald) (text)
   --comment TEXT             free text, shown in logs
   --disabled yes|no          parse the configuration but do not connect (no)
   -h, --help                 show this help

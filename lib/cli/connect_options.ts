@@ -33,6 +33,7 @@ import {
   splitList,
   type TlsVersion,
 } from "../config/values.ts";
+import { type LogFormat, parseLogFormat } from "../ops/log_format.ts";
 import { type Key, type Raw, readConfigFile, readFlags } from "./_connect_sources.ts";
 
 /** The server to connect to. */
@@ -94,6 +95,8 @@ export interface ConnectOptions {
   tlsVersion: TlsVersion;
   /** `log-level` (default info). */
   logLevel: LogLevel;
+  /** `log-format`: `text` or `json` (default text). */
+  logFormat: LogFormat;
   /** `reconnect` (default yes). */
   reconnect: boolean;
   /** `comment`. */
@@ -262,6 +265,7 @@ function build(
     sni,
     tlsVersion: get("tls-version", parseTlsVersion) ?? "any",
     logLevel: get("log-level", parseLogLevel) ?? "info",
+    logFormat: get("log-format", parseLogFormat) ?? "text",
     reconnect: get("reconnect", parseYesNo) ?? true,
     comment: raw.get("comment")?.text,
     disabled: get("disabled", parseYesNo) ?? false,

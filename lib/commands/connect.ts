@@ -10,6 +10,7 @@ import { EXIT_CODE } from "./context.ts";
 import { isHelpRequested, parseConnectOptions } from "../cli/connect_options.ts";
 import { CONNECT_HELP } from "../cli/connect_help.ts";
 import { createLogger } from "../log.ts";
+import { formattedSink } from "../ops/log_format.ts";
 import { SstpClient } from "../client/sstp_client.ts";
 import { serveClientStatus } from "../client/client_status.ts";
 
@@ -35,7 +36,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   }
   const logger = createLogger(
     options.logLevel,
-    (level, line) => ctx.printError(`${new Date().toISOString()} ${level.padEnd(5)} ${line}`),
+    formattedSink(options.logFormat, "sstp-client", ctx.printError),
   ).child(options.name);
   for (const w of options.warnings) logger.warn(w);
   if (options.disabled) {

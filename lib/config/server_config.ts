@@ -150,6 +150,12 @@ const SERVER_KEYS = [
   "control-socket",
   "max-sessions",
   "proxy-arp-interface",
+  // Operating keys, read by lib/ops/ops_config.ts.
+  "log-format",
+  "metrics",
+  "metrics-per-user",
+  "web-status",
+  "web-status-auth-file",
 ] as const;
 
 /** Built-in values behind `default` in `only-one` and `change-tcp-mss`. */

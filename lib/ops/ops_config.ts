@@ -1,0 +1,119 @@
+/**
+ * The operating keys of the `sstp-server` section: how logs are written and
+ * the HTTP listeners for metrics and the status page.
+ *
+ * ```yaml
+ * sstp-server:
+ *   log-format: json              # text (default) or json, one object per line
+ *   metrics: 127.0.0.1:9477       # Prometheus /metrics (off by default)
+ *   metrics-per-user: no          # per-user series (cardinality: off by default)
+ *   web-status: 127.0.0.1:9478    # live status page (off by default)
+ *   web-status-auth-file: /etc/sstp/web-status.htpasswd  # "user:password" lines
+ * ```
+ *
+ * A listener given as a bare port binds 127.0.0.1: both show who is
+ * connected from where, which is for the administrator, not the network.
+ *
+ * @module
+ */
+import { isMap, isScalar, type Node } from "yaml";
+import { ConfigError } from "../config/config_error.ts";
+import { parseHostPort } from "../config/host_port.ts";
+import { isIpv4, isIpv6 } from "../config/ip.ts";
+import { InvalidValueError, parseYesNo } from "../config/values.ts";
+import { type YamlEntry, YamlSource } from "../config/yaml_source.ts";
+import { type LogFormat, parseLogFormat } from "./log_format.ts";
+
+/** Where an HTTP listener binds. */
+export interface ListenAddress {
+  hostname: string;
+  port: number;
+}
+
+/** The operating settings. */
+export interface OpsConfig {
+  logFormat: LogFormat;
+  metrics: ListenAddress | undefined;
+  metricsPerUser: boolean;
+  webStatus: ListenAddress | undefined;
+  webStatusAuthFile: string | undefined;
+}
+
+/** Defaults: text logs, no listeners. */
+export const DEFAULT_OPS_CONFIG: OpsConfig = {
+  logFormat: "text",
+  metrics: undefined,
+  metricsPerUser: false,
+  webStatus: undefined,
+  webStatusAuthFile: undefined,
+};
+
+/**
+ * Parses `ADDRESS:PORT`, `[IPv6]:PORT` or `PORT` (loopback), or `no`.
+ *
+ * @throws {InvalidValueError} for anything else.
+ */
+export function parseListenAddress(text: string): ListenAddress | undefined {
+  const t = text.trim();
+  if (t === "no" || t === "disabled") return undefined;
+  if (/^\d+$/.test(t)) {
+    const port = Number(t);
+    if (port < 1 || port > 65535) throw new InvalidValueError(`port ${t} is not in 1-65535`);
+    return { hostname: "127.0.0.1", port };
+  }
+  const hp = parseHostPort(t);
+  if (!isIpv4(hp.host) && !isIpv6(hp.host)) {
+    throw new InvalidValueError(`"${text}" must be an IP address and port, like 127.0.0.1:9477`);
+  }
+  if (hp.port === undefined) {
+    throw new InvalidValueError(`"${text}" has no port, like 127.0.0.1:9477`);
+  }
+  return { hostname: hp.host, port: hp.port };
+}
+
+/**
+ * Reads the operating keys from a server configuration file's text (the rest
+ * of the file is checked by `parseServerConfig`).
+ *
+ * @throws {ConfigError} with each bad value's line.
+ */
+export function parseOpsConfig(yamlText: string, fileName: string): OpsConfig {
+  const source = new YamlSource(yamlText, fileName);
+  if (source.issues.length > 0) throw new ConfigError(fileName, source.issues);
+  const out: OpsConfig = { ...DEFAULT_OPS_CONFIG };
+  const root = source.root;
+  if (!isMap(root)) return out;
+  const section = root.items.find((p) => isScalar(p.key) && p.key.value === "sstp-server")?.value;
+  if (!isMap(section)) return out;
+  for (const pair of section.items) {
+    if (!isScalar(pair.key)) continue;
+    const key = String(pair.key.value);
+    const entry: YamlEntry = {
+      key: pair.key,
+      value: (pair.value ?? undefined) as Node | undefined,
+    };
+    const path = `sstp-server.${key}`;
+    switch (key) {
+      case "log-format":
+        out.logFormat = source.value(entry, path, parseLogFormat) ?? out.logFormat;
+        break;
+      case "metrics":
+        out.metrics = source.value(entry, path, parseListenAddress);
+        break;
+      case "metrics-per-user":
+        out.metricsPerUser = source.value(entry, path, parseYesNo) ?? false;
+        break;
+      case "web-status":
+        out.webStatus = source.value(entry, path, parseListenAddress);
+        break;
+      case "web-status-auth-file":
+        out.webStatusAuthFile = source.value(entry, path, (t) => {
+          if (!t.startsWith("/")) throw new InvalidValueError(`"${t}" is not an absolute path`);
+          return t;
+        });
+        break;
+    }
+  }
+  if (source.issues.length > 0) throw new ConfigError(fileName, source.issues);
+  return out;
+}
