@@ -85,7 +85,8 @@ export const COMPLETED_COMMANDS: readonly CompletedCommand[] = [
   {
     name: "doctor",
     summary: "check the machine and a configuration",
-    options: ["--config", "--connect", "--json", "--help"],
+    options: ["--config", "--json", "--help"],
+    words: ["server", "client"],
   },
   {
     name: "import",
