@@ -44,6 +44,7 @@ export const VALUE_KEYS = [
   "log-format",
   "comment",
   "http-proxy",
+  "metrics",
 ] as const;
 
 /** Keys accepted in the YAML file. */

@@ -20,6 +20,7 @@ Server
                              the argument instead (required)
   --port N                   server TCP port (443)
   --http-proxy HOST[:PORT]   reach the server through an HTTP proxy (port 8080)
+  --metrics ADDR:PORT        serve Prometheus metrics at /metrics (a bare port: 127.0.0.1)
   --sni NAME|yes|no          TLS server name: yes = the connect-to host name (yes)
   --tls-version V            any, only-1.2 or only-1.3 (any)
 

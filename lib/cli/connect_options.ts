@@ -34,6 +34,7 @@ import {
   type TlsVersion,
 } from "../config/values.ts";
 import { type LogFormat, parseLogFormat } from "../ops/log_format.ts";
+import { type ListenAddress, parseListenAddress } from "../ops/listen_address.ts";
 import { type Key, type Raw, readConfigFile, readFlags } from "./_connect_sources.ts";
 
 /** The server to connect to. */
@@ -105,6 +106,8 @@ export interface ConnectOptions {
   disabled: boolean;
   /** `http-proxy` (port default 8080); parsed, not yet used by the transport. */
   httpProxy: { host: string; port: number } | undefined;
+  /** `metrics`: serve Prometheus text at /metrics here (default off). */
+  metrics: ListenAddress | undefined;
   /** The `--config` file, if one was read. */
   configFile: string | undefined;
   /** Operator notes to log at warn level (never containing secrets). */
@@ -272,6 +275,7 @@ function build(
     httpProxy: proxy === undefined
       ? undefined
       : { host: proxy.host, port: proxy.port ?? DEFAULT_PROXY_PORT },
+    metrics: get("metrics", parseListenAddress),
     configFile,
     warnings,
   };

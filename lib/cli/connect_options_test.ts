@@ -63,6 +63,7 @@ Deno.test("parseConnectOptions() applies the defaults", async () => {
       comment: undefined,
       disabled: false,
       httpProxy: undefined,
+      metrics: undefined,
       configFile: undefined,
       warnings: [],
     } satisfies ConnectOptions,
@@ -503,6 +504,7 @@ Deno.test("CONNECT_HELP documents every property", () => {
       "comment",
       "disabled",
       "http-proxy",
+      "metrics",
       "config",
       "help",
     ]

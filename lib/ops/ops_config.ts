@@ -18,17 +18,12 @@
  */
 import { isMap, isScalar, type Node } from "yaml";
 import { ConfigError } from "../config/config_error.ts";
-import { parseHostPort } from "../config/host_port.ts";
-import { isIpv4, isIpv6 } from "../config/ip.ts";
 import { InvalidValueError, parseYesNo } from "../config/values.ts";
+import { type ListenAddress, parseListenAddress } from "./listen_address.ts";
+
+export type { ListenAddress };
 import { type YamlEntry, YamlSource } from "../config/yaml_source.ts";
 import { type LogFormat, parseLogFormat } from "./log_format.ts";
-
-/** Where an HTTP listener binds. */
-export interface ListenAddress {
-  hostname: string;
-  port: number;
-}
 
 /** The operating settings. */
 export interface OpsConfig {
@@ -47,29 +42,6 @@ export const DEFAULT_OPS_CONFIG: OpsConfig = {
   webStatus: undefined,
   webStatusAuthFile: undefined,
 };
-
-/**
- * Parses `ADDRESS:PORT`, `[IPv6]:PORT` or `PORT` (loopback), or `no`.
- *
- * @throws {InvalidValueError} for anything else.
- */
-export function parseListenAddress(text: string): ListenAddress | undefined {
-  const t = text.trim();
-  if (t === "no" || t === "disabled") return undefined;
-  if (/^\d+$/.test(t)) {
-    const port = Number(t);
-    if (port < 1 || port > 65535) throw new InvalidValueError(`port ${t} is not in 1-65535`);
-    return { hostname: "127.0.0.1", port };
-  }
-  const hp = parseHostPort(t);
-  if (!isIpv4(hp.host) && !isIpv6(hp.host)) {
-    throw new InvalidValueError(`"${text}" must be an IP address and port, like 127.0.0.1:9477`);
-  }
-  if (hp.port === undefined) {
-    throw new InvalidValueError(`"${text}" has no port, like 127.0.0.1:9477`);
-  }
-  return { hostname: hp.host, port: hp.port };
-}
 
 /**
  * Reads the operating keys from a server configuration file's text (the rest

@@ -181,6 +181,8 @@ ${POOL_YAML}secrets:
       `sha256:${toHex(t.fingerprint)}`,
       "--name",
       "sstp-unpriv",
+      "--metrics",
+      "127.0.0.1:9479",
     ], { ...env, SSTP_PASSWORD: "alice-pw", SSTP_RUN_DIR: `${t.dir}/run-client` });
     await client.waitFor(/up: sstp-unpriv/, 30_000);
     const c = await credentials(client.pid);
@@ -188,6 +190,29 @@ ${POOL_YAML}secrets:
     assert.equal(c.eff, CAPS_MASK);
     const ping = await t.client.exec(["ping", "-c", "2", "-W", "2", TUNNEL_LOCAL]);
     assert.equal(ping.code, 0, ping.stdout + ping.stderr);
+    // The client's own /metrics (--metrics), scraped inside its namespace.
+    const scraped = await t.client.run([
+      "curl",
+      "-sf",
+      "--max-time",
+      "5",
+      "http://127.0.0.1:9479/metrics",
+    ]);
+    assert.match(scraped, /^sstp_client_up 1$/m);
+    assert.match(scraped, /^sstp_client_phase\{phase="connected"\} 1$/m);
+    const txPackets = Number(
+      /^sstp_client_traffic_packets_total\{direction="tx"\} (\d+)$/m.exec(scraped)?.[1],
+    );
+    assert.ok(txPackets >= 2, scraped);
+    if ((await t.client.exec(["sh", "-c", "command -v promtool"])).code === 0) {
+      await Deno.writeTextFile(`${t.dir}/client-metrics.txt`, scraped);
+      const check = await t.client.exec([
+        "sh",
+        "-c",
+        `promtool check metrics < ${t.dir}/client-metrics.txt`,
+      ]);
+      assert.equal(check.code, 0, check.stdout + check.stderr);
+    }
     // The control sockets answer (made by the unprivileged processes).
     const status = await t.server.exec([
       Deno.execPath(),
