@@ -115,3 +115,31 @@ COMP_WORDS=(sstp completions z); COMP_CWORD=2; _sstp; echo "\${COMPREPLY[*]}"`;
     assert.equal(z.code, 0, z.stderr);
   }
 });
+
+Deno.test("deno task compile includes every module the operating commands load lazily", async () => {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
+    tasks: Record<string, string>;
+  };
+  const included = new Set(
+    [...config.tasks.compile!.matchAll(/--include (\S+)/g)].map((m) => m[1]!),
+  );
+  const lazy = /import\(\s*new URL\(\s*"([^"]+)",\s*import\.meta\.url\)\.href/g;
+  const files = [
+    "main.ts",
+    "lib/commands/serve.ts",
+    "lib/commands/connect.ts",
+    "lib/commands/doctor.ts",
+    "lib/ops/ops_listeners.ts",
+  ];
+  let seen = 0;
+  for (const file of files) {
+    const base = new URL(file, `file://${ROOT}`);
+    for (const m of (await Deno.readTextFile(base)).matchAll(lazy)) {
+      const target = new URL(m[1]!, base).pathname.slice(ROOT.length);
+      await Deno.stat(`${ROOT}${target}`);
+      assert.ok(included.has(target), `${file} loads ${target} lazily: add --include ${target}`);
+      seen++;
+    }
+  }
+  assert.ok(seen >= 8, `found ${seen} lazy imports`);
+});
