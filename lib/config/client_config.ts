@@ -33,6 +33,8 @@ import {
   splitList,
   type TlsVersion,
 } from "./values.ts";
+import { type LogFormat, parseLogFormat } from "./log_format.ts";
+import { type ListenAddress, parseListenAddress } from "./listen_address.ts";
 
 /** The server to connect to. */
 export interface ConnectTarget {
@@ -93,6 +95,8 @@ export interface ConnectOptions {
   tlsVersion: TlsVersion;
   /** `log-level` (default info). */
   logLevel: LogLevel;
+  /** `log-format`: `text` or `json` (default text). */
+  logFormat: LogFormat;
   /** `reconnect` (default yes). */
   reconnect: boolean;
   /** `comment`. */
@@ -101,6 +105,8 @@ export interface ConnectOptions {
   disabled: boolean;
   /** `http-proxy` (port default 8080): the TLS connection goes through it with HTTP CONNECT. */
   httpProxy: { host: string; port: number } | undefined;
+  /** `metrics`: serve Prometheus text at /metrics here (default off). */
+  metrics: ListenAddress | undefined;
   /** The `--config` file, if one was read. */
   configFile: string | undefined;
   /** Operator notes to log at warn level (never containing secrets). */
@@ -145,8 +151,10 @@ export const VALUE_KEYS = [
   "sni",
   "tls-version",
   "log-level",
+  "log-format",
   "comment",
   "http-proxy",
+  "metrics",
 ] as const;
 
 /** A property name of `sstp connect` (flag and YAML key alike). */
@@ -262,12 +270,14 @@ export function buildConnectOptions(
     sni,
     tlsVersion: get("tls-version", parseTlsVersion) ?? "any",
     logLevel: get("log-level", parseLogLevel) ?? "info",
+    logFormat: get("log-format", parseLogFormat) ?? "text",
     reconnect: get("reconnect", parseYesNo) ?? true,
     comment: raw.get("comment")?.text,
     disabled: get("disabled", parseYesNo) ?? false,
     httpProxy: proxy === undefined
       ? undefined
       : { host: proxy.host, port: proxy.port ?? DEFAULT_PROXY_PORT },
+    metrics: get("metrics", parseListenAddress),
     configFile,
     warnings,
   };

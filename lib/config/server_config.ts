@@ -209,6 +209,12 @@ const SERVER_KEYS = [
   "auth-throttle-delay-after",
   "auth-throttle-block-after",
   "auth-throttle-block-time",
+  // Operating keys, read by lib/ops/ops_config.ts.
+  "log-format",
+  "metrics",
+  "metrics-per-user",
+  "web-status",
+  "web-status-auth-file",
 ] as const;
 
 /** Built-in values behind `default` in `only-one` and `change-tcp-mss`. */

@@ -67,6 +67,23 @@ export interface SstpServerOptions {
   maxNegotiating?: number;
   /** Period of the session/idle timeout sweep (default 1,000 ms). */
   sweepIntervalMs?: number;
+  /** Told about refused connections and started sessions (metrics). */
+  observer?: ServerObserver;
+}
+
+/**
+ * What the server tells an observer (`lib/ops/metrics`): the server only
+ * calls these; counting, timing and formatting happen in the observer.
+ */
+export interface ServerObserver {
+  /**
+   * A connection was turned away before it had a session: `negotiating-limit`,
+   * `preamble` (no valid HTTP request in time), `http-NNN` (answered with that
+   * status), `max-sessions` or `shutting-down`.
+   */
+  refused(reason: string): void;
+  /** A session started after the HTTP 200; its `done` settles when it has ended. */
+  sessionStarted(session: ServerSession): void;
 }
 
 const DEFAULTS = { handshakeMs: 10_000, preambleMs: 10_000, negotiating: 256, sweepMs: 1000 };
@@ -247,6 +264,7 @@ export class SstpServer {
     const negotiating = this.#preambles + this.#registry.negotiating;
     if (negotiating >= cap) {
       log.warn(`refused: ${negotiating} connections are still negotiating (limit ${cap})`);
+      this.#o.observer?.refused("negotiating-limit");
       return duplex.close();
     }
     this.#preambles++;
@@ -262,6 +280,7 @@ export class SstpServer {
       const malformed = e instanceof ProtocolError && e.code === ERROR_CODE.BAD_HTTP &&
         !e.message.includes("connection closed");
       log.info(`dropped before SSTP: ${e instanceof Error ? e.message : String(e)}`);
+      this.#o.observer?.refused("preamble");
       if (malformed) await respond(duplex, 400);
       return duplex.close();
     } finally {
@@ -273,12 +292,14 @@ export class SstpServer {
       log.info(
         `HTTP ${peerText(request.method, 32)} ${peerText(request.path, 80)}: answered ${status}`,
       );
+      this.#o.observer?.refused(`http-${status}`);
       await respond(duplex, status);
       return duplex.close();
     }
     const max = this.#config.sstpServer.maxSessions;
     if (this.#isClosing || this.#registry.size >= max) {
       log.warn(this.#isClosing ? "refused: shutting down" : `refused: max-sessions ${max} reached`);
+      this.#o.observer?.refused(this.#isClosing ? "shutting-down" : "max-sessions");
       await respond(duplex, 503);
       return duplex.close();
     }
@@ -290,6 +311,7 @@ export class SstpServer {
     const ctx = { ...this.#ctx, certHashes: this.#hashesOf(served) };
     const session = startSession(ctx, duplex, got.leftover, correlationId, callerId);
     session.log.info(`SSTP request accepted (host ${peerText(request.host ?? "-")}); negotiating`);
+    this.#o.observer?.sessionStarted(session);
     // Tracked on its own: this frame (HTTP header, preamble state) is not kept
     // for the life of the session.
     this.#track(session.done, duplex);
