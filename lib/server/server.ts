@@ -157,6 +157,7 @@ export class SstpServer {
       certPem: this.#o.certPem,
       keyPem: this.#o.keyPem,
       handshakeTimeoutMs: this.#o.handshakeTimeoutMs ?? DEFAULTS.handshakeMs,
+      tlsVersion: s.tlsVersion,
       logger: this.#log,
       ...(s.verifyClientCertificate && this.#o.caPem !== undefined
         ? { clientCertificate: { caPem: this.#o.caPem } }

@@ -70,6 +70,11 @@ export interface ListenTlsOptions {
    * `"node"`: `"deno"` leaves stalled handshakes open (see the module doc).
    */
   implementation?: "deno" | "node";
+  /**
+   * RouterOS `tls-version`: `any` (1.2 or 1.3, the default), `only-1.2` or
+   * `only-1.3`. Only the `"node"` implementation can restrict it.
+   */
+  tlsVersion?: "any" | "only-1.2" | "only-1.3";
   /** Drop connections whose handshake takes longer (default 30,000 ms). */
   handshakeTimeoutMs?: number;
   /** Logger for accept and handshake failures. */
@@ -129,6 +134,11 @@ export async function listenTls(options: ListenTlsOptions): Promise<TlsListener>
   const implementation = options.clientCertificate !== undefined
     ? "node"
     : options.implementation ?? "node";
+  if (implementation === "deno" && (options.tlsVersion ?? "any") !== "any") {
+    throw new TypeError(
+      `Cannot listen: tls-version ${options.tlsVersion} needs the node implementation`,
+    );
+  }
   const logger = options.logger ?? NOOP_LOGGER;
   const queue = new AcceptQueue();
   const served = new WeakMap<ByteDuplex, string>();
@@ -334,6 +344,7 @@ async function bindNode(
   const server = tls.createServer({
     cert: options.certPem,
     key: options.keyPem,
+    ...tlsVersionRange(options.tlsVersion ?? "any"),
     // Ours (below) destroys the raw socket; node's only ends the TLS socket
     // and left half-open connections open.
     handshakeTimeout: timeoutMs + 1000,
@@ -433,6 +444,15 @@ async function bindNode(
       return Promise.resolve();
     },
   };
+}
+
+/** node:tls `minVersion`/`maxVersion` for a RouterOS `tls-version`. */
+function tlsVersionRange(
+  version: "any" | "only-1.2" | "only-1.3",
+): { minVersion: tls.SecureVersion; maxVersion?: tls.SecureVersion } {
+  if (version === "only-1.2") return { minVersion: "TLSv1.2", maxVersion: "TLSv1.2" };
+  if (version === "only-1.3") return { minVersion: "TLSv1.3", maxVersion: "TLSv1.3" };
+  return { minVersion: "TLSv1.2" };
 }
 
 /** How long a closed node:tls connection may take to flush and say goodbye. */
