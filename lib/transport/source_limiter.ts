@@ -16,6 +16,8 @@
  *
  * @module
  */
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../log.ts";
 
 /** What {@linkcode SourceLimiter.admit} decided. */
 export type Admission<T> =
@@ -134,4 +136,53 @@ function expandIpv6(text: string): number[] | undefined {
   if (missing < 0 || (halves.length === 1 && missing !== 0)) return undefined;
   const groups = [...head, ...new Array<number>(missing).fill(0), ...tail];
   return groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
+}
+
+/** Sources named in one {@linkcode RefusalLog} summary line at most. */
+const SUMMARY_SOURCES = 8;
+
+/**
+ * Logs refused connections without letting a flood flood the log: the first
+ * refusal of each window is logged with its source and reason, later ones
+ * are counted (for at most {@linkcode SUMMARY_SOURCES} sources by name) and
+ * summed up in one line when the next window starts.
+ */
+export class RefusalLog {
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #windowMs: number;
+  #windowStartMs = -Infinity;
+  #suppressed = 0;
+  readonly #bySource = new Map<string, number>();
+
+  constructor(logger: Logger, clock: Clock, windowMs = 10_000) {
+    this.#logger = logger;
+    this.#clock = clock;
+    this.#windowMs = windowMs;
+  }
+
+  /** Records that a connection from `source` was refused for `reason`. */
+  refused(source: string, reason: string): void {
+    const now = this.#clock.now();
+    if (now - this.#windowStartMs < this.#windowMs) {
+      this.#suppressed++;
+      const n = this.#bySource.get(source);
+      if (n !== undefined || this.#bySource.size < SUMMARY_SOURCES) {
+        this.#bySource.set(source, (n ?? 0) + 1);
+      }
+      return;
+    }
+    if (this.#suppressed > 0) {
+      const named = [...this.#bySource].map(([s, n]) => `${s} ${n}`).join(", ");
+      this.#logger.warn(
+        `refused ${this.#suppressed} more connections in ${
+          Math.round((now - this.#windowStartMs) / 1000)
+        } s (${named}${this.#bySource.size >= SUMMARY_SOURCES ? ", …" : ""})`,
+      );
+    }
+    this.#windowStartMs = now;
+    this.#suppressed = 0;
+    this.#bySource.clear();
+    this.#logger.warn(`refused a connection from ${source}: ${reason}`);
+  }
 }
