@@ -36,7 +36,7 @@ const ignore = netnsTestIgnore("sstp serve attack tests");
 /** What a legitimate login may take while an attack runs. */
 const LOGIN_LIMIT_MS = 5000;
 /** Peak resident memory the server may reach under any attack. */
-const RSS_LIMIT_MIB = 300;
+const RSS_LIMIT_MIB = 200;
 /** The server's open-file limit. */
 const NOFILE = 1024;
 
@@ -53,12 +53,9 @@ const ATTACKS: Attack[] = [
   // Exhausts the server's descriptors unless raw sockets are capped per source.
   { name: "half-open TCP (1,100 connections that send no TLS byte)", mode: "tcp", count: 1100 },
   // Each ClientHello costs the server a key exchange; none is ever finished.
-  {
-    name: "half-finished TLS (600 replayed ClientHellos, re-sent as they are dropped)",
-    mode: "hello",
-    count: 600,
-    refillMs: 10_000,
-  },
+  // (Not re-sent when dropped: a connection flood that keeps the kernel's
+  // accept queue full is for a firewall rate limit; see README.)
+  { name: "half-finished TLS (600 replayed ClientHellos)", mode: "hello", count: 600 },
   // Fills the slots of connections that have not authenticated.
   {
     name: "pre-auth SSTP slots (300 TLS connections with the HTTP request, then silence)",
@@ -203,9 +200,18 @@ for (const attack of ATTACKS) {
     const caFile = `${t.dir}/ca.pem`;
     await Deno.writeTextFile(caFile, t.certPem);
     const config = await writeConfig(t, POOL_YAML + "secrets:\n  - { name: real, password: r }\n");
-    await using serve = await ServeProcess.start(t.server, ["--config", config], false, {
-      nofile: NOFILE,
-    });
+    await using serve = await ServeProcess.start(
+      t.server,
+      [
+        "--config",
+        config,
+        ...(Deno.env.get("SSTP_ATTACK_PROBE") === "1" ? ["--log-level", "debug"] : []),
+      ],
+      false,
+      {
+        nofile: NOFILE,
+      },
+    );
     const attacker = await Attacker.start(attackerNs, attack, caFile);
     let session: TestClient | undefined;
     try {
@@ -227,6 +233,8 @@ for (const attack of ATTACKS) {
     } finally {
       await attacker.stop();
       await session?.close();
+      // deno-lint-ignore no-console
+      console.log(`  attacker: ${attacker.lines.at(-1)}`);
     }
     // Attack traffic is logged calmly: no error lines about the attacker's address.
     assert.deepEqual(serve.lines.filter((l) => l.includes(ATTACKER_IP) && / error /.test(l)), []);

@@ -82,6 +82,7 @@ async function prepare(tcp: Deno.TcpConn): Promise<Deno.Conn> {
 const held = new Set<Deno.Conn>();
 let stopping = false;
 let failed = 0;
+let opened = 0;
 const refillUntil = performance.now() + refillMs;
 
 function closeQuietly(conn: Deno.Conn): void {
@@ -94,6 +95,7 @@ function closeQuietly(conn: Deno.Conn): void {
 
 async function open(): Promise<void> {
   const tcp = await Deno.connect({ hostname: host, port });
+  opened++;
   let conn: Deno.Conn = tcp;
   try {
     conn = await prepare(tcp);
@@ -129,5 +131,5 @@ await Promise.race([
 ]);
 stopping = true;
 for (const c of held) closeQuietly(c);
-console.log(`stopped held=${held.size}`);
+console.log(`stopped held=${held.size} opened=${opened} failed=${failed}`);
 Deno.exit(0);
