@@ -159,3 +159,51 @@ Deno.test({
   await serve.waitFor(/stopped accepting with \d+ connections waiting/, 1000);
   await serve.waitFor(/file descriptors are available again/, 1000);
 });
+
+Deno.test({
+  name:
+    "sstp serve at max-unauthenticated drops the oldest connection not logged in for a newcomer",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  await using t = await createTopology();
+  const config = await writeConfig(
+    t,
+    "  max-unauthenticated: 3\n  max-unauthenticated-per-source: 10\n" + POOL_YAML + SECRETS,
+  );
+  await using serve = await ServeProcess.start(t.server, ["--config", config]);
+  // Three silent pre-auth connections fill the slots, oldest first.
+  const silent: Deno.TlsConn[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const tls = await Deno.startTls(await dial(t), { hostname: SERVER_IP, caCerts: [t.certPem] });
+      await tls.handshake();
+      await tls.write(
+        buildSstpHttpRequest({ host: SERVER_IP, correlationId: `{${crypto.randomUUID()}}` }),
+      );
+      silent.push(tls);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const t0 = performance.now();
+    const c = await TestClient.connect({
+      netns: t.client,
+      host: SERVER_IP,
+      port: PORT,
+      user: "real",
+      password: "r",
+      serverCertPem: t.certPem,
+    });
+    try {
+      await c.linkUp;
+    } finally {
+      await c.close();
+    }
+    // The oldest was dropped at once; the others keep their slots.
+    assert.ok((await closedAfter(silent[0]!, t0, 2000)) >= 0, "oldest dropped");
+    assert.equal(await closedAfter(silent[2]!, t0, 300), -1, "newest kept");
+    await serve.waitFor(/max-unauthenticated 3 reached; the oldest connection/, 1000);
+  } finally {
+    for (const s of silent) s.close();
+  }
+});
