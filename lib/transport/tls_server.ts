@@ -26,7 +26,10 @@
  *   neither the TLS version, the cipher nor the SNI of a connection.
  *
  * `"node"` is forced when client certificates are requested (RouterOS
- * `verify-client-certificate`).
+ * `verify-client-certificate`), and only `"node"` enforces `tls-version`,
+ * `maxHandshakes` and `maxHandshakesPerSource` (raw sockets are counted from
+ * node's `connection` event, before any TLS byte) and restarts a listener
+ * that descriptor exhaustion stopped.
  *   Measured in Deno 2.9.6 (unlike the 2.7.12 report in deno issue 33367):
  *   with `requestCert: true, ca` the server receives the client's leaf
  *   (`getPeerCertificate(true).raw`, subject CN), `authorized` is true for a
