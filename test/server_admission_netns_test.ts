@@ -207,3 +207,24 @@ Deno.test({
     for (const s of silent) s.close();
   }
 });
+
+Deno.test({
+  name:
+    "sstp serve honours tls-version only-1.3 (openssl s_client -tls1_2 refused, -tls1_3 served)",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  await using t = await createTopology();
+  const config = await writeConfig(t, "  tls-version: only-1.3\n" + POOL_YAML + SECRETS);
+  await using _serve = await ServeProcess.start(t.server, ["--config", config]);
+  const version = async (flag: string) => {
+    const r = await t.client.exec(
+      ["openssl", "s_client", "-connect", `${SERVER_IP}:${PORT}`, flag, "-brief"],
+      { stdin: "", timeoutMs: 10_000 },
+    );
+    return /Protocol version: (TLSv1\.[23])/.exec(r.stdout + r.stderr)?.[1] ?? "refused";
+  };
+  assert.equal(await version("-tls1_2"), "refused");
+  assert.equal(await version("-tls1_3"), "TLSv1.3");
+});
