@@ -29,9 +29,9 @@
 import { isMap } from "yaml";
 import type { AuthMethod } from "../ppp/auth/auth_types.ts";
 import { ConfigError } from "./config_error.ts";
+import { formatDuration, parseDuration } from "./duration.ts";
 import { interfaceNameProblem } from "./interface_names.ts";
 import { formatIpv4Range, isIpv4, isIpv6, parseIpv4, rangeContains, rangesOverlap } from "../ip.ts";
-import { parseDuration } from "./duration.ts";
 import {
   type IpPool,
   type PppProfile,
@@ -126,6 +126,22 @@ export interface SstpServerConfig {
   controlSocket: string;
   /** Session limit (default 4096). */
   maxSessions: number;
+  /**
+   * TCP connections still before the end of their TLS handshake (default
+   * 256); a newcomer beyond it closes the oldest.
+   */
+  maxHandshakes: number;
+  /** Of those, from one address (IPv6: one /64) (default 8); more are closed at once. */
+  maxHandshakesPerSource: number;
+  /**
+   * Connections past TLS that have not authenticated yet (default 256); a
+   * newcomer beyond it closes the oldest.
+   */
+  maxUnauthenticated: number;
+  /** Of those, from one address (IPv6: one /64) (default 8); more are closed at once. */
+  maxUnauthenticatedPerSource: number;
+  /** Time from TCP accept to a successful login, ms (default 30 s). */
+  authenticationDeadlineMs: number;
   /** LAN interface to answer ARP for client addresses on, if any. */
   proxyArpInterface: string | undefined;
   /** Expect a PROXY protocol header from the load balancer (default `no`). */
@@ -200,6 +216,11 @@ const SERVER_KEYS = [
   "state-dir",
   "control-socket",
   "max-sessions",
+  "max-handshakes",
+  "max-handshakes-per-source",
+  "max-unauthenticated",
+  "max-unauthenticated-per-source",
+  "authentication-deadline",
   "proxy-arp-interface",
   "proxy-protocol",
   "proxy-protocol-from",
@@ -216,6 +237,31 @@ const SERVER_KEYS = [
   "web-status",
   "web-status-auth-file",
 ] as const;
+
+/**
+ * Defaults of the limits on connections that have not logged in yet: small
+ * per address, so one address cannot crowd out the others.
+ */
+export const ADMISSION_DEFAULTS = {
+  maxHandshakes: 256,
+  maxHandshakesPerSource: 8,
+  maxUnauthenticated: 256,
+  maxUnauthenticatedPerSource: 8,
+  authenticationDeadlineMs: 30_000,
+} as const;
+
+/** Longest `authentication-deadline`. */
+const MAX_AUTHENTICATION_DEADLINE_MS = 600_000;
+
+/** Parses `authentication-deadline`: a duration from 1s to 10m. */
+function parseAuthenticationDeadline(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new InvalidValueError(`"${text}" is not a duration (30s, 1m)`);
+  if (ms < 1000 || ms > MAX_AUTHENTICATION_DEADLINE_MS) {
+    throw new InvalidValueError(`${formatDuration(ms)} is out of range (1s-10m)`, "range");
+  }
+  return ms;
+}
 
 /** Built-in values behind `default` in `only-one` and `change-tcp-mss`. */
 const BUILT_IN_DEFAULT = { onlyOne: false, changeTcpMss: true } as const;
@@ -376,6 +422,18 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     stateDir: v("state-dir", absolute) ?? "/var/lib/sstp",
     controlSocket: v("control-socket", absolute) ?? "/run/sstp/sstp-server.sock",
     maxSessions: v("max-sessions", (t) => parseIntegerIn(t, 1, 65535)) ?? 4096,
+    maxHandshakes: v("max-handshakes", (t) => parseIntegerIn(t, 1, 65535)) ??
+      ADMISSION_DEFAULTS.maxHandshakes,
+    maxHandshakesPerSource: v("max-handshakes-per-source", (t) => parseIntegerIn(t, 1, 65535)) ??
+      ADMISSION_DEFAULTS.maxHandshakesPerSource,
+    maxUnauthenticated: v("max-unauthenticated", (t) => parseIntegerIn(t, 1, 65535)) ??
+      ADMISSION_DEFAULTS.maxUnauthenticated,
+    maxUnauthenticatedPerSource: v(
+      "max-unauthenticated-per-source",
+      (t) => parseIntegerIn(t, 1, 65535),
+    ) ?? ADMISSION_DEFAULTS.maxUnauthenticatedPerSource,
+    authenticationDeadlineMs: v("authentication-deadline", parseAuthenticationDeadline) ??
+      ADMISSION_DEFAULTS.authenticationDeadlineMs,
     proxyArpInterface: v("proxy-arp-interface", parseInterfaceName),
     proxyProtocol: v("proxy-protocol", parseProxyProtocol) ?? "no",
     proxyProtocolFrom: list("proxy-protocol-from", (items) => items.map(parseProxySource)) ?? [],

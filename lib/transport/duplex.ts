@@ -28,6 +28,8 @@ export interface TransportInfo {
   peerVerified?: boolean;
   /** ALPN protocol negotiated, if any. */
   alpnProtocol?: string;
+  /** Server side: clock time the TCP connection was accepted (the listener's clock, ms). */
+  acceptedMs?: number;
 }
 
 /**
