@@ -9,6 +9,7 @@ import {
 } from "./control_message.ts";
 import { type SstpServerState, SstpServerStateMachine } from "./server_state.ts";
 import { SstpClientStateMachine } from "./client_state.ts";
+import { ECHO_RATE } from "./_call_machine.ts";
 import type { SstpAction } from "./actions.ts";
 import { ABORT, M, show } from "./_state_test_util.ts";
 
@@ -242,12 +243,13 @@ const ROWS: Row[] = [
     ABORT.unaccepted,
     "start abort 3000",
   ], "Call_Abort_Pending"],
-  // 3.3.5.2.7 / 3.3.5.2.8 Echo: requests answered in every state (NOTES 4.3 #20)
+  // 3.3.5.2.7 / 3.3.5.2.8 Echo: requests answered in every state once Call
+  // Connect Request has arrived (peers send them during negotiation and teardown)
   [
     "Server_Connect_Request_Pending",
     "Echo Request",
     M.echoRequest,
-    ["send EchoResponse"],
+    [],
     "Server_Connect_Request_Pending",
   ],
   [
@@ -420,6 +422,35 @@ Deno.test("SstpServerStateMachine Hello timer sends Echo Request and closes when
   const s = serverIn("Server_Call_Connected"); // connected at t=20
   assert.deepEqual(show(s.timer("hello", 60_020)), ["send EchoRequest", "start hello 60000"]);
   assert.deepEqual(show(s.timer("hello", 120_020)), ["closed ProtocolError:TIMEOUT"]);
+});
+
+Deno.test("SstpServerStateMachine answers Echo Requests at a bounded rate and aborts on a flood", () => {
+  const s = serverIn("Server_Call_Connected"); // connected at t=20
+  const answers = (n: number, nowMs: number) => {
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      count += show(s.receive(M.echoRequest(), nowMs)).filter((a) => a === "send EchoResponse")
+        .length;
+    }
+    return count;
+  };
+  assert.equal(answers(20, 100), ECHO_RATE.burst, "a burst, then the rest are discarded");
+  assert.equal(s.state, "Server_Call_Connected", "a short burst is no flood");
+  // One token per interval.
+  assert.equal(answers(3, 100 + ECHO_RATE.intervalMs), 1);
+  assert.equal(answers(3, 100 + 10 * ECHO_RATE.intervalMs), 3);
+  // A steady peer at the rate is always answered.
+  for (let t = 10_000; t < 20_000; t += ECHO_RATE.intervalMs) assert.equal(answers(1, t), 1);
+  // A flood: refused requests beyond the limit abort the call with a typed error.
+  const actions = [];
+  for (let i = 0; i <= ECHO_RATE.burst + ECHO_RATE.floodLimit; i++) {
+    actions.push(...s.receive(M.echoRequest(), 30_000));
+  }
+  assert.equal(s.state, "Call_Abort_Pending");
+  assert.ok(show(actions).includes("send CallAbort <status attrib=NO_ERROR status=NO_ERROR>"));
+  const closed = s.timer("abort", 33_000)[0];
+  assert.ok(closed?.type === "closed" && closed.error instanceof ProtocolError);
+  assert.equal(closed.error.code, "LIMIT_EXCEEDED");
 });
 
 Deno.test("SstpServerStateMachine closes with PeerDisconnectError after answering Call Disconnect", () => {
