@@ -55,13 +55,15 @@ export interface OutputLimits {
 }
 
 /**
- * The default bounds: data 1 MiB / 256 KiB hysteresis and 4 MiB in all;
+ * The default bounds: data 1 MiB / 768 KiB hysteresis (one 256 KiB write
+ * below the high-water mark: TUN reads resume while the transport still has
+ * plenty to send, as the kernel's own queue would) and 4 MiB in all;
  * control 64 KiB pressure and 256 KiB in all (one 64 KiB read of 16-byte
  * requests answered in full stays within it).
  */
 export const DEFAULT_OUTPUT_LIMITS: Readonly<OutputLimits> = {
   highWaterBytes: 1024 * 1024,
-  lowWaterBytes: 256 * 1024,
+  lowWaterBytes: 768 * 1024,
   maxBytes: 4 * 1024 * 1024,
   controlHighWaterBytes: 64 * 1024,
   maxControlBytes: 256 * 1024,

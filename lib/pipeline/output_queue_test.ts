@@ -93,7 +93,7 @@ Deno.test("OutputQueue makes the producer wait from its high-water mark down to 
   void wait.then(() => (woke = true));
   await Promise.resolve();
   assert.equal(woke, false);
-  // Each write takes at most 256 KiB: pressure stays on until 256 KiB or less are left.
+  // Each write takes at most 256 KiB: pressure stays on until 768 KiB or less are left.
   const seen: number[] = [];
   for (let i = 0; i < 10 && !woke; i++) {
     const r = release!;

@@ -106,17 +106,23 @@ const EMPTY = new Uint8Array(0);
  * a malformed header goes to the engine, which rejects it as PPP requires.
  */
 export function readPppHeader(frame: Uint8Array): { protocol: number; length: number } | undefined {
+  const code = pppHeaderCode(frame);
+  return code < 0 ? undefined : { protocol: code >> 3, length: code & 7 };
+}
+
+/** {@linkcode readPppHeader} without an allocation: `protocol << 3 | length`, or -1. */
+function pppHeaderCode(frame: Uint8Array): number {
   let o = 0;
   if (frame[0] === 0xff) {
-    if (frame[1] !== 0x03) return undefined;
+    if (frame[1] !== 0x03) return -1;
     o = 2;
   }
   const first = frame[o];
-  if (first === undefined) return undefined;
-  if ((first & 1) === 1) return { protocol: first, length: o + 1 };
+  if (first === undefined) return -1;
+  if ((first & 1) === 1) return (first << 3) | (o + 1);
   const second = frame[o + 1];
-  if (second === undefined || (second & 1) === 0) return undefined;
-  return { protocol: (first << 8) | second, length: o + 2 };
+  if (second === undefined || (second & 1) === 0) return -1;
+  return (((first << 8) | second) << 3) | (o + 2);
 }
 
 /** The data plane of one session (see the module documentation). */
@@ -145,9 +151,10 @@ export class DataPlane {
 
   /** Classifies one inbound PPP frame (the payload of an SSTP data packet). */
   decapsulate(frame: Uint8Array): Decapsulated {
-    const header = readPppHeader(frame);
-    if (header === undefined) return CONTROL;
-    const { protocol, length } = header;
+    const code = pppHeaderCode(frame);
+    if (code < 0) return CONTROL;
+    const protocol = code >> 3;
+    const length = code & 7;
     let v6: boolean;
     if (protocol === PROTOCOL.IPV4) v6 = false;
     else if (protocol === PROTOCOL.IPV6) v6 = true;
