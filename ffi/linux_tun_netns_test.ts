@@ -397,7 +397,8 @@ Deno.test({
 
 for (const mode of ["alone", "with a reactor"] as const) {
   Deno.test({
-    name: `LinuxTun.readPush (${mode}) pushes batches, holds them while paused, polls at once, ends once on close`,
+    name:
+      `LinuxTun.readPush (${mode}) pushes batches, holds them while paused, polls at once, ends once on close`,
     ignore,
     async fn() {
       await using ns = await createNetns();
