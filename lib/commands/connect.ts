@@ -9,6 +9,7 @@ import type { CommandContext } from "./context.ts";
 import { EXIT_CODE } from "./context.ts";
 import { isHelpRequested, parseConnectOptions } from "../cli/connect_options.ts";
 import { CONNECT_HELP } from "../cli/connect_help.ts";
+import { readableFileProblem } from "../config/file_check.ts";
 import { createLogger } from "../log.ts";
 import { SstpClient } from "../client/sstp_client.ts";
 import { serveClientStatus } from "../client/client_status.ts";
@@ -28,7 +29,9 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   }
   let options;
   try {
-    options = await parseConnectOptions(argv, ctx.env, (p) => Deno.readTextFileSync(p));
+    options = await parseConnectOptions(argv, ctx.env, (p) => Deno.readTextFileSync(p), {
+      fileProblem: readableFileProblem,
+    });
   } catch (e) {
     ctx.printError(`sstp connect: ${(e as Error).message}`);
     return EXIT_CODE.USAGE;
