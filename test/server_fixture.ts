@@ -190,6 +190,11 @@ export class ServeProcess implements AsyncDisposable {
     });
   }
 
+  /** Process id of the server (`ip netns exec` execs into deno, so it is deno's). */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   /** Sends a signal to the server (the `ip netns exec` child execs into deno). */
   kill(signal: Deno.Signal): void {
     try {
