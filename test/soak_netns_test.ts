@@ -17,6 +17,7 @@
  *
  * @module
  */
+// deno-lint-ignore-file no-console
 import assert from "node:assert/strict";
 import { createNetns, type Netns, netnsTestIgnore } from "./helpers/netns.ts";
 import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
@@ -26,7 +27,6 @@ import { createTopology, PORT, ServeProcess, SERVER_IP, TUNNEL_LOCAL } from "./s
 import type { SoakResult } from "./soak/soak_client.ts";
 
 const ignore = netnsTestIgnore("soak netns test");
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const DRIVER = new URL("./soak/soak_client.ts", import.meta.url).pathname;
 const CYCLES = Number(Deno.env.get("SSTP_SOAK_CYCLES") ?? "1000");
 const B_SERVER = "198.18.2.1";
@@ -221,7 +221,7 @@ secrets:
   await settled("soak");
   // Sockets and devices are released as their sessions end; give the event
   // loop a moment to close the last ones, then compare.
-  await waitUntil(async () => fdCount(pid) <= base.fds, 10_000, "fds back to baseline")
+  await waitUntil(() => Promise.resolve(fdCount(pid) <= base.fds), 10_000, "fds back to baseline")
     .catch(() => {});
   const end = await snapshot(t.server, pid, socket);
   assert.equal(end.sessions, 0, "no session left");
