@@ -129,10 +129,16 @@ export class ServeProcess implements AsyncDisposable {
     this.status = child.status;
   }
 
-  /** Starts `sstp serve ARGS` inside `ns` and waits for "listening on". */
-  static async start(ns: Netns, args: string[], echo = false): Promise<ServeProcess> {
+  /** Starts `sstp serve ARGS` inside `ns` (with `env` added) and waits for "listening on". */
+  static async start(
+    ns: Netns,
+    args: string[],
+    echo = false,
+    env: Record<string, string> = {},
+  ): Promise<ServeProcess> {
     const child = new Deno.Command("ip", {
       args: ["netns", "exec", ns.name, Deno.execPath(), "run", "-A", mainPath(), "serve", ...args],
+      env,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -13,7 +13,10 @@
  *
  * The pool is small on purpose: a session that kept its address would
  * exhaust it within the first hundred cycles and fail the rest. The cycle
- * count is `SSTP_SOAK_CYCLES` (default 1000); the driver stops at 90 s.
+ * count is `SSTP_SOAK_CYCLES` (default 1000: ~90 s on a 2-core machine
+ * shared with the rest of the suite). The cycles get `SSTP_SOAK_SECONDS`
+ * (default 90); on a machine too slow for all of them in that time, the ones
+ * that fit run (at least 300, or the test fails) and the count is printed.
  *
  * @module
  */
@@ -31,8 +34,21 @@ const DRIVER = new URL("./soak/soak_client.ts", import.meta.url).pathname;
 const CYCLES = Number(Deno.env.get("SSTP_SOAK_CYCLES") ?? "1000");
 const B_SERVER = "198.18.2.1";
 const B_CLIENT = "198.18.2.2";
-/** RSS may end at most this much above its warmed-up baseline. */
-const RSS_SLACK_KIB = 48 * 1024;
+/** V8 old-space cap of the server under test, MiB. */
+const HEAP_CAP_MIB = 40;
+/** Time the cycles may take; on a slow machine fewer than `CYCLES` run. */
+const BUDGET_S = Number(Deno.env.get("SSTP_SOAK_SECONDS") ?? "90");
+/**
+ * Fewest cycles that must run within the budget: fifteen times the pool,
+ * so a leak of one address in fifteen sessions still fails cycles.
+ */
+const MIN_CYCLES = 300;
+/**
+ * RSS may end at most this much above its warmed-up baseline. Measured: a
+ * capped server grows ~14 MiB over 1000 cycles (native: TLS session cache,
+ * allocator), then levels off.
+ */
+const RSS_SLACK_KIB = 40 * 1024;
 
 interface Snapshot {
   fds: number;
@@ -99,9 +115,9 @@ async function runDriver(
     "--concurrency",
     "6",
     "--deadline-seconds",
-    "90",
+    String(BUDGET_S),
     ...extra,
-  ], { timeoutMs: 120_000 });
+  ], { timeoutMs: 150_000 });
   const line = out.stdout.split("\n").find((l) => l.startsWith("RESULT "));
   assert.ok(line, `soak driver printed no RESULT (exit ${out.code}):\n${out.stdout}${out.stderr}`);
   return JSON.parse(line.slice(7)) as SoakResult;
@@ -189,7 +205,13 @@ secrets:
 `,
     { mode: 0o600 },
   );
-  await using serve = await ServeProcess.start(t.server, ["--config", config]);
+  // The server's JS heap is capped: V8 otherwise lets garbage pile up to
+  // well over 100 MiB before collecting, which hides a real leak in RSS
+  // noise. With the cap, memory kept per session makes the server fail (or
+  // its RSS climb past the bound) long before 1000 cycles.
+  await using serve = await ServeProcess.start(t.server, ["--config", config], false, {
+    DENO_V8_FLAGS: `--max-old-space-size=${HEAP_CAP_MIB}`,
+  });
   const pid = serve.pid;
   assert.match(Deno.readTextFileSync(`/proc/${pid}/comm`), /deno/);
   const fingerprint = formatFingerprint(t.fingerprint, "sha256");
@@ -216,7 +238,11 @@ secrets:
   assert.deepEqual(realProblems, [], "real sstp connect cycles");
   assert.deepEqual(soak.unexpected, {}, `soak cycles (${JSON.stringify(soak)})`);
   const done = Object.values(soak.ok).reduce((a, n) => a + n, 0);
-  assert.equal(done, CYCLES, JSON.stringify(soak));
+  assert.equal(done, soak.cycles, JSON.stringify(soak));
+  assert.ok(
+    done >= Math.min(CYCLES, MIN_CYCLES),
+    `only ${done} of ${CYCLES} cycles ran within ${BUDGET_S} s: ${JSON.stringify(soak)}`,
+  );
 
   await settled("soak");
   // Sockets and devices are released as their sessions end; give the event
@@ -238,11 +264,13 @@ secrets:
   const full = await runDriver(t.client, 0, fingerprint, ["--hold", "20"]);
   assert.deepEqual(full.unexpected, {}, "20 sessions at once on the 20-address pool");
   assert.equal(full.ok.clean, 20);
+  const rssEnd = rssKib(pid);
+  assert.equal(await serve.stop(), 0, "server exits cleanly after the soak");
   console.log(
-    `soak: ${CYCLES} cycles in ${soak.seconds.toFixed(1)} s (${
-      (CYCLES / soak.seconds).toFixed(1)
+    `soak: ${done} of ${CYCLES} cycles in ${soak.seconds.toFixed(1)} s (${
+      (done / soak.seconds).toFixed(1)
     }/s), ${
       JSON.stringify(soak.ok)
-    }; fds ${base.fds}->${end.fds}, RSS ${base.rssKib}->${end.rssKib} KiB`,
+    }; fds ${base.fds}->${end.fds}, RSS ${base.rssKib}->${end.rssKib} KiB (${rssEnd} KiB after the 20-session hold)`,
   );
 });
