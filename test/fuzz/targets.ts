@@ -406,7 +406,11 @@ const enginePair: FuzzTarget = {
       }
     }
     const state = (s: EngineUnderTest) =>
-      s.closed ? "closed" : s.up ? "up" : `${s.engine.sstpState}/${s.engine.pppPhase}`;
+      s.closed
+        ? "closed"
+        : `${s.up ? "up " : ""}${s.engine.sstpState}/${s.engine.pppPhase} ipv4 ${
+          s.engine.isIpv4Open ? "open" : "shut"
+        } timers ${s.timers.map((t) => t.name).join(",")}`;
     const both = `client ${state(client)}, server ${state(server)}`;
     if (!(client.up && server.up && !client.closed && !server.closed)) {
       throw new FuzzPropertyError(`engine-pair: neither both up nor both closed: ${both}`);
