@@ -166,19 +166,21 @@ export class ServeProcess implements AsyncDisposable {
   }
 
   /**
-   * Starts `sstp serve ARGS` inside `ns` and waits for "listening on".
-   * `nofile` runs it under `prlimit --nofile=N` (soft and hard open-file limit).
+   * Starts `sstp serve ARGS` inside `ns` (with `env` added) and waits for
+   * "listening on". `nofile` runs it under `prlimit --nofile=N` (soft and hard
+   * open-file limit).
    */
   static async start(
     ns: Netns,
     args: string[],
     echo = false,
-    options: { nofile?: number } = {},
+    options: { nofile?: number; env?: Record<string, string> } = {},
   ): Promise<ServeProcess> {
     const limit = options.nofile === undefined ? [] : ["prlimit", `--nofile=${options.nofile}`];
     const serve = [Deno.execPath(), "run", "-A", mainPath(), "serve", ...args];
     const child = new Deno.Command("ip", {
       args: ["netns", "exec", ns.name, ...limit, ...serve],
+      env: options.env ?? {},
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -11,6 +11,7 @@ import { isHelpRequested, parseConnectOptions } from "../cli/connect_args.ts";
 import { CONNECT_HELP } from "../cli/connect_help.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { formattedSink } from "../config/log_format.ts";
+import { readableFileProblem } from "../config/file_check.ts";
 import { SstpClient } from "../client/sstp_client.ts";
 import { serveClientStatus } from "../client/client_status.ts";
 import { currentNetnsTag, NetStateFile, netStatePath } from "../client/net_state.ts";
@@ -31,7 +32,9 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   }
   let options;
   try {
-    options = await parseConnectOptions(argv, ctx.env, (p) => Deno.readTextFileSync(p));
+    options = await parseConnectOptions(argv, ctx.env, (p) => Deno.readTextFileSync(p), {
+      fileProblem: readableFileProblem,
+    });
   } catch (e) {
     ctx.printError(`sstp connect: ${(e as Error).message}`);
     return EXIT_CODE.USAGE;

@@ -21,6 +21,7 @@ import { ConfigError } from "../config/config_error.ts";
 import { parseServerConfig, type ServerConfig } from "../config/server_config.ts";
 import { parsePort } from "../config/values.ts";
 import { isIpv4, isIpv6 } from "../ip.ts";
+import { readableFileProblem } from "../config/file_check.ts";
 import { SstpServer } from "../server/server.ts";
 import { loadServerTlsFiles, type ServerTlsFiles } from "../server/_pem_files.ts";
 import { permissionWarning } from "../server/file_mode.ts";
@@ -128,7 +129,9 @@ async function loadFile(file: string, flags: ServeFlags, log: Logger): Promise<S
   const info = await Deno.stat(file);
   const exposed = permissionWarning(file, info.mode, "passwords");
   if (exposed !== undefined) log.warn(exposed);
-  const config = parseServerConfig(await Deno.readTextFile(file), file);
+  const config = parseServerConfig(await Deno.readTextFile(file), file, {
+    fileProblem: readableFileProblem,
+  });
   const s = config.sstpServer;
   if (flags.port !== undefined) s.port = flags.port;
   if (flags.listen !== undefined) s.listen = flags.listen;
@@ -197,6 +200,19 @@ async function reloadCertificate(
       `${server.sessions.length} sessions keep theirs`,
   );
   return next;
+}
+
+/**
+ * True for errors that mean the OS refused the listener (address in use,
+ * no privilege for the port or address): exit 71. node:tls reports them as
+ * plain `Error`s with a `code`, Deno's own listeners as `Deno.errors.*`.
+ */
+export function isOsRefusal(e: unknown): boolean {
+  if (e instanceof Deno.errors.AddrInUse || e instanceof Deno.errors.PermissionDenied) return true;
+  if (e instanceof Deno.errors.AddrNotAvailable) return true;
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL" ||
+    code === "EPERM";
 }
 
 /** Runs `sstp serve`. */
@@ -279,9 +295,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     });
   } catch (e) {
     log.error(`Cannot start the server: ${e instanceof Error ? e.message : String(e)}`);
-    return e instanceof Deno.errors.AddrInUse || e instanceof Deno.errors.PermissionDenied
-      ? EXIT_CODE.OS
-      : EXIT_CODE.NETWORK;
+    return isOsRefusal(e) ? EXIT_CODE.OS : EXIT_CODE.NETWORK;
   }
 
   let control: ControlServer | undefined;

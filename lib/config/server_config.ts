@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { dirname, isAbsolute, join } from "node:path";
 import { isMap } from "yaml";
 import type { AuthMethod } from "../ppp/auth/auth_types.ts";
 import { ConfigError } from "./config_error.ts";
@@ -263,6 +264,40 @@ function parseAuthenticationDeadline(text: string): number {
   return ms;
 }
 
+/** How {@linkcode parseServerConfig} checks more than the text. */
+export interface ServerConfigOptions {
+  /** Returns why `path` cannot be read, or `undefined` when it can. */
+  fileProblem?: (path: string) => string | undefined;
+}
+
+/** Keys of `sstp-server` that name files read at start. */
+const FILE_KEYS = [
+  ["certificate", "certificate"],
+  ["certificate-key", "certificateKey"],
+  ["ca", "ca"],
+] as const;
+
+function checkFiles(
+  source: YamlSource,
+  server: Located<SstpServerConfig>,
+  fileName: string,
+  fileProblem: (path: string) => string | undefined,
+): void {
+  for (const [key, field] of FILE_KEYS) {
+    const path = server.value[field];
+    if (path === undefined) continue;
+    const resolved = isAbsolute(path) ? path : join(dirname(fileName), path);
+    const problem = fileProblem(resolved);
+    if (problem !== undefined) {
+      source.reportAt(
+        server.lineOf(key),
+        `sstp-server.${key}`,
+        `cannot read "${resolved}": ${problem}`,
+      );
+    }
+  }
+}
+
 /** Built-in values behind `default` in `only-one` and `change-tcp-mss`. */
 const BUILT_IN_DEFAULT = { onlyOne: false, changeTcpMss: true } as const;
 
@@ -277,9 +312,17 @@ const BUILT_IN_DEFAULT = { onlyOne: false, changeTcpMss: true } as const;
  * ```
  * @param yamlText The file's contents.
  * @param fileName Name used in messages.
+ * @param options `fileProblem` checks the files that `certificate`,
+ *   `certificate-key` and `ca` name (relative paths are taken from the
+ *   directory of `fileName`) and returns what is wrong ("No such file"), so a
+ *   missing file is reported with its key and line like any other mistake.
  * @throws {ConfigError} With every mistake found, each with line and path.
  */
-export function parseServerConfig(yamlText: string, fileName: string): ServerConfig {
+export function parseServerConfig(
+  yamlText: string,
+  fileName: string,
+  options: ServerConfigOptions = {},
+): ServerConfig {
   const source = new YamlSource(yamlText, fileName);
   if (source.issues.length > 0) throw new ConfigError(fileName, source.issues);
   const top = source.root === undefined
@@ -287,6 +330,9 @@ export function parseServerConfig(yamlText: string, fileName: string): ServerCon
     : source.entries(source.root, "", TOP_KEYS, "a mapping of sections (sstp-server, secrets, …)");
   const server = readServer(source, top.get("sstp-server"));
   const sstpServer = server.value;
+  if (options.fileProblem !== undefined && sstpServer.enabled) {
+    checkFiles(source, server, fileName, options.fileProblem);
+  }
   const rawProfiles = readProfiles(source, top.get("profiles")?.value);
   const pools = readPools(source, top.get("pools")?.value);
   const rawSecrets = readSecrets(source, top.get("secrets")?.value);
