@@ -9,7 +9,7 @@
  * ```
  *  netns S (server)                              netns C (client)
  *  198.18.70.1/30 "vs" ─────── veth ─────────── 198.18.70.2/30, default via 198.18.70.1
- *  keepalive-timeout 2 s, pool 198.18.71.10-11    sstp-lc: default metric 7, host route, peer DNS
+ *  keepalive-timeout 2 s, pool 198.18.71.10-11    sstp-lc: split default routes metric 7, host route, peer DNS
  * ```
  *
  * @module
@@ -120,7 +120,10 @@ Deno.test({
       const before = await sessions(socket);
       assert.equal(before.length, 1);
       const routesUp = await c.run(["ip", "route", "show"]);
-      assert.match(routesUp, /default dev sstp-lc .*metric 7/);
+      assert.match(
+        routesUp,
+        /^0\.0\.0\.0\/1 dev sstp-lc .*metric 7 *$[\s\S]*^128\.0\.0\.0\/1 dev sstp-lc .*metric 7 *$/m,
+      );
       assert.match(await Deno.readTextFile(resolv), /nameserver 198\.18\.71\.53/);
 
       // Cut the link from the server side: the client's veth loses carrier
@@ -157,7 +160,10 @@ Deno.test({
         assert.ok(delays[i]! > delays[i - 1]!, `backoff grows: ${delays.join(", ")} s`);
       }
       const routesAgain = await c.run(["ip", "route", "show"]);
-      assert.match(routesAgain, /default dev sstp-lc .*metric 7/);
+      assert.match(
+        routesAgain,
+        /^0\.0\.0\.0\/1 dev sstp-lc .*metric 7 *$[\s\S]*^128\.0\.0\.0\/1 dev sstp-lc .*metric 7 *$/m,
+      );
       assert.match(routesAgain, /^198\.18\.70\.1 (via 198\.18\.70\.1 )?dev vlc/m);
       assert.match(await Deno.readTextFile(resolv), /nameserver 198\.18\.71\.53/);
       const ping = await c.exec(["ping", "-c", "2", "-W", "2", "198.18.71.1"]);
