@@ -19,7 +19,7 @@ Server
   --connect-to HOST[:PORT]   server name, IPv4 or [IPv6] address; may be given as
                              the argument instead (required)
   --port N                   server TCP port (443)
-  --http-proxy HOST[:PORT]   reach the server through an HTTP proxy (port 8080)
+  --http-proxy HOST[:PORT]   reach the server through an HTTP proxy (port 443)
   --sni NAME|yes|no          TLS server name: yes = the connect-to host name (yes)
   --tls-version V            any, only-1.2 or only-1.3 (any)
 
@@ -37,7 +37,8 @@ Authentication
   --user NAME                user name (required)
   --password-file FILE       read the password from the first line of FILE
   --password TEXT            the password (visible in process listings; prefer
-                             --password-file or the SSTP_PASSWORD environment variable)
+                             --password-file or the SSTP_PASSWORD environment variable);
+                             --password= (or password: "" in the file) is an empty one
   --authentication LIST      comma list of mschap2, mschap1, chap, pap (all four)
 
 Link
@@ -49,16 +50,23 @@ Link
   --add-default-route yes|no route everything through the tunnel, whatever the
                              metric of existing default routes: split routes
                              0.0.0.0/1 + 128.0.0.0/1 via the tunnel (no)
-  --default-route-distance N metric of the split routes, 1-255: between tunnels,
+  --default-route-distance N metric of the split routes, 0-255: between tunnels,
                              the lowest distance carries the traffic (1)
+  --kill-switch yes|no       while the tunnel is down or reconnecting, drop what
+                             its default routes would carry instead of letting it
+                             leave through the old default route; needs
+                             --add-default-route and the server (or proxy) as an
+                             IP address (no)
   --use-peer-dns yes|no      use the DNS servers the server offers, routed through
                              the tunnel (no)
   --reconnect yes|no         reconnect after the link drops (yes)
+  --mrru N|disabled          multilink MRRU, 512-16384: checked but not negotiated
+                             yet (disabled)
 
 Other
   --config FILE              YAML file with any of the keys above
   --log-level LEVEL          error, warn, info, debug or trace (info)
-  --comment TEXT             free text, shown in logs
+  --comment TEXT             free text, shown in logs and by sstp status
   --disabled yes|no          parse the configuration but do not connect (no)
   -h, --help                 show this help
 

@@ -63,6 +63,8 @@ Deno.test("parseConnectOptions() applies the defaults", async () => {
       comment: undefined,
       disabled: false,
       httpProxy: undefined,
+      killSwitch: false,
+      mrru: undefined,
       configFile: undefined,
       warnings: [],
     } satisfies ConnectOptions,
@@ -126,7 +128,7 @@ Deno.test("parseConnectOptions() reads every property", async () => {
     [["--reconnect", "no"], { reconnect: false }],
     [["--comment", "office link"], { comment: "office link" }],
     [["--disabled"], { disabled: true }],
-    [["--http-proxy", "proxy.example"], { httpProxy: { host: "proxy.example", port: 8080 } }],
+    [["--http-proxy", "proxy.example"], { httpProxy: { host: "proxy.example", port: 443 } }],
     [["--http-proxy", "198.18.0.3:3128"], { httpProxy: { host: "198.18.0.3", port: 3128 } }],
   ];
   for (const [extra, expected] of cases) {
@@ -209,7 +211,7 @@ Deno.test("parseConnectOptions() rejects each malformed value naming the propert
     [
       ["--default-route-distance", "256"],
       RangeError,
-      'Invalid value for "default-route-distance": 256 is out of range (1-255)',
+      'Invalid value for "default-route-distance": 256 is out of range (0-255)',
     ],
     [
       ["--name", "sstp-name-too-long"],
@@ -502,6 +504,8 @@ Deno.test("CONNECT_HELP documents every property", () => {
       "comment",
       "disabled",
       "http-proxy",
+      "kill-switch",
+      "mrru",
       "config",
       "help",
     ]

@@ -30,7 +30,12 @@ import { certHashes } from "../sstp/crypto_binding.ts";
 import { createClientEngine } from "../tunnel/client_engine.ts";
 import type { SessionEngine } from "../tunnel/session_engine.ts";
 import { TunnelRunner } from "../pipeline/runner.ts";
-import { NetCommandError, NetConfig, type RouteSpec } from "../net/net_config.ts";
+import {
+  type NetChangeRecord,
+  NetCommandError,
+  NetConfig,
+  type RouteSpec,
+} from "../net/net_config.ts";
 import type { NetStateFile } from "./net_state.ts";
 import { planTunnelRoutes, SPLIT_DEFAULT_IPV4, SPLIT_DEFAULT_IPV6 } from "./tunnel_routes.ts";
 import { asError, ERROR_CODE, ProtocolError } from "../errors.ts";
@@ -41,6 +46,11 @@ export interface ClientSessionInfo {
   phase: "connecting" | "tls" | "http" | "negotiating" | "connected" | "disconnecting";
   server: string;
   remoteAddress?: string;
+  /**
+   * Our end of the TCP connection, `address:port`: what the server sees as
+   * RouterOS `caller-id` (unless a NAT or the proxy stands between).
+   */
+  callerId?: string;
   tlsVersion?: string;
   cipher?: string;
   correlationId: string;
@@ -72,6 +82,11 @@ export interface ClientSessionDeps {
   netns?: string;
   /** Crash-recovery journal of the network changes (none: not kept). */
   stateFile?: NetStateFile;
+  /**
+   * Receives the session's network changes instead of `stateFile` (the
+   * client merges them with its kill switch's before writing the file).
+   */
+  journal?: (records: readonly NetChangeRecord[]) => void;
   /** Basic credentials for `http-proxy` (from the environment, never the command line). */
   proxyCredentials?: { user: string; password: string };
   /** Called whenever `info` changes. */
@@ -106,7 +121,11 @@ export async function runClientSession(
     ...(deps.netns ? { netns: deps.netns } : {}),
     // Address and routes without spawning `ip` before the tunnel is up.
     netlink: () => deps.platform.openNetlink(),
-    ...(deps.stateFile ? { journal: (records) => deps.stateFile!.write(records) } : {}),
+    ...(deps.journal
+      ? { journal: deps.journal }
+      : deps.stateFile
+      ? { journal: (records) => deps.stateFile!.write(records) }
+      : {}),
   });
   let tun: PlatformTun | undefined;
   let wasConnected = false;
@@ -122,7 +141,10 @@ export async function runClientSession(
     const pinFirst = o.addDefaultRoute && o.httpProxy === undefined &&
       (o.connectTo.kind === "ipv4" || o.connectTo.kind === "ipv6");
     if (pinFirst) await net.pinHostRoute(o.connectTo.host);
-    log.info(`connecting to ${info.server}`);
+    log.info(
+      `connecting to ${info.server}` +
+        (o.comment === undefined ? "" : ` (comment: ${JSON.stringify(o.comment)})`),
+    );
     const conn = await dialTls({
       host: o.connectTo.host,
       port: o.connectTo.port,
@@ -158,6 +180,7 @@ export async function runClientSession(
     const duplex = conn.duplex;
     info.phase = "tls";
     info.remoteAddress = `${duplex.remoteAddr.hostname}:${duplex.remoteAddr.port}`;
+    info.callerId = formatAddr(duplex.localAddr.hostname, duplex.localAddr.port);
     info.tlsVersion = conn.tlsVersion;
     info.cipher = conn.cipher;
     update();
@@ -282,6 +305,11 @@ export async function runClientSession(
     }
     await net.cleanup().catch((e) => log.warn(`cleanup: ${(e as Error).message}`));
   }
+}
+
+/** `address:port`, with brackets around an IPv6 address. */
+function formatAddr(hostname: string, port: number): string {
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
 function isSplitDefault(dst: string): boolean {

@@ -11,6 +11,8 @@ import type { ConnectOptions } from "../config/client_config.ts";
 import { ProtocolError } from "../errors.ts";
 import { isAuthError } from "../tunnel/session_engine.ts";
 import { recoverNetState } from "./net_state.ts";
+import { type NetChangeRecord, NetConfig } from "../net/net_config.ts";
+import { engageKillSwitch } from "./kill_switch.ts";
 import {
   type ClientSessionDeps,
   type ClientSessionInfo,
@@ -92,16 +94,66 @@ export class SstpClient {
 
   /** Runs until stopped or a permanent failure. */
   async run(): Promise<ClientOutcome> {
-    let failures = 0;
     this.#startedMs = performance.now();
-    if (this.#deps.stateFile) {
+    const stateFile = this.#deps.stateFile;
+    if (stateFile) {
       // A client of this name killed earlier may have left routes and resolv.conf behind.
-      await recoverNetState(this.#deps.stateFile, this.#log, { netns: this.#deps.netns });
+      await recoverNetState(stateFile, this.#log, { netns: this.#deps.netns });
     }
+    // The state file holds the kill switch's changes and the session's: each
+    // NetConfig reports its own list, the file gets both.
+    let killSwitchRecords: readonly NetChangeRecord[] = [];
+    let sessionRecords: readonly NetChangeRecord[] = [];
+    const writeState = () => stateFile?.write([...killSwitchRecords, ...sessionRecords]);
+    let killSwitch: NetConfig | undefined;
+    if (this.#o.killSwitch) {
+      killSwitch = new NetConfig({
+        logger: this.#log,
+        ...(this.#deps.netns ? { netns: this.#deps.netns } : {}),
+        journal: (records) => {
+          killSwitchRecords = records;
+          writeState();
+        },
+      });
+      const hop = this.#o.httpProxy?.host ?? this.#o.connectTo.host;
+      try {
+        await engageKillSwitch(
+          killSwitch,
+          hop,
+          { distance: this.#o.defaultRouteDistance },
+          this.#log,
+        );
+      } catch (e) {
+        await killSwitch.cleanup().catch((c) => this.#log.warn(`cleanup: ${(c as Error).message}`));
+        const error = e as Error;
+        this.#log.error(error.message);
+        return { kind: "network", error };
+      }
+    }
+    try {
+      return await this.#loop(
+        stateFile === undefined ? undefined : (records) => {
+          sessionRecords = records;
+          writeState();
+        },
+      );
+    } finally {
+      if (killSwitch) {
+        await killSwitch.cleanup().catch((e) => this.#log.warn(`cleanup: ${(e as Error).message}`));
+        this.#log.info("kill switch lifted");
+      }
+    }
+  }
+
+  async #loop(
+    journal: ((records: readonly NetChangeRecord[]) => void) | undefined,
+  ): Promise<ClientOutcome> {
+    let failures = 0;
     while (!this.#stop.signal.aborted) {
       this.#attempts++;
       const result: ClientSessionResult = await runClientSession(this.#o, {
         ...this.#deps,
+        ...(journal ? { journal } : {}),
         onInfo: (i) => {
           this.#info = i;
           this.#deps.onInfo?.(i);

@@ -8,8 +8,8 @@
  *
  * Departures from RouterOS: `verify-server-certificate` defaults to yes;
  * `sni` defaults to yes (Deno's TLS stacks send the host name anyway);
- * there is no `profile`; `server-fingerprint`, `crl`, `tls-version`,
- * `log-level` and `reconnect` are additions.
+ * `server-fingerprint`, `crl`, `tls-version`, `log-level`, `reconnect` and
+ * `kill-switch` are additions.
  *
  * @module
  */
@@ -81,7 +81,7 @@ export interface ConnectOptions {
   maxMru: number;
   /** `add-default-route` (default no). */
   addDefaultRoute: boolean;
-  /** `default-route-distance`, 1-255 (default 1). */
+  /** `default-route-distance`, 0-255 (default 1): the metric of the tunnel's routes. */
   defaultRouteDistance: number;
   /** `use-peer-dns` (default no). */
   usePeerDns: boolean;
@@ -99,8 +99,19 @@ export interface ConnectOptions {
   comment: string | undefined;
   /** `disabled` (default no): the caller should not connect. */
   disabled: boolean;
-  /** `http-proxy` (port default 8080): the TLS connection goes through it with HTTP CONNECT. */
+  /** `http-proxy` (port default 443): the TLS connection goes through it with HTTP CONNECT. */
   httpProxy: { host: string; port: number } | undefined;
+  /**
+   * `kill-switch` (default no, beyond RouterOS): while the tunnel is down or
+   * reconnecting, what its routes would carry is dropped (blackhole routes)
+   * instead of leaking through the old default route.
+   */
+  killSwitch: boolean;
+  /**
+   * `mrru` (default disabled): the Multilink MRRU to offer, or `undefined`.
+   * Checked here; the engine does not negotiate multilink yet (TODO(#13)).
+   */
+  mrru: number | undefined;
   /** The `--config` file, if one was read. */
   configFile: string | undefined;
   /** Operator notes to log at warn level (never containing secrets). */
@@ -109,8 +120,10 @@ export interface ConnectOptions {
 
 /** Default TLS port of `connect-to`. */
 export const DEFAULT_SSTP_PORT = 443;
-/** Default `http-proxy` port (RouterOS `proxy-port`). */
-export const DEFAULT_PROXY_PORT = 8080;
+/** Default `http-proxy` port (RouterOS `proxy-port`, default 443). */
+export const DEFAULT_PROXY_PORT = 443;
+/** `mrru` bounds: RouterOS's smallest, and the largest packet one TUN read or write holds. */
+export const MRRU_RANGE = { min: 512, max: 16_384 } as const;
 /** Default client interface name (RouterOS names the first client `sstp-out1`). */
 export const DEFAULT_CLIENT_INTERFACE = "sstp-out1";
 
@@ -122,6 +135,7 @@ export const BOOLEAN_KEYS = [
   "use-peer-dns",
   "reconnect",
   "disabled",
+  "kill-switch",
 ] as const;
 
 /** Properties that take a value (flags and file keys alike). */
@@ -147,6 +161,7 @@ export const VALUE_KEYS = [
   "log-level",
   "comment",
   "http-proxy",
+  "mrru",
 ] as const;
 
 /** A property name of `sstp connect` (flag and YAML key alike). */
@@ -229,6 +244,17 @@ export function buildConnectOptions(
     warnings.push(`sni=yes sends no server name: "${target.host}" is an IP address (RFC 6066 3)`);
   }
   const proxy = get("http-proxy", parseHostPort);
+  const killSwitch = get("kill-switch", parseYesNo) ?? false;
+  const addDefaultRoute = get("add-default-route", parseYesNo) ?? false;
+  if (killSwitch) checkKillSwitch(raw, addDefaultRoute, target, proxy);
+  const mrru = get("mrru", parseMrru);
+  if (mrru !== undefined) {
+    // TODO(#13): pass mrru to the client engine's LCP options once multilink
+    // (RFC 1990 fragmentation and reassembly) is part of the data path.
+    warnings.push(
+      `mrru=${mrru} is not negotiated yet: the engine has no multilink data path; packets larger than the MTU are not fragmented`,
+    );
+  }
   const { password, passwordSource } = readPassword(flags, file, env, readFile, warnings);
 
   return {
@@ -255,22 +281,66 @@ export function buildConnectOptions(
       : DEFAULT_KEEPALIVE_TIMEOUT_S * 1000,
     maxMtu: get("max-mtu", parseMtu) ?? DEFAULT_MTU,
     maxMru: get("max-mru", parseMtu) ?? DEFAULT_MTU,
-    addDefaultRoute: get("add-default-route", parseYesNo) ?? false,
-    defaultRouteDistance: get("default-route-distance", (t) => parseIntegerIn(t, 1, 255)) ?? 1,
+    addDefaultRoute,
+    defaultRouteDistance: get("default-route-distance", (t) => parseIntegerIn(t, 0, 255)) ?? 1,
     usePeerDns: get("use-peer-dns", parseYesNo) ?? false,
     name: get("name", parseInterfaceName) ?? DEFAULT_CLIENT_INTERFACE,
     sni,
     tlsVersion: get("tls-version", parseTlsVersion) ?? "any",
     logLevel: get("log-level", parseLogLevel) ?? "info",
     reconnect: get("reconnect", parseYesNo) ?? true,
-    comment: raw.get("comment")?.text,
+    comment: get("comment", parseComment),
     disabled: get("disabled", parseYesNo) ?? false,
     httpProxy: proxy === undefined
       ? undefined
       : { host: proxy.host, port: proxy.port ?? DEFAULT_PROXY_PORT },
+    killSwitch,
+    mrru,
     configFile,
     warnings,
   };
+}
+
+/**
+ * `kill-switch` keeps blackhole routes in place while the tunnel is down and
+ * a host route to the server (or proxy) beside them, so the server must be
+ * an address: a name could not be resolved again while DNS is blocked.
+ */
+function checkKillSwitch(
+  raw: Map<string, Raw>,
+  addDefaultRoute: boolean,
+  target: { kind: HostKind },
+  proxy: { kind: HostKind } | undefined,
+): void {
+  const where = raw.get("kill-switch")?.where ?? "";
+  if (!addDefaultRoute) {
+    throw new TypeError(
+      `${where}Invalid value for "kill-switch": it needs "add-default-route" yes (the kill switch blocks what the tunnel's default routes carry)`,
+    );
+  }
+  const hop = proxy ?? target;
+  if (hop.kind === "name") {
+    throw new TypeError(
+      `${where}Invalid value for "kill-switch": ${
+        proxy ? '"http-proxy"' : '"connect-to"'
+      } must be an IP address (a name could not be resolved again while the kill switch blocks DNS)`,
+    );
+  }
+}
+
+/** Parses `mrru`: `disabled` or {@linkcode MRRU_RANGE}. */
+function parseMrru(text: string): number | undefined {
+  if (text.trim().toLowerCase() === "disabled") return undefined;
+  return parseIntegerIn(text, MRRU_RANGE.min, MRRU_RANGE.max);
+}
+
+/** Parses `comment`: one line of printable text (it goes into log lines). */
+function parseComment(text: string): string {
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(text)) {
+    throw new InvalidValueError("a comment is one line of printable text");
+  }
+  return text;
 }
 
 function readPassword(

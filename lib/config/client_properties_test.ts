@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { parseConnectOptions } from "../cli/connect_args.ts";
+
+const ENV = { SSTP_PASSWORD: "pw" };
+const BASE = ["198.18.60.1", "--user", "alice"];
+const FILES: Record<string, string> = {
+  "/c/empty.yaml": 'connect-to: 198.18.60.1\nuser: guest\npassword: ""\n',
+  "/c/ks.yaml": "connect-to: 198.18.60.1\nuser: a\nadd-default-route: yes\nkill-switch: yes\n",
+};
+const read = (p: string) => {
+  const t = FILES[p];
+  if (t === undefined) throw new Deno.errors.NotFound(p);
+  return t;
+};
+const parse = (argv: string[], env: Record<string, string> = ENV) =>
+  parseConnectOptions(argv, env, read);
+
+Deno.test("kill-switch needs add-default-route and an IP address to pin", async () => {
+  const on = await parse([...BASE, "--add-default-route", "--kill-switch"]);
+  assert.equal(on.killSwitch, true);
+  assert.equal((await parse(["--config", "/c/ks.yaml"])).killSwitch, true);
+  assert.equal((await parse(BASE)).killSwitch, false);
+  await assert.rejects(() => parse([...BASE, "--kill-switch"]), {
+    name: "TypeError",
+    message: /^Invalid value for "kill-switch": it needs "add-default-route" yes/,
+  });
+  await assert.rejects(
+    () => parse(["vpn.example.com", "--user", "a", "--add-default-route", "--kill-switch"]),
+    { message: /"connect-to" must be an IP address/ },
+  );
+  await assert.rejects(
+    () => parse([...BASE, "--add-default-route", "--kill-switch", "--http-proxy", "proxy.example"]),
+    { message: /"http-proxy" must be an IP address/ },
+  );
+  const viaProxy = await parse([
+    "vpn.example.com",
+    "--user",
+    "a",
+    "--add-default-route",
+    "--kill-switch",
+    "--http-proxy",
+    "198.18.70.1:3128",
+  ]);
+  assert.deepEqual(viaProxy.httpProxy, { host: "198.18.70.1", port: 3128 });
+});
+
+Deno.test("mrru is checked and reported as not negotiated yet", async () => {
+  const o = await parse([...BASE, "--mrru", "1600"]);
+  assert.equal(o.mrru, 1600);
+  assert.ok(o.warnings.some((w) => /mrru=1600 is not negotiated yet/.test(w)), o.warnings.join());
+  assert.equal((await parse([...BASE, "--mrru", "disabled"])).mrru, undefined);
+  await assert.rejects(() => parse([...BASE, "--mrru", "100"]), {
+    name: "RangeError",
+    message: 'Invalid value for "mrru": 100 is out of range (512-16384)',
+  });
+  await assert.rejects(() => parse([...BASE, "--mrru", "big"]), { name: "TypeError" });
+});
+
+Deno.test("default-route-distance takes 0-255, http-proxy defaults to port 443", async () => {
+  assert.equal((await parse([...BASE, "--default-route-distance", "0"])).defaultRouteDistance, 0);
+  assert.deepEqual((await parse([...BASE, "--http-proxy", "198.18.70.1"])).httpProxy, {
+    host: "198.18.70.1",
+    port: 443,
+  });
+});
+
+Deno.test("an empty password is allowed when given explicitly, as RouterOS's default", async () => {
+  const fromFlag = await parse([...BASE, "--password="], {});
+  assert.equal(fromFlag.password, "");
+  assert.equal(fromFlag.passwordSource, "command-line");
+  const fromFile = await parse(["--config", "/c/empty.yaml"], {});
+  assert.deepEqual([fromFile.password, fromFile.passwordSource], ["", "config-file"]);
+  await assert.rejects(() => parse(BASE, {}), { message: /^Missing "password"/ });
+});
+
+Deno.test("comment is one line of text", async () => {
+  assert.equal((await parse([...BASE, "--comment", "office link"])).comment, "office link");
+  await assert.rejects(() => parse([...BASE, "--comment", "a\nb"]), {
+    message: 'Invalid value for "comment": a comment is one line of printable text',
+  });
+});
