@@ -91,6 +91,25 @@ export interface ClientSessionDeps {
   proxyCredentials?: { user: string; password: string };
   /** Called whenever `info` changes. */
   onInfo?(info: ClientSessionInfo): void;
+  /** Dial-on-demand: the device and routes exist already (see {@linkcode DemandLink}). */
+  demand?: DemandLink;
+}
+
+/**
+ * What a dial-on-demand client lends a session: the TUN device (which
+ * already carries the placeholder address and the split default routes) and
+ * hooks to swap the placeholder address for the negotiated one and back.
+ * The negotiated address is added before the placeholder goes and the
+ * placeholder is back before the negotiated one goes: the kernel flushes an
+ * interface's routes when its last IPv4 address is removed.
+ */
+export interface DemandLink {
+  /** The session's view of the shared device (its `close()` hands the device back). */
+  openTun(local: string): PlatformTun;
+  /** The negotiated address is on the device: the placeholder may go. */
+  linkUp(local: string): Promise<void>;
+  /** The session ends: the placeholder comes back (before the negotiated address goes). */
+  linkDown(): Promise<void>;
 }
 
 const HTTP_RESPONSE_TIMEOUT_MS = 60_000;
@@ -128,6 +147,7 @@ export async function runClientSession(
       : {}),
   });
   let tun: PlatformTun | undefined;
+  let demandUp = false;
   let wasConnected = false;
   const dialAbort = new AbortController();
   const onAbort = () => dialAbort.abort();
@@ -241,8 +261,18 @@ export async function runClientSession(
       logger: log,
       clampTcpMss: true,
       onLinkUp: async (ip) => {
-        tun = deps.platform.openTun({ name: o.name, mtu: ip.mtu, txQueueLen: 5000, up: true });
+        const demand = deps.demand;
+        if (demand) {
+          tun = demand.openTun(ip.localAddress);
+          await net.setMtu(tun.name, ip.mtu);
+        } else {
+          tun = deps.platform.openTun({ name: o.name, mtu: ip.mtu, txQueueLen: 5000, up: true });
+        }
         await net.addPointToPointAddress(tun.name, ip.localAddress, ip.peerAddress);
+        if (demand) {
+          demandUp = true;
+          await demand.linkUp(ip.localAddress);
+        }
         const serverIp = duplex.remoteAddr.hostname;
         const plan = planTunnelRoutes({
           dev: tun.name,
@@ -258,6 +288,8 @@ export async function runClientSession(
         if (plan.pinServer && !pinFirst) await net.pinHostRoute(serverIp);
         const dnsRoutes: string[] = [];
         for (const route of plan.routes) {
+          // On demand, the split default routes exist with the device already.
+          if (demand && isSplitDefault(route.dst) && route.dst.includes(".")) continue;
           if (await addTunnelRoute(net, route)) {
             if (!isSplitDefault(route.dst)) dnsRoutes.push(`${route.dst} via ${tun.name}`);
           } else log.warn(`route ${route.dst} exists already (not ours): left alone`);
@@ -299,6 +331,11 @@ export async function runClientSession(
     return signal.aborted ? { wasConnected } : { error, wasConnected };
   } finally {
     signal.removeEventListener("abort", onAbort);
+    if (demandUp) {
+      await deps.demand?.linkDown().catch((e) =>
+        log.warn(`placeholder address: ${(e as Error).message}`)
+      );
+    }
     if (tun) {
       tun.close();
       await tun.closed.catch(() => {});

@@ -26,7 +26,7 @@ export function clientStatus(
     ok: true,
     role: "client",
     name: o.name,
-    status: i ? i.phase : "waiting to reconnect",
+    status: i ? i.phase : client.waitingStatus ?? "waiting to reconnect",
     server: `${o.connectTo.host}:${o.connectTo.port}`,
     user: o.user,
     attempts: client.attempts,

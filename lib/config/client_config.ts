@@ -17,10 +17,13 @@ import { AUTH_METHODS_STRONGEST_FIRST, type AuthMethod } from "../ppp/auth/auth_
 import type { LogLevel } from "../log.ts";
 import { type HostKind, isHostName, parseHostPort } from "./host_port.ts";
 import { interfaceNameProblem, MAX_INTERFACE_NAME_BYTES } from "./interface_names.ts";
+import { parseDuration } from "./duration.ts";
+import { formatIpv4, parseIpv4 } from "./ip.ts";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_S,
   DEFAULT_MTU,
   InvalidValueError,
+  MAX_KEEPALIVE_TIMEOUT_S,
   parseAuthentication,
   parseIntegerIn,
   parseKeepaliveTimeout,
@@ -112,6 +115,15 @@ export interface ConnectOptions {
    * Checked here; the engine does not negotiate multilink yet (TODO(#13)).
    */
   mrru: number | undefined;
+  /**
+   * `dial-on-demand` (default no): the interface waits with a placeholder
+   * address and the routes; the first packet into it starts the connection.
+   */
+  dialOnDemand: boolean;
+  /** `dial-on-demand-address`: the placeholder local and peer addresses (10.112.112.0/24). */
+  demandAddress: { local: string; peer: string };
+  /** `idle-timeout` in ms, or `null` for none (default): on demand, idle links hang up. */
+  idleTimeoutMs: number | null;
   /** The `--config` file, if one was read. */
   configFile: string | undefined;
   /** Operator notes to log at warn level (never containing secrets). */
@@ -122,6 +134,8 @@ export interface ConnectOptions {
 export const DEFAULT_SSTP_PORT = 443;
 /** Default `http-proxy` port (RouterOS `proxy-port`, default 443). */
 export const DEFAULT_PROXY_PORT = 443;
+/** RouterOS's placeholder addresses of a dial-on-demand interface (10.112.112.0/24). */
+export const DEFAULT_DEMAND_ADDRESS = { local: "10.112.112.2", peer: "10.112.112.1" } as const;
 /** `mrru` bounds: RouterOS's smallest, and the largest packet one TUN read or write holds. */
 export const MRRU_RANGE = { min: 512, max: 16_384 } as const;
 /** Default client interface name (RouterOS names the first client `sstp-out1`). */
@@ -136,6 +150,7 @@ export const BOOLEAN_KEYS = [
   "reconnect",
   "disabled",
   "kill-switch",
+  "dial-on-demand",
 ] as const;
 
 /** Properties that take a value (flags and file keys alike). */
@@ -162,6 +177,8 @@ export const VALUE_KEYS = [
   "comment",
   "http-proxy",
   "mrru",
+  "dial-on-demand-address",
+  "idle-timeout",
 ] as const;
 
 /** A property name of `sstp connect` (flag and YAML key alike). */
@@ -247,6 +264,29 @@ export function buildConnectOptions(
   const killSwitch = get("kill-switch", parseYesNo) ?? false;
   const addDefaultRoute = get("add-default-route", parseYesNo) ?? false;
   if (killSwitch) checkKillSwitch(raw, addDefaultRoute, target, proxy);
+  const dialOnDemand = get("dial-on-demand", parseYesNo) ?? false;
+  const idleTimeoutMs = get("idle-timeout", parseIdleTimeout) ?? null;
+  if (dialOnDemand && addDefaultRoute && proxy === undefined && target.kind === "name") {
+    throw new TypeError(
+      `${
+        raw.get("dial-on-demand")?.where ?? ""
+      }Invalid value for "dial-on-demand": with "add-default-route", "connect-to" must be an IP address (its host route is pinned before the name could be resolved, so the connection does not dial into the waiting tunnel)`,
+    );
+  }
+  if (dialOnDemand && addDefaultRoute && proxy !== undefined && proxy.kind === "name") {
+    throw new TypeError(
+      `${
+        raw.get("dial-on-demand")?.where ?? ""
+      }Invalid value for "dial-on-demand": with "add-default-route", "http-proxy" must be an IP address`,
+    );
+  }
+  if (idleTimeoutMs !== null && !dialOnDemand) {
+    throw new TypeError(
+      `${
+        raw.get("idle-timeout")?.where ?? ""
+      }Invalid value for "idle-timeout": it needs "dial-on-demand" yes (without it the client would dial again at once)`,
+    );
+  }
   const mrru = get("mrru", parseMrru);
   if (mrru !== undefined) {
     // TODO(#13): pass mrru to the client engine's LCP options once multilink
@@ -296,6 +336,10 @@ export function buildConnectOptions(
       : { host: proxy.host, port: proxy.port ?? DEFAULT_PROXY_PORT },
     killSwitch,
     mrru,
+    dialOnDemand,
+    demandAddress: get("dial-on-demand-address", parseDemandAddress) ??
+      { ...DEFAULT_DEMAND_ADDRESS },
+    idleTimeoutMs,
     configFile,
     warnings,
   };
@@ -326,6 +370,40 @@ function checkKillSwitch(
       } must be an IP address (a name could not be resolved again while the kill switch blocks DNS)`,
     );
   }
+}
+
+/** Parses `idle-timeout`: a RouterOS duration or `none`/`disabled`. */
+function parseIdleTimeout(text: string): number | undefined {
+  const t = text.trim().toLowerCase();
+  if (t === "none" || t === "disabled") return undefined;
+  const ms = parseDuration(t);
+  if (ms === undefined) {
+    throw new InvalidValueError(`"${text}" is not a duration (30s, 5m, 1h) or "none"`);
+  }
+  if (ms < 1000 || ms > MAX_KEEPALIVE_TIMEOUT_S * 1000) {
+    throw new InvalidValueError(
+      `${text} is out of range (1s-${MAX_KEEPALIVE_TIMEOUT_S}s)`,
+      "range",
+    );
+  }
+  return ms;
+}
+
+/**
+ * Parses `dial-on-demand-address`: `LOCAL` or `LOCAL,PEER`, IPv4. Without a
+ * peer, the peer is the `.1` of LOCAL's /24 (`.2` when LOCAL is the `.1`).
+ */
+function parseDemandAddress(text: string): { local: string; peer: string } {
+  const [local = "", peer, extra] = splitList(text);
+  const l = parseIpv4(local);
+  const p = peer === undefined ? undefined : parseIpv4(peer);
+  if (l === undefined || (peer !== undefined && p === undefined) || extra !== undefined) {
+    throw new InvalidValueError(`"${text}" is not LOCAL or LOCAL,PEER (IPv4 addresses)`);
+  }
+  const base = (l & 0xffffff00) >>> 0;
+  const peerValue = p ?? ((l & 0xff) === 1 ? base + 2 : base + 1);
+  if (peerValue === l) throw new InvalidValueError(`"${text}": the peer must differ from LOCAL`);
+  return { local: formatIpv4(l), peer: formatIpv4(peerValue) };
 }
 
 /** Parses `mrru`: `disabled` or {@linkcode MRRU_RANGE}. */
