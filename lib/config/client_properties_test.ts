@@ -79,3 +79,45 @@ Deno.test("comment is one line of text", async () => {
     message: 'Invalid value for "comment": a comment is one line of printable text',
   });
 });
+
+Deno.test("dial-on-demand, its placeholder address and idle-timeout", async () => {
+  const o = await parse([...BASE, "--dial-on-demand", "--idle-timeout", "5m"]);
+  assert.deepEqual([o.dialOnDemand, o.demandAddress, o.idleTimeoutMs], [
+    true,
+    { local: "10.112.112.2", peer: "10.112.112.1" },
+    300_000,
+  ]);
+  const one = await parse([
+    ...BASE,
+    "--dial-on-demand",
+    "--dial-on-demand-address",
+    "10.112.112.1",
+  ]);
+  assert.deepEqual(one.demandAddress, { local: "10.112.112.1", peer: "10.112.112.2" });
+  const pair = await parse([
+    ...BASE,
+    "--dial-on-demand",
+    "--dial-on-demand-address",
+    "10.112.112.9, 10.112.112.10",
+  ]);
+  assert.deepEqual(pair.demandAddress, { local: "10.112.112.9", peer: "10.112.112.10" });
+  assert.equal(
+    (await parse([...BASE, "--dial-on-demand", "--idle-timeout", "none"])).idleTimeoutMs,
+    null,
+  );
+  await assert.rejects(() => parse([...BASE, "--idle-timeout", "30s"]), {
+    message: /^Invalid value for "idle-timeout": it needs "dial-on-demand" yes/,
+  });
+  await assert.rejects(
+    () => parse([...BASE, "--dial-on-demand", "--dial-on-demand-address", "fe80::1"]),
+    { message: /is not LOCAL or LOCAL,PEER/ },
+  );
+  await assert.rejects(
+    () => parse(["vpn.example.com", "--user", "a", "--dial-on-demand", "--add-default-route"]),
+    { message: /"connect-to" must be an IP address/ },
+  );
+  assert.equal(
+    (await parse(["vpn.example.com", "--user", "a", "--dial-on-demand"])).dialOnDemand,
+    true,
+  );
+});
