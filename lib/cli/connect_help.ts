@@ -60,6 +60,12 @@ Link
   --use-peer-dns yes|no      use the DNS servers the server offers, routed through
                              the tunnel (no)
   --reconnect yes|no         reconnect after the link drops (yes)
+  --dial-on-demand yes|no    keep the interface waiting with a placeholder address
+                             and the routes; the first packet into it dials (no)
+  --dial-on-demand-address LOCAL[,PEER]
+                             the placeholder addresses (10.112.112.2,10.112.112.1)
+  --idle-timeout T|none      with dial-on-demand: hang up after T (30s, 5m) without
+                             data, and wait for traffic again (none)
   --mrru N|disabled          multilink MRRU, 512-16384: checked but not negotiated
                              yet (disabled)
 
