@@ -66,6 +66,9 @@ Link
                              the placeholder addresses (10.112.112.2,10.112.112.1)
   --idle-timeout T|none      with dial-on-demand: hang up after T (30s, 5m) without
                              data, and wait for traffic again (none)
+  --profile NAME             PPP profile for change-tcp-mss, use-encryption and
+                             idle-timeout: one of the config file's "profiles"
+                             or default / default-encryption (default-encryption)
   --mrru N|disabled          multilink MRRU, 512-16384: checked but not negotiated
                              yet (disabled)
 

@@ -68,6 +68,8 @@ Deno.test("parseConnectOptions() applies the defaults", async () => {
       dialOnDemand: false,
       demandAddress: { local: "10.112.112.2", peer: "10.112.112.1" },
       idleTimeoutMs: null,
+      profile: "default-encryption",
+      changeTcpMss: true,
       configFile: undefined,
       warnings: [],
     } satisfies ConnectOptions,
@@ -274,10 +276,6 @@ Deno.test("parseConnectOptions() rejects malformed connect-to", async () => {
 Deno.test("parseConnectOptions() rejects unknown, repeated and incomplete options", async () => {
   const cases: Array<[string[], string]> = [
     [["--bogus", "1"], 'Unknown option "--bogus"'],
-    [
-      ["--profile", "x"],
-      'Unknown option "--profile": sstp connect has no PPP profile; set its properties directly',
-    ],
     [["--connectto", "x"], 'Unknown option "--connectto": did you mean "--connect-to"?'],
     [["-x"], 'Unknown option "-x"'],
     [["--no-user"], 'Unknown option "--no-user"'],
@@ -512,6 +510,7 @@ Deno.test("CONNECT_HELP documents every property", () => {
       "dial-on-demand",
       "dial-on-demand-address",
       "idle-timeout",
+      "profile",
       "config",
       "help",
     ]

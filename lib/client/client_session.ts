@@ -259,7 +259,7 @@ export async function runClientSession(
       leftover,
       clock: systemClock,
       logger: log,
-      clampTcpMss: true,
+      clampTcpMss: o.changeTcpMss,
       onLinkUp: async (ip) => {
         const demand = deps.demand;
         if (demand) {

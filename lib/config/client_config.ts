@@ -25,6 +25,7 @@ import {
   InvalidValueError,
   MAX_KEEPALIVE_TIMEOUT_S,
   parseAuthentication,
+  parseChoice,
   parseIntegerIn,
   parseKeepaliveTimeout,
   parseLogLevel,
@@ -124,6 +125,10 @@ export interface ConnectOptions {
   demandAddress: { local: string; peer: string };
   /** `idle-timeout` in ms, or `null` for none (default): on demand, idle links hang up. */
   idleTimeoutMs: number | null;
+  /** `profile` (default `default-encryption`): the PPP profile whose client properties apply. */
+  profile: string;
+  /** `change-tcp-mss` of the profile (default yes): clamp the TCP MSS of SYNs to the link MTU. */
+  changeTcpMss: boolean;
   /** The `--config` file, if one was read. */
   configFile: string | undefined;
   /** Operator notes to log at warn level (never containing secrets). */
@@ -134,6 +139,36 @@ export interface ConnectOptions {
 export const DEFAULT_SSTP_PORT = 443;
 /** Default `http-proxy` port (RouterOS `proxy-port`, default 443). */
 export const DEFAULT_PROXY_PORT = 443;
+/** RouterOS's built-in PPP profiles, which exist without a `profiles:` section. */
+export const BUILTIN_PROFILES = ["default", "default-encryption"] as const;
+/** The profile an sstp-client uses unless told otherwise (RouterOS's default). */
+export const DEFAULT_CLIENT_PROFILE = "default-encryption";
+/** `/ppp profile` properties that apply to a client (the `profiles:` section of its file). */
+export const CLIENT_PROFILE_KEYS = [
+  "name",
+  "change-tcp-mss",
+  "use-encryption",
+  "idle-timeout",
+  "comment",
+] as const;
+/** `/ppp profile` properties of a server's sessions: refused in a client's profile, with the reason. */
+export const SERVER_ONLY_PROFILE_KEYS = [
+  "local-address",
+  "remote-address",
+  "dns-server",
+  "only-one",
+  "session-timeout",
+  "rate-limit",
+  "bridge",
+  "address-list",
+  "on-up",
+  "on-down",
+] as const;
+/** The raw-value key of profile `name`'s property `key` (from the `profiles:` section). */
+export function profileRawKey(name: string, key: string): string {
+  return `profiles/${name}/${key}`;
+}
+
 /** RouterOS's placeholder addresses of a dial-on-demand interface (10.112.112.0/24). */
 export const DEFAULT_DEMAND_ADDRESS = { local: "10.112.112.2", peer: "10.112.112.1" } as const;
 /** `mrru` bounds: RouterOS's smallest, and the largest packet one TUN read or write holds. */
@@ -179,6 +214,7 @@ export const VALUE_KEYS = [
   "mrru",
   "dial-on-demand-address",
   "idle-timeout",
+  "profile",
 ] as const;
 
 /** A property name of `sstp connect` (flag and YAML key alike). */
@@ -265,7 +301,20 @@ export function buildConnectOptions(
   const addDefaultRoute = get("add-default-route", parseYesNo) ?? false;
   if (killSwitch) checkKillSwitch(raw, addDefaultRoute, target, proxy);
   const dialOnDemand = get("dial-on-demand", parseYesNo) ?? false;
-  const idleTimeoutMs = get("idle-timeout", parseIdleTimeout) ?? null;
+  const profile = readProfile(
+    raw,
+    get("profile", parseNonEmpty) ?? DEFAULT_CLIENT_PROFILE,
+    warnings,
+  );
+  const idleTimeoutMs = raw.has("idle-timeout")
+    ? get("idle-timeout", parseIdleTimeout) ?? null
+    : profile.idleTimeoutMs;
+  if (idleTimeoutMs !== null && !dialOnDemand && !raw.has("idle-timeout")) {
+    // A profile shared with other links: its idle-timeout means nothing here.
+    warnings.push(
+      `profile "${profile.name}" idle-timeout is not used: it applies to dial-on-demand links only`,
+    );
+  }
   if (dialOnDemand && addDefaultRoute && proxy === undefined && target.kind === "name") {
     throw new TypeError(
       `${
@@ -280,7 +329,7 @@ export function buildConnectOptions(
       }Invalid value for "dial-on-demand": with "add-default-route", "http-proxy" must be an IP address`,
     );
   }
-  if (idleTimeoutMs !== null && !dialOnDemand) {
+  if (idleTimeoutMs !== null && !dialOnDemand && raw.has("idle-timeout")) {
     throw new TypeError(
       `${
         raw.get("idle-timeout")?.where ?? ""
@@ -339,7 +388,9 @@ export function buildConnectOptions(
     dialOnDemand,
     demandAddress: get("dial-on-demand-address", parseDemandAddress) ??
       { ...DEFAULT_DEMAND_ADDRESS },
-    idleTimeoutMs,
+    idleTimeoutMs: dialOnDemand ? idleTimeoutMs : null,
+    profile: profile.name,
+    changeTcpMss: profile.changeTcpMss,
     configFile,
     warnings,
   };
@@ -371,6 +422,55 @@ function checkKillSwitch(
     );
   }
 }
+
+/** What a client takes from its PPP profile. */
+interface ClientProfile {
+  name: string;
+  idleTimeoutMs: number | null;
+  changeTcpMss: boolean;
+}
+
+/**
+ * Resolves `profile` against the `profiles:` section (values keyed by
+ * {@linkcode profileRawKey}) and RouterOS's built-in profiles.
+ */
+function readProfile(raw: Map<string, Raw>, name: string, warnings: string[]): ClientProfile {
+  const field = <T>(key: string, parse: (text: string) => T): T | undefined => {
+    const r = raw.get(profileRawKey(name, key));
+    if (r === undefined) return undefined;
+    try {
+      return parse(r.text);
+    } catch (e) {
+      if (!(e instanceof InvalidValueError)) throw e;
+      const message = `${r.where}Invalid value for "profiles.${name}.${key}": ${e.message}`;
+      throw e.kind === "range" ? new RangeError(message) : new TypeError(message);
+    }
+  };
+  const defined = raw.has(profileRawKey(name, "name"));
+  if (!defined && !(BUILTIN_PROFILES as readonly string[]).includes(name)) {
+    throw new TypeError(
+      `${raw.get("profile")?.where ?? ""}Invalid value for "profile": "${name}" is neither ` +
+        `in the "profiles" section of the config file nor a built-in profile (${
+          BUILTIN_PROFILES.join(", ")
+        })`,
+    );
+  }
+  const encryption = field("use-encryption", (t) => parseChoice(t, USE_ENCRYPTION));
+  if (encryption === "no") {
+    warnings.push(
+      `profile "${name}" use-encryption=no: SSTP always runs inside TLS, which encrypts the whole session; the setting changes nothing`,
+    );
+  }
+  const mss = field("change-tcp-mss", (t) => parseChoice(t, ["yes", "no", "default"] as const));
+  return {
+    name,
+    idleTimeoutMs: field("idle-timeout", parseIdleTimeout) ?? null,
+    changeTcpMss: mss !== "no",
+  };
+}
+
+/** RouterOS `use-encryption` values; SSTP's TLS encrypts whatever is chosen. */
+const USE_ENCRYPTION = ["yes", "no", "default", "required"] as const;
 
 /** Parses `idle-timeout`: a RouterOS duration or `none`/`disabled`. */
 function parseIdleTimeout(text: string): number | undefined {

@@ -121,3 +121,55 @@ Deno.test("dial-on-demand, its placeholder address and idle-timeout", async () =
     true,
   );
 });
+
+Deno.test("profile: the profiles section's client properties apply, server ones are refused", async () => {
+  FILES["/c/profiles.yaml"] = `connect-to: 198.18.60.1
+user: a
+profile: branch
+dial-on-demand: yes
+profiles:
+  - name: branch
+    change-tcp-mss: no
+    use-encryption: required
+    idle-timeout: 2m
+  - name: other
+    idle-timeout: 5s
+`;
+  const o = await parse(["--config", "/c/profiles.yaml"]);
+  assert.deepEqual([o.profile, o.changeTcpMss, o.idleTimeoutMs], ["branch", false, 120_000]);
+  // The client's own idle-timeout wins over the profile's; a flag picks another profile.
+  const own = await parse(["--config", "/c/profiles.yaml", "--idle-timeout", "10s"]);
+  assert.equal(own.idleTimeoutMs, 10_000);
+  const other = await parse(["--config", "/c/profiles.yaml", "--profile", "other"]);
+  assert.deepEqual([other.changeTcpMss, other.idleTimeoutMs], [true, 5000]);
+  // Built-ins exist without a section.
+  const builtin = await parse([...BASE, "--profile", "default"]);
+  assert.deepEqual([builtin.profile, builtin.changeTcpMss], ["default", true]);
+  await assert.rejects(() => parse([...BASE, "--profile", "nope"]), {
+    message:
+      /"nope" is neither in the "profiles" section of the config file nor a built-in profile/,
+  });
+  FILES["/c/server-key.yaml"] = `connect-to: 198.18.60.1
+user: a
+profiles:
+  - name: p
+    local-address: 10.0.0.1
+`;
+  await assert.rejects(() => parse(["--config", "/c/server-key.yaml"]), {
+    message: /local-address.*applies to a server's sessions, not to a client/,
+  });
+  FILES["/c/bad.yaml"] = `connect-to: 198.18.60.1
+user: a
+profile: p
+profiles:
+  - name: p
+    use-encryption: no
+    change-tcp-mss: maybe
+`;
+  await assert.rejects(() => parse(["--config", "/c/bad.yaml"]), {
+    message: /bad\.yaml:7: Invalid value for "profiles\.p\.change-tcp-mss"/,
+  });
+  FILES["/c/noenc.yaml"] = FILES["/c/bad.yaml"].replace("    change-tcp-mss: maybe\n", "");
+  const noenc = await parse(["--config", "/c/noenc.yaml"]);
+  assert.ok(noenc.warnings.some((w) => /use-encryption=no: SSTP always runs inside TLS/.test(w)));
+});
