@@ -173,3 +173,20 @@ profiles:
   const noenc = await parse(["--config", "/c/noenc.yaml"]);
   assert.ok(noenc.warnings.some((w) => /use-encryption=no: SSTP always runs inside TLS/.test(w)));
 });
+
+Deno.test("README's client property table lists every sstp connect key", async () => {
+  const { BOOLEAN_KEYS, VALUE_KEYS, CLIENT_PROFILE_KEYS } = await import("./client_config.ts");
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const table = readme.slice(
+    readme.indexOf("| property (flag and YAML key)"),
+    readme.indexOf("#### Routes and DNS"),
+  );
+  const rows = table.split("\n").filter((l) => l.startsWith("| `")).map((l) => l.split("|")[1]!);
+  for (const key of [...VALUE_KEYS, ...BOOLEAN_KEYS]) {
+    if (key === "password-file") continue; // a source of "password", described in its row
+    assert.ok(rows.some((r) => r.includes(`\`${key}\``)), `README row for "${key}"`);
+  }
+  for (const key of CLIENT_PROFILE_KEYS) {
+    if (key !== "name") assert.match(table, new RegExp(`^    ${key}:`, "m"), key);
+  }
+});
