@@ -14,7 +14,6 @@ import { recoverNetState } from "./net_state.ts";
 import { type NetChangeRecord, NetConfig } from "../net/net_config.ts";
 import { engageKillSwitch } from "./kill_switch.ts";
 import { systemClock } from "../clock.ts";
-import { parseIpv4 } from "../config/ip.ts";
 import { DemandTun } from "./demand_tun.ts";
 import { SPLIT_DEFAULT_IPV4 } from "./tunnel_routes.ts";
 import {
@@ -203,10 +202,10 @@ export class SstpClient {
       tun,
       // Packets from the placeholder address cannot be answered once it is gone.
       openTun: (negotiated) => {
-        const placeholder = parseIpv4(local);
+        const placeholder = local.split(".").map(Number);
         return tun.view((p) =>
           negotiated === local || p.length < 20 || (p[0]! >> 4) !== 4 ||
-          new DataView(p.buffer, p.byteOffset + 12, 4).getUint32(0) !== placeholder
+          placeholder.some((octet, i) => p[12 + i] !== octet)
         );
       },
       linkUp: async () => {

@@ -18,7 +18,7 @@ import type { LogLevel } from "../log.ts";
 import { type HostKind, isHostName, parseHostPort } from "./host_port.ts";
 import { interfaceNameProblem, MAX_INTERFACE_NAME_BYTES } from "./interface_names.ts";
 import { parseDuration } from "./duration.ts";
-import { formatIpv4, parseIpv4 } from "./ip.ts";
+import { parseIpv4Value } from "./ppp_config.ts";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_S,
   DEFAULT_MTU,
@@ -495,15 +495,19 @@ function parseIdleTimeout(text: string): number | undefined {
  */
 function parseDemandAddress(text: string): { local: string; peer: string } {
   const [local = "", peer, extra] = splitList(text);
-  const l = parseIpv4(local);
-  const p = peer === undefined ? undefined : parseIpv4(peer);
-  if (l === undefined || (peer !== undefined && p === undefined) || extra !== undefined) {
+  if (extra !== undefined || local === "") {
     throw new InvalidValueError(`"${text}" is not LOCAL or LOCAL,PEER (IPv4 addresses)`);
   }
-  const base = (l & 0xffffff00) >>> 0;
-  const peerValue = p ?? ((l & 0xff) === 1 ? base + 2 : base + 1);
-  if (peerValue === l) throw new InvalidValueError(`"${text}": the peer must differ from LOCAL`);
-  return { local: formatIpv4(l), peer: formatIpv4(peerValue) };
+  const l = parseIpv4Value(local);
+  let p: string;
+  if (peer !== undefined) {
+    p = parseIpv4Value(peer);
+  } else {
+    const octets = l.split(".");
+    p = [...octets.slice(0, 3), octets[3] === "1" ? "2" : "1"].join(".");
+  }
+  if (p === l) throw new InvalidValueError(`"${text}": the peer must differ from LOCAL`);
+  return { local: l, peer: p };
 }
 
 /** Parses `mrru`: `disabled` or {@linkcode MRRU_RANGE}. */

@@ -110,7 +110,7 @@ Deno.test("dial-on-demand, its placeholder address and idle-timeout", async () =
   });
   await assert.rejects(
     () => parse([...BASE, "--dial-on-demand", "--dial-on-demand-address", "fe80::1"]),
-    { message: /is not LOCAL or LOCAL,PEER/ },
+    { message: /"fe80::1" is not an IPv4 address/ },
   );
   await assert.rejects(
     () => parse(["vpn.example.com", "--user", "a", "--dial-on-demand", "--add-default-route"]),
