@@ -68,6 +68,12 @@ Deno.test({
     await using c = await createNetns();
     const veth = `vdd${s.name.slice(-6)}`;
     const dir = await Deno.makeTempDir({ prefix: "sstp-dd-" });
+    // Any unicast packet dials, DNS queries included: the client namespace's
+    // resolver is loopback, so a lookup by the runtime (Deno's update check)
+    // does not dial before the test's own traffic does.
+    const etcNetns = `/etc/netns/${c.name}`;
+    await Deno.mkdir(etcNetns, { recursive: true });
+    await Deno.writeTextFile(`${etcNetns}/resolv.conf`, "nameserver 127.0.0.1\n");
     let server: SstpProcess | undefined;
     let client: SstpProcess | undefined;
     try {
@@ -113,7 +119,10 @@ Deno.test({
         "--dial-on-demand",
         "--idle-timeout",
         "3s",
-      ], { netns: c.name, env: { SSTP_PASSWORD: "c0rrect horse", SSTP_RUN_DIR: dir } });
+      ], {
+        netns: c.name,
+        env: { SSTP_PASSWORD: "c0rrect horse", SSTP_RUN_DIR: dir, DENO_NO_UPDATE_CHECK: "1" },
+      });
       await client.waitFor(/dial-on-demand: sstp-dd 10\.112\.112\.2 peer 10\.112\.112\.1/, 30_000);
       assert.match(
         await c.run(["ip", "addr", "show", "dev", "sstp-dd"]),
@@ -124,7 +133,14 @@ Deno.test({
       // 1. Waiting: nothing reaches the server.
       const rx = await rxPackets(s, "vs");
       await new Promise((r) => setTimeout(r, 1500));
-      assert.equal(await rxPackets(s, "vs"), rx, "no packet to the server while waiting");
+      assert.equal(
+        await rxPackets(s, "vs"),
+        rx,
+        `no packet to the server while waiting:\n${client.output}\n${await s.run([
+          "ss",
+          "-tan",
+        ])}`,
+      );
       assert.deepEqual(await sstpConnections(s), []);
       const idle = new SstpProcess(["status", "--dir", dir, "sstp-dd"]);
       assert.equal((await idle.wait(30_000)).code, 0, idle.output);
@@ -135,7 +151,10 @@ Deno.test({
         timeoutMs: 30_000,
       });
       assert.equal(ping.code, 0, ping.stdout + ping.stderr + client.output);
-      assert.match(client.output, /traffic for sstp-dd: connecting/);
+      assert.match(
+        client.output,
+        /traffic for sstp-dd \(IPv4 proto 1 10\.112\.112\.2 > 198\.19\.5\.5\): connecting/,
+      );
       assert.match(client.output, / up: sstp-dd /);
       assert.ok((await sstpConnections(s)).length > 0, "connected");
       assert.match(await c.run(["ip", "addr", "show", "dev", "sstp-dd"]), /inet 198\.18\.61\./);
@@ -173,6 +192,7 @@ Deno.test({
       server?.kill("SIGTERM");
       await server?.wait(10_000);
       await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await Deno.remove(etcNetns, { recursive: true }).catch(() => {});
     }
   },
 });

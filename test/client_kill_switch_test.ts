@@ -33,6 +33,7 @@ profiles:
   - name: default
     local-address: 198.18.61.1
     remote-address: p
+    dns-server: [198.18.61.53]
 secrets:
   - name: carol
     password: "c0rrect horse"
@@ -66,6 +67,10 @@ Deno.test({
     const veth = `vks${s.name.slice(-6)}`;
     const leak = `vkl${l.name.slice(-6)}`;
     const dir = await Deno.makeTempDir({ prefix: "sstp-ks-" });
+    // use-peer-dns writes this file (bind-mounted over /etc/resolv.conf in C).
+    const etcNetns = `/etc/netns/${c.name}`;
+    await Deno.mkdir(etcNetns, { recursive: true });
+    await Deno.writeTextFile(`${etcNetns}/resolv.conf`, "nameserver 198.18.99.99\n");
     const servers: SstpProcess[] = [];
     let client: SstpProcess | undefined;
     const startServer = async () => {
@@ -127,6 +132,7 @@ Deno.test({
         "--default-route-distance",
         "3",
         "--kill-switch",
+        "--use-peer-dns",
         "--comment",
         "kill switch test",
       ], { netns: c.name, env: { SSTP_PASSWORD: "c0rrect horse", SSTP_RUN_DIR: dir } });
@@ -136,6 +142,8 @@ Deno.test({
       assert.match(routes, /^0\.0\.0\.0\/1 dev sstp-ks .*metric 3/m);
       assert.match(routes, /^unreachable 0\.0\.0\.0\/1 metric 4/m);
       assert.match(routes, /^unreachable 128\.0\.0\.0\/1 metric 4/m);
+      await client.waitFor(/kill switch: 198\.18\.61\.53\/32 blocked/, 10_000);
+      assert.match(await c.run(["ip", "route", "show"]), /^unreachable 198\.18\.61\.53 metric 4/m);
       assert.match(routes, new RegExp(`^198\\.18\\.60\\.1 dev ${veth}`, "m"));
       const up = await c.exec(["ping", "-c", "2", "-i", "0.2", "-W", "2", OUTSIDE]);
       assert.equal(up.code, 0, up.stdout + up.stderr + client.output);
@@ -158,6 +166,11 @@ Deno.test({
         timeoutMs: 5000,
       });
       assert.notEqual(udp.code, 0, udp.stdout);
+      // The peer DNS server's host route went with the tunnel: its block holds.
+      const dns = await c.exec(["dig", "+tries=1", "+time=1", "@198.18.61.53", "leak.invalid"], {
+        timeoutMs: 5000,
+      });
+      assert.notEqual(dns.code, 0, dns.stdout);
       assert.match(await c.run(["ip", "route", "show"]), /^unreachable 0\.0\.0\.0\/1 metric 4/m);
       const waiting = new SstpProcess(["status", "--dir", dir, "sstp-ks"]);
       assert.equal((await waiting.wait(30_000)).code, 0, waiting.output);
@@ -189,6 +202,7 @@ Deno.test({
         await server.wait(10_000);
       }
       await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await Deno.remove(etcNetns, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -62,6 +62,12 @@ export class DemandTun {
     return this.#queue.length;
   }
 
+  /** The first waiting packet, described for the log (`undefined` when none waits). */
+  get firstQueued(): string | undefined {
+    const p = this.#queue[0];
+    return p === undefined ? undefined : describeIpPacket(p);
+  }
+
   /** Packets dropped because the waiting queue was full (since the last take). */
   get dropped(): number {
     return this.#dropped;
@@ -211,4 +217,20 @@ export function demandsLink(packet: Uint8Array): boolean {
     return first !== 0xff && !isLinkLocal;
   }
   return false;
+}
+
+/** `proto 1 198.18.60.2 > 198.19.5.5` (IPv4) or `next 58 ::1 > 2001:2::1` (IPv6), for logs. */
+export function describeIpPacket(p: Uint8Array): string {
+  const version = (p[0] ?? 0) >> 4;
+  if (version === 4 && p.length >= 20) {
+    return `IPv4 proto ${p[9]} ${p.subarray(12, 16).join(".")} > ${p.subarray(16, 20).join(".")}`;
+  }
+  if (version === 6 && p.length >= 40) {
+    const hex = (a: Uint8Array) =>
+      Array.from({ length: 8 }, (_, i) => ((a[2 * i]! << 8) | a[2 * i + 1]!).toString(16)).join(
+        ":",
+      );
+    return `IPv6 next ${p[6]} ${hex(p.subarray(8, 24))} > ${hex(p.subarray(24, 40))}`;
+  }
+  return `${p.length}-byte packet of IP version ${version}`;
 }

@@ -68,6 +68,11 @@ export class SstpClient {
   readonly #stop = new AbortController();
   #info: ClientSessionInfo | undefined;
   #waitingStatus = "waiting to reconnect";
+  /** The kill switch's changes while it is engaged. */
+  #killSwitch: NetConfig | undefined;
+  /** Prefixes of the tunnel's other routes (peer DNS) the kill switch blocks already. */
+  readonly #blocked = new Set<string>();
+  readonly #pendingBlocks: Promise<void>[] = [];
   #attempts = 0;
   #startedMs = performance.now();
 
@@ -123,7 +128,10 @@ export class SstpClient {
     try {
       if (this.#o.killSwitch) {
         const killSwitch = newNet(0);
+        this.#killSwitch = killSwitch;
         cleanups.push(async () => {
+          this.#killSwitch = undefined;
+          await Promise.allSettled(this.#pendingBlocks);
           await killSwitch.cleanup();
           this.#log.info("kill switch lifted");
         });
@@ -233,7 +241,7 @@ export class SstpClient {
       if (!await demand.tun.waitForDemand(this.#stop.signal)) break;
       this.#attempts++;
       this.#log.info(
-        `traffic for ${demand.tun.name}: connecting (${demand.tun.queued} packet(s) waiting)`,
+        `traffic for ${demand.tun.name} (${demand.tun.firstQueued}): connecting (${demand.tun.queued} packet(s) waiting)`,
       );
       const session = new AbortController();
       const onStop = () => session.abort();
@@ -256,6 +264,7 @@ export class SstpClient {
           demand,
           onInfo: (i) => {
             this.#info = i;
+            this.#blockTunnelRoutes(i);
             this.#deps.onInfo?.(i);
           },
         }, session.signal);
@@ -307,6 +316,7 @@ export class SstpClient {
         ...(journal ? { journal } : {}),
         onInfo: (i) => {
           this.#info = i;
+          this.#blockTunnelRoutes(i);
           this.#deps.onInfo?.(i);
         },
       }, this.#stop.signal);
@@ -329,6 +339,32 @@ export class SstpClient {
     }
     this.#log.info("stopped");
     return { kind: "stopped" };
+  }
+
+  /**
+   * With the kill switch, the tunnel's other routes (host routes to the
+   * peer DNS servers) get unreachable routes below them as well, once the
+   * tunnel is up, so DNS queries to them do not leak either while it is
+   * down. They stay until the switch is lifted.
+   */
+  #blockTunnelRoutes(info: ClientSessionInfo): void {
+    const net = this.#killSwitch;
+    if (net === undefined || info.phase !== "connected") return;
+    for (const text of info.dnsRoutes ?? []) {
+      const dst = text.split(" ")[0] ?? "";
+      if (this.#blocked.has(dst)) continue;
+      this.#blocked.add(dst);
+      const route = {
+        dst,
+        type: "unreachable" as const,
+        metric: this.#o.defaultRouteDistance + 1,
+      };
+      const added = net.addRoute(route).then(
+        () => this.#log.info(`kill switch: ${dst} blocked while the tunnel is down`),
+        (e) => this.#log.warn(`kill switch: cannot block ${dst}: ${(e as Error).message}`),
+      );
+      this.#pendingBlocks.push(added);
+    }
   }
 
   #sleep(ms: number): Promise<void> {

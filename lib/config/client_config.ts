@@ -18,7 +18,6 @@ import type { LogLevel } from "../log.ts";
 import { type HostKind, isHostName, parseHostPort } from "./host_port.ts";
 import { interfaceNameProblem, MAX_INTERFACE_NAME_BYTES } from "./interface_names.ts";
 import { parseDuration } from "./duration.ts";
-import { parseIpv4Value } from "./ppp_config.ts";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_S,
   DEFAULT_MTU,
@@ -508,6 +507,21 @@ function parseDemandAddress(text: string): { local: string; peer: string } {
   }
   if (p === l) throw new InvalidValueError(`"${text}": the peer must differ from LOCAL`);
   return { local: l, peer: p };
+}
+
+/**
+ * A dotted-quad IPv4 address in canonical form. Kept here rather than taken
+ * from the address helpers: `sstp connect` must not load the YAML reader
+ * (which the PPP config module pulls in) at start-up.
+ */
+function parseIpv4Value(text: string): string {
+  const t = text.trim();
+  const octets = /^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$/.exec(t)?.slice(1)
+    .map(Number);
+  if (octets === undefined || octets.some((o) => o > 255)) {
+    throw new InvalidValueError(`"${text}" is not an IPv4 address`);
+  }
+  return octets.join(".");
 }
 
 /** Parses `mrru`: `disabled` or {@linkcode MRRU_RANGE}. */
