@@ -3,9 +3,10 @@
  * tunnel is down or reconnecting, the traffic its default routes would carry
  * is dropped instead of leaking through the old default route.
  *
- * This kernel offers no nftables (no loadable modules), so the switch is made
- * of routes, which need nothing beyond iproute2: `unreachable` routes for the
- * split default prefixes (`0.0.0.0/1`, `128.0.0.0/1`, `::/1`, `8000::/1`),
+ * The switch is made of routes rather than firewall rules: they need nothing
+ * beyond iproute2 (nftables may be missing), and the client already
+ * journals and undoes routes after a crash. It is `unreachable` routes for
+ * the split default prefixes (`0.0.0.0/1`, `128.0.0.0/1`, `::/1`, `8000::/1`),
  * one metric above the tunnel's own split routes. While the tunnel is up its
  * routes (metric `default-route-distance`) win; when its TUN device goes,
  * they go with it and the unreachable routes take over at once, with no
