@@ -6,6 +6,7 @@
  * @module
  */
 import type { TunDevice } from "./tun.ts";
+import type { TlsEngineDialer } from "./transport/tls_engine.ts";
 
 /** A TUN device as the platform opens it. */
 export interface PlatformTun extends TunDevice {
@@ -45,4 +46,9 @@ export interface Platform {
   openTun(options: OpenTunOptions): PlatformTun;
   createReactor(): PlatformReactor;
   openNetlink(): PlatformNetlink;
+  /**
+   * A TLS library other than node:tls (`openssl`: the system libssl.so.3),
+   * or the reason it is unavailable. Loaded on first use.
+   */
+  tlsEngine?(name: "openssl"): Promise<TlsEngineDialer | string>;
 }

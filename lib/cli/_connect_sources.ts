@@ -40,6 +40,7 @@ export const VALUE_KEYS = [
   "name",
   "sni",
   "tls-version",
+  "tls-engine",
   "log-level",
   "comment",
   "http-proxy",

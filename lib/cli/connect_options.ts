@@ -28,9 +28,11 @@ import {
   parseMtu,
   parseNonEmpty,
   parsePort,
+  parseTlsEngine,
   parseTlsVersion,
   parseYesNo,
   splitList,
+  type TlsEngine,
   type TlsVersion,
 } from "../config/values.ts";
 import { type Key, type Raw, readConfigFile, readFlags } from "./_connect_sources.ts";
@@ -92,6 +94,8 @@ export interface ConnectOptions {
   sni: string | undefined;
   /** `tls-version` (default any). */
   tlsVersion: TlsVersion;
+  /** `tls-engine` (default deno). */
+  tlsEngine: TlsEngine;
   /** `log-level` (default info). */
   logLevel: LogLevel;
   /** `reconnect` (default yes). */
@@ -261,6 +265,7 @@ function build(
     name: get("name", parseInterfaceName) ?? DEFAULT_CLIENT_INTERFACE,
     sni,
     tlsVersion: get("tls-version", parseTlsVersion) ?? "any",
+    tlsEngine: get("tls-engine", parseTlsEngine) ?? "deno",
     logLevel: get("log-level", parseLogLevel) ?? "info",
     reconnect: get("reconnect", parseYesNo) ?? true,
     comment: raw.get("comment")?.text,
