@@ -71,6 +71,8 @@ export interface BenchOptions {
   serverV8Flags: string;
   /** Pin each tunnel process to one CPU (servers CPU 0, clients CPU 1), OpenVPN and sstp alike. */
   pin: boolean;
+  /** I/O of the tls-engine openssl client: `deno` (memory BIOs on Deno.connect) or `epoll`. */
+  opensslIo: string;
   outDir: string;
   quick: boolean;
 }
@@ -90,6 +92,7 @@ function parseOptions(argv: string[]): BenchOptions {
       out: { type: "string" },
       quick: { type: "boolean", default: false },
       pin: { type: "boolean", default: false },
+      "openssl-io": { type: "string", default: "deno" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -122,6 +125,7 @@ function parseOptions(argv: string[]): BenchOptions {
     skip: new Set(values.skip.split(",").filter((s) => s !== "")),
     serverV8Flags: values["server-v8-flags"],
     pin: values.pin,
+    opensslIo: values["openssl-io"] === "epoll" ? "epoll" : "deno",
     outDir: values.out ?? new URL("./results", import.meta.url).pathname,
     quick: q,
   };
@@ -420,6 +424,7 @@ async function main(): Promise<number> {
       quick: o.quick,
       skip: [...o.skip],
       pin: o.pin,
+      opensslIo: o.opensslIo,
       serverV8Flags: o.serverV8Flags,
     },
     paths: {},
@@ -504,6 +509,7 @@ async function main(): Promise<number> {
           });
           sslClient = await connectSstp(pair.b.name, sslServer, {
             extraArgs: ["--tls-engine", "openssl"],
+            env: { SSTP_OPENSSL_IO: o.opensslIo },
           });
           if (sslClient.serverAddress === sstpClient?.serverAddress) {
             throw new Error(`both tunnels lead to ${sslClient.serverAddress}`);

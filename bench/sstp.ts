@@ -175,7 +175,12 @@ let clientCounter = 0;
 export async function connectSstp(
   netns: string,
   server: SstpServer,
-  options: { logLevel?: string; denoFlags?: string[]; extraArgs?: string[] } = {},
+  options: {
+    logLevel?: string;
+    denoFlags?: string[];
+    extraArgs?: string[];
+    env?: Record<string, string>;
+  } = {},
 ): Promise<SstpClient> {
   const name = `sbc${Deno.pid % 10000}x${clientCounter++ % 100}`;
   const proc = new BenchProcess(
@@ -183,7 +188,7 @@ export async function connectSstp(
       [...sstpConnectArgs(server, name, options.logLevel ?? "info"), ...(options.extraArgs ?? [])],
       options.denoFlags,
     ),
-    { netns, env: { SSTP_PASSWORD: server.password } },
+    { netns, env: { SSTP_PASSWORD: server.password, ...options.env } },
   );
   try {
     const up = await proc.waitFor(/ up: (\S+) ([\d.]+) peer ([\d.]+) mtu (\d+)/, 30_000);

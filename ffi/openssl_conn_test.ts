@@ -9,6 +9,7 @@ import {
   OpenSslConn as Conn,
 } from "./openssl_conn.ts";
 import { closeQuietly } from "./libc.ts";
+import { dialOpenSslMem } from "./openssl_mem_conn.ts";
 
 const ignore = openSsl() === undefined;
 
@@ -194,6 +195,62 @@ Deno.test({
       } catch { /* already exited */ }
       await server.status;
       ctx.free();
+      reactor.close();
+      await reactor.closed;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "openssl_mem_conn: memory-BIO client on Deno.connect echoes 256 KiB through an epoll server",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const reactor = new EpollReactor();
+    const serverCtx = new SslContext({ role: "server", ...(await selfSigned(dir)) });
+    const clientCtx = new SslContext({ role: "client", maxVersion: "TLSv1.2" });
+    const { fd: listenFd, port } = listenTcp("127.0.0.1", 0);
+    try {
+      const accepted = acceptOne(reactor, listenFd, serverCtx);
+      const client = await dialOpenSslMem({
+        host: "127.0.0.1",
+        port,
+        ctx: clientCtx,
+        timeoutMs: 5_000,
+      });
+      const server = await accepted;
+      await server.handshake;
+      assert.equal(client.info().tlsVersion, "TLSv1.2");
+      assert.deepEqual(
+        client.info().peerCertDer,
+        pemToDer(await Deno.readTextFile(`${dir}/cert.pem`)),
+      );
+      server.takeReads((chunk) => void server.write(chunk), () => server.close());
+      const total = 256 * 1024;
+      const sent = new Uint8Array(total).map((_, i) => (i * 13) & 0xff);
+      const all = new Uint8Array(total);
+      let got = 0;
+      const done = new Promise<void>((resolve, reject) => {
+        client.takeReads((chunk) => {
+          all.set(chunk, got);
+          got += chunk.length;
+          if (got >= total) resolve();
+        }, (e) => e ? reject(e) : undefined);
+      });
+      for (let off = 0; off < total; off += 4000) {
+        await client.write(sent.subarray(off, Math.min(total, off + 4000)));
+      }
+      await done;
+      assert.deepEqual(all, sent);
+      client.close();
+      await client.closed;
+      await server.closed;
+    } finally {
+      closeQuietly(listenFd);
+      clientCtx.free();
+      serverCtx.free();
       reactor.close();
       await reactor.closed;
       await Deno.remove(dir, { recursive: true });

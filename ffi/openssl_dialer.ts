@@ -14,19 +14,30 @@ import type {
 import { EpollReactor } from "./epoll_reactor.ts";
 import { openSsl, openSslUnavailableReason, SslContext, X509_V_OK } from "./openssl.ts";
 import { dialOpenSsl } from "./openssl_conn.ts";
+import { dialOpenSslMem } from "./openssl_mem_conn.ts";
 
 let reactor: EpollReactor | undefined;
+
+/**
+ * How the socket is waited for: `deno` (default), Deno's own reactor with
+ * OpenSSL on memory BIOs (`openssl_mem_conn.ts`); `epoll`, a raw socket in
+ * the epoll reactor (`openssl_conn.ts`). The environment variable
+ * `SSTP_OPENSSL_IO` picks one, for measurements (bench/README.md).
+ */
+export type OpenSslIo = "deno" | "epoll";
 
 /**
  * The OpenSSL dialer, or the reason it is unavailable (`libssl.so.3` or
  * `libcrypto.so.3` missing, or no FFI permission).
  */
-export function openSslDialer(): TlsEngineDialer | string {
+export function openSslDialer(
+  io: OpenSslIo = Deno.env.get("SSTP_OPENSSL_IO") === "epoll" ? "epoll" : "deno",
+): TlsEngineDialer | string {
   if (openSsl() === undefined) return openSslUnavailableReason() ?? "libssl.so.3 not loaded";
-  return { name: "openssl", dial };
+  return { name: `openssl (${io} I/O)`, dial: (o) => dial(o, io) };
 }
 
-async function dial(o: TlsEngineDialOptions): Promise<TlsEngineConnection> {
+async function dial(o: TlsEngineDialOptions, io: OpenSslIo): Promise<TlsEngineConnection> {
   const ctx = new SslContext({
     role: "client",
     minVersion: o.minVersion,
@@ -38,16 +49,20 @@ async function dial(o: TlsEngineDialOptions): Promise<TlsEngineConnection> {
       : { certPem: o.clientCertPem, keyPem: o.clientKeyPem ?? "" }),
   });
   try {
-    if (reactor === undefined || reactor.isClosed) reactor = new EpollReactor();
-    const conn = await dialOpenSsl({
+    const common = {
       host: o.address,
       port: o.port,
       ...(o.serverName === undefined ? {} : { serverName: o.serverName }),
       ctx,
-      reactor,
       timeoutMs: o.timeoutMs,
       ...(o.signal === undefined ? {} : { signal: o.signal }),
-    });
+    };
+    if (io === "epoll" && (reactor === undefined || reactor.isClosed)) {
+      reactor = new EpollReactor();
+    }
+    const conn = io === "epoll" && reactor !== undefined
+      ? await dialOpenSsl({ ...common, reactor })
+      : await dialOpenSslMem(common);
     const { verify, ...info } = conn.info();
     return {
       duplex: conn.duplex(info),
