@@ -65,6 +65,9 @@ const linuxPlatform: Platform = {
   tlsEngine: async () =>
     (await import(new URL("./ffi/openssl_dialer.ts", import.meta.url).href) as typeof OpenSslDialer)
       .openSslDialer(),
+  tlsEngineServer: async () =>
+    (await import(new URL("./ffi/openssl_dialer.ts", import.meta.url).href) as typeof OpenSslDialer)
+      .openSslServer(),
   openNetlink: () => {
     const nl = RtNetlink.open();
     return {

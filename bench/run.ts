@@ -21,6 +21,13 @@
  *   deno task bench [--runs 3] [--seconds 10] [--connects 10]
  *                   [--sessions 500,1000,2000] [--bulk-mib 256] [--quick]
  *                   [--skip openvpn,sstp,openssl,bulk,sessions,hops] [--server-v8-flags FLAGS] [--pin]
+ *                   [--openssl-io deno|epoll] [--openssl-sides both|client]
+ *
+ * The `sstp-openssl` path is a second `sstp serve` (port 444, its own pool and
+ * user) and `sstp connect --tls-engine openssl`; `--openssl-sides both` (the
+ * default) runs the server with `--tls-engine openssl` too, `client` keeps its
+ * node:tls. `--openssl-io` picks the client's socket I/O (SSTP_OPENSSL_IO).
+ * `--skip openssl` leaves the pair out.
  *
  * `--skip sstp` also skips the sessions part. `--server-v8-flags` starts
  * every `sstp serve` with `--v8-flags=FLAGS` (default: the shipped flags of
@@ -73,6 +80,8 @@ export interface BenchOptions {
   pin: boolean;
   /** I/O of the tls-engine openssl client: `deno` (memory BIOs on Deno.connect) or `epoll`. */
   opensslIo: string;
+  /** Which end of the sstp-openssl pair uses OpenSSL: `both` (default) or `client`. */
+  opensslSides: string;
   outDir: string;
   quick: boolean;
 }
@@ -93,6 +102,7 @@ function parseOptions(argv: string[]): BenchOptions {
       quick: { type: "boolean", default: false },
       pin: { type: "boolean", default: false },
       "openssl-io": { type: "string", default: "deno" },
+      "openssl-sides": { type: "string", default: "both" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -126,6 +136,7 @@ function parseOptions(argv: string[]): BenchOptions {
     serverV8Flags: values["server-v8-flags"],
     pin: values.pin,
     opensslIo: values["openssl-io"] === "epoll" ? "epoll" : "deno",
+    opensslSides: values["openssl-sides"] === "client" ? "client" : "both",
     outDir: values.out ?? new URL("./results", import.meta.url).pathname,
     quick: q,
   };
@@ -425,6 +436,7 @@ async function main(): Promise<number> {
       skip: [...o.skip],
       pin: o.pin,
       opensslIo: o.opensslIo,
+      opensslSides: o.opensslSides,
       serverV8Flags: o.serverV8Flags,
     },
     paths: {},
@@ -505,6 +517,7 @@ async function main(): Promise<number> {
             pool: SSTP_OPENSSL_POOL,
             // Its own user: the server's TUN devices are named after the user.
             user: "ossl",
+            ...(o.opensslSides === "both" ? { extraArgs: ["--tls-engine", "openssl"] } : {}),
             denoFlags: serverDenoFlags(o),
           });
           sslClient = await connectSstp(pair.b.name, sslServer, {

@@ -60,6 +60,8 @@ export class SstpServer {
       denoFlags?: string[];
       /** Zero-config user (default `sstp`); the server's TUN devices are named `sstp-USER`. */
       user?: string;
+      /** More `sstp serve` arguments. */
+      extraArgs?: string[];
     } = {},
   ): Promise<SstpServer> {
     const stateDir = await Deno.makeTempDir({ prefix: "sstp-bench-serve-" });
@@ -93,6 +95,7 @@ export class SstpServer {
         `${stateDir}/control.sock`,
         "--log-level",
         options.logLevel ?? "warn",
+        ...(options.extraArgs ?? []),
       ], options.denoFlags),
       { netns },
     );

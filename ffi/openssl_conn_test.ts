@@ -10,6 +10,8 @@ import {
 } from "./openssl_conn.ts";
 import { closeQuietly } from "./libc.ts";
 import { dialOpenSslMem } from "./openssl_mem_conn.ts";
+import { openSslDialer, openSslServer } from "./openssl_dialer.ts";
+import type { ByteDuplex } from "../lib/transport/duplex.ts";
 
 const ignore = openSsl() === undefined;
 
@@ -253,6 +255,65 @@ Deno.test({
       serverCtx.free();
       reactor.close();
       await reactor.closed;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "openssl_dialer: engine server and dialer talk; a stalled handshake is closed at its deadline",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const pems = await selfSigned(dir);
+    const server = openSslServer();
+    const dialer = openSslDialer("deno");
+    assert.ok(typeof server !== "string" && typeof dialer !== "string");
+    const accepted: ByteDuplex[] = [];
+    const errors: string[] = [];
+    const listener = server.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      ...pems,
+      handshakeTimeoutMs: 300,
+      onConnection: (d) => {
+        accepted.push(d);
+        d.lane.takeReads((chunk) => void d.lane.write(chunk), () => d.close());
+      },
+      onHandshakeError: (_peer, e) => errors.push(e.message),
+    });
+    try {
+      const conn = await dialer.dial({
+        address: "127.0.0.1",
+        port: listener.addr.port,
+        verifyChain: true,
+        minVersion: "TLSv1.2",
+        timeoutMs: 5_000,
+      });
+      assert.equal(conn.chain.ok, false); // self-signed: the caller decides (pin or refuse)
+      assert.deepEqual(conn.peerCertDer, pemToDer(pems.certPem));
+      const echoed = await new Promise<string>((resolve, reject) => {
+        conn.duplex.lane.takeReads(
+          (chunk) => resolve(new TextDecoder().decode(chunk)),
+          (e) => reject(e ?? new Error("EOF")),
+        );
+        conn.duplex.lane.write(new TextEncoder().encode("ping"));
+      });
+      assert.equal(echoed, "ping");
+      assert.equal(accepted.length, 1);
+      // A client that never sends a ClientHello is dropped at the deadline.
+      const stalled = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+      const eof = await stalled.read(new Uint8Array(16));
+      assert.equal(eof, null);
+      stalled.close();
+      assert.match(errors.join(";"), /no handshake within 300 ms/);
+      conn.duplex.close();
+      await conn.duplex.closed;
+      await accepted[0]!.closed;
+    } finally {
+      listener.close();
+      await listener.closed;
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -10,11 +10,14 @@ import type {
   TlsEngineConnection,
   TlsEngineDialer,
   TlsEngineDialOptions,
+  TlsEngineListener,
+  TlsEngineListenOptions,
+  TlsEngineServer,
 } from "../lib/transport/tls_engine.ts";
 import { EpollReactor } from "./epoll_reactor.ts";
 import { openSsl, openSslUnavailableReason, SslContext, X509_V_OK } from "./openssl.ts";
 import { dialOpenSsl } from "./openssl_conn.ts";
-import { dialOpenSslMem } from "./openssl_mem_conn.ts";
+import { dialOpenSslMem, OpenSslMemConn } from "./openssl_mem_conn.ts";
 
 let reactor: EpollReactor | undefined;
 
@@ -75,4 +78,76 @@ async function dial(o: TlsEngineDialOptions, io: OpenSslIo): Promise<TlsEngineCo
     // Each SSL* holds its own reference to the context.
     ctx.free();
   }
+}
+
+/**
+ * The OpenSSL server engine (memory BIOs over `Deno.listen` connections), or
+ * the reason it is unavailable. A handshake that does not complete within
+ * the deadline closes its TCP connection at once (the socket is ours).
+ */
+export function openSslServer(): TlsEngineServer | string {
+  if (openSsl() === undefined) return openSslUnavailableReason() ?? "libssl.so.3 not loaded";
+  return { name: "openssl", listen };
+}
+
+function listen(o: TlsEngineListenOptions): TlsEngineListener {
+  const ctx = new SslContext({ role: "server", certPem: o.certPem, keyPem: o.keyPem });
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname: o.hostname, port: o.port });
+  } catch (e) {
+    ctx.free();
+    throw e;
+  }
+  const handshakes = new Set<Promise<void>>();
+  const handshake = async (tcp: Deno.TcpConn) => {
+    const peer = `${tcp.remoteAddr.hostname}:${tcp.remoteAddr.port}`;
+    let conn: OpenSslMemConn;
+    try {
+      conn = new OpenSslMemConn(tcp, ctx);
+    } catch (e) {
+      o.onHandshakeError(peer, e instanceof Error ? e : new Error(String(e)));
+      return;
+    }
+    const timer = setTimeout(
+      () => conn.close(new Error(`no handshake within ${o.handshakeTimeoutMs} ms`)),
+      o.handshakeTimeoutMs,
+    );
+    try {
+      await conn.handshake;
+      const { verify: _, ...info } = conn.info();
+      o.onConnection(conn.duplex(info));
+    } catch (e) {
+      o.onHandshakeError(peer, e instanceof Error ? e : new Error(String(e)));
+      await conn.closed;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const loop = (async () => {
+    for (;;) {
+      let tcp: Deno.TcpConn;
+      try {
+        tcp = await listener.accept();
+      } catch {
+        break; // closed
+      }
+      const task = handshake(tcp);
+      handshakes.add(task);
+      task.finally(() => handshakes.delete(task));
+    }
+  })();
+  const addr = listener.addr;
+  return {
+    addr: { hostname: addr.hostname, port: addr.port },
+    close() {
+      try {
+        listener.close();
+      } catch { /* already closed */ }
+    },
+    closed: loop.then(async () => {
+      await Promise.all(handshakes);
+      ctx.free();
+    }),
+  };
 }

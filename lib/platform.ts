@@ -6,7 +6,7 @@
  * @module
  */
 import type { TunDevice } from "./tun.ts";
-import type { TlsEngineDialer } from "./transport/tls_engine.ts";
+import type { TlsEngineDialer, TlsEngineServer } from "./transport/tls_engine.ts";
 
 /** A TUN device as the platform opens it. */
 export interface PlatformTun extends TunDevice {
@@ -51,4 +51,6 @@ export interface Platform {
    * or the reason it is unavailable. Loaded on first use.
    */
   tlsEngine?(name: "openssl"): Promise<TlsEngineDialer | string>;
+  /** The server side of {@linkcode Platform.tlsEngine}. */
+  tlsEngineServer?(name: "openssl"): Promise<TlsEngineServer | string>;
 }

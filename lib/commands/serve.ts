@@ -19,7 +19,8 @@ import { type CommandContext, EXIT_CODE } from "./context.ts";
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "../log.ts";
 import { ConfigError } from "../config/config_error.ts";
 import { parseServerConfig, type ServerConfig } from "../config/server_config.ts";
-import { parsePort } from "../config/values.ts";
+import { parsePort, parseTlsEngine, type TlsEngine } from "../config/values.ts";
+import type { TlsEngineServer } from "../transport/tls_engine.ts";
 import { isIpv4, isIpv6 } from "../config/ip.ts";
 import { SstpServer } from "../server/server.ts";
 import { loadServerTlsFiles, type ServerTlsFiles } from "../server/_pem_files.ts";
@@ -42,6 +43,8 @@ random password are created in the state directory, and a ready
   --pool RANGE           zero-config client pool, A-B or A/N (10.255.255.2-10.255.255.254)
   --control-socket PATH  control socket (${DEFAULT_CONTROL_DIR}/${SERVER_SOCKET_NAME})
   --log-level LEVEL      error, warn, info, debug or trace (info)
+  --tls-engine E         deno (node:tls) or openssl (system libssl.so.3 by FFI; falls
+                         back to deno when missing; node:tls with client certificates) (deno)
   -h, --help             show this help
 
 Signals: SIGHUP reloads secrets, profiles, pools and the certificate from
@@ -56,6 +59,7 @@ interface ServeFlags {
   pool?: string;
   controlSocket?: string;
   logLevel: LogLevel;
+  tlsEngine: TlsEngine;
 }
 
 function parseFlags(argv: string[]): ServeFlags | "help" {
@@ -69,6 +73,7 @@ function parseFlags(argv: string[]): ServeFlags | "help" {
       pool: { type: "string" },
       "control-socket": { type: "string" },
       "log-level": { type: "string" },
+      "tls-engine": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
@@ -96,8 +101,19 @@ function parseFlags(argv: string[]): ServeFlags | "help" {
       throw new RangeError(`Cannot use --port: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+  let tlsEngine: TlsEngine = "deno";
+  if (values["tls-engine"] !== undefined) {
+    try {
+      tlsEngine = parseTlsEngine(values["tls-engine"]);
+    } catch (e) {
+      throw new TypeError(
+        `Cannot use --tls-engine: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+  }
   return {
     logLevel: level as LogLevel,
+    tlsEngine,
     ...(values.config === undefined ? {} : { config: values.config }),
     ...(values["state-dir"] === undefined ? {} : { stateDir: values["state-dir"] }),
     ...(listen === undefined ? {} : { listen }),
@@ -237,9 +253,21 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   }
   for (const w of config.warnings) log.warn(w);
 
+  let tlsEngine: TlsEngineServer | undefined;
+  if (flags.tlsEngine === "openssl") {
+    const engine = ctx.platform.tlsEngineServer === undefined
+      ? "this platform has no OpenSSL binding"
+      : await ctx.platform.tlsEngineServer("openssl");
+    if (typeof engine === "string") {
+      log.warn(`tls-engine openssl unavailable (${engine}): using node:tls`);
+    } else {
+      tlsEngine = engine;
+    }
+  }
   let server: SstpServer;
   try {
     server = await SstpServer.start({
+      ...(tlsEngine === undefined ? {} : { tlsEngine }),
       config,
       certPem,
       keyPem,

@@ -42,6 +42,7 @@ import { SecretBook } from "./secrets.ts";
 import { SessionRegistry } from "./session_registry.ts";
 import { type ServerSession, type SessionContext, startSession } from "./_session.ts";
 import { ipLinkSetup, type LinkSetup, netlinkLinkSetup } from "./_link_setup.ts";
+import type { TlsEngineServer } from "../transport/tls_engine.ts";
 
 /** Options of {@linkcode SstpServer.start}. */
 export interface SstpServerOptions {
@@ -56,6 +57,8 @@ export interface SstpServerOptions {
   clock?: Clock;
   /** TLS handshake limit (default 10,000 ms). */
   handshakeTimeoutMs?: number;
+  /** TLS by another library (the system OpenSSL) instead of node:tls; not with client certificates. */
+  tlsEngine?: TlsEngineServer;
   /** HTTP request limit after the handshake (default 10,000 ms). */
   preambleTimeoutMs?: number;
   /** Connections allowed before their link is up (default 256). */
@@ -158,6 +161,7 @@ export class SstpServer {
       keyPem: this.#o.keyPem,
       handshakeTimeoutMs: this.#o.handshakeTimeoutMs ?? DEFAULTS.handshakeMs,
       logger: this.#log,
+      ...(this.#o.tlsEngine === undefined ? {} : { engine: this.#o.tlsEngine }),
       ...(s.verifyClientCertificate && this.#o.caPem !== undefined
         ? { clientCertificate: { caPem: this.#o.caPem } }
         : {}),

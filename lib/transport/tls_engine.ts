@@ -47,3 +47,36 @@ export interface TlsEngineDialer {
   readonly name: string;
   dial(options: TlsEngineDialOptions): Promise<TlsEngineConnection>;
 }
+
+/** What {@linkcode TlsEngineServer.listen} needs. */
+export interface TlsEngineListenOptions {
+  hostname: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Certificate chain (PEM, leaf first) and its key. */
+  certPem: string;
+  keyPem: string;
+  /** A connection whose handshake takes longer is closed (its socket really released). */
+  handshakeTimeoutMs: number;
+  /** Each connection whose handshake completed. */
+  onConnection(duplex: ByteDuplex): void;
+  /** A failed handshake (logged at debug level by the caller). */
+  onHandshakeError(peer: string, error: Error): void;
+}
+
+/** A bound listener of a {@linkcode TlsEngineServer}. */
+export interface TlsEngineListener {
+  readonly addr: { hostname: string; port: number };
+  /** Stops accepting; handed-out connections stay open. */
+  close(): void;
+  /** Settles once the listening socket and pending handshakes are released. */
+  readonly closed: Promise<void>;
+}
+
+/** The server side of a TLS library other than node:tls. */
+export interface TlsEngineServer {
+  /** Name for logs (`openssl`). */
+  readonly name: string;
+  /** @throws the bind error (e.g. `Deno.errors.AddrInUse`). */
+  listen(options: TlsEngineListenOptions): TlsEngineListener;
+}
