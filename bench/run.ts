@@ -22,6 +22,7 @@
  *                   [--sessions 500,1000,2000] [--bulk-mib 256] [--quick]
  *                   [--skip openvpn,sstp,openssl,bulk,sessions,hops] [--server-v8-flags FLAGS] [--pin]
  *                   [--openssl-io deno|epoll] [--openssl-sides both|client]
+ *                   [--sessions-tls-engine deno|openssl]
  *
  * The `sstp-openssl` path is a second `sstp serve` (port 444, its own pool and
  * user) and `sstp connect --tls-engine openssl`; `--openssl-sides both` (the
@@ -80,6 +81,8 @@ export interface BenchOptions {
   pin: boolean;
   /** I/O of the tls-engine openssl client: `deno` (memory BIOs on Deno.connect) or `epoll`. */
   opensslIo: string;
+  /** `sstp serve --tls-engine` of the sessions part (`deno` by default). */
+  sessionsTlsEngine: string;
   /** Which end of the sstp-openssl pair uses OpenSSL: `both` (default) or `client`. */
   opensslSides: string;
   outDir: string;
@@ -103,6 +106,7 @@ function parseOptions(argv: string[]): BenchOptions {
       pin: { type: "boolean", default: false },
       "openssl-io": { type: "string", default: "deno" },
       "openssl-sides": { type: "string", default: "both" },
+      "sessions-tls-engine": { type: "string", default: "deno" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -137,6 +141,7 @@ function parseOptions(argv: string[]): BenchOptions {
     pin: values.pin,
     opensslIo: values["openssl-io"] === "epoll" ? "epoll" : "deno",
     opensslSides: values["openssl-sides"] === "client" ? "client" : "both",
+    sessionsTlsEngine: values["sessions-tls-engine"] === "openssl" ? "openssl" : "deno",
     outDir: values.out ?? new URL("./results", import.meta.url).pathname,
     quick: q,
   };
@@ -322,6 +327,7 @@ async function measureSessions(
     port: 443,
     logLevel: "error",
     denoFlags: serverDenoFlags(o),
+    ...(o.sessionsTlsEngine === "openssl" ? { extraArgs: ["--tls-engine", "openssl"] } : {}),
   });
   try {
     await new Promise((r) => setTimeout(r, 1000));
@@ -437,6 +443,7 @@ async function main(): Promise<number> {
       pin: o.pin,
       opensslIo: o.opensslIo,
       opensslSides: o.opensslSides,
+      sessionsTlsEngine: o.sessionsTlsEngine,
       serverV8Flags: o.serverV8Flags,
     },
     paths: {},

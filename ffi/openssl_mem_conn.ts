@@ -32,10 +32,20 @@ import {
   verifyResult,
 } from "./openssl.ts";
 
-/** Bytes asked of one `conn.read`. */
-const READ_BUFFER_BYTES = 64 * 1024;
-/** Plaintext taken per `SSL_read`. */
+/**
+ * Bytes asked of one `conn.read`: one full TLS record (16 KiB of plaintext
+ * plus header and AEAD overhead). Each connection keeps one such buffer while
+ * its read is pending, so it is what an idle session costs here.
+ */
+const READ_BUFFER_BYTES = 16 * 1024 + 512;
+/**
+ * Plaintext taken per `SSL_read`, and ciphertext per `BIO_read`: scratch
+ * buffers shared by every connection (both are used synchronously and what
+ * leaves them is copied), so that a session does not hold 128 KiB of its own.
+ */
 const PLAIN_BUFFER_BYTES = 64 * 1024;
+const sharedPlain = new Uint8Array(PLAIN_BUFFER_BYTES);
+const sharedCipherOut = new Uint8Array(64 * 1024);
 /** Ciphertext waiting in the write path above which writers are asked to wait. */
 const WRITE_HIGH_WATER_BYTES = 1024 * 1024;
 
@@ -66,8 +76,6 @@ export class OpenSslMemConn {
   #push: { onChunk(chunk: Uint8Array): void; onEnd(error?: Error): void } | undefined;
   #paused = false;
   #resumeReading: (() => void) | undefined;
-  readonly #plain = new Uint8Array(PLAIN_BUFFER_BYTES);
-  readonly #cipherOut = new Uint8Array(64 * 1024);
 
   /** Takes ownership of `conn` and starts the handshake. */
   constructor(conn: Deno.TcpConn, ctx: SslContext, options: { serverName?: string } = {}) {
@@ -203,9 +211,9 @@ export class OpenSslMemConn {
   #readPlain(): void {
     const s = requireOpenSsl();
     while (!this.#isClosed && this.#ended === undefined) {
-      const n = s.SSL_read(this.#ssl, this.#plain, this.#plain.length);
+      const n = s.SSL_read(this.#ssl, sharedPlain, sharedPlain.length);
       if (n > 0) {
-        this.#deliver(this.#plain.slice(0, n));
+        this.#deliver(sharedPlain.slice(0, n));
         continue;
       }
       const code = s.SSL_get_error(this.#ssl, n);
@@ -226,12 +234,13 @@ export class OpenSslMemConn {
       drain?.resolve();
       return;
     }
-    const out = pending <= this.#cipherOut.length ? this.#cipherOut : new Uint8Array(pending);
+    const out = pending <= sharedCipherOut.length ? sharedCipherOut : new Uint8Array(pending);
     const n = s.BIO_read(this.#wbio, out, Math.min(pending, out.length));
     if (n <= 0) return;
     this.#sending = true;
     this.#outBytes = Number(s.BIO_ctrl_pending(this.#wbio));
-    this.#writeAll(out.subarray(0, n)).then(() => {
+    // The shared scratch is reused by the next connection: the send keeps a copy.
+    this.#writeAll(out.slice(0, n)).then(() => {
       this.#sending = false;
       this.#sendOut();
     }, (e) => {
