@@ -41,6 +41,12 @@ const SSL_CTRL_EXTRA_CHAIN_CERT = 14;
 const SSL_MODE_PARTIAL_AND_MOVING = 0x1 | 0x2;
 /** `SSL_MODE_RELEASE_BUFFERS` (ssl.h): frees idle read/write buffers (memory per session). */
 const SSL_MODE_RELEASE_BUFFERS = 0x10;
+/**
+ * `SSL_OP_IGNORE_UNEXPECTED_EOF` (1 << 7): a TCP close without close_notify
+ * reads as EOF (as node:tls treats it; many SSTP peers just close), and
+ * `SSL_OP_NO_RENEGOTIATION` (1 << 30) (ssl.h).
+ */
+const SSL_OPTIONS = (1n << 7n) | (1n << 30n);
 /** `TLS1_2_VERSION`, `TLS1_3_VERSION` (prov/ssl.h). */
 export const TLS1_2_VERSION = 0x0303;
 /** `TLS1_3_VERSION`. */
@@ -59,6 +65,7 @@ const SSL_SYMBOLS = {
   SSL_CTX_new: { parameters: ["pointer"], result: "pointer" },
   SSL_CTX_free: { parameters: ["pointer"], result: "void" },
   SSL_CTX_ctrl: { parameters: ["pointer", "i32", "i64", "pointer"], result: "i64" },
+  SSL_CTX_set_options: { parameters: ["pointer", "u64"], result: "u64" },
   SSL_CTX_set_verify: { parameters: ["pointer", "i32", "pointer"], result: "void" },
   SSL_CTX_set_default_verify_paths: { parameters: ["pointer"], result: "i32" },
   SSL_CTX_get_cert_store: { parameters: ["pointer"], result: "pointer" },
@@ -306,6 +313,7 @@ export class SslContext {
       }
     }
     s.SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, BigInt(SSL_MODE_RELEASE_BUFFERS), null);
+    s.SSL_CTX_set_options(ctx, SSL_OPTIONS);
     if (options.cipherList !== undefined) {
       if (s.SSL_CTX_set_cipher_list(ctx, cString(options.cipherList)) !== 1) {
         throw new OpenSslError(action, `SSL_CTX_set_cipher_list("${options.cipherList}")`);
