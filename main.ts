@@ -13,6 +13,7 @@ import { openLinuxTun } from "./ffi/linux_tun.ts";
 import { EpollReactor } from "./ffi/epoll_reactor.ts";
 import { RtNetlink } from "./ffi/rtnetlink.ts";
 import { interfaceIndex } from "./ffi/netdev.ts";
+import type * as OpenSslDialer from "./ffi/openssl_dialer.ts";
 
 const USAGE = `usage: sstp <command> [options]
 
@@ -69,6 +70,12 @@ const linuxPlatform: Platform = {
       ...(o.reactor ? { reactor: o.reactor as EpollReactor } : {}),
     }),
   createReactor: () => new EpollReactor(),
+  tlsEngine: async () =>
+    (await import(new URL("./ffi/openssl_dialer.ts", import.meta.url).href) as typeof OpenSslDialer)
+      .openSslDialer(),
+  tlsEngineServer: async () =>
+    (await import(new URL("./ffi/openssl_dialer.ts", import.meta.url).href) as typeof OpenSslDialer)
+      .openSslServer(),
   openNetlink: () => {
     const nl = RtNetlink.open();
     return {

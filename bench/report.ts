@@ -14,7 +14,7 @@ import {
   type TargetVerdict,
 } from "./result.ts";
 
-const PATHS: PathName[] = ["veth", "openvpn", "sstp"];
+const PATHS: PathName[] = ["veth", "openvpn", "sstp", "sstp-openssl"];
 
 function f(n: number | undefined, digits = 0): string {
   return n === undefined || Number.isNaN(n) ? "-" : n.toFixed(digits);
@@ -195,6 +195,26 @@ export function renderMarkdown(r: BenchResult): string {
   lines.push(
     `Ratios sstp/OpenVPN (same run): up **${f(q.up, 2)}x**, down **${f(q.down, 2)}x**; ` +
       `added RTT over the bare veth (pooled medians): sstp ${f(q.addedRttSstpMs, 3)} ms, ` +
+      (r.paths["sstp-openssl"]
+        ? `sstp with tls-engine openssl ${
+          f(
+            pathFigures(r.paths["sstp-openssl"]).pooledRtt.median -
+              pathFigures(r.paths.veth).pooledRtt.median,
+            3,
+          )
+        } ms (up ${
+          f(
+            pathFigures(r.paths["sstp-openssl"]).up.median / pathFigures(r.paths.openvpn).up.median,
+            2,
+          )
+        }x, down ${
+          f(
+            pathFigures(r.paths["sstp-openssl"]).down.median /
+              pathFigures(r.paths.openvpn).down.median,
+            2,
+          )
+        }x OpenVPN), `
+        : "") +
       `OpenVPN ${f(q.addedRttOpenvpnMs, 3)} ms.`,
   );
   if (r.rttHops && Object.keys(r.rttHops).length > 0) {
@@ -204,7 +224,7 @@ export function renderMarkdown(r: BenchResult): string {
         "median ms per hop):",
     );
     lines.push("");
-    const names = (["openvpn", "sstp"] as const).filter((n) => r.rttHops?.[n]);
+    const names = (["openvpn", "sstp", "sstp-openssl"] as const).filter((n) => r.rttHops?.[n]);
     lines.push(`| hop | ${names.join(" | ")} |`);
     lines.push(`|---|${names.map(() => "---").join("|")}|`);
     for (const hop of HOPS) {

@@ -8,7 +8,9 @@ import type { HopMedians } from "./rtt_hops.ts";
 import type { LoadResult } from "./load_client.ts";
 
 /** The three paths compared. */
-export type PathName = "veth" | "openvpn" | "sstp";
+export type PathName = "veth" | "openvpn" | "sstp" | "sstp-openssl";
+/** The tunnels whose hops are cut (every path but the bare veth). */
+export type TunnelName = Exclude<PathName, "veth">;
 
 /** Raw figures of one path. */
 export interface PathResult {
@@ -97,7 +99,7 @@ export interface BenchResult {
   sstpMtu?: number;
   bulk?: BulkResult;
   /** Where the added RTT goes, per tunnel (bench/rtt_hops.ts; absent without tcpdump). */
-  rttHops?: Partial<Record<"openvpn" | "sstp", HopMedians>>;
+  rttHops?: Partial<Record<TunnelName, HopMedians>>;
   sessions: SessionsResult[];
   errors: string[];
   targets: TargetVerdict[];

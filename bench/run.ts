@@ -20,7 +20,15 @@
  *
  *   deno task bench [--runs 3] [--seconds 10] [--connects 10]
  *                   [--sessions 500,1000,2000] [--bulk-mib 256] [--quick]
- *                   [--skip openvpn,sstp,bulk,sessions,hops] [--server-v8-flags FLAGS] [--pin]
+ *                   [--skip openvpn,sstp,openssl,bulk,sessions,hops] [--server-v8-flags FLAGS] [--pin]
+ *                   [--openssl-io deno|epoll] [--openssl-sides both|client]
+ *                   [--sessions-tls-engine deno|openssl]
+ *
+ * The `sstp-openssl` path is a second `sstp serve` (port 444, its own pool and
+ * user) and `sstp connect --tls-engine openssl`; `--openssl-sides both` (the
+ * default) runs the server with `--tls-engine openssl` too, `client` keeps its
+ * node:tls. `--openssl-io` picks the client's socket I/O (SSTP_OPENSSL_IO).
+ * `--skip openssl` leaves the pair out.
  *
  * `--skip sstp` also skips the sessions part. `--server-v8-flags` starts
  * every `sstp serve` with `--v8-flags=FLAGS` (default: the shipped flags of
@@ -41,6 +49,9 @@ import {
   OpenVpnServer,
 } from "./openvpn.ts";
 import { connectSstp, type SstpClient, SstpServer } from "./sstp.ts";
+
+/** The pool of the tls-engine openssl pair's server (its own tunnel addresses). */
+const SSTP_OPENSSL_POOL = "198.18.230.2-198.18.237.254";
 import { hasTcpdump, HOPS, measureHops } from "./rtt_hops.ts";
 import { SSTP_V8_FLAGS } from "../lib/runtime_flags.ts";
 import { BenchProcess, CpuMeter, rssKib, runIn } from "./process.ts";
@@ -52,6 +63,7 @@ import {
   type PathResult,
   type SessionsResult,
   SETTLE_SECONDS,
+  type TunnelName,
 } from "./result.ts";
 
 /** Suite options. */
@@ -67,6 +79,12 @@ export interface BenchOptions {
   serverV8Flags: string;
   /** Pin each tunnel process to one CPU (servers CPU 0, clients CPU 1), OpenVPN and sstp alike. */
   pin: boolean;
+  /** I/O of the tls-engine openssl client: `deno` (memory BIOs on Deno.connect) or `epoll`. */
+  opensslIo: string;
+  /** `sstp serve --tls-engine` of the sessions part (`deno` by default). */
+  sessionsTlsEngine: string;
+  /** Which end of the sstp-openssl pair uses OpenSSL: `both` (default) or `client`. */
+  opensslSides: string;
   outDir: string;
   quick: boolean;
 }
@@ -86,13 +104,16 @@ function parseOptions(argv: string[]): BenchOptions {
       out: { type: "string" },
       quick: { type: "boolean", default: false },
       pin: { type: "boolean", default: false },
+      "openssl-io": { type: "string", default: "deno" },
+      "openssl-sides": { type: "string", default: "both" },
+      "sessions-tls-engine": { type: "string", default: "deno" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {
     console.log(
       "usage: deno task bench [--runs N] [--seconds S] [--connects N] [--pings N]\n" +
-        "                       [--sessions N,N,...] [--bulk-mib M] [--skip openvpn,sstp,bulk,sessions,hops]\n" +
+        "                       [--sessions N,N,...] [--bulk-mib M] [--skip openvpn,sstp,openssl,bulk,sessions,hops]\n" +
         "                       [--server-v8-flags FLAGS] [--pin] [--out DIR] [--quick]",
     );
     Deno.exit(0);
@@ -118,6 +139,9 @@ function parseOptions(argv: string[]): BenchOptions {
     skip: new Set(values.skip.split(",").filter((s) => s !== "")),
     serverV8Flags: values["server-v8-flags"],
     pin: values.pin,
+    opensslIo: values["openssl-io"] === "epoll" ? "epoll" : "deno",
+    opensslSides: values["openssl-sides"] === "client" ? "client" : "both",
+    sessionsTlsEngine: values["sessions-tls-engine"] === "openssl" ? "openssl" : "deno",
     outDir: values.out ?? new URL("./results", import.meta.url).pathname,
     quick: q,
   };
@@ -303,6 +327,7 @@ async function measureSessions(
     port: 443,
     logLevel: "error",
     denoFlags: serverDenoFlags(o),
+    ...(o.sessionsTlsEngine === "openssl" ? { extraArgs: ["--tls-engine", "openssl"] } : {}),
   });
   try {
     await new Promise((r) => setTimeout(r, 1000));
@@ -416,6 +441,9 @@ async function main(): Promise<number> {
       quick: o.quick,
       skip: [...o.skip],
       pin: o.pin,
+      opensslIo: o.opensslIo,
+      opensslSides: o.opensslSides,
+      sessionsTlsEngine: o.sessionsTlsEngine,
       serverV8Flags: o.serverV8Flags,
     },
     paths: {},
@@ -431,6 +459,8 @@ async function main(): Promise<number> {
   let ovpnClient: OpenVpnClient | undefined;
   let sstpServer: SstpServer | undefined;
   let sstpClient: SstpClient | undefined;
+  let sslClient: SstpClient | undefined;
+  let sslServer: SstpServer | undefined;
   try {
     iperf = await Iperf3Server.start(pair.a.name);
     const paths: Path[] = [{ name: "veth", target: VETH.a, pids: [] }];
@@ -482,6 +512,39 @@ async function main(): Promise<number> {
       } catch (e) {
         result.errors.push(`sstp client: ${errorText(e)}`);
       }
+      if (!o.skip.has("openssl")) {
+        try {
+          // A second server and client pair, the client's TLS by the system
+          // OpenSSL (tls-engine openssl). Its own pool gives it its own
+          // tunnel addresses: with one server both tunnels would lead to the
+          // same server address and the kernel would route every ping and
+          // iperf3 flow through the first.
+          sslServer = await SstpServer.start(pair.a.name, {
+            port: 444,
+            pool: SSTP_OPENSSL_POOL,
+            // Its own user: the server's TUN devices are named after the user.
+            user: "ossl",
+            ...(o.opensslSides === "both" ? { extraArgs: ["--tls-engine", "openssl"] } : {}),
+            denoFlags: serverDenoFlags(o),
+          });
+          sslClient = await connectSstp(pair.b.name, sslServer, {
+            extraArgs: ["--tls-engine", "openssl"],
+            env: { SSTP_OPENSSL_IO: o.opensslIo },
+          });
+          if (sslClient.serverAddress === sstpClient?.serverAddress) {
+            throw new Error(`both tunnels lead to ${sslClient.serverAddress}`);
+          }
+          paths.push({
+            name: "sstp-openssl",
+            target: sslClient.serverAddress,
+            pids: [sslServer.proc.pid, sslClient.proc.pid],
+          });
+        } catch (e) {
+          result.errors.push(`sstp-openssl client: ${errorText(e)}`);
+          log(`sstp-openssl client: ${e instanceof Error ? e.message : e}`);
+          log(`sstp-openssl server: ${sslServer?.proc.tail()}`);
+        }
+      }
     }
     if (o.pin) {
       for (
@@ -490,6 +553,8 @@ async function main(): Promise<number> {
           [ovpnClient?.proc.pid, 1],
           [sstpServer?.proc.pid, 0],
           [sstpClient?.proc.pid, 1],
+          [sslServer?.proc.pid, 0],
+          [sslClient?.proc.pid, 1],
         ] as const
       ) {
         if (pid !== undefined) {
@@ -513,6 +578,15 @@ async function main(): Promise<number> {
           },
         }
         : {}),
+      ...(sslClient
+        ? {
+          "sstp-openssl": {
+            target: sslClient.serverAddress,
+            tunA: /^sstp-/,
+            tunB: new RegExp(`^${sslClient.interfaceName}$`),
+          },
+        }
+        : {}),
     });
     if (sstpClient && !o.skip.has("bulk")) {
       log(`bulk integrity: ${o.bulkMib} MiB through sstp`);
@@ -520,8 +594,10 @@ async function main(): Promise<number> {
     }
     await ovpnClient?.proc.stop(3000);
     await sstpClient?.proc.stop(5000);
+    await sslClient?.proc.stop(5000);
     await ovpnServer?.stop();
     await sstpServer?.stop();
+    await sslServer?.stop();
     ovpnClient =
       sstpClient =
       ovpnServer =
@@ -539,8 +615,10 @@ async function main(): Promise<number> {
   } finally {
     await ovpnClient?.proc.stop(3000);
     await sstpClient?.proc.stop(5000);
+    await sslClient?.proc.stop(5000);
     await ovpnServer?.stop();
     await sstpServer?.stop();
+    await sslServer?.stop();
     await iperf?.stop();
     await ovpnFiles?.remove();
     await pair.cleanup();
@@ -558,7 +636,7 @@ async function measureRttHops(
   pair: NetnsPair,
   o: BenchOptions,
   result: BenchResult,
-  tunnels: Partial<Record<"openvpn" | "sstp", { target: string; tunA: RegExp; tunB: RegExp }>>,
+  tunnels: Partial<Record<TunnelName, { target: string; tunA: RegExp; tunB: RegExp }>>,
 ): Promise<void> {
   if (o.skip.has("hops")) return;
   if (!(await hasTcpdump())) {
@@ -573,7 +651,7 @@ async function measureRttHops(
         linkA: "veth-a",
         linkB: "veth-b",
       }, Math.max(20, o.pings));
-      (result.rttHops ??= {})[name as "openvpn" | "sstp"] = hops;
+      (result.rttHops ??= {})[name as TunnelName] = hops;
       log(`rtt hops ${name}: ${HOPS.map((h) => `${h} ${hops[h].medianMs.toFixed(3)}`).join(", ")}`);
     } catch (e) {
       result.errors.push(`rtt hops ${name}: ${errorText(e)}`);

@@ -53,12 +53,33 @@ export class SstpServer {
   /** Starts `sstp serve` in `netns` and waits until it listens. */
   static async start(
     netns: string,
-    options: { port?: number; logLevel?: string; pool?: string; denoFlags?: string[] } = {},
+    options: {
+      port?: number;
+      logLevel?: string;
+      pool?: string;
+      denoFlags?: string[];
+      /** Zero-config user (default `sstp`); the server's TUN devices are named `sstp-USER`. */
+      user?: string;
+      /** More `sstp serve` arguments. */
+      extraArgs?: string[];
+    } = {},
   ): Promise<SstpServer> {
     const stateDir = await Deno.makeTempDir({ prefix: "sstp-bench-serve-" });
     const removeDir = () => Deno.remove(stateDir, { recursive: true }).catch(() => {});
     const unregister = onCleanup(removeDir);
     const port = options.port ?? 443;
+    if (options.user !== undefined) {
+      // Zero-config keeps the credentials it finds in its state directory.
+      const password = Array.from(
+        crypto.getRandomValues(new Uint8Array(16)),
+        (b) => b.toString(16).padStart(2, "0"),
+      ).join("");
+      await Deno.writeTextFile(
+        `${stateDir}/credentials.json`,
+        JSON.stringify({ user: options.user, password }),
+        { mode: 0o600 },
+      );
+    }
     const proc = new BenchProcess(
       sstpCommand([
         "serve",
@@ -74,6 +95,7 @@ export class SstpServer {
         `${stateDir}/control.sock`,
         "--log-level",
         options.logLevel ?? "warn",
+        ...(options.extraArgs ?? []),
       ], options.denoFlags),
       { netns },
     );
@@ -156,12 +178,20 @@ let clientCounter = 0;
 export async function connectSstp(
   netns: string,
   server: SstpServer,
-  options: { logLevel?: string; denoFlags?: string[] } = {},
+  options: {
+    logLevel?: string;
+    denoFlags?: string[];
+    extraArgs?: string[];
+    env?: Record<string, string>;
+  } = {},
 ): Promise<SstpClient> {
   const name = `sbc${Deno.pid % 10000}x${clientCounter++ % 100}`;
   const proc = new BenchProcess(
-    sstpCommand(sstpConnectArgs(server, name, options.logLevel ?? "info"), options.denoFlags),
-    { netns, env: { SSTP_PASSWORD: server.password } },
+    sstpCommand(
+      [...sstpConnectArgs(server, name, options.logLevel ?? "info"), ...(options.extraArgs ?? [])],
+      options.denoFlags,
+    ),
+    { netns, env: { SSTP_PASSWORD: server.password, ...options.env } },
   );
   try {
     const up = await proc.waitFor(/ up: (\S+) ([\d.]+) peer ([\d.]+) mtu (\d+)/, 30_000);
@@ -179,6 +209,6 @@ export async function connectSstp(
     };
   } catch (e) {
     await proc.stop(3000);
-    throw e;
+    throw new Error(`${e instanceof Error ? e.message : e}\n${proc.tail()}`);
   }
 }

@@ -119,16 +119,18 @@ export class EpollReactor {
 
   /**
    * Calls `onReadable` (synchronously, from the loop) whenever `fd` becomes
-   * readable. Edge-triggered: see the module documentation.
+   * readable. Edge-triggered: see the module documentation. `events` (default
+   * `EPOLLIN`) may add `EPOLLOUT` for a socket that waits to write: the same
+   * callback then runs on each readable or writable edge.
    *
    * @throws {Error} when the reactor is closed or `fd` is already registered.
    * @throws {ErrnoError} when `epoll_ctl` fails.
    */
-  register(fd: number, onReadable: () => void): void {
+  register(fd: number, onReadable: () => void, events: number = EPOLLIN): void {
     const action = `Cannot register fd ${fd} with the epoll reactor`;
     if (this.#isClosed) throw new Error(`${action}: reactor is closed`);
     if (this.#callbacks.has(fd)) throw new Error(`${action}: fd is already registered`);
-    this.#ctlAdd(fd, EPOLLIN | EPOLLET, action);
+    this.#ctlAdd(fd, events | EPOLLET, action);
     this.#callbacks.set(fd, onReadable);
     this.#loop ??= this.#run();
   }

@@ -79,6 +79,26 @@ export const EPOLL_EVENT_DATA_OFFSET = Deno.build.arch === "x86_64" ? 4 : 8;
 
 /** `AF_INET = 2` (linux/socket.h). */
 export const AF_INET = 2;
+/** `AF_INET6 = 10` (linux/socket.h). */
+export const AF_INET6 = 10;
+/** `SOCK_STREAM = 1` (linux/net.h). */
+export const SOCK_STREAM = 1;
+/** `SOL_SOCKET = 1`, `SO_REUSEADDR = 2`, `SO_ERROR = 4` (asm-generic/socket.h). */
+export const SOL_SOCKET = 1;
+/** `SO_REUSEADDR = 2` (asm-generic/socket.h). */
+export const SO_REUSEADDR = 2;
+/** `SO_ERROR = 4` (asm-generic/socket.h). */
+export const SO_ERROR = 4;
+/** `IPPROTO_TCP = 6`, `TCP_NODELAY = 1` (linux/in.h, linux/tcp.h). */
+export const IPPROTO_TCP = 6;
+/** `TCP_NODELAY = 1` (linux/tcp.h). */
+export const TCP_NODELAY = 1;
+/** `EPOLLOUT = 0x004` (linux/eventpoll.h). */
+export const EPOLLOUT = 0x004;
+/** `EPOLLRDHUP = 0x2000` (linux/eventpoll.h). */
+export const EPOLLRDHUP = 0x2000;
+/** `SHUT_WR = 1` (sys/socket.h). */
+export const SHUT_WR = 1;
 /** `AF_NETLINK = 16` (linux/socket.h). */
 export const AF_NETLINK = 16;
 /** `SOCK_DGRAM = 2` (linux/net.h, x86 and arm generic). */
@@ -120,6 +140,12 @@ export const ERRNO = {
   ENOBUFS: { code: 105, text: "No buffer space available" },
   EMSGSIZE: { code: 90, text: "Message too long" },
   EPROTONOSUPPORT: { code: 93, text: "Protocol not supported" },
+  ECONNREFUSED: { code: 111, text: "Connection refused" },
+  ECONNRESET: { code: 104, text: "Connection reset by peer" },
+  ETIMEDOUT: { code: 110, text: "Connection timed out" },
+  EINPROGRESS: { code: 115, text: "Operation now in progress" },
+  EPIPE: { code: 32, text: "Broken pipe" },
+  EHOSTUNREACH: { code: 113, text: "No route to host" },
   EAFNOSUPPORT: { code: 97, text: "Address family not supported by protocol" },
   EADDRINUSE: { code: 98, text: "Address already in use" },
   EADDRNOTAVAIL: { code: 99, text: "Cannot assign requested address" },
@@ -204,6 +230,14 @@ const SYMBOLS = {
     nonblocking: true,
   },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  listen: { parameters: ["i32", "i32"], result: "i32" },
+  accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },

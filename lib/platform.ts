@@ -7,6 +7,7 @@
  * @module
  */
 import type { TunDevice } from "./tun.ts";
+import type { TlsEngineDialer, TlsEngineServer } from "./tls_engine.ts";
 
 /** A TUN device as the platform opens it. */
 export interface PlatformTun extends TunDevice {
@@ -50,4 +51,11 @@ export interface Platform {
   openTun(options: OpenTunOptions): PlatformTun;
   createReactor(): PlatformReactor;
   openNetlink(): PlatformNetlink;
+  /**
+   * A TLS library other than node:tls (`openssl`: the system libssl.so.3),
+   * or the reason it is unavailable. Loaded on first use.
+   */
+  tlsEngine?(name: "openssl"): Promise<TlsEngineDialer | string>;
+  /** The server side of {@linkcode Platform.tlsEngine}. */
+  tlsEngineServer?(name: "openssl"): Promise<TlsEngineServer | string>;
 }

@@ -13,7 +13,7 @@ import type { CertificateAndKey } from "../lib/cert/ca.ts";
 import { x509 } from "../lib/cert/_x509.ts";
 import { dialTls, type DialTlsOptions } from "../lib/transport/tls_client.ts";
 import { listenTls, type ListenTlsOptions } from "../lib/transport/tls_server.ts";
-import type { ByteDuplex } from "../lib/transport/duplex.ts";
+import type { ByteDuplex } from "../lib/duplex.ts";
 
 const DAY_MS = 86_400_000;
 const ca = await createCertificateAuthority({ commonName: "crl test CA", keyType: "ecdsa-p256" });

@@ -23,6 +23,8 @@ Server
   --metrics ADDR:PORT        serve Prometheus metrics at /metrics (a bare port: 127.0.0.1)
   --sni NAME|yes|no          TLS server name: yes = the connect-to host name (yes)
   --tls-version V            any, only-1.2 or only-1.3 (any)
+  --tls-engine E             deno (node:tls) or openssl (system libssl.so.3 by FFI;
+                             falls back to deno when missing) (deno)
 
 Certificates
   --verify-server-certificate yes|no               check the chain (yes)

@@ -24,6 +24,7 @@ import type { ConnectOptions } from "../config/client_config.ts";
 import type { IpConfig } from "../tunnel/events.ts";
 import { systemClock } from "../clock.ts";
 import { dialTls } from "../transport/tls_client.ts";
+import type { TlsEngineDialer } from "../tls_engine.ts";
 import { readPreamble } from "../transport/preamble.ts";
 import { buildSstpHttpRequest, parseSstpHttpResponse } from "../sstp/http_preamble.ts";
 import { certHashes } from "../sstp/crypto_binding.ts";
@@ -118,6 +119,16 @@ function randomGuid(): string {
   return crypto.randomUUID().toUpperCase();
 }
 
+/** The OpenSSL engine, or undefined with one warning when the platform has none. */
+async function tlsEngine(platform: Platform, log: Logger): Promise<TlsEngineDialer | undefined> {
+  const engine = platform.tlsEngine === undefined
+    ? "this platform has no OpenSSL binding"
+    : await platform.tlsEngine("openssl");
+  if (typeof engine !== "string") return engine;
+  log.warn(`tls-engine openssl unavailable (${engine}): using node:tls`);
+  return undefined;
+}
+
 /**
  * Runs one session until it ends. `signal` asks for a graceful disconnect.
  * Never throws for network or peer errors: they are in the result.
@@ -165,7 +176,9 @@ export async function runClientSession(
       `connecting to ${info.server}` +
         (o.comment === undefined ? "" : ` (comment: ${JSON.stringify(o.comment)})`),
     );
+    const tls = o.tlsEngine === "openssl" ? await tlsEngine(deps.platform, log) : undefined;
     const conn = await dialTls({
+      ...(tls === undefined ? {} : { engine: tls }),
       host: o.connectTo.host,
       port: o.connectTo.port,
       sni: o.sni === undefined ? false : o.sni,

@@ -19,7 +19,8 @@ import { type CommandContext, EXIT_CODE } from "../command_context.ts";
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "../log.ts";
 import { ConfigError } from "../config/config_error.ts";
 import { parseServerConfig, type ServerConfig } from "../config/server_config.ts";
-import { parsePort } from "../config/values.ts";
+import { parsePort, parseTlsEngine, type TlsEngine } from "../config/values.ts";
+import type { TlsEngineServer } from "../tls_engine.ts";
 import { isIpv4, isIpv6 } from "../ip.ts";
 import { readableFileProblem } from "../config/file_check.ts";
 import { SstpServer } from "../server/server.ts";
@@ -48,6 +49,8 @@ random password are created in the state directory, and a ready
   --control-socket PATH  control socket (${DEFAULT_CONTROL_DIR}/${SERVER_SOCKET_NAME})
   --log-level LEVEL      error, warn, info, debug or trace (info)
   --log-format FORMAT    text or json (one object per line, for journald) (text)
+  --tls-engine E         deno (node:tls) or openssl (system libssl.so.3 by FFI; falls
+                         back to deno when missing; node:tls with client certificates) (deno)
   -h, --help             show this help
 
 Signals: SIGHUP reloads secrets, profiles, pools and the certificate from
@@ -63,6 +66,7 @@ interface ServeFlags {
   controlSocket?: string;
   logLevel: LogLevel;
   logFormat?: LogFormat;
+  tlsEngine: TlsEngine;
 }
 
 function parseFlags(argv: string[]): ServeFlags | "help" {
@@ -77,6 +81,7 @@ function parseFlags(argv: string[]): ServeFlags | "help" {
       "control-socket": { type: "string" },
       "log-level": { type: "string" },
       "log-format": { type: "string" },
+      "tls-engine": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
@@ -112,9 +117,20 @@ function parseFlags(argv: string[]): ServeFlags | "help" {
       throw new TypeError(`Cannot use --log-format: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+  let tlsEngine: TlsEngine = "deno";
+  if (values["tls-engine"] !== undefined) {
+    try {
+      tlsEngine = parseTlsEngine(values["tls-engine"]);
+    } catch (e) {
+      throw new TypeError(
+        `Cannot use --tls-engine: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+  }
   return {
     logLevel: level as LogLevel,
     ...(logFormat === undefined ? {} : { logFormat }),
+    tlsEngine,
     ...(values.config === undefined ? {} : { config: values.config }),
     ...(values["state-dir"] === undefined ? {} : { stateDir: values["state-dir"] }),
     ...(listen === undefined ? {} : { listen }),
@@ -275,6 +291,17 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   }
   for (const w of config.warnings) log.warn(w);
 
+  let tlsEngine: TlsEngineServer | undefined;
+  if (flags.tlsEngine === "openssl") {
+    const engine = ctx.platform.tlsEngineServer === undefined
+      ? "this platform has no OpenSSL binding"
+      : await ctx.platform.tlsEngineServer("openssl");
+    if (typeof engine === "string") {
+      log.warn(`tls-engine openssl unavailable (${engine}): using node:tls`);
+    } else {
+      tlsEngine = engine;
+    }
+  }
   const metrics = ops.metrics === undefined && ops.webStatus === undefined
     ? undefined
     : new (await import(
@@ -286,6 +313,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   try {
     server = await SstpServer.start({
       ...(metrics === undefined ? {} : { observer: metrics }),
+      ...(tlsEngine === undefined ? {} : { tlsEngine }),
       config,
       certPem,
       keyPem,

@@ -31,9 +31,11 @@ import {
   parseMtu,
   parseNonEmpty,
   parsePort,
+  parseTlsEngine,
   parseTlsVersion,
   parseYesNo,
   splitList,
+  type TlsEngine,
   type TlsVersion,
 } from "./values.ts";
 import { type LogFormat, parseLogFormat } from "./log_format.ts";
@@ -96,6 +98,8 @@ export interface ConnectOptions {
   sni: string | undefined;
   /** `tls-version` (default any). */
   tlsVersion: TlsVersion;
+  /** `tls-engine` (default deno): `openssl` uses the system libssl through FFI. */
+  tlsEngine: TlsEngine;
   /** `log-level` (default info). */
   logLevel: LogLevel;
   /** `log-format`: `text` or `json` (default text). */
@@ -213,6 +217,7 @@ export const VALUE_KEYS = [
   "name",
   "sni",
   "tls-version",
+  "tls-engine",
   "log-level",
   "log-format",
   "comment",
@@ -476,6 +481,7 @@ export function buildConnectOptions(
     name: get("name", parseInterfaceName) ?? DEFAULT_CLIENT_INTERFACE,
     sni,
     tlsVersion: get("tls-version", parseTlsVersion) ?? "any",
+    tlsEngine: get("tls-engine", parseTlsEngine) ?? "deno",
     logLevel: get("log-level", parseLogLevel) ?? "info",
     logFormat: get("log-format", parseLogFormat) ?? "text",
     reconnect: get("reconnect", parseYesNo) ?? true,

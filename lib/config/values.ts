@@ -142,6 +142,16 @@ export function parseChoice<T extends string>(text: string, choices: readonly T[
   return found;
 }
 
+/** Which TLS library carries the connection: Deno's node:tls, or the system OpenSSL by FFI. */
+export const TLS_ENGINES = ["deno", "openssl"] as const;
+/** One of {@linkcode TLS_ENGINES}. */
+export type TlsEngine = typeof TLS_ENGINES[number];
+
+/** Parses `tls-engine`. */
+export function parseTlsEngine(text: string): TlsEngine {
+  return parseChoice(text, TLS_ENGINES);
+}
+
 /** Parses `tls-version`. */
 export function parseTlsVersion(text: string): TlsVersion {
   return parseChoice(text, TLS_VERSIONS);

@@ -41,7 +41,7 @@ import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { TunDevice, TunReadControl } from "../tun.ts";
 import type { IpConfig, TunnelAction, TunnelEngine, TunnelEvent } from "../tunnel/events.ts";
-import type { DirectLane, LaneReadControl } from "../transport/duplex.ts";
+import type { DirectLane, LaneReadControl } from "../duplex.ts";
 import { SstpFramer } from "../sstp/framer.ts";
 import { encodeSstpPacket, type SstpPacket } from "../sstp/packet.ts";
 import { describeSstpPacket } from "../sstp/describe.ts";

@@ -21,7 +21,7 @@ import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { quotePeerText } from "../peer_text.ts";
 import type { Platform, PlatformReactor, PlatformTun } from "../platform.ts";
-import type { ByteDuplex } from "../transport/duplex.ts";
+import type { ByteDuplex } from "../duplex.ts";
 import type { IpConfig } from "../tunnel/events.ts";
 import type { AddressAssignment } from "../ppp/link.ts";
 import type { CertHashes } from "../sstp/crypto_binding.ts";

@@ -29,7 +29,7 @@ import { systemClock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { Platform, PlatformReactor } from "../platform.ts";
 import type { ServerConfig } from "../config/server_config.ts";
-import type { ByteDuplex, TransportAddr } from "../transport/duplex.ts";
+import type { ByteDuplex, TransportAddr } from "../duplex.ts";
 import { listenTls, type TlsListener } from "../transport/tls_server.ts";
 import { RefusalLog, sourceKey, SourceLimiter } from "../transport/source_limiter.ts";
 import { readPreamble } from "../transport/preamble.ts";
@@ -52,6 +52,7 @@ import { listenProxyTls } from "../transport/proxy_tls_listener.ts";
 import { sessionsTarget } from "./radius_target.ts";
 import { authThrottleFor } from "./auth_throttle.ts";
 import { ipLinkSetup, type LinkSetup, netlinkLinkSetup } from "./_link_setup.ts";
+import type { TlsEngineServer } from "../tls_engine.ts";
 
 /** Options of {@linkcode SstpServer.start}. */
 export interface SstpServerOptions {
@@ -66,6 +67,8 @@ export interface SstpServerOptions {
   clock?: Clock;
   /** TLS handshake limit (default 10,000 ms). */
   handshakeTimeoutMs?: number;
+  /** TLS by another library (the system OpenSSL) instead of node:tls; not with client certificates. */
+  tlsEngine?: TlsEngineServer;
   /** HTTP request limit after the handshake (default 10,000 ms). */
   preambleTimeoutMs?: number;
   /** Period of the session/idle timeout sweep (default 1,000 ms). */
@@ -224,6 +227,7 @@ export class SstpServer {
       maxHandshakesPerSource: s.maxHandshakesPerSource,
       clock: this.#clock,
       logger: this.#log,
+      ...(this.#o.tlsEngine === undefined ? {} : { engine: this.#o.tlsEngine }),
       ...(s.verifyClientCertificate && this.#o.caPem !== undefined
         ? { clientCertificate: { caPem: this.#o.caPem } }
         : {}),

@@ -297,6 +297,35 @@ Deno.test("SstpServerStateMachine start() waits for Call Connect Request under t
   assert.throws(() => s.authenticated(HLAK, 1), TypeError);
 });
 
+Deno.test("SstpServerStateMachine answers Echo Requests at a bounded rate and aborts on a flood", () => {
+  const s = serverIn("Server_Call_Connected"); // connected at t=20
+  const answers = (n: number, nowMs: number) => {
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      count += show(s.receive(M.echoRequest(), nowMs)).filter((a) => a === "send EchoResponse")
+        .length;
+    }
+    return count;
+  };
+  assert.equal(answers(20, 100), ECHO_RATE.burst, "a burst, then the rest are discarded");
+  assert.equal(s.state, "Server_Call_Connected", "a short burst is no flood");
+  // One token per interval.
+  assert.equal(answers(3, 100 + ECHO_RATE.intervalMs), 1);
+  assert.equal(answers(3, 100 + 10 * ECHO_RATE.intervalMs), 3);
+  // A steady peer at the rate is always answered.
+  for (let t = 10_000; t < 20_000; t += ECHO_RATE.intervalMs) assert.equal(answers(1, t), 1);
+  // A flood: refused requests beyond the limit abort the call with a typed error.
+  const actions = [];
+  for (let i = 0; i <= ECHO_RATE.burst + ECHO_RATE.floodLimit; i++) {
+    actions.push(...s.receive(M.echoRequest(), 30_000));
+  }
+  assert.equal(s.state, "Call_Abort_Pending");
+  assert.ok(show(actions).includes("send CallAbort <status attrib=NO_ERROR status=NO_ERROR>"));
+  const closed = s.timer("abort", 33_000)[0];
+  assert.ok(closed?.type === "closed" && closed.error instanceof ProtocolError);
+  assert.equal(closed.error.code, "LIMIT_EXCEEDED");
+});
+
 Deno.test("SstpServerStateMachine gates data: isDataAllowed only in Server_Call_Connected", () => {
   const states: SstpServerState[] = [
     "Server_Call_Disconnected",

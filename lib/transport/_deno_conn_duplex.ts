@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { ByteDuplex, DirectLane, TransportAddr, TransportInfo } from "./duplex.ts";
+import type { ByteDuplex, DirectLane, TransportAddr, TransportInfo } from "../duplex.ts";
 
 /** Read buffer bounds: small while idle (one pending read per session), large under load. */
 const MIN_READ_SIZE = 4 * 1024;

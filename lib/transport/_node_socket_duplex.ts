@@ -17,7 +17,7 @@
  */
 
 import type { TLSSocket } from "node:tls";
-import type { ByteDuplex, DirectLane, TransportAddr, TransportInfo } from "./duplex.ts";
+import type { ByteDuplex, DirectLane, TransportAddr, TransportInfo } from "../duplex.ts";
 
 /**
  * The socket pauses when this much is queued unread. Large on purpose: Deno

@@ -1,5 +1,5 @@
 /**
- * The node:tls duplex's direct lane (lib/transport/duplex.ts `DirectLane`),
+ * The node:tls duplex's direct lane (lib/duplex.ts `DirectLane`),
  * end to end over loopback: bytes queued before the take-over come first and
  * in order, later chunks are pushed as they arrive, EOF ends it once, and
  * `write` completes synchronously while the socket buffer has room; pause
@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { createCertificateAuthority, issueCertificate } from "../cert/ca.ts";
-import type { ByteDuplex } from "./duplex.ts";
+import type { ByteDuplex } from "../duplex.ts";
 import { dialTls } from "./tls_client.ts";
 import { listenTls } from "./tls_server.ts";
 

@@ -25,7 +25,7 @@ import { Duplex } from "node:stream";
 import type { Logger } from "../log.ts";
 import { NOOP_LOGGER } from "../log.ts";
 import { ProtocolError } from "../errors.ts";
-import type { ByteDuplex, TransportAddr } from "./duplex.ts";
+import type { ByteDuplex, TransportAddr } from "../duplex.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
 import { parseProxyHeader, PROXY_V1_MAX_LENGTH, type ProxyProtocolMode } from "./proxy_protocol.ts";
 import { trustedSources } from "./proxy_source.ts";

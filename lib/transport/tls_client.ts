@@ -30,9 +30,10 @@ import {
 import { type LeafFields, readLeafFields } from "../cert/leaf_fields.ts";
 import { hostMatchesNames } from "../cert/_host_match.ts";
 import { isIpAddress } from "../cert/_ip.ts";
-import type { ByteDuplex } from "./duplex.ts";
+import type { ByteDuplex } from "../duplex.ts";
+import type { TlsEngineDialer } from "../tls_engine.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
-import { certificateError, SERVER_PURPOSES } from "./tls_errors.ts";
+import { certificateError, SERVER_PURPOSES, type TlsCertErrorCode } from "./tls_errors.ts";
 import type * as VerifyDetail from "./_tls_verify_detail.ts";
 import type * as Crl from "../cert/crl.ts";
 import type * as Names from "../cert/names.ts";
@@ -83,6 +84,12 @@ export interface DialTlsOptions {
   httpProxy?: HttpProxyOptions;
   /** RouterOS `tls-version`: `any` (1.2 or 1.3, the default), `only-1.2`, `only-1.3`. */
   tlsVersion?: "any" | "only-1.2" | "only-1.3";
+  /**
+   * Another TLS library to dial with (the system OpenSSL). Not used through
+   * an HTTP proxy or with `crlPem` (node:tls then carries the connection, and
+   * a log line says so).
+   */
+  engine?: TlsEngineDialer;
 }
 
 /** An established client connection. */
@@ -157,6 +164,16 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
       `HTTP proxy ${options.httpProxy?.host}:${options.httpProxy?.port}: tunnel to ${host}:${port}`,
     );
   }
+  if (options.engine !== undefined) {
+    if (proxied === undefined && crls === undefined) {
+      return await dialWithEngine(options.engine, options, address, sni, hostIsIp, timeoutMs);
+    }
+    logger.warn(
+      `TLS engine ${options.engine.name} is not used ${
+        proxied ? "through an HTTP proxy" : "with a CRL"
+      }: using node:tls`,
+    );
+  }
   const versions = options.tlsVersion === "only-1.2"
     ? { minVersion: "TLSv1.2" as const, maxVersion: "TLSv1.2" as const }
     : options.tlsVersion === "only-1.3"
@@ -208,6 +225,102 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
   } catch (error) {
     socket.destroy();
     await new Promise<void>((resolve) => socket.closed ? resolve() : socket.once("close", resolve));
+    throw error;
+  }
+}
+
+/** OpenSSL's `X509_V_ERR_*` codes (x509_vfy.h) as this module's `TLS_CERT_*` codes. */
+const OPENSSL_VERIFY_CODES: Record<number, TlsCertErrorCode> = {
+  9: "TLS_CERT_NOT_YET_VALID",
+  10: "TLS_CERT_EXPIRED",
+  18: "TLS_CERT_SELF_SIGNED",
+  19: "TLS_CERT_SELF_SIGNED",
+  2: "TLS_CERT_UNKNOWN_ISSUER",
+  20: "TLS_CERT_UNKNOWN_ISSUER",
+  21: "TLS_CERT_UNKNOWN_ISSUER",
+  26: "TLS_CERT_PURPOSE",
+};
+
+async function dialWithEngine(
+  engine: TlsEngineDialer,
+  options: DialTlsOptions,
+  address: string,
+  sni: string | undefined,
+  hostIsIp: boolean,
+  timeoutMs: number,
+): Promise<TlsClientConnection> {
+  const { host, port } = options;
+  const logger = options.logger ?? NOOP_LOGGER;
+  const pin = options.serverFingerprintSha256;
+  const checkChain = options.verifyServerCertificate !== false &&
+    (pin === undefined || options.caPem !== undefined);
+  logger.debug(
+    `TLS connect ${host}:${port} by ${engine.name}${
+      sni === undefined ? " (no SNI)" : ` sni=${sni}`
+    }`,
+  );
+  const conn = await engine.dial({
+    address: isIpAddress(address) ? address : (await lookup(address)).address,
+    port,
+    ...(sni === undefined ? {} : { serverName: sni }),
+    verifyChain: checkChain,
+    ...(options.caPem === undefined ? {} : { caPem: options.caPem }),
+    ...(options.clientCertPem === undefined
+      ? {}
+      : { clientCertPem: options.clientCertPem, clientKeyPem: options.clientKeyPem ?? "" }),
+    minVersion: options.tlsVersion === "only-1.3" ? "TLSv1.3" : "TLSv1.2",
+    ...(options.tlsVersion === "only-1.2" ? { maxVersion: "TLSv1.2" as const } : {}),
+    timeoutMs,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  try {
+    const leaf = conn.peerCertDer;
+    if (leaf === undefined) throw certificateError("TLS_CERT_MISSING");
+    if (pin !== undefined && !fingerprintsEqual(certificateFingerprint(leaf, "sha256"), pin)) {
+      throw certificateError(
+        "TLS_CERT_FINGERPRINT_MISMATCH",
+        `got ${formatFingerprint(certificateFingerprint(leaf), "sha256")}`,
+      );
+    }
+    if (options.verifyServerCertificate !== false) {
+      if (checkChain && !conn.chain.ok) {
+        throw certificateError(
+          OPENSSL_VERIFY_CODES[conn.chain.code] ?? "TLS_CERT_INVALID",
+          conn.chain.reason,
+        );
+      }
+      const fields = readLeafFields(leaf);
+      if (fields === undefined || leafMayBeUnusable(fields)) {
+        const problem = (await detail()).leafProblem(leaf);
+        if (problem !== undefined) throw certificateError(...problem);
+      }
+      if (options.verifyServerAddress !== false) {
+        const matches = fields !== undefined
+          ? hostMatchesNames(fields, host)
+          : (await import(new URL("../cert/names.ts", import.meta.url).href) as typeof Names)
+            .certificateMatchesHost(leaf, host);
+        if (!matches) {
+          throw certificateError(
+            hostIsIp ? "TLS_CERT_IP_MISMATCH" : "TLS_CERT_NAME_MISMATCH",
+            `dialled ${host}`,
+          );
+        }
+      }
+    }
+    logger.info(
+      `TLS ${conn.tlsVersion} ${conn.cipher} to ${host}:${port} by ${engine.name}, server certificate ${
+        formatFingerprint(certificateFingerprint(leaf), "sha256")
+      }`,
+    );
+    return {
+      duplex: conn.duplex,
+      peerCertDer: leaf,
+      tlsVersion: conn.tlsVersion,
+      cipher: conn.cipher,
+    };
+  } catch (error) {
+    conn.duplex.close();
+    await conn.duplex.closed;
     throw error;
   }
 }

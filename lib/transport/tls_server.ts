@@ -20,9 +20,10 @@ import { NOOP_LOGGER } from "../log.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { RefusalLog, sourceKey, SourceLimiter } from "./source_limiter.ts";
 import { isFdExhaustion, listenQueueLength } from "./_listen_queue.ts";
-import type { ByteDuplex, TransportAddr } from "./duplex.ts";
+import type { ByteDuplex, TransportAddr } from "../duplex.ts";
 import { denoConnDuplex } from "./_deno_conn_duplex.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
+import type { TlsEngineListener, TlsEngineServer } from "../tls_engine.ts";
 
 /** Options of {@linkcode listenTls}. */
 export interface ListenTlsOptions {
@@ -50,6 +51,11 @@ export interface ListenTlsOptions {
    * `only-1.3`. Only the `"node"` implementation can restrict it.
    */
   tlsVersion?: "any" | "only-1.2" | "only-1.3";
+  /**
+   * Another TLS library (the system OpenSSL); used instead of `implementation`
+   * unless client certificates are requested (node:tls then).
+   */
+  engine?: TlsEngineServer;
   /** Drop connections whose handshake takes longer (default 30,000 ms). */
   handshakeTimeoutMs?: number;
   /**
@@ -142,7 +148,9 @@ export async function listenTls(options: ListenTlsOptions): Promise<TlsListener>
   let port = options.port;
   try {
     for (const hostname of hostnames) {
-      const bind = implementation === "node"
+      const bind = options.engine !== undefined && options.clientCertificate === undefined
+        ? bindEngine(options.engine, hostname, port, options, state)
+        : implementation === "node"
         ? await bindNode(hostname, port, options, state)
         : bindDeno(hostname, port, options, state);
       binds.push(bind);
@@ -276,6 +284,56 @@ function bindDeno(
         }
         await new Promise((r) => setTimeout(r, 10));
       }
+    },
+  };
+}
+
+function bindEngine(
+  engine: TlsEngineServer,
+  hostname: string,
+  port: number,
+  options: ListenTlsOptions,
+  state: BindState,
+): Bound {
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 30_000;
+  const listeners: TlsEngineListener[] = [];
+  const open = (certPem: string, keyPem: string): TlsEngineListener => {
+    const listener = engine.listen({
+      hostname,
+      port,
+      certPem,
+      keyPem,
+      handshakeTimeoutMs,
+      onConnection(duplex) {
+        state.served.set(duplex, certPem);
+        if (!state.queue.put(duplex)) duplex.close();
+      },
+      onHandshakeError(peer, error) {
+        state.logger.debug(`TLS handshake with ${peer} failed: ${error.message}`);
+      },
+    });
+    listeners.push(listener);
+    return listener;
+  };
+  let current = open(options.certPem, options.keyPem);
+  const addr = { ...current.addr };
+  port = addr.port;
+  let closing = false;
+  return {
+    addr,
+    close() {
+      closing = true;
+      current.close();
+    },
+    closed: (async () => {
+      // Every listener ever opened (setCertificate replaces them) must be released.
+      for (let i = 0; i < listeners.length; i++) await listeners[i]!.closed;
+    })(),
+    async setCertificate(next) {
+      if (closing) return;
+      current.close();
+      await current.closed;
+      current = open(next.certPem, next.keyPem);
     },
   };
 }

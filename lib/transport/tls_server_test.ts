@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createSelfSignedServerCertificate } from "../cert/self_signed.ts";
 import { certificateFingerprint } from "../cert/fingerprint.ts";
 import { leafCertificateDer } from "../cert/pem.ts";
-import type { ByteDuplex } from "./duplex.ts";
+import type { ByteDuplex } from "../duplex.ts";
 import { dialTls } from "./tls_client.ts";
 import { listenTls, type TlsListener } from "./tls_server.ts";
 

@@ -4,7 +4,7 @@ import { createCertificateAuthority, issueCertificate } from "../cert/ca.ts";
 import { createSelfSignedServerCertificate } from "../cert/self_signed.ts";
 import { certificateFingerprint } from "../cert/fingerprint.ts";
 import type { CertificateAndKey } from "../cert/self_signed.ts";
-import type { ByteDuplex } from "./duplex.ts";
+import type { ByteDuplex } from "../duplex.ts";
 import { dialTls, type DialTlsOptions, type TlsClientConnection } from "./tls_client.ts";
 import { listenTls, type ListenTlsOptions, type TlsListener } from "./tls_server.ts";
 

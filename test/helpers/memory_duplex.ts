@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { DirectLane, LaneReadControl } from "../../lib/transport/duplex.ts";
+import type { DirectLane, LaneReadControl } from "../../lib/duplex.ts";
 import { xorshift32 } from "./xorshift.ts";
 
 /** One end of a {@linkcode memoryDuplexPair}. */

@@ -11,7 +11,7 @@ import { certHashes } from "../../lib/sstp/crypto_binding.ts";
 import { TunnelRunner } from "../../lib/pipeline/runner.ts";
 import { systemClock } from "../../lib/clock.ts";
 import { NOOP_LOGGER } from "../../lib/log.ts";
-import type { DirectLane } from "../../lib/transport/duplex.ts";
+import type { DirectLane } from "../../lib/duplex.ts";
 import { memoryDuplexPair, type Splitter } from "./memory_duplex.ts";
 import { MemoryTun } from "./memory_tun.ts";
 import { seededRandomBytes } from "./xorshift.ts";

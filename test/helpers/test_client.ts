@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { DirectLane } from "../../lib/transport/duplex.ts";
+import type { DirectLane } from "../../lib/duplex.ts";
 import { denoConnDuplex } from "../../lib/transport/_deno_conn_duplex.ts";
 import { leafCertificateDer } from "../../lib/cert/pem.ts";
 import { readPreamble } from "../../lib/transport/preamble.ts";

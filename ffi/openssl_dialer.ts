@@ -1,0 +1,153 @@
+/**
+ * The system OpenSSL as a {@linkcode TlsEngineDialer} for the client: one
+ * `SSL_CTX` per dial (its settings come from the dial's options), one
+ * {@linkcode EpollReactor} for every connection of the process (its loop runs
+ * only while a connection is open).
+ *
+ * @module
+ */
+import type {
+  TlsEngineConnection,
+  TlsEngineDialer,
+  TlsEngineDialOptions,
+  TlsEngineListener,
+  TlsEngineListenOptions,
+  TlsEngineServer,
+} from "../lib/tls_engine.ts";
+import { EpollReactor } from "./epoll_reactor.ts";
+import { openSsl, openSslUnavailableReason, SslContext, X509_V_OK } from "./openssl.ts";
+import { dialOpenSsl } from "./openssl_conn.ts";
+import { dialOpenSslMem, OpenSslMemConn } from "./openssl_mem_conn.ts";
+
+let reactor: EpollReactor | undefined;
+
+/**
+ * How the socket is waited for: `deno` (default), Deno's own reactor with
+ * OpenSSL on memory BIOs (`openssl_mem_conn.ts`); `epoll`, a raw socket in
+ * the epoll reactor (`openssl_conn.ts`). The environment variable
+ * `SSTP_OPENSSL_IO` picks one, for measurements (bench/README.md).
+ */
+export type OpenSslIo = "deno" | "epoll";
+
+/**
+ * The OpenSSL dialer, or the reason it is unavailable (`libssl.so.3` or
+ * `libcrypto.so.3` missing, or no FFI permission).
+ */
+export function openSslDialer(
+  io: OpenSslIo = Deno.env.get("SSTP_OPENSSL_IO") === "epoll" ? "epoll" : "deno",
+): TlsEngineDialer | string {
+  if (openSsl() === undefined) return openSslUnavailableReason() ?? "libssl.so.3 not loaded";
+  return { name: `openssl (${io} I/O)`, dial: (o) => dial(o, io) };
+}
+
+async function dial(o: TlsEngineDialOptions, io: OpenSslIo): Promise<TlsEngineConnection> {
+  const ctx = new SslContext({
+    role: "client",
+    minVersion: o.minVersion,
+    ...(o.maxVersion === undefined ? {} : { maxVersion: o.maxVersion }),
+    verify: o.verifyChain,
+    ...(o.caPem === undefined ? {} : { caPem: o.caPem }),
+    ...(o.clientCertPem === undefined
+      ? {}
+      : { certPem: o.clientCertPem, keyPem: o.clientKeyPem ?? "" }),
+  });
+  try {
+    const common = {
+      host: o.address,
+      port: o.port,
+      ...(o.serverName === undefined ? {} : { serverName: o.serverName }),
+      ctx,
+      timeoutMs: o.timeoutMs,
+      ...(o.signal === undefined ? {} : { signal: o.signal }),
+    };
+    if (io === "epoll" && (reactor === undefined || reactor.isClosed)) {
+      reactor = new EpollReactor();
+    }
+    const conn = io === "epoll" && reactor !== undefined
+      ? await dialOpenSsl({ ...common, reactor })
+      : await dialOpenSslMem(common);
+    const { verify, ...info } = conn.info();
+    return {
+      duplex: conn.duplex(info),
+      ...(info.peerCertDer === undefined ? {} : { peerCertDer: info.peerCertDer }),
+      tlsVersion: info.tlsVersion ?? "",
+      cipher: info.cipher ?? "",
+      chain: { ok: verify.code === X509_V_OK, code: verify.code, reason: verify.text },
+    };
+  } finally {
+    // Each SSL* holds its own reference to the context.
+    ctx.free();
+  }
+}
+
+/**
+ * The OpenSSL server engine (memory BIOs over `Deno.listen` connections), or
+ * the reason it is unavailable. A handshake that does not complete within
+ * the deadline closes its TCP connection at once (the socket is ours).
+ */
+export function openSslServer(): TlsEngineServer | string {
+  if (openSsl() === undefined) return openSslUnavailableReason() ?? "libssl.so.3 not loaded";
+  return { name: "openssl", listen };
+}
+
+function listen(o: TlsEngineListenOptions): TlsEngineListener {
+  const ctx = new SslContext({ role: "server", certPem: o.certPem, keyPem: o.keyPem });
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname: o.hostname, port: o.port });
+  } catch (e) {
+    ctx.free();
+    throw e;
+  }
+  const handshakes = new Set<Promise<void>>();
+  const handshake = async (tcp: Deno.TcpConn) => {
+    const peer = `${tcp.remoteAddr.hostname}:${tcp.remoteAddr.port}`;
+    let conn: OpenSslMemConn;
+    try {
+      conn = new OpenSslMemConn(tcp, ctx);
+    } catch (e) {
+      o.onHandshakeError(peer, e instanceof Error ? e : new Error(String(e)));
+      return;
+    }
+    const timer = setTimeout(
+      () => conn.close(new Error(`no handshake within ${o.handshakeTimeoutMs} ms`)),
+      o.handshakeTimeoutMs,
+    );
+    try {
+      await conn.handshake;
+      const { verify: _, ...info } = conn.info();
+      o.onConnection(conn.duplex(info));
+    } catch (e) {
+      o.onHandshakeError(peer, e instanceof Error ? e : new Error(String(e)));
+      await conn.closed;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const loop = (async () => {
+    for (;;) {
+      let tcp: Deno.TcpConn;
+      try {
+        tcp = await listener.accept();
+      } catch {
+        break; // closed
+      }
+      const task = handshake(tcp);
+      handshakes.add(task);
+      task.finally(() => handshakes.delete(task));
+    }
+  })();
+  const addr = listener.addr;
+  return {
+    addr: { hostname: addr.hostname, port: addr.port },
+    close() {
+      try {
+        listener.close();
+      } catch { /* already closed */ }
+    },
+    closed: loop.then(async () => {
+      await Promise.all(handshakes);
+      ctx.free();
+    }),
+  };
+}
