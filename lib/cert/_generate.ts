@@ -185,9 +185,12 @@ export async function leafExtensions(
   return extensions;
 }
 
-/** Packs a created certificate and key. */
+/**
+ * Packs a created certificate (an `x509.X509Certificate`; only its DER is
+ * read) and key as PEM text plus the certificate's DER.
+ */
 export async function packCertificate(
-  cert: x509.X509Certificate,
+  cert: { readonly rawData: ArrayBuffer },
   privateKey: CryptoKey,
 ): Promise<CertificateAndKey> {
   const certDer = new Uint8Array(cert.rawData);
@@ -205,7 +208,8 @@ export function dnValue(value: string): string {
 }
 
 /**
- * Imports the PKCS#8 signing key of a CA for `issuerCert`'s algorithm.
+ * Imports the PKCS#8 signing key of a CA for `issuerCert`'s algorithm: ECDSA
+ * on the certificate's curve, else RSASSA-PKCS1-v1_5 with SHA-256.
  *
  * @throws {TypeError} when `keyPem` holds no unencrypted PKCS#8 key or the key is not the CA's.
  */
