@@ -208,14 +208,34 @@ export function dnValue(value: string): string {
 }
 
 /**
+ * What {@linkcode importIssuerKey} reads of the CA certificate (an
+ * `x509.X509Certificate` fits): its subject for messages and its public key.
+ */
+export interface IssuerCertificate {
+  /** Subject distinguished name, as text. */
+  readonly subject: string;
+  /** The certificate's public key. */
+  readonly publicKey: {
+    /** Its WebCrypto algorithm (name, and curve for ECDSA). */
+    readonly algorithm: Algorithm;
+    /** Imports it as a WebCrypto key with `usages`. */
+    export(
+      algorithm: EcKeyImportParams | RsaHashedImportParams,
+      usages: KeyUsage[],
+    ): Promise<CryptoKey>;
+  };
+}
+
+/**
  * Imports the PKCS#8 signing key of a CA for `issuerCert`'s algorithm: ECDSA
- * on the certificate's curve, else RSASSA-PKCS1-v1_5 with SHA-256.
+ * on the certificate's curve, else RSASSA-PKCS1-v1_5 with SHA-256. The key
+ * must sign what the certificate's public key verifies.
  *
  * @throws {TypeError} when `keyPem` holds no unencrypted PKCS#8 key or the key is not the CA's.
  */
 export async function importIssuerKey(
   keyPem: string,
-  issuerCert: x509.X509Certificate,
+  issuerCert: IssuerCertificate,
   what: string,
 ): Promise<CryptoKey> {
   const block = decodePemBlocks(keyPem).find((b) => b.label === "PRIVATE KEY");
