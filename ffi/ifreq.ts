@@ -51,11 +51,11 @@ const IOC_READ = 2;
 const SIZEOF_INT = 4;
 
 /** `TUNSETIFF = _IOW('T', 202, int)` = 0x400454ca (linux/if_tun.h). */
-export const TUNSETIFF = ioc(IOC_WRITE, "T", 202, SIZEOF_INT);
+export const TUNSETIFF: number = ioc(IOC_WRITE, "T", 202, SIZEOF_INT);
 /** `TUNSETPERSIST = _IOW('T', 203, int)` = 0x400454cb (linux/if_tun.h). */
-export const TUNSETPERSIST = ioc(IOC_WRITE, "T", 203, SIZEOF_INT);
+export const TUNSETPERSIST: number = ioc(IOC_WRITE, "T", 203, SIZEOF_INT);
 /** `TUNGETIFF = _IOR('T', 210, unsigned int)` = 0x800454d2 (linux/if_tun.h). */
-export const TUNGETIFF = ioc(IOC_READ, "T", 210, SIZEOF_INT);
+export const TUNGETIFF: number = ioc(IOC_READ, "T", 210, SIZEOF_INT);
 
 /** `SIOCGIFFLAGS = 0x8913` (linux/sockios.h): get `ifr_flags`. */
 export const SIOCGIFFLAGS = 0x8913;

@@ -48,12 +48,12 @@ export const POLLNVAL = 0x0020;
 export const POLLFD_SIZE = 8;
 
 /** `EFD_NONBLOCK = O_NONBLOCK` (linux/eventfd.h). */
-export const EFD_NONBLOCK = O_NONBLOCK;
+export const EFD_NONBLOCK: number = O_NONBLOCK;
 /** `EFD_CLOEXEC = O_CLOEXEC` (linux/eventfd.h). */
-export const EFD_CLOEXEC = O_CLOEXEC;
+export const EFD_CLOEXEC: number = O_CLOEXEC;
 
 /** `EPOLL_CLOEXEC = O_CLOEXEC` (linux/eventpoll.h). */
-export const EPOLL_CLOEXEC = O_CLOEXEC;
+export const EPOLL_CLOEXEC: number = O_CLOEXEC;
 /** `EPOLL_CTL_ADD = 1` (linux/eventpoll.h). */
 export const EPOLL_CTL_ADD = 1;
 /** `EPOLL_CTL_DEL = 2` (linux/eventpoll.h). */
@@ -106,9 +106,9 @@ export const SOCK_DGRAM = 2;
 /** `SOCK_RAW = 3` (linux/net.h). */
 export const SOCK_RAW = 3;
 /** `SOCK_CLOEXEC = O_CLOEXEC` (linux/net.h). */
-export const SOCK_CLOEXEC = O_CLOEXEC;
+export const SOCK_CLOEXEC: number = O_CLOEXEC;
 /** `SOCK_NONBLOCK = O_NONBLOCK` (linux/net.h). */
-export const SOCK_NONBLOCK = O_NONBLOCK;
+export const SOCK_NONBLOCK: number = O_NONBLOCK;
 /** `CLONE_NEWNET = 0x40000000` (linux/sched.h), the `nstype` of `setns(2)`. */
 export const CLONE_NEWNET = 0x40000000;
 
@@ -158,9 +158,9 @@ export const ERRNO = {
 export type ErrnoName = keyof typeof ERRNO;
 
 /** `EAGAIN = 11` (asm-generic/errno-base.h); `EWOULDBLOCK` is the same value. */
-export const EAGAIN = ERRNO.EAGAIN.code;
+export const EAGAIN: number = ERRNO.EAGAIN.code;
 /** `EINTR = 4` (asm-generic/errno-base.h). */
-export const EINTR = ERRNO.EINTR.code;
+export const EINTR: number = ERRNO.EINTR.code;
 
 const ERRNO_NAME = new Map<number, ErrnoName>(
   (Object.keys(ERRNO) as ErrnoName[]).map((name) => [ERRNO[name].code, name]),
@@ -176,6 +176,8 @@ export class ErrnoError extends Error {
   readonly syscall: string;
 
   /**
+   * Builds the message `ACTION: SYSCALL failed with CODE (strerror text)`.
+   *
    * @param action Std-style prefix: "Cannot create TUN device "x"".
    * @param syscall The failed call.
    * @param errno The errno value.
@@ -201,7 +203,11 @@ export function errnoText(errno: number): string {
   return name === undefined ? `Unknown error ${errno}` : ERRNO[name].text;
 }
 
-const SYMBOLS = {
+/**
+ * The libc functions this project calls, as `Deno.dlopen` signatures (C `int`
+ * is `i32`, `size_t` is `usize`, `ssize_t` is `isize`).
+ */
+export const SYMBOLS = {
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   closeAsync: { name: "close", parameters: ["i32"], result: "i32", nonblocking: true },
@@ -245,7 +251,8 @@ const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-type Symbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+/** The typed libc functions that {@linkcode libc} returns (one per `dlopen`ed symbol). */
+export type Symbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 let library: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
 let errnoView: Deno.UnsafePointerView | undefined;

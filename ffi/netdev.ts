@@ -35,7 +35,9 @@ export interface NetdevSettings {
 
 /** What {@linkcode readNetdev} reports. */
 export interface NetdevState {
+  /** MTU in bytes (`SIOCGIFMTU`). */
   mtu: number;
+  /** Transmit queue length in packets (`SIOCGIFTXQLEN`). */
   txQueueLen: number;
   /** `ifr_flags` (IFF_UP = 0x1, IFF_RUNNING = 0x40, ...). */
   flags: number;

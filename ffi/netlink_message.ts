@@ -99,8 +99,11 @@ export interface AddressRequest {
 
 /** Link settings (`ip link set dev IDX [up|down] [mtu N]`). */
 export interface LinkRequest {
+  /** Interface index (`ifi_index`). */
   index: number;
+  /** Set (true) or clear (false) IFF_UP; unchanged when absent. */
   up?: boolean;
+  /** New MTU in bytes (`IFLA_MTU`); unchanged when absent. */
   mtu?: number;
 }
 
@@ -108,10 +111,13 @@ export interface LinkRequest {
 export interface RouteRequest {
   /** Destination network, dotted quad. */
   dst: string;
+  /** Destination prefix length (0..32; 0 is the default route). */
   prefixLen: number;
   /** Output interface index. */
   index: number;
+  /** Next hop, dotted quad (`RTA_GATEWAY`); a directly connected route when absent. */
   gateway?: string;
+  /** Route priority (`RTA_PRIORITY`), lower wins; the kernel's default (0) when absent. */
   metric?: number;
 }
 
@@ -232,6 +238,7 @@ export function encodeDeleteRoute(seq: number, req: RouteRequest): Uint8Array<Ar
 
 /** What one reply message says about request `seq`. */
 export interface NetlinkAck {
+  /** `nlmsg_seq` of the request this reply answers. */
   seq: number;
   /** 0 for success, else the positive errno. */
   errno: number;

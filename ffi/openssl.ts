@@ -58,7 +58,8 @@ export const SSL_VERIFY_PEER = 1;
 /** `X509_V_OK` (x509_vfy.h). */
 export const X509_V_OK = 0;
 
-const SSL_SYMBOLS = {
+/** libssl.so.3 functions, as Deno FFI declarations. */
+export const SSL_SYMBOLS = {
   OPENSSL_init_ssl: { parameters: ["u64", "pointer"], result: "i32" },
   TLS_client_method: { parameters: [], result: "pointer" },
   TLS_server_method: { parameters: [], result: "pointer" },
@@ -92,7 +93,8 @@ const SSL_SYMBOLS = {
   SSL_CIPHER_get_name: { parameters: ["pointer"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-const CRYPTO_SYMBOLS = {
+/** libcrypto.so.3 functions, as Deno FFI declarations. */
+export const CRYPTO_SYMBOLS = {
   ERR_get_error: { parameters: [], result: "u64" },
   ERR_clear_error: { parameters: [], result: "void" },
   ERR_error_string_n: { parameters: ["u64", "buffer", "usize"], result: "void" },
@@ -163,6 +165,8 @@ export class OpenSslError extends Error {
   readonly codes: bigint[];
 
   /**
+   * Builds the error from OpenSSL's error queue.
+   *
    * @param action Std-style prefix: "Cannot complete TLS handshake".
    * @param call The failed call.
    * @param sslError The `SSL_ERROR_*` code, if any.
@@ -281,6 +285,8 @@ export class SslContext {
   #freed = false;
 
   /**
+   * Creates a client or server context with the given certificates and versions.
+   *
    * @throws {OpenSslError | Error} when OpenSSL is missing or refuses a setting.
    */
   constructor(options: SslContextOptions) {

@@ -509,13 +509,17 @@ export function setNoDelay(fd: number): void {
 export interface DialOpenSslOptions {
   /** IP literal to dial. */
   host: string;
+  /** TCP port. */
   port: number;
   /** SNI to send, if any. */
   serverName?: string;
+  /** The client context (verification, versions, client certificate). */
   ctx: SslContext;
+  /** Wakes the non-blocking socket when it becomes readable or writable. */
   reactor: EpollReactor;
   /** Handshake deadline (ms). */
   timeoutMs: number;
+  /** Aborts the dial. */
   signal?: AbortSignal;
 }
 

@@ -11,6 +11,7 @@ export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP";
 
 /** Everything a command may use besides its arguments. */
 export interface CommandContext {
+  /** TUN devices, reactors and netlink (real on Linux, fakes in tests). */
   platform: Platform;
   /** Writes a line to standard output (results, tables, JSON). */
   print(line: string): void;

@@ -78,12 +78,19 @@ export interface LaneReadControl {
  * - `closed` settles once the underlying resource is released.
  */
 export interface ByteDuplex {
+  /** Bytes from the peer; ends when the peer closes. */
   readable: ReadableStream<Uint8Array>;
+  /** Bytes to the peer; closing it half-closes the connection. */
   writable: WritableStream<Uint8Array>;
+  /** Tears the connection down at once (idempotent). */
   close(): void;
+  /** Settles once the underlying resource is released. */
   closed: Promise<void>;
+  /** This end's address. */
   localAddr: TransportAddr;
+  /** The peer's address (for PROXY-protocol listeners, the client the header names). */
   remoteAddr: TransportAddr;
+  /** TLS version, cipher, ALPN protocol and peer certificate, as far as the TLS library reports them. */
   info: TransportInfo;
   /** The data path's lane: every transport offers one (the session runs only through it). */
   lane: DirectLane;

@@ -103,6 +103,8 @@ export class ProtocolError extends SstpError {
   readonly detail: string | undefined;
 
   /**
+   * A typed error for `layer` with machine-readable `code`.
+   *
    * @param layer Where it happened.
    * @param code One of {@linkcode ERROR_CODE}.
    * @param message Std-style message: "Cannot decode SSTP packet: length 3 is shorter than the 4-byte header".

@@ -12,10 +12,15 @@ export type LogLevel = typeof LOG_LEVELS[number];
 
 /** What every layer logs through. */
 export interface Logger {
+  /** A failure that ends a session or an operation. */
   error(message: string): void;
+  /** Something wrong that the program survives (a refused peer, a retry). */
   warn(message: string): void;
+  /** A normal event an admin wants in the log (session up or down, listening). */
   info(message: string): void;
+  /** Protocol steps, for following one session. */
   debug(message: string): void;
+  /** Per-packet and per-option detail (frames, negotiated values); the most verbose level. */
   trace(message: string): void;
   /** True when `level` would be written (use to skip building costly messages). */
   enabled(level: LogLevel): boolean;

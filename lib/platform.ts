@@ -17,7 +17,9 @@ export interface PlatformTun extends TunDevice {
 
 /** One shared wake-up source for many TUN devices (an epoll reactor on Linux). */
 export interface PlatformReactor {
+  /** Stops the reactor; devices still using it stop getting wake-ups (idempotent). */
   close(): void;
+  /** Resolves once the reactor's wake-up loop and file descriptors are gone. */
   readonly closed: Promise<void>;
 }
 
@@ -25,8 +27,25 @@ export interface PlatformReactor {
 export interface PlatformNetlink {
   /** Interface index of `name`. */
   interfaceIndex(name: string): number;
+  /**
+   * Adds IPv4 address `local/prefixLen` (with point-to-point `peer` when given) to
+   * interface `index`, as `ip addr add`.
+   *
+   * @throws {Error} When the kernel refuses the request.
+   */
   addAddress(req: { index: number; local: string; peer?: string; prefixLen: number }): void;
+  /**
+   * Sets interface `index` up or down and its MTU in bytes; absent fields are left as they are.
+   *
+   * @throws {Error} When the kernel refuses the request.
+   */
   setLink(req: { index: number; up?: boolean; mtu?: number }): void;
+  /**
+   * Adds a main-table IPv4 route `dst/prefixLen` out of interface `index`
+   * (via `gateway`, with priority `metric` when given), as `ip route add`.
+   *
+   * @throws {Error} When the kernel refuses the request (e.g. the route exists).
+   */
   addRoute(
     req: { dst: string; prefixLen: number; index: number; gateway?: string; metric?: number },
   ): void;
@@ -34,22 +53,39 @@ export interface PlatformNetlink {
   deleteRoute?(
     req: { dst: string; prefixLen: number; index: number; gateway?: string; metric?: number },
   ): void;
+  /** Closes the netlink socket (idempotent). */
   close(): void;
 }
 
 /** Options for opening a TUN device. */
 export interface OpenTunOptions {
+  /** Interface name (at most 15 bytes); a `%d` template lets the kernel number it. */
   name: string;
+  /** MTU in bytes; the kernel default (1500) when absent. */
   mtu?: number;
+  /** Transmit queue length in packets; the kernel default (500) when absent. */
   txQueueLen?: number;
+  /** Bring the link up right away. */
   up?: boolean;
+  /** Shared wake-up source; the device gets its own when absent. */
   reactor?: PlatformReactor;
 }
 
 /** The operating-system services the client and server use. */
 export interface Platform {
+  /**
+   * Creates (or attaches to) a TUN device.
+   *
+   * @throws {Error} When the device cannot be created (no root, no /dev/net/tun, bad name).
+   */
   openTun(options: OpenTunOptions): PlatformTun;
+  /** A wake-up source that many TUN devices can share (one epoll on Linux). */
   createReactor(): PlatformReactor;
+  /**
+   * Opens an rtnetlink socket for address and route changes.
+   *
+   * @throws {Error} When the socket cannot be opened.
+   */
   openNetlink(): PlatformNetlink;
   /**
    * A TLS library other than node:tls (`openssl`: the system libssl.so.3),

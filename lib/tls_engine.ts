@@ -14,6 +14,7 @@ import type { ByteDuplex } from "./duplex.ts";
 export interface TlsEngineDialOptions {
   /** IP literal (already resolved). */
   address: string;
+  /** TCP port of the server. */
   port: number;
   /** SNI to send, if any. */
   serverName?: string;
@@ -23,19 +24,27 @@ export interface TlsEngineDialOptions {
   caPem?: string;
   /** Client certificate (PEM, leaf first) and its key. */
   clientCertPem?: string;
+  /** The client certificate's private key (PEM). */
   clientKeyPem?: string;
+  /** Lowest TLS version to offer (RouterOS `tls-version`). */
   minVersion: "TLSv1.2" | "TLSv1.3";
+  /** Highest TLS version to offer; absent: the library's highest. */
   maxVersion?: "TLSv1.2" | "TLSv1.3";
+  /** Deadline for TCP connect plus handshake, ms. */
   timeoutMs: number;
+  /** Aborts the dial (the socket is closed). */
   signal?: AbortSignal;
 }
 
 /** A connection the engine made. */
 export interface TlsEngineConnection {
+  /** The connection as the data path uses it (with its lane). */
   duplex: ByteDuplex;
   /** DER of the server's leaf, from this very connection. */
   peerCertDer?: Uint8Array;
+  /** Negotiated version, e.g. `TLSv1.3`. */
   tlsVersion: string;
+  /** Negotiated suite in OpenSSL's naming, e.g. `TLS_AES_256_GCM_SHA384`. */
   cipher: string;
   /** The engine's chain verdict (only meaningful with `verifyChain`). */
   chain: { ok: boolean; code: number; reason: string };
@@ -45,16 +54,19 @@ export interface TlsEngineConnection {
 export interface TlsEngineDialer {
   /** Name for logs (`openssl`). */
   readonly name: string;
+  /** Connects and completes the handshake; rejects on failure or deadline. */
   dial(options: TlsEngineDialOptions): Promise<TlsEngineConnection>;
 }
 
 /** What {@linkcode TlsEngineServer.listen} needs. */
 export interface TlsEngineListenOptions {
+  /** Address to bind. */
   hostname: string;
   /** 0 picks a free port. */
   port: number;
   /** Certificate chain (PEM, leaf first) and its key. */
   certPem: string;
+  /** The certificate's private key (PEM). */
   keyPem: string;
   /** A connection whose handshake takes longer is closed (its socket really released). */
   handshakeTimeoutMs: number;
@@ -66,6 +78,7 @@ export interface TlsEngineListenOptions {
 
 /** A bound listener of a {@linkcode TlsEngineServer}. */
 export interface TlsEngineListener {
+  /** The bound address (the port chosen when 0 was asked for). */
   readonly addr: { hostname: string; port: number };
   /** Stops accepting; handed-out connections stay open. */
   close(): void;
@@ -77,6 +90,10 @@ export interface TlsEngineListener {
 export interface TlsEngineServer {
   /** Name for logs (`openssl`). */
   readonly name: string;
-  /** @throws the bind error (e.g. `Deno.errors.AddrInUse`). */
+  /**
+   * Binds and starts accepting.
+   *
+   * @throws the bind error (e.g. `Deno.errors.AddrInUse`).
+   */
   listen(options: TlsEngineListenOptions): TlsEngineListener;
 }

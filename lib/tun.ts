@@ -58,9 +58,14 @@ export interface TunReadControl {
 
 /** Counters kept by a {@linkcode TunDevice}. */
 export interface TunStats {
+  /** Packets read from the device (sent by the local stack into the tunnel). */
   rxPackets: number;
+  /** Bytes (IP headers included) of the packets counted in `rxPackets`. */
   rxBytes: number;
+  /** Packets written to the device (received from the tunnel). */
   txPackets: number;
+  /** Bytes (IP headers included) of the packets counted in `txPackets`. */
   txBytes: number;
+  /** Packets `writePackets` dropped: refused by the kernel or written after close. */
   txDropped: number;
 }

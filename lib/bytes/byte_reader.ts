@@ -16,6 +16,9 @@ export class ByteReader {
   #offset: number;
 
   /**
+   * Reads `bytes` from offset 0; `layer` and `what` name the data in the
+   * `ProtocolError` (code `TRUNCATED`) that a read past the end throws.
+   *
    * @param bytes What to read (not copied).
    * @param layer Layer named in errors.
    * @param what Noun named in errors, e.g. "SSTP packet".

@@ -12,6 +12,8 @@ export class ByteWriter {
   #length = 0;
 
   /**
+   * Starts with room for `capacity` bytes; the buffer doubles as writes need it.
+   *
    * @param capacity Initial capacity; grows as needed.
    *
    * @example

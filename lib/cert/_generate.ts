@@ -185,9 +185,12 @@ export async function leafExtensions(
   return extensions;
 }
 
-/** Packs a created certificate and key. */
+/**
+ * Packs a created certificate (an `x509.X509Certificate`; only its DER is
+ * read) and key as PEM text plus the certificate's DER.
+ */
 export async function packCertificate(
-  cert: x509.X509Certificate,
+  cert: { readonly rawData: ArrayBuffer },
   privateKey: CryptoKey,
 ): Promise<CertificateAndKey> {
   const certDer = new Uint8Array(cert.rawData);
@@ -205,13 +208,34 @@ export function dnValue(value: string): string {
 }
 
 /**
- * Imports the PKCS#8 signing key of a CA for `issuerCert`'s algorithm.
+ * What {@linkcode importIssuerKey} reads of the CA certificate (an
+ * `x509.X509Certificate` fits): its subject for messages and its public key.
+ */
+export interface IssuerCertificate {
+  /** Subject distinguished name, as text. */
+  readonly subject: string;
+  /** The certificate's public key. */
+  readonly publicKey: {
+    /** Its WebCrypto algorithm (name, and curve for ECDSA). */
+    readonly algorithm: Algorithm;
+    /** Imports it as a WebCrypto key with `usages`. */
+    export(
+      algorithm: EcKeyImportParams | RsaHashedImportParams,
+      usages: KeyUsage[],
+    ): Promise<CryptoKey>;
+  };
+}
+
+/**
+ * Imports the PKCS#8 signing key of a CA for `issuerCert`'s algorithm: ECDSA
+ * on the certificate's curve, else RSASSA-PKCS1-v1_5 with SHA-256. The key
+ * must sign what the certificate's public key verifies.
  *
  * @throws {TypeError} when `keyPem` holds no unencrypted PKCS#8 key or the key is not the CA's.
  */
 export async function importIssuerKey(
   keyPem: string,
-  issuerCert: x509.X509Certificate,
+  issuerCert: IssuerCertificate,
   what: string,
 ): Promise<CryptoKey> {
   const block = decodePemBlocks(keyPem).find((b) => b.label === "PRIVATE KEY");

@@ -45,7 +45,9 @@ export function formatFingerprint(bytes: Uint8Array, algorithm: FingerprintAlgor
 
 /** A parsed fingerprint. */
 export interface Fingerprint {
+  /** Hash the fingerprint was made with. */
   algorithm: FingerprintAlgorithm;
+  /** The digest of the certificate's DER encoding. */
   bytes: Uint8Array;
 }
 

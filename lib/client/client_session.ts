@@ -44,24 +44,34 @@ import { parseFingerprint } from "../cert/fingerprint.ts";
 
 /** Live information about a session, for `sstp status`. */
 export interface ClientSessionInfo {
+  /** Where the session is: TCP connect, TLS handshake, HTTP preamble, SSTP/PPP negotiation, up, ending. */
   phase: "connecting" | "tls" | "http" | "negotiating" | "connected" | "disconnecting";
+  /** The server as configured, `host:port`. */
   server: string;
+  /** IP:port the TLS connection reached (the server, or the proxy); set once connected. */
   remoteAddress?: string;
   /**
    * Our end of the TCP connection, `address:port`: what the server sees as
    * RouterOS `caller-id` (unless a NAT or the proxy stands between).
    */
   callerId?: string;
+  /** Negotiated TLS version, once the handshake is done. */
   tlsVersion?: string;
+  /** Negotiated cipher suite, once the handshake is done. */
   cipher?: string;
+  /** SSTPCORRELATIONID sent in the HTTP request; ties the server's log lines to this session. */
   correlationId: string;
+  /** Clock time the link came up, ms; absent until then. */
   connectedAtMs?: number;
+  /** Addresses, DNS servers and MTU from IPCP, once the link is up. */
   ip?: IpConfig;
   /** How the default route is installed ("none" without `add-default-route`). */
   defaultRoute?: string;
   /** Host routes to the peer DNS servers through the tunnel. */
   dnsRoutes?: string[];
+  /** The protocol engine, once negotiation has started (SSTP and PPP states). */
   engine?: SessionEngine;
+  /** The data path runner, once negotiation has started (traffic counters). */
   runner?: TunnelRunner;
 }
 
@@ -75,7 +85,9 @@ export interface ClientSessionResult {
 
 /** Dependencies of {@linkcode runClientSession}. */
 export interface ClientSessionDeps {
+  /** Opens the TUN device and configures addresses and routes. */
   platform: Platform;
+  /** Where the session's progress and failures are logged. */
   logger: Logger;
   /** Reads a file (CA bundle, client certificate). */
   readTextFile(path: string): string;

@@ -64,6 +64,7 @@ export function clientStatus(
 
 /** A running status endpoint. */
 export interface StatusEndpoint {
+  /** Stops serving, ends open connections and removes the socket file; resolves when all is done. */
   close(): Promise<void>;
 }
 

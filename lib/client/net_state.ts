@@ -30,6 +30,7 @@ export const NET_STATE_VERSION = 1;
 
 /** The file's content. */
 export interface NetState {
+  /** {@linkcode NET_STATE_VERSION} when written; another value means a file this code cannot read. */
   version: number;
   /** Interface name of the client that wrote it. */
   name: string;

@@ -33,8 +33,11 @@ export type ClientOutcome =
 
 /** Backoff schedule: first delay, cap, and jitter fraction. */
 export interface BackoffOptions {
+  /** Delay before the first retry, ms; doubles with each failed attempt. */
   initialMs: number;
+  /** Largest delay, ms, before jitter. */
   maxMs: number;
+  /** Fraction (0..1) the delay varies by either way, at random. */
   jitter: number;
 }
 

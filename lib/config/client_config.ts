@@ -234,6 +234,7 @@ export type Key = typeof VALUE_KEYS[number] | typeof BOOLEAN_KEYS[number];
 
 /** A raw value and where it came from, for messages. */
 export interface Raw {
+  /** The value as written (flag argument or YAML scalar). */
   text: string;
   /** `""` for the command line, `file:line: ` for the config file. */
   where: string;
@@ -261,7 +262,11 @@ export class Problems {
   readonly #found: { line: number; error: Error }[] = [];
   readonly #configPath: string | undefined;
 
-  /** @param configPath The `--config` file, named in the summary line. */
+  /**
+   * An empty list of problems.
+   *
+   * @param configPath The `--config` file, named in the summary line.
+   */
   constructor(configPath: string | undefined) {
     this.#configPath = configPath;
   }

@@ -33,6 +33,9 @@ export class ConfigError extends Error {
   readonly issues: readonly ConfigIssue[];
 
   /**
+   * An error whose message counts the problems and lists each on its own
+   * line, in file order (line, then column).
+   *
    * @param file The file name.
    * @param issues The mistakes (at least one).
    */

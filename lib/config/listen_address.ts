@@ -11,7 +11,9 @@ import { InvalidValueError } from "./values.ts";
 
 /** Where an HTTP listener binds. */
 export interface ListenAddress {
+  /** IPv4 or IPv6 address to bind (127.0.0.1 when only a port was given). */
   hostname: string;
+  /** TCP port (1-65535). */
   port: number;
 }
 

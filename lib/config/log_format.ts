@@ -31,10 +31,15 @@ export function parseLogFormat(text: string): LogFormat {
 
 /** One log record as the `json` format writes it. */
 export interface JsonLogRecord {
+  /** Time of the record, ISO 8601 UTC. */
   ts: string;
+  /** Severity, `error` … `trace`. */
   level: LogLevel;
+  /** `sstp-server` or `sstp-client`. */
   program: string;
+  /** The logger's tags, outermost first (interface, caller, session). */
   tags: string[];
+  /** The message, without the tags. */
   msg: string;
 }
 

@@ -90,7 +90,9 @@ export interface IpPool {
 
 /** A profile entry before `default` tri-states are resolved. */
 export interface RawPppProfile extends Omit<PppProfile, "onlyOne" | "changeTcpMss"> {
+  /** `only-one` as written; `default` takes the `default` profile's value. */
   onlyOne: boolean | "default";
+  /** `change-tcp-mss` as written; `default` takes the `default` profile's value. */
   changeTcpMss: boolean | "default";
 }
 

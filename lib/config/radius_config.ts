@@ -32,15 +32,21 @@ import type { YamlEntry, YamlSource } from "./yaml_source.ts";
 
 /** One `/radius` entry. */
 export interface RadiusServerConfig {
+  /** The server's IPv4 or IPv6 address. */
   address: string;
   /** The shared secret, or the file to read it from at start-up. */
   secret: { kind: "text"; text: string } | { kind: "file"; path: string };
   /** RouterOS `service`; only `ppp` entries are used by `sstp`. */
   service: string[];
+  /** `authentication-port` (default 1812). */
   authenticationPort: number;
+  /** `accounting-port` (default 1813). */
   accountingPort: number;
+  /** `timeout`: wait for each reply, ms (default 300). */
   timeoutMs: number;
+  /** `src-address`: local address to send from; any when undefined. */
   srcAddress: string | undefined;
+  /** `require-message-auth`: refuse Access replies without Message-Authenticator (default yes). */
   requireMessageAuth: boolean;
 }
 
@@ -56,14 +62,19 @@ export interface PppAaaConfig {
 
 /** `/radius incoming`. */
 export interface RadiusIncomingConfig {
+  /** Accept Disconnect and CoA requests (default no). */
   accept: boolean;
+  /** UDP port to listen on (default 3799). */
   port: number;
 }
 
 /** The three sections together. */
 export interface RadiusConfig {
+  /** `/radius` entries, in file order (the failover order). */
   radius: RadiusServerConfig[];
+  /** `/ppp aaa`. */
   pppAaa: PppAaaConfig;
+  /** `/radius incoming`. */
   radiusIncoming: RadiusIncomingConfig;
 }
 

@@ -22,7 +22,9 @@ export interface YamlText {
 
 /** A mapping entry: the key node and its value node (absent for `key:` with nothing). */
 export interface YamlEntry {
+  /** The key as parsed, with its position. */
   key: Scalar;
+  /** The value node; undefined for `key:` with nothing after it. */
   value: Node | undefined;
 }
 

@@ -27,7 +27,9 @@ export type ControlHandler = (request: ControlRequest) => unknown | Promise<unkn
 export interface ControlServerOptions {
   /** Socket path. */
   path: string;
+  /** Answers each parsed request; its result is sent back, and an error it throws becomes a `ControlFailure`. */
   handle: ControlHandler;
+  /** Where accept failures and failed requests are logged; silent when absent. */
   logger?: Logger;
   /** Close a connection that sends nothing for this long (default 30,000 ms). */
   idleTimeoutMs?: number;
@@ -35,6 +37,7 @@ export interface ControlServerOptions {
 
 /** A listening control socket. */
 export interface ControlServer {
+  /** The socket path it listens on. */
   readonly path: string;
   /** Stops listening and removes the socket file (idempotent). */
   close(): void;

@@ -40,7 +40,9 @@ export type ControlRequest =
 
 /** A failed answer. */
 export interface ControlFailure {
+  /** Always false: tells a failure from a reply. */
   ok: false;
+  /** Std-style message ("Cannot disconnect "x": no such session"). */
   error: string;
 }
 
@@ -48,6 +50,7 @@ export interface ControlFailure {
 export interface ServerSessionStatus {
   /** Interface name (empty while negotiating). */
   name: string;
+  /** Authenticated user name (empty before authentication). */
   user: string;
   /** Client IP:port (RouterOS `caller-id`). */
   callerId: string;
@@ -59,24 +62,35 @@ export interface ServerSessionStatus {
   state: string;
   /** SSTP call state (MS-SSTP 3.3 names). */
   sstpState: string;
+  /** Milliseconds since the session came up (since the connection while negotiating). */
   uptimeMs: number;
+  /** Milliseconds since the last data packet in either direction. */
   idleTimeMs: number;
+  /** Link MTU in bytes; 0 until the session is up. */
   mtu: number;
   /** TLS version and cipher when the TLS library reports them. */
   encoding: string;
+  /** The client's SSTPCORRELATIONID header, or `local-<uuid>` when it sent none; ties log lines to the session. */
   correlationId: string;
+  /** IP bytes received from the client through the tunnel. */
   rxBytes: number;
+  /** IP bytes sent to the client through the tunnel. */
   txBytes: number;
+  /** IP packets received from the client through the tunnel. */
   rxPackets: number;
+  /** IP packets sent to the client through the tunnel. */
   txPackets: number;
 }
 
 /** The server's answer to `status`. */
 export interface ServerStatusReply {
+  /** Always true: a reply, not a {@linkcode ControlFailure}. */
   ok: true;
+  /** Tells this reply from a client's. */
   role: "server";
   /** Server uptime. */
   uptimeMs: number;
+  /** Every session, negotiating ones included. */
   sessions: ServerSessionStatus[];
 }
 
@@ -85,29 +99,45 @@ export interface ServerStatusReply {
  * beyond these are printed as they come.
  */
 export interface ClientStatusReply {
+  /** Always true: a reply, not a {@linkcode ControlFailure}. */
   ok: true;
+  /** Tells this reply from a server's. */
   role: "client";
   /** Interface name. */
   name: string;
   /** `connecting`, `connected`, … */
   status: string;
+  /** The server as configured, `host:port`. */
   server?: string;
+  /** The user name the client logs in with. */
   user?: string;
+  /** Milliseconds since the tunnel came up; absent until then. */
   uptimeMs?: number;
+  /** Milliseconds since the last data packet in either direction. */
   idleTimeMs?: number;
+  /** Link MTU in bytes, once IPCP is up. */
   mtu?: number;
+  /** TLS version and cipher when the TLS library reports them. */
   encoding?: string;
+  /** The client's tunnel address, once IPCP is up. */
   localAddress?: string;
+  /** IP:port the TLS connection reached (the server, or the proxy). */
   remoteAddress?: string;
+  /** IP bytes received from the server through the tunnel. */
   rxBytes?: number;
+  /** IP bytes sent to the server through the tunnel. */
   txBytes?: number;
+  /** IP packets received from the server through the tunnel. */
   rxPackets?: number;
+  /** IP packets sent to the server through the tunnel. */
   txPackets?: number;
+  /** Further fields a newer client adds; `sstp status` prints them as they come. */
   [key: string]: unknown;
 }
 
 /** The server's answer to `disconnect`. */
 export interface DisconnectReply {
+  /** Always true: a reply, not a {@linkcode ControlFailure}. */
   ok: true;
   /** Interface names (or caller-ids while negotiating) told to disconnect. */
   disconnected: string[];

@@ -181,7 +181,7 @@ export function isAlreadyGone(error: unknown): boolean {
 const decoder = new TextDecoder();
 
 /** Default runner: `ip ARGS` via `Deno.Command`. */
-export const runIp: CommandRunner = async (args) => {
+export const runIp: CommandRunner = async (args): Promise<CommandResult> => {
   try {
     const out = await new Deno.Command("ip", {
       args,

@@ -8,8 +8,11 @@
 
 /** A command and the options it takes. */
 export interface CompletedCommand {
+  /** The command word (`connect`, `serve`, …). */
   name: string;
+  /** One line shown next to the command where the shell supports it. */
   summary: string;
+  /** Its options with their leading dashes (`--config`, …). */
   options: string[];
   /** Words allowed as the first argument (sub-commands). */
   words?: string[];

@@ -8,7 +8,9 @@ import type { Logger } from "../log.ts";
 
 /** A running listener. */
 export interface HttpListener {
+  /** The address it listens on. */
   readonly hostname: string;
+  /** The TCP port it listens on (the real one when 0 was asked). */
   readonly port: number;
   /** Stops listening and ends open connections. */
   close(): Promise<void>;

@@ -27,10 +27,15 @@ import { type LogFormat, parseLogFormat } from "../config/log_format.ts";
 
 /** The operating settings. */
 export interface OpsConfig {
+  /** `log-format`: how log lines are written (default `text`). */
   logFormat: LogFormat;
+  /** `metrics`: where the Prometheus endpoint listens; off when undefined. */
   metrics: ListenAddress | undefined;
+  /** `metrics-per-user`: also export per-user traffic series (default no). */
   metricsPerUser: boolean;
+  /** `web-status`: where the status page listens; off when undefined. */
   webStatus: ListenAddress | undefined;
+  /** `web-status-auth-file`: absolute path of the `user:password` file guarding the page. */
   webStatusAuthFile: string | undefined;
 }
 

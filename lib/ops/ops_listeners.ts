@@ -13,8 +13,11 @@ import { type HttpListener, startHttpListener } from "./http_listener.ts";
 
 /** The running listeners. */
 export interface OpsListeners {
+  /** The Prometheus endpoint, when configured. */
   readonly metrics: HttpListener | undefined;
+  /** The status page, when configured. */
   readonly webStatus: HttpListener | undefined;
+  /** Stops both listeners and ends their open connections. */
   close(): Promise<void>;
 }
 

@@ -83,8 +83,11 @@ export interface OutputQueueOptions {
 
 /** Counters of the output side. */
 export interface OutputStats {
+  /** Calls of the chunk writer (coalesced chunks, control and data). */
   writes: number;
+  /** Bytes handed to the chunk writer. */
   bytes: number;
+  /** Data packets queued (a coalesced buffer counts each packet in it). */
   dataPackets: number;
 }
 
@@ -113,6 +116,7 @@ export class OutputQueue {
   #closed = false;
   #error: Error | undefined;
   #waiters: (() => void)[] = [];
+  /** Counters since construction; updated in place. */
   readonly stats: OutputStats = { writes: 0, bytes: 0, dataPackets: 0 };
 
   /**

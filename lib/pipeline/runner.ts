@@ -50,7 +50,9 @@ import { type OutputLimits, OutputQueue } from "./output_queue.ts";
 
 /** Timer functions, injectable so tests can drive time by hand. */
 export interface TimerApi {
+  /** Calls `fn` once after `ms` milliseconds; returns a handle for `clear`. */
   set(fn: () => void, ms: number): unknown;
+  /** Cancels a timer `set` returned (no effect once it fired). */
   clear(handle: unknown): void;
 }
 
@@ -64,19 +66,25 @@ export const SYSTEM_TIMERS: TimerApi = {
 export interface RunnerTransport {
   /** The data path's lane: synchronous writes, pushed reads. */
   lane: DirectLane;
+  /** Tears the connection down (idempotent); the runner calls it when the session ends. */
   close(): void;
 }
 
 /** Options of {@linkcode TunnelRunner}. */
 export interface TunnelRunnerOptions {
+  /** The pure SSTP + PPP engine the runner feeds with bytes and time. */
   engine: TunnelEngine;
+  /** The connection the session runs over. */
   transport: RunnerTransport;
   /** Bytes that followed the HTTP header in the same read. */
   leftover?: Uint8Array;
+  /** Time source for the engine's timers and the idle-time counter. */
   clock: Clock;
+  /** Where closing reasons, link-up and TUN failures go; SSTP control packets at `debug`. */
   logger: Logger;
   /** Configures the interface for `ip` and returns the TUN device to use. */
   onLinkUp(ip: IpConfig): Promise<TunDevice>;
+  /** Timer functions; {@linkcode SYSTEM_TIMERS} when absent. */
   timers?: TimerApi;
   /** Clamp the MSS of TCP SYNs both ways to fit the tunnel MTU (RouterOS `change-tcp-mss`). */
   clampTcpMss?: boolean;
@@ -93,10 +101,15 @@ export interface TunnelRunnerOptions {
 
 /** Traffic counters, as RouterOS `monitor` shows them. */
 export interface SessionCounters {
+  /** IP bytes received from the peer and passed to the TUN device (or held for link-up). */
   rxBytes: number;
+  /** IP packets counted in `rxBytes`. */
   rxPackets: number;
+  /** IP bytes read from the TUN device and sent to the peer. */
   txBytes: number;
+  /** IP packets counted in `txBytes`. */
   txPackets: number;
+  /** Packets from the peer dropped: data gate closed, empty, too long, or no TUN device yet and the hold queue full. */
   droppedInbound: number;
   /** Client IPv4 packets dropped for a source outside its address and routes. */
   droppedSpoofed: number;
@@ -106,6 +119,7 @@ export interface SessionCounters {
 
 /** Why a run ended. */
 export interface RunResult {
+  /** What ended the session; absent for an orderly disconnect. */
   error?: Error;
 }
 
@@ -140,6 +154,7 @@ export class TunnelRunner {
   #isControlOver = false;
   /** Source check of inbound IP, set at link-up (see `sourceFilter`). */
   #sourceFilter: { allows(packet: Uint8Array): boolean } | undefined;
+  /** Traffic counters of this session, updated in place. */
   readonly counters: SessionCounters = {
     rxBytes: 0,
     rxPackets: 0,

@@ -16,17 +16,22 @@ export type PacketFilter = (from: Side, packet: Uint8Array) => Uint8Array | unde
 
 /** A pair of instances wired together. */
 export class CpPair {
+  /** Side `a`. */
   readonly a: ControlProtocol;
+  /** Side `b`. */
   readonly b: ControlProtocol;
+  /** The clock both sides are driven with, ms; tests advance it. */
   nowMs = 0;
   /** `a→b LCP ConfReq id=0x0 …` for every delivered packet. */
   readonly wire: string[] = [];
   /** Non-send actions per side, in order. */
   readonly events: Record<Side, CpAction[]> = { a: [], b: [] };
+  /** Changes or drops packets in flight; every packet passes unchanged when undefined. */
   filter: PacketFilter | undefined;
   readonly #queue: { from: Side; protocol: number; packet: Uint8Array }[] = [];
   readonly #deadline: Record<Side, number | undefined> = { a: undefined, b: undefined };
 
+  /** Wires `a` and `b` together; nothing is sent until `start()`. */
   constructor(a: ControlProtocol, b: ControlProtocol) {
     this.a = a;
     this.b = b;

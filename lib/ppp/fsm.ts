@@ -183,6 +183,8 @@ export class PppFsm {
   #pendingError: ProtocolError | undefined;
 
   /**
+   * An automaton in the Initial state (RFC 1661 4.2) over `options.handlers`.
+   *
    * @param options Protocol, handlers and RFC 1661 4.6 counters.
    * @throws {RangeError} For non-positive counters or timer.
    */

@@ -47,18 +47,23 @@ export type LinkPhase = "Dead" | "Establish" | "Authenticate" | "Network" | "Ter
 
 /** Addresses the server hands to an authenticated user. */
 export interface AddressAssignment {
+  /** The server's address on the link, dotted quad. */
   localAddress: string;
+  /** The address given to the client, dotted quad. */
   peerAddress: string;
+  /** DNS servers offered in IPCP (MS-DNS options); none when absent. */
   dns?: readonly [primary?: string, secondary?: string];
 }
 
 /** Options common to both roles. */
-interface LinkCommonOptions {
+export interface LinkCommonOptions {
+  /** Source of magic numbers, challenges and interface identifiers. */
   randomBytes: RandomBytes;
   /** Our MRU (RouterOS `max-mru`). */
   mru?: number;
   /** Run IPV6CP (default false: IPV6CP is Protocol-Rejected). */
   ipv6?: boolean;
+  /** Where negotiation steps and failures are logged. */
   logger: Logger;
   /** Restart timer for every control protocol (ms, default 3000). */
   restartTimerMs?: number;
@@ -66,8 +71,11 @@ interface LinkCommonOptions {
 
 /** Client-side link options. */
 export interface ClientLinkOptions extends LinkCommonOptions {
+  /** Tells client options from server options. */
   role: "client";
+  /** User name to authenticate as. */
   user: string;
+  /** Plain-text password (never logged). */
   password: string;
   /** Methods we accept (RouterOS `authentication`), strongest first. */
   acceptAuth: readonly AuthMethod[];
@@ -77,9 +85,11 @@ export interface ClientLinkOptions extends LinkCommonOptions {
 
 /** Server-side link options. */
 export interface ServerLinkOptions extends LinkCommonOptions {
+  /** Tells server options from client options. */
   role: "server";
   /** Methods we offer, preferred first. */
   authenticateWith: readonly AuthMethod[];
+  /** Local secrets: a user's plain-text password, or undefined when unknown. */
   lookupPassword: PasswordLookup;
   /** RADIUS hook: asked about users `lookupPassword` does not know. */
   remoteAuthenticate?: RemoteAuthenticate;

@@ -22,8 +22,11 @@ import { type CallIdentity, nasAttributes, type NasIdentity } from "./radius_aut
 
 /** The session facts accounting reports. */
 export interface AccountedSession {
+  /** User-Name as authenticated. */
   user: string;
+  /** Calling/Called-Station-Id, Acct-Session-Id and NAS-Port of the call. */
   call: CallIdentity;
+  /** The client's tunnel address (Framed-IP-Address), once assigned. */
   framedIpAddress?: string;
   /** Class values from the Access-Accept, echoed unchanged (RFC 2865 5.25). */
   classes: Uint8Array[];
@@ -35,14 +38,19 @@ export interface AccountingCounters {
   rxBytes: number;
   /** Bytes sent to the client. */
   txBytes: number;
+  /** Packets received from the client. */
   rxPackets: number;
+  /** Packets sent to the client. */
   txPackets: number;
 }
 
 /** One accounting event of a session. */
 export interface AccountingEvent {
+  /** Acct-Status-Type: Start, Interim-Update or Stop (RFC 2866 5.1). */
   status: typeof ACCT_STATUS.START | typeof ACCT_STATUS.INTERIM_UPDATE | typeof ACCT_STATUS.STOP;
+  /** Acct-Session-Time in seconds (RFC 2866 5.7); absent on Start. */
   sessionTimeS?: number;
+  /** Octet and packet counters; absent on Start. */
   counters?: AccountingCounters;
   /** Stop only. */
   terminateCause?: number;

@@ -167,8 +167,11 @@ export function vendorAttr(vendor: number, type: number, value: Uint8Array): Rad
 
 /** One vendor sub-attribute. */
 export interface VendorAttribute {
+  /** SMI Private Enterprise Number (311 Microsoft, 14988 MikroTik). */
   vendor: number;
+  /** Vendor-Type, within the vendor's numbering. */
   type: number;
+  /** The sub-attribute's value, without vendor type and length. */
   value: Uint8Array;
 }
 

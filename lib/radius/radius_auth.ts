@@ -183,14 +183,21 @@ function need(v: Uint8Array, n: number, what: string): void {
 
 /** What RADIUS says about the session (RFC 2865 5, RFC 2869, RFC 2548, MikroTik). */
 export interface RadiusAuthorization {
+  /** Framed-IP-Address to give the client; absent also for "NAS picks" (255.255.255.254) and "user picks" (255.255.255.255). */
   framedIpAddress?: string;
+  /** Framed-IP-Netmask, dotted quad. */
   framedIpNetmask?: string;
+  /** Framed-Pool (RFC 2869 5.18): name of the local pool to take the address from. */
   framedPool?: string;
   /** Framed-Route texts as sent ("10.1.0.0/16 0.0.0.0 1"). */
   framedRoutes: string[];
+  /** Framed-MTU in bytes. */
   framedMtu?: number;
+  /** Session-Timeout (sent in seconds), in milliseconds. */
   sessionTimeoutMs?: number;
+  /** Idle-Timeout (sent in seconds), in milliseconds. */
   idleTimeoutMs?: number;
+  /** Acct-Interim-Interval (sent in seconds), in milliseconds. */
   acctInterimIntervalMs?: number;
   /** Class values, echoed in every Accounting-Request (RFC 2865 5.25). */
   classes: Uint8Array[];

@@ -38,20 +38,27 @@ import { ATTR, integerAttr } from "./radius_attributes.ts";
 
 /** A verified reply and what it answers. */
 export interface RadiusReply {
+  /** The decoded reply, its Response Authenticator verified. */
   reply: RadiusPacket;
+  /** The server that answered. */
   server: RadiusServer;
+  /** The request's authenticator (MS-MPPE keys in the reply are encrypted with it). */
   requestAuthenticator: Uint8Array;
 }
 
 /** Options of {@linkcode RadiusClient}. */
 export interface RadiusClientOptions {
+  /** Servers in failover order (at least one). */
   servers: readonly RadiusServer[];
   /** Local address to send from (RouterOS `src-address`). */
   srcAddress?: string;
   /** Sends per server before failing over (default 3). */
   attempts?: number;
+  /** NAS-Identifier and NAS-IP-Address sent in every request. */
   nas: NasIdentity;
+  /** Time source for retransmit timeouts. */
   clock: Clock;
+  /** Where socket errors, failed sends and ignored replies are logged. */
   logger: Logger;
 }
 

@@ -33,8 +33,11 @@ import { ATTR, AttributeList, ERROR_CAUSE, integerAttr } from "./radius_attribut
 
 /** How a Disconnect- or CoA-Request names sessions. */
 export interface SessionSelector {
+  /** User-Name. */
   user?: string;
+  /** Acct-Session-Id. */
   acctSessionId?: string;
+  /** Framed-IP-Address, dotted quad. */
   framedIpAddress?: string;
 }
 
@@ -69,7 +72,9 @@ const IDENTIFYING: ReadonlySet<number> = new Set([
 
 /** The outcome: the reply to send, and a line for the log. */
 export interface DynamicOutcome {
+  /** The encoded ACK or NAK datagram, signed with the sender's secret. */
   reply: Uint8Array;
+  /** One line saying what was asked and what was done (no secrets). */
   log: string;
 }
 
@@ -178,7 +183,9 @@ export interface RadiusIncomingOptions {
   port: number;
   /** Shared secret per RADIUS server address allowed to send requests. */
   secrets: ReadonlyMap<string, Uint8Array>;
+  /** The sessions that Disconnect and CoA requests act on. */
   target: DynamicTarget;
+  /** Where handled, dropped and refused requests and socket errors are logged. */
   logger: Logger;
 }
 

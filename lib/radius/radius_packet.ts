@@ -57,16 +57,21 @@ export const MESSAGE_AUTHENTICATOR = 80;
 
 /** One attribute as it is on the wire (the value without type and length). */
 export interface RadiusAttribute {
+  /** Attribute type (1..255). */
   type: number;
+  /** Value bytes (0..253). */
   value: Uint8Array;
 }
 
 /** A decoded packet. */
 export interface RadiusPacket {
+  /** Packet Code (1 Access-Request, 2 Access-Accept, ...). */
   code: number;
+  /** Identifier (0..255) matching a reply to its request. */
   identifier: number;
   /** 16 bytes. */
   authenticator: Uint8Array;
+  /** Attributes in wire order. */
   attributes: RadiusAttribute[];
 }
 
@@ -183,8 +188,11 @@ function withMessageAuthenticator(attributes: RadiusAttribute[]): RadiusAttribut
 
 /** What a request is built from. */
 export interface RadiusRequestFields {
+  /** Packet Code. */
   code: number;
+  /** Identifier (0..255). */
   identifier: number;
+  /** Attributes in the order to send them. */
   attributes: RadiusAttribute[];
 }
 

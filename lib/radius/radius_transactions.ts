@@ -22,9 +22,13 @@ import { type RadiusPacket, verifyResponse } from "./radius_packet.ts";
 
 /** One configured RADIUS server (RouterOS `/radius` entry). */
 export interface RadiusServer {
+  /** IPv4 or IPv6 address. */
   address: string;
+  /** Shared secret (never logged). */
   secret: Uint8Array;
+  /** UDP port for Access-Requests (usually 1812). */
   authenticationPort: number;
+  /** UDP port for Accounting-Requests (usually 1813). */
   accountingPort: number;
   /** Wait for each reply, ms (RouterOS `timeout`, default 300 ms). */
   timeoutMs: number;
@@ -41,6 +45,7 @@ export type RadiusKind = "auth" | "acct";
 
 /** A built request. */
 export interface BuiltRequest {
+  /** The encoded datagram. */
   bytes: Uint8Array;
   /** The authenticator the reply is checked against. */
   requestAuthenticator: Uint8Array;
@@ -55,9 +60,13 @@ export type RequestBuilder = (
 
 /** A datagram to send. */
 export interface RadiusSend {
+  /** Index of the server in the configured list. */
   server: number;
+  /** Destination address. */
   address: string;
+  /** Destination UDP port. */
   port: number;
+  /** The datagram. */
   bytes: Uint8Array;
 }
 
@@ -90,6 +99,7 @@ interface Pending {
 
 /** Options of {@linkcode RadiusTransactions}. */
 export interface RadiusTransactionsOptions {
+  /** Servers in failover order (at least one). */
   servers: readonly RadiusServer[];
   /** Sends per server before failing over (default 3). */
   attempts?: number;
@@ -107,7 +117,12 @@ export class RadiusTransactions {
   readonly #inUse = new Map<string, Set<number>>();
   #nextId = 1;
 
-  /** @param options Servers, attempts and randomness. */
+  /**
+   * An empty table of outstanding requests.
+   *
+   * @param options Servers, attempts and randomness.
+   * @throws {RangeError} When no server is configured.
+   */
   constructor(options: RadiusTransactionsOptions) {
     if (options.servers.length === 0) {
       throw new RangeError("Cannot create RADIUS client: no servers configured");

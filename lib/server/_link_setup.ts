@@ -17,8 +17,11 @@ import { NetConfig } from "../net/net_config.ts";
 export interface LinkSettings {
   /** Interface name. */
   name: string;
+  /** The server's address on the point-to-point link. */
   localAddress: string;
+  /** The client's address (the /32 peer). */
   peerAddress: string;
+  /** The user's secret routes (RouterOS `routes`), added through the interface. */
   routes: readonly PppRoute[];
 }
 
@@ -26,7 +29,13 @@ export interface LinkSettings {
 export interface LinkSetup {
   /** Which mechanism (for the start-up log line). */
   readonly kind: "rtnetlink" | "ip";
+  /**
+   * Adds the point-to-point address, sets the link up and adds the routes.
+   *
+   * @throws {Error} When the kernel or `ip` refuses a step.
+   */
   configure(settings: LinkSettings, log: Logger): Promise<void>;
+  /** Releases the mechanism (the netlink socket); configured interfaces stay. */
   close(): void;
 }
 

@@ -27,6 +27,7 @@ export function splitCertificateAndKey(text: string): { certPem: string; keyPem?
 export interface ServerTlsFiles {
   /** Chain, leaf first. */
   certPem: string;
+  /** The leaf's private key, PEM. */
   keyPem: string;
   /** CA bundle for `verify-client-certificate`. */
   caPem?: string;

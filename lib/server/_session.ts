@@ -46,11 +46,17 @@ import type { RunResult } from "../pipeline/runner.ts";
 
 /** A session as the server keeps it. */
 export interface ServerSession extends SessionEntry {
+  /** The client's TLS connection. */
   readonly duplex: ByteDuplex;
+  /** SSTP + PPP protocol state. */
   readonly engine: SessionEngine;
+  /** The data path between the connection and the TUN device (traffic counters). */
   readonly runner: TunnelRunner;
+  /** Logger tagged with the correlation id and caller. */
   readonly log: Logger;
+  /** The session's TUN device, once the link is up. */
   tun?: PlatformTun;
+  /** Addresses taken from a pool (or fixed) for this session, once authenticated. */
   addresses?: SessionAddresses;
   /** Profile at login (timeouts apply from it). */
   profile?: PppProfile;
@@ -60,21 +66,33 @@ export interface ServerSession extends SessionEntry {
   done: Promise<void>;
   /** RADIUS: Acct-Session-Id, the Access-Accept's authorization, accounting. */
   acctSessionId?: string;
+  /** What the Access-Accept said (addresses, timeouts, rate limit), when RADIUS authenticated the user. */
   radius?: RadiusAuthorization;
+  /** Sends Interim-Update and Stop for this session, when RADIUS accounting is on. */
   accounting?: SessionAccounting;
 }
 
 /** What a session needs from its server. */
 export interface SessionContext {
+  /** The current configuration (it changes on reload). */
   config: () => ServerConfig;
+  /** The current users and profiles (they change on reload). */
   secrets: () => SecretBook;
+  /** Address pools shared by all sessions. */
   pools: AddressPools;
+  /** Every session, for `only-one`, status and disconnect. */
   registry: SessionRegistry<ServerSession>;
+  /** Opens TUN devices. */
   platform: Platform;
+  /** The wake-up source all sessions' TUN devices share. */
   reactor: PlatformReactor;
+  /** Configures each session's interface. */
   linkSetup: LinkSetup;
+  /** Hashes of the certificate this connection was served with (for the crypto binding). */
   certHashes: CertHashes;
+  /** Time source for timeouts and counters. */
   clock: Clock;
+  /** The server's logger; sessions log through a child of it. */
   logger: Logger;
   /** RADIUS service (`radius` + `ppp-aaa`), when configured. */
   aaa?: RadiusAaa;

@@ -59,7 +59,11 @@ export class AuthThrottle {
   readonly #sources = new Map<string, Entry>();
   readonly #users = new Map<string, Entry>();
 
-  /** @throws {RangeError} for thresholds that are not positive integers in order. */
+  /**
+   * An empty throttle (nobody delayed or blocked yet).
+   *
+   * @throws {RangeError} for thresholds that are not positive integers in order.
+   */
   constructor(options: AuthThrottleOptions = {}) {
     this.#delayAfter = options.delayAfter ?? 3;
     this.#blockAfter = options.blockAfter ?? 6;

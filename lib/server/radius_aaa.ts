@@ -32,17 +32,21 @@ const RETRY_MAX_MS = 60_000;
 
 /** Options of {@linkcode RadiusAaa.create}. */
 export interface RadiusAaaOptions {
+  /** `/radius`, `/ppp aaa` and `/radius incoming` settings. */
   config: RadiusConfig;
   /** NAS-Identifier (the host name). */
   nasIdentifier: string;
   /** NAS-IP-Address, when known. */
   nasIpAddress?: string;
+  /** Time source for retransmits, interim updates and retries. */
   clock: Clock;
+  /** Where RADIUS failures and retries are logged. */
   logger: Logger;
 }
 
 /** Per-session accounting handle. */
 export interface SessionAccounting {
+  /** Acct-Session-Id sent in every Accounting-Request of the session. */
   readonly acctSessionId: string;
   /** Sends Stop with the final counters (queued if RADIUS is down). */
   stop(terminateCause: number): void;

@@ -25,7 +25,9 @@ import type { AddressPools } from "./address_pool.ts";
 
 /** The secret and profile of one user. */
 export interface UserEntry {
+  /** The `/ppp secret` entry (password, fixed addresses, routes). */
   secret: PppSecret;
+  /** The profile the secret names, `default` tri-states resolved. */
   profile: PppProfile;
 }
 

@@ -56,14 +56,19 @@ import type { TlsEngineServer } from "../tls_engine.ts";
 
 /** Options of {@linkcode SstpServer.start}. */
 export interface SstpServerOptions {
+  /** The parsed configuration (listeners, users, pools, limits). */
   config: ServerConfig;
   /** Certificate chain, PEM, leaf first. */
   certPem: string;
+  /** The leaf's private key, PEM. */
   keyPem: string;
   /** PEM CA bundle for `verify-client-certificate`. */
   caPem?: string;
+  /** TUN devices, reactor and netlink (real on Linux, fakes in tests). */
   platform: Platform;
+  /** Where the server and its sessions log. */
   logger: Logger;
+  /** Time source; the system clock when absent. */
   clock?: Clock;
   /** TLS handshake limit (default 10,000 ms). */
   handshakeTimeoutMs?: number;

@@ -24,6 +24,7 @@ export interface SessionEntry {
   readonly callerId: string;
   /** Clock time the TCP connection was handed over. */
   readonly startedMs: number;
+  /** `negotiating` until the link is up, then `connected`, then `disconnecting`. */
   state: SessionState;
   /** Authenticated user, once known. */
   user?: string;

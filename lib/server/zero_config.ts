@@ -33,23 +33,33 @@ export const ZERO_CONFIG_USER = "sstp";
 
 /** Options of {@linkcode loadZeroConfig}. */
 export interface ZeroConfigOptions {
+  /** Where `server.pem` and `credentials.json` are kept and reused (created mode 0700). */
   stateDir: string;
   /** Pool range (`A-B`, `A/N` or one address). */
   pool?: string;
+  /** TCP port to serve on (the server's default when absent). */
   port?: number;
+  /** Addresses to listen on (the server's default when absent). */
   listen?: string[];
+  /** Control socket path (the server's default when absent). */
   controlSocket?: string;
-  /** Names and addresses for the certificate SANs (default: this host's). */
+  /** DNS names for the certificate SANs (default: this host's name). */
   hostNames?: string[];
+  /** IP addresses for the certificate SANs (default: this host's). */
   hostAddresses?: string[];
 }
 
 /** What {@linkcode loadZeroConfig} returns. */
 export interface ZeroConfig {
+  /** The configuration built (one pool, MS-CHAPv2, the self-signed certificate). */
   config: ServerConfig;
+  /** The self-signed certificate, PEM. */
   certPem: string;
+  /** Its private key, PEM. */
   keyPem: string;
+  /** The user name, {@linkcode ZERO_CONFIG_USER}. */
   user: string;
+  /** The user's password (random, kept in `credentials.json`). */
   password: string;
   /** `sha256:HEX` of the certificate. */
   fingerprint: string;

@@ -125,6 +125,11 @@ export abstract class SstpCallMachine<S extends string> {
   /** Echo Requests refused since the last one answered. */
   #echoRefused = 0;
 
+  /**
+   * Starts in `options.disconnected`; call `start()` to begin.
+   *
+   * @throws {RangeError} When `helloMs` is neither null nor a positive finite number.
+   */
   constructor(options: CallMachineOptions<S>) {
     const { helloMs } = options;
     if (helloMs !== null && !(Number.isFinite(helloMs) && helloMs > 0)) {
@@ -162,6 +167,7 @@ export abstract class SstpCallMachine<S extends string> {
     return false;
   }
 
+  /** True in a Call Abort or Call Disconnect state (MS-SSTP 3.1.1): establishment messages are ignored. */
   protected get inTeardown(): boolean {
     return TEARDOWN.has(this.#state);
   }
@@ -171,21 +177,25 @@ export abstract class SstpCallMachine<S extends string> {
     return this.#state === this.#disconnected;
   }
 
+  /** Moves to an establishment state (teardown states are entered by this class only). */
   protected setState(state: S): void {
     this.#state = state;
   }
 
+  /** Records that `start()` ran; false when it already had, so a second start does nothing. */
   protected markStarted(): boolean {
     if (this.#started) return false;
     this.#started = true;
     return true;
   }
 
+  /** Marks `timer` running and pushes a `startTimer` action for `ms` milliseconds onto `actions`. */
   protected startTimer(actions: SstpAction[], timer: SstpTimer, ms: number): void {
     this.#running.add(timer);
     actions.push({ type: "startTimer", timer, ms });
   }
 
+  /** Pushes a `stopTimer` action onto `actions` only when `timer` is running. */
   protected stopTimer(actions: SstpAction[], timer: SstpTimer): void {
     if (this.#running.delete(timer)) actions.push({ type: "stopTimer", timer });
   }

@@ -38,7 +38,8 @@ export type SstpClientState =
   | "Client_Call_Connected"
   | SstpTeardownState;
 
-type EstablishmentState = Exclude<SstpClientState, SstpTeardownState>;
+/** The client's states other than teardown: the ones its establishment code moves between. */
+export type SstpClientEstablishmentState = Exclude<SstpClientState, SstpTeardownState>;
 
 /** Options of {@linkcode SstpClientStateMachine}. */
 export interface SstpClientOptions {
@@ -73,7 +74,7 @@ function callConnectRequest(): SstpControlMessage {
  * if (actions[0]?.type !== "send" || client.state !== "Client_Connect_Request_Sent") throw new Error();
  * ```
  */
-export class SstpClientStateMachine extends SstpCallMachine<EstablishmentState> {
+export class SstpClientStateMachine extends SstpCallMachine<SstpClientEstablishmentState> {
   readonly #certHashes: CertHashes;
   readonly #negotiationMs: number;
   readonly #maxConnectRetries: number;
@@ -84,6 +85,8 @@ export class SstpClientStateMachine extends SstpCallMachine<EstablishmentState> 
   #hashProtocol: HashProtocol | null = null;
 
   /**
+   * A client call machine in `Client_Call_Disconnected`; `start()` sends Call Connect Request.
+   *
    * @throws {RangeError} For certificate hashes of the wrong size or bad timer values.
    */
   constructor(options: SstpClientOptions) {
@@ -137,6 +140,7 @@ export class SstpClientStateMachine extends SstpCallMachine<EstablishmentState> 
     return actions;
   }
 
+  /** Handles Call Connect Ack and Nak; any other establishment message aborts the call. */
   protected override receiveEstablishment(
     message: SstpControlMessage,
     _nowMs: number,

@@ -39,7 +39,8 @@ export type SstpServerState =
   | "Server_Call_Connected"
   | SstpTeardownState;
 
-type EstablishmentState = Exclude<SstpServerState, SstpTeardownState>;
+/** The server's states other than teardown: the ones its establishment code moves between. */
+export type SstpServerEstablishmentState = Exclude<SstpServerState, SstpTeardownState>;
 
 /** Options of {@linkcode SstpServerStateMachine}. */
 export interface SstpServerOptions {
@@ -79,7 +80,7 @@ export interface SstpServerOptions {
  * if (server.state !== "Server_Call_Connected_Pending" || actions.length !== 3) throw new Error();
  * ```
  */
-export class SstpServerStateMachine extends SstpCallMachine<EstablishmentState> {
+export class SstpServerStateMachine extends SstpCallMachine<SstpServerEstablishmentState> {
   /** Dropped with the nonce and the HLAK once Call Connected is verified. */
   #certHashes: CertHashes | null;
   readonly #randomBytes: (n: number) => Uint8Array;
@@ -94,6 +95,9 @@ export class SstpServerStateMachine extends SstpCallMachine<EstablishmentState> 
   #held: SstpControlMessage | null = null;
 
   /**
+   * A server call machine in `Server_Call_Disconnected`; `start()` waits for
+   * Call Connect Request under the negotiation timer.
+   *
    * @throws {RangeError} For certificate hashes of the wrong size, a bitmask
    * outside 1..3 or bad timer values.
    */
@@ -151,6 +155,7 @@ export class SstpServerStateMachine extends SstpCallMachine<EstablishmentState> 
     return actions;
   }
 
+  /** Handles Call Connect Request and Call Connected; Ack or Nak (client-bound) aborts the call. */
   protected override receiveEstablishment(
     message: SstpControlMessage,
     nowMs: number,

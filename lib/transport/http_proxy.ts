@@ -22,10 +22,13 @@ import { ERROR_CODE, ProtocolError } from "../errors.ts";
 
 /** Where the proxy is and how to log in to it. */
 export interface HttpProxyOptions {
+  /** Proxy host name or IP address. */
   host: string;
+  /** Proxy TCP port. */
   port: number;
   /** User and password for Basic authentication, if the proxy wants them. */
   user?: string;
+  /** Password for Basic authentication (sent only with `user`; never logged). */
   password?: string;
 }
 

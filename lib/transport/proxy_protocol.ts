@@ -45,15 +45,17 @@ export const PROXY_V2_SIGNATURE = new Uint8Array([
 /** Version 1 headers are at most 107 bytes (the spec's worst case, TCP6). */
 export const PROXY_V1_MAX_LENGTH = 107;
 /** Longest version 2 header accepted: 16 + a 16-bit length. */
-export const PROXY_V2_MAX_LENGTH = 16 + 65535;
+export const PROXY_V2_MAX_LENGTH: number = 16 + 65535;
 
 /** A parsed header. */
 export interface ProxyHeader {
+  /** 1 for the text form, 2 for the binary form. */
   version: 1 | 2;
   /** `proxy`: addresses below are the client's; `local`: no client address (health check). */
   command: "proxy" | "local";
   /** Present for `proxy` with TCP over IPv4/IPv6. */
   source?: { address: string; port: number };
+  /** The address the client connected to; present when `source` is. */
   destination?: { address: string; port: number };
 }
 

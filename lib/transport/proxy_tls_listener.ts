@@ -36,9 +36,13 @@ const MAX_HEADER_BYTES = 4096;
 
 /** Options of {@linkcode listenProxyTls}. */
 export interface ListenProxyTlsOptions {
+  /** Addresses to bind, one listener each. */
   hostname: readonly string[];
+  /** TCP port on every address. */
   port: number;
+  /** Server certificate chain, PEM, leaf first. */
   certPem: string;
+  /** The certificate's private key, PEM. */
   keyPem: string;
   /** `yes` (either version), `v1` or `v2`. */
   mode: ProxyProtocolMode;
@@ -46,6 +50,7 @@ export interface ListenProxyTlsOptions {
   trusted: readonly string[];
   /** Header plus TLS handshake must finish within this (default 30,000 ms). */
   handshakeTimeoutMs?: number;
+  /** Where refused and failed connections are logged; silent when absent. */
   logger?: Logger;
 }
 

@@ -34,12 +34,17 @@ export interface SourceLimits {
 
 /** Entries keyed by source, with a global and a per-source cap. */
 export class SourceLimiter<T> {
+  /** The caps it enforces. */
   readonly limits: SourceLimits;
   /** Insertion order is admission order: the first entry is the oldest. */
   readonly #entries = new Map<T, { source: string; sinceMs: number }>();
   readonly #perSource = new Map<string, number>();
 
-  /** @throws {RangeError} when a limit is not a positive integer. */
+  /**
+   * An empty limiter with these caps.
+   *
+   * @throws {RangeError} when a limit is not a positive integer.
+   */
   constructor(limits: SourceLimits) {
     for (const [name, value] of Object.entries(limits)) {
       if (!Number.isInteger(value) || value < 1) {
@@ -155,6 +160,7 @@ export class RefusalLog {
   #suppressed = 0;
   readonly #bySource = new Map<string, number>();
 
+  /** Logs through `logger`, in windows of `windowMs` milliseconds measured on `clock`. */
   constructor(logger: Logger, clock: Clock, windowMs = 10_000) {
     this.#logger = logger;
     this.#clock = clock;

@@ -103,7 +103,9 @@ export interface TlsListener extends AsyncIterable<ByteDuplex> {
 
 /** What {@linkcode TlsListener.setCertificate} takes. */
 export interface ListenerCertificate {
+  /** New server certificate chain, PEM, leaf first. */
   certPem: string;
+  /** Its private key, PEM. */
   keyPem: string;
   /** New CA bundle for client certificates (only with `clientCertificate`). */
   caPem?: string;

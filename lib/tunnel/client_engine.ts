@@ -15,7 +15,9 @@ import { SessionEngine } from "./session_engine.ts";
 export interface ClientEngineOptions {
   /** Hashes of the server leaf certificate of THIS TLS connection. */
   certHashes: CertHashes;
+  /** User name to authenticate as. */
   user: string;
+  /** Plain-text password (never logged). */
   password: string;
   /** Allowed methods (RouterOS `authentication`). */
   authentication: readonly AuthMethod[];
@@ -29,7 +31,9 @@ export interface ClientEngineOptions {
   requestDns?: boolean;
   /** The server's IP address: an IPCP address equal to it is refused. */
   serverAddress?: string;
+  /** Source of nonces, challenges and magic numbers (tests inject a seeded one). */
   randomBytes: RandomBytes;
+  /** Where protocol steps and failures of this session are logged. */
   logger: Logger;
 }
 

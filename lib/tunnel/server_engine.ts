@@ -20,6 +20,7 @@ export interface ServerEngineOptions {
   certHashes: CertHashes;
   /** Methods offered, preferred first (RouterOS `authentication`). */
   authentication: readonly AuthMethod[];
+  /** Local secrets: a user's plain-text password, or undefined when unknown. */
   lookupPassword: PasswordLookup;
   /** RADIUS hook: asked about users `lookupPassword` does not know (`ppp-aaa use-radius`). */
   remoteAuthenticate?: RemoteAuthenticate;
@@ -33,13 +34,17 @@ export interface ServerEngineOptions {
   negotiationMs?: number;
   /** Hash protocols offered in Call Connect Ack (default 3: SHA-1 and SHA-256). */
   hashBitmask?: number;
+  /** Our MRU in bytes (RouterOS `max-mru`). */
   mru?: number;
+  /** Interface MTU cap in bytes (RouterOS `max-mtu`). */
   maxMtu?: number;
   /** Deadline from authentication to link-up in ms (RouterOS-style `link-up-timeout`). */
   linkUpMs?: number;
   /** Called at once when the peer fails to authenticate (login throttling). */
   onAuthFailure?: (error: ProtocolError) => void;
+  /** Source of nonces, challenges and magic numbers (tests inject a seeded one). */
   randomBytes: RandomBytes;
+  /** Where protocol steps and failures of this session are logged. */
   logger: Logger;
 }
 

@@ -44,8 +44,11 @@ function isSstpTimer(timer: TimerName): timer is SstpTimer {
 
 /** Options of {@linkcode SessionEngine}. */
 export interface SessionEngineOptions {
+  /** The SSTP call machine (client or server role). */
   sstp: SstpCallMachine;
+  /** The PPP link (LCP, authentication, NCPs) carried inside SSTP. */
   link: PppLink;
+  /** Where protocol steps and failures of this session are logged. */
   logger: Logger;
   /** Upper bound on the interface MTU (RouterOS `max-mtu`). */
   maxMtu?: number;

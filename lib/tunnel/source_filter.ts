@@ -22,6 +22,8 @@ export class SourceFilter {
   readonly #prefixes: readonly Prefix[];
 
   /**
+   * A filter that allows IPv4 sources equal to `assigned` or inside `routes`.
+   *
    * @param assigned The client's address on the link (IPCP).
    * @param routes Prefixes (`a.b.c.d/n` or an address) routed to the client.
    * @throws {TypeError} for an address or prefix that is not IPv4.

@@ -11,6 +11,7 @@ export type CheckStatus = "ok" | "warn" | "fail" | "info";
 
 /** One line of the report. */
 export interface CheckResult {
+  /** `fail` blocks running; `warn` works but is worth fixing; `info` is a fact. */
   status: CheckStatus;
   /** What was checked (`/dev/net/tun`, `certificate`, `port 443`, …). */
   check: string;

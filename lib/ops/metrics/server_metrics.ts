@@ -28,10 +28,15 @@ const SETUP_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** Traffic counters summed over sessions. */
 export interface Traffic {
+  /** IP bytes received from clients through their tunnels. */
   rxBytes: number;
+  /** IP bytes sent to clients through their tunnels. */
   txBytes: number;
+  /** IP packets received from clients through their tunnels. */
   rxPackets: number;
+  /** IP packets sent to clients through their tunnels. */
   txPackets: number;
+  /** Packets from clients that were dropped (undecodable, or no TUN device yet). */
   droppedInbound: number;
 }
 
@@ -67,9 +72,13 @@ export function failureReason(session: ServerSession): string {
 export interface RecentFailure {
   /** Wall-clock time (ms since the epoch). */
   atMs: number;
+  /** Client IP:port. */
   callerId: string;
+  /** User name, empty when the session ended before authentication. */
   user: string;
+  /** Short label, as in `session_setup_failures_total{reason}` (`auth_failed`, `connection_lost`, …). */
   reason: string;
+  /** The error message, at most 200 characters. */
   detail: string;
 }
 

@@ -21,13 +21,17 @@ import { parseServerConfig } from "../../config/server_config.ts";
 
 /** A line that was not (fully) translated. */
 export interface ImportNote {
+  /** Line of the export it is about (1-based). */
   line: number;
+  /** What was left out or changed, and why. */
   message: string;
 }
 
 /** One `/interface sstp-client` as `sstp connect` YAML. */
 export interface ImportedClient {
+  /** The interface's `name=`. */
   name: string;
+  /** The client configuration (`sstp connect --config`). */
   yaml: string;
 }
 
@@ -37,7 +41,9 @@ export interface RouterOsImport {
   serverYaml: string;
   /** True when the export configures an SSTP server (or its PPP settings). */
   hasServer: boolean;
+  /** One entry per `/interface sstp-client`. */
   clients: ImportedClient[];
+  /** Everything not translated as is, in line order. */
   notes: ImportNote[];
 }
 

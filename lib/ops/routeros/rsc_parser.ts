@@ -11,6 +11,7 @@
 
 /** One command of the export, with the line it starts on (1-based). */
 export interface RscCommand {
+  /** Line the command starts on (1-based; continuations are joined). */
   line: number;
   /** The menu path, e.g. `/ppp secret`. */
   menu: string;
@@ -26,13 +27,17 @@ export interface RscCommand {
 
 /** A line the reader could not understand. */
 export interface RscProblem {
+  /** Line of the problem (1-based). */
   line: number;
+  /** What could not be read. */
   message: string;
 }
 
 /** What {@linkcode parseRsc} returns. */
 export interface RscDocument {
+  /** The commands read, in order. */
   commands: RscCommand[];
+  /** Lines skipped as unreadable, in order. */
   problems: RscProblem[];
 }
 

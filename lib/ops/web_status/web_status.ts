@@ -20,24 +20,39 @@ import { STATUS_PAGE_HTML } from "./page.ts";
 
 /** One session in a snapshot. */
 export interface WebSession {
+  /** The session's correlation id. */
   id: string;
+  /** Authenticated user name (empty before authentication). */
   user: string;
+  /** Client IP:port. */
   callerId: string;
+  /** Interface name (empty while negotiating). */
   interface: string;
+  /** Address given to the client. */
   address: string;
+  /** Server address on the link. */
   localAddress: string;
+  /** `negotiating`, `connected` or `disconnecting`. */
   state: string;
+  /** Seconds since the session came up (since the connection while negotiating). */
   uptimeS: number;
+  /** IP bytes received from the client through the tunnel. */
   rxBytes: number;
+  /** IP bytes sent to the client through the tunnel. */
   txBytes: number;
 }
 
 /** What the page receives each second. */
 export interface WebSnapshot {
+  /** Wall-clock time of the snapshot (ms since the epoch). */
   atMs: number;
+  /** Server uptime in seconds. */
   uptimeS: number;
+  /** Every current session. */
   sessions: WebSession[];
+  /** IP bytes through all tunnels since the server started, ended sessions included. */
   total: { rxBytes: number; txBytes: number };
+  /** Recent sessions that ended before coming up, newest first. */
   failures: { atMs: number; callerId: string; user: string; reason: string; detail: string }[];
 }
 

@@ -19,8 +19,11 @@ import { ByteWriter } from "../../bytes/byte_writer.ts";
 
 /** A decoded header and a reader over exactly the Data field. */
 export interface AuthHeader {
+  /** The Code octet (meaning depends on the protocol: PAP, CHAP or EAP). */
   code: number;
+  /** The Identifier octet matching replies to requests. */
   identifier: number;
+  /** Reader over the Data field, bounded by the Length field. */
   data: ByteReader;
 }
 

@@ -12,8 +12,11 @@ export type PairSide = "peer" | "authenticator";
 
 /** One packet in flight. */
 export interface PairPacket {
+  /** The side that sent it. */
   from: PairSide;
+  /** The packet as sent (before any filter). */
   packet: Uint8Array;
+  /** Pair clock when it was sent, ms. */
   atMs: number;
 }
 
@@ -26,7 +29,9 @@ export type PairFilter = (
 
 /** What happened. */
 export interface PairRun {
+  /** The peer's outcome; undefined when it never finished. */
   peer: AuthResult | undefined;
+  /** The authenticator's outcome; undefined when it never finished. */
   authenticator: AuthResult | undefined;
   /** Every packet sent (before filtering), in order. */
   sent: PairPacket[];

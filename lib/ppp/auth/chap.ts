@@ -135,6 +135,8 @@ export class ChapPeer implements AuthPeer {
   #isDone = false;
 
   /**
+   * A CHAP peer that waits for a Challenge; `start()` arms the wait timer.
+   *
    * @param algorithm Computes Responses and checks Success.
    * @param options Timer settings.
    */
@@ -235,6 +237,8 @@ export class ChapAuthenticator implements AuthAuthenticator {
   #isDone = false;
 
   /**
+   * A CHAP authenticator; `start()` sends the first Challenge.
+   *
    * @param algorithm Checks Responses.
    * @param options Name, randomness and timer settings.
    */

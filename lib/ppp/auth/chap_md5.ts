@@ -58,6 +58,7 @@ export function chapMd5PeerAlgorithm(user: string, password: string): ChapPeerAl
 
 /** Options of {@linkcode chapMd5AuthenticatorAlgorithm}. */
 export interface ChapMd5AuthenticatorOptions {
+  /** The user's plain-text password, or undefined for an unknown user (the Response is refused). */
   lookupPassword: PasswordLookup;
   /** Success text; default "Access granted". */
   successMessage?: string;

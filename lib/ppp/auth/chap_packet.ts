@@ -44,7 +44,9 @@ export const CHAP_CODE_NAME: Readonly<Record<number, string>> = {
 
 /** A Challenge or Response packet (RFC 1994 4.1). */
 export interface ChapValuePacket {
+  /** Challenge (1) or Response (2). */
   code: typeof CHAP_CODE.CHALLENGE | typeof CHAP_CODE.RESPONSE;
+  /** Identifier; a Response copies its Challenge's. */
   identifier: number;
   /** The challenge or response value. */
   value: Uint8Array;
@@ -54,7 +56,9 @@ export interface ChapValuePacket {
 
 /** A Success or Failure packet (RFC 1994 4.2). */
 export interface ChapMessagePacket {
+  /** Success (3) or Failure (4). */
   code: typeof CHAP_CODE.SUCCESS | typeof CHAP_CODE.FAILURE;
+  /** Identifier of the Response it answers. */
   identifier: number;
   /** The message text (for MS-CHAP, the `S=`/`E=` fields). */
   message: string;

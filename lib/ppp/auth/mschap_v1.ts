@@ -66,6 +66,7 @@ export function msChapV1PeerAlgorithm(user: string, password: string): ChapPeerA
 
 /** Options of {@linkcode msChapV1AuthenticatorAlgorithm}. */
 export interface MsChapV1AuthenticatorOptions {
+  /** The user's plain-text password, or undefined for an unknown user (the Response is refused). */
   lookupPassword: PasswordLookup;
   /** Success text; default "Access granted". */
   successMessage?: string;

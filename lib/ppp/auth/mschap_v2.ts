@@ -39,8 +39,11 @@ export const MSCHAP_V2_RESPONSE_LENGTH = 49;
 
 /** The fields of an MS-CHAPv2 Response Value (RFC 2759 4). */
 export interface MsChapV2Response {
+  /** The peer's 16-byte random Peer-Challenge. */
   peerChallenge: Uint8Array;
+  /** The 24-byte NT-Response. */
   ntResponse: Uint8Array;
+  /** The Flags octet, reserved: sent as zero (RFC 2759 4), not checked on receipt. */
   flags: number;
 }
 
@@ -105,7 +108,9 @@ export function decodeMsChapV2Success(
 
 /** Options of {@linkcode msChapV2PeerAlgorithm}. */
 export interface MsChapV2PeerOptions {
+  /** User name sent as the Response's Name. */
   user: string;
+  /** Plain-text password the NT-Response and the Authenticator Response check derive from. */
   password: string;
   /** Source of the 16-byte peer challenge. */
   randomBytes: RandomBytes;
@@ -168,6 +173,7 @@ export function msChapV2PeerAlgorithm(options: MsChapV2PeerOptions): ChapPeerAlg
 
 /** Options of {@linkcode msChapV2AuthenticatorAlgorithm}. */
 export interface MsChapV2AuthenticatorOptions {
+  /** The user's plain-text password, or undefined for an unknown user (the Response is refused). */
   lookupPassword: PasswordLookup;
   /** Source of the new challenge in the Failure message's `C=` field. */
   randomBytes: RandomBytes;

@@ -45,7 +45,9 @@ function decodeOrDiscard(packet: Uint8Array): PapPacket | undefined {
 
 /** Options of {@linkcode PapPeer}. */
 export interface PapPeerOptions {
+  /** Peer-ID to send (at most 255 bytes as UTF-8). */
   user: string;
+  /** Password to send, in clear (at most 255 bytes as UTF-8). */
   password: string;
   /** Restart timer, ms; default {@linkcode PAP_RESTART_MS}. */
   restartMs?: number;
@@ -67,6 +69,8 @@ export class PapPeer implements AuthPeer {
   #isDone = false;
 
   /**
+   * A PAP peer; `start()` sends the first Authenticate-Request.
+   *
    * @param options Credentials and timer settings.
    * @throws {RangeError} If the user name or password exceeds 255 bytes.
    */
@@ -145,6 +149,7 @@ export class PapPeer implements AuthPeer {
 
 /** Options of {@linkcode PapAuthenticator}. */
 export interface PapAuthenticatorOptions {
+  /** The user's plain-text password, or undefined for an unknown user (the request is Nak'ed). */
   lookupPassword: PasswordLookup;
   /** Wait for the Request, ms; default {@linkcode PAP_AUTHENTICATOR_WAIT_MS}. */
   waitMs?: number;
@@ -165,7 +170,11 @@ export class PapAuthenticator implements AuthAuthenticator {
   #decision: { isAck: boolean } | undefined;
   #isDone = false;
 
-  /** @param options Password lookup, timer and message settings. */
+  /**
+   * A PAP authenticator; it waits for the peer's Authenticate-Request.
+   *
+   * @param options Password lookup, timer and message settings.
+   */
   constructor(options: PapAuthenticatorOptions) {
     this.#lookup = options.lookupPassword;
     this.#waitMs = options.waitMs ?? PAP_AUTHENTICATOR_WAIT_MS;

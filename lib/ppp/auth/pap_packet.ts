@@ -29,16 +29,23 @@ export const PAP_CODE = {
 
 /** An Authenticate-Request (RFC 1334 2.2.1). */
 export interface PapRequestPacket {
+  /** Authenticate-Request (1). */
   code: typeof PAP_CODE.AUTHENTICATE_REQUEST;
+  /** Identifier; changes with each new request. */
   identifier: number;
+  /** The user name. */
   peerId: string;
+  /** The password, in clear (never log it). */
   password: string;
 }
 
 /** An Authenticate-Ack or Authenticate-Nak (RFC 1334 2.2.2). */
 export interface PapReplyPacket {
+  /** Authenticate-Ack (2) or Authenticate-Nak (3). */
   code: typeof PAP_CODE.AUTHENTICATE_ACK | typeof PAP_CODE.AUTHENTICATE_NAK;
+  /** Identifier of the request it answers. */
   identifier: number;
+  /** Message text for the user (may be empty). */
   message: string;
 }
 

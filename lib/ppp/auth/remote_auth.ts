@@ -76,9 +76,13 @@ const encoder = new TextEncoder();
 
 /** Options of {@linkcode RemoteFallbackAuthenticator}. */
 export interface RemoteFallbackOptions {
+  /** The method the local authenticator runs; decides how packets are read and answered. */
   method: AuthMethod;
+  /** Local secrets: a user it knows is checked locally, any other goes to `remote`. */
   lookupPassword: PasswordLookup;
+  /** The remote service (RADIUS) asked about users `lookupPassword` does not know. */
   remote: RemoteAuthenticate;
+  /** Not read by this class: Challenges come from the local authenticator, which has its own. */
   randomBytes: RandomBytes;
 }
 
@@ -93,7 +97,12 @@ export class RemoteFallbackAuthenticator implements AuthAuthenticator {
   #reply: { identifier: number; packet: Uint8Array } | undefined;
   #isRemote = false;
 
-  /** @param local The method's local authenticator, used for everything else. */
+  /**
+   * Wraps `local`: it sends the Challenge and checks known users; Responses
+   * from unknown users are sent to `options.remote` instead.
+   *
+   * @param local The method's local authenticator, used for everything else.
+   */
   constructor(local: AuthAuthenticator, options: RemoteFallbackOptions) {
     this.#local = local;
     this.#o = options;

@@ -48,7 +48,12 @@ export class DnsHandler implements OptionHandler {
   #isRejected = false;
   #address: Uint8Array | undefined;
 
-  /** @throws {TypeError} For an address that is not a dotted quad. */
+  /**
+   * The handler for the primary or secondary DNS option (`type`): a client
+   * asks for an address, a server hands out `options.address`.
+   *
+   * @throws {TypeError} For an address that is not a dotted quad.
+   */
   constructor(type: DnsOptionType, options: DnsOptions) {
     this.type = type;
     this.#role = options.role;

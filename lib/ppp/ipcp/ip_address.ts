@@ -38,7 +38,8 @@ export function describeIpAddress(data: Uint8Array): string {
 
 /** The IP-Address handler. */
 export class IpAddressHandler implements OptionHandler {
-  readonly type = IPCP_OPTION.IP_ADDRESS;
+  /** IP-Address, option 3 (RFC 1332 3.3). */
+  readonly type: typeof IPCP_OPTION.IP_ADDRESS = IPCP_OPTION.IP_ADDRESS;
   readonly #role: IpcpRole;
   readonly #configuredLocal: Uint8Array | undefined;
   readonly #configuredPeer: Uint8Array | undefined;
@@ -47,7 +48,12 @@ export class IpAddressHandler implements OptionHandler {
   #local: Uint8Array | undefined;
   #peer: Uint8Array | undefined;
 
-  /** @throws {TypeError} For an address that is not a dotted quad. */
+  /**
+   * The IP-Address handler for `options.role`, starting from the configured
+   * local and peer addresses (when given).
+   *
+   * @throws {TypeError} For an address that is not a dotted quad.
+   */
   constructor(options: IpAddressOptions) {
     this.#role = options.role;
     this.#configuredLocal = options.localAddress === undefined

@@ -52,11 +52,16 @@ export interface IpcpResult {
 export class Ipcp extends FsmControlProtocol {
   /** 0x8021 */
   readonly protocol: number = PROTOCOL.IPCP;
+  /** The automaton over the IP-Address and DNS option handlers. */
   protected readonly fsm: PppFsm;
   readonly #address: IpAddressHandler;
   readonly #dns: readonly [DnsHandler, DnsHandler];
 
-  /** @throws {TypeError} For addresses that are not dotted quads. */
+  /**
+   * IPCP for `options.role`, in the Initial state.
+   *
+   * @throws {TypeError} For addresses that are not dotted quads.
+   */
   constructor(options: IpcpOptions) {
     super();
     const { role } = options;

@@ -55,7 +55,8 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
 
 /** The Interface-Identifier handler. */
 export class InterfaceIdentifierHandler implements OptionHandler {
-  readonly type = IPV6CP_OPTION.INTERFACE_IDENTIFIER;
+  /** Interface-Identifier, option 1 (RFC 5072 4.1). */
+  readonly type: typeof IPV6CP_OPTION.INTERFACE_IDENTIFIER = IPV6CP_OPTION.INTERFACE_IDENTIFIER;
   readonly #randomBytes: RandomBytes;
   readonly #configured: Uint8Array | undefined;
   #wanted: Uint8Array;
@@ -63,7 +64,11 @@ export class InterfaceIdentifierHandler implements OptionHandler {
   #local: Uint8Array | undefined;
   #peer: Uint8Array | undefined;
 
-  /** @throws {RangeError} For a configured identifier that is not 8 non-zero bytes. */
+  /**
+   * The handler, wanting the configured identifier or a random one.
+   *
+   * @throws {RangeError} For a configured identifier that is not 8 non-zero bytes.
+   */
   constructor(options: InterfaceIdentifierOptions) {
     this.#randomBytes = options.randomBytes;
     const c = options.localIdentifier;

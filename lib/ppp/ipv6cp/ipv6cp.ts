@@ -46,10 +46,15 @@ export interface Ipv6cpResult {
 export class Ipv6cp extends FsmControlProtocol {
   /** 0x8057 */
   readonly protocol: number = PROTOCOL.IPV6CP;
+  /** The automaton over the Interface-Identifier handler. */
   protected readonly fsm: PppFsm;
   readonly #iid: InterfaceIdentifierHandler;
 
-  /** @throws {RangeError} For a bad `localIdentifier` or counters. */
+  /**
+   * IPV6CP in the Initial state.
+   *
+   * @throws {RangeError} For a bad `localIdentifier` or counters.
+   */
   constructor(options: Ipv6cpOptions) {
     super();
     this.#iid = new InterfaceIdentifierHandler({

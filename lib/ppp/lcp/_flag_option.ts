@@ -25,6 +25,11 @@ export class FlagOptionHandler implements OptionHandler {
   #weAccepted = false;
   #peerAccepted = false;
 
+  /**
+   * A handler for option `type`, rendered as `label` in logs.
+   *
+   * @param options Whether to request the option and to accept the peer's.
+   */
   constructor(type: number, label: string, options: FlagOptions) {
     this.type = type;
     this.#label = label;

@@ -13,7 +13,11 @@ import { FlagOptionHandler, type FlagOptions } from "./_flag_option.ts";
 
 /** The Address-and-Control-Field-Compression handler. */
 export class AcfcHandler extends FlagOptionHandler {
-  /** @param options Whether to request and to accept ACFC. */
+  /**
+   * ACFC (LCP option 8): off unless requested, accepted by default.
+   *
+   * @param options Whether to request and to accept ACFC.
+   */
   constructor(options: FlagOptions = {}) {
     super(LCP_OPTION.ACFC, "accomp", options);
   }

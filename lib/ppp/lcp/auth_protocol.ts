@@ -50,7 +50,8 @@ export function describeAuthProtocol(data: Uint8Array): string {
 
 /** The Authentication-Protocol handler. */
 export class AuthProtocolHandler implements OptionHandler {
-  readonly type = LCP_OPTION.AUTH_PROTOCOL;
+  /** Authentication-Protocol, option 3 (RFC 1661 6.2). */
+  readonly type: typeof LCP_OPTION.AUTH_PROTOCOL = LCP_OPTION.AUTH_PROTOCOL;
   readonly #authenticatePeerWith: readonly AuthMethod[];
   readonly #acceptAuth: readonly AuthMethod[];
   #refused = new Set<AuthMethod>();
@@ -58,6 +59,7 @@ export class AuthProtocolHandler implements OptionHandler {
   #authAsAuthenticator: AuthMethod | undefined;
   #authAsPeer: AuthMethod | undefined;
 
+  /** A handler that requires `authenticatePeerWith` (server) and accepts `acceptAuth` (client); both empty by default. */
   constructor(options: AuthProtocolOptions = {}) {
     this.#authenticatePeerWith = [...(options.authenticatePeerWith ?? [])];
     this.#acceptAuth = [...(options.acceptAuth ?? [])];

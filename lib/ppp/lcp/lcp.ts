@@ -88,6 +88,7 @@ export interface LcpResult {
 export class Lcp extends FsmControlProtocol {
   /** 0xc021 */
   readonly protocol: number = PROTOCOL.LCP;
+  /** The automaton over the MRU, Authentication-Protocol, Magic-Number, PFC and ACFC handlers. */
   protected readonly fsm: PppFsm;
   readonly #mru: MruHandler;
   readonly #auth: AuthProtocolHandler;
@@ -95,7 +96,11 @@ export class Lcp extends FsmControlProtocol {
   readonly #pfc: PfcHandler;
   readonly #acfc: AcfcHandler;
 
-  /** @throws {RangeError} For out-of-range MRU or counters. */
+  /**
+   * LCP in the Initial state.
+   *
+   * @throws {RangeError} For out-of-range MRU or counters.
+   */
   constructor(options: LcpOptions) {
     super();
     this.#mru = new MruHandler(pickDefined(options, ["mru", "requestMru", "maxPeerMru"]));

@@ -47,7 +47,8 @@ export function describeMagicNumber(data: Uint8Array): string {
 
 /** The Magic-Number handler. */
 export class MagicNumberHandler implements OptionHandler {
-  readonly type = LCP_OPTION.MAGIC_NUMBER;
+  /** Magic-Number, option 5 (RFC 1661 6.4). */
+  readonly type: typeof LCP_OPTION.MAGIC_NUMBER = LCP_OPTION.MAGIC_NUMBER;
   readonly #randomBytes: RandomBytes;
   readonly #isRequesting: boolean;
   readonly #loopbackLimit: number;
@@ -57,6 +58,7 @@ export class MagicNumberHandler implements OptionHandler {
   #localMagic = 0;
   #peerMagic = 0;
 
+  /** A handler that draws a random non-zero magic number from `options.randomBytes`. */
   constructor(options: MagicNumberOptions) {
     this.#randomBytes = options.randomBytes;
     this.#isRequesting = options.requestMagic ?? true;

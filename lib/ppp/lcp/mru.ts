@@ -40,7 +40,8 @@ export function describeMru(data: Uint8Array): string {
 
 /** The Maximum-Receive-Unit handler. */
 export class MruHandler implements OptionHandler {
-  readonly type = LCP_OPTION.MRU;
+  /** Maximum-Receive-Unit, option 1 (RFC 1661 6.1). */
+  readonly type: typeof LCP_OPTION.MRU = LCP_OPTION.MRU;
   readonly #mru: number;
   readonly #maxPeerMru: number;
   readonly #isRequesting: boolean;
@@ -49,7 +50,11 @@ export class MruHandler implements OptionHandler {
   #localMru: number = PPP_DEFAULTS.MRU;
   #peerMru: number = PPP_DEFAULTS.MRU;
 
-  /** @throws {RangeError} For an MRU outside [128, 4091]. */
+  /**
+   * A handler for receiving up to `options.mru` bytes (both directions start at the default 1500).
+   *
+   * @throws {RangeError} For an MRU outside [128, 4091].
+   */
   constructor(options: MruOptions = {}) {
     this.#mru = checkMru(options.mru ?? PPP_DEFAULTS.MRU, "mru");
     this.#maxPeerMru = checkMru(options.maxPeerMru ?? PPP_DEFAULTS.MAX_MRU, "maxPeerMru");

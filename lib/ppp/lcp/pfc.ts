@@ -12,7 +12,11 @@ import { FlagOptionHandler, type FlagOptions } from "./_flag_option.ts";
 
 /** The Protocol-Field-Compression handler. */
 export class PfcHandler extends FlagOptionHandler {
-  /** @param options Whether to request and to accept PFC. */
+  /**
+   * PFC (LCP option 7): off unless requested, accepted by default.
+   *
+   * @param options Whether to request and to accept PFC.
+   */
   constructor(options: FlagOptions = {}) {
     super(LCP_OPTION.PFC, "pcomp", options);
   }
