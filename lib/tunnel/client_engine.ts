@@ -29,6 +29,8 @@ export interface ClientEngineOptions {
   requestDns?: boolean;
   /** The server's IP address: an IPCP address equal to it is refused. */
   serverAddress?: string;
+  /** Run BCP and bridge Ethernet frames (RouterOS `bridge`); default false. */
+  bridge?: boolean;
   randomBytes: RandomBytes;
   logger: Logger;
 }
@@ -63,6 +65,7 @@ export function createClientEngine(options: ClientEngineOptions): SessionEngine 
     randomBytes: options.randomBytes,
     logger: options.logger,
     ...(options.mru !== undefined ? { mru: options.mru } : {}),
+    ...(options.bridge ? { bridge: true } : {}),
   });
   return new SessionEngine({
     sstp,

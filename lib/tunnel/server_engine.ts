@@ -39,6 +39,8 @@ export interface ServerEngineOptions {
   linkUpMs?: number;
   /** Called at once when the peer fails to authenticate (login throttling). */
   onAuthFailure?: (error: ProtocolError) => void;
+  /** Run BCP and bridge Ethernet frames (RouterOS `bridge`); default false. */
+  bridge?: boolean;
   randomBytes: RandomBytes;
   logger: Logger;
 }
@@ -62,6 +64,7 @@ export function createServerEngine(options: ServerEngineOptions): SessionEngine 
     randomBytes: options.randomBytes,
     logger: options.logger,
     ...(options.mru !== undefined ? { mru: options.mru } : {}),
+    ...(options.bridge ? { bridge: true } : {}),
   });
   return new SessionEngine({
     sstp,

@@ -36,7 +36,13 @@ const SSTP_TIMERS: ReadonlySet<TimerName> = new Set<SstpTimer>([
 ]);
 /** Runs from authentication until the link is up (see `linkUpMs`). */
 const LINK_UP_TIMER: TimerName = "linkUp";
-const LINK_TIMERS: ReadonlySet<TimerName> = new Set<LinkTimer>(["lcp", "auth", "ipcp", "ipv6cp"]);
+const LINK_TIMERS: ReadonlySet<TimerName> = new Set<LinkTimer>([
+  "lcp",
+  "auth",
+  "ipcp",
+  "ipv6cp",
+  "bcp",
+]);
 
 function isSstpTimer(timer: TimerName): timer is SstpTimer {
   return SSTP_TIMERS.has(timer);
@@ -74,6 +80,8 @@ export class SessionEngine implements TunnelEngine {
   readonly #onAuthFailure: ((error: ProtocolError) => void) | undefined;
   #ip: IpcpResult | undefined;
   #linkUpSent = false;
+  #bridgeUp = false;
+  #bridgeUpSent = false;
   #closed = false;
   #authenticated: { user: string; method: AuthMethod } | undefined;
   #error: Error | undefined;
@@ -114,6 +122,10 @@ export class SessionEngine implements TunnelEngine {
   }
   get isIpv6Open(): boolean {
     return this.#sstp.isDataAllowed && this.#link.isIpv6Open;
+  }
+  /** True when bridged Ethernet frames may flow both ways (BCP Opened, call connected). */
+  get isBridgeOpen(): boolean {
+    return this.#bridgeUpSent && this.#sstp.isDataAllowed && this.#link.isBridgeOpen;
   }
   get peerMru(): number {
     return this.#link.lcp.peerMru;
@@ -182,6 +194,7 @@ export class SessionEngine implements TunnelEngine {
         case "callConnected":
           this.#log.info(`SSTP ${this.#sstp.state}`);
           this.#maybeLinkUp(out);
+          this.#maybeBridgeUp(out);
           break;
         case "closed":
           this.#finish(a.error, nowMs, out);
@@ -230,6 +243,13 @@ export class SessionEngine implements TunnelEngine {
         case "ipDown":
           this.#log.info("IPCP down");
           break;
+        case "bridgeUp":
+          this.#bridgeUp = true;
+          this.#maybeBridgeUp(out);
+          break;
+        case "bridgeDown":
+          this.#log.info("BCP down");
+          break;
         case "dead":
           if (a.error && isAuthError(a.error) && this.#authenticated === undefined) {
             this.#onAuthFailure?.(a.error);
@@ -256,6 +276,12 @@ export class SessionEngine implements TunnelEngine {
       mtu: this.mtu,
     };
     out.push({ type: "linkUp", ip });
+  }
+
+  #maybeBridgeUp(out: TunnelAction[]): void {
+    if (this.#bridgeUpSent || !this.#bridgeUp || !this.#sstp.isDataAllowed) return;
+    this.#bridgeUpSent = true;
+    out.push({ type: "bridgeUp" });
   }
 
   /**
