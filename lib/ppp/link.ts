@@ -65,9 +65,10 @@ interface LinkCommonOptions {
   restartTimerMs?: number;
   /**
    * Run BCP (RFC 3518) for bridged Ethernet frames (default false: BCP is
-   * Protocol-Rejected).
+   * Protocol-Rejected). A function is asked when the Network phase begins
+   * (the server knows the user's profile only after authentication).
    */
-  bridge?: boolean;
+  bridge?: boolean | (() => boolean);
 }
 
 /** Client-side link options. */
@@ -147,6 +148,8 @@ export class PppLink {
   #ipcp: Ipcp | undefined;
   #ipv6cp: Ipv6cp | undefined;
   #bcp: Bcp | undefined;
+  /** Whether this link bridges: decided when the Network phase begins. */
+  #bridging = false;
   #failure: ProtocolError | undefined;
   /** Set once authentication has completed (both roles). */
   #wasAuthenticated = false;
@@ -288,17 +291,17 @@ export class PppLink {
         }
         return this.#reject(protocol, info, nowMs);
       case PROTOCOL.BCP:
-        if (this.#o.bridge) {
-          if (this.#phase === "Network" && this.#bcp) {
-            return this.#cp(this.#bcp, this.#bcp.receive(info, nowMs), nowMs);
-          }
+        if (this.#phase === "Network" && this.#bcp) {
+          return this.#cp(this.#bcp, this.#bcp.receive(info, nowMs), nowMs);
+        }
+        if (this.#phase !== "Network" && this.#o.bridge) {
           this.#log.debug("discard BCP frame outside the Network phase");
           return [];
         }
         return this.#reject(protocol, info, nowMs);
       case PROTOCOL.BRIDGED:
         // Bridged frames on the slow path: BCP is not open (or not run).
-        if (this.#o.bridge) return [];
+        if (this.#bridging) return [];
         return this.#reject(protocol, info, nowMs);
       case PROTOCOL.IPV4:
       case PROTOCOL.IPV6:
@@ -573,7 +576,8 @@ export class PppLink {
         ...this.#cp(this.#ipv6cp, this.#ipv6cp.up(nowMs), nowMs),
       );
     }
-    if (o.bridge) {
+    this.#bridging = typeof o.bridge === "function" ? o.bridge() : o.bridge === true;
+    if (this.#bridging) {
       this.#bcp = new Bcp(timing);
       out.push(
         ...this.#cp(this.#bcp, this.#bcp.open(nowMs), nowMs),

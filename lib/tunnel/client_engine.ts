@@ -30,7 +30,7 @@ export interface ClientEngineOptions {
   /** The server's IP address: an IPCP address equal to it is refused. */
   serverAddress?: string;
   /** Run BCP and bridge Ethernet frames (RouterOS `bridge`); default false. */
-  bridge?: boolean;
+  bridge?: boolean | (() => boolean);
   randomBytes: RandomBytes;
   logger: Logger;
 }
@@ -65,7 +65,7 @@ export function createClientEngine(options: ClientEngineOptions): SessionEngine 
     randomBytes: options.randomBytes,
     logger: options.logger,
     ...(options.mru !== undefined ? { mru: options.mru } : {}),
-    ...(options.bridge ? { bridge: true } : {}),
+    ...(options.bridge !== undefined ? { bridge: options.bridge } : {}),
   });
   return new SessionEngine({
     sstp,

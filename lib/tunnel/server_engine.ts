@@ -40,7 +40,7 @@ export interface ServerEngineOptions {
   /** Called at once when the peer fails to authenticate (login throttling). */
   onAuthFailure?: (error: ProtocolError) => void;
   /** Run BCP and bridge Ethernet frames (RouterOS `bridge`); default false. */
-  bridge?: boolean;
+  bridge?: boolean | (() => boolean);
   randomBytes: RandomBytes;
   logger: Logger;
 }
@@ -64,7 +64,7 @@ export function createServerEngine(options: ServerEngineOptions): SessionEngine 
     randomBytes: options.randomBytes,
     logger: options.logger,
     ...(options.mru !== undefined ? { mru: options.mru } : {}),
-    ...(options.bridge ? { bridge: true } : {}),
+    ...(options.bridge !== undefined ? { bridge: options.bridge } : {}),
   });
   return new SessionEngine({
     sstp,
