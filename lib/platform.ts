@@ -43,6 +43,8 @@ export interface OpenTunOptions {
   txQueueLen?: number;
   up?: boolean;
   reactor?: PlatformReactor;
+  /** `"tap"`: a layer-2 device carrying Ethernet frames (a bridge port); default `"tun"`. */
+  mode?: "tun" | "tap";
 }
 
 /** The operating-system services the client and server use. */
