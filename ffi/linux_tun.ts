@@ -44,14 +44,7 @@ import type { TunDevice, TunReadControl, TunStats } from "../lib/tun.ts";
 import type { Logger } from "../lib/log.ts";
 import { NOOP_LOGGER } from "../lib/log.ts";
 import type { EpollReactor } from "./epoll_reactor.ts";
-import {
-  decodeIfreqName,
-  encodeIfreq,
-  IFF_NO_PI,
-  IFF_TAP,
-  IFF_TUN,
-  TUNSETIFF,
-} from "./ifreq.ts";
+import { decodeIfreqName, encodeIfreq, IFF_NO_PI, IFF_TAP, IFF_TUN, TUNSETIFF } from "./ifreq.ts";
 import {
   check,
   closeQuietly,
