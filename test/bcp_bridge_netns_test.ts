@@ -58,6 +58,12 @@ secrets:
   - { name: branch, password: br }
 `,
   );
+  // Room for full-size Ethernet frames (1514 bytes + the 2-byte bridged header).
+  const big = (await Deno.readTextFile(config)).replace(
+    "keepalive-timeout: 30",
+    "keepalive-timeout: 30\n  max-mru: 1600\n  max-mtu: 1600",
+  );
+  await Deno.writeTextFile(config, big);
   await using serve = await ServeProcess.start(t.server, ["--config", config]);
   const client = new SstpProcess([
     "connect",
@@ -72,6 +78,10 @@ secrets:
     "sstp-br",
     "--bridge",
     "br-lan",
+    "--max-mru",
+    "1600",
+    "--max-mtu",
+    "1600",
     "--reconnect",
     "no",
   ], { netns: t.client.name, env: { SSTP_PASSWORD: "br", SSTP_RUN_DIR: t.dir } });
@@ -100,6 +110,22 @@ secrets:
       await lanA.run(["ip", "neigh", "show", "198.18.90.2"]),
       new RegExp(`lladdr ${macB}`),
     );
+    // A full 1500-byte IP packet (1514-byte frame) crosses whole, DF set.
+    const full = await lanA.exec([
+      "ping",
+      "-c",
+      "2",
+      "-i",
+      "0.2",
+      "-W",
+      "3",
+      "-M",
+      "do",
+      "-s",
+      "1472",
+      "198.18.90.2",
+    ]);
+    assert.equal(full.code, 0, full.stdout + full.stderr);
     const back = await lanB.exec(["ping", "-c", "2", "-i", "0.2", "-W", "3", "198.18.90.1"]);
     assert.equal(back.code, 0, back.stdout + back.stderr);
   } finally {

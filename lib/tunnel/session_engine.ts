@@ -25,6 +25,11 @@ import type { IpcpResult } from "../ppp/ipcp/ipcp.ts";
 import type { AuthMethod } from "../ppp/auth/auth_types.ts";
 import type { IpConfig, TimerName, TunnelAction, TunnelEngine, TunnelEvent } from "./events.ts";
 
+/** Bytes of the bridged-PDU header (RFC 3518 4.3.1: flags, MAC type). */
+const BRIDGED_HEADER_BYTES = 2;
+/** A full-size Ethernet frame without FCS: 1500 bytes of payload and a 14-byte header. */
+const FULL_ETHERNET_FRAME = 1514;
+
 /** The SSTP side of a session: either role. */
 export type SstpCallMachine = SstpClientStateMachine | SstpServerStateMachine;
 
@@ -281,6 +286,16 @@ export class SessionEngine implements TunnelEngine {
   #maybeBridgeUp(out: TunnelAction[]): void {
     if (this.#bridgeUpSent || !this.#bridgeUp || !this.#sstp.isDataAllowed) return;
     this.#bridgeUpSent = true;
+    const largest = this.#link.lcp.peerMru - BRIDGED_HEADER_BYTES;
+    if (largest < FULL_ETHERNET_FRAME) {
+      this.#log.warn(
+        `bridged frames over ${largest} bytes will be dropped: the peer's MRU is ` +
+          `${this.#link.lcp.peerMru}; set max-mru (and max-mtu) to at least ` +
+          `${
+            FULL_ETHERNET_FRAME + BRIDGED_HEADER_BYTES
+          } on both sides for full-size Ethernet frames`,
+      );
+    }
     out.push({ type: "bridgeUp" });
   }
 
