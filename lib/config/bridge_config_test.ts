@@ -26,6 +26,13 @@ Deno.test("profile bridge keys are read", () => {
   assert.equal(l2?.bridgePathCost, 20);
   assert.equal(l2?.bridgePortPriority, 128);
   assert.equal(l2?.bridgeHorizon, 1);
+  const exported = parseServerConfig(
+    HEAD + "  - { name: l2, bridge: br0, bridge-port-priority: '0x40', bridge-horizon: none }\n",
+    "sstp.yaml",
+  ).profiles.find((p) => p.name === "l2");
+  // As RouterOS exports them: hex priority, horizon "none".
+  assert.equal(exported?.bridgePortPriority, 64);
+  assert.equal(exported?.bridgeHorizon, undefined);
   const l3 = config.profiles.find((p) => p.name === "l3");
   assert.equal(l3?.bridge, undefined);
 });

@@ -177,11 +177,18 @@ function parseBridgeName(text: string): string {
   return t;
 }
 
-/** Parses RouterOS `bridge-port-priority`: 0-240 in steps of 16. */
+/** Parses RouterOS `bridge-port-priority`: 0-240 in steps of 16, decimal or hex (`0x80`, as exported). */
 function parsePortPriority(text: string): number {
-  const n = parseIntegerIn(text, 0, 240);
+  const t = text.trim();
+  const n = /^0x[0-9a-f]{1,2}$/i.test(t) ? parseInt(t, 16) : parseIntegerIn(t, 0, 240);
+  if (n > 240) throw new InvalidValueError(`"${text}" is out of range (0-240)`);
   if (n % 16 !== 0) throw new InvalidValueError(`"${text}" is not a multiple of 16 (0-240)`);
   return n;
+}
+
+/** Parses RouterOS `bridge-horizon`: a number, or `none` (RouterOS's default) for no horizon. */
+function parseHorizon(text: string): number | undefined {
+  return text.trim() === "none" ? undefined : parseIntegerIn(text, 0, 4294967295);
 }
 
 /** Parses a RouterOS duration for timeouts; `0` means no limit. */
@@ -308,7 +315,7 @@ export function readProfiles(source: YamlSource, node: Node | undefined): Locate
       ...optional("bridge", v("bridge", parseBridgeName)),
       ...optional("bridgePathCost", v("bridge-path-cost", (t) => parseIntegerIn(t, 1, 65535))),
       ...optional("bridgePortPriority", v("bridge-port-priority", parsePortPriority)),
-      ...optional("bridgeHorizon", v("bridge-horizon", (t) => parseIntegerIn(t, 0, 4294967295))),
+      ...optional("bridgeHorizon", v("bridge-horizon", parseHorizon)),
     } as const;
     const bridgeOnly = ["bridge-path-cost", "bridge-port-priority", "bridge-horizon"]
       .filter((k) => fields.has(k));
