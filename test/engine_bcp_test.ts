@@ -72,3 +72,18 @@ for (const [c, s] of [[true, false], [false, true]] as const) {
     assert.match(String(bridging?.error), /peer rejected BCP/);
   });
 }
+
+Deno.test("engine pair: a peer that never answers BCP ends the bridged link after Max-Configure", () => {
+  const { h, client } = pair(true, true);
+  // Drop every BCP packet the server sends (SSTP data, PPP protocol 0x8031).
+  h.tap = (from, bytes) =>
+    from === "server" && bytes[0] === 0x10 && bytes[1] === 0x00 && bytes[6] === 0x80 &&
+      bytes[7] === 0x31
+      ? null
+      : bytes;
+  h.start();
+  assert.ok(h.runUntil(() => !!h.closed.client && !!h.closed.server, 120_000));
+  assert.equal(client.isBridgeOpen, false);
+  const errors = `${h.closed.client?.error} / ${h.closed.server?.error}`;
+  assert.match(errors, /Cannot bridge: BCP failed/);
+});

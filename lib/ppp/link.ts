@@ -387,6 +387,18 @@ export class PppLink {
                 new ProtocolError("ipcp", ERROR_CODE.NEGOTIATION_FAILED, "IPCP was terminated"),
               nowMs,
             ));
+          } else if (cp === this.#bcp && this.#phase === "Network") {
+            // Both sides were configured to bridge: a session that silently
+            // lost its bridging (Max-Configure, the peer's Terminate-Request)
+            // is not what either administrator configured.
+            out.push(...this.#fail(
+              new ProtocolError(
+                "ppp",
+                ERROR_CODE.NEGOTIATION_FAILED,
+                `Cannot bridge: BCP ${a.error ? `failed: ${a.error.message}` : "was terminated"}`,
+              ),
+              nowMs,
+            ));
           } else if (a.error) this.#log.warn(`${timer.toUpperCase()} failed: ${a.error.message}`);
           break;
         case "protocolRejected":
