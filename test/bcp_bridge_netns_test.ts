@@ -14,6 +14,7 @@ import { createNetns, type Netns, netnsTestIgnore } from "./helpers/netns.ts";
 import { formatFingerprint } from "../lib/cert/fingerprint.ts";
 import { createTopology, PORT, ServeProcess, SERVER_IP, writeConfig } from "./server_fixture.ts";
 import { SstpProcess } from "./helpers/sstp_process.ts";
+import { controlRequest } from "../lib/control/control_client.ts";
 
 const ignore = netnsTestIgnore("BCP bridging");
 
@@ -101,6 +102,9 @@ secrets:
       /master br-lan/,
     );
 
+    const reply = await controlRequest(`${t.dir}/control/sstp-server.sock`, { op: "status" });
+    const status = JSON.stringify(reply.sessions);
+    assert.match(status, new RegExp(`"bridge":"${serverPort} in br-lan"`));
     const macB = (await lanB.run(["cat", "/sys/class/net/host0/address"])).trim();
     await lanA.run(["ip", "neigh", "flush", "dev", "host0"]);
     const ping = await lanA.exec(["ping", "-c", "3", "-i", "0.2", "-W", "3", "198.18.90.2"]);

@@ -69,6 +69,8 @@ export interface ServerSessionStatus {
   txBytes: number;
   rxPackets: number;
   txPackets: number;
+  /** Bridged sessions (BCP): the session's TAP port and its bridge, `sstp-br0 in br-lan`. */
+  bridge?: string;
 }
 
 /** The server's answer to `status`. */
