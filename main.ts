@@ -68,6 +68,7 @@ const linuxPlatform: Platform = {
       ...(o.txQueueLen !== undefined ? { txQueueLen: o.txQueueLen } : {}),
       ...(o.up !== undefined ? { up: o.up } : {}),
       ...(o.reactor ? { reactor: o.reactor as EpollReactor } : {}),
+      ...(o.mode !== undefined ? { mode: o.mode } : {}),
     }),
   createReactor: () => new EpollReactor(),
   tlsEngine: async () =>

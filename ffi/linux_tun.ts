@@ -44,7 +44,7 @@ import type { TunDevice, TunReadControl, TunStats } from "../lib/tun.ts";
 import type { Logger } from "../lib/log.ts";
 import { NOOP_LOGGER } from "../lib/log.ts";
 import type { EpollReactor } from "./epoll_reactor.ts";
-import { decodeIfreqName, encodeIfreq, IFF_NO_PI, IFF_TUN, TUNSETIFF } from "./ifreq.ts";
+import { decodeIfreqName, encodeIfreq, IFF_NO_PI, IFF_TAP, IFF_TUN, TUNSETIFF } from "./ifreq.ts";
 import {
   check,
   closeQuietly,
@@ -85,6 +85,12 @@ export interface LinuxTunOptions {
   maxBatch?: number;
   /** Logger for drops and errors. */
   logger?: Logger;
+  /**
+   * `"tap"`: a layer-2 device (`IFF_TAP | IFF_NO_PI`) carrying whole Ethernet
+   * frames (destination MAC onwards, no FCS), e.g. a bridge port for BCP.
+   * Default `"tun"`: raw IP packets.
+   */
+  mode?: "tun" | "tap";
 }
 
 /** Largest packet a TUN device can carry (its MTU limit is 65535). */
@@ -487,8 +493,9 @@ interface PushReader {
  * @throws {ErrnoError} when open, TUNSETIFF or an interface ioctl fails; no fd stays open.
  */
 export function openLinuxTun(options: LinuxTunOptions): LinuxTun {
-  const what = "create TUN device";
-  const req = encodeIfreq(options.name, IFF_TUN | IFF_NO_PI, what);
+  const tap = options.mode === "tap";
+  const what = tap ? "create TAP device" : "create TUN device";
+  const req = encodeIfreq(options.name, (tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI, what);
   checkNetdevSettings(options.name, options, what);
   if (
     options.maxBatch !== undefined && !(Number.isInteger(options.maxBatch) && options.maxBatch > 0)

@@ -69,6 +69,8 @@ export interface OpenTunOptions {
   up?: boolean;
   /** Shared wake-up source; the device gets its own when absent. */
   reactor?: PlatformReactor;
+  /** `"tap"`: a layer-2 device carrying Ethernet frames (a bridge port); default `"tun"`. */
+  mode?: "tun" | "tap";
 }
 
 /** The operating-system services the client and server use. */

@@ -46,6 +46,7 @@ Authentication
 
 Link
   --name IFNAME              interface name, at most 15 bytes (sstp-out1)
+  --bridge BRIDGE            bridge Ethernet frames (BCP) into this Linux bridge
   --max-mtu N                largest MTU, ${MIN_MTU}-${MAX_MTU} (${DEFAULT_MTU})
   --max-mru N                largest MRU, ${MIN_MTU}-${MAX_MTU} (${DEFAULT_MTU})
   --keepalive-timeout S      seconds (or 1m, 1h…) without an answer before the link

@@ -38,6 +38,7 @@ import {
   type RouteSpec,
 } from "../net/net_config.ts";
 import type { NetStateFile } from "./net_state.ts";
+import { joinBridge } from "../net/bridge_port.ts";
 import { planTunnelRoutes, SPLIT_DEFAULT_IPV4, SPLIT_DEFAULT_IPV6 } from "./tunnel_routes.ts";
 import { asError, ERROR_CODE, ProtocolError } from "../errors.ts";
 import { parseFingerprint } from "../cert/fingerprint.ts";
@@ -171,6 +172,8 @@ export async function runClientSession(
   });
   let tun: PlatformTun | undefined;
   let demandUp = false;
+  /** The TAP device joined to `bridge` (BCP), once BCP is open. */
+  let tap: PlatformTun | undefined;
   let wasConnected = false;
   const dialAbort = new AbortController();
   const onAbort = () => dialAbort.abort();
@@ -275,6 +278,7 @@ export async function runClientSession(
       // trip less against servers that reject the DNS options).
       requestDns: o.usePeerDns,
       serverAddress: duplex.remoteAddr.hostname,
+      ...(o.bridge !== undefined ? { bridge: true } : {}),
       randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
       logger: log,
     });
@@ -338,6 +342,14 @@ export async function runClientSession(
         );
         return tun;
       },
+      onBridgeUp: async () => {
+        const bridge = o.bridge;
+        if (bridge === undefined) throw new Error("BCP opened without a configured bridge");
+        tap = deps.platform.openTun({ name: "sstp-brc%d", txQueueLen: 5000, mode: "tap" });
+        await joinBridge(net, tap.name, { bridge });
+        log.info(`bridge: ${tap.name} joined ${bridge}`);
+        return tap;
+      },
     });
     info.runner = runner;
     const stop = () => {
@@ -365,6 +377,11 @@ export async function runClientSession(
     if (tun) {
       tun.close();
       await tun.closed.catch(() => {});
+    }
+    // Closing the TAP device deletes it, which takes it out of the bridge.
+    if (tap) {
+      tap.close();
+      await tap.closed.catch(() => {});
     }
     await net.cleanup().catch((e) => log.warn(`cleanup: ${(e as Error).message}`));
   }

@@ -92,6 +92,11 @@ export interface ConnectOptions {
   defaultRouteDistance: number;
   /** `use-peer-dns` (default no). */
   usePeerDns: boolean;
+  /**
+   * `bridge`: a Linux bridge to join with a TAP device; BCP (RFC 3518)
+   * carries Ethernet frames beside IPCP. Absent: no bridging.
+   */
+  bridge: string | undefined;
   /** `name`: the tunnel interface (default `sstp-out1`). */
   name: string;
   /** `sni`: TLS server name to send, or `undefined` for none. */
@@ -214,6 +219,7 @@ export const VALUE_KEYS = [
   "max-mtu",
   "max-mru",
   "default-route-distance",
+  "bridge",
   "name",
   "sni",
   "tls-version",
@@ -483,6 +489,7 @@ export function buildConnectOptions(
     addDefaultRoute,
     defaultRouteDistance: get("default-route-distance", (t) => parseIntegerIn(t, 0, 255)) ?? 1,
     usePeerDns: get("use-peer-dns", parseYesNo) ?? false,
+    bridge: get("bridge", parseInterfaceName),
     name: get("name", parseInterfaceName) ?? DEFAULT_CLIENT_INTERFACE,
     sni,
     tlsVersion: get("tls-version", parseTlsVersion) ?? "any",

@@ -13,7 +13,13 @@ import { parseDuration } from "./duration.ts";
 import { interfaceNameProblem } from "./interface_names.ts";
 import { formatIpv4, type Ipv4Range, parseIpv4, parseIpv4Range } from "../ip.ts";
 import { parsePppRoute, type PppRoute } from "./ppp_routes.ts";
-import { InvalidValueError, parseChoice, parseNonEmpty, parseYesNo } from "./values.ts";
+import {
+  InvalidValueError,
+  parseChoice,
+  parseIntegerIn,
+  parseNonEmpty,
+  parseYesNo,
+} from "./values.ts";
 import { type Located, type YamlEntry, type YamlSource } from "./yaml_source.ts";
 
 /** A static server interface: this user's tunnel always gets this name. */
@@ -76,6 +82,24 @@ export interface PppProfile {
    * profile (built-in: yes).
    */
   changeTcpMss: boolean;
+  /**
+   * Linux bridge the session's TAP device joins (RouterOS `bridge`): BCP
+   * (RFC 3518) carries Ethernet frames. Absent: no bridging (BCP rejected).
+   */
+  bridge?: string;
+  /** STP path cost of the session's bridge port (`bridge link set ... cost`). */
+  bridgePathCost?: number;
+  /**
+   * RouterOS port priority (0-240, a multiple of 16); Linux takes it divided
+   * by 4 (`bridge link set ... priority`, 0-63, same 16-bit port id).
+   */
+  bridgePortPriority?: number;
+  /**
+   * RouterOS horizon: ports with the same value do not forward to each other.
+   * Linux has one such group per bridge (`isolated on`), so every profile on a
+   * bridge must use the same value (checked when the config is read).
+   */
+  bridgeHorizon?: number;
 }
 
 /** `/ip pool`. */
@@ -116,6 +140,10 @@ const PROFILE_KEYS = [
   "session-timeout",
   "idle-timeout",
   "change-tcp-mss",
+  "bridge",
+  "bridge-path-cost",
+  "bridge-port-priority",
+  "bridge-horizon",
   "comment",
 ] as const;
 const POOL_KEYS = ["name", "ranges", "next-pool", "comment"] as const;
@@ -141,6 +169,28 @@ function parseName(text: string): string {
   const t = parseNonEmpty(text).trim();
   if (/[\s,]/.test(t)) throw new InvalidValueError(`"${text}" is not a valid name`);
   return t;
+}
+
+/** Parses the name of an existing Linux interface (a bridge). */
+function parseBridgeName(text: string): string {
+  const t = text.trim();
+  const problem = interfaceNameProblem(t);
+  if (problem !== undefined) throw new InvalidValueError(problem);
+  return t;
+}
+
+/** Parses RouterOS `bridge-port-priority`: 0-240 in steps of 16, decimal or hex (`0x80`, as exported). */
+function parsePortPriority(text: string): number {
+  const t = text.trim();
+  const n = /^0x[0-9a-f]{1,2}$/i.test(t) ? parseInt(t, 16) : parseIntegerIn(t, 0, 240);
+  if (n > 240) throw new InvalidValueError(`"${text}" is out of range (0-240)`);
+  if (n % 16 !== 0) throw new InvalidValueError(`"${text}" is not a multiple of 16 (0-240)`);
+  return n;
+}
+
+/** Parses RouterOS `bridge-horizon`: a number, or `none` (RouterOS's default) for no horizon. */
+function parseHorizon(text: string): number | undefined {
+  return text.trim() === "none" ? undefined : parseIntegerIn(text, 0, 4294967295);
 }
 
 /** Parses a RouterOS duration for timeouts; `0` means no limit. */
@@ -264,10 +314,27 @@ export function readProfiles(source: YamlSource, node: Node | undefined): Locate
       sessionTimeoutMs: v("session-timeout", parseTimeout) ?? null,
       idleTimeoutMs: v("idle-timeout", parseTimeout) ?? null,
       changeTcpMss: v("change-tcp-mss", parseTriState) ?? "default",
+      ...optional("bridge", v("bridge", parseBridgeName)),
+      ...optional("bridgePathCost", v("bridge-path-cost", (t) => parseIntegerIn(t, 1, 65535))),
+      ...optional("bridgePortPriority", v("bridge-port-priority", parsePortPriority)),
+      ...optional("bridgeHorizon", v("bridge-horizon", parseHorizon)),
     } as const;
+    const bridgeOnly = ["bridge-path-cost", "bridge-port-priority", "bridge-horizon"]
+      .filter((k) => fields.has(k));
+    if (profile.bridge === undefined && bridgeOnly.length > 0 && !fields.has("bridge")) {
+      source.report(
+        fields.get(bridgeOnly[0]!)?.key,
+        `${path}.${bridgeOnly[0]}`,
+        'applies to a bridge port: set "bridge" too',
+      );
+    }
     if (name !== undefined) out.push(source.locate({ name, ...profile }, path, item, fields));
   }
   return out;
+}
+
+function optional<K extends string, T>(key: K, value: T | undefined): { [P in K]?: T } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: T };
 }
 
 /** Reads `pools`. */

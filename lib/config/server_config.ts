@@ -366,6 +366,23 @@ export function parseServerConfig(
       }
     }
   }
+  // Linux has one horizon group per bridge (`isolated on`): two different
+  // horizon values on one bridge cannot be kept apart.
+  const horizons = new Map<string, number>();
+  for (const p of rawProfiles) {
+    const { bridge, bridgeHorizon } = p.value;
+    if (bridge === undefined || bridgeHorizon === undefined) continue;
+    const seen = horizons.get(bridge);
+    if (seen === undefined) horizons.set(bridge, bridgeHorizon);
+    else if (seen !== bridgeHorizon) {
+      source.reportAt(
+        p.lineOf("bridge-horizon"),
+        `${p.path}.bridge-horizon`,
+        `another profile uses horizon ${seen} on bridge "${bridge}"; a Linux bridge has only ` +
+          "one horizon group (isolated ports), so every profile on it must use the same value",
+      );
+    }
+  }
   const secrets = rawSecrets.map(({ value: s, lineOf, path }): PppSecret => {
     const profile = s.profile ?? sstpServer.defaultProfile;
     if (s.profile !== undefined && !profileNames.has(s.profile)) {

@@ -80,6 +80,8 @@ export interface ServerSessionStatus {
   rxPackets: number;
   /** IP packets sent to the client through the tunnel. */
   txPackets: number;
+  /** Bridged sessions (BCP): the session's TAP port and its bridge, `sstp-br0 in br-lan`. */
+  bridge?: string;
 }
 
 /** The server's answer to `status`. */

@@ -73,6 +73,7 @@ export function formatSessionMonitor(s: ServerSessionStatus): string[] {
     "tx-byte": s.txBytes,
     "rx-packet": s.rxPackets,
     "tx-packet": s.txPackets,
+    ...(s.bridge !== undefined ? { bridge: s.bridge } : {}),
   });
 }
 

@@ -30,6 +30,12 @@
  *    requests without reading the answers) pauses transport reads; output
  *    beyond a hard bound ends the session with a `LIMIT_EXCEEDED`
  *    {@linkcode ProtocolError} and a warning.
+ * 5b. Bridging (BCP): the engine's `bridgeUp` asks the caller's
+ *    `onBridgeUp` for the TAP device (the session's bridge port); bridged
+ *    frames ({@linkcode DataPlane.decapsulate} `eth`) are written to it in
+ *    one batch per chunk, and its reads go through
+ *    {@linkcode DataPlane.encapsulateBridged} to the same output queue,
+ *    paused and resumed with the TUN reads.
  * 6. Ending: the first fatal error (transport closed, framing error, engine
  *    `closed`, overflow) ends the session with that reason; timers are
  *    cleared and TUN reads stopped. The caller owns and closes the TUN device.
@@ -93,6 +99,12 @@ export interface TunnelRunnerOptions {
    * secret routes); read at link-up. Absent: no check (the client).
    */
   sourceFilter?: { allows(packet: Uint8Array): boolean } | undefined;
+  /**
+   * Opens the session's bridge port (a TAP device carrying Ethernet frames)
+   * once BCP is open; required when the engine runs BCP. The caller owns
+   * and closes the device.
+   */
+  onBridgeUp?(): Promise<TunDevice>;
   /** Overrides of the output queue's bounds (tests). */
   outputLimits?: Partial<OutputLimits>;
   /** The IPv4 source check of the data plane ({@linkcode DataPlaneOptions.allowSource}). */
@@ -143,6 +155,10 @@ export class TunnelRunner {
   #finish!: () => void;
   readonly #finished: Promise<void>;
   #batch: Uint8Array[] = [];
+  /** The TAP device of a bridged session, once BCP is open. */
+  #tap: TunDevice | undefined;
+  #tapReads: TunReadControl | undefined;
+  #ethBatch: Uint8Array[] = [];
   /** IP packets that arrived after IPCP opened, before the TUN device was ready. */
   #heldForLinkUp: Uint8Array[] | undefined;
   /** TUN push reads, once the link is up. */
@@ -175,8 +191,13 @@ export class TunnelRunner {
       onOverflow: (error) => this.#overflowed(error),
       onPressure: (over) => {
         this.#isOutputOver = over;
-        if (over) this.#tunReads?.pause();
-        else this.#tunReads?.resume();
+        if (over) {
+          this.#tunReads?.pause();
+          this.#tapReads?.pause();
+        } else {
+          this.#tunReads?.resume();
+          this.#tapReads?.resume();
+        }
       },
       onControlPressure: (over) => {
         this.#isControlOver = over;
@@ -201,6 +222,11 @@ export class TunnelRunner {
   /** The TUN device once the link is up. */
   get tun(): TunDevice | undefined {
     return this.#tun;
+  }
+
+  /** The TAP device of a bridged session, once BCP is open. */
+  get tap(): TunDevice | undefined {
+    return this.#tap;
   }
 
   /** Output side statistics. */
@@ -285,6 +311,11 @@ export class TunnelRunner {
       // TCP ACKs): send it now instead of after the reader's next wake-up.
       if (!this.#isOutputOver) this.#tunReads?.poll();
     }
+    if (this.#ethBatch.length > 0) {
+      this.#tap?.writePackets(this.#ethBatch);
+      this.#ethBatch = [];
+      if (!this.#isOutputOver) this.#tapReads?.poll();
+    }
   }
 
   #onPacket(p: SstpPacket): void {
@@ -302,6 +333,18 @@ export class TunnelRunner {
       case "drop":
         if (r.reason === "source") this.counters.droppedSpoofed++;
         else this.counters.droppedInbound++;
+        return;
+      case "eth":
+        if (this.#tap === undefined) {
+          // The bridge port is still being set up: the peer's first frames
+          // (ARP, spanning tree) are dropped as a LAN port coming up would.
+          this.counters.droppedInbound++;
+          return;
+        }
+        this.counters.rxPackets++;
+        this.counters.rxBytes += r.packet.length;
+        this.counters.lastDataMs = this.#o.clock.now();
+        this.#ethBatch.push(r.packet);
         return;
     }
     const tun = this.#tun;
@@ -352,6 +395,9 @@ export class TunnelRunner {
         case "linkUp":
           this.#linkUp(a.ip);
           break;
+        case "bridgeUp":
+          this.#bridgeUp();
+          break;
         case "closed":
           this.#end(a.error ? { error: a.error } : {});
           break;
@@ -384,6 +430,41 @@ export class TunnelRunner {
       this.#dispatch({ type: "close", reason: error.message });
       this.#end({ error });
     });
+  }
+
+  #bridgeUp(): void {
+    const open = this.#o.onBridgeUp;
+    const failed = (error: Error) => {
+      this.#o.logger.error(`Cannot open the bridge port: ${error.message}`);
+      this.#dispatch({ type: "close", reason: error.message });
+      this.#end({ error });
+    };
+    if (open === undefined) {
+      failed(new Error("BCP opened but this session has no bridge configured"));
+      return;
+    }
+    open().then((tap) => {
+      if (this.#done) return;
+      this.#tap = tap;
+      const reads = tap.readPush((batch) => this.#outboundBridged(batch), (error) => {
+        this.#tapReads = undefined;
+        if (error && !this.#done) {
+          this.#o.logger.warn(`TAP ${tap.name} read failed: ${error.message}`);
+        }
+      });
+      this.#tapReads = reads;
+      if (this.#isOutputOver) reads.pause();
+    }, (e) => failed(asError(e)));
+  }
+
+  #outboundBridged(batch: Uint8Array[]): void {
+    if (this.#done) return;
+    const framed = this.#plane.encapsulateBridged(batch);
+    if (framed.packets === 0) return;
+    this.counters.txPackets += framed.packets;
+    this.counters.txBytes += framed.ipBytes;
+    this.counters.lastDataMs = this.#o.clock.now();
+    this.#output.pushFramed(framed.bytes, framed.packets);
   }
 
   /**
@@ -419,6 +500,8 @@ export class TunnelRunner {
     this.#timerHandles.clear();
     this.#tunReads?.stop();
     this.#tunReads = undefined;
+    this.#tapReads?.stop();
+    this.#tapReads = undefined;
     const finish = async () => {
       await this.#output.drain(1000);
       this.#output.close();

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { bcpOptionHandlers } from "./bcp/bcp.ts";
 import {
   CP_CODE,
   CP_CODE_NAME,
@@ -77,6 +78,7 @@ const OPTION_DESCRIBERS: ReadonlyMap<number, ReadonlyMap<number, OptionDescriber
       new DnsHandler(IPCP_OPTION.SECONDARY_DNS, { role: "client" }),
     ]],
     [PROTOCOL.IPV6CP, [new InterfaceIdentifierHandler({ randomBytes: zeros })]],
+    [PROTOCOL.BCP, bcpOptionHandlers()],
   ].map(([protocol, handlers]) => {
     const table = handlerDescribers(handlers as OptionHandler[]);
     for (const [type, d] of Object.entries(REJECTED_OPTIONS[protocol as number] ?? {})) {

@@ -30,6 +30,7 @@ import { describeCpPacket } from "./describe.ts";
 import { decodePppFrame, encodePppFrame } from "./frame.ts";
 import { Ipcp, type IpcpResult } from "./ipcp/ipcp.ts";
 import { Ipv6cp, type Ipv6cpResult } from "./ipv6cp/ipv6cp.ts";
+import { Bcp } from "./bcp/bcp.ts";
 import { Lcp, type LcpResult } from "./lcp/lcp.ts";
 import type {
   AuthAuthenticator,
@@ -67,6 +68,12 @@ export interface LinkCommonOptions {
   logger: Logger;
   /** Restart timer for every control protocol (ms, default 3000). */
   restartTimerMs?: number;
+  /**
+   * Run BCP (RFC 3518) for bridged Ethernet frames (default false: BCP is
+   * Protocol-Rejected). A function is asked when the Network phase begins
+   * (the server knows the user's profile only after authentication).
+   */
+  bridge?: boolean | (() => boolean);
 }
 
 /** Client-side link options. */
@@ -119,11 +126,15 @@ export type LinkAction =
   | { type: "ipv6Up"; ip: Ipv6cpResult }
   /** IPCP left Opened. */
   | { type: "ipDown" }
+  /** BCP is Opened: bridged frames (0x0031) may flow. */
+  | { type: "bridgeUp" }
+  /** BCP left Opened. */
+  | { type: "bridgeDown" }
   /** The link is Dead again; `error` says why when it failed. */
   | { type: "dead"; error?: ProtocolError };
 
 /** Timer names used by the link. */
-export type LinkTimer = "lcp" | "auth" | "ipcp" | "ipv6cp";
+export type LinkTimer = "lcp" | "auth" | "ipcp" | "ipv6cp" | "bcp";
 
 /** LCP states reached when the peer restarts negotiation from Opened (RFC 1661 4.1 RCR/RCA/RCN). */
 const RENEGOTIATING: ReadonlySet<string> = new Set(["ReqSent", "AckRcvd", "AckSent"]);
@@ -132,6 +143,7 @@ const CP_NAME: Record<number, LinkTimer> = {
   [PROTOCOL.LCP]: "lcp",
   [PROTOCOL.IPCP]: "ipcp",
   [PROTOCOL.IPV6CP]: "ipv6cp",
+  [PROTOCOL.BCP]: "bcp",
 };
 
 /** One PPP link over one SSTP call. */
@@ -145,6 +157,9 @@ export class PppLink {
   #user: string | undefined;
   #ipcp: Ipcp | undefined;
   #ipv6cp: Ipv6cp | undefined;
+  #bcp: Bcp | undefined;
+  /** Whether this link bridges: decided when the Network phase begins. */
+  #bridging = false;
   #failure: ProtocolError | undefined;
   /** Set once authentication has completed (both roles). */
   #wasAuthenticated = false;
@@ -185,6 +200,10 @@ export class PppLink {
   get isIpv6Open(): boolean {
     return this.#ipv6cp?.isOpened ?? false;
   }
+  /** True once BCP is Opened (bridged Ethernet frames may flow). */
+  get isBridgeOpen(): boolean {
+    return this.#bcp?.isOpened ?? false;
+  }
   /** The authenticated user (server) or our user (client), once known. */
   get user(): string | undefined {
     return this.#user;
@@ -216,6 +235,7 @@ export class PppLink {
     const out: LinkAction[] = [];
     if (this.#ipcp) out.push(...this.#cp(this.#ipcp, this.#ipcp.down(nowMs), nowMs));
     if (this.#ipv6cp) out.push(...this.#cp(this.#ipv6cp, this.#ipv6cp.down(nowMs), nowMs));
+    if (this.#bcp) out.push(...this.#cp(this.#bcp, this.#bcp.down(nowMs), nowMs));
     out.push(...this.#cp(this.#lcp, this.#lcp.down(nowMs), nowMs));
     if ((this.#phase as LinkPhase) !== "Dead") {
       this.#phase = "Dead";
@@ -233,6 +253,8 @@ export class PppLink {
         return this.#ipcp ? this.#cp(this.#ipcp, this.#ipcp.timeout(nowMs), nowMs) : [];
       case "ipv6cp":
         return this.#ipv6cp ? this.#cp(this.#ipv6cp, this.#ipv6cp.timeout(nowMs), nowMs) : [];
+      case "bcp":
+        return this.#bcp ? this.#cp(this.#bcp, this.#bcp.timeout(nowMs), nowMs) : [];
       case "auth":
         return this.#auth ? this.#authOutput(this.#auth.timeout(nowMs), nowMs) : [];
     }
@@ -249,7 +271,9 @@ export class PppLink {
       this.#log.debug(`discard malformed PPP frame: ${(e as Error).message}`);
       return [];
     }
-    if (protocol !== PROTOCOL.IPV4 && protocol !== PROTOCOL.IPV6) {
+    if (
+      protocol !== PROTOCOL.IPV4 && protocol !== PROTOCOL.IPV6 && protocol !== PROTOCOL.BRIDGED
+    ) {
       this.#trace("recv", protocol, info);
     }
     switch (protocol) {
@@ -275,6 +299,19 @@ export class PppLink {
           }
           return [];
         }
+        return this.#reject(protocol, info, nowMs);
+      case PROTOCOL.BCP:
+        if (this.#phase === "Network" && this.#bcp) {
+          return this.#cp(this.#bcp, this.#bcp.receive(info, nowMs), nowMs);
+        }
+        if (this.#phase !== "Network" && this.#o.bridge) {
+          this.#log.debug("discard BCP frame outside the Network phase");
+          return [];
+        }
+        return this.#reject(protocol, info, nowMs);
+      case PROTOCOL.BRIDGED:
+        // Bridged frames on the slow path: BCP is not open (or not run).
+        if (this.#bridging) return [];
         return this.#reject(protocol, info, nowMs);
       case PROTOCOL.IPV4:
       case PROTOCOL.IPV6:
@@ -360,6 +397,18 @@ export class PppLink {
                 new ProtocolError("ipcp", ERROR_CODE.NEGOTIATION_FAILED, "IPCP was terminated"),
               nowMs,
             ));
+          } else if (cp === this.#bcp && this.#phase === "Network") {
+            // Both sides were configured to bridge: a session that silently
+            // lost its bridging (Max-Configure, the peer's Terminate-Request)
+            // is not what either administrator configured.
+            out.push(...this.#fail(
+              new ProtocolError(
+                "ppp",
+                ERROR_CODE.NEGOTIATION_FAILED,
+                `Cannot bridge: BCP ${a.error ? `failed: ${a.error.message}` : "was terminated"}`,
+              ),
+              nowMs,
+            ));
           } else if (a.error) this.#log.warn(`${timer.toUpperCase()} failed: ${a.error.message}`);
           break;
         case "protocolRejected":
@@ -367,6 +416,17 @@ export class PppLink {
             this.#log.info("peer rejected IPV6CP: IPv6 stays off");
             out.push(...this.#cp(this.#ipv6cp, this.#ipv6cp.down(nowMs), nowMs));
             this.#ipv6cp = undefined;
+          } else if (a.protocol === PROTOCOL.BCP && this.#bcp) {
+            // Both sides must bridge: a bridged session without bridging is
+            // not what either administrator configured.
+            out.push(...this.#fail(
+              new ProtocolError(
+                "ppp",
+                ERROR_CODE.NEGOTIATION_FAILED,
+                "Cannot bridge: the peer rejected BCP (configure bridge on both sides)",
+              ),
+              nowMs,
+            ));
           } else if (a.protocol === PROTOCOL.IPCP) {
             out.push(...this.#fail(
               new ProtocolError("ipcp", ERROR_CODE.NEGOTIATION_FAILED, "Peer rejected IPCP"),
@@ -404,17 +464,23 @@ export class PppLink {
       this.#log.info(`IPV6CP Opened: local ${ip.localLinkLocal}, peer ${ip.peerLinkLocal}`);
       return [{ type: "ipv6Up", ip }];
     }
+    if (cp === this.#bcp) {
+      this.#log.info("BCP Opened: bridging Ethernet frames");
+      return [{ type: "bridgeUp" }];
+    }
     return [];
   }
 
   #layerDown(cp: ControlProtocol, nowMs: number): LinkAction[] {
     if (cp === this.#ipcp) return [{ type: "ipDown" }];
+    if (cp === this.#bcp) return [{ type: "bridgeDown" }];
     if (cp !== this.#lcp) return [];
     // RFC 1661 3.7: LCP leaving Opened takes the network layer down with it.
     this.#phase = "Terminate";
     const out: LinkAction[] = [{ type: "stopTimer", timer: "auth" }];
     if (this.#ipcp) out.push(...this.#cp(this.#ipcp, this.#ipcp.down(nowMs), nowMs));
     if (this.#ipv6cp) out.push(...this.#cp(this.#ipv6cp, this.#ipv6cp.down(nowMs), nowMs));
+    if (this.#bcp) out.push(...this.#cp(this.#bcp, this.#bcp.down(nowMs), nowMs));
     return out;
   }
 
@@ -530,6 +596,14 @@ export class PppLink {
       out.push(
         ...this.#cp(this.#ipv6cp, this.#ipv6cp.open(nowMs), nowMs),
         ...this.#cp(this.#ipv6cp, this.#ipv6cp.up(nowMs), nowMs),
+      );
+    }
+    this.#bridging = typeof o.bridge === "function" ? o.bridge() : o.bridge === true;
+    if (this.#bridging) {
+      this.#bcp = new Bcp(timing);
+      out.push(
+        ...this.#cp(this.#bcp, this.#bcp.open(nowMs), nowMs),
+        ...this.#cp(this.#bcp, this.#bcp.up(nowMs), nowMs),
       );
     }
     return out;

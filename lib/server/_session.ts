@@ -33,6 +33,7 @@ import { TunnelRunner } from "../pipeline/runner.ts";
 import { dynamicInterfaceName } from "../config/interface_names.ts";
 import { formatDuration } from "../config/duration.ts";
 import { NetConfig } from "../net/net_config.ts";
+import { joinBridge } from "../net/bridge_port.ts";
 import type { AddressPools } from "./address_pool.ts";
 import type { SecretBook, SessionAddresses } from "./secrets.ts";
 import type { SessionEntry, SessionRegistry } from "./session_registry.ts";
@@ -115,6 +116,9 @@ export function startSession(
   let linkUpTask: Promise<unknown> | undefined;
   let isEnded = false;
   let proxyArp: NetConfig | undefined;
+  /** The TAP device of a bridged session (profile `bridge`), once BCP is open. */
+  let tap: PlatformTun | undefined;
+  let bridgeUpTask: Promise<unknown> | undefined;
   // Login throttling: by the TCP peer's address (and the user names it tries).
   const source = duplex.remoteAddr.hostname;
   const throttle = ctx.throttle;
@@ -275,6 +279,8 @@ export function startSession(
     mru: server.maxMru,
     maxMtu: server.maxMtu,
     linkUpMs: server.linkUpTimeoutMs,
+    // Asked when the Network phase begins, after authentication chose the profile.
+    bridge: () => session.profile?.bridge !== undefined,
     // MS-SSTP 2.2.10 bitmask: 2 = SHA-256 only, 3 = SHA-1 and SHA-256.
     hashBitmask: server.cryptoBinding === "sha256-only" ? 2 : 3,
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
@@ -331,6 +337,29 @@ export function startSession(
     return tun;
   };
 
+  const onBridgeUp = async (): Promise<PlatformTun> => {
+    const profile = session.profile;
+    if (profile?.bridge === undefined) throw new Error("BCP opened without a profile bridge");
+    const opened = ctx.platform.openTun({
+      name: "sstp-br%d",
+      txQueueLen: 5000,
+      reactor: ctx.reactor,
+      mode: "tap",
+    });
+    tap = opened;
+    if (isEnded) throw new Error("session ended while the bridge port came up");
+    await joinBridge(new NetConfig({ logger: log }), opened.name, {
+      bridge: profile.bridge,
+      ...(profile.bridgePathCost !== undefined ? { pathCost: profile.bridgePathCost } : {}),
+      ...(profile.bridgePortPriority !== undefined
+        ? { portPriority: profile.bridgePortPriority }
+        : {}),
+      ...(profile.bridgeHorizon !== undefined ? { horizon: profile.bridgeHorizon } : {}),
+    });
+    log.info(`bridge: ${opened.name} joined ${profile.bridge}`);
+    return opened;
+  };
+
   const runner = new TunnelRunner({
     engine,
     transport: duplex,
@@ -352,6 +381,11 @@ export function startSession(
     onLinkUp: (ip) => {
       const task = onLinkUp(ip);
       linkUpTask = task;
+      return task;
+    },
+    onBridgeUp: () => {
+      const task = onBridgeUp();
+      bridgeUpTask = task;
       return task;
     },
   });
@@ -413,6 +447,7 @@ export function startSession(
     isEnded = true;
     session.state = "disconnecting";
     await linkUpTask?.catch(() => {});
+    await bridgeUpTask?.catch(() => {});
     const why = session.endReason ?? result.error?.message ?? "disconnected";
     const c = runner.counters;
     const uptime = session.connectedMs === undefined
@@ -428,6 +463,11 @@ export function startSession(
       if (tun !== undefined) {
         tun.close();
         await tun.closed;
+      }
+      // Closing the TAP device deletes it, which takes it out of the bridge.
+      if (tap !== undefined) {
+        tap.close();
+        await tap.closed;
       }
       await proxyArp?.cleanup().catch((e) => log.warn(`proxy-arp cleanup: ${String(e)}`));
     } finally {

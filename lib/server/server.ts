@@ -492,6 +492,9 @@ export class SstpServer {
         txBytes: c.txBytes,
         rxPackets: c.rxPackets,
         txPackets: c.txPackets,
+        ...(s.runner.tap !== undefined && s.profile?.bridge !== undefined
+          ? { bridge: `${s.runner.tap.name} in ${s.profile.bridge}` }
+          : {}),
       };
     });
   }

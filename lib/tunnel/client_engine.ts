@@ -31,6 +31,8 @@ export interface ClientEngineOptions {
   requestDns?: boolean;
   /** The server's IP address: an IPCP address equal to it is refused. */
   serverAddress?: string;
+  /** Run BCP and bridge Ethernet frames (RouterOS `bridge`); default false. */
+  bridge?: boolean | (() => boolean);
   /** Source of nonces, challenges and magic numbers (tests inject a seeded one). */
   randomBytes: RandomBytes;
   /** Where protocol steps and failures of this session are logged. */
@@ -67,6 +69,7 @@ export function createClientEngine(options: ClientEngineOptions): SessionEngine 
     randomBytes: options.randomBytes,
     logger: options.logger,
     ...(options.mru !== undefined ? { mru: options.mru } : {}),
+    ...(options.bridge !== undefined ? { bridge: options.bridge } : {}),
   });
   return new SessionEngine({
     sstp,

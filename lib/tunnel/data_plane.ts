@@ -19,6 +19,11 @@
  * header FF 03 + protocol, the packet), skipping packets whose gate is closed
  * or that exceed the peer's MRU, and clamping the MSS of TCP SYNs.
  *
+ * Bridged Ethernet frames (RFC 3518, PPP protocol 0x0031) take the same
+ * paths once BCP is open: {@linkcode DataPlane.decapsulate} returns `eth`
+ * (the frame for the TAP device) and {@linkcode DataPlane.encapsulateBridged}
+ * frames a batch read from the TAP device.
+ *
  * PPP header forms accepted inbound (RFC 1661 6.5, 6.6): with or without
  * Address/Control (ACFC), one- or two-byte Protocol (PFC). Outbound always
  * uses the uncompressed four-byte header, which every peer accepts.
@@ -30,6 +35,12 @@ import { writePppHeader } from "../ppp/frame.ts";
 import { writeSstpDataHeader } from "../sstp/packet.ts";
 import { SSTP_MAX_PACKET_LENGTH } from "../sstp/constants.ts";
 import { clampTcpMss, mssForMtu } from "./tcp_mss.ts";
+import { decodeBridgedFrame, MAC_TYPE_ETHERNET } from "../ppp/bcp/bridged_frame.ts";
+
+/** Bytes of the bridged-PDU header (flags, MAC type) in front of each Ethernet frame. */
+export const BRIDGED_HEADER_BYTES = 2;
+/** Smallest Ethernet frame: destination and source MAC, EtherType. */
+const ETHERNET_HEADER_BYTES = 14;
 
 /** Bytes of SSTP (4) plus PPP (FF 03 + 2-byte protocol) headers per data packet. */
 export const DATA_HEADER_BYTES = 8;
@@ -43,12 +54,16 @@ export type DropReason =
   /** The IP packet is longer than our MRU. */
   | "too-long"
   /** The source address is not one the session may use ({@linkcode DataPlaneOptions.allowSource}). */
-  | "source";
+  | "source"
+  /** A bridged frame that does not decode (RFC 3518 4.3.1: MAC type, lengths). */
+  | "malformed";
 
 /** What one inbound PPP frame is. */
 export type Decapsulated =
   | { readonly kind: "ip4"; readonly packet: Uint8Array }
   | { readonly kind: "ip6"; readonly packet: Uint8Array }
+  /** A bridged Ethernet frame (without FCS) for the TAP device. */
+  | { readonly kind: "eth"; readonly packet: Uint8Array }
   | { readonly kind: "control" }
   | { readonly kind: "drop"; readonly reason: DropReason };
 
@@ -60,6 +75,8 @@ export interface DataPlaneGate {
   readonly isIpv6Open: boolean;
   /** The peer's MRU: larger outbound packets are dropped. */
   readonly peerMru: number;
+  /** True when bridged Ethernet frames may flow both ways (BCP open); absent: never. */
+  readonly isBridgeOpen?: boolean;
 }
 
 /** Options of {@linkcode DataPlane}. */
@@ -97,6 +114,7 @@ const DROP: Readonly<Record<DropReason, Decapsulated>> = Object.freeze({
   "empty": Object.freeze({ kind: "drop", reason: "empty" }),
   "too-long": Object.freeze({ kind: "drop", reason: "too-long" }),
   "source": Object.freeze({ kind: "drop", reason: "source" }),
+  "malformed": Object.freeze({ kind: "drop", reason: "malformed" }),
 });
 const EMPTY = new Uint8Array(0);
 
@@ -158,7 +176,9 @@ export class DataPlane {
     let v6: boolean;
     if (protocol === PROTOCOL.IPV4) v6 = false;
     else if (protocol === PROTOCOL.IPV6) v6 = true;
-    else return CONTROL;
+    else if (protocol === PROTOCOL.BRIDGED && this.#gate.isBridgeOpen === true) {
+      return this.#decapsulateBridged(frame.subarray(length));
+    } else return CONTROL;
     if (!(v6 ? this.#gate.isIpv6Open : this.#gate.isIpv4Open)) return DROP["gate-closed"];
     const size = frame.length - length;
     if (size <= 0) return DROP.empty;
@@ -169,6 +189,59 @@ export class DataPlane {
     }
     if (this.#mss4 > 0) clampTcpMss(packet, v6 ? this.#mss6 : this.#mss4);
     return v6 ? { kind: "ip6", packet } : { kind: "ip4", packet };
+  }
+
+  #decapsulateBridged(pdu: Uint8Array): Decapsulated {
+    if (pdu.length === 0) return DROP.empty;
+    if (pdu.length > this.#mru) return DROP["too-long"];
+    try {
+      return { kind: "eth", packet: decodeBridgedFrame(pdu) };
+    } catch {
+      return DROP.malformed;
+    }
+  }
+
+  /**
+   * Frames a batch of outbound Ethernet frames (read from the TAP device) as
+   * bridged PDUs (RFC 3518 4.3.1: no FCS, no LAN ID, no pads, MAC type 1)
+   * into ONE buffer. Frames are dropped while BCP is not open, when shorter
+   * than an Ethernet header, or when the PDU would exceed the peer's MRU.
+   */
+  encapsulateBridged(frames: readonly Uint8Array[]): Encapsulated {
+    const open = this.#gate.isBridgeOpen === true;
+    const limit = this.#gate.peerMru - BRIDGED_HEADER_BYTES;
+    let total = 0;
+    let kept = 0;
+    const keep: boolean[] = new Array(frames.length);
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
+      const ok = open && f.length >= ETHERNET_HEADER_BYTES && f.length <= limit;
+      keep[i] = ok;
+      if (!ok) continue;
+      total += DATA_HEADER_BYTES + BRIDGED_HEADER_BYTES + f.length;
+      kept++;
+    }
+    const dropped = frames.length - kept;
+    if (kept === 0) return { bytes: EMPTY, packets: 0, ipBytes: 0, dropped };
+    const bytes = new Uint8Array(total);
+    let o = 0;
+    for (let i = 0; i < frames.length; i++) {
+      if (!keep[i]) continue;
+      const f = frames[i]!;
+      writeSstpDataHeader(bytes, o, 4 + BRIDGED_HEADER_BYTES + f.length);
+      writePppHeader(bytes, o + 4, PROTOCOL.BRIDGED);
+      // Flags 0 (no FCS, no LAN ID, no tinygram, no pads), MAC type 1 (802.3).
+      bytes[o + DATA_HEADER_BYTES] = 0;
+      bytes[o + DATA_HEADER_BYTES + 1] = MAC_TYPE_ETHERNET;
+      bytes.set(f, o + DATA_HEADER_BYTES + BRIDGED_HEADER_BYTES);
+      o += DATA_HEADER_BYTES + BRIDGED_HEADER_BYTES + f.length;
+    }
+    return {
+      bytes,
+      packets: kept,
+      ipBytes: total - kept * (DATA_HEADER_BYTES + BRIDGED_HEADER_BYTES),
+      dropped,
+    };
   }
 
   /** The PPP protocol for an outbound IP packet, or undefined to drop it. */

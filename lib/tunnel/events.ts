@@ -52,6 +52,11 @@ export type TunnelAction =
   | { type: "stopTimer"; timer: TimerName }
   /** IPCP opened and the SSTP call is connected: configure TUN, open the gate. */
   | { type: "linkUp"; ip: IpConfig }
+  /**
+   * BCP opened and the SSTP call is connected: open the bridge port (TAP
+   * device) and let bridged Ethernet frames flow.
+   */
+  | { type: "bridgeUp" }
   /** The session is over: flush output, close the transport. */
   | { type: "closed"; error?: Error };
 
@@ -67,4 +72,6 @@ export interface TunnelEngine {
   readonly isIpv6Open: boolean;
   /** The peer's MRU: data frames larger than this are dropped. */
   readonly peerMru: number;
+  /** True when bridged Ethernet frames (BCP) may flow in both directions. */
+  readonly isBridgeOpen?: boolean;
 }

@@ -42,6 +42,8 @@ export interface ServerEngineOptions {
   linkUpMs?: number;
   /** Called at once when the peer fails to authenticate (login throttling). */
   onAuthFailure?: (error: ProtocolError) => void;
+  /** Run BCP and bridge Ethernet frames (RouterOS `bridge`); default false. */
+  bridge?: boolean | (() => boolean);
   /** Source of nonces, challenges and magic numbers (tests inject a seeded one). */
   randomBytes: RandomBytes;
   /** Where protocol steps and failures of this session are logged. */
@@ -67,6 +69,7 @@ export function createServerEngine(options: ServerEngineOptions): SessionEngine 
     randomBytes: options.randomBytes,
     logger: options.logger,
     ...(options.mru !== undefined ? { mru: options.mru } : {}),
+    ...(options.bridge !== undefined ? { bridge: options.bridge } : {}),
   });
   return new SessionEngine({
     sstp,

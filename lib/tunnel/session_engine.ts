@@ -25,6 +25,11 @@ import type { IpcpResult } from "../ppp/ipcp/ipcp.ts";
 import type { AuthMethod } from "../ppp/auth/auth_types.ts";
 import type { IpConfig, TimerName, TunnelAction, TunnelEngine, TunnelEvent } from "./events.ts";
 
+/** Bytes of the bridged-PDU header (RFC 3518 4.3.1: flags, MAC type). */
+const BRIDGED_HEADER_BYTES = 2;
+/** A full-size Ethernet frame without FCS: 1500 bytes of payload and a 14-byte header. */
+const FULL_ETHERNET_FRAME = 1514;
+
 /** The SSTP side of a session: either role. */
 export type SstpCallMachine = SstpClientStateMachine | SstpServerStateMachine;
 
@@ -36,7 +41,13 @@ const SSTP_TIMERS: ReadonlySet<TimerName> = new Set<SstpTimer>([
 ]);
 /** Runs from authentication until the link is up (see `linkUpMs`). */
 const LINK_UP_TIMER: TimerName = "linkUp";
-const LINK_TIMERS: ReadonlySet<TimerName> = new Set<LinkTimer>(["lcp", "auth", "ipcp", "ipv6cp"]);
+const LINK_TIMERS: ReadonlySet<TimerName> = new Set<LinkTimer>([
+  "lcp",
+  "auth",
+  "ipcp",
+  "ipv6cp",
+  "bcp",
+]);
 
 function isSstpTimer(timer: TimerName): timer is SstpTimer {
   return SSTP_TIMERS.has(timer);
@@ -77,6 +88,8 @@ export class SessionEngine implements TunnelEngine {
   readonly #onAuthFailure: ((error: ProtocolError) => void) | undefined;
   #ip: IpcpResult | undefined;
   #linkUpSent = false;
+  #bridgeUp = false;
+  #bridgeUpSent = false;
   #closed = false;
   #authenticated: { user: string; method: AuthMethod } | undefined;
   #error: Error | undefined;
@@ -117,6 +130,10 @@ export class SessionEngine implements TunnelEngine {
   }
   get isIpv6Open(): boolean {
     return this.#sstp.isDataAllowed && this.#link.isIpv6Open;
+  }
+  /** True when bridged Ethernet frames may flow both ways (BCP Opened, call connected). */
+  get isBridgeOpen(): boolean {
+    return this.#bridgeUpSent && this.#sstp.isDataAllowed && this.#link.isBridgeOpen;
   }
   get peerMru(): number {
     return this.#link.lcp.peerMru;
@@ -185,6 +202,7 @@ export class SessionEngine implements TunnelEngine {
         case "callConnected":
           this.#log.info(`SSTP ${this.#sstp.state}`);
           this.#maybeLinkUp(out);
+          this.#maybeBridgeUp(out);
           break;
         case "closed":
           this.#finish(a.error, nowMs, out);
@@ -233,6 +251,13 @@ export class SessionEngine implements TunnelEngine {
         case "ipDown":
           this.#log.info("IPCP down");
           break;
+        case "bridgeUp":
+          this.#bridgeUp = true;
+          this.#maybeBridgeUp(out);
+          break;
+        case "bridgeDown":
+          this.#log.info("BCP down");
+          break;
         case "dead":
           if (a.error && isAuthError(a.error) && this.#authenticated === undefined) {
             this.#onAuthFailure?.(a.error);
@@ -259,6 +284,22 @@ export class SessionEngine implements TunnelEngine {
       mtu: this.mtu,
     };
     out.push({ type: "linkUp", ip });
+  }
+
+  #maybeBridgeUp(out: TunnelAction[]): void {
+    if (this.#bridgeUpSent || !this.#bridgeUp || !this.#sstp.isDataAllowed) return;
+    this.#bridgeUpSent = true;
+    const largest = this.#link.lcp.peerMru - BRIDGED_HEADER_BYTES;
+    if (largest < FULL_ETHERNET_FRAME) {
+      this.#log.warn(
+        `bridged frames over ${largest} bytes will be dropped: the peer's MRU is ` +
+          `${this.#link.lcp.peerMru}; set max-mru (and max-mtu) to at least ` +
+          `${
+            FULL_ETHERNET_FRAME + BRIDGED_HEADER_BYTES
+          } on both sides for full-size Ethernet frames`,
+      );
+    }
+    out.push({ type: "bridgeUp" });
   }
 
   /**

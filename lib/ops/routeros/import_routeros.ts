@@ -76,6 +76,10 @@ const PROFILE_KEYS = [
   "session-timeout",
   "idle-timeout",
   "change-tcp-mss",
+  "bridge",
+  "bridge-path-cost",
+  "bridge-port-priority",
+  "bridge-horizon",
 ];
 /** Profile properties that are about other tunnel types or that we always do. */
 const PROFILE_IGNORED = new Set(["use-encryption", "use-compression", "use-mpls", "use-upnp"]);
@@ -93,6 +97,7 @@ const CLIENT_KEYS: Record<string, string> = {
   "add-default-route": "add-default-route",
   "default-route-distance": "default-route-distance",
   "tls-version": "tls-version",
+  bridge: "bridge",
   name: "name",
   comment: "comment",
 };

@@ -81,6 +81,15 @@ class AcceptFlagHandler implements OptionHandler {
   }
 }
 
+/** The BCP option handlers (also used to describe BCP packets in debug logs). */
+export function bcpOptionHandlers(): OptionHandler[] {
+  return [
+    new MacSupportHandler(),
+    new AcceptFlagHandler(BCP_OPTION.TINYGRAM_COMPRESSION, "tinygram"),
+    new AcceptFlagHandler(BCP_OPTION.IEEE_802_TAGGED_FRAME, "802.1q"),
+  ];
+}
+
 /** Construction options of {@linkcode Bcp}. */
 export interface BcpOptions extends CpTimingOptions {
   /** Observes every RFC 1661 action (tracing, tests). */
@@ -116,11 +125,7 @@ export class Bcp extends FsmControlProtocol {
       protocol: BCP_PROTOCOL.BCP,
       name: "BCP",
       layer: "ppp",
-      handlers: [
-        new MacSupportHandler(),
-        new AcceptFlagHandler(BCP_OPTION.TINYGRAM_COMPRESSION, "tinygram"),
-        new AcceptFlagHandler(BCP_OPTION.IEEE_802_TAGGED_FRAME, "802.1q"),
-      ],
+      handlers: bcpOptionHandlers(),
     });
   }
 }
