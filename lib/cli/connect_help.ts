@@ -38,7 +38,8 @@ Authentication
   --password-file FILE       read the password from the first line of FILE
   --password TEXT            the password (visible in process listings; prefer
                              --password-file or the SSTP_PASSWORD environment variable)
-  --authentication LIST      comma list of mschap2, mschap1, chap, pap (all four)
+  --authentication LIST      comma list of mschap2, eap-mschap2, mschap1, chap, pap
+                             (all but eap-mschap2; add it for EAP-only servers)
 
 Link
   --name IFNAME              interface name, at most 15 bytes (sstp-out1)

@@ -162,7 +162,7 @@ Deno.test("parseConnectOptions() rejects each malformed value naming the propert
     [
       ["--authentication", "mschap3"],
       TypeError,
-      'Invalid value for "authentication": "mschap3" is not one of mschap2, mschap1, chap, pap',
+      'Invalid value for "authentication": "mschap3" is not one of mschap2, eap-mschap2, mschap1, chap, pap',
     ],
     [
       ["--authentication", ","],

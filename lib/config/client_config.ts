@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { AUTH_METHODS_STRONGEST_FIRST, type AuthMethod } from "../ppp/auth/auth_types.ts";
+import { type AuthMethod, DEFAULT_CLIENT_AUTH_METHODS } from "../ppp/auth/auth_types.ts";
 import type { LogLevel } from "../log.ts";
 import { type HostKind, isHostName, parseHostPort } from "./host_port.ts";
 import { interfaceNameProblem, MAX_INTERFACE_NAME_BYTES } from "./interface_names.ts";
@@ -57,7 +57,7 @@ export interface ConnectOptions {
   password: string;
   /** Which source the password came from. */
   passwordSource: PasswordSource;
-  /** `authentication`, strongest first (default all four). */
+  /** `authentication`, strongest first (default mschap2, mschap1, chap, pap; `eap-mschap2` is opt-in). */
   authentication: AuthMethod[];
   /** `verify-server-certificate` (default yes). */
   verifyServerCertificate: boolean;
@@ -241,7 +241,7 @@ export function buildConnectOptions(
     password,
     passwordSource,
     authentication: get("authentication", (t) => parseAuthentication(splitList(t))) ??
-      [...AUTH_METHODS_STRONGEST_FIRST],
+      [...DEFAULT_CLIENT_AUTH_METHODS],
     verifyServerCertificate,
     verifyServerAddressFromCertificate: get("verify-server-address-from-certificate", parseYesNo) ??
       true,

@@ -294,6 +294,13 @@ export function parseServerConfig(yamlText: string, fileName: string): ServerCon
     return { ...s, profile };
   });
   checkInterfaces(source, interfaces, new Set(secrets.map((s) => s.name)));
+  if (radius.pppAaa.useRadius && sstpServer.authentication.includes("eap-mschap2")) {
+    warnings.push(
+      `${fileName}:${server.lineOf("authentication")}: sstp-server.authentication: ` +
+        `eap-mschap2 checks local secrets only (EAP is not relayed to RADIUS): users known ` +
+        `only to RADIUS fail with it; list mschap2 for them`,
+    );
+  }
   const keyless = sstpServer.authentication.filter((m) => KEYLESS_METHODS.includes(m));
   if (keyless.length > 0) {
     warnings.push(

@@ -256,7 +256,7 @@ interfaces:                           # 32
   assert.deepEqual(issuesOf(yaml), [
     "sstp.yaml:3: sstp-server.port: 70000 is out of range (1-65535)",
     'sstp.yaml:4: sstp-server.keepalive-timeout: "abc" is not a number of seconds or "disabled"',
-    'sstp.yaml:5: sstp-server.authentication: "foo" is not one of mschap2, mschap1, chap, pap',
+    'sstp.yaml:5: sstp-server.authentication: "foo" is not one of mschap2, eap-mschap2, mschap1, chap, pap',
     'sstp.yaml:6: sstp-server: unknown key "bogus"',
     'sstp.yaml:7: sstp-server.listen: "nowhere" is not an IPv4 or IPv6 address',
     'sstp.yaml:8: sstp-server.state-dir: "relative/dir" is not an absolute path',

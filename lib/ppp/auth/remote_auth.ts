@@ -76,7 +76,8 @@ const encoder = new TextEncoder();
 
 /** Options of {@linkcode RemoteFallbackAuthenticator}. */
 export interface RemoteFallbackOptions {
-  method: AuthMethod;
+  /** PAP or a CHAP method (EAP is not relayed to the remote service). */
+  method: Exclude<AuthMethod, "eap-mschap2">;
   lookupPassword: PasswordLookup;
   remote: RemoteAuthenticate;
   randomBytes: RandomBytes;
