@@ -128,7 +128,7 @@ export async function readConfigFile(
     : source.entries(source.root, "", FILE_KEYS, "a mapping of sstp-client properties");
   const base = dirname(path);
   for (const [key, entry] of entries) {
-    const isList = key === "authentication";
+    const isList = key === "authentication" || key === "ciphers";
     const texts = isList ? source.list(entry, key) : [source.scalar(entry, key)];
     if (texts.some((t) => t === undefined)) continue;
     const first = texts[0];

@@ -22,6 +22,12 @@ Server
   --http-proxy HOST[:PORT]   reach the server through an HTTP proxy (port 8080)
   --sni NAME|yes|no          TLS server name: yes = the connect-to host name (yes)
   --tls-version V            any, only-1.2 or only-1.3 (any)
+  --pfs no|yes|required      forward secrecy; required refuses a session without
+                             it (yes; every suite this TLS stack offers has it)
+  --ciphers LIST             allowed suites: aes256-gcm-sha384, aes128-gcm-sha256,
+                             chacha20-poly1305 (aes256-sha cannot be negotiated);
+                             checked after the handshake (all)
+  --force-aes yes|no         refuse a session whose cipher is not AES (no)
 
 Certificates
   --verify-server-certificate yes|no               check the chain (yes)

@@ -10,6 +10,8 @@ const FILES: Record<string, string> = {
 user: bob
 password-file: pw
 authentication: [mschap2, pap]
+ciphers: [aes128-gcm-sha256, chacha20-poly1305]
+force-aes: yes
 use-peer-dns: yes
 name: sstp-file
 ca: certs/ca.pem
@@ -58,6 +60,9 @@ Deno.test("parseConnectOptions() applies the defaults", async () => {
       name: "sstp-out1",
       sni: "vpn.example.com",
       tlsVersion: "any",
+      pfs: "yes",
+      ciphers: [],
+      forceAes: false,
       logLevel: "info",
       reconnect: true,
       comment: undefined,
@@ -121,6 +126,12 @@ Deno.test("parseConnectOptions() reads every property", async () => {
     [["--sni", "off"], { sni: undefined }],
     [["--sni", "yes"], { sni: "vpn.example.com" }],
     [["--tls-version", "only-1.3"], { tlsVersion: "only-1.3" }],
+    [["--pfs", "required"], { pfs: "required" }],
+    [["--ciphers", "chacha20-poly1305,aes256-gcm-sha384"], {
+      ciphers: ["chacha20-poly1305", "aes256-gcm-sha384"],
+    }],
+    [["--force-aes"], { forceAes: true }],
+    [["--authentication", "eap-mschap2"], { authentication: ["eap-mschap2"] }],
     [["--log-level", "trace"], { logLevel: "trace" }],
     [["--no-reconnect"], { reconnect: false }],
     [["--reconnect", "no"], { reconnect: false }],
@@ -225,6 +236,21 @@ Deno.test("parseConnectOptions() rejects each malformed value naming the propert
       ["--sni", "not a name"],
       TypeError,
       'Invalid value for "sni": "not a name" is not a host name, yes or no',
+    ],
+    [
+      ["--ciphers", "aes256-sha"],
+      TypeError,
+      'Invalid value for "ciphers": none of aes256-sha can be negotiated by this TLS stack (it offers aes256-gcm-sha384, aes128-gcm-sha256, chacha20-poly1305; CBC suites such as aes256-sha are not available)',
+    ],
+    [
+      ["--ciphers", "rc4-md5"],
+      TypeError,
+      'Invalid value for "ciphers": "rc4-md5" is not one of aes256-sha, aes256-gcm-sha384, aes128-gcm-sha256, chacha20-poly1305',
+    ],
+    [
+      ["--pfs", "always"],
+      TypeError,
+      'Invalid value for "pfs": "always" is not one of no, yes, required',
     ],
     [
       ["--tls-version", "1.3"],
@@ -370,6 +396,8 @@ Deno.test("parseConnectOptions() reads the YAML file and lets flags win", async 
   assert.deepEqual(fromFile.connectTo, { host: "vpn.example.com", port: 8443, kind: "name" });
   assert.equal(fromFile.user, "bob");
   assert.deepEqual(fromFile.authentication, ["mschap2", "pap"]);
+  assert.deepEqual(fromFile.ciphers, ["aes128-gcm-sha256", "chacha20-poly1305"]);
+  assert.equal(fromFile.forceAes, true);
   assert.equal(fromFile.usePeerDns, true);
   assert.equal(fromFile.name, "sstp-file");
   assert.equal(fromFile.ca, "/etc/sstp/certs/ca.pem", "relative paths follow the config file");
@@ -497,6 +525,9 @@ Deno.test("CONNECT_HELP documents every property", () => {
       "name",
       "sni",
       "tls-version",
+      "pfs",
+      "ciphers",
+      "force-aes",
       "log-level",
       "reconnect",
       "comment",

@@ -22,17 +22,25 @@ import {
   DEFAULT_MTU,
   InvalidValueError,
   parseAuthentication,
+  parseCiphers,
   parseIntegerIn,
   parseKeepaliveTimeout,
   parseLogLevel,
   parseMtu,
   parseNonEmpty,
+  parsePfs,
   parsePort,
   parseTlsVersion,
   parseYesNo,
   splitList,
   type TlsVersion,
 } from "./values.ts";
+import {
+  type CipherName,
+  DEFAULT_TLS_POLICY,
+  type Pfs,
+  tlsPolicyProblems,
+} from "../transport/tls_policy.ts";
 
 /** The server to connect to. */
 export interface ConnectTarget {
@@ -91,6 +99,12 @@ export interface ConnectOptions {
   sni: string | undefined;
   /** `tls-version` (default any). */
   tlsVersion: TlsVersion;
+  /** `pfs` (default yes): `required` refuses a server session without forward secrecy. */
+  pfs: Pfs;
+  /** `ciphers` (default empty: every suite the TLS stack offers). */
+  ciphers: CipherName[];
+  /** `force-aes` (default no): refuse sessions whose cipher is not AES. */
+  forceAes: boolean;
   /** `log-level` (default info). */
   logLevel: LogLevel;
   /** `reconnect` (default yes). */
@@ -120,6 +134,7 @@ export const BOOLEAN_KEYS = [
   "verify-server-address-from-certificate",
   "add-default-route",
   "use-peer-dns",
+  "force-aes",
   "reconnect",
   "disabled",
 ] as const;
@@ -144,6 +159,8 @@ export const VALUE_KEYS = [
   "name",
   "sni",
   "tls-version",
+  "pfs",
+  "ciphers",
   "log-level",
   "comment",
   "http-proxy",
@@ -229,6 +246,19 @@ export function buildConnectOptions(
     warnings.push(`sni=yes sends no server name: "${target.host}" is an IP address (RFC 6066 3)`);
   }
   const proxy = get("http-proxy", parseHostPort);
+  const tls = {
+    tlsVersion: get("tls-version", parseTlsVersion) ?? "any",
+    pfs: get("pfs", parsePfs) ?? DEFAULT_TLS_POLICY.pfs,
+    ciphers: get("ciphers", (t) => parseCiphers(splitList(t))) ?? [],
+    forceAes: get("force-aes", parseYesNo) ?? false,
+  };
+  const tlsProblem = tlsPolicyProblems(tls)[0];
+  if (tlsProblem !== undefined) {
+    const where = (raw.get("ciphers") ?? raw.get("force-aes") ?? raw.get("pfs"))?.where ?? "";
+    throw new TypeError(
+      `${where}Invalid value for "ciphers": ${tlsProblem.replace(/^ciphers: /, "")}`,
+    );
+  }
   const { password, passwordSource } = readPassword(flags, file, env, readFile, warnings);
 
   return {
@@ -260,7 +290,7 @@ export function buildConnectOptions(
     usePeerDns: get("use-peer-dns", parseYesNo) ?? false,
     name: get("name", parseInterfaceName) ?? DEFAULT_CLIENT_INTERFACE,
     sni,
-    tlsVersion: get("tls-version", parseTlsVersion) ?? "any",
+    ...tls,
     logLevel: get("log-level", parseLogLevel) ?? "info",
     reconnect: get("reconnect", parseYesNo) ?? true,
     comment: raw.get("comment")?.text,

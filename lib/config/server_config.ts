@@ -49,10 +49,12 @@ import {
   InvalidValueError,
   parseAuthentication,
   parseChoice,
+  parseCiphers,
   parseIntegerIn,
   parseKeepaliveTimeout,
   parseMtu,
   parseNonEmpty,
+  parsePfs,
   parsePort,
   parseTlsVersion,
   parseYesNo,
@@ -60,6 +62,12 @@ import {
   type TlsVersion,
 } from "./values.ts";
 import { type Located, type YamlEntry, YamlSource } from "./yaml_source.ts";
+import {
+  type CipherName,
+  DEFAULT_TLS_POLICY,
+  type Pfs,
+  tlsPolicyProblems,
+} from "../transport/tls_policy.ts";
 import {
   parseProxyProtocol,
   parseProxySource,
@@ -118,6 +126,12 @@ export interface SstpServerConfig {
   ca: string | undefined;
   /** Allowed TLS versions (default any). */
   tlsVersion: TlsVersion;
+  /** `pfs` (default yes): `required` refuses sessions without forward secrecy. */
+  pfs: Pfs;
+  /** `ciphers` (default empty: every suite the TLS stack offers). */
+  ciphers: CipherName[];
+  /** `force-aes` (default no): refuse sessions whose cipher is not AES. */
+  forceAes: boolean;
   /** Addresses to listen on (default `0.0.0.0` and `::`). */
   listen: string[];
   /** Directory for runtime state (default `/var/lib/sstp`). */
@@ -196,6 +210,9 @@ const SERVER_KEYS = [
   "verify-client-certificate",
   "ca",
   "tls-version",
+  "pfs",
+  "ciphers",
+  "force-aes",
   "listen",
   "state-dir",
   "control-socket",
@@ -373,6 +390,9 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     verifyClientCertificate: v("verify-client-certificate", parseYesNo) ?? false,
     ca: v("ca", parseNonEmpty),
     tlsVersion: v("tls-version", parseTlsVersion) ?? "any",
+    pfs: v("pfs", parsePfs) ?? DEFAULT_TLS_POLICY.pfs,
+    ciphers: list("ciphers", parseCiphers) ?? [],
+    forceAes: v("force-aes", parseYesNo) ?? false,
     listen,
     stateDir: v("state-dir", absolute) ?? "/var/lib/sstp",
     controlSocket: v("control-socket", absolute) ?? "/run/sstp/sstp-server.sock",
@@ -382,6 +402,11 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     proxyProtocolFrom: list("proxy-protocol-from", (items) => items.map(parseProxySource)) ?? [],
     linkUpTimeoutMs: v("link-up-timeout", (t) => parseSeconds(t, 1, 3600)) ?? 30_000,
   };
+  for (const problem of tlsPolicyProblems(config)) {
+    // Every problem is about `ciphers` (alone or with `pfs`/`force-aes`).
+    const key = fields.get("ciphers") ?? fields.get("force-aes") ?? fields.get("pfs");
+    source.report(key?.key, path("ciphers"), problem.replace(/^ciphers: /, ""));
+  }
   if (config.proxyProtocol !== "no" && config.verifyClientCertificate) {
     source.report(
       fields.get("proxy-protocol")?.key,

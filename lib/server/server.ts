@@ -27,6 +27,7 @@ import type { Platform, PlatformReactor } from "../platform.ts";
 import type { ServerConfig } from "../config/server_config.ts";
 import type { ByteDuplex, TransportAddr } from "../transport/duplex.ts";
 import { listenTls, type TlsListener } from "../transport/tls_server.ts";
+import { describeNegotiated } from "../transport/tls_policy.ts";
 import { readPreamble } from "../transport/preamble.ts";
 import {
   buildSstpHttpResponse,
@@ -181,6 +182,7 @@ export class SstpServer {
       keyPem: this.#o.keyPem,
       handshakeTimeoutMs: this.#o.handshakeTimeoutMs ?? DEFAULTS.handshakeMs,
       logger: this.#log,
+      tlsPolicy: { tlsVersion: s.tlsVersion, pfs: s.pfs, ciphers: s.ciphers, forceAes: s.forceAes },
       ...(s.verifyClientCertificate && this.#o.caPem !== undefined
         ? { clientCertificate: { caPem: this.#o.caPem } }
         : {}),
@@ -375,7 +377,10 @@ export class SstpServer {
         uptimeMs: Math.round(now - (s.connectedMs ?? s.startedMs)),
         idleTimeMs: Math.round(now - c.lastDataMs),
         mtu: s.connectedMs === undefined ? 0 : s.engine.mtu,
-        encoding: [info.tlsVersion, info.cipher].filter((x) => x !== undefined).join(" "),
+        encoding: info.cipher === undefined ? (info.tlsVersion ?? "") : describeNegotiated({
+          name: info.cipher,
+          ...(info.tlsVersion === undefined ? {} : { version: info.tlsVersion }),
+        }),
         correlationId: s.correlationId,
         rxBytes: c.rxBytes,
         txBytes: c.txBytes,

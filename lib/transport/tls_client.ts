@@ -33,6 +33,7 @@ import { isIpAddress } from "../cert/_ip.ts";
 import type { ByteDuplex } from "./duplex.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
 import { certificateError, SERVER_PURPOSES } from "./tls_errors.ts";
+import { checkNegotiatedCipher, nodeTlsPolicyOptions, type TlsPolicy } from "./tls_policy.ts";
 import type * as VerifyDetail from "./_tls_verify_detail.ts";
 import type * as Crl from "../cert/crl.ts";
 import type * as Names from "../cert/names.ts";
@@ -83,6 +84,12 @@ export interface DialTlsOptions {
   httpProxy?: HttpProxyOptions;
   /** RouterOS `tls-version`: `any` (1.2 or 1.3, the default), `only-1.2`, `only-1.3`. */
   tlsVersion?: "any" | "only-1.2" | "only-1.3";
+  /**
+   * `tls-version`, `pfs`, `ciphers`, `force-aes` (overrides `tlsVersion`).
+   * Versions go into the handshake; the suite is checked after it, since
+   * this TLS stack ignores a cipher list (see tls_policy.ts).
+   */
+  tlsPolicy?: TlsPolicy;
 }
 
 /** An established client connection. */
@@ -157,7 +164,9 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
       `HTTP proxy ${options.httpProxy?.host}:${options.httpProxy?.port}: tunnel to ${host}:${port}`,
     );
   }
-  const versions = options.tlsVersion === "only-1.2"
+  const versions = options.tlsPolicy !== undefined
+    ? nodeTlsPolicyOptions(options.tlsPolicy)
+    : options.tlsVersion === "only-1.2"
     ? { minVersion: "TLSv1.2" as const, maxVersion: "TLSv1.2" as const }
     : options.tlsVersion === "only-1.3"
     ? { minVersion: "TLSv1.3" as const, maxVersion: "TLSv1.3" as const }
@@ -189,6 +198,19 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
 
   const info = nodeSocketInfo(socket);
   try {
+    const refused = options.tlsPolicy === undefined
+      ? undefined
+      : checkNegotiatedCipher(options.tlsPolicy, {
+        name: info.cipher ?? "",
+        ...(info.tlsVersion === undefined ? {} : { version: info.tlsVersion }),
+      });
+    if (refused !== undefined) {
+      throw new ProtocolError(
+        "tls",
+        ERROR_CODE.NEGOTIATION_FAILED,
+        `Cannot use the TLS session with ${host}:${port}: ${refused}`,
+      );
+    }
     const leaf = info.peerCertDer;
     if (leaf === undefined) throw certificateError("TLS_CERT_MISSING");
     await verifyServer(socket, leaf, host, hostIsIp, options, crls);
