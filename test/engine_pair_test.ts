@@ -137,6 +137,37 @@ for (
   });
 }
 
+Deno.test("eap-mschap2: the server checks the Compound MAC keyed by the EAP HLAK", () => {
+  const { h, server } = pair({ method: "eap-mschap2" });
+  h.tap = tamperCallConnected(85);
+  h.start();
+  assert.ok(h.runUntil(() => !!h.closed.server && !!h.closed.client, 30_000));
+  assert.equal(server.authenticated?.method, "eap-mschap2");
+  const se = h.closed.server?.error;
+  assert.ok(se instanceof ProtocolError, String(se));
+  assert.equal(se.code, ERROR_CODE.CRYPTO_BINDING_MISMATCH);
+  assert.equal(server.isIpv4Open, false);
+});
+
+Deno.test("eap-mschap2: a client allowing EAP and MS-CHAPv2 meets servers preferring either", () => {
+  for (
+    const [serverMethods, expected] of [
+      [["eap-mschap2"], "eap-mschap2"],
+      [["mschap2", "eap-mschap2"], "mschap2"],
+      // The server asks first; a client that allows the request acks it.
+      [["eap-mschap2", "mschap2"], "eap-mschap2"],
+    ] as const
+  ) {
+    const { h, server } = pair({
+      clientMethods: ["mschap2", "eap-mschap2"],
+      serverMethods: [...serverMethods],
+    });
+    h.start();
+    assert.ok(h.runUntil(() => !!h.linkUp.client && !!h.linkUp.server, 10_000));
+    assert.equal(server.authenticated?.method, expected, `server ${serverMethods}`);
+  }
+});
+
 Deno.test("server aborts a client that hashed a different certificate (TLS man in the middle)", () => {
   const { h } = pair({ clientCert: new TextEncoder().encode("the attacker's certificate") });
   h.start();
