@@ -176,9 +176,15 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
         return;
       }
       const inner = nodeSocketDuplex(socket, info);
+      // Getters keep the Web Streams lazy: the data path reads through the lane.
       const duplex: ByteDuplex = {
-        readable: inner.readable,
-        writable: inner.writable,
+        get readable() {
+          return inner.readable;
+        },
+        get writable() {
+          return inner.writable;
+        },
+        lane: inner.lane,
         close: () => inner.close(),
         closed: inner.closed,
         info: inner.info,
