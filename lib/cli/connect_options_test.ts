@@ -10,12 +10,12 @@ const FILES: Record<string, string> = {
 user: bob
 password-file: pw
 authentication: [mschap2, pap]
-ciphers: [aes128-gcm-sha256, chacha20-poly1305]
-force-aes: yes
 use-peer-dns: yes
 name: sstp-file
 ca: certs/ca.pem
 keepalive-timeout: 30
+ciphers: [aes128-gcm-sha256, chacha20-poly1305]
+force-aes: yes
 `,
 };
 
