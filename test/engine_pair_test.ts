@@ -55,7 +55,7 @@ function pair(opts: {
   return { h, client, server };
 }
 
-for (const method of ["pap", "chap", "mschap1", "mschap2"] as const) {
+for (const method of ["pap", "chap", "mschap1", "mschap2", "eap-mschap2"] as const) {
   Deno.test(`engine pair reaches Call Connected and IPCP Opened with ${method}, then carries IPv4 both ways`, () => {
     const { h, client, server } = pair({ method });
     h.start();
@@ -90,7 +90,7 @@ Deno.test("engine pair negotiates the strongest common method", () => {
   assert.equal(server.authenticated?.method, "chap");
 });
 
-for (const method of ["pap", "chap", "mschap1", "mschap2"] as const) {
+for (const method of ["pap", "chap", "mschap1", "mschap2", "eap-mschap2"] as const) {
   Deno.test(`engine pair with a wrong ${method} password fails with an authentication error on both sides`, () => {
     const { h } = pair({ method, password: "wrong" });
     h.start();
@@ -101,7 +101,7 @@ for (const method of ["pap", "chap", "mschap1", "mschap2"] as const) {
     assert.ok(ce instanceof ProtocolError || ce instanceof PeerAbortError, String(ce));
     assert.ok(isAuthError(se), `server: ${se}`);
     if (method !== "pap") assert.ok(isAuthError(ce), `client: ${ce}`);
-    if (method === "mschap2") assert.match(ce!.message, /691/);
+    if (method === "mschap2" || method === "eap-mschap2") assert.match(ce!.message, /691/);
   });
 }
 
@@ -136,6 +136,37 @@ for (
     assert.ok(h.closed.client?.error instanceof PeerAbortError);
   });
 }
+
+Deno.test("eap-mschap2: the server checks the Compound MAC keyed by the EAP HLAK", () => {
+  const { h, server } = pair({ method: "eap-mschap2" });
+  h.tap = tamperCallConnected(85);
+  h.start();
+  assert.ok(h.runUntil(() => !!h.closed.server && !!h.closed.client, 30_000));
+  assert.equal(server.authenticated?.method, "eap-mschap2");
+  const se = h.closed.server?.error;
+  assert.ok(se instanceof ProtocolError, String(se));
+  assert.equal(se.code, ERROR_CODE.CRYPTO_BINDING_MISMATCH);
+  assert.equal(server.isIpv4Open, false);
+});
+
+Deno.test("eap-mschap2: a client allowing EAP and MS-CHAPv2 meets servers preferring either", () => {
+  for (
+    const [serverMethods, expected] of [
+      [["eap-mschap2"], "eap-mschap2"],
+      [["mschap2", "eap-mschap2"], "mschap2"],
+      // The server asks first; a client that allows the request acks it.
+      [["eap-mschap2", "mschap2"], "eap-mschap2"],
+    ] as const
+  ) {
+    const { h, server } = pair({
+      clientMethods: ["mschap2", "eap-mschap2"],
+      serverMethods: [...serverMethods],
+    });
+    h.start();
+    assert.ok(h.runUntil(() => !!h.linkUp.client && !!h.linkUp.server, 10_000));
+    assert.equal(server.authenticated?.method, expected, `server ${serverMethods}`);
+  }
+});
 
 Deno.test("server aborts a client that hashed a different certificate (TLS man in the middle)", () => {
   const { h } = pair({ clientCert: new TextEncoder().encode("the attacker's certificate") });

@@ -20,14 +20,14 @@ import {
 const ignore = SERVE_NETNS_IGNORE;
 
 Deno.test({
-  name: "sstp serve authenticates pap, chap, mschap1 and mschap2 and passes a ping",
+  name: "sstp serve authenticates pap, chap, mschap1, mschap2 and eap-mschap2 and passes a ping",
   ignore,
 }, async (tt) => {
   await using t = await createTopology();
   // Every method, deliberately: the default is mschap2 only.
   const config = await writeConfig(
     t,
-    "  authentication: mschap2,mschap1,chap,pap\n" + POOL_YAML + `secrets:
+    "  authentication: mschap2,eap-mschap2,mschap1,chap,pap\n" + POOL_YAML + `secrets:
   - { name: alice, password: "al1ce pass" }
   - { name: bob, password: b0b, profile: solo }
   - { name: carol, password: c, disabled: yes }
@@ -44,7 +44,9 @@ Deno.test({
   await using serve = await ServeProcess.start(t.server, ["--config", config]);
   await serve.waitFor(/mschap1, chap, pap derive no keys \(all-zero HLAK\)/);
 
-  for (const method of ["pap", "chap", "mschap1", "mschap2"] as const) {
+  // eap-mschap2 runs over the real TLS listener: the server verifies the
+  // crypto binding with the EAP HLAK before the link comes up.
+  for (const method of ["pap", "chap", "mschap1", "mschap2", "eap-mschap2"] as const) {
     await tt.step(`${method}: link up, address from the pool, ping`, async () => {
       const c = await connectClient(t, "alice", "al1ce pass", { authentication: [method] });
       try {

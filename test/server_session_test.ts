@@ -369,3 +369,56 @@ secrets:
   first.client.close("bye");
   await ended(w, first);
 });
+
+Deno.test("eap-mschap2 through the server session: binding verified, IPv4 flows, wrong passwords are throttled", async () => {
+  const throttle = new AuthThrottle({ delayAfter: 2, blockAfter: 2, blockMs: 60_000 });
+  const cfg = parseServerConfig(
+    `sstp-server:
+  certificate: /nonexistent/server.pem
+  authentication: eap-mschap2
+pools:
+  - name: vpn
+    ranges: 198.18.60.10-198.18.60.12
+profiles:
+  - name: default
+    local-address: 198.18.60.1
+    remote-address: vpn
+secrets:
+  - name: alice
+    password: s3cret!
+`,
+    "session-test.yaml",
+  );
+  const w = world(cfg, throttle);
+  // The session reaches "connected" only after the server checked the Call
+  // Connected message's Compound MAC, keyed by the EAP-MSCHAPv2 HLAK.
+  const run = await connected(w, { method: "eap-mschap2" });
+  assert.equal(run.session.user, "alice");
+  assert.ok(w.lines.some((l) => l.includes('Authenticated "alice" with eap-mschap2')));
+  assert.ok(w.lines.some((l) => /recv \[EAP Response id=0x\w+ Identity "alice"\]/.test(l)));
+  const serverTun = w.tuns[0]!;
+  await until(() => run.client.tun !== undefined, 5000, "client tun");
+  w.clientTuns[0]!.inject(buildIcmpEcho("198.18.60.10", "198.18.60.1", { seq: 3 }));
+  await until(() => serverTun.written.length > 0, 5000, "ping through the tunnel");
+  assert.equal(parseIcmp(serverTun.written[0]!)?.seq, 3);
+  run.client.close("bye");
+  await ended(w, run);
+
+  // Two wrong EAP-MSCHAPv2 passwords block the source like any other method.
+  const attacker = "198.18.0.66";
+  for (let i = 0; i < 2; i++) {
+    await ended(
+      w,
+      await w.start({ method: "eap-mschap2", password: `guess${i}`, source: attacker }),
+    );
+  }
+  assert.ok(
+    w.lines.some((l) =>
+      l.includes('auth-throttle source=198.18.0.66 user="alice" failures=2 blocked-for=60s')
+    ),
+    w.lines.filter((l) => l.includes("throttle")).join("\n"),
+  );
+  const refused = await w.start({ method: "eap-mschap2", source: attacker });
+  await ended(w, refused);
+  assert.equal(refused.session.user, undefined, "blocked: never authenticated");
+});

@@ -140,7 +140,7 @@ export async function readConfigFile(
       readProfiles(source, entry.value, path, out);
       continue;
     }
-    const isList = key === "authentication";
+    const isList = key === "authentication" || key === "ciphers";
     const texts = isList ? source.list(entry, key) : [source.scalar(entry, key)];
     if (texts.some((t) => t === undefined)) continue;
     const first = texts[0];

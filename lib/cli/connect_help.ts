@@ -25,6 +25,12 @@ Server
   --tls-version V            any, only-1.2 or only-1.3 (any)
   --tls-engine E             deno (node:tls) or openssl (system libssl.so.3 by FFI;
                              falls back to deno when missing) (deno)
+  --pfs no|yes|required      forward secrecy; required refuses a session without
+                             it (yes; every suite this TLS stack offers has it)
+  --ciphers LIST             allowed suites: aes256-gcm-sha384, aes128-gcm-sha256,
+                             chacha20-poly1305 (aes256-sha cannot be negotiated);
+                             checked after the handshake (all)
+  --force-aes yes|no         refuse a session whose cipher is not AES (no)
 
 Certificates
   --verify-server-certificate yes|no               check the chain (yes)
@@ -42,7 +48,8 @@ Authentication
   --password TEXT            the password (visible in process listings; prefer
                              --password-file or the SSTP_PASSWORD environment variable);
                              --password= (or password: "" in the file) is an empty one
-  --authentication LIST      comma list of mschap2, mschap1, chap, pap (all four)
+  --authentication LIST      comma list of mschap2, eap-mschap2, mschap1, chap, pap
+                             (all but eap-mschap2; add it for EAP-only servers)
 
 Link
   --name IFNAME              interface name, at most 15 bytes (sstp-out1)

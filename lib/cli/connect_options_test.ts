@@ -14,6 +14,8 @@ use-peer-dns: yes
 name: sstp-file
 ca: certs/ca.pem
 keepalive-timeout: 30
+ciphers: [aes128-gcm-sha256, chacha20-poly1305]
+force-aes: yes
 `,
 };
 
@@ -60,6 +62,9 @@ Deno.test("parseConnectOptions() applies the defaults", async () => {
       sni: "vpn.example.com",
       tlsVersion: "any",
       tlsEngine: "deno",
+      pfs: "yes",
+      ciphers: [],
+      forceAes: false,
       logLevel: "info",
       logFormat: "text",
       reconnect: true,
@@ -132,6 +137,12 @@ Deno.test("parseConnectOptions() reads every property", async () => {
     [["--sni", "off"], { sni: undefined }],
     [["--sni", "yes"], { sni: "vpn.example.com" }],
     [["--tls-version", "only-1.3"], { tlsVersion: "only-1.3" }],
+    [["--pfs", "required"], { pfs: "required" }],
+    [["--ciphers", "chacha20-poly1305,aes256-gcm-sha384"], {
+      ciphers: ["chacha20-poly1305", "aes256-gcm-sha384"],
+    }],
+    [["--force-aes"], { forceAes: true }],
+    [["--authentication", "eap-mschap2"], { authentication: ["eap-mschap2"] }],
     [["--log-level", "trace"], { logLevel: "trace" }],
     [["--no-reconnect"], { reconnect: false }],
     [["--reconnect", "no"], { reconnect: false }],
@@ -173,7 +184,7 @@ Deno.test("parseConnectOptions() rejects each malformed value naming the propert
     [
       ["--authentication", "mschap3"],
       TypeError,
-      'Invalid value for "authentication": "mschap3" is not one of mschap2, mschap1, chap, pap',
+      'Invalid value for "authentication": "mschap3" is not one of mschap2, eap-mschap2, mschap1, chap, pap',
     ],
     [
       ["--authentication", ","],
@@ -236,6 +247,21 @@ Deno.test("parseConnectOptions() rejects each malformed value naming the propert
       ["--sni", "not a name"],
       TypeError,
       'Invalid value for "sni": "not a name" is not a host name, yes or no',
+    ],
+    [
+      ["--ciphers", "aes256-sha"],
+      TypeError,
+      'Invalid value for "ciphers": none of aes256-sha can be negotiated by this TLS stack (it offers aes256-gcm-sha384, aes128-gcm-sha256, chacha20-poly1305; CBC suites such as aes256-sha are not available)',
+    ],
+    [
+      ["--ciphers", "rc4-md5"],
+      TypeError,
+      'Invalid value for "ciphers": "rc4-md5" is not one of aes256-sha, aes256-gcm-sha384, aes128-gcm-sha256, chacha20-poly1305',
+    ],
+    [
+      ["--pfs", "always"],
+      TypeError,
+      'Invalid value for "pfs": "always" is not one of no, yes, required',
     ],
     [
       ["--tls-version", "1.3"],
@@ -377,6 +403,8 @@ Deno.test("parseConnectOptions() reads the YAML file and lets flags win", async 
   assert.deepEqual(fromFile.connectTo, { host: "vpn.example.com", port: 8443, kind: "name" });
   assert.equal(fromFile.user, "bob");
   assert.deepEqual(fromFile.authentication, ["mschap2", "pap"]);
+  assert.deepEqual(fromFile.ciphers, ["aes128-gcm-sha256", "chacha20-poly1305"]);
+  assert.equal(fromFile.forceAes, true);
   assert.equal(fromFile.usePeerDns, true);
   assert.equal(fromFile.name, "sstp-file");
   assert.equal(fromFile.ca, "/etc/sstp/certs/ca.pem", "relative paths follow the config file");
@@ -574,6 +602,9 @@ Deno.test("CONNECT_HELP documents every property", () => {
       "sni",
       "tls-version",
       "tls-engine",
+      "pfs",
+      "ciphers",
+      "force-aes",
       "log-level",
       "log-format",
       "reconnect",

@@ -210,7 +210,12 @@ export async function runClientSession(
         : o.certificate
         ? { clientKeyPem: deps.readTextFile(o.certificate) }
         : {}),
-      tlsVersion: o.tlsVersion,
+      tlsPolicy: {
+        tlsVersion: o.tlsVersion,
+        pfs: o.pfs,
+        ciphers: o.ciphers,
+        forceAes: o.forceAes,
+      },
       ...(o.httpProxy
         ? {
           httpProxy: {

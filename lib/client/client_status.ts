@@ -7,6 +7,7 @@
 import type { Logger } from "../log.ts";
 import type { ConnectOptions } from "../config/client_config.ts";
 import type { SstpClient } from "./sstp_client.ts";
+import { describeNegotiated } from "../transport/tls_policy.ts";
 import { startControlServer } from "../control/control_server.ts";
 import {
   clientSocketName,
@@ -34,7 +35,9 @@ export function clientStatus(
   if (o.comment !== undefined) reply.comment = o.comment;
   if (i?.remoteAddress) reply.remoteAddress = i.remoteAddress;
   if (i?.callerId) reply.callerId = i.callerId;
-  if (i?.tlsVersion) reply.encoding = `${i.tlsVersion} ${i.cipher ?? ""}`.trim();
+  if (i?.tlsVersion) {
+    reply.encoding = describeNegotiated({ name: i.cipher ?? "?", version: i.tlsVersion });
+  }
   if (i?.correlationId) reply.correlationId = i.correlationId;
   if (i?.engine) {
     reply.sstpState = i.engine.sstpState;

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { AUTH_METHODS_STRONGEST_FIRST, type AuthMethod } from "../ppp/auth/auth_types.ts";
+import { type AuthMethod, DEFAULT_CLIENT_AUTH_METHODS } from "../ppp/auth/auth_types.ts";
 import type { LogLevel } from "../log.ts";
 import { type HostKind, isHostName, parseHostPort } from "./host_port.ts";
 import { interfaceNameProblem, MAX_INTERFACE_NAME_BYTES } from "./interface_names.ts";
@@ -25,11 +25,13 @@ import {
   MAX_KEEPALIVE_TIMEOUT_S,
   parseAuthentication,
   parseChoice,
+  parseCiphers,
   parseIntegerIn,
   parseKeepaliveTimeout,
   parseLogLevel,
   parseMtu,
   parseNonEmpty,
+  parsePfs,
   parsePort,
   parseTlsEngine,
   parseTlsVersion,
@@ -38,6 +40,12 @@ import {
   type TlsEngine,
   type TlsVersion,
 } from "./values.ts";
+import {
+  type CipherName,
+  DEFAULT_TLS_POLICY,
+  type Pfs,
+  tlsPolicyProblems,
+} from "../transport/tls_policy.ts";
 import { type LogFormat, parseLogFormat } from "./log_format.ts";
 import { type ListenAddress, parseListenAddress } from "./listen_address.ts";
 
@@ -64,7 +72,7 @@ export interface ConnectOptions {
   password: string;
   /** Which source the password came from. */
   passwordSource: PasswordSource;
-  /** `authentication`, strongest first (default all four). */
+  /** `authentication`, strongest first (default mschap2, mschap1, chap, pap; `eap-mschap2` is opt-in). */
   authentication: AuthMethod[];
   /** `verify-server-certificate` (default yes). */
   verifyServerCertificate: boolean;
@@ -105,6 +113,12 @@ export interface ConnectOptions {
   tlsVersion: TlsVersion;
   /** `tls-engine` (default deno): `openssl` uses the system libssl through FFI. */
   tlsEngine: TlsEngine;
+  /** `pfs` (default yes): `required` refuses a server session without forward secrecy. */
+  pfs: Pfs;
+  /** `ciphers` (default empty: every suite the TLS stack offers). */
+  ciphers: CipherName[];
+  /** `force-aes` (default no): refuse sessions whose cipher is not AES. */
+  forceAes: boolean;
   /** `log-level` (default info). */
   logLevel: LogLevel;
   /** `log-format`: `text` or `json` (default text). */
@@ -196,6 +210,7 @@ export const BOOLEAN_KEYS = [
   "verify-server-address-from-certificate",
   "add-default-route",
   "use-peer-dns",
+  "force-aes",
   "reconnect",
   "disabled",
   "kill-switch",
@@ -224,6 +239,8 @@ export const VALUE_KEYS = [
   "sni",
   "tls-version",
   "tls-engine",
+  "pfs",
+  "ciphers",
   "log-level",
   "log-format",
   "comment",
@@ -452,6 +469,22 @@ export function buildConnectOptions(
       `mrru=${mrru} is not negotiated yet: the engine has no multilink data path; packets larger than the MTU are not fragmented`,
     );
   }
+  const tls = {
+    tlsVersion: get("tls-version", parseTlsVersion) ?? "any",
+    pfs: get("pfs", parsePfs) ?? DEFAULT_TLS_POLICY.pfs,
+    ciphers: get("ciphers", (t) => parseCiphers(splitList(t))) ?? [],
+    forceAes: get("force-aes", parseYesNo) ?? false,
+  };
+  const tlsProblem = tlsPolicyProblems(tls)[0];
+  if (tlsProblem !== undefined) {
+    const at = raw.get("ciphers") ?? raw.get("force-aes") ?? raw.get("pfs");
+    problems.add(
+      new TypeError(
+        `${at?.where ?? ""}Invalid value for "ciphers": ${tlsProblem.replace(/^ciphers: /, "")}`,
+      ),
+      at?.line ?? 0,
+    );
+  }
   let secret: { password: string; passwordSource: PasswordSource } = {
     password: "",
     passwordSource: "command-line",
@@ -472,7 +505,7 @@ export function buildConnectOptions(
     password: secret.password,
     passwordSource: secret.passwordSource,
     authentication: get("authentication", (t) => parseAuthentication(splitList(t))) ??
-      [...AUTH_METHODS_STRONGEST_FIRST],
+      [...DEFAULT_CLIENT_AUTH_METHODS],
     verifyServerCertificate,
     verifyServerAddressFromCertificate: get("verify-server-address-from-certificate", parseYesNo) ??
       true,
@@ -492,7 +525,7 @@ export function buildConnectOptions(
     bridge: get("bridge", parseInterfaceName),
     name: get("name", parseInterfaceName) ?? DEFAULT_CLIENT_INTERFACE,
     sni,
-    tlsVersion: get("tls-version", parseTlsVersion) ?? "any",
+    ...tls,
     tlsEngine: get("tls-engine", parseTlsEngine) ?? "deno",
     logLevel: get("log-level", parseLogLevel) ?? "info",
     logFormat: get("log-format", parseLogFormat) ?? "text",

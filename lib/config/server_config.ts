@@ -50,10 +50,12 @@ import {
   InvalidValueError,
   parseAuthentication,
   parseChoice,
+  parseCiphers,
   parseIntegerIn,
   parseKeepaliveTimeout,
   parseMtu,
   parseNonEmpty,
+  parsePfs,
   parsePort,
   parseTlsVersion,
   parseYesNo,
@@ -61,6 +63,12 @@ import {
   type TlsVersion,
 } from "./values.ts";
 import { type Located, type YamlEntry, YamlSource } from "./yaml_source.ts";
+import {
+  type CipherName,
+  DEFAULT_TLS_POLICY,
+  type Pfs,
+  tlsPolicyProblems,
+} from "../transport/tls_policy.ts";
 import {
   parseProxyProtocol,
   parseProxySource,
@@ -119,6 +127,12 @@ export interface SstpServerConfig {
   ca: string | undefined;
   /** Allowed TLS versions (default any). */
   tlsVersion: TlsVersion;
+  /** `pfs` (default yes): `required` refuses sessions without forward secrecy. */
+  pfs: Pfs;
+  /** `ciphers` (default empty: every suite the TLS stack offers). */
+  ciphers: CipherName[];
+  /** `force-aes` (default no): refuse sessions whose cipher is not AES. */
+  forceAes: boolean;
   /** Addresses to listen on (default `0.0.0.0` and `::`). */
   listen: string[];
   /** Directory for runtime state (default `/var/lib/sstp`). */
@@ -213,6 +227,9 @@ const SERVER_KEYS = [
   "verify-client-certificate",
   "ca",
   "tls-version",
+  "pfs",
+  "ciphers",
+  "force-aes",
   "listen",
   "state-dir",
   "control-socket",
@@ -409,6 +426,13 @@ export function parseServerConfig(
     return { ...s, profile };
   });
   checkInterfaces(source, interfaces, new Set(secrets.map((s) => s.name)));
+  if (radius.pppAaa.useRadius && sstpServer.authentication.includes("eap-mschap2")) {
+    warnings.push(
+      `${fileName}:${server.lineOf("authentication")}: sstp-server.authentication: ` +
+        `eap-mschap2 checks local secrets only (EAP is not relayed to RADIUS): users known ` +
+        `only to RADIUS fail with it; list mschap2 for them`,
+    );
+  }
   const keyless = sstpServer.authentication.filter((m) => KEYLESS_METHODS.includes(m));
   if (keyless.length > 0) {
     warnings.push(
@@ -481,6 +505,9 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     verifyClientCertificate: v("verify-client-certificate", parseYesNo) ?? false,
     ca: v("ca", parseNonEmpty),
     tlsVersion: v("tls-version", parseTlsVersion) ?? "any",
+    pfs: v("pfs", parsePfs) ?? DEFAULT_TLS_POLICY.pfs,
+    ciphers: list("ciphers", parseCiphers) ?? [],
+    forceAes: v("force-aes", parseYesNo) ?? false,
     listen,
     stateDir: v("state-dir", absolute) ?? "/var/lib/sstp",
     controlSocket: v("control-socket", absolute) ?? "/run/sstp/sstp-server.sock",
@@ -502,6 +529,11 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     proxyProtocolFrom: list("proxy-protocol-from", (items) => items.map(parseProxySource)) ?? [],
     linkUpTimeoutMs: v("link-up-timeout", (t) => parseSeconds(t, 1, 3600)) ?? 30_000,
   };
+  for (const problem of tlsPolicyProblems(config)) {
+    // Every problem is about `ciphers` (alone or with `pfs`/`force-aes`).
+    const key = fields.get("ciphers") ?? fields.get("force-aes") ?? fields.get("pfs");
+    source.report(key?.key, path("ciphers"), problem.replace(/^ciphers: /, ""));
+  }
   if (config.proxyProtocol !== "no" && config.verifyClientCertificate) {
     source.report(
       fields.get("proxy-protocol")?.key,

@@ -34,6 +34,9 @@ Deno.test("parseServerConfig() applies RouterOS defaults to a minimal file", () 
     verifyClientCertificate: false,
     ca: undefined,
     tlsVersion: "any",
+    pfs: "yes",
+    ciphers: [],
+    forceAes: false,
     listen: ["0.0.0.0", "::"],
     stateDir: "/var/lib/sstp",
     controlSocket: "/run/sstp/sstp-server.sock",
@@ -78,6 +81,9 @@ Deno.test("parseServerConfig() reads every sstp-server property", () => {
   verify-client-certificate: "yes"
   ca: /etc/sstp/ca.pem
   tls-version: only-1.2
+  pfs: required
+  ciphers: [aes256-gcm-sha384, chacha20-poly1305]
+  force-aes: yes
   listen: [198.18.0.1, "2001:db8::1"]
   state-dir: /srv/sstp
   control-socket: /run/sstp.sock
@@ -115,6 +121,9 @@ profiles:
     verifyClientCertificate: true,
     ca: "/etc/sstp/ca.pem",
     tlsVersion: "only-1.2",
+    pfs: "required",
+    ciphers: ["aes256-gcm-sha384", "chacha20-poly1305"],
+    forceAes: true,
     listen: ["198.18.0.1", "2001:db8::1"],
     stateDir: "/srv/sstp",
     controlSocket: "/run/sstp.sock",
@@ -271,7 +280,7 @@ interfaces:                           # 32
   assert.deepEqual(issuesOf(yaml), [
     "sstp.yaml:3: sstp-server.port: 70000 is out of range (1-65535)",
     'sstp.yaml:4: sstp-server.keepalive-timeout: "abc" is not a number of seconds or "disabled"',
-    'sstp.yaml:5: sstp-server.authentication: "foo" is not one of mschap2, mschap1, chap, pap',
+    'sstp.yaml:5: sstp-server.authentication: "foo" is not one of mschap2, eap-mschap2, mschap1, chap, pap',
     'sstp.yaml:6: sstp-server: unknown key "bogus"',
     'sstp.yaml:7: sstp-server.listen: "nowhere" is not an IPv4 or IPv6 address',
     'sstp.yaml:8: sstp-server.state-dir: "relative/dir" is not an absolute path',
@@ -439,6 +448,55 @@ Deno.test("parseServerConfig() turns auth-throttle off and checks its thresholds
         "s.yaml",
       ),
     /sstp-server\.auth-throttle-block-after: 2 is less than auth-throttle-delay-after \(5\)/,
+  );
+});
+
+Deno.test("parseServerConfig() refuses TLS policies this TLS stack cannot meet", () => {
+  const parse = (lines: string) =>
+    parseServerConfig(`sstp-server:\n  certificate: /etc/sstp/server.pem\n${lines}`, "sstp.yaml");
+  assert.throws(
+    () => parse("  ciphers: aes256-sha\n"),
+    /sstp\.yaml:3: sstp-server\.ciphers: none of aes256-sha can be negotiated by this TLS stack/,
+  );
+  assert.throws(
+    () => parse("  ciphers: [aes256-sha, aes256-gcm-sha384]\n  pfs: required\n"),
+    /sstp-server\.ciphers: aes256-sha without ECDHE has no forward secrecy/,
+  );
+  assert.throws(
+    () => parse("  ciphers: chacha20-poly1305\n  force-aes: yes\n"),
+    /none of the listed ciphers can be negotiated/,
+  );
+  assert.throws(
+    () => parse("  ciphers: rc4\n"),
+    /"rc4" is not one of aes256-sha, aes256-gcm-sha384/,
+  );
+  assert.throws(
+    () => parse("  pfs: maybe\n"),
+    /sstp-server\.pfs: "maybe" is not one of no, yes, required/,
+  );
+  const ok = parse("  ciphers: aes256-sha, aes128-gcm-sha256\n  pfs: no\n");
+  assert.deepEqual(ok.sstpServer.ciphers, ["aes256-sha", "aes128-gcm-sha256"]);
+  assert.equal(ok.sstpServer.pfs, "no");
+});
+
+Deno.test("parseServerConfig() warns that eap-mschap2 does not reach RADIUS", () => {
+  const config = parseServerConfig(
+    `sstp-server:
+  certificate: /etc/sstp/server.pem
+  authentication: [mschap2, eap-mschap2]
+radius:
+  - { address: 198.18.0.9, secret: s, service: [ppp] }
+ppp-aaa:
+  use-radius: yes
+`,
+    "sstp.yaml",
+  );
+  assert.deepEqual(config.sstpServer.authentication, ["mschap2", "eap-mschap2"]);
+  assert.ok(
+    config.warnings.some((w) =>
+      /^sstp\.yaml:3: sstp-server\.authentication: eap-mschap2 checks local secrets only/.test(w)
+    ),
+    config.warnings.join("\n"),
   );
 });
 

@@ -11,6 +11,7 @@
 import { AUTH_METHODS_STRONGEST_FIRST, type AuthMethod } from "../ppp/auth/auth_types.ts";
 import { LOG_LEVELS, type LogLevel } from "../log.ts";
 import { parseDuration } from "./duration.ts";
+import { CIPHER_NAMES, type CipherName, type Pfs, PFS_VALUES } from "../transport/tls_policy.ts";
 
 /**
  * Smallest `max-mtu` / `max-mru`: 576, the IPv4 datagram every host must
@@ -155,6 +156,30 @@ export function parseTlsEngine(text: string): TlsEngine {
 /** Parses `tls-version`. */
 export function parseTlsVersion(text: string): TlsVersion {
   return parseChoice(text, TLS_VERSIONS);
+}
+
+/** Parses `pfs` (`no`, `yes`, `required`). */
+export function parsePfs(text: string): Pfs {
+  return parseChoice(text, PFS_VALUES);
+}
+
+/**
+ * Parses a `ciphers` list such as `aes256-gcm-sha384,chacha20-poly1305`;
+ * duplicates are dropped, the written order is kept.
+ */
+export function parseCiphers(items: readonly string[]): CipherName[] {
+  const chosen: CipherName[] = [];
+  for (const raw of items) {
+    const item = raw.trim().toLowerCase();
+    if (item === "") continue;
+    const name = CIPHER_NAMES.find((c) => c === item);
+    if (name === undefined) {
+      throw new InvalidValueError(`"${raw.trim()}" is not one of ${CIPHER_NAMES.join(", ")}`);
+    }
+    if (!chosen.includes(name)) chosen.push(name);
+  }
+  if (chosen.length === 0) throw new InvalidValueError("at least one cipher is required");
+  return chosen;
 }
 
 /** Parses `log-level`. */

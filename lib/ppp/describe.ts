@@ -1,7 +1,7 @@
 /**
  * One-line renderings of PPP control packets in the pppd/accel-ppp trace
  * style, so logs read like those of the daemons admins know, e.g. `LCP ConfReq id=0x1 <mru 1500> <magic 0x5a3c9e01>`.
- * PAP and CHAP packets are summarised without secrets. Never throws.
+ * PAP, CHAP and EAP packets are summarised without secrets. Never throws.
  *
  * @module
  */
@@ -124,7 +124,7 @@ export function describeCpPacket(protocol: number, packet: Uint8Array): string {
     case PROTOCOL.CHAP:
       return `${head}${describeChap(p)}`;
     case PROTOCOL.EAP:
-      return p.data.length > 0 ? `${head} type=${p.data[0]}` : head;
+      return `${head}${describeEap(p)}`;
   }
   const describer = OPTION_DESCRIBERS.get(protocol);
   if (describer === undefined) return `${head} len=${p.data.length}`;
@@ -205,6 +205,47 @@ function describePap(p: CpPacket): string {
   }
   const messageLength = d[0] ?? 0;
   return messageLength > 0 ? ` "${printable(d.subarray(1, 1 + messageLength))}"` : "";
+}
+
+const EAP_TYPE_NAME: Readonly<Record<number, string>> = {
+  1: "Identity",
+  2: "Notification",
+  3: "Nak",
+  26: "MSCHAPv2",
+};
+
+/**
+ * RFC 3748 4: Type and Type-Data of Requests and Responses. EAP-MSCHAPv2
+ * (type 26) OpCodes 1-4 match the CHAP codes and their data after the
+ * 4-byte MS-CHAPv2 header is laid out as in CHAP, so it is shown (and
+ * redacted) the same way.
+ */
+function describeEap(p: CpPacket): string {
+  const d = p.data;
+  if (p.code !== 1 && p.code !== 2) return d.length > 0 ? ` len=${d.length}` : "";
+  if (d.length === 0) return " <no type>";
+  const type = d[0] ?? 0;
+  const name = EAP_TYPE_NAME[type];
+  const rest = d.subarray(1);
+  switch (type) {
+    case 1:
+    case 2:
+      return rest.length > 0 ? ` ${name} "${printable(rest)}"` : ` ${name}`;
+    case 3:
+      return ` Nak types=${[...rest].join(",") || "none"}`;
+    case 26: {
+      const opCode = rest[0] ?? 0;
+      const opName = CHAP_CODE[opCode] ?? `opcode=${hex(opCode)}`;
+      if (rest.length <= 1) return ` ${name} ${opName}`;
+      if (rest.length < 4 || opCode < 1 || opCode > 4) {
+        return ` ${name} ${opName} len=${rest.length}`;
+      }
+      const inner = { code: opCode, identifier: rest[1] ?? 0, data: rest.subarray(4) };
+      return ` ${name} ${opName} id=${hex(inner.identifier)}${describeChap(inner)}`;
+    }
+    default:
+      return ` type=${type} len=${rest.length}`;
+  }
 }
 
 /** RFC 1994 4.1: Value-Size, Value, Name. Responses are redacted; S= in Success is redacted. */

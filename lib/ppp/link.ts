@@ -8,11 +8,11 @@
  *   └──── LCP Finished ◄──────── Terminate ◄─────┴─────────────────┘
  * ```
  *
- * - LCP frames are always handled. PAP/CHAP frames are taken only in the
+ * - LCP frames are always handled. PAP/CHAP/EAP frames are taken only in the
  *   Authenticate phase and IPCP/IPV6CP only in the Network phase; outside
  *   them they are silently discarded (a late retransmit is no reason to
  *   Protocol-Reject; docs/interop.md#late-and-unknown-protocols).
- * - Protocols we do not run (CCP, EAP, IPV6CP when disabled, anything
+ * - Protocols we do not run (CCP, IPV6CP when disabled, anything
  *   unknown) are Protocol-Rejected once LCP is Opened (RFC 1661 5.7).
  * - Control frames always go out with `FF 03` and a 2-byte protocol, which
  *   every peer accepts (SoftEther requires it).
@@ -281,6 +281,7 @@ export class PppLink {
         return this.#cp(this.#lcp, this.#lcp.receive(info, nowMs), nowMs);
       case PROTOCOL.PAP:
       case PROTOCOL.CHAP:
+      case PROTOCOL.EAP:
         if (this.#phase === "Authenticate" && this.#auth?.protocol === protocol) {
           return this.#authOutput(this.#auth.receive(info, nowMs), nowMs);
         }

@@ -31,6 +31,7 @@ import type { Platform, PlatformReactor } from "../platform.ts";
 import type { ServerConfig } from "../config/server_config.ts";
 import type { ByteDuplex, TransportAddr } from "../duplex.ts";
 import { listenTls, type TlsListener } from "../transport/tls_server.ts";
+import { describeNegotiated } from "../transport/tls_policy.ts";
 import { RefusalLog, sourceKey, SourceLimiter } from "../transport/source_limiter.ts";
 import { readPreamble } from "../transport/preamble.ts";
 import {
@@ -233,6 +234,7 @@ export class SstpServer {
       clock: this.#clock,
       logger: this.#log,
       ...(this.#o.tlsEngine === undefined ? {} : { engine: this.#o.tlsEngine }),
+      tlsPolicy: { tlsVersion: s.tlsVersion, pfs: s.pfs, ciphers: s.ciphers, forceAes: s.forceAes },
       ...(s.verifyClientCertificate && this.#o.caPem !== undefined
         ? { clientCertificate: { caPem: this.#o.caPem } }
         : {}),
@@ -486,7 +488,10 @@ export class SstpServer {
         uptimeMs: Math.round(now - (s.connectedMs ?? s.startedMs)),
         idleTimeMs: Math.round(now - c.lastDataMs),
         mtu: s.connectedMs === undefined ? 0 : s.engine.mtu,
-        encoding: [info.tlsVersion, info.cipher].filter((x) => x !== undefined).join(" "),
+        encoding: info.cipher === undefined ? (info.tlsVersion ?? "") : describeNegotiated({
+          name: info.cipher,
+          ...(info.tlsVersion === undefined ? {} : { version: info.tlsVersion }),
+        }),
         correlationId: s.correlationId,
         rxBytes: c.rxBytes,
         txBytes: c.txBytes,

@@ -27,6 +27,7 @@ import { NOOP_LOGGER } from "../log.ts";
 import { ProtocolError } from "../errors.ts";
 import type { ByteDuplex, TransportAddr } from "../duplex.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
+import { nodeTlsPolicyOptions, type TlsPolicy, tlsPolicyRefusal } from "./tls_policy.ts";
 import { parseProxyHeader, PROXY_V1_MAX_LENGTH, type ProxyProtocolMode } from "./proxy_protocol.ts";
 import { trustedSources } from "./proxy_source.ts";
 import type { ListenerCertificate, TlsListener } from "./tls_server.ts";
@@ -52,6 +53,8 @@ export interface ListenProxyTlsOptions {
   handshakeTimeoutMs?: number;
   /** Where refused and failed connections are logged; silent when absent. */
   logger?: Logger;
+  /** `tls-version`, `pfs`, `ciphers`, `force-aes` (see tls_policy.ts). */
+  tlsPolicy?: TlsPolicy;
 }
 
 /** Binds every address; resolves once all are listening. */
@@ -59,9 +62,10 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
   const logger = o.logger ?? NOOP_LOGGER;
   const isTrusted = trustedSources(o.trusted);
   const timeoutMs = o.handshakeTimeoutMs ?? 30_000;
+  const versions = o.tlsPolicy === undefined ? {} : nodeTlsPolicyOptions(o.tlsPolicy);
   let current = {
     certPem: o.certPem,
-    context: tls.createSecureContext({ cert: o.certPem, key: o.keyPem }),
+    context: tls.createSecureContext({ cert: o.certPem, key: o.keyPem, ...versions }),
   };
   const served = new WeakMap<ByteDuplex, string>();
   const ready: ByteDuplex[] = [];
@@ -168,7 +172,15 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
     socket.once("secure", () => {
       clearTimeout(timer);
       handshaking.delete(raw);
-      const inner = nodeSocketDuplex(socket, nodeSocketInfo(socket));
+      const info = nodeSocketInfo(socket);
+      const refused = tlsPolicyRefusal(o.tlsPolicy, info);
+      if (refused !== undefined) {
+        logger.info(`TLS client ${remoteAddr.hostname}:${remoteAddr.port} refused: ${refused}`);
+        socket.destroy();
+        raw.destroy();
+        return;
+      }
+      const inner = nodeSocketDuplex(socket, info);
       // Getters keep the Web Streams lazy: the data path reads through the lane.
       const duplex: ByteDuplex = {
         get readable() {
@@ -240,7 +252,7 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
     setCertificate(next: ListenerCertificate) {
       current = {
         certPem: next.certPem,
-        context: tls.createSecureContext({ cert: next.certPem, key: next.keyPem }),
+        context: tls.createSecureContext({ cert: next.certPem, key: next.keyPem, ...versions }),
       };
       return Promise.resolve();
     },

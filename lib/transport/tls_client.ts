@@ -34,6 +34,7 @@ import type { ByteDuplex } from "../duplex.ts";
 import type { TlsEngineDialer } from "../tls_engine.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
 import { certificateError, SERVER_PURPOSES, type TlsCertErrorCode } from "./tls_errors.ts";
+import { checkNegotiatedCipher, nodeTlsPolicyOptions, type TlsPolicy } from "./tls_policy.ts";
 import type * as VerifyDetail from "./_tls_verify_detail.ts";
 import type * as Crl from "../cert/crl.ts";
 import type * as Names from "../cert/names.ts";
@@ -90,6 +91,12 @@ export interface DialTlsOptions {
    * a log line says so).
    */
   engine?: TlsEngineDialer;
+  /**
+   * `tls-version`, `pfs`, `ciphers`, `force-aes` (overrides `tlsVersion`).
+   * Versions go into the handshake; the suite is checked after it, since
+   * this TLS stack ignores a cipher list (see tls_policy.ts).
+   */
+  tlsPolicy?: TlsPolicy;
 }
 
 /** An established client connection. */
@@ -174,7 +181,9 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
       }: using node:tls`,
     );
   }
-  const versions = options.tlsVersion === "only-1.2"
+  const versions = options.tlsPolicy !== undefined
+    ? nodeTlsPolicyOptions(options.tlsPolicy)
+    : options.tlsVersion === "only-1.2"
     ? { minVersion: "TLSv1.2" as const, maxVersion: "TLSv1.2" as const }
     : options.tlsVersion === "only-1.3"
     ? { minVersion: "TLSv1.3" as const, maxVersion: "TLSv1.3" as const }
@@ -206,6 +215,19 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
 
   const info = nodeSocketInfo(socket);
   try {
+    const refused = options.tlsPolicy === undefined
+      ? undefined
+      : checkNegotiatedCipher(options.tlsPolicy, {
+        name: info.cipher ?? "",
+        ...(info.tlsVersion === undefined ? {} : { version: info.tlsVersion }),
+      });
+    if (refused !== undefined) {
+      throw new ProtocolError(
+        "tls",
+        ERROR_CODE.NEGOTIATION_FAILED,
+        `Cannot use the TLS session with ${host}:${port}: ${refused}`,
+      );
+    }
     const leaf = info.peerCertDer;
     if (leaf === undefined) throw certificateError("TLS_CERT_MISSING");
     await verifyServer(socket, leaf, host, hostIsIp, options, crls);

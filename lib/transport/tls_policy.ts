@@ -182,3 +182,18 @@ export function describeNegotiated(negotiated: NegotiatedCipher): string {
   return [negotiated.version, negotiated.name, hasForwardSecrecy(negotiated) ? "pfs" : "no-pfs"]
     .filter((x) => x !== undefined).join(" ");
 }
+
+/**
+ * The post-handshake check of a connection's TLS details (`TransportInfo`): why the session must be refused, or undefined (also when there is
+ * no policy, or the TLS library reported no suite).
+ */
+export function tlsPolicyRefusal(
+  policy: TlsPolicy | undefined,
+  info: { tlsVersion?: string; cipher?: string },
+): string | undefined {
+  if (policy === undefined || info.cipher === undefined) return undefined;
+  return checkNegotiatedCipher(policy, {
+    name: info.cipher,
+    ...(info.tlsVersion === undefined ? {} : { version: info.tlsVersion }),
+  });
+}

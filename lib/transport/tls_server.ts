@@ -24,6 +24,7 @@ import type { ByteDuplex, TransportAddr } from "../duplex.ts";
 import { denoConnDuplex } from "./_deno_conn_duplex.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
 import type { TlsEngineListener, TlsEngineServer } from "../tls_engine.ts";
+import { nodeTlsPolicyOptions, type TlsPolicy, tlsPolicyRefusal } from "./tls_policy.ts";
 
 /** Options of {@linkcode listenTls}. */
 export interface ListenTlsOptions {
@@ -73,6 +74,11 @@ export interface ListenTlsOptions {
   clock?: Clock;
   /** Logger for accept and handshake failures. */
   logger?: Logger;
+  /**
+   * `tls-version`, `pfs`, `ciphers`, `force-aes`; forces `"node"`. Versions
+   * go into the handshake, the suite is checked after it (tls_policy.ts).
+   */
+  tlsPolicy?: TlsPolicy;
 }
 
 /** Accepted TLS connections. */
@@ -127,7 +133,8 @@ export async function listenTls(options: ListenTlsOptions): Promise<TlsListener>
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
     throw new RangeError(`Cannot listen: port ${options.port} is not in 0..65535`);
   }
-  const implementation = options.clientCertificate !== undefined
+  const implementation = options.clientCertificate !== undefined ||
+      options.tlsPolicy !== undefined
     ? "node"
     : options.implementation ?? "node";
   if (implementation === "deno" && (options.tlsVersion ?? "any") !== "any") {
@@ -410,6 +417,7 @@ async function bindNode(
     // Ours (below) destroys the raw socket; node's only ends the TLS socket
     // and left half-open connections open.
     handshakeTimeout: timeoutMs + 1000,
+    ...(options.tlsPolicy === undefined ? {} : nodeTlsPolicyOptions(options.tlsPolicy)),
     // Off during the handshake: with it on, a peer that closes mid-handshake
     // raised no event at all (measured, Deno 2.9.6) and held its socket and
     // slot until the deadline. Turned on once the handshake is done, below.
@@ -443,6 +451,12 @@ async function bindNode(
       return;
     }
     const info = nodeSocketInfo(socket);
+    const refused = tlsPolicyRefusal(options.tlsPolicy, info);
+    if (refused !== undefined) {
+      logger.info(`TLS client ${socket.remoteAddress}:${socket.remotePort} refused: ${refused}`);
+      socket.destroy();
+      return;
+    }
     // `servername` is set by node:tls on server sockets but missing from its types.
     const serverName = (socket as tls.TLSSocket & { servername?: unknown }).servername;
     if (typeof serverName === "string" && serverName !== "") info.serverName = serverName;

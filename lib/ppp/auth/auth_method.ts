@@ -1,7 +1,8 @@
 /**
  * Mapping between RouterOS authentication method names and the LCP
  * Authentication-Protocol option (RFC 1661 6.2; RFC 1994 3; RFC 2433 2;
- * RFC 2759 2).
+ * RFC 2759 2; RFC 3748 7.1: EAP is 0xc227 with no data, the EAP method is
+ * chosen inside EAP).
  *
  * ```
  *  0                   1                   2
@@ -22,7 +23,7 @@ export const AUTH_PROTOCOL = {
   PAP: 0xc023,
   /** RFC 1994 3 */
   CHAP: 0xc223,
-  /** RFC 3748 (EAP; we refuse it) */
+  /** RFC 3748 (EAP; we run EAP-MSCHAPv2 in it) */
   EAP: 0xc227,
 } as const;
 
@@ -56,18 +57,22 @@ export function encodeAuthProtocolOption(method: AuthMethod): Uint8Array {
       return new Uint8Array([0xc2, 0x23, CHAP_ALGORITHM.MSCHAP1]);
     case "mschap2":
       return new Uint8Array([0xc2, 0x23, CHAP_ALGORITHM.MSCHAP2]);
+    case "eap-mschap2":
+      return new Uint8Array([0xc2, 0x27]);
   }
 }
 
 /**
  * Decodes Authentication-Protocol option data into a method, or `undefined`
- * for anything we do not implement (EAP, SPAP, unknown CHAP algorithms,
- * malformed lengths).
+ * for anything we do not implement (SPAP, unknown CHAP algorithms, malformed
+ * lengths). EAP decodes to `eap-mschap2`, the one EAP method we run; which
+ * method EAP carries is settled inside EAP (a Legacy Nak asks for type 26).
  */
 export function decodeAuthProtocolOption(data: Uint8Array): AuthMethod | undefined {
   if (data.length < 2) return undefined;
   const protocol = ((data[0] ?? 0) << 8) | (data[1] ?? 0);
   if (protocol === AUTH_PROTOCOL.PAP) return data.length === 2 ? "pap" : undefined;
+  if (protocol === AUTH_PROTOCOL.EAP) return data.length === 2 ? "eap-mschap2" : undefined;
   if (protocol !== AUTH_PROTOCOL.CHAP || data.length !== 3) return undefined;
   switch (data[2]) {
     case CHAP_ALGORITHM.MD5:
@@ -83,5 +88,6 @@ export function decodeAuthProtocolOption(data: Uint8Array): AuthMethod | undefin
 
 /** The PPP protocol number that carries `method`'s packets. */
 export function authMethodProtocol(method: AuthMethod): number {
-  return method === "pap" ? AUTH_PROTOCOL.PAP : AUTH_PROTOCOL.CHAP;
+  if (method === "pap") return AUTH_PROTOCOL.PAP;
+  return method === "eap-mschap2" ? AUTH_PROTOCOL.EAP : AUTH_PROTOCOL.CHAP;
 }

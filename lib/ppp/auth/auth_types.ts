@@ -1,7 +1,8 @@
 /**
  * The contract between the PPP link (Authenticate phase, RFC 1661 3.5) and
  * the authentication protocols: PAP (RFC 1334), CHAP-MD5 (RFC 1994),
- * MS-CHAPv1 (RFC 2433) and MS-CHAPv2 (RFC 2759). Each protocol is a pure
+ * MS-CHAPv1 (RFC 2433), MS-CHAPv2 (RFC 2759) and EAP (RFC 3748) carrying
+ * EAP-MSCHAPv2. Each protocol is a pure
  * state machine in two roles: the *peer* (client, proves its identity) and the
  * *authenticator* (server, checks it).
  *
@@ -13,16 +14,37 @@
  */
 import type { ProtocolError } from "../../errors.ts";
 
-/** RouterOS `authentication` method names. */
-export type AuthMethod = "pap" | "chap" | "mschap1" | "mschap2";
+/**
+ * RouterOS `authentication` method names, plus `eap-mschap2`: EAP (PPP
+ * protocol 0xc227) with EAP-MSCHAPv2 inside, as Windows RRAS asks for.
+ */
+export type AuthMethod = "pap" | "chap" | "mschap1" | "mschap2" | "eap-mschap2";
 
-/** All methods, strongest first (the preference order). */
+/**
+ * All methods, strongest first (the preference order). `eap-mschap2` runs
+ * the same MS-CHAPv2 computation inside EAP and yields the same keys; it
+ * comes after plain `mschap2`, which every SSTP peer speaks, so a side that
+ * allows both asks for (and suggests) plain MS-CHAPv2.
+ */
 export const AUTH_METHODS_STRONGEST_FIRST: readonly AuthMethod[] = [
   "mschap2",
+  "eap-mschap2",
   "mschap1",
   "chap",
   "pap",
 ];
+
+/**
+ * The client's default `authentication`: every method except `eap-mschap2`,
+ * which is opt-in. SoftEther asks for EAP first and, once the client acks
+ * it, starts EAP-TLS; answering that with a Nak for EAP-MSCHAPv2 makes it
+ * Protocol-Reject EAP and renegotiate LCP towards MS-CHAPv2, after which it
+ * never sends the Challenge (measured against SoftEther 4.x). Naking EAP in
+ * LCP, as Windows does by default, gets MS-CHAPv2 straight away. Servers
+ * that require EAP (an EAP-only Windows RRAS) need `eap-mschap2` listed.
+ */
+export const DEFAULT_CLIENT_AUTH_METHODS: readonly AuthMethod[] = AUTH_METHODS_STRONGEST_FIRST
+  .filter((m) => m !== "eap-mschap2");
 
 /** What an authentication exchange asks the link to do. */
 export interface AuthOutput {
@@ -47,7 +69,8 @@ export type AuthResult =
      * Higher-Layer Authentication Key for the SSTP crypto binding
      * (MS-SSTP 3.2.5.2.1), 32 bytes, already in this role's order:
      * MS-CHAPv2 client = MasterSendKey|MasterReceiveKey, server = the reverse
-     * (RFC 3079 3.4 master keys); PAP, CHAP, MS-CHAPv1: 32 zero bytes.
+     * (RFC 3079 3.4 master keys); EAP-MSCHAPv2: the first 32 bytes of the
+     * MSK, which are the same bytes; PAP, CHAP, MS-CHAPv1: 32 zero bytes.
      */
     hlak: Uint8Array;
     /** Message text from the Success packet, if any. */
@@ -57,7 +80,7 @@ export type AuthResult =
 
 /** The peer role (client side). */
 export interface AuthPeer {
-  /** PPP protocol number: 0xc023 (PAP) or 0xc223 (CHAP and MS-CHAP). */
+  /** PPP protocol number: 0xc023 (PAP), 0xc223 (CHAP and MS-CHAP) or 0xc227 (EAP). */
   readonly protocol: number;
   /** Called when the Authenticate phase begins. PAP sends its request here. */
   start(nowMs: number): AuthOutput;
@@ -72,7 +95,7 @@ export type PasswordLookup = (user: string) => string | undefined;
 
 /** The authenticator role (server side). */
 export interface AuthAuthenticator {
-  /** PPP protocol number: 0xc023 (PAP) or 0xc223 (CHAP and MS-CHAP). */
+  /** PPP protocol number: 0xc023 (PAP), 0xc223 (CHAP and MS-CHAP) or 0xc227 (EAP). */
   readonly protocol: number;
   /** Called when the Authenticate phase begins. CHAP sends its challenge here. */
   start(nowMs: number): AuthOutput;

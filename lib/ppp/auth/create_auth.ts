@@ -8,6 +8,7 @@
  * | `chap`    | 0xc223   | 32 zero bytes                               |
  * | `mschap1` | 0xc223   | 32 zero bytes                               |
  * | `mschap2` | 0xc223   | RFC 3079 master keys in MS-SSTP role order  |
+ * | `eap-mschap2` | 0xc227 | first 32 bytes of the MSK (the same keys) |
  *
  * @module
  */
@@ -24,6 +25,11 @@ import { chapMd5AuthenticatorAlgorithm, chapMd5PeerAlgorithm } from "./chap_md5.
 import { msChapV1AuthenticatorAlgorithm, msChapV1PeerAlgorithm } from "./mschap_v1.ts";
 import { msChapV2AuthenticatorAlgorithm, msChapV2PeerAlgorithm } from "./mschap_v2.ts";
 import { type RemoteAuthenticate, RemoteFallbackAuthenticator } from "./remote_auth.ts";
+import { EapAuthenticator, EapPeer } from "./eap.ts";
+import type { ChapAuthenticatorAlgorithm } from "./chap.ts";
+import { rejectionDetail } from "./_credentials.ts";
+import { quotePeerText } from "../../peer_text.ts";
+import { ERROR_CODE, ProtocolError } from "../../errors.ts";
 
 /** Options of {@linkcode createAuthPeer}. */
 export interface AuthPeerOptions {
@@ -70,6 +76,10 @@ export function createAuthPeer(method: AuthMethod, options: AuthPeerOptions): Au
       return new ChapPeer(msChapV1PeerAlgorithm(user, password));
     case "mschap2":
       return new ChapPeer(msChapV2PeerAlgorithm({ user, password, randomBytes }));
+    case "eap-mschap2":
+      return new EapPeer(msChapV2PeerAlgorithm({ user, password, randomBytes }), {
+        identity: user,
+      });
   }
 }
 
@@ -91,9 +101,20 @@ export function createAuthAuthenticator(
   method: AuthMethod,
   options: AuthAuthenticatorOptions,
 ): AuthAuthenticator {
-  const local = createLocalAuthenticator(method, options);
   const remote = options.remote;
+  if (method === "eap-mschap2") {
+    const algorithm = msChapV2AuthenticatorAlgorithm({
+      lookupPassword: options.lookupPassword,
+      randomBytes: options.randomBytes,
+    });
+    return new EapAuthenticator(
+      remote === undefined ? algorithm : localUsersOnly(algorithm),
+      { name: options.name, randomBytes: options.randomBytes },
+    );
+  }
+  const local = createLocalAuthenticator(method, options);
   if (remote === undefined) return local;
+  // From here on `method` is PAP or a CHAP method.
   return new RemoteFallbackAuthenticator(local, {
     method,
     lookupPassword: options.lookupPassword,
@@ -102,8 +123,37 @@ export function createAuthAuthenticator(
   });
 }
 
+/**
+ * EAP-MSCHAPv2 checks local secrets only: a RADIUS server would need the EAP
+ * conversation relayed in EAP-Message attributes (RFC 3579), which is not
+ * done here. A user unknown locally still fails as a wrong password would
+ * toward the peer, but the log says why.
+ */
+function localUsersOnly(algorithm: ChapAuthenticatorAlgorithm): ChapAuthenticatorAlgorithm {
+  const unknownUser = rejectionDetail({ user: "", password: "", isKnown: false });
+  return {
+    label: algorithm.label,
+    challengeLength: algorithm.challengeLength,
+    verify(identifier, challenge, response) {
+      const verdict = algorithm.verify(identifier, challenge, response);
+      if (verdict.ok || verdict.error.detail !== unknownUser) return verdict;
+      return {
+        ...verdict,
+        error: new ProtocolError(
+          "auth",
+          ERROR_CODE.AUTH_FAILED,
+          `Authentication failed: user ${
+            quotePeerText(response.name)
+          } is not in the local secrets, and eap-mschap2 is checked against local secrets only (RADIUS users need mschap2)`,
+          { detail: unknownUser },
+        ),
+      };
+    },
+  };
+}
+
 function createLocalAuthenticator(
-  method: AuthMethod,
+  method: Exclude<AuthMethod, "eap-mschap2">,
   options: AuthAuthenticatorOptions,
 ): AuthAuthenticator {
   const { lookupPassword, randomBytes, name } = options;

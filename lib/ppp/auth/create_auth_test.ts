@@ -7,6 +7,7 @@ import { decodeChapPacket } from "./chap_packet.ts";
 import { hashNtPasswordHash, ntPasswordHash } from "./mschap_crypto.ts";
 import { msChapV2Hlak } from "./mppe_keys.ts";
 import { decodeMsChapV2Response } from "./mschap_v2.ts";
+import { decodeEapMsChapV2, decodeEapPacket } from "./eap_packet.ts";
 
 const SECRETS: Record<string, string> = { alice: "correct horse", bob: "hunter2" };
 const lookupPassword = (user: string) => SECRETS[user];
@@ -118,4 +119,59 @@ Deno.test("createAuthAuthenticator() accepts a DOMAIN\\ prefix for every method"
     assert.equal(okResult(run.authenticator).user, "alice", method);
     assert.equal(okResult(run.peer).user, "CORP\\alice", method);
   }
+});
+
+Deno.test('createAuthPeer("eap-mschap2") runs EAP (0xc227) and yields the plain MS-CHAPv2 HLAK', () => {
+  const { peer, authenticator } = pair("eap-mschap2", "bob", "hunter2");
+  assert.equal(peer.protocol, 0xc227);
+  assert.equal(authenticator.protocol, 0xc227);
+  const run = runPair(peer, authenticator);
+  const p = okResult(run.peer);
+  const a = okResult(run.authenticator);
+  assert.equal(a.user, "bob");
+  // Identity, Challenge, Response, Success and its acknowledgement, then EAP-Success.
+  const response = decodeEapPacket(run.sent[3]!.packet);
+  assert.ok("type" in response && response.type === 26);
+  const value = decodeEapMsChapV2(response.typeData, "peer");
+  assert.ok("value" in value);
+  const { ntResponse } = decodeMsChapV2Response(value.value);
+  const hashHash = hashNtPasswordHash(ntPasswordHash("hunter2"));
+  assert.deepStrictEqual(p.hlak, msChapV2Hlak("client", hashHash, ntResponse));
+  assert.deepStrictEqual(a.hlak, msChapV2Hlak("server", hashHash, ntResponse));
+  assert.deepStrictEqual(p.hlak, a.hlak);
+  assert.notDeepStrictEqual(p.hlak, new Uint8Array(32));
+});
+
+Deno.test('createAuthAuthenticator("eap-mschap2") with RADIUS: local users pass, others are refused with the reason', () => {
+  let asked = 0;
+  const remote = () => {
+    asked++;
+    return Promise.reject(new Error("EAP must not reach the remote service"));
+  };
+  const make = (user: string, password: string) => ({
+    peer: createAuthPeer("eap-mschap2", { user, password, randomBytes: scriptedRandom() }),
+    authenticator: createAuthAuthenticator("eap-mschap2", {
+      lookupPassword,
+      randomBytes: scriptedRandom(),
+      name: "vpn.example",
+      remote,
+    }),
+  });
+  const local = make("alice", "correct horse");
+  assert.equal(okResult(runPair(local.peer, local.authenticator).authenticator).user, "alice");
+  const wrong = make("alice", "nope");
+  assert.equal(
+    failure(runPair(wrong.peer, wrong.authenticator).authenticator).detail,
+    "wrong password",
+  );
+  const radiusUser = make("carol", "from-radius");
+  const run = runPair(radiusUser.peer, radiusUser.authenticator);
+  assert.match(failure(run.peer).message, /E=691/);
+  const a = failure(run.authenticator);
+  assert.equal(a.code, ERROR_CODE.AUTH_FAILED);
+  assert.equal(
+    a.message,
+    'Authentication failed: user "carol" is not in the local secrets, and eap-mschap2 is checked against local secrets only (RADIUS users need mschap2)',
+  );
+  assert.equal(asked, 0);
 });

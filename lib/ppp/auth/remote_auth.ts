@@ -76,8 +76,8 @@ const encoder = new TextEncoder();
 
 /** Options of {@linkcode RemoteFallbackAuthenticator}. */
 export interface RemoteFallbackOptions {
-  /** The method the local authenticator runs; decides how packets are read and answered. */
-  method: AuthMethod;
+  /** PAP or a CHAP method (EAP is not relayed to the remote service). */
+  method: Exclude<AuthMethod, "eap-mschap2">;
   /** Local secrets: a user it knows is checked locally, any other goes to `remote`. */
   lookupPassword: PasswordLookup;
   /** The remote service (RADIUS) asked about users `lookupPassword` does not know. */

@@ -8,9 +8,9 @@
  * - As *authenticator* (server) we ask for the first of `authenticatePeerWith`.
  *   On Nak we take the peer's suggestion if we allow it, else the next method
  *   we have not tried; on Reject, or when no method is left, negotiation fails.
- * - As *peer* (client) we ack a request for a method in `acceptAuth` and Nak
- *   anything else (EAP included) with our strongest method; with an empty
- *   `acceptAuth` we Configure-Reject the option.
+ * - As *peer* (client) we ack a request for a method in `acceptAuth` (EAP
+ *   when `eap-mschap2` is in it) and Nak anything else with our strongest
+ *   method; with an empty `acceptAuth` we Configure-Reject the option.
  *
  * @module
  */
@@ -33,6 +33,7 @@ const METHOD_LABEL: Readonly<Record<AuthMethod, string>> = {
   chap: "chap-md5",
   mschap1: "mschap",
   mschap2: "mschap-v2",
+  "eap-mschap2": "eap",
 };
 
 /** Renders Authentication-Protocol data, e.g. `auth mschap-v2`, `auth eap`. */
@@ -108,7 +109,7 @@ export class AuthProtocolHandler implements OptionHandler {
     const strongest = this.#acceptAuth[0];
     if (strongest === undefined) return REJECT;
     const method = decodeAuthProtocolOption(data);
-    // EAP and unknown methods decode to undefined and are Nak'd (SoftEther asks for EAP first).
+    // Unknown methods decode to undefined and are Nak'd; EAP is Nak'd unless eap-mschap2 is allowed.
     if (method !== undefined && this.#acceptAuth.includes(method)) return ACK;
     return nak(encodeAuthProtocolOption(strongest));
   }

@@ -1,0 +1,279 @@
+/**
+ * The TLS policy (`tls-version`, `pfs`, `ciphers`, `force-aes`) of both
+ * roles, probed with the OpenSSL command-line tools on 127.0.0.1:
+ *
+ * - server: `openssl s_client` offers one suite (or one version) at a time
+ *   to `listenTls()`; we see which handshakes complete, which sessions the
+ *   post-handshake check refuses, and which reach `accept()`.
+ * - client: `openssl s_server` serves one suite at a time to `dialTls()`.
+ *
+ * This also records what the TLS stack offers at all: only ECDHE suites
+ * with AES-GCM or ChaCha20-Poly1305 (TLS 1.2) and the three TLS 1.3 suites;
+ * CBC suites such as RouterOS's aes256-sha (ECDHE-RSA-AES256-SHA, AES256-SHA)
+ * and static-RSA key exchange never complete a handshake.
+ */
+import assert from "node:assert/strict";
+import { createSelfSignedServerCertificate } from "../lib/cert/self_signed.ts";
+import { createLogger } from "../lib/log.ts";
+import { ProtocolError } from "../lib/errors.ts";
+import { dialTls } from "../lib/transport/tls_client.ts";
+import { listenTls } from "../lib/transport/tls_server.ts";
+import { DEFAULT_TLS_POLICY, type TlsPolicy } from "../lib/transport/tls_policy.ts";
+
+const cert = await createSelfSignedServerCertificate({
+  commonName: "policy.test",
+  ipAddresses: ["127.0.0.1"],
+});
+const policy = (p: Partial<TlsPolicy>): TlsPolicy => ({ ...DEFAULT_TLS_POLICY, ...p });
+
+/** One `openssl s_client` run: its exit code and the suite it reports. */
+async function sClient(port: number, args: string[]): Promise<{ ok: boolean; cipher?: string }> {
+  const p = new Deno.Command("openssl", {
+    args: ["s_client", "-connect", `127.0.0.1:${port}`, "-brief", ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(20_000),
+  });
+  const r = await p.output();
+  const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+  const cipher = text.match(/Ciphersuite: (\S+)/)?.[1];
+  return { ok: r.success && cipher !== undefined, ...(cipher ? { cipher } : {}) };
+}
+
+/**
+ * Runs `probe` against a listener with `tlsPolicy`; reports whether the
+ * session reached `accept()` and what the server logged.
+ */
+async function againstServer(
+  tlsPolicy: TlsPolicy,
+  args: string[],
+): Promise<{ handshake: boolean; cipher?: string; accepted: boolean; log: string }> {
+  const lines: string[] = [];
+  const listener = await listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    certPem: cert.certPem,
+    keyPem: cert.keyPem,
+    tlsPolicy,
+    logger: createLogger("debug", (_l, line) => lines.push(line)),
+  });
+  try {
+    const port = listener.addrs[0]!.port;
+    let accepted = false;
+    const accepting = listener.accept().then((d) => {
+      if (d !== null) {
+        accepted = true;
+        d.close();
+      }
+    });
+    const r = await sClient(port, args);
+    // The server's verdict follows the handshake by a moment.
+    for (let i = 0; i < 100 && !accepted && !lines.some((l) => /refused/.test(l)); i++) {
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    listener.close();
+    await accepting;
+    await listener.closed;
+    return {
+      handshake: r.ok,
+      ...(r.cipher ? { cipher: r.cipher } : {}),
+      accepted,
+      log: lines.join("\n"),
+    };
+  } finally {
+    listener.close();
+  }
+}
+
+const TLS13 = (suite: string) => ["-tls1_3", "-ciphersuites", suite];
+const TLS12 = (suite: string) => ["-tls1_2", "-cipher", suite];
+
+Deno.test("server policy: the stack offers ECDHE AEAD suites only (CBC and static RSA never complete)", async () => {
+  const any = policy({});
+  for (
+    const [args, suite] of [
+      [TLS13("TLS_AES_256_GCM_SHA384"), "TLS_AES_256_GCM_SHA384"],
+      [TLS13("TLS_AES_128_GCM_SHA256"), "TLS_AES_128_GCM_SHA256"],
+      [TLS13("TLS_CHACHA20_POLY1305_SHA256"), "TLS_CHACHA20_POLY1305_SHA256"],
+      [TLS12("ECDHE-RSA-AES256-GCM-SHA384"), "ECDHE-RSA-AES256-GCM-SHA384"],
+      [TLS12("ECDHE-RSA-AES128-GCM-SHA256"), "ECDHE-RSA-AES128-GCM-SHA256"],
+      [TLS12("ECDHE-RSA-CHACHA20-POLY1305"), "ECDHE-RSA-CHACHA20-POLY1305"],
+    ] as const
+  ) {
+    const r = await againstServer(any, [...args]);
+    assert.equal(r.handshake, true, `${suite}: ${r.log}`);
+    assert.equal(r.cipher, suite);
+    assert.equal(r.accepted, true, suite);
+  }
+  for (const suite of ["ECDHE-RSA-AES256-SHA", "AES256-SHA", "AES256-GCM-SHA384"]) {
+    const r = await againstServer(any, TLS12(suite));
+    assert.equal(r.handshake, false, `${suite} must not be negotiable`);
+    assert.equal(r.accepted, false, suite);
+  }
+});
+
+Deno.test("server policy: ciphers and force-aes refuse other suites after the handshake", async () => {
+  const gcm256 = policy({ ciphers: ["aes256-gcm-sha384"] });
+  const chacha = await againstServer(gcm256, TLS13("TLS_CHACHA20_POLY1305_SHA256"));
+  assert.equal(chacha.accepted, false);
+  assert.match(
+    chacha.log,
+    /refused: TLS suite TLS_CHACHA20_POLY1305_SHA256 is not allowed \(ciphers: aes256-gcm-sha384\)/,
+  );
+  const aes128 = await againstServer(gcm256, TLS12("ECDHE-RSA-AES128-GCM-SHA256"));
+  assert.equal(aes128.accepted, false);
+  assert.equal((await againstServer(gcm256, TLS13("TLS_AES_256_GCM_SHA384"))).accepted, true);
+  assert.equal(
+    (await againstServer(gcm256, TLS12("ECDHE-RSA-AES256-GCM-SHA384"))).accepted,
+    true,
+  );
+
+  const forceAes = policy({ forceAes: true });
+  const refused = await againstServer(forceAes, TLS12("ECDHE-RSA-CHACHA20-POLY1305"));
+  assert.equal(refused.accepted, false);
+  assert.match(refused.log, /force-aes/);
+  assert.equal((await againstServer(forceAes, TLS13("TLS_AES_128_GCM_SHA256"))).accepted, true);
+
+  const chachaOnly = policy({ ciphers: ["chacha20-poly1305"] });
+  assert.equal(
+    (await againstServer(chachaOnly, TLS13("TLS_CHACHA20_POLY1305_SHA256"))).accepted,
+    true,
+  );
+  assert.equal((await againstServer(chachaOnly, TLS13("TLS_AES_256_GCM_SHA384"))).accepted, false);
+});
+
+Deno.test("server policy: tls-version refuses the other version in the handshake; pfs required accepts ECDHE", async () => {
+  const only13 = policy({ tlsVersion: "only-1.3" });
+  assert.equal((await againstServer(only13, ["-tls1_2"])).handshake, false);
+  assert.equal((await againstServer(only13, ["-tls1_3"])).accepted, true);
+  const only12 = policy({ tlsVersion: "only-1.2" });
+  assert.equal((await againstServer(only12, ["-tls1_3"])).handshake, false);
+  const r12 = await againstServer(only12, ["-tls1_2"]);
+  assert.equal(r12.accepted, true);
+  assert.match(r12.cipher ?? "", /^ECDHE-/);
+  const required = policy({ pfs: "required" });
+  assert.equal(
+    (await againstServer(required, TLS12("ECDHE-RSA-AES256-GCM-SHA384"))).accepted,
+    true,
+  );
+  assert.equal((await againstServer(required, TLS12("AES256-GCM-SHA384"))).handshake, false);
+});
+
+/** `openssl s_server` on a free loopback port with `args`; stopped by the returned function. */
+async function sServer(args: string[]): Promise<{ port: number; stop: () => Promise<void> }> {
+  const dir = await Deno.makeTempDir({ prefix: "sstp-tls-policy-" });
+  await Deno.writeTextFile(`${dir}/cert.pem`, cert.certPem);
+  await Deno.writeTextFile(`${dir}/key.pem`, cert.keyPem);
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const child = new Deno.Command("openssl", {
+    args: [
+      "s_server",
+      "-accept",
+      `127.0.0.1:${port}`,
+      "-cert",
+      `${dir}/cert.pem`,
+      "-key",
+      `${dir}/key.pem`,
+      "-naccept",
+      "1",
+      "-quiet",
+      ...args,
+    ],
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await child.stdin.close().catch(() => {});
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  };
+  // Ready once it accepts a TCP connection (bounded: 5 s).
+  for (let i = 0;; i++) {
+    try {
+      // A bare TCP probe would use up -naccept 1; ask the kernel via /proc instead.
+      const hex = port.toString(16).toUpperCase().padStart(4, "0");
+      const listening = Deno.readTextFileSync("/proc/net/tcp").split("\n")
+        .some((l) => l.includes(`0100007F:${hex}`) && l.trim().split(/\s+/)[3] === "0A");
+      if (listening) break;
+    } catch { /* retry */ }
+    if (i > 250) {
+      await stop();
+      throw new Error("openssl s_server did not start listening within 5 s");
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { port, stop };
+}
+
+async function dialWith(
+  serverArgs: string[],
+  tlsPolicy: TlsPolicy,
+): Promise<{ cipher?: string; version?: string; error?: Error }> {
+  const server = await sServer(serverArgs);
+  try {
+    const conn = await dialTls({
+      host: "127.0.0.1",
+      port: server.port,
+      verifyServerCertificate: false,
+      tlsPolicy,
+      connectTimeoutMs: 10_000,
+    });
+    conn.duplex.close();
+    await conn.duplex.closed.catch(() => {});
+    return { cipher: conn.cipher, version: conn.tlsVersion };
+  } catch (error) {
+    return { error: error as Error };
+  } finally {
+    await server.stop();
+  }
+}
+
+Deno.test("client policy: what the client can negotiate with a one-suite server", async () => {
+  const any = policy({});
+  for (
+    const [args, suite] of [
+      [TLS13("TLS_AES_256_GCM_SHA384"), "TLS_AES_256_GCM_SHA384"],
+      [TLS13("TLS_CHACHA20_POLY1305_SHA256"), "TLS_CHACHA20_POLY1305_SHA256"],
+      [TLS12("ECDHE-RSA-AES256-GCM-SHA384"), "ECDHE-RSA-AES256-GCM-SHA384"],
+      [TLS12("ECDHE-RSA-AES128-GCM-SHA256"), "ECDHE-RSA-AES128-GCM-SHA256"],
+    ] as const
+  ) {
+    const r = await dialWith([...args], any);
+    assert.equal(r.error, undefined, `${suite}: ${r.error}`);
+    assert.equal(r.cipher, suite);
+  }
+  // A RouterOS-style aes256-sha server: the stack cannot speak CBC at all.
+  for (const suite of ["ECDHE-RSA-AES256-SHA", "AES256-SHA"]) {
+    const r = await dialWith(TLS12(suite), any);
+    assert.ok(r.error, `${suite} must fail`);
+  }
+});
+
+Deno.test("client policy: ciphers, force-aes and tls-version refuse the server's choice", async () => {
+  const chachaServer = TLS13("TLS_CHACHA20_POLY1305_SHA256");
+  const gcm = await dialWith(chachaServer, policy({ ciphers: ["aes256-gcm-sha384"] }));
+  assert.ok(gcm.error instanceof ProtocolError, String(gcm.error));
+  assert.equal(gcm.error.code, "NEGOTIATION_FAILED");
+  assert.match(
+    gcm.error.message,
+    /^Cannot use the TLS session with 127\.0\.0\.1:\d+: TLS suite TLS_CHACHA20_POLY1305_SHA256 is not allowed \(ciphers: aes256-gcm-sha384\)$/,
+  );
+  const forced = await dialWith(chachaServer, policy({ forceAes: true }));
+  assert.ok(forced.error instanceof ProtocolError);
+  assert.match(forced.error.message, /force-aes/);
+  assert.equal((await dialWith(chachaServer, policy({ pfs: "required" }))).error, undefined);
+
+  const only13 = await dialWith(["-tls1_2"], policy({ tlsVersion: "only-1.3" }));
+  assert.ok(only13.error, "a TLS 1.2-only server must be refused with only-1.3");
+  const only12 = await dialWith(["-tls1_3"], policy({ tlsVersion: "only-1.2" }));
+  assert.ok(only12.error, "a TLS 1.3-only server must be refused with only-1.2");
+  const ok12 = await dialWith([], policy({ tlsVersion: "only-1.2" }));
+  assert.equal(ok12.version, "TLSv1.2");
+});
