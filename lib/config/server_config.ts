@@ -209,6 +209,7 @@ const SERVER_KEYS = [
   "auth-throttle-delay-after",
   "auth-throttle-block-after",
   "auth-throttle-block-time",
+  "mrru",
 ] as const;
 
 /** Built-in values behind `default` in `only-one` and `change-tcp-mss`. */
@@ -289,6 +290,12 @@ export function parseServerConfig(yamlText: string, fileName: string): ServerCon
       warnings.push(
         `${fileName}:${lineOf("remote-address")}: ${path}.remote-address: ` +
           `${s.remoteAddress} is also in pool "${pooled}"`,
+      );
+    }
+    if (s.service !== "any" && s.service !== "sstp") {
+      warnings.push(
+        `${fileName}:${lineOf("service")}: ${path}.service: "${s.name}" is for ${s.service}, ` +
+          `so it is skipped for SSTP logins`,
       );
     }
     return { ...s, profile };
@@ -389,6 +396,28 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
       "is required when proxy-protocol is on (the balancers' addresses; others are refused)",
     );
   }
+  if (config.certificate?.trim().toLowerCase() === "none") {
+    source.report(
+      fields.get("certificate")?.value,
+      path("certificate"),
+      "\"none\" (RouterOS's anonymous SSTP, TLS without a server certificate) cannot be " +
+        "offered: this TLS stack has no anonymous cipher suites; run `sstp serve` without " +
+        "--config (zero-config) for a self-signed certificate made for you",
+    );
+  }
+  // MRRU (RFC 1990 multilink) needs MP fragment handling in the data path, which
+  // the server does not have yet: negotiating it would let a client send MP
+  // frames that are then dropped. `disabled` is RouterOS's default.
+  const mrru = fields.get("mrru");
+  if (mrru !== undefined) {
+    source.value(mrru, path("mrru"), (t) => {
+      if (t.trim().toLowerCase() === "disabled") return t;
+      throw new InvalidValueError(
+        `"${t}": multilink (MRRU) is not supported by the server yet (its data path does not ` +
+          "fragment or reassemble MP frames); remove the key or set it to disabled",
+      );
+    });
+  }
   if (config.enabled && !fields.has("certificate")) {
     source.report(
       entry?.key,
@@ -472,6 +501,12 @@ function resolveProfiles(raw: RawPppProfile[]): PppProfile[] {
     sessionTimeoutMs: null,
     idleTimeoutMs: null,
     changeTcpMss: BUILT_IN_DEFAULT.changeTcpMss,
+    useEncryption: undefined,
+    rateLimitText: undefined,
+    rateLimit: undefined,
+    addressList: undefined,
+    onUp: undefined,
+    onDown: undefined,
   };
   return [builtIn, ...resolved];
 }

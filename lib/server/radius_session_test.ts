@@ -15,6 +15,12 @@ const PROFILE: PppProfile = {
   sessionTimeoutMs: null,
   idleTimeoutMs: 600_000,
   changeTcpMss: true,
+  useEncryption: undefined,
+  rateLimitText: undefined,
+  rateLimit: undefined,
+  addressList: undefined,
+  onUp: undefined,
+  onDown: undefined,
 };
 const AUTH: RadiusAuthorization = { framedRoutes: [], classes: [], dns: [], replyMessages: [] };
 
