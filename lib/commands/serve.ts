@@ -248,6 +248,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       ...(caPem === undefined ? {} : { caPem }),
       platform: ctx.platform,
       logger: log,
+      stateDir: config.sstpServer.stateDir,
     });
   } catch (e) {
     log.error(`Cannot start the server: ${e instanceof Error ? e.message : String(e)}`);

@@ -11,14 +11,7 @@
 import { isMap, type Node } from "yaml";
 import { parseDuration } from "./duration.ts";
 import { interfaceNameProblem } from "./interface_names.ts";
-import {
-  formatIpv4,
-  type Ipv4Range,
-  isIpv4,
-  isIpv6,
-  parseIpv4,
-  parseIpv4Range,
-} from "../ip.ts";
+import { formatIpv4, type Ipv4Range, isIpv4, isIpv6, parseIpv4, parseIpv4Range } from "../ip.ts";
 import { parsePppRoute, type PppRoute } from "./ppp_routes.ts";
 import { parseRateLimit, type RateLimit } from "./rate_limit.ts";
 import { InvalidValueError, parseChoice, parseNonEmpty, parseYesNo } from "./values.ts";

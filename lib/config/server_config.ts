@@ -400,7 +400,7 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     source.report(
       fields.get("certificate")?.value,
       path("certificate"),
-      "\"none\" (RouterOS's anonymous SSTP, TLS without a server certificate) cannot be " +
+      '"none" (RouterOS\'s anonymous SSTP, TLS without a server certificate) cannot be ' +
         "offered: this TLS stack has no anonymous cipher suites; run `sstp serve` without " +
         "--config (zero-config) for a self-signed certificate made for you",
     );

@@ -69,6 +69,19 @@ export interface ServerSessionStatus {
   txBytes: number;
   rxPackets: number;
   txPackets: number;
+  /** `/ppp profile` in force. */
+  profile?: string;
+  /** The profile's `rate-limit`, as written. */
+  rateLimit?: string;
+  /** The secret's `limit-bytes-in` / `limit-bytes-out`. */
+  limitBytesIn?: number;
+  limitBytesOut?: number;
+  /** The user's `last-logged-out` (ISO 8601: end of its previous session). */
+  lastLoggedOut?: string;
+  /** The user's `last-caller-id` (address of its latest login). */
+  lastCallerId?: string;
+  /** Client packets dropped by the upload rate limit. */
+  droppedPoliced?: number;
 }
 
 /** The server's answer to `status`. */

@@ -73,6 +73,13 @@ export function formatSessionMonitor(s: ServerSessionStatus): string[] {
     "tx-byte": s.txBytes,
     "rx-packet": s.rxPackets,
     "tx-packet": s.txPackets,
+    profile: s.profile ?? "-",
+    "rate-limit": s.rateLimit ?? "-",
+    "limit-bytes-in": s.limitBytesIn ?? "-",
+    "limit-bytes-out": s.limitBytesOut ?? "-",
+    "last-logged-out": s.lastLoggedOut ?? "-",
+    "last-caller-id": s.lastCallerId ?? "-",
+    "rate-limit-drops": s.droppedPoliced ?? 0,
   });
 }
 

@@ -20,6 +20,7 @@
  * @module
  */
 import type { RateLimit, RateLimitDirection } from "../config/rate_limit.ts";
+import { runToolChecked, type ToolRunner } from "./tool_runner.ts";
 
 /**
  * Bucket size: with a burst, what `burst-rate` adds over `rate` during
@@ -61,4 +62,21 @@ export function tcRateLimitUndo(device: string, limit: RateLimit): string[][] {
   const out: string[][] = [];
   if (limit.tx.rate > 0) out.push(["qdisc", "del", "dev", device, "root"]);
   return out;
+}
+
+/**
+ * Shapes the download half of `limit` on `device` (a tbf qdisc) through
+ * `run` (`tc …`); the kernel drops the qdisc with the device.
+ *
+ * @throws {NetCommandError} when `tc` fails (no tbf in the kernel, device gone)
+ */
+export async function applyTcRateLimit(
+  run: ToolRunner,
+  device: string,
+  limit: RateLimit,
+  mtu: number,
+): Promise<void> {
+  for (const args of tcRateLimitCommands(device, limit, mtu)) {
+    await runToolChecked(run, ["tc", ...args]);
+  }
 }

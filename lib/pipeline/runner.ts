@@ -83,6 +83,11 @@ export interface TunnelRunnerOptions {
    * secret routes); read at link-up. Absent: no check (the client).
    */
   sourceFilter?: { allows(packet: Uint8Array): boolean } | undefined;
+  /**
+   * Server: upload policer of the session's `rate-limit` (a token bucket);
+   * read at link-up. A packet it refuses is dropped. Absent: no limit.
+   */
+  uploadPolicer?: { take(bytes: number, nowMs: number): boolean } | undefined;
 }
 
 /** Traffic counters, as RouterOS `monitor` shows them. */
@@ -94,6 +99,8 @@ export interface SessionCounters {
   droppedInbound: number;
   /** Client IPv4 packets dropped for a source outside its address and routes. */
   droppedSpoofed: number;
+  /** Client packets dropped by the upload `rate-limit` policer. */
+  droppedPoliced: number;
   /** Clock time of the last data packet either way (idle-time). */
   lastDataMs: number;
 }
@@ -137,6 +144,8 @@ export class TunnelRunner {
   #mss6 = 0;
   /** Source check of inbound IP, set at link-up (see `sourceFilter`). */
   #sourceFilter: { allows(packet: Uint8Array): boolean } | undefined;
+  /** Upload policer, set at link-up (see `uploadPolicer`). */
+  #uploadPolicer: { take(bytes: number, nowMs: number): boolean } | undefined;
   readonly counters: SessionCounters = {
     rxBytes: 0,
     rxPackets: 0,
@@ -144,6 +153,7 @@ export class TunnelRunner {
     txPackets: 0,
     droppedInbound: 0,
     droppedSpoofed: 0,
+    droppedPoliced: 0,
     lastDataMs: 0,
   };
 
@@ -285,6 +295,16 @@ export class TunnelRunner {
         this.counters.droppedSpoofed++;
         return;
       }
+      // UPLOAD POLICER (server, `rate-limit` rx half): a packet over the rate is
+      // dropped here, before the TUN device; it moves into the data plane with
+      // the SOURCE CHECK above. Counted bytes are the IP packet's.
+      if (
+        this.#uploadPolicer !== undefined &&
+        !this.#uploadPolicer.take(f.length - off, this.#o.clock.now())
+      ) {
+        this.counters.droppedPoliced++;
+        return;
+      }
       const ip = this.#tun ? f.subarray(off) : f.slice(off);
       if (this.#mss4 > 0) clampTcpMss(ip, proto === PROTO_IPV4 ? this.#mss4 : this.#mss6);
       this.counters.rxPackets++;
@@ -347,6 +367,7 @@ export class TunnelRunner {
 
   #linkUp(ip: IpConfig): void {
     this.#sourceFilter = this.#o.sourceFilter;
+    this.#uploadPolicer = this.#o.uploadPolicer;
     if (this.#o.clampTcpMss) {
       this.#mss4 = mssForMtu(ip.mtu, 4);
       this.#mss6 = mssForMtu(ip.mtu, 6);

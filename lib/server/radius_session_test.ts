@@ -71,3 +71,11 @@ Deno.test("RADIUS timeouts and DNS override the profile; terminate causes follow
   assert.equal(terminateCause("server shutting down", true), TERMINATE_CAUSE.NAS_REBOOT);
   assert.equal(terminateCause(undefined, false), TERMINATE_CAUSE.USER_REQUEST);
 });
+
+Deno.test("RADIUS Mikrotik-Rate-Limit replaces the profile's rate-limit; a malformed one keeps it", () => {
+  const limited = radiusProfile(PROFILE, { ...AUTH, rateLimit: "2M/10M" });
+  assert.equal(limited.rateLimit?.rx.rate, 2_000_000);
+  assert.equal(limited.rateLimit?.tx.rate, 10_000_000);
+  assert.equal(limited.rateLimitText, "2M/10M");
+  assert.equal(radiusProfile(PROFILE, { ...AUTH, rateLimit: "fast" }).rateLimit, undefined);
+});

@@ -47,6 +47,9 @@ import { listenProxyTls } from "../transport/proxy_tls_listener.ts";
 import { sessionsTarget } from "./radius_target.ts";
 import { authThrottleFor } from "./auth_throttle.ts";
 import { ipLinkSetup, type LinkSetup, netlinkLinkSetup } from "./_link_setup.ts";
+import { SecretState } from "./secret_state.ts";
+import { runTool, type ToolRunner } from "../net/tool_runner.ts";
+import { addressListProblem } from "../net/address_list.ts";
 
 /** Options of {@linkcode SstpServer.start}. */
 export interface SstpServerOptions {
@@ -67,6 +70,13 @@ export interface SstpServerOptions {
   maxNegotiating?: number;
   /** Period of the session/idle timeout sweep (default 1,000 ms). */
   sweepIntervalMs?: number;
+  /**
+   * Where `last-logged-out` / `last-caller-id` are kept across restarts
+   * (`sstp serve` passes `state-dir`); absent: in memory only.
+   */
+  stateDir?: string;
+  /** Runs `tc` and `nft` for `rate-limit` and `address-list` (default: the real tools). */
+  tool?: ToolRunner;
 }
 
 const DEFAULTS = { handshakeMs: 10_000, preambleMs: 10_000, negotiating: 256, sweepMs: 1000 };
@@ -93,6 +103,8 @@ export class SstpServer {
   #preambles = 0;
   #isClosing = false;
   readonly #pending = new Set<Promise<void>>();
+  /** nftables answered at start (an `address-list` can be used after a reload). */
+  #nftablesChecked = false;
 
   private constructor(o: SstpServerOptions, linkSetup: LinkSetup, reactor: PlatformReactor) {
     this.#o = o;
@@ -137,6 +149,7 @@ export class SstpServer {
     const reactor = o.platform.createReactor();
     const server = new SstpServer(o, linkSetup, reactor);
     try {
+      await server.#openSessionState();
       await server.#startRadius();
       await server.#listen();
     } catch (e) {
@@ -157,6 +170,28 @@ export class SstpServer {
   /** The sessions (read-only use). */
   get sessions(): readonly ServerSession[] {
     return this.#registry.all();
+  }
+
+  /**
+   * `/ppp secret` history (state dir) and the tools of profile properties:
+   * an `address-list` needs nftables, checked here so the server refuses to
+   * start rather than ignore the key.
+   */
+  async #openSessionState(): Promise<void> {
+    const dir = this.#o.stateDir;
+    if (dir !== undefined) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    this.#ctx.secretState = await SecretState.open(dir, this.#log);
+    this.#ctx.tool = this.#o.tool ?? runTool;
+    const listed = this.#config.profiles.find((p) => p.addressList !== undefined);
+    if (listed !== undefined) {
+      const problem = await addressListProblem(this.#ctx.tool);
+      if (problem !== undefined) {
+        throw new Error(
+          `Cannot use address-list of profile "${listed.name}": nftables is unusable: ${problem}`,
+        );
+      }
+      this.#nftablesChecked = true;
+    }
   }
 
   /** RADIUS hook: the `radius`/`ppp-aaa`/`radius-incoming` service, when configured. */
@@ -302,7 +337,14 @@ export class SstpServer {
         continue;
       }
       const { sessionTimeoutMs, idleTimeoutMs } = s.profile;
-      if (sessionTimeoutMs !== null && now - s.connectedMs >= sessionTimeoutMs) {
+      // `limit-bytes-in`/`-out` of the secret: in = what the client sent (rx).
+      const inLimit = s.secret?.limitBytesIn ?? null;
+      const outLimit = s.secret?.limitBytesOut ?? null;
+      if (inLimit !== null && s.runner.counters.rxBytes >= inLimit) {
+        s.close(`limit-bytes-in ${inLimit} reached`);
+      } else if (outLimit !== null && s.runner.counters.txBytes >= outLimit) {
+        s.close(`limit-bytes-out ${outLimit} reached`);
+      } else if (sessionTimeoutMs !== null && now - s.connectedMs >= sessionTimeoutMs) {
         s.close(`session-timeout ${formatDuration(sessionTimeoutMs)} reached`);
       } else if (idleTimeoutMs !== null && now - s.runner.counters.lastDataMs >= idleTimeoutMs) {
         s.close(`idle-timeout ${formatDuration(idleTimeoutMs)} reached`);
@@ -315,6 +357,14 @@ export class SstpServer {
    * Sessions stay up; the `sstp-server` section needs a restart.
    */
   reload(config: ServerConfig): void {
+    const listed = config.profiles.find((p) => p.addressList !== undefined);
+    if (listed !== undefined && !this.#nftablesChecked) {
+      this.#log.error(
+        `configuration not reloaded: profile "${listed.name}" sets address-list, which was ` +
+          "not checked against nftables at start; restart the server to use it",
+      );
+      return;
+    }
     this.#config = { ...config, sstpServer: this.#config.sstpServer };
     this.#secrets = new SecretBook(config);
     this.#pools.replace(config.pools);
@@ -381,8 +431,23 @@ export class SstpServer {
         txBytes: c.txBytes,
         rxPackets: c.rxPackets,
         txPackets: c.txPackets,
+        ...this.#sessionExtras(s),
       };
     });
+  }
+
+  /** The `/ppp secret` and profile fields of a session's status. */
+  #sessionExtras(s: ServerSession): Partial<ServerSessionStatus> {
+    const history = s.user === undefined ? {} : this.#ctx.secretState?.get(s.user) ?? {};
+    return {
+      ...(s.profile === undefined ? {} : { profile: s.profile.name }),
+      ...(s.profile?.rateLimitText === undefined ? {} : { rateLimit: s.profile.rateLimitText }),
+      ...(s.secret?.limitBytesIn == null ? {} : { limitBytesIn: s.secret.limitBytesIn }),
+      ...(s.secret?.limitBytesOut == null ? {} : { limitBytesOut: s.secret.limitBytesOut }),
+      ...(history.lastLoggedOut === undefined ? {} : { lastLoggedOut: history.lastLoggedOut }),
+      ...(history.lastCallerId === undefined ? {} : { lastCallerId: history.lastCallerId }),
+      droppedPoliced: s.runner.counters.droppedPoliced,
+    };
   }
 
   /** Server uptime in ms. */
@@ -418,6 +483,7 @@ export class SstpServer {
     await this.#acceptLoop;
     await Promise.all(this.#pending);
     await this.#ctx.aaa?.close();
+    await this.#ctx.secretState?.flush();
     this.#linkSetup.close();
     this.#reactor.close();
     await this.#reactor.closed;
