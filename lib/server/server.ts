@@ -439,11 +439,13 @@ export class SstpServer {
   /** The `/ppp secret` and profile fields of a session's status. */
   #sessionExtras(s: ServerSession): Partial<ServerSessionStatus> {
     const history = s.user === undefined ? {} : this.#ctx.secretState?.get(s.user) ?? {};
+    const limitIn = s.secret?.limitBytesIn ?? null;
+    const limitOut = s.secret?.limitBytesOut ?? null;
     return {
       ...(s.profile === undefined ? {} : { profile: s.profile.name }),
       ...(s.profile?.rateLimitText === undefined ? {} : { rateLimit: s.profile.rateLimitText }),
-      ...(s.secret?.limitBytesIn == null ? {} : { limitBytesIn: s.secret.limitBytesIn }),
-      ...(s.secret?.limitBytesOut == null ? {} : { limitBytesOut: s.secret.limitBytesOut }),
+      ...(limitIn === null ? {} : { limitBytesIn: limitIn }),
+      ...(limitOut === null ? {} : { limitBytesOut: limitOut }),
       ...(history.lastLoggedOut === undefined ? {} : { lastLoggedOut: history.lastLoggedOut }),
       ...(history.lastCallerId === undefined ? {} : { lastCallerId: history.lastCallerId }),
       droppedPoliced: s.runner.counters.droppedPoliced,
