@@ -32,6 +32,17 @@ export function bucketBytes(d: RateLimitDirection): number {
   return Math.max(plain, Math.ceil(((d.burstRate - d.rate) * d.burstTimeS) / 8));
 }
 
+/**
+ * Bucket of the upload policer: a policer drops instead of queueing, and a
+ * client's packets reach the server in bursts (several per TLS record and
+ * TCP segment of the SSTP connection), so the bucket holds at least 100 ms
+ * at the rate; a smaller one drops most of such bursts and TCP inside the
+ * tunnel then settles far below the limit.
+ */
+export function policerBucketBytes(d: RateLimitDirection): number {
+  return Math.max(bucketBytes(d), Math.ceil(d.rate / 8 / 10));
+}
+
 /** `tc` argv lists that apply `limit` to `device` (empty when unlimited). */
 export function tcRateLimitCommands(device: string, limit: RateLimit, mtu: number): string[][] {
   const out: string[][] = [];

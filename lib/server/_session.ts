@@ -47,7 +47,7 @@ import type { PppSecret } from "../config/server_config.ts";
 import { canonicalAddress } from "./secrets.ts";
 import type { SecretState } from "./secret_state.ts";
 import { TokenBucket } from "../tunnel/token_bucket.ts";
-import { applyTcRateLimit, bucketBytes } from "../net/tc_rate_limit.ts";
+import { applyTcRateLimit, policerBucketBytes } from "../net/tc_rate_limit.ts";
 import { runTool, type ToolRunner } from "../net/tool_runner.ts";
 import { addToAddressList, removeFromAddressList } from "../net/address_list.ts";
 import { runSessionScript, type SessionScriptEnv } from "../net/session_script.ts";
@@ -385,7 +385,7 @@ export function startSession(
       if (rx === undefined || rx.rate === 0) return undefined;
       return new TokenBucket({
         rateBps: rx.rate,
-        burstBytes: bucketBytes(rx),
+        burstBytes: policerBucketBytes(rx),
         ...(rx.burstRate > 0 ? { peakBps: rx.burstRate } : {}),
       });
     },
