@@ -405,3 +405,11 @@ export function readInterfaces(
   }
   return out;
 }
+
+/** Keys each list section accepts, by section (for the key audit test and docs). */
+export const PPP_SECTION_KEYS: Readonly<Record<string, readonly string[]>> = {
+  secrets: SECRET_KEYS,
+  profiles: PROFILE_KEYS,
+  pools: POOL_KEYS,
+  interfaces: INTERFACE_KEYS,
+};

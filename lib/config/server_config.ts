@@ -34,6 +34,7 @@ import { formatIpv4Range, isIpv4, isIpv6, parseIpv4, rangeContains, rangesOverla
 import { parseDuration } from "./duration.ts";
 import {
   type IpPool,
+  PPP_SECTION_KEYS,
   type PppProfile,
   type PppSecret,
   type RawPppProfile,
@@ -64,6 +65,7 @@ import {
   parseProxyProtocol,
   parseProxySource,
   type ProxyProtocolSetting,
+  RADIUS_SECTION_KEYS,
   RADIUS_TOP_KEYS,
   type RadiusConfig,
   readRadiusConfig,
@@ -622,3 +624,14 @@ function parseHostName(text: string): string {
   }
   return text;
 }
+
+/**
+ * Every key the server file accepts, by section (`""`: the top level), for
+ * the key audit test and docs.
+ */
+export const SERVER_FILE_KEYS: Readonly<Record<string, readonly string[]>> = {
+  "": TOP_KEYS,
+  "sstp-server": SERVER_KEYS,
+  ...PPP_SECTION_KEYS,
+  ...RADIUS_SECTION_KEYS,
+};
