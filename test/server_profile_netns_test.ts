@@ -119,6 +119,13 @@ Deno.test({
     assert.equal(down.get("USER"), "alice");
     assert.equal(down.get("INTERFACE"), "sstp-alice");
     await serve.waitFor(/on-down script failed: exit code 3/);
+    // No session now: `sstp status alice` prints the secret's history, as `/ppp secret print`.
+    const history = await execCommand(
+      [Deno.execPath(), "run", "-A", MAIN, "status", "--dir", `${t.dir}/control`, "alice"],
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(history.code, 0, history.stderr);
+    assert.match(history.stdout, /alice\s+\d{4}-\d\d-\d\dT\S+\s+198\.18\.1\.2/);
     const after = await t.server.run(["nft", "list", "set", "inet", "sstp", "vpn-users"]);
     assert.doesNotMatch(after, /elements/);
     assert.equal(await serve.stop(), 0);

@@ -264,7 +264,13 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       logger: log,
       handle: (request) => {
         if (request.op === "status") {
-          return { ok: true, role: "server", uptimeMs: server.uptimeMs, sessions: server.status() };
+          return {
+            ok: true,
+            role: "server",
+            uptimeMs: server.uptimeMs,
+            sessions: server.status(),
+            secrets: server.secretHistory(),
+          };
         }
         const disconnected = server.disconnect(request.target);
         if (disconnected.length === 0) {

@@ -84,6 +84,15 @@ export interface ServerSessionStatus {
   droppedPoliced?: number;
 }
 
+/** A `/ppp secret`'s read-only history, as `/ppp secret print` shows it. */
+export interface SecretHistoryStatus {
+  name: string;
+  /** When the user's last session ended (ISO 8601). */
+  lastLoggedOut?: string;
+  /** Address of the user's latest login. */
+  lastCallerId?: string;
+}
+
 /** The server's answer to `status`. */
 export interface ServerStatusReply {
   ok: true;
@@ -91,6 +100,8 @@ export interface ServerStatusReply {
   /** Server uptime. */
   uptimeMs: number;
   sessions: ServerSessionStatus[];
+  /** Configured secrets that have logged in at least once. */
+  secrets?: SecretHistoryStatus[];
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 import { formatDuration } from "../config/duration.ts";
-import type { ServerSessionStatus } from "./protocol.ts";
+import type { SecretHistoryStatus, ServerSessionStatus } from "./protocol.ts";
 
 /** `1.5 MiB` style sizes. */
 export function formatBytes(n: number): string {
@@ -51,6 +51,17 @@ export function formatSessionTable(sessions: readonly ServerSessionStatus[]): st
     "Flags: R - RUNNING, N - NEGOTIATING, D - DISCONNECTING",
     line(head),
     ...rows.map(line),
+  ];
+}
+
+/** `/ppp secret print`-style lines: each user's `last-logged-out` and `last-caller-id`. */
+export function formatSecretHistory(secrets: readonly SecretHistoryStatus[]): string[] {
+  const width = Math.max(4, ...secrets.map((s) => s.name.length));
+  return [
+    `${"USER".padEnd(width)} LAST-LOGGED-OUT          LAST-CALLER-ID`,
+    ...secrets.map((s) =>
+      `${s.name.padEnd(width)} ${(s.lastLoggedOut ?? "-").padEnd(24)} ${s.lastCallerId ?? "-"}`
+    ),
   ];
 }
 

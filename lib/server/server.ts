@@ -37,7 +37,7 @@ import { type CertHashes, certHashes } from "../sstp/crypto_binding.ts";
 import { leafCertificateDer } from "../cert/pem.ts";
 import { formatDuration } from "../config/duration.ts";
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
-import type { ServerSessionStatus } from "../control/protocol.ts";
+import type { SecretHistoryStatus, ServerSessionStatus } from "../control/protocol.ts";
 import { AddressPools } from "./address_pool.ts";
 import { SecretBook } from "./secrets.ts";
 import { SessionRegistry } from "./session_registry.ts";
@@ -450,6 +450,18 @@ export class SstpServer {
       ...(history.lastCallerId === undefined ? {} : { lastCallerId: history.lastCallerId }),
       droppedPoliced: s.runner.counters.droppedPoliced,
     };
+  }
+
+  /** `last-logged-out` / `last-caller-id` of the configured secrets that have any. */
+  secretHistory(): SecretHistoryStatus[] {
+    const state = this.#ctx.secretState;
+    if (state === undefined) return [];
+    return this.#config.secrets.flatMap((s) => {
+      const h = state.get(s.name);
+      return h.lastCallerId === undefined && h.lastLoggedOut === undefined
+        ? []
+        : [{ name: s.name, ...h }];
+    });
   }
 
   /** Server uptime in ms. */
