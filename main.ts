@@ -23,6 +23,11 @@ commands:
   disconnect  end one server session
   cert        create and inspect certificates
   demo        client and server in two fresh network namespaces, with a ping and a throughput figure
+  doctor      check this machine and a configuration, one line per problem with its fix
+  import      translate a RouterOS export (sstp import routeros EXPORT.rsc > sstp.yaml)
+  completions print a shell completion script (bash, zsh or fish)
+
+  --version   print the version and the git commit
 
 Run "sstp <command> --help" for a command's options.`;
 
@@ -43,6 +48,9 @@ const COMMANDS: Record<string, string> = {
   disconnect: "./lib/commands/disconnect.ts",
   cert: "./lib/commands/cert.ts",
   demo: "./lib/commands/demo.ts",
+  doctor: "./lib/commands/doctor.ts",
+  import: "./lib/commands/import.ts",
+  completions: "./lib/commands/completions.ts",
   // Internal: the TCP probes `sstp demo` runs inside its namespaces.
   probe: "./lib/demo/probe.ts",
 };
@@ -92,6 +100,19 @@ if (import.meta.main) {
   const [command, ...rest] = Deno.args;
   if (command === undefined || command === "-h" || command === "--help" || command === "help") {
     console.log(USAGE);
+    Deno.exit(0);
+  }
+  if (command === "--version" || command === "-V" || command === "version") {
+    const { gitCommit, versionLine } = await import(
+      new URL("./lib/ops/version.ts", import.meta.url).href
+    ) as typeof import("./lib/ops/version.ts");
+    const here = new URL(".", import.meta.url);
+    console.log(
+      versionLine(here.protocol === "file:" ? await gitCommit(here.pathname) : undefined),
+    );
+    console.log(
+      `deno ${Deno.version.deno}, v8 ${Deno.version.v8}, typescript ${Deno.version.typescript}`,
+    );
     Deno.exit(0);
   }
   const path = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;

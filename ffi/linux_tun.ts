@@ -18,8 +18,10 @@
  *    inside the wake-up and hands each batch to a callback, so a device has
  *    no pending promise or suspended reader; with the reactor the drain goes
  *    on to EAGAIN (edge-triggered) unless the consumer pauses, and `resume()`
- *    drains what queued meanwhile.
- * 4. `readable` enqueues each packet of the batch; backpressure is the
+ *    drains what queued meanwhile; `poll()` drains once, synchronously
+ *    (what the local stack answered inside a write).
+ * 4. Outside the {@linkcode TunDevice} seam (tools and this file's tests):
+ *    `readable` enqueues each packet of the batch; backpressure is the
  *    stream's high-water mark (pull is not called while the queue is full, so
  *    the kernel queue, `txqueuelen`, absorbs bursts and then drops).
  *
@@ -311,6 +313,15 @@ export class LinuxTun implements TunDevice {
         // Edge-triggered reactor: what queued while paused raised no new edge.
         if (this.#reactor !== undefined) this.#drainToPush();
         else this.#wake();
+      },
+      poll: () => {
+        if (push.isPaused || this.#push !== push) return;
+        try {
+          const batch = this.readAvailable();
+          if (batch.length > 0) push.onPackets(batch);
+        } catch (e) {
+          this.#endPush(e instanceof Error ? e : new Error(String(e)));
+        }
       },
       stop: () => {
         if (this.#push !== push) return;

@@ -397,7 +397,8 @@ Deno.test({
 
 for (const mode of ["alone", "with a reactor"] as const) {
   Deno.test({
-    name: `LinuxTun.readPush (${mode}) pushes batches, holds them while paused, ends once on close`,
+    name:
+      `LinuxTun.readPush (${mode}) pushes batches, holds them while paused, polls at once, ends once on close`,
     ignore,
     async fn() {
       await using ns = await createNetns();
@@ -443,6 +444,17 @@ for (const mode of ["alone", "with a reactor"] as const) {
         assert.deepEqual(udp, [0, 1, 2, 3, 4, 5, 6, 7]);
         send(8, 1);
         await until(() => udp.length === 9, "a datagram after resume");
+        // poll(): what the device holds is delivered at once, inside the call
+        // (the kernel queued the datagram inside sendto); nothing while paused.
+        control.pause();
+        send(9, 1);
+        control.poll();
+        assert.equal(udp.length, 9, "poll() delivers nothing while paused");
+        control.resume();
+        await until(() => udp.length === 10, "the datagram held while paused");
+        send(10, 2);
+        control.poll();
+        assert.deepEqual(udp.slice(10), [10, 11], "poll() delivered synchronously");
         tun.close();
         await until(() => ends.length > 0, "the end of push mode");
         await new Promise((r) => setTimeout(r, 50));

@@ -74,6 +74,11 @@ export const ERROR_CODE = {
   NO_ADDRESS: "NO_ADDRESS",
   /** The peer terminated the link. */
   PEER_TERMINATED: "PEER_TERMINATED",
+  /**
+   * The peer exceeded a per-connection bound (a request rate, or output it
+   * does not read); the connection is closed.
+   */
+  LIMIT_EXCEEDED: "LIMIT_EXCEEDED",
 } as const;
 
 /** One of the values of {@linkcode ERROR_CODE}. */

@@ -23,8 +23,17 @@ export interface Logger {
   child(tag: string): Logger;
 }
 
-/** Where formatted lines go. */
-export type LogSink = (level: LogLevel, line: string) => void;
+/**
+ * Where formatted lines go. `line` is the tags as `[tag] ` prefixes then the
+ * message; `tags` and `message` are the same parts apart, for structured
+ * (JSON) output.
+ */
+export type LogSink = (
+  level: LogLevel,
+  line: string,
+  tags: readonly string[],
+  message: string,
+) => void;
 
 /**
  * Creates a logger writing lines at or above `level` to `sink`.
@@ -83,7 +92,7 @@ class TaggedLogger implements Logger {
   }
 
   #write(rank: number, level: LogLevel, message: string): void {
-    if (rank <= this.#max) this.#sink(level, this.#prefix + message);
+    if (rank <= this.#max) this.#sink(level, this.#prefix + message, this.#tags, message);
   }
 }
 

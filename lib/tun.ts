@@ -1,7 +1,16 @@
 /**
  * The TUN device seam (wireguard-go `tun.Device`). `lib/` depends only on this
  * interface; `ffi/linux_tun.ts` implements it for Linux and
- * `test/helpers/memory_tun.ts` in memory.
+ * `test/helpers/memory_tun.ts` in memory, so the in-memory pair tests run the
+ * data path production runs.
+ *
+ * One way in and one way out:
+ * - reads are pushed: {@linkcode TunDevice.readPush} hands every batch the
+ *   device has queued to a callback, synchronously, inside the wake-up that
+ *   found it (no promise per batch, no suspended reader per device), with
+ *   pause/resume for backpressure and `poll()` to collect at once what the
+ *   local stack answered inside a write;
+ * - writes are synchronous batches: {@linkcode TunDevice.writePackets}.
  *
  * @module
  */
@@ -11,42 +20,20 @@ export interface TunDevice {
   /** Kernel interface name, e.g. `sstp-out1`. */
   readonly name: string;
   /**
-   * IP packets read from the device. Each chunk is one whole packet. Reads are
-   * batched: one wake-up drains every queued packet.
+   * Starts push reads, once per device: from now on every batch of whole IP
+   * packets goes to `onPackets`, synchronously, inside the wake-up that found
+   * it. `onEnd` runs once when the device closes (no error) or reading fails.
    */
-  readonly readable: ReadableStream<Uint8Array>;
-  /**
-   * Optional batched read: resolves with every packet queued at one wake-up
-   * (at least one), or an empty array once the device is closed. The data
-   * path prefers it to `readable` (one promise per batch, not per packet).
-   */
-  readBatch?(): Promise<Uint8Array[]>;
-  /**
-   * Optional: the packets queued right now, without waiting (possibly none).
-   * The data path calls it right after writing to the device, because the
-   * local stack often answers inside that write (ICMP echo replies, TCP ACKs).
-   */
-  readAvailable?(): Uint8Array[];
-  /**
-   * Optional push mode, the data path's first choice: from now on every batch
-   * goes to `onPackets` synchronously, inside the wake-up that found it (no
-   * promise per batch, no suspended reader per device). `onEnd` runs once
-   * when the device closes (no error) or reading fails. Do not use
-   * `readable` or `readBatch` after it.
-   */
-  readPush?(
+  readPush(
     onPackets: (batch: Uint8Array[]) => void,
     onEnd: (error?: Error) => void,
   ): TunReadControl;
-  /** IP packets to write to the device; each chunk must be one whole packet. */
-  readonly writable: WritableStream<Uint8Array>;
   /**
-   * Writes a batch of packets synchronously where the implementation can
-   * (used by the data path to avoid a promise per packet). Returns how many
-   * were written; the rest were dropped (queue full), as a NIC would.
+   * Writes a batch of whole IP packets synchronously. Returns how many were
+   * written; the rest were dropped (queue full), as a NIC would.
    */
   writePackets(packets: readonly Uint8Array[]): number;
-  /** Closes the device (idempotent); pending reads end. */
+  /** Closes the device (idempotent); push reads end. */
   close(): void;
   /** Packet and byte counters. */
   readonly stats: TunStats;
@@ -58,7 +45,14 @@ export interface TunReadControl {
   pause(): void;
   /** Delivers again, starting with what queued meanwhile. */
   resume(): void;
-  /** Ends push mode for good (idempotent); `onEnd` is not called. */
+  /**
+   * Delivers what the device has queued right now, synchronously, unless
+   * paused. The data path calls it right after writing to the device: the
+   * local stack often answers inside that write (ICMP echo replies, TCP ACKs),
+   * and waiting for the next wake-up would add its latency.
+   */
+  poll(): void;
+  /** Ends push reads for good (idempotent); `onEnd` is not called. */
   stop(): void;
 }
 

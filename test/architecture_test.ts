@@ -117,7 +117,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "lib/radius/",
     "ffi/",
   ],
-  ["lib/client/", "lib/server/", "lib/control/", "lib/demo/"],
+  ["lib/client/", "lib/server/", "lib/control/", "lib/demo/", "lib/ops/"],
   ["lib/cli/", "lib/commands/"],
   ["main.ts"],
 ];

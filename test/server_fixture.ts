@@ -100,6 +100,31 @@ export async function createTopology(): Promise<Topology> {
   }
 }
 
+/** Attacker address (a second veth into the server namespace). */
+export const ATTACKER_IP = "198.18.2.2";
+
+/**
+ * Adds a third namespace that reaches {@linkcode SERVER_IP} from another
+ * source address ({@linkcode ATTACKER_IP}, through veth "v-atk" ↔ "v-srv2"
+ * 198.18.2.1/24 in the server namespace). Removed by the returned dispose.
+ */
+export async function createAttackerNamespace(t: Topology): Promise<Netns> {
+  const attacker = await createNetns({ prefix: "sstp-a" });
+  try {
+    await t.server.run(["ip", "link", "add", "v-srv2", "type", "veth", "peer", "v-atk"]);
+    await t.server.run(["ip", "link", "set", "v-atk", "netns", attacker.name]);
+    await t.server.run(["ip", "addr", "add", "198.18.2.1/24", "dev", "v-srv2"]);
+    await t.server.run(["ip", "link", "set", "v-srv2", "up"]);
+    await attacker.run(["ip", "addr", "add", `${ATTACKER_IP}/24`, "dev", "v-atk"]);
+    await attacker.run(["ip", "link", "set", "v-atk", "up"]);
+    await attacker.run(["ip", "route", "add", `${SERVER_IP}/32`, "via", "198.18.2.1"]);
+    return attacker;
+  } catch (e) {
+    await attacker.cleanup();
+    throw e;
+  }
+}
+
 /** A config file for the topology; `extra` is appended (YAML). */
 export async function writeConfig(t: Topology, body: string): Promise<string> {
   const path = `${t.dir}/sstp.yaml`;
@@ -140,10 +165,22 @@ export class ServeProcess implements AsyncDisposable {
     this.status = child.status;
   }
 
-  /** Starts `sstp serve ARGS` inside `ns` and waits for "listening on". */
-  static async start(ns: Netns, args: string[], echo = false): Promise<ServeProcess> {
+  /**
+   * Starts `sstp serve ARGS` inside `ns` (with `env` added) and waits for
+   * "listening on". `nofile` runs it under `prlimit --nofile=N` (soft and hard
+   * open-file limit).
+   */
+  static async start(
+    ns: Netns,
+    args: string[],
+    echo = false,
+    options: { nofile?: number; env?: Record<string, string> } = {},
+  ): Promise<ServeProcess> {
+    const limit = options.nofile === undefined ? [] : ["prlimit", `--nofile=${options.nofile}`];
+    const serve = [Deno.execPath(), "run", "-A", mainPath(), "serve", ...args];
     const child = new Deno.Command("ip", {
-      args: ["netns", "exec", ns.name, Deno.execPath(), "run", "-A", mainPath(), "serve", ...args],
+      args: ["netns", "exec", ns.name, ...limit, ...serve],
+      env: options.env ?? {},
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -177,6 +214,11 @@ export class ServeProcess implements AsyncDisposable {
         }
       }
     }
+  }
+
+  /** Process id of the server (`ip netns exec` and `prlimit` exec into deno). */
+  get pid(): number {
+    return this.#child.pid;
   }
 
   /** Resolves with the first (past or future) output line matching `re`. */

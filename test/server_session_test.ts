@@ -121,6 +121,7 @@ function world(
         {
           readable: s.readable,
           writable: s.writable,
+          lane: s.lane,
           close: () => s.close(),
           closed: Promise.resolve(),
           localAddr: { hostname: "198.18.0.1", port: 443 },
@@ -133,8 +134,7 @@ function world(
       );
       const clientTun = new MemoryTun("c0");
       clientTuns.push(clientTun);
-      // The client writes through this writer; a test may add raw packets between its writes.
-      const out = c.writable.getWriter();
+      // The client writes through the lane; a test may add raw packets between its writes.
       const client = new TunnelRunner({
         engine: createClientEngine({
           certHashes: certHashes(CERT),
@@ -145,15 +145,7 @@ function world(
           randomBytes: seededRandomBytes(seed++),
           logger: NOOP_LOGGER,
         }),
-        transport: {
-          readable: c.readable,
-          writable: new WritableStream({
-            write: (chunk) => out.write(chunk),
-            close: () => out.close(),
-            abort: () => out.close(),
-          }),
-          close: () => c.close(),
-        },
+        transport: c,
         clock: systemClock,
         logger: NOOP_LOGGER,
         onLinkUp: () => Promise.resolve(clientTun),
@@ -164,7 +156,9 @@ function world(
         client,
         clientDone,
         inject: (bytes) => {
-          out.write(bytes).catch(() => {});
+          try {
+            c.lane.write(bytes)?.catch(() => {});
+          } catch { /* the connection is already closed */ }
         },
         reset: () => c.close(),
       });

@@ -44,9 +44,12 @@ Deno.test({
 }, async () => {
   await using t = await createTopology();
   const users = Array.from({ length: 20 }, (_, i) => `user${i}`);
+  // All 20 dial from one address at once, as users behind one NAT would:
+  // above the per-source defaults (8) for connections not yet logged in.
   const config = await writeConfig(
     t,
-    POOL_YAML + "secrets:\n" + users.map((u) => `  - { name: ${u}, password: pw-${u} }\n`).join(""),
+    "  max-handshakes-per-source: 32\n  max-unauthenticated-per-source: 32\n" + POOL_YAML +
+      "secrets:\n" + users.map((u) => `  - { name: ${u}, password: pw-${u} }\n`).join(""),
   );
   await using serve = await ServeProcess.start(t.server, ["--config", config]);
   const clients = await Promise.all(users.map((u) => connectClient(t, u, `pw-${u}`)));

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { dirname, isAbsolute, join } from "node:path";
-import { formatConfigIssue } from "../config/config_error.ts";
+import type { ConfigIssue } from "../config/config_error.ts";
 import type * as YamlSourceModule from "../config/yaml_source.ts";
 import { BOOLEAN_KEYS, type Key, type Raw, VALUE_KEYS } from "../config/client_config.ts";
 
@@ -80,7 +80,7 @@ export function readFlags(
       );
     }
     if (flags.has(token.name)) throw new TypeError(`Option "${flag}" is given more than once`);
-    flags.set(token.name, { text: value, where: "" });
+    flags.set(token.name, { text: value, where: "", line: 0 });
   }
   // "--use-peer-dns maybe host" reads as a bare flag and two arguments; the
   // likelier mistake is the value, so report that.
@@ -101,7 +101,8 @@ function suggest(name: string): string {
 }
 
 /**
- * Reads the YAML config file into raw values keyed by property.
+ * Reads the YAML config file into raw values keyed by property, with every
+ * problem of its shape (syntax, unknown keys, lists where one value belongs).
  *
  * The YAML reader (npm `yaml`, ~30 ms to import) is loaded here, only when a
  * `--config` is given. The `import()` takes a `URL` so that Deno's module
@@ -111,7 +112,7 @@ function suggest(name: string): string {
 export async function readConfigFile(
   path: string,
   readFile: (path: string) => string,
-): Promise<Map<Key, Raw>> {
+): Promise<{ values: Map<Key, Raw>; issues: ConfigIssue[] }> {
   const { YamlSource } = await import(
     new URL("../config/yaml_source.ts", import.meta.url).href
   ) as typeof YamlSourceModule;
@@ -138,15 +139,8 @@ export async function readConfigFile(
     }
     let value = texts.map((t) => t!.text).join(",");
     if (PATH_KEYS.has(key) && value !== "" && !isAbsolute(value)) value = join(base, value);
-    out.set(key as Key, {
-      text: value,
-      where: `${path}:${source.lineOf(first.node)}: `,
-    });
+    const line = source.lineOf(first.node);
+    out.set(key as Key, { text: value, where: `${path}:${line}: `, line });
   }
-  const issue = source.issues[0];
-  if (issue !== undefined) {
-    const more = source.issues.length > 1 ? ` (and ${source.issues.length - 1} more)` : "";
-    throw new TypeError(formatConfigIssue(issue) + more);
-  }
-  return out;
+  return { values: out, issues: source.issues };
 }

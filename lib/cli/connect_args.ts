@@ -7,10 +7,13 @@
  */
 import {
   buildConnectOptions,
+  type ConnectChecks,
   type ConnectOptions,
   type Key,
+  Problems,
   type Raw,
 } from "../config/client_config.ts";
+import { formatConfigIssue } from "../config/config_error.ts";
 import { readConfigFile, readFlags } from "./_connect_sources.ts";
 
 /**
@@ -41,19 +44,28 @@ export function isHelpRequested(argv: readonly string[]): boolean {
  * @param argv Arguments after `connect`.
  * @param env Environment (`SSTP_PASSWORD` is read).
  * @param readFile Reads a text file (`--config`, `--password-file`).
- * @throws {TypeError} For unknown options or keys, missing or malformed values.
- * @throws {RangeError} For numbers out of range.
+ * @param checks Optional checks of the files the options name.
+ * @throws {TypeError} For unknown options or keys, missing or malformed values;
+ *   when there are several problems, one `TypeError` lists them all, one a line.
+ * @throws {RangeError} For one number out of range.
  */
 export async function parseConnectOptions(
   argv: string[],
   env: Record<string, string | undefined>,
   readFile: (path: string) => string,
+  checks: ConnectChecks = {},
 ): Promise<ConnectOptions> {
   const { flags, positionals } = readFlags(argv);
   const configPath = flags.get("config")?.text;
-  const file = configPath === undefined
-    ? new Map<Key, Raw>()
-    : await readConfigFile(configPath, readFile);
+  const problems = new Problems(configPath);
+  let file = new Map<Key, Raw>();
+  if (configPath !== undefined) {
+    const read = await readConfigFile(configPath, readFile);
+    file = read.values;
+    for (const issue of read.issues) {
+      problems.add(new TypeError(formatConfigIssue(issue)), issue.line || 1);
+    }
+  }
   if (positionals.length > 1) {
     throw new TypeError(`Unexpected argument "${positionals[1]}": give one server to connect to`);
   }
@@ -64,8 +76,19 @@ export async function parseConnectOptions(
         `Option "connect-to" is given twice: as the argument "${positional}" and as --connect-to`,
       );
     }
-    flags.set("connect-to", { text: positional, where: "" });
+    flags.set("connect-to", { text: positional, where: "", line: 0 });
   }
   const raw = new Map<string, Raw>([...file, ...flags]);
-  return buildConnectOptions(raw, flags, file, env, readFile, configPath);
+  const options = buildConnectOptions(
+    raw,
+    flags,
+    file,
+    env,
+    readFile,
+    configPath,
+    problems,
+    checks,
+  );
+  problems.throwIfAny();
+  return options;
 }

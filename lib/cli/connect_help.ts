@@ -20,6 +20,7 @@ Server
                              the argument instead (required)
   --port N                   server TCP port (443)
   --http-proxy HOST[:PORT]   reach the server through an HTTP proxy (port 8080)
+  --metrics ADDR:PORT        serve Prometheus metrics at /metrics (a bare port: 127.0.0.1)
   --sni NAME|yes|no          TLS server name: yes = the connect-to host name (yes)
   --tls-version V            any, only-1.2 or only-1.3 (any)
 
@@ -58,6 +59,7 @@ Link
 Other
   --config FILE              YAML file with any of the keys above
   --log-level LEVEL          error, warn, info, debug or trace (info)
+  --log-format FORMAT        text or json (one object per line, for journald) (text)
   --comment TEXT             free text, shown in logs
   --disabled yes|no          parse the configuration but do not connect (no)
   -h, --help                 show this help

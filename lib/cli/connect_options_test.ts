@@ -59,10 +59,12 @@ Deno.test("parseConnectOptions() applies the defaults", async () => {
       sni: "vpn.example.com",
       tlsVersion: "any",
       logLevel: "info",
+      logFormat: "text",
       reconnect: true,
       comment: undefined,
       disabled: false,
       httpProxy: undefined,
+      metrics: undefined,
       configFile: undefined,
       warnings: [],
     } satisfies ConnectOptions,
@@ -421,12 +423,13 @@ Deno.test("parseConnectOptions() reports config file mistakes with file and line
       TypeError,
       '/c.yaml:3: Missing closing "quote',
     ],
-    ["user: a\nfoo: 1\nbar: 2\n", TypeError, '/c.yaml:2: unknown key "foo" (and 1 more)'],
   ];
   for (const [text, type, message] of configs) {
     const files = { "/c.yaml": text };
+    // The server and user come from flags, so each file's own mistake is the only one.
+    const argv = ["h.example", "--user", "bob", "--config", "/c.yaml"];
     await assert.rejects(
-      () => parseConnectOptions(["--config", "/c.yaml"], ENV, (p) => files[p as "/c.yaml"]),
+      () => parseConnectOptions(argv, ENV, (p) => files[p as "/c.yaml"]),
       (e) => e instanceof type && (e as Error).message === message,
       message,
     );
@@ -435,6 +438,73 @@ Deno.test("parseConnectOptions() reports config file mistakes with file and line
     name: "TypeError",
     message: 'Cannot read config file "/missing.yaml": No such file: /missing.yaml',
   });
+});
+
+Deno.test("parseConnectOptions() lists every problem of the file and the flags", async () => {
+  const files: Record<string, string> = {
+    "/c.yaml": "foo: 1\nmax-mtu: 100\nuser: [a, b]\nkeepalive-timeout: abc\nbar: 2\n",
+  };
+  await assert.rejects(
+    () =>
+      parseConnectOptions(
+        ["--config", "/c.yaml", "--port", "0"],
+        {},
+        (p) => files[p] ?? "",
+      ),
+    {
+      name: "TypeError",
+      message: [
+        'Cannot use configuration "/c.yaml": 9 problems',
+        '  /c.yaml:1: unknown key "foo"',
+        '  /c.yaml:2: Invalid value for "max-mtu": 100 is out of range (576-4087)',
+        "  /c.yaml:3: user: must be a single value, not a list or mapping",
+        '  /c.yaml:4: Invalid value for "keepalive-timeout": "abc" is not a number of seconds or "disabled"',
+        '  /c.yaml:5: unknown key "bar"',
+        '  Missing "connect-to": give the server as the argument or as --connect-to HOST[:PORT]',
+        '  Invalid value for "port": 0 is out of range (1-65535)',
+        '  Missing "user": give --user NAME',
+        '  Missing "password": give --password-file FILE, the SSTP_PASSWORD environment variable or "password" in the config file',
+      ].join("\n"),
+    },
+  );
+});
+
+Deno.test("parseConnectOptions() checks that ca, certificate, certificate-key and crl can be read", async () => {
+  const readable = new Set(["/etc/sstp/ca.pem"]);
+  const checks = {
+    fileProblem: (p: string) => readable.has(p) ? undefined : "no such file",
+  };
+  const ok = await parseConnectOptions(
+    [...BASE, "--ca", "/etc/sstp/ca.pem"],
+    ENV,
+    readFile,
+    checks,
+  );
+  assert.equal(ok.ca, "/etc/sstp/ca.pem");
+  await assert.rejects(
+    () => parseConnectOptions([...BASE, "--crl", "/x/crl.pem"], ENV, readFile, checks),
+    {
+      name: "TypeError",
+      message: 'Invalid value for "crl": cannot read "/x/crl.pem": no such file',
+    },
+  );
+  await assert.rejects(
+    () =>
+      parseConnectOptions(
+        ["--config", "/etc/sstp/client.yaml", "--certificate", "/x/c.pem"],
+        ENV,
+        readFile,
+        checks,
+      ),
+    {
+      name: "TypeError",
+      message: [
+        'Cannot use configuration "/etc/sstp/client.yaml": 2 problems',
+        '  /etc/sstp/client.yaml:7: Invalid value for "ca": cannot read "/etc/sstp/certs/ca.pem": no such file',
+        '  Invalid value for "certificate": cannot read "/x/c.pem": no such file',
+      ].join("\n"),
+    },
+  );
 });
 
 Deno.test("parseConnectOptions() warns when nothing checks the server certificate", async () => {
@@ -498,10 +568,12 @@ Deno.test("CONNECT_HELP documents every property", () => {
       "sni",
       "tls-version",
       "log-level",
+      "log-format",
       "reconnect",
       "comment",
       "disabled",
       "http-proxy",
+      "metrics",
       "config",
       "help",
     ]

@@ -9,7 +9,9 @@ import type { CommandContext } from "../command_context.ts";
 import { EXIT_CODE } from "../command_context.ts";
 import { isHelpRequested, parseConnectOptions } from "../cli/connect_args.ts";
 import { CONNECT_HELP } from "../cli/connect_help.ts";
-import { createLogger } from "../log.ts";
+import { createLogger, type Logger } from "../log.ts";
+import { formattedSink } from "../config/log_format.ts";
+import { readableFileProblem } from "../config/file_check.ts";
 import { SstpClient } from "../client/sstp_client.ts";
 import { serveClientStatus } from "../client/client_status.ts";
 import { currentNetnsTag, NetStateFile, netStatePath } from "../client/net_state.ts";
@@ -30,14 +32,16 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   }
   let options;
   try {
-    options = await parseConnectOptions(argv, ctx.env, (p) => Deno.readTextFileSync(p));
+    options = await parseConnectOptions(argv, ctx.env, (p) => Deno.readTextFileSync(p), {
+      fileProblem: readableFileProblem,
+    });
   } catch (e) {
     ctx.printError(`sstp connect: ${(e as Error).message}`);
     return EXIT_CODE.USAGE;
   }
   const logger = createLogger(
     options.logLevel,
-    (level, line) => ctx.printError(`${new Date().toISOString()} ${level.padEnd(5)} ${line}`),
+    formattedSink(options.logFormat, "sstp-client", ctx.printError),
   ).child(options.name);
   for (const w of options.warnings) logger.warn(w);
   if (options.disabled) {
@@ -63,6 +67,16 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       : {}),
   });
   const status = await serveClientStatus(client, options, logger, runDir);
+  let metrics: { close(): Promise<void> } | undefined;
+  if (options.metrics !== undefined) {
+    try {
+      metrics = await startClientMetrics(client, options.metrics, logger);
+    } catch (e) {
+      await status?.close();
+      logger.error(`Cannot serve metrics: ${(e as Error).message}`);
+      return EXIT_CODE.OS;
+    }
+  }
   const stop = () => client.stop();
   const unsubscribe = [
     ctx.onSignal("SIGINT", stop),
@@ -73,6 +87,36 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     return OUTCOME_EXIT[outcome.kind];
   } finally {
     for (const u of unsubscribe) u();
+    await metrics?.close();
     await status?.close();
   }
+}
+
+/** Loaded only with --metrics: keeps the HTTP server code off the start-up path. */
+async function startClientMetrics(
+  client: SstpClient,
+  where: { hostname: string; port: number },
+  logger: Logger,
+): Promise<{ close(): Promise<void> }> {
+  const { ClientMetrics } = await import(
+    new URL("../ops/metrics/client_metrics.ts", import.meta.url).href
+  ) as typeof import("../ops/metrics/client_metrics.ts");
+  const { startHttpListener } = await import(
+    new URL("../ops/http_listener.ts", import.meta.url).href
+  ) as typeof import("../ops/http_listener.ts");
+  const { EXPOSITION_CONTENT_TYPE } = await import(
+    new URL("../ops/metrics/exposition.ts", import.meta.url).href
+  ) as typeof import("../ops/metrics/exposition.ts");
+  const m = new ClientMetrics(client);
+  const l = startHttpListener({
+    ...where,
+    logger,
+    what: "metrics",
+    handler: (request) =>
+      new URL(request.url).pathname === "/metrics"
+        ? new Response(m.render(), { headers: { "content-type": EXPOSITION_CONTENT_TYPE } })
+        : undefined,
+  });
+  logger.info(`metrics on http://${where.hostname}:${l.port}/metrics`);
+  return l;
 }

@@ -21,12 +21,16 @@ import { ConfigError } from "../config/config_error.ts";
 import { parseServerConfig, type ServerConfig } from "../config/server_config.ts";
 import { parsePort } from "../config/values.ts";
 import { isIpv4, isIpv6 } from "../ip.ts";
+import { readableFileProblem } from "../config/file_check.ts";
 import { SstpServer } from "../server/server.ts";
 import { loadServerTlsFiles, type ServerTlsFiles } from "../server/_pem_files.ts";
 import { permissionWarning } from "../server/file_mode.ts";
 import { loadZeroConfig, mayShowPassword, zeroConfigBanner } from "../server/zero_config.ts";
 import { type ControlServer, startControlServer } from "../control/control_server.ts";
 import { DEFAULT_CONTROL_DIR, SERVER_SOCKET_NAME } from "../control/protocol.ts";
+import { formattedSink, type LogFormat, parseLogFormat } from "../config/log_format.ts";
+import { DEFAULT_OPS_CONFIG, type OpsConfig, parseOpsConfig } from "../ops/ops_config.ts";
+import { type OpsListeners, startOpsListeners } from "../ops/ops_listeners.ts";
 
 const HELP = `Usage: sstp serve [OPTIONS]
 
@@ -43,6 +47,7 @@ random password are created in the state directory, and a ready
   --pool RANGE           zero-config client pool, A-B or A/N (10.255.255.2-10.255.255.254)
   --control-socket PATH  control socket (${DEFAULT_CONTROL_DIR}/${SERVER_SOCKET_NAME})
   --log-level LEVEL      error, warn, info, debug or trace (info)
+  --log-format FORMAT    text or json (one object per line, for journald) (text)
   -h, --help             show this help
 
 Signals: SIGHUP reloads secrets, profiles, pools and the certificate from
@@ -57,6 +62,7 @@ interface ServeFlags {
   pool?: string;
   controlSocket?: string;
   logLevel: LogLevel;
+  logFormat?: LogFormat;
 }
 
 function parseFlags(argv: string[]): ServeFlags | "help" {
@@ -70,6 +76,7 @@ function parseFlags(argv: string[]): ServeFlags | "help" {
       pool: { type: "string" },
       "control-socket": { type: "string" },
       "log-level": { type: "string" },
+      "log-format": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
@@ -97,8 +104,17 @@ function parseFlags(argv: string[]): ServeFlags | "help" {
       throw new RangeError(`Cannot use --port: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+  let logFormat: LogFormat | undefined;
+  if (values["log-format"] !== undefined) {
+    try {
+      logFormat = parseLogFormat(values["log-format"]);
+    } catch (e) {
+      throw new TypeError(`Cannot use --log-format: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   return {
     logLevel: level as LogLevel,
+    ...(logFormat === undefined ? {} : { logFormat }),
     ...(values.config === undefined ? {} : { config: values.config }),
     ...(values["state-dir"] === undefined ? {} : { stateDir: values["state-dir"] }),
     ...(listen === undefined ? {} : { listen }),
@@ -113,7 +129,9 @@ async function loadFile(file: string, flags: ServeFlags, log: Logger): Promise<S
   const info = await Deno.stat(file);
   const exposed = permissionWarning(file, info.mode, "passwords");
   if (exposed !== undefined) log.warn(exposed);
-  const config = parseServerConfig(await Deno.readTextFile(file), file);
+  const config = parseServerConfig(await Deno.readTextFile(file), file, {
+    fileProblem: readableFileProblem,
+  });
   const s = config.sstpServer;
   if (flags.port !== undefined) s.port = flags.port;
   if (flags.listen !== undefined) s.listen = flags.listen;
@@ -184,6 +202,19 @@ async function reloadCertificate(
   return next;
 }
 
+/**
+ * True for errors that mean the OS refused the listener (address in use,
+ * no privilege for the port or address): exit 71. node:tls reports them as
+ * plain `Error`s with a `code`, Deno's own listeners as `Deno.errors.*`.
+ */
+export function isOsRefusal(e: unknown): boolean {
+  if (e instanceof Deno.errors.AddrInUse || e instanceof Deno.errors.PermissionDenied) return true;
+  if (e instanceof Deno.errors.AddrNotAvailable) return true;
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL" ||
+    code === "EPERM";
+}
+
 /** Runs `sstp serve`. */
 export async function main(argv: string[], ctx: CommandContext): Promise<number> {
   const flags = parseFlags(argv);
@@ -191,9 +222,12 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     ctx.print(HELP);
     return EXIT_CODE.OK;
   }
-  const log = createLogger(flags.logLevel, (level, line) => {
-    ctx.printError(`${new Date().toISOString()} ${level.padEnd(5)} ${line}`);
+  // The file's log-format applies once it is read; --log-format wins.
+  let sink = formattedSink(flags.logFormat ?? "text", "sstp-server", ctx.printError);
+  const log = createLogger(flags.logLevel, (level, line, tags, message) => {
+    sink(level, line, tags, message);
   });
+  let ops: OpsConfig = DEFAULT_OPS_CONFIG;
   let config: ServerConfig;
   let certPem: string;
   let keyPem: string;
@@ -202,6 +236,8 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   try {
     if (flags.config !== undefined) {
       config = await loadFile(flags.config, flags, log);
+      ops = parseOpsConfig(await Deno.readTextFile(flags.config), flags.config);
+      sink = formattedSink(flags.logFormat ?? ops.logFormat, "sstp-server", ctx.printError);
       const s = config.sstpServer;
       if (!s.enabled) {
         log.info(`sstp-server is disabled in ${flags.config} (enabled: no); nothing to serve`);
@@ -239,9 +275,17 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   }
   for (const w of config.warnings) log.warn(w);
 
+  const metrics = ops.metrics === undefined && ops.webStatus === undefined
+    ? undefined
+    : new (await import(
+      new URL("../ops/metrics/server_metrics.ts", import.meta.url).href
+    ) as typeof import("../ops/metrics/server_metrics.ts")).ServerMetrics({
+      perUser: ops.metricsPerUser,
+    });
   let server: SstpServer;
   try {
     server = await SstpServer.start({
+      ...(metrics === undefined ? {} : { observer: metrics }),
       config,
       certPem,
       keyPem,
@@ -252,9 +296,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     });
   } catch (e) {
     log.error(`Cannot start the server: ${e instanceof Error ? e.message : String(e)}`);
-    return e instanceof Deno.errors.AddrInUse || e instanceof Deno.errors.PermissionDenied
-      ? EXIT_CODE.OS
-      : EXIT_CODE.NETWORK;
+    return isOsRefusal(e) ? EXIT_CODE.OS : EXIT_CODE.NETWORK;
   }
 
   let control: ControlServer | undefined;
@@ -288,6 +330,21 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     );
   }
 
+  let listeners: OpsListeners | undefined;
+  if (metrics !== undefined) {
+    try {
+      listeners = await startOpsListeners({ ops, metrics, server, logger: log });
+    } catch (e) {
+      log.error(`Cannot start: ${e instanceof Error ? e.message : String(e)}`);
+      await server.shutdown("server shutting down");
+      control?.close();
+      await control?.closed;
+      return e instanceof Deno.errors.AddrInUse || e instanceof Deno.errors.PermissionDenied
+        ? EXIT_CODE.OS
+        : EXIT_CODE.FAILURE;
+    }
+  }
+
   const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
   const unsubscribe = [
     ctx.onSignal("SIGTERM", () => stop("SIGTERM")),
@@ -314,6 +371,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   try {
     await server.shutdown("server shutting down");
   } finally {
+    await listeners?.close();
     control?.close();
     await control?.closed;
     for (const u of unsubscribe) u();

@@ -33,6 +33,8 @@ import {
   splitList,
   type TlsVersion,
 } from "./values.ts";
+import { type LogFormat, parseLogFormat } from "./log_format.ts";
+import { type ListenAddress, parseListenAddress } from "./listen_address.ts";
 
 /** The server to connect to. */
 export interface ConnectTarget {
@@ -93,6 +95,8 @@ export interface ConnectOptions {
   tlsVersion: TlsVersion;
   /** `log-level` (default info). */
   logLevel: LogLevel;
+  /** `log-format`: `text` or `json` (default text). */
+  logFormat: LogFormat;
   /** `reconnect` (default yes). */
   reconnect: boolean;
   /** `comment`. */
@@ -101,6 +105,8 @@ export interface ConnectOptions {
   disabled: boolean;
   /** `http-proxy` (port default 8080): the TLS connection goes through it with HTTP CONNECT. */
   httpProxy: { host: string; port: number } | undefined;
+  /** `metrics`: serve Prometheus text at /metrics here (default off). */
+  metrics: ListenAddress | undefined;
   /** The `--config` file, if one was read. */
   configFile: string | undefined;
   /** Operator notes to log at warn level (never containing secrets). */
@@ -145,8 +151,10 @@ export const VALUE_KEYS = [
   "sni",
   "tls-version",
   "log-level",
+  "log-format",
   "comment",
   "http-proxy",
+  "metrics",
 ] as const;
 
 /** A property name of `sstp connect` (flag and YAML key alike). */
@@ -157,6 +165,60 @@ export interface Raw {
   text: string;
   /** `""` for the command line, `file:line: ` for the config file. */
   where: string;
+  /** Line in the config file, or 0 for the command line. */
+  line: number;
+}
+
+/** Checks `parseConnectOptions` (`lib/cli/connect_args.ts`) makes beyond the text itself. */
+export interface ConnectChecks {
+  /**
+   * Returns why the file at `path` cannot be read ("no such file"), or
+   * `undefined` when it can. Given, it checks `ca`, `certificate`,
+   * `certificate-key` and `crl` at start, so a missing file is a usage error
+   * rather than a failure found on every connection attempt.
+   */
+  fileProblem?: (path: string) => string | undefined;
+}
+
+/**
+ * Every problem found in the options, so one run lists them all (as the
+ * server does for its file). One problem is thrown as it is; several become
+ * one `TypeError` listing each, config file lines in order, then the flags.
+ */
+export class Problems {
+  readonly #found: { line: number; error: Error }[] = [];
+  readonly #configPath: string | undefined;
+
+  /** @param configPath The `--config` file, named in the summary line. */
+  constructor(configPath: string | undefined) {
+    this.#configPath = configPath;
+  }
+
+  /** Records `error`; `line` is its config file line, or 0 for the command line. */
+  add(error: Error, line: number): void {
+    this.#found.push({ line, error });
+  }
+
+  /** Throws the one problem, or one `TypeError` listing them all; nothing when none. */
+  throwIfAny(): void {
+    const found = [...this.#found].sort((a, b) => (a.line || Infinity) - (b.line || Infinity));
+    const only = found[0];
+    if (only === undefined) return;
+    if (found.length === 1) throw only.error;
+    const what = this.#configPath === undefined
+      ? "the options"
+      : `configuration "${this.#configPath}"`;
+    throw new TypeError(
+      `Cannot use ${what}: ${found.length} problems\n` +
+        found.map((p) => "  " + p.error.message).join("\n"),
+    );
+  }
+}
+
+/** Reports `e` to `problems` when it is a caller mistake, else rethrows it. */
+function collect(problems: Problems, e: unknown, line: number): void {
+  if (e instanceof TypeError || e instanceof RangeError) problems.add(e, line);
+  else throw e;
 }
 
 /**
@@ -169,6 +231,8 @@ export interface Raw {
  * @param env Environment (`SSTP_PASSWORD` is read).
  * @param readFile Reads a text file (`password-file`).
  * @param configFile The `--config` path, if one was read.
+ * @param problems Collects every problem; the caller throws them with `throwIfAny()`.
+ * @param checks Optional checks of the files the options name.
  * @throws {TypeError} For missing or malformed values.
  * @throws {RangeError} For numbers out of range.
  */
@@ -179,6 +243,8 @@ export function buildConnectOptions(
   env: Record<string, string | undefined>,
   readFile: (path: string) => string,
   configFile: string | undefined,
+  problems: Problems,
+  checks: ConnectChecks,
 ): ConnectOptions {
   const warnings: string[] = [];
   const get = <T>(key: Key, parse: (text: string) => T): T | undefined => {
@@ -189,26 +255,49 @@ export function buildConnectOptions(
     } catch (e) {
       if (!(e instanceof InvalidValueError)) throw e;
       const message = `${r.where}Invalid value for "${key}": ${e.message}`;
-      throw e.kind === "range" ? new RangeError(message) : new TypeError(message);
+      problems.add(e.kind === "range" ? new RangeError(message) : new TypeError(message), r.line);
+      return undefined;
     }
+  };
+  /** A path property whose file must be readable at start. */
+  const getFile = (key: "ca" | "certificate" | "certificate-key" | "crl") => {
+    const path = get(key, parseNonEmpty);
+    const r = raw.get(key);
+    if (path === undefined || r === undefined || checks.fileProblem === undefined) return path;
+    const problem = checks.fileProblem(path);
+    if (problem !== undefined) {
+      problems.add(
+        new TypeError(`${r.where}Invalid value for "${key}": cannot read "${path}": ${problem}`),
+        r.line,
+      );
+    }
+    return path;
   };
 
   const target = get("connect-to", parseHostPort);
-  if (target === undefined) {
-    throw new TypeError(
-      `Missing "connect-to": give the server as the argument or as --connect-to HOST[:PORT]`,
+  if (target === undefined && !raw.has("connect-to")) {
+    problems.add(
+      new TypeError(
+        `Missing "connect-to": give the server as the argument or as --connect-to HOST[:PORT]`,
+      ),
+      0,
     );
   }
   const port = get("port", parsePort);
-  if (port !== undefined && target.port !== undefined && port !== target.port) {
-    throw new RangeError(
-      `${
-        raw.get("port")?.where ?? ""
-      }Invalid value for "port": ${port} conflicts with port ${target.port} in "connect-to"`,
+  if (port !== undefined && target?.port !== undefined && port !== target.port) {
+    problems.add(
+      new RangeError(
+        `${
+          raw.get("port")?.where ?? ""
+        }Invalid value for "port": ${port} conflicts with port ${target.port} in "connect-to"`,
+      ),
+      raw.get("port")?.line ?? 0,
     );
   }
   const user = get("user", parseNonEmpty);
-  if (user === undefined) throw new TypeError(`Missing "user": give --user NAME`);
+  if (user === undefined && !raw.has("user")) {
+    problems.add(new TypeError(`Missing "user": give --user NAME`), 0);
+  }
 
   const verifyServerCertificate = get("verify-server-certificate", parseYesNo) ?? true;
   const serverFingerprint = get("server-fingerprint", parseFingerprint);
@@ -217,39 +306,51 @@ export function buildConnectOptions(
       "The server certificate is not verified (verify-server-certificate=no and no server-fingerprint): anyone on the path can impersonate the server",
     );
   }
-  const certificate = get("certificate", parseNonEmpty);
-  const certificateKey = get("certificate-key", parseNonEmpty);
-  if (certificateKey !== undefined && certificate === undefined) {
-    throw new TypeError(`Invalid value for "certificate-key": it needs "certificate" as well`);
+  const certificate = getFile("certificate");
+  const certificateKey = getFile("certificate-key");
+  if (certificateKey !== undefined && certificate === undefined && !raw.has("certificate")) {
+    problems.add(
+      new TypeError(`Invalid value for "certificate-key": it needs "certificate" as well`),
+      raw.get("certificate-key")?.line ?? 0,
+    );
   }
+  const host = target ?? { host: "", kind: "name" as HostKind };
   const sni = raw.has("sni")
-    ? get("sni", (t) => parseSni(t, target.host, target.kind))
-    : parseSni("yes", target.host, target.kind);
+    ? get("sni", (t) => parseSni(t, host.host, host.kind))
+    : parseSni("yes", host.host, host.kind);
   if (sni === undefined && /^(yes|true)$/i.test(raw.get("sni")?.text.trim() ?? "")) {
-    warnings.push(`sni=yes sends no server name: "${target.host}" is an IP address (RFC 6066 3)`);
+    warnings.push(`sni=yes sends no server name: "${host.host}" is an IP address (RFC 6066 3)`);
   }
   const proxy = get("http-proxy", parseHostPort);
-  const { password, passwordSource } = readPassword(flags, file, env, readFile, warnings);
+  let secret: { password: string; passwordSource: PasswordSource } = {
+    password: "",
+    passwordSource: "command-line",
+  };
+  try {
+    secret = readPassword(flags, file, env, readFile, warnings);
+  } catch (e) {
+    collect(problems, e, (flags.get("password-file") ?? file.get("password-file"))?.line ?? 0);
+  }
 
   return {
     connectTo: {
-      host: target.host,
-      port: target.port ?? port ?? DEFAULT_SSTP_PORT,
-      kind: target.kind,
+      host: host.host,
+      port: target?.port ?? port ?? DEFAULT_SSTP_PORT,
+      kind: host.kind,
     },
-    user,
-    password,
-    passwordSource,
+    user: user ?? "",
+    password: secret.password,
+    passwordSource: secret.passwordSource,
     authentication: get("authentication", (t) => parseAuthentication(splitList(t))) ??
       [...AUTH_METHODS_STRONGEST_FIRST],
     verifyServerCertificate,
     verifyServerAddressFromCertificate: get("verify-server-address-from-certificate", parseYesNo) ??
       true,
-    ca: get("ca", parseNonEmpty),
+    ca: getFile("ca"),
     serverFingerprint,
     certificate,
     certificateKey,
-    crl: get("crl", parseNonEmpty),
+    crl: getFile("crl"),
     keepaliveTimeoutMs: raw.has("keepalive-timeout")
       ? get("keepalive-timeout", parseKeepaliveTimeout) ?? null
       : DEFAULT_KEEPALIVE_TIMEOUT_S * 1000,
@@ -262,12 +363,14 @@ export function buildConnectOptions(
     sni,
     tlsVersion: get("tls-version", parseTlsVersion) ?? "any",
     logLevel: get("log-level", parseLogLevel) ?? "info",
+    logFormat: get("log-format", parseLogFormat) ?? "text",
     reconnect: get("reconnect", parseYesNo) ?? true,
     comment: raw.get("comment")?.text,
     disabled: get("disabled", parseYesNo) ?? false,
     httpProxy: proxy === undefined
       ? undefined
       : { host: proxy.host, port: proxy.port ?? DEFAULT_PROXY_PORT },
+    metrics: get("metrics", parseListenAddress),
     configFile,
     warnings,
   };

@@ -26,12 +26,13 @@
  *
  * @module
  */
+import { dirname, isAbsolute, join } from "node:path";
 import { isMap } from "yaml";
 import type { AuthMethod } from "../ppp/auth/auth_types.ts";
 import { ConfigError } from "./config_error.ts";
+import { formatDuration, parseDuration } from "./duration.ts";
 import { interfaceNameProblem } from "./interface_names.ts";
 import { formatIpv4Range, isIpv4, isIpv6, parseIpv4, rangeContains, rangesOverlap } from "../ip.ts";
-import { parseDuration } from "./duration.ts";
 import {
   type IpPool,
   PPP_SECTION_KEYS,
@@ -128,6 +129,22 @@ export interface SstpServerConfig {
   controlSocket: string;
   /** Session limit (default 4096). */
   maxSessions: number;
+  /**
+   * TCP connections still before the end of their TLS handshake (default
+   * 256); a newcomer beyond it closes the oldest.
+   */
+  maxHandshakes: number;
+  /** Of those, from one address (IPv6: one /64) (default 8); more are closed at once. */
+  maxHandshakesPerSource: number;
+  /**
+   * Connections past TLS that have not authenticated yet (default 256); a
+   * newcomer beyond it closes the oldest.
+   */
+  maxUnauthenticated: number;
+  /** Of those, from one address (IPv6: one /64) (default 8); more are closed at once. */
+  maxUnauthenticatedPerSource: number;
+  /** Time from TCP accept to a successful login, ms (default 30 s). */
+  authenticationDeadlineMs: number;
   /** LAN interface to answer ARP for client addresses on, if any. */
   proxyArpInterface: string | undefined;
   /** Expect a PROXY protocol header from the load balancer (default `no`). */
@@ -202,6 +219,11 @@ const SERVER_KEYS = [
   "state-dir",
   "control-socket",
   "max-sessions",
+  "max-handshakes",
+  "max-handshakes-per-source",
+  "max-unauthenticated",
+  "max-unauthenticated-per-source",
+  "authentication-deadline",
   "proxy-arp-interface",
   "proxy-protocol",
   "proxy-protocol-from",
@@ -212,7 +234,72 @@ const SERVER_KEYS = [
   "auth-throttle-block-after",
   "auth-throttle-block-time",
   "mrru",
+  // Operating keys, read by lib/ops/ops_config.ts.
+  "log-format",
+  "metrics",
+  "metrics-per-user",
+  "web-status",
+  "web-status-auth-file",
 ] as const;
+
+/**
+ * Defaults of the limits on connections that have not logged in yet: small
+ * per address, so one address cannot crowd out the others.
+ */
+export const ADMISSION_DEFAULTS = {
+  maxHandshakes: 256,
+  maxHandshakesPerSource: 8,
+  maxUnauthenticated: 256,
+  maxUnauthenticatedPerSource: 8,
+  authenticationDeadlineMs: 30_000,
+} as const;
+
+/** Longest `authentication-deadline`. */
+const MAX_AUTHENTICATION_DEADLINE_MS = 600_000;
+
+/** Parses `authentication-deadline`: a duration from 1s to 10m. */
+function parseAuthenticationDeadline(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new InvalidValueError(`"${text}" is not a duration (30s, 1m)`);
+  if (ms < 1000 || ms > MAX_AUTHENTICATION_DEADLINE_MS) {
+    throw new InvalidValueError(`${formatDuration(ms)} is out of range (1s-10m)`, "range");
+  }
+  return ms;
+}
+
+/** How {@linkcode parseServerConfig} checks more than the text. */
+export interface ServerConfigOptions {
+  /** Returns why `path` cannot be read, or `undefined` when it can. */
+  fileProblem?: (path: string) => string | undefined;
+}
+
+/** Keys of `sstp-server` that name files read at start. */
+const FILE_KEYS = [
+  ["certificate", "certificate"],
+  ["certificate-key", "certificateKey"],
+  ["ca", "ca"],
+] as const;
+
+function checkFiles(
+  source: YamlSource,
+  server: Located<SstpServerConfig>,
+  fileName: string,
+  fileProblem: (path: string) => string | undefined,
+): void {
+  for (const [key, field] of FILE_KEYS) {
+    const path = server.value[field];
+    if (path === undefined) continue;
+    const resolved = isAbsolute(path) ? path : join(dirname(fileName), path);
+    const problem = fileProblem(resolved);
+    if (problem !== undefined) {
+      source.reportAt(
+        server.lineOf(key),
+        `sstp-server.${key}`,
+        `cannot read "${resolved}": ${problem}`,
+      );
+    }
+  }
+}
 
 /** Built-in values behind `default` in `only-one` and `change-tcp-mss`. */
 const BUILT_IN_DEFAULT = { onlyOne: false, changeTcpMss: true } as const;
@@ -228,9 +315,17 @@ const BUILT_IN_DEFAULT = { onlyOne: false, changeTcpMss: true } as const;
  * ```
  * @param yamlText The file's contents.
  * @param fileName Name used in messages.
+ * @param options `fileProblem` checks the files that `certificate`,
+ *   `certificate-key` and `ca` name (relative paths are taken from the
+ *   directory of `fileName`) and returns what is wrong ("No such file"), so a
+ *   missing file is reported with its key and line like any other mistake.
  * @throws {ConfigError} With every mistake found, each with line and path.
  */
-export function parseServerConfig(yamlText: string, fileName: string): ServerConfig {
+export function parseServerConfig(
+  yamlText: string,
+  fileName: string,
+  options: ServerConfigOptions = {},
+): ServerConfig {
   const source = new YamlSource(yamlText, fileName);
   if (source.issues.length > 0) throw new ConfigError(fileName, source.issues);
   const top = source.root === undefined
@@ -238,6 +333,9 @@ export function parseServerConfig(yamlText: string, fileName: string): ServerCon
     : source.entries(source.root, "", TOP_KEYS, "a mapping of sections (sstp-server, secrets, …)");
   const server = readServer(source, top.get("sstp-server"));
   const sstpServer = server.value;
+  if (options.fileProblem !== undefined && sstpServer.enabled) {
+    checkFiles(source, server, fileName, options.fileProblem);
+  }
   const rawProfiles = readProfiles(source, top.get("profiles")?.value);
   const pools = readPools(source, top.get("pools")?.value);
   const rawSecrets = readSecrets(source, top.get("secrets")?.value);
@@ -379,6 +477,18 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     stateDir: v("state-dir", absolute) ?? "/var/lib/sstp",
     controlSocket: v("control-socket", absolute) ?? "/run/sstp/sstp-server.sock",
     maxSessions: v("max-sessions", (t) => parseIntegerIn(t, 1, 65535)) ?? 4096,
+    maxHandshakes: v("max-handshakes", (t) => parseIntegerIn(t, 1, 65535)) ??
+      ADMISSION_DEFAULTS.maxHandshakes,
+    maxHandshakesPerSource: v("max-handshakes-per-source", (t) => parseIntegerIn(t, 1, 65535)) ??
+      ADMISSION_DEFAULTS.maxHandshakesPerSource,
+    maxUnauthenticated: v("max-unauthenticated", (t) => parseIntegerIn(t, 1, 65535)) ??
+      ADMISSION_DEFAULTS.maxUnauthenticated,
+    maxUnauthenticatedPerSource: v(
+      "max-unauthenticated-per-source",
+      (t) => parseIntegerIn(t, 1, 65535),
+    ) ?? ADMISSION_DEFAULTS.maxUnauthenticatedPerSource,
+    authenticationDeadlineMs: v("authentication-deadline", parseAuthenticationDeadline) ??
+      ADMISSION_DEFAULTS.authenticationDeadlineMs,
     proxyArpInterface: v("proxy-arp-interface", parseInterfaceName),
     proxyProtocol: v("proxy-protocol", parseProxyProtocol) ?? "no",
     proxyProtocolFrom: list("proxy-protocol-from", (items) => items.map(parseProxySource)) ?? [],

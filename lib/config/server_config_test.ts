@@ -38,6 +38,11 @@ Deno.test("parseServerConfig() applies RouterOS defaults to a minimal file", () 
     stateDir: "/var/lib/sstp",
     controlSocket: "/run/sstp/sstp-server.sock",
     maxSessions: 4096,
+    maxHandshakes: 256,
+    maxHandshakesPerSource: 8,
+    maxUnauthenticated: 256,
+    maxUnauthenticatedPerSource: 8,
+    authenticationDeadlineMs: 30_000,
     proxyArpInterface: undefined,
     proxyProtocol: "no",
     proxyProtocolFrom: [],
@@ -83,6 +88,11 @@ Deno.test("parseServerConfig() reads every sstp-server property", () => {
   state-dir: /srv/sstp
   control-socket: /run/sstp.sock
   max-sessions: 10
+  max-handshakes: 100
+  max-handshakes-per-source: 4
+  max-unauthenticated: 50
+  max-unauthenticated-per-source: 2
+  authentication-deadline: 20s
   proxy-arp-interface: eth0
   link-up-timeout: 45s
   crypto-binding: sha256-only
@@ -115,6 +125,11 @@ profiles:
     stateDir: "/srv/sstp",
     controlSocket: "/run/sstp.sock",
     maxSessions: 10,
+    maxHandshakes: 100,
+    maxHandshakesPerSource: 4,
+    maxUnauthenticated: 50,
+    maxUnauthenticatedPerSource: 2,
+    authenticationDeadlineMs: 20_000,
     proxyArpInterface: "eth0",
     proxyProtocol: "no",
     proxyProtocolFrom: [],
@@ -499,4 +514,22 @@ secrets:
       /service/,
     ]
   ) assert.ok(bad.some((i) => re.test(i)), `${re} in\n${bad.join("\n")}`);
+});
+
+Deno.test("parseServerConfig() checks the admission limits and authentication-deadline", () => {
+  assert.throws(
+    () =>
+      parseServerConfig(
+        MINIMAL.replace(
+          "sstp-server:\n",
+          "sstp-server:\n  max-unauthenticated-per-source: 0\n  authentication-deadline: 2h\n" +
+            "  max-handshakes: many\n",
+        ),
+        "sstp.yaml",
+      ),
+    (e: Error) =>
+      /max-unauthenticated-per-source/.test(e.message) &&
+      /authentication-deadline.*out of range \(1s-10m\)/.test(e.message) &&
+      /max-handshakes/.test(e.message),
+  );
 });

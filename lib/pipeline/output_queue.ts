@@ -2,8 +2,9 @@
  * Coalescing writer for the TLS side of the data path.
  *
  * Flow:
- * 1. Control packets (`pushControl`) and framed data packets (`pushDataBatch`) are
- *    appended to one pending list; control packets go ahead of queued data.
+ * 1. Control packets (`pushControl`) and framed data packets (`pushFramed`,
+ *    built by the data plane's `encapsulate`) are queued; control packets go
+ *    ahead of queued data.
  * 2. When no write is in flight, the queue is written at once, in the same
  *    call stack (no microtask or timer hop: on an idle path each hop adds
  *    latency). A write that must be waited for (a promise from the transport)
@@ -11,24 +12,74 @@
  *    buffer for the next write (each small write would otherwise become its
  *    own TLS record and TCP segment: Deno TLS over a veth moved 50-80 MB/s
  *    in 1,400-byte writes and 540-680 MB/s in 16 KiB writes).
- * 3. Backpressure: `pendingBytes` above the high-water mark makes
- *    `whenWritable()` wait, so the TUN reader stops pulling packets and the
- *    kernel queue (txqueuelen) absorbs the burst.
- * 4. `drain()` resolves once everything queued has been written (used before
+ * 3. Backpressure: once `pendingBytes` reaches the high-water mark the queue
+ *    reports pressure (`onPressure(true)`, `isWritable` false) and the
+ *    producers pause (TUN reads, so the kernel queue absorbs the burst, and
+ *    transport reads, so a peer that sends without reading stalls itself);
+ *    below the low-water mark it reports `onPressure(false)`.
+ * 4. Bounds: control bytes and all pending bytes have hard limits. A push
+ *    beyond one fails the queue with a `LIMIT_EXCEEDED`
+ *    {@linkcode ProtocolError} (`onOverflow`), drops what is queued, and the
+ *    session closes: memory per connection stays bounded whatever the peer
+ *    does.
+ * 5. `drain()` resolves once everything queued has been written (used before
  *    closing on Call Disconnect so the last messages are not lost).
+ *
+ * Every packet is copied into a write once: the drain swaps the control list
+ * out and walks the data list with an index (linear in the packets queued).
  *
  * @module
  */
-import { asError } from "../errors.ts";
-import { writeSstpDataHeader } from "../sstp/packet.ts";
-import { writePppHeader } from "../ppp/frame.ts";
-
-/** Bytes of SSTP (4) plus PPP (FF 03 + 2-byte protocol) headers. */
-export const DATA_HEADER_BYTES = 8;
+import { asError, ERROR_CODE, ProtocolError } from "../errors.ts";
 /** Largest single transport write we build. */
 const MAX_WRITE_BYTES = 256 * 1024;
-/** Above this many pending bytes the producer waits. */
-const HIGH_WATER_BYTES = 1024 * 1024;
+
+/** The bounds of one {@linkcode OutputQueue}, in bytes. */
+export interface OutputLimits {
+  /** Pressure on at or above this many pending bytes: producers pause. */
+  highWaterBytes: number;
+  /** Pressure off at or below this many pending bytes: producers resume. */
+  lowWaterBytes: number;
+  /** Hard bound on all pending bytes; a push beyond it fails the queue. */
+  maxBytes: number;
+  /**
+   * Control pressure on at or above this many pending control bytes (off once
+   * they are written): transport reads pause. Control output is what the
+   * peer's own messages cause (Echo, LCP Echo, Configure replies), so only
+   * reading less of them relieves it; data output does not depend on reads,
+   * and pausing reads for it would let two busy peers wait on each other.
+   */
+  controlHighWaterBytes: number;
+  /** Hard bound on pending control bytes; a push beyond it fails the queue. */
+  maxControlBytes: number;
+}
+
+/**
+ * The default bounds: data 1 MiB / 768 KiB hysteresis (one 256 KiB write
+ * below the high-water mark: TUN reads resume while the transport still has
+ * plenty to send, as the kernel's own queue would) and 4 MiB in all;
+ * control 64 KiB pressure and 256 KiB in all (one 64 KiB read of 16-byte
+ * requests answered in full stays within it).
+ */
+export const DEFAULT_OUTPUT_LIMITS: Readonly<OutputLimits> = {
+  highWaterBytes: 1024 * 1024,
+  lowWaterBytes: 768 * 1024,
+  maxBytes: 4 * 1024 * 1024,
+  controlHighWaterBytes: 64 * 1024,
+  maxControlBytes: 256 * 1024,
+};
+
+/** Options of {@linkcode OutputQueue}. */
+export interface OutputQueueOptions {
+  /** Overrides of {@linkcode DEFAULT_OUTPUT_LIMITS}. */
+  limits?: Partial<OutputLimits>;
+  /** Called once when a push exceeds a hard bound (the queue has failed). */
+  onOverflow?(error: ProtocolError): void;
+  /** Called when pressure turns on (high-water reached) and off (low-water reached). */
+  onPressure?(over: boolean): void;
+  /** Called when control pressure turns on and off (see {@linkcode OutputLimits}). */
+  onControlPressure?(over: boolean): void;
+}
 
 /** Counters of the output side. */
 export interface OutputStats {
@@ -43,12 +94,21 @@ export interface OutputStats {
  */
 export type ChunkWriter = (chunk: Uint8Array) => Promise<void> | undefined;
 
-/** Serialises and coalesces writes to a transport. */
+/** Serialises and coalesces writes to a transport, within fixed bounds. */
 export class OutputQueue {
   readonly #write: ChunkWriter;
+  readonly #limits: OutputLimits;
+  readonly #onOverflow: ((error: ProtocolError) => void) | undefined;
+  readonly #onPressure: ((over: boolean) => void) | undefined;
+  readonly #onControlPressure: ((over: boolean) => void) | undefined;
+  #controlOver = false;
   #control: Uint8Array[] = [];
+  #controlBytes = 0;
+  /** Data buffers; those before `#dataHead` are written. */
   #data: Uint8Array[] = [];
+  #dataHead = 0;
   #pendingBytes = 0;
+  #over = false;
   #writing = false;
   #closed = false;
   #error: Error | undefined;
@@ -59,73 +119,88 @@ export class OutputQueue {
    * Takes the transport's write function: a {@linkcode ChunkWriter}, or the
    * writer of its writable side (every write then waits for its promise).
    */
-  constructor(writer: ChunkWriter | WritableStreamDefaultWriter<Uint8Array>) {
+  constructor(
+    writer: ChunkWriter | WritableStreamDefaultWriter<Uint8Array>,
+    options: OutputQueueOptions = {},
+  ) {
     this.#write = typeof writer === "function" ? writer : (chunk) => writer.write(chunk);
+    const limits = { ...DEFAULT_OUTPUT_LIMITS, ...options.limits };
+    if (
+      !(limits.lowWaterBytes >= 0 && limits.lowWaterBytes < limits.highWaterBytes &&
+        limits.highWaterBytes <= limits.maxBytes && limits.controlHighWaterBytes > 0 &&
+        limits.controlHighWaterBytes <= limits.maxControlBytes)
+    ) {
+      throw new RangeError(
+        "Cannot create output queue: limits must satisfy 0 <= lowWater < highWater <= max " +
+          "and 0 < controlHighWater <= maxControl",
+      );
+    }
+    this.#limits = limits;
+    this.#onOverflow = options.onOverflow;
+    this.#onPressure = options.onPressure;
+    this.#onControlPressure = options.onControlPressure;
   }
 
   /** Bytes queued and not yet handed to the transport. */
   get pendingBytes(): number {
     return this.#pendingBytes;
   }
-  /** The first write error, if any. */
+  /** The first write error (or overflow), if any. */
   get error(): Error | undefined {
     return this.#error;
+  }
+  /** The bounds in force. */
+  get limits(): Readonly<OutputLimits> {
+    return this.#limits;
   }
 
   /** Queues an encoded SSTP control packet. */
   pushControl(bytes: Uint8Array): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#error) return;
+    if (this.#controlBytes + bytes.length > this.#limits.maxControlBytes) {
+      return this.#overflow("control", this.#controlBytes + bytes.length, "maxControlBytes");
+    }
+    if (this.#pendingBytes + bytes.length > this.#limits.maxBytes) {
+      return this.#overflow("control", this.#pendingBytes + bytes.length, "maxBytes");
+    }
     this.#control.push(bytes);
+    this.#controlBytes += bytes.length;
     this.#pendingBytes += bytes.length;
     this.#kick();
+    if (
+      !this.#controlOver && this.#controlBytes >= this.#limits.controlHighWaterBytes &&
+      !this.#error
+    ) {
+      this.#controlOver = true;
+      this.#onControlPressure?.(true);
+    }
   }
 
   /**
-   * Frames a batch of IP packets into ONE buffer (one copy per packet) and
-   * queues it; `protocolOf` picks the PPP protocol per packet, `undefined`
-   * skips the packet. Returns how many were queued.
+   * Queues `bytes`, already framed SSTP data packets (`packets` of them).
+   * Returns false when that would exceed the hard bound (the queue has failed).
    */
-  pushDataBatch(
-    packets: readonly Uint8Array[],
-    protocolOf: (packet: Uint8Array) => number | undefined,
-  ): number {
-    if (this.#closed) return 0;
-    let total = 0;
-    const protocols: (number | undefined)[] = [];
-    for (const p of packets) {
-      const proto = protocolOf(p);
-      protocols.push(proto);
-      if (proto !== undefined) total += DATA_HEADER_BYTES + p.length;
+  pushFramed(bytes: Uint8Array, packets: number): boolean {
+    if (this.#closed || this.#error) return false;
+    if (this.#pendingBytes + bytes.length > this.#limits.maxBytes) {
+      this.#overflow("data", this.#pendingBytes + bytes.length, "maxBytes");
+      return false;
     }
-    if (total === 0) return 0;
-    const buf = new Uint8Array(total);
-    let o = 0;
-    let n = 0;
-    for (let i = 0; i < packets.length; i++) {
-      const proto = protocols[i];
-      if (proto === undefined) continue;
-      const p = packets[i]!;
-      writeSstpDataHeader(buf, o, 4 + p.length);
-      writePppHeader(buf, o + 4, proto);
-      buf.set(p, o + DATA_HEADER_BYTES);
-      o += DATA_HEADER_BYTES + p.length;
-      n++;
-    }
-    this.#data.push(buf);
-    this.#pendingBytes += buf.length;
-    this.stats.dataPackets += n;
+    this.#data.push(bytes);
+    this.#pendingBytes += bytes.length;
+    this.stats.dataPackets += packets;
     this.#kick();
-    return n;
+    return true;
   }
 
-  /** Whether the producer may queue more now (below the high-water mark, not closed). */
+  /** Whether the producer may queue more now (no pressure, not closed or failed). */
   get isWritable(): boolean {
-    return this.#pendingBytes < HIGH_WATER_BYTES && !this.#closed;
+    return !this.#over && !this.#closed && !this.#error;
   }
 
-  /** Resolves when the producer may queue more (below the high-water mark). */
+  /** Resolves when the producer may queue more (pressure off); `undefined` when it may now. */
   whenWritable(): Promise<void> | undefined {
-    if (this.#pendingBytes < HIGH_WATER_BYTES || this.#closed) return undefined;
+    if (!this.#over || this.#closed || this.#error) return undefined;
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
@@ -151,18 +226,46 @@ export class OutputQueue {
     for (const f of w) f();
   }
 
+  #overflow(kind: "control" | "data", bytes: number, bound: keyof OutputLimits): void {
+    const error = new ProtocolError(
+      "sstp",
+      ERROR_CODE.LIMIT_EXCEEDED,
+      `Cannot queue ${kind} output: ${bytes} bytes would exceed the ${
+        this.#limits[bound]
+      }-byte bound (${bound}); the peer does not read`,
+    );
+    this.#fail(error);
+    this.#onOverflow?.(error);
+  }
+
+  /** Takes up to MAX_WRITE_BYTES (all control first) as one buffer. */
   #take(): Uint8Array {
-    const parts: Uint8Array[] = [];
-    let n = 0;
-    while (this.#control.length > 0) {
-      const p = this.#control.shift()!;
-      parts.push(p);
-      n += p.length;
+    let parts: Uint8Array[];
+    let n = this.#controlBytes;
+    if (this.#control.length > 0) {
+      parts = this.#control;
+      this.#control = [];
+      this.#controlBytes = 0;
+    } else {
+      parts = [];
     }
-    while (this.#data.length > 0 && n < MAX_WRITE_BYTES) {
-      const p = this.#data.shift()!;
+    const data = this.#data;
+    let head = this.#dataHead;
+    while (head < data.length && n < MAX_WRITE_BYTES) {
+      const p = data[head]!;
       parts.push(p);
       n += p.length;
+      head++;
+    }
+    if (head === data.length) {
+      this.#data = [];
+      this.#dataHead = 0;
+    } else if (head >= 1024 && head * 2 >= data.length) {
+      // Amortised: each buffer is moved at most once per halving.
+      this.#data = data.slice(head);
+      this.#dataHead = 0;
+    } else {
+      this.#dataHead = head;
     }
     this.#pendingBytes -= n;
     if (parts.length === 1) return parts[0]!;
@@ -176,17 +279,20 @@ export class OutputQueue {
   }
 
   #kick(): void {
-    if (this.#writing || this.#error) return;
-    this.#pump();
+    if (!this.#writing && !this.#error) this.#pump();
+    if (!this.#over && this.#pendingBytes >= this.#limits.highWaterBytes && !this.#error) {
+      this.#over = true;
+      this.#onPressure?.(true);
+    }
   }
 
   /** Writes until the queue is empty or a write must be waited for. */
   #pump(): void {
     this.#writing = true;
     try {
-      while (this.#control.length > 0 || this.#data.length > 0) {
+      while (this.#control.length > 0 || this.#dataHead < this.#data.length) {
         const chunk = this.#take();
-        this.#wake();
+        this.#relieve();
         const pending = this.#write(chunk);
         this.stats.writes++;
         this.stats.bytes += chunk.length;
@@ -202,10 +308,26 @@ export class OutputQueue {
     this.#wake();
   }
 
+  /** Turns pressure off at the low-water mark (control: once all control is taken). */
+  #relieve(): void {
+    if (this.#controlOver && this.#controlBytes === 0) {
+      this.#controlOver = false;
+      this.#onControlPressure?.(false);
+    }
+    if (this.#over && this.#pendingBytes <= this.#limits.lowWaterBytes) {
+      this.#over = false;
+      this.#wake();
+      this.#onPressure?.(false);
+    }
+  }
+
   #fail(e: unknown): void {
+    if (this.#error) return;
     this.#error = asError(e);
     this.#control = [];
+    this.#controlBytes = 0;
     this.#data = [];
+    this.#dataHead = 0;
     this.#pendingBytes = 0;
     this.#writing = false;
     this.#wake();

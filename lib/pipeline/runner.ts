@@ -1,48 +1,52 @@
 /**
- * The session runner: the I/O shell around one pure {@linkcode TunnelEngine}.
+ * The session runner: the I/O shell around one pure {@linkcode TunnelEngine}
+ * and its {@linkcode DataPlane}. There is one inbound and one outbound path,
+ * both pushed: the same in production (node:tls lane, Linux TUN) and in the
+ * in-memory tests (test/helpers/memory_duplex.ts, memory_tun.ts).
  *
  * Flow:
- * 1. `run()` feeds the engine `start`, then runs the inbound loop until the
- *    session ends.
- * 2. Inbound: transport chunk (pushed through the transport's
- *    {@linkcode DirectLane} when it has one, else read from its readable) →
- *    {@linkcode SstpFramer} (leftover bytes from the
- *    HTTP preamble first) → per packet:
- *    - data carrying IPv4/IPv6 while the engine's gate is open → collected
- *      and written to the TUN device in ONE `writePackets()` per chunk (up to
- *      64 that arrive while the TUN device is still being set up wait for it);
- *    - data carrying IP while the gate is closed → dropped and counted
- *      (MS-SSTP 3.2.7.2 / 3.3.7.1: no IP before Call Connected);
- *    - other PPP frames and control messages → `engine.handle()`.
+ * 1. `run()` feeds the engine `start`, hands it the bytes that followed the
+ *    HTTP preamble, then takes the transport's reads over
+ *    ({@linkcode DirectLane.takeReads}) until the session ends.
+ * 2. Inbound: transport chunk → {@linkcode SstpFramer} → per packet:
+ *    - control messages → `engine.handle()`;
+ *    - data → {@linkcode DataPlane.decapsulate}: IP packets are collected and
+ *      written to the TUN device in ONE `writePackets()` per chunk (up to 64
+ *      that arrive while the TUN device is still being set up wait for it);
+ *      other PPP frames → `engine.handle()`; drops are counted.
  *    The engine's Hello bookkeeping is touched once per chunk, not per packet.
  * 3. Actions: `send` → {@linkcode OutputQueue} (control first, written at
  *    once when idle, coalesced while a write is pending); timers → the
  *    injected {@linkcode TimerApi}; `linkUp` → the caller's `onLinkUp`
  *    configures the interface and returns the TUN, then outbound reading
  *    starts; `closed` → drain output, close everything.
- * 4. Outbound: TUN batch (pushed by the device inside its wake-up when it has
- *    `readPush`, else read in a loop) → OutputQueue.pushDataBatch (SSTP+PPP
- *    headers, gathered into large writes); reading pauses above the queue's
- *    high-water mark (backpressure).
- *    Right after each inbound write to the TUN device, whatever the device
- *    already has queued (the local stack's immediate answers) is sent too.
- * 5. Ending: the first fatal error (transport closed, framing error, engine
- *    `closed`) ends the session with that reason; timers are cleared and the
- *    TUN reader released. The caller owns and closes the TUN device.
+ * 4. Outbound: TUN batch (pushed by the device inside its wake-up) →
+ *    {@linkcode DataPlane.encapsulate} → one framed buffer →
+ *    {@linkcode OutputQueue.pushFramed}. Right after each inbound write to the
+ *    TUN device, `poll()` sends whatever the device already has queued (the
+ *    local stack's immediate answers).
+ * 5. Bounds: output above the queue's high-water mark pauses TUN reads until
+ *    the low-water mark; control output piling up (a peer that sends
+ *    requests without reading the answers) pauses transport reads; output
+ *    beyond a hard bound ends the session with a `LIMIT_EXCEEDED`
+ *    {@linkcode ProtocolError} and a warning.
+ * 6. Ending: the first fatal error (transport closed, framing error, engine
+ *    `closed`, overflow) ends the session with that reason; timers are
+ *    cleared and TUN reads stopped. The caller owns and closes the TUN device.
  *
  * @module
  */
-import { asError } from "../errors.ts";
+import { asError, type ProtocolError } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { TunDevice, TunReadControl } from "../tun.ts";
 import type { IpConfig, TunnelAction, TunnelEngine, TunnelEvent } from "../tunnel/events.ts";
-import type { DirectLane } from "../transport/duplex.ts";
+import type { DirectLane, LaneReadControl } from "../transport/duplex.ts";
 import { SstpFramer } from "../sstp/framer.ts";
 import { encodeSstpPacket, type SstpPacket } from "../sstp/packet.ts";
 import { describeSstpPacket } from "../sstp/describe.ts";
-import { OutputQueue } from "./output_queue.ts";
-import { clampTcpMss, mssForMtu } from "./tcp_mss.ts";
+import { DataPlane, type DataPlaneOptions } from "../tunnel/data_plane.ts";
+import { type OutputLimits, OutputQueue } from "./output_queue.ts";
 
 /** Timer functions, injectable so tests can drive time by hand. */
 export interface TimerApi {
@@ -56,13 +60,11 @@ export const SYSTEM_TIMERS: TimerApi = {
   clear: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
-/** A byte stream pair the session runs over (TLS in production). */
+/** The byte stream the session runs over (TLS in production): its lane and a close. */
 export interface RunnerTransport {
-  readable: ReadableStream<Uint8Array>;
-  writable: WritableStream<Uint8Array>;
+  /** The data path's lane: synchronous writes, pushed reads. */
+  lane: DirectLane;
   close(): void;
-  /** The synchronous data-path lane, when the transport has one (node:tls). */
-  lane?: DirectLane;
 }
 
 /** Options of {@linkcode TunnelRunner}. */
@@ -88,6 +90,10 @@ export interface TunnelRunnerOptions {
    * read at link-up. A packet it refuses is dropped. Absent: no limit.
    */
   uploadPolicer?: { take(bytes: number, nowMs: number): boolean } | undefined;
+  /** Overrides of the output queue's bounds (tests). */
+  outputLimits?: Partial<OutputLimits>;
+  /** The IPv4 source check of the data plane ({@linkcode DataPlaneOptions.allowSource}). */
+  allowSource?: DataPlaneOptions["allowSource"];
 }
 
 /** Traffic counters, as RouterOS `monitor` shows them. */
@@ -115,8 +121,6 @@ export interface RunResult {
  * IPCP opens, a few milliseconds before our TUN device is configured.
  */
 const MAX_HELD_PACKETS = 64;
-const PROTO_IPV4 = 0x0021;
-const PROTO_IPV6 = 0x0057;
 
 /** Runs one SSTP session: engine, timers, data path. */
 export class TunnelRunner {
@@ -124,10 +128,9 @@ export class TunnelRunner {
   readonly #timers: TimerApi;
   readonly #framer = new SstpFramer();
   readonly #output: OutputQueue;
+  readonly #plane: DataPlane;
   readonly #timerHandles = new Map<string, unknown>();
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #tun: TunDevice | undefined;
-  #tunReader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #done = false;
   #result: RunResult = {};
   #finish!: () => void;
@@ -135,13 +138,13 @@ export class TunnelRunner {
   #batch: Uint8Array[] = [];
   /** IP packets that arrived after IPCP opened, before the TUN device was ready. */
   #heldForLinkUp: Uint8Array[] | undefined;
-  /** The TUN reader loop runs (the device is ours to read). */
-  #isOutboundRunning = false;
-  /** Push-mode TUN reading, when the device offers it. */
-  #tunPush: TunReadControl | undefined;
-  /** MSS limits for IPv4 and IPv6 once the MTU is known; 0 = no clamping. */
-  #mss4 = 0;
-  #mss6 = 0;
+  /** TUN push reads, once the link is up. */
+  #tunReads: TunReadControl | undefined;
+  /** Transport push reads, once running. */
+  #laneReads: LaneReadControl | undefined;
+  /** Output pressure: TUN reads paused; control pressure: transport reads paused. */
+  #isOutputOver = false;
+  #isControlOver = false;
   /** Source check of inbound IP, set at link-up (see `sourceFilter`). */
   #sourceFilter: { allows(packet: Uint8Array): boolean } | undefined;
   /** Upload policer, set at link-up (see `uploadPolicer`). */
@@ -162,8 +165,30 @@ export class TunnelRunner {
     this.#o = options;
     this.#timers = options.timers ?? SYSTEM_TIMERS;
     const lane = options.transport.lane;
-    this.#output = new OutputQueue(lane ? lane.write : options.transport.writable.getWriter());
-    this.#reader = lane ? undefined : options.transport.readable.getReader();
+    this.#output = new OutputQueue(lane.write, {
+      ...(options.outputLimits ? { limits: options.outputLimits } : {}),
+      onOverflow: (error) => this.#overflowed(error),
+      onPressure: (over) => {
+        this.#isOutputOver = over;
+        if (over) this.#tunReads?.pause();
+        else this.#tunReads?.resume();
+      },
+      onControlPressure: (over) => {
+        this.#isControlOver = over;
+        if (over) this.#laneReads?.pause();
+        else this.#laneReads?.resume();
+      },
+    });
+    // SOURCE CHECK (server): the session's filter is known at link-up; the
+    // data plane asks it for every inbound IPv4 packet (reason "source").
+    // (`in`, not a read: the session's option is a getter valid from link-up on.)
+    const allowSource = "sourceFilter" in options
+      ? (p: Uint8Array) => this.#sourceFilter?.allows(p) ?? true
+      : options.allowSource;
+    this.#plane = new DataPlane({
+      gate: options.engine,
+      ...(allowSource ? { allowSource } : {}),
+    });
     this.#finished = new Promise((resolve) => (this.#finish = resolve));
     this.counters.lastDataMs = options.clock.now();
   }
@@ -173,47 +198,37 @@ export class TunnelRunner {
     return this.#tun;
   }
 
-  /** Whether the data path runs through the transport's {@linkcode DirectLane}. */
-  get usesLane(): boolean {
-    return this.#o.transport.lane !== undefined;
-  }
-
   /** Output side statistics. */
   get outputStats(): OutputQueue["stats"] {
     return this.#output.stats;
+  }
+
+  /** Bytes queued for the transport and not yet written. */
+  get outputPendingBytes(): number {
+    return this.#output.pendingBytes;
   }
 
   /** Runs the session to its end. Never throws: the reason is in the result. */
   async run(): Promise<RunResult> {
     this.#dispatch({ type: "start" });
     if (this.#o.leftover && this.#o.leftover.length > 0 && !this.#done) {
-      this.#inbound(this.#o.leftover);
+      this.#pushed(this.#o.leftover);
     }
-    const lane = this.#o.transport.lane;
-    if (lane && !this.#done) {
-      lane.takeReads((chunk) => this.#pushed(chunk), (error) => this.#transportEnded(error));
+    if (!this.#done) {
+      const reads = this.#o.transport.lane.takeReads(
+        (chunk) => this.#pushed(chunk),
+        (error) => this.#transportEnded(error),
+      );
+      this.#laneReads = reads;
+      if (this.#isControlOver) reads.pause();
     }
-    const inbound = this.#reader ? this.#inboundLoop(this.#reader) : undefined;
     await this.#finished;
-    await inbound;
     return this.#result;
   }
 
   /** Asks for a graceful disconnect (SIGTERM, admin disconnect). */
   close(reason = "local close"): void {
     if (!this.#done) this.#dispatch({ type: "close", reason });
-  }
-
-  async #inboundLoop(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-    try {
-      while (!this.#done) {
-        const { value, done } = await reader.read();
-        if (done) return this.#transportEnded();
-        this.#inbound(value);
-      }
-    } catch (e) {
-      this.#transportEnded(asError(e));
-    }
   }
 
   /** A chunk pushed by the lane, inside the transport's I/O event. */
@@ -239,6 +254,14 @@ export class TunnelRunner {
     }
   }
 
+  /** The output queue went over a hard bound: the peer does not read. */
+  #overflowed(error: ProtocolError): void {
+    if (this.#done) return;
+    this.#o.logger.warn(`closing: ${error.message}`);
+    this.#dispatch({ type: "transportClosed", error });
+    this.#end({ error });
+  }
+
   #inbound(chunk: Uint8Array): void {
     const now = this.#o.clock.now();
     this.#o.engine.noteReceive(now);
@@ -254,11 +277,8 @@ export class TunnelRunner {
       if (tun) tun.writePackets(this.#batch);
       this.#batch = [];
       // The local stack often answered inside that write (an ICMP echo reply,
-      // TCP ACKs): send it now instead of after the reader's thread wake-ups.
-      if (tun?.readAvailable && this.#isOutboundRunning && this.#output.isWritable) {
-        const answers = tun.readAvailable();
-        if (answers.length > 0) this.#output.pushDataBatch(answers, this.#protocolOf);
-      }
+      // TCP ACKs): send it now instead of after the reader's next wake-up.
+      if (!this.#isOutputOver) this.#tunReads?.poll();
     }
   }
 
@@ -269,52 +289,39 @@ export class TunnelRunner {
       this.#dispatch({ type: "control", message: p.message });
       return;
     }
-    const f = p.data;
-    let off = 0;
-    if (f[0] === 0xff && f[1] === 0x03) off = 2;
-    let proto: number;
-    if (((f[off] ?? 0) & 1) === 1) {
-      proto = f[off] ?? 0;
-      off += 1;
-    } else {
-      proto = ((f[off] ?? 0) << 8) | (f[off + 1] ?? 0);
-      off += 2;
+    const r = this.#plane.decapsulate(p.data);
+    switch (r.kind) {
+      case "control":
+        this.#dispatch({ type: "ppp", frame: p.data });
+        return;
+      case "drop":
+        if (r.reason === "source") this.counters.droppedSpoofed++;
+        else this.counters.droppedInbound++;
+        return;
     }
-    if (proto === PROTO_IPV4 || proto === PROTO_IPV6) {
-      const open = proto === PROTO_IPV4 ? this.#o.engine.isIpv4Open : this.#o.engine.isIpv6Open;
-      const held = this.#heldForLinkUp;
-      if (!open || off >= f.length || (!this.#tun && (!held || held.length >= MAX_HELD_PACKETS))) {
-        this.counters.droppedInbound++;
-        return;
-      }
-      // While the interface is being configured, the first packets wait (a copy:
-      // the framer may reuse the bytes behind `f`).
-      // SOURCE CHECK (server): the one place inbound IP is judged by its source
-      // address; it moves with the rest of this path into the data plane.
-      if (this.#sourceFilter !== undefined && !this.#sourceFilter.allows(f.subarray(off))) {
-        this.counters.droppedSpoofed++;
-        return;
-      }
-      // UPLOAD POLICER (server, `rate-limit` rx half): a packet over the rate is
-      // dropped here, before the TUN device; it moves into the data plane with
-      // the SOURCE CHECK above. Counted bytes are the IP packet's.
-      if (
-        this.#uploadPolicer !== undefined &&
-        !this.#uploadPolicer.take(f.length - off, this.#o.clock.now())
-      ) {
-        this.counters.droppedPoliced++;
-        return;
-      }
-      const ip = this.#tun ? f.subarray(off) : f.slice(off);
-      if (this.#mss4 > 0) clampTcpMss(ip, proto === PROTO_IPV4 ? this.#mss4 : this.#mss6);
-      this.counters.rxPackets++;
-      this.counters.rxBytes += ip.length;
-      this.counters.lastDataMs = this.#o.clock.now();
-      if (this.#tun) this.#batch.push(ip);
-      else held!.push(ip);
+    const tun = this.#tun;
+    const held = this.#heldForLinkUp;
+    if (tun === undefined && (held === undefined || held.length >= MAX_HELD_PACKETS)) {
+      this.counters.droppedInbound++;
       return;
     }
-    this.#dispatch({ type: "ppp", frame: f });
+    // UPLOAD POLICER (server, `rate-limit` rx half): a client packet over the
+    // rate is dropped here, before the TUN device. A hook beside the data
+    // plane's SOURCE CHECK until the policer moves into it.
+    if (
+      this.#uploadPolicer !== undefined &&
+      !this.#uploadPolicer.take(r.packet.length, this.#o.clock.now())
+    ) {
+      this.counters.droppedPoliced++;
+      return;
+    }
+    this.counters.rxPackets++;
+    this.counters.rxBytes += r.packet.length;
+    this.counters.lastDataMs = this.#o.clock.now();
+    if (tun !== undefined) this.#batch.push(r.packet);
+    // While the interface is being configured, the first packets wait (a copy:
+    // the framer may reuse the bytes behind the frame).
+    else held!.push(r.packet.slice());
   }
 
   #log(dir: "send" | "recv", p: SstpPacket): void {
@@ -368,10 +375,7 @@ export class TunnelRunner {
   #linkUp(ip: IpConfig): void {
     this.#sourceFilter = this.#o.sourceFilter;
     this.#uploadPolicer = this.#o.uploadPolicer;
-    if (this.#o.clampTcpMss) {
-      this.#mss4 = mssForMtu(ip.mtu, 4);
-      this.#mss6 = mssForMtu(ip.mtu, 6);
-    }
+    if (this.#o.clampTcpMss) this.#plane.clampMssFor(ip.mtu);
     this.#heldForLinkUp = [];
     this.#o.onLinkUp(ip).then((tun) => {
       const held = this.#heldForLinkUp ?? [];
@@ -379,8 +383,7 @@ export class TunnelRunner {
       if (this.#done) return;
       this.#tun = tun;
       if (held.length > 0) tun.writePackets(held);
-      if (tun.readPush) this.#startPushReads(tun, tun.readPush.bind(tun));
-      else void this.#outboundLoop(tun);
+      this.#startTunReads(tun);
     }, (e) => {
       const error = asError(e);
       this.#o.logger.error(`Cannot bring the link up: ${error.message}`);
@@ -390,87 +393,29 @@ export class TunnelRunner {
   }
 
   /**
-   * Push mode: each TUN batch is framed and written inside the wake-up that
-   * read it; reading pauses above the output queue's high-water mark.
+   * Each TUN batch is framed and queued inside the wake-up that read it;
+   * reading pauses while the output queue is under pressure.
    */
-  #startPushReads(tun: TunDevice, readPush: NonNullable<TunDevice["readPush"]>): void {
-    this.#isOutboundRunning = true;
-    const control = readPush((batch) => {
-      if (this.#done) return;
-      this.#output.pushDataBatch(batch, this.#protocolOf);
-      if (this.#output.isWritable) return;
-      control.pause();
-      this.#output.whenWritable()?.then(() => {
-        if (!this.#done) control.resume();
-      });
-    }, (error) => {
-      this.#isOutboundRunning = false;
+  #startTunReads(tun: TunDevice): void {
+    const reads = tun.readPush((batch) => this.#outbound(batch), (error) => {
+      this.#tunReads = undefined;
       if (error && !this.#done) {
         this.#o.logger.warn(`TUN ${tun.name} read failed: ${error.message}`);
       }
     });
-    this.#tunPush = control;
+    this.#tunReads = reads;
+    if (this.#isOutputOver) reads.pause();
   }
 
-  async #outboundLoop(tun: TunDevice): Promise<void> {
-    this.#isOutboundRunning = true;
-    try {
-      await this.#outboundLoopOf(tun);
-    } finally {
-      this.#isOutboundRunning = false;
-    }
-  }
-
-  async #outboundLoopOf(tun: TunDevice): Promise<void> {
-    if (tun.readBatch) return await this.#outboundBatchLoop(tun, tun.readBatch.bind(tun));
-    const reader = tun.readable.getReader();
-    this.#tunReader = reader;
-    try {
-      while (!this.#done) {
-        const { value, done } = await reader.read();
-        if (done || this.#done) break;
-        this.#output.pushDataBatch([value], this.#protocolOf);
-        const wait = this.#output.whenWritable();
-        if (wait) await wait;
-      }
-    } catch (e) {
-      if (!this.#done) this.#o.logger.warn(`TUN read failed: ${String(e)}`);
-    } finally {
-      reader.releaseLock();
-    }
-  }
-
-  /** The batched variant: one promise per TUN wake-up, one buffer per batch. */
-  async #outboundBatchLoop(
-    tun: TunDevice,
-    readBatch: () => Promise<Uint8Array[]>,
-  ): Promise<void> {
-    try {
-      while (!this.#done) {
-        const batch = await readBatch();
-        if (batch.length === 0 || this.#done) break;
-        this.#output.pushDataBatch(batch, this.#protocolOf);
-        const wait = this.#output.whenWritable();
-        if (wait) await wait;
-      }
-    } catch (e) {
-      if (!this.#done) this.#o.logger.warn(`TUN ${tun.name} read failed: ${String(e)}`);
-    }
-  }
-
-  /** PPP protocol for an outbound IP packet, or undefined to drop it (gate closed, too big). */
-  readonly #protocolOf = (p: Uint8Array): number | undefined => {
-    const engine = this.#o.engine;
-    const v6 = (p[0] ?? 0) >> 4 === 6;
-    if (!(v6 ? engine.isIpv6Open : engine.isIpv4Open) || p.length > engine.peerMru) {
-      return undefined;
-    }
-    if (this.#mss4 > 0) clampTcpMss(p, v6 ? this.#mss6 : this.#mss4);
-    this.counters.txPackets++;
-    this.counters.txBytes += p.length;
+  #outbound(batch: Uint8Array[]): void {
+    if (this.#done) return;
+    const framed = this.#plane.encapsulate(batch);
+    if (framed.packets === 0) return;
+    this.counters.txPackets += framed.packets;
+    this.counters.txBytes += framed.ipBytes;
     this.counters.lastDataMs = this.#o.clock.now();
-    return v6 ? PROTO_IPV6 : PROTO_IPV4;
-  };
+    this.#output.pushFramed(framed.bytes, framed.packets);
+  }
 
   #end(result: RunResult): void {
     if (this.#done) return;
@@ -478,17 +423,11 @@ export class TunnelRunner {
     this.#result = result;
     for (const h of this.#timerHandles.values()) this.#timers.clear(h);
     this.#timerHandles.clear();
-    this.#tunPush?.stop();
-    this.#isOutboundRunning = false;
+    this.#tunReads?.stop();
+    this.#tunReads = undefined;
     const finish = async () => {
       await this.#output.drain(1000);
       this.#output.close();
-      try {
-        await this.#tunReader?.cancel();
-      } catch { /* already released */ }
-      try {
-        await this.#reader?.cancel();
-      } catch { /* already closed */ }
       try {
         this.#o.transport.close();
       } catch { /* already closed */ }

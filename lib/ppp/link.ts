@@ -339,7 +339,18 @@ export class PppLink {
           break;
         case "thisLayerFinished":
           if (cp === this.#lcp) out.push(...this.#lcpFinished(a.error));
-          else if (a.error) this.#log.warn(`${timer.toUpperCase()} failed: ${a.error.message}`);
+          else if (cp === this.#ipcp && this.#phase === "Network") {
+            // IPv4 is what the link is for: once IPCP has given up (address
+            // rejected, Max-Configure reached, the peer's Terminate-Request),
+            // nothing would restart it and the link would idle on keepalives
+            // forever, holding its session and address. RFC 1661 3.7 ends
+            // the link when the network protocols are done.
+            out.push(...this.#fail(
+              a.error ??
+                new ProtocolError("ipcp", ERROR_CODE.NEGOTIATION_FAILED, "IPCP was terminated"),
+              nowMs,
+            ));
+          } else if (a.error) this.#log.warn(`${timer.toUpperCase()} failed: ${a.error.message}`);
           break;
         case "protocolRejected":
           if (a.protocol === PROTOCOL.IPV6CP && this.#ipv6cp) {

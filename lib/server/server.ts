@@ -4,10 +4,14 @@
  * configuration; tests build it directly.
  *
  * Flow of one connection:
- * 1. TLS handshake inside `listenTls` (bounded by `handshakeTimeoutMs`).
- * 2. Admission: while `maxNegotiating` connections are still before their
- *    link is up, a new one is closed at once (slow or hostile clients cannot
- *    pile up).
+ * 1. TLS handshake inside `listenTls` (bounded by `handshakeTimeoutMs`,
+ *    `max-handshakes` and `max-handshakes-per-source`).
+ * 2. Admission: a connection counts as unauthenticated until its user has
+ *    logged in. One from an address that already has
+ *    `max-unauthenticated-per-source` such connections is closed at once;
+ *    at `max-unauthenticated` in all, the oldest one is closed to make room
+ *    (a flood churns through the slots instead of freezing them); each must
+ *    log in within `authentication-deadline` of its TCP accept.
  * 3. HTTP preamble within `preambleTimeoutMs`: a malformed or oversized
  *    header gets 400, a wrong path 404, a known method 405, an unknown one
  *    501 (`buildSstpHttpResponse`), then the connection is closed; a timeout
@@ -27,6 +31,7 @@ import type { Platform, PlatformReactor } from "../platform.ts";
 import type { ServerConfig } from "../config/server_config.ts";
 import type { ByteDuplex, TransportAddr } from "../transport/duplex.ts";
 import { listenTls, type TlsListener } from "../transport/tls_server.ts";
+import { RefusalLog, sourceKey, SourceLimiter } from "../transport/source_limiter.ts";
 import { readPreamble } from "../transport/preamble.ts";
 import {
   buildSstpHttpResponse,
@@ -66,8 +71,6 @@ export interface SstpServerOptions {
   handshakeTimeoutMs?: number;
   /** HTTP request limit after the handshake (default 10,000 ms). */
   preambleTimeoutMs?: number;
-  /** Connections allowed before their link is up (default 256). */
-  maxNegotiating?: number;
   /** Period of the session/idle timeout sweep (default 1,000 ms). */
   sweepIntervalMs?: number;
   /**
@@ -77,16 +80,48 @@ export interface SstpServerOptions {
   stateDir?: string;
   /** Runs `tc` and `nft` for `rate-limit` and `address-list` (default: the real tools). */
   tool?: ToolRunner;
+  /** Told about refused connections and started sessions (metrics). */
+  observer?: ServerObserver;
 }
 
-const DEFAULTS = { handshakeMs: 10_000, preambleMs: 10_000, negotiating: 256, sweepMs: 1000 };
+/**
+ * What the server tells an observer (`lib/ops/metrics`): the server only
+ * calls these; counting, timing and formatting happen in the observer.
+ */
+export interface ServerObserver {
+  /**
+   * A connection was turned away before it had a session: `per-source-limit`,
+   * `preamble` (no valid HTTP request in time), `http-NNN` (answered with that
+   * status), `max-sessions` or `shutting-down`.
+   */
+  refused(reason: string): void;
+  /** A session started after the HTTP 200; its `done` settles when it has ended. */
+  sessionStarted(session: ServerSession): void;
+}
+
+const DEFAULTS = { handshakeMs: 10_000, preambleMs: 10_000, sweepMs: 1000 };
+
+/** A connection that has not authenticated yet. */
+interface Unauthenticated {
+  /** Closes it at once (an unauthenticated peer waits for no Call Disconnect Ack). */
+  close(reason: string): void;
+}
 
 /** A running server. */
 export class SstpServer {
   readonly #o: SstpServerOptions;
   readonly #log: Logger;
   readonly #clock: Clock;
-  readonly #registry = new SessionRegistry<ServerSession>();
+  readonly #registry = new SessionRegistry<ServerSession>({
+    onAuthenticated: (session) => {
+      const slot = this.#slotOf.get(session);
+      if (slot !== undefined) this.#unauthenticated.release(slot);
+    },
+  });
+  readonly #unauthenticated: SourceLimiter<Unauthenticated>;
+  /** The admission slot of each session, released once it authenticates. */
+  readonly #slotOf = new WeakMap<ServerSession, Unauthenticated>();
+  readonly #refusals: RefusalLog;
   readonly #pools: AddressPools;
   readonly #reactor: PlatformReactor;
   readonly #linkSetup: LinkSetup;
@@ -100,7 +135,6 @@ export class SstpServer {
   readonly #hashes = new Map<string, CertHashes>();
   #acceptLoop: Promise<void> = Promise.resolve();
   #sweep: ReturnType<typeof setInterval> | undefined;
-  #preambles = 0;
   #isClosing = false;
   readonly #pending = new Set<Promise<void>>();
   /** nftables answered at start (an `address-list` can be used after a reload). */
@@ -117,6 +151,11 @@ export class SstpServer {
     this.#linkSetup = linkSetup;
     this.#startedMs = this.#clock.now();
     this.#certPem = o.certPem;
+    this.#unauthenticated = new SourceLimiter({
+      max: o.config.sstpServer.maxUnauthenticated,
+      maxPerSource: o.config.sstpServer.maxUnauthenticatedPerSource,
+    });
+    this.#refusals = new RefusalLog(o.logger, this.#clock);
     this.#ctx = {
       config: () => this.#config,
       secrets: () => this.#secrets,
@@ -215,6 +254,10 @@ export class SstpServer {
       certPem: this.#o.certPem,
       keyPem: this.#o.keyPem,
       handshakeTimeoutMs: this.#o.handshakeTimeoutMs ?? DEFAULTS.handshakeMs,
+      tlsVersion: s.tlsVersion,
+      maxHandshakes: s.maxHandshakes,
+      maxHandshakesPerSource: s.maxHandshakesPerSource,
+      clock: this.#clock,
       logger: this.#log,
       ...(s.verifyClientCertificate && this.#o.caPem !== undefined
         ? { clientCertificate: { caPem: this.#o.caPem } }
@@ -278,13 +321,45 @@ export class SstpServer {
     const callerId = formatCallerId(duplex.remoteAddr);
     const log = this.#log.child(callerId);
     if (this.#isClosing) return duplex.close();
-    const cap = this.#o.maxNegotiating ?? DEFAULTS.negotiating;
-    const negotiating = this.#preambles + this.#registry.negotiating;
-    if (negotiating >= cap) {
-      log.warn(`refused: ${negotiating} connections are still negotiating (limit ${cap})`);
+    const source = sourceKey(duplex.remoteAddr.hostname);
+    const slot: Unauthenticated = {
+      close: (reason) => {
+        log.info(`dropped before login: ${reason}`);
+        duplex.close();
+      },
+    };
+    const admission = this.#unauthenticated.admit(
+      source,
+      slot,
+      duplex.info.acceptedMs ?? this.#clock.now(),
+    );
+    if (!admission.admitted) {
+      this.#refusals.refused(
+        source,
+        `max-unauthenticated-per-source ${this.#unauthenticated.limits.maxPerSource} reached`,
+      );
+      this.#o.observer?.refused("per-source-limit");
       return duplex.close();
     }
-    this.#preambles++;
+    admission.evicted?.close(
+      `max-unauthenticated ${this.#unauthenticated.limits.max} reached; ` +
+        "the oldest connection not logged in makes room",
+    );
+    let handedOver = false;
+    try {
+      handedOver = await this.#preambleAndSession(duplex, callerId, log, slot);
+    } finally {
+      if (!handedOver) this.#unauthenticated.release(slot);
+    }
+  }
+
+  /** Reads the HTTP request and starts the session; false when it did not start. */
+  async #preambleAndSession(
+    duplex: ByteDuplex,
+    callerId: string,
+    log: Logger,
+    slot: Unauthenticated,
+  ): Promise<boolean> {
     let got;
     try {
       got = await readPreamble(
@@ -297,10 +372,10 @@ export class SstpServer {
       const malformed = e instanceof ProtocolError && e.code === ERROR_CODE.BAD_HTTP &&
         !e.message.includes("connection closed");
       log.info(`dropped before SSTP: ${e instanceof Error ? e.message : String(e)}`);
+      this.#o.observer?.refused("preamble");
       if (malformed) await respond(duplex, 400);
-      return duplex.close();
-    } finally {
-      this.#preambles--;
+      duplex.close();
+      return false;
     }
     const { request } = got.header;
     const status = validateSstpHttpRequest(request);
@@ -308,16 +383,28 @@ export class SstpServer {
       log.info(
         `HTTP ${peerText(request.method, 32)} ${peerText(request.path, 80)}: answered ${status}`,
       );
+      this.#o.observer?.refused(`http-${status}`);
       await respond(duplex, status);
-      return duplex.close();
+      duplex.close();
+      return false;
     }
     const max = this.#config.sstpServer.maxSessions;
     if (this.#isClosing || this.#registry.size >= max) {
       log.warn(this.#isClosing ? "refused: shutting down" : `refused: max-sessions ${max} reached`);
+      this.#o.observer?.refused(this.#isClosing ? "shutting-down" : "max-sessions");
       await respond(duplex, 503);
-      return duplex.close();
+      duplex.close();
+      return false;
     }
-    if (!(await respond(duplex, 200))) return duplex.close();
+    if (!(await respond(duplex, 200))) {
+      duplex.close();
+      return false;
+    }
+    // Dropped (deadline, eviction) while the 200 was being written.
+    if (!this.#unauthenticated.has(slot)) {
+      duplex.close();
+      return false;
+    }
     const correlationId = request.correlationId ?? `local-${crypto.randomUUID()}`;
     // The crypto binding hashes the leaf this connection's handshake presented
     // (a certificate reload may have happened since).
@@ -325,13 +412,28 @@ export class SstpServer {
     const ctx = { ...this.#ctx, certHashes: this.#hashesOf(served) };
     const session = startSession(ctx, duplex, got.leftover, correlationId, callerId);
     session.log.info(`SSTP request accepted (host ${peerText(request.host ?? "-")}); negotiating`);
+    this.#o.observer?.sessionStarted(session);
+    // The slot stays taken until the session authenticates (the registry
+    // then releases it) or ends.
+    slot.close = (reason) => {
+      session.close(reason);
+      duplex.close();
+    };
+    this.#slotOf.set(session, slot);
+    const release = () => this.#unauthenticated.release(slot);
+    session.done.then(release, release);
     // Tracked on its own: this frame (HTTP header, preamble state) is not kept
     // for the life of the session.
     this.#track(session.done, duplex);
+    return true;
   }
 
   #sweepTimeouts(): void {
     const now = this.#clock.now();
+    const deadlineMs = this.#config.sstpServer.authenticationDeadlineMs;
+    for (const late of this.#unauthenticated.takeExpired(now, deadlineMs)) {
+      late.close(`authentication-deadline ${formatDuration(deadlineMs)} reached`);
+    }
     for (const s of this.#registry.all()) {
       if (s.state !== "connected" || s.connectedMs === undefined || s.profile === undefined) {
         continue;

@@ -41,10 +41,19 @@ export interface SessionEntry {
 
 /** Every session of one server. */
 export class SessionRegistry<T extends SessionEntry = SessionEntry> {
+  readonly #onAuthenticated: ((session: T) => void) | undefined;
   readonly #byId = new Map<number, T>();
   readonly #byUser = new Map<string, Set<T>>();
   readonly #names = new Set<string>();
   #nextId = 1;
+
+  /**
+   * `onAuthenticated` runs when a session first gets its user
+   * ({@linkcode setUser}, called once the user has authenticated).
+   */
+  constructor(options: { onAuthenticated?: (session: T) => void } = {}) {
+    this.#onAuthenticated = options.onAuthenticated;
+  }
 
   /** Number of sessions, whatever their state. */
   get size(): number {
@@ -78,11 +87,13 @@ export class SessionRegistry<T extends SessionEntry = SessionEntry> {
 
   /** Records the authenticated user of a session. */
   setUser(session: T, user: string): void {
+    const first = session.user === undefined;
     if (session.user !== undefined) this.#byUser.get(session.user)?.delete(session);
     session.user = user;
     let set = this.#byUser.get(user);
     if (set === undefined) this.#byUser.set(user, set = new Set());
     set.add(session);
+    if (first) this.#onAuthenticated?.(session);
   }
 
   /**

@@ -39,3 +39,14 @@ Deno.test("SessionRegistry tracks users, names and negotiating sessions", () => 
   assert.deepEqual(r.ofUser("alice"), [b]);
   assert.throws(() => r.add(b), RangeError);
 });
+
+Deno.test("SessionRegistry calls onAuthenticated once, when a session first gets its user", () => {
+  const seen: number[] = [];
+  const r = new SessionRegistry({ onAuthenticated: (s) => seen.push(s.id) });
+  const a = entry(r, "198.18.0.2:1000");
+  const b = entry(r, "198.18.0.3:1000");
+  r.setUser(a, "alice");
+  r.setUser(a, "alice2");
+  r.setUser(b, "bob");
+  assert.deepEqual(seen, [a.id, b.id]);
+});

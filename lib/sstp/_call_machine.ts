@@ -35,6 +35,15 @@ function statusOf(message: SstpControlMessage): number | undefined {
   return undefined;
 }
 
+/**
+ * How many Echo Requests are answered: a burst of `burst`, then one every
+ * `intervalMs`. Peers send one per Hello interval (tens of seconds), so only a
+ * flood meets the bound; each answer costs an output write, and a peer that
+ * sends without reading would otherwise fill the output queue. More than
+ * `floodLimit` refused in a row abort the call.
+ */
+export const ECHO_RATE = { burst: 8, intervalMs: 250, floodLimit: 64 } as const;
+
 const ABORT_IGNORING: ReadonlySet<string> = new Set<SstpTeardownState>([
   "Call_Abort_Timeout_Pending",
   "Call_Disconnect_Timeout_Pending",
@@ -110,6 +119,11 @@ export abstract class SstpCallMachine<S extends string> {
   #lastReceiveMs = Number.NEGATIVE_INFINITY;
   #heardSinceEcho = false;
   #echoOutstanding = false;
+  /** Echo Responses that may be sent now (a token bucket, see {@linkcode ECHO_RATE}). */
+  #echoTokens: number = ECHO_RATE.burst;
+  #echoRefillMs = Number.NEGATIVE_INFINITY;
+  /** Echo Requests refused since the last one answered. */
+  #echoRefused = 0;
 
   constructor(options: CallMachineOptions<S>) {
     const { helloMs } = options;
@@ -143,6 +157,11 @@ export abstract class SstpCallMachine<S extends string> {
   }
 
   /** True in a Call Abort or Call Disconnect state (MS-SSTP 3.1.1). */
+  /** Whether the peer has yet to send Call Connect Request (server side). */
+  protected get isAwaitingCallRequest(): boolean {
+    return false;
+  }
+
   protected get inTeardown(): boolean {
     return TEARDOWN.has(this.#state);
   }
@@ -268,7 +287,7 @@ export abstract class SstpCallMachine<S extends string> {
       case MESSAGE_TYPE.CALL_DISCONNECT_ACK:
         return this.#receiveCallDisconnectAck(message);
       case MESSAGE_TYPE.ECHO_REQUEST:
-        return this.#receiveEchoRequest();
+        return this.#receiveEchoRequest(nowMs);
       case MESSAGE_TYPE.ECHO_RESPONSE:
         return [];
       default: {
@@ -354,12 +373,35 @@ export abstract class SstpCallMachine<S extends string> {
 
   /**
    * MS-SSTP 3.2.5.3.7 / 3.3.5.2.7 Receiving an SSTP_MSG_ECHO_REQUEST Message.
-   * Deliberately answered in every state, not only when connected: peers
-   * send Echo Requests during negotiation and teardown, and aborting on them
-   * only hurts interop (docs/interop.md#timers-and-echo).
+   * Answered in every state once the call exists (negotiation and teardown
+   * too: peers send Echo Requests then, and aborting on them only hurts
+   * interop), but not before Call Connect Request, and at most at
+   * {@linkcode ECHO_RATE}: the rest are discarded, and a flood aborts.
    */
-  #receiveEchoRequest(): SstpAction[] {
-    return [{ type: "send", message: controlMessage(MESSAGE_TYPE.ECHO_RESPONSE) }];
+  #receiveEchoRequest(nowMs: number): SstpAction[] {
+    if (this.isIdle || this.isAwaitingCallRequest) return [];
+    const refills = Math.floor((nowMs - this.#echoRefillMs) / ECHO_RATE.intervalMs);
+    if (refills > 0) {
+      this.#echoTokens = Math.min(ECHO_RATE.burst, this.#echoTokens + refills);
+      this.#echoRefillMs = refills >= ECHO_RATE.burst
+        ? nowMs
+        : this.#echoRefillMs + refills * ECHO_RATE.intervalMs;
+    }
+    if (this.#echoTokens >= 1) {
+      this.#echoTokens--;
+      this.#echoRefused = 0;
+      return [{ type: "send", message: controlMessage(MESSAGE_TYPE.ECHO_RESPONSE) }];
+    }
+    if (++this.#echoRefused <= ECHO_RATE.floodLimit || this.inTeardown) return [];
+    return this.beginAbort(
+      [],
+      new ProtocolError(
+        "sstp",
+        ERROR_CODE.LIMIT_EXCEEDED,
+        `Cannot keep SSTP call: Echo Request flood (${this.#echoRefused} above the rate of ` +
+          `${ECHO_RATE.burst} then 1 per ${ECHO_RATE.intervalMs} ms)`,
+      ),
+    );
   }
 
   /**

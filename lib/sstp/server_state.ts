@@ -129,6 +129,11 @@ export class SstpServerStateMachine extends SstpCallMachine<EstablishmentState> 
     return super.state;
   }
 
+  /** Echo Requests are not answered before Call Connect Request. */
+  protected override get isAwaitingCallRequest(): boolean {
+    return this.state === "Server_Connect_Request_Pending";
+  }
+
   /** True when PPP control frames may flow: after the Ack (MS-SSTP 3.3.7.1). */
   get isPppControlAllowed(): boolean {
     return this.state === "Server_Call_Connected_Pending" || this.state === "Server_Call_Connected";

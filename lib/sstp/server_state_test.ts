@@ -9,6 +9,7 @@ import {
 } from "./control_message.ts";
 import { type SstpServerState, SstpServerStateMachine } from "./server_state.ts";
 import { SstpClientStateMachine } from "./client_state.ts";
+import { ECHO_RATE } from "./_call_machine.ts";
 import type { SstpAction } from "./actions.ts";
 import { ABORT, M, show } from "./_state_test_util.ts";
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { ByteDuplex, TransportAddr, TransportInfo } from "./duplex.ts";
+import type { ByteDuplex, DirectLane, TransportAddr, TransportInfo } from "./duplex.ts";
 
 /** Read buffer bounds: small while idle (one pending read per session), large under load. */
 const MIN_READ_SIZE = 4 * 1024;
@@ -69,6 +69,45 @@ export function denoConnDuplex(conn: Deno.TlsConn, info: TransportInfo): ByteDup
     abort: close,
   });
 
+  // The data path's lane: a read loop that pushes each chunk, and writes that
+  // return the promise of `conn.write` (Deno.TlsConn has no synchronous write).
+  let isTaken = false;
+  const writeAll = async (chunk: Uint8Array) => {
+    let written = 0;
+    while (written < chunk.length) written += await conn.write(chunk.subarray(written));
+  };
+  const lane: DirectLane = {
+    write(chunk) {
+      if (isClosed) throw new Deno.errors.BrokenPipe("TLS connection closed");
+      return writeAll(chunk);
+    },
+    takeReads(onChunk, onEnd) {
+      if (isTaken) throw new Error("TLS reads were already taken over");
+      isTaken = true;
+      let resume: (() => void) | undefined;
+      let isPaused = false;
+      const reader = readable.getReader();
+      (async () => {
+        for (;;) {
+          while (isPaused) await new Promise<void>((r) => (resume = r));
+          const { value, done } = await reader.read();
+          if (done) return onEnd();
+          onChunk(value);
+        }
+      })().catch((e) => onEnd(e instanceof Error ? e : new Error(String(e))));
+      return {
+        pause() {
+          isPaused = true;
+        },
+        resume() {
+          isPaused = false;
+          resume?.();
+          resume = undefined;
+        },
+      };
+    },
+  };
+
   const netAddr = (a: Deno.Addr): TransportAddr =>
     a.transport === "tcp" ? { hostname: a.hostname, port: a.port } : { hostname: "", port: 0 };
   return {
@@ -79,5 +118,6 @@ export function denoConnDuplex(conn: Deno.TlsConn, info: TransportInfo): ByteDup
     localAddr: netAddr(conn.localAddr),
     remoteAddr: netAddr(conn.remoteAddr),
     info,
+    lane,
   };
 }

@@ -24,7 +24,8 @@ import type { ByteDuplex, DirectLane, TransportAddr, TransportInfo } from "./dup
  * 2.9.6's node:tls lost the peer's EOF after pause()/resume() near the end of
  * a stream (a 1 MiB echo in lib/transport/tls_test.ts never ended with a
  * 16-chunk limit), so pausing is for a reader that really stalls. Push mode
- * never pauses.
+ * pauses only when the data path asks (control output piling up behind a
+ * peer that sends without reading).
  */
 const READ_QUEUE_BYTES = 4 * 1024 * 1024;
 
@@ -138,8 +139,21 @@ export function nodeSocketDuplex(socket: TLSSocket, info: TransportInfo): ByteDu
       writable = undefined;
       queuedBytes = 0;
       for (const chunk of queue.splice(0)) onChunk(chunk);
+      let isPaused = false;
       socket.resume();
       if (ended !== undefined) onEnd(ended.error);
+      return {
+        pause() {
+          if (isPaused) return;
+          isPaused = true;
+          socket.pause();
+        },
+        resume() {
+          if (!isPaused) return;
+          isPaused = false;
+          socket.resume();
+        },
+      };
     },
   };
 

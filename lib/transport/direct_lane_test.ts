@@ -2,7 +2,8 @@
  * The node:tls duplex's direct lane (lib/transport/duplex.ts `DirectLane`),
  * end to end over loopback: bytes queued before the take-over come first and
  * in order, later chunks are pushed as they arrive, EOF ends it once, and
- * `write` completes synchronously while the socket buffer has room.
+ * `write` completes synchronously while the socket buffer has room; pause
+ * holds chunks back and resume delivers them, EOF included.
  */
 import assert from "node:assert/strict";
 import { createCertificateAuthority, issueCertificate } from "../cert/ca.ts";
@@ -56,7 +57,7 @@ Deno.test("direct lane: queued bytes first, then pushed chunks, then one EOF; wr
 
     const got: Uint8Array[] = [];
     const ends: (Error | undefined)[] = [];
-    client.lane.takeReads((chunk) => got.push(chunk), (error) => ends.push(error));
+    const reads = client.lane.takeReads((chunk) => got.push(chunk), (error) => ends.push(error));
     assert.equal(text(got), "one,two,", "queued bytes delivered inside takeReads");
     assert.throws(() => client.lane!.takeReads(() => {}, () => {}), /already taken over/);
     assert.throws(() => client.readable, /taken over by the data path/);
@@ -71,6 +72,15 @@ Deno.test("direct lane: queued bytes first, then pushed chunks, then one EOF; wr
     assert.equal(new TextDecoder().decode(value), "ping");
     serverReader.releaseLock();
 
+    // Paused: nothing is delivered (the socket stops reading); resumed: it comes, in order.
+    reads.pause();
+    await writer.write(new TextEncoder().encode(",four"));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(text(got), "one,two,three", "nothing delivered while paused");
+    reads.resume();
+    await waitFor(() => text(got) === "one,two,three,four", "the chunk held while paused");
+
+    // EOF after a pause/resume still arrives.
     await writer.close();
     await waitFor(() => ends.length > 0, "EOF");
     await new Promise((r) => setTimeout(r, 50));

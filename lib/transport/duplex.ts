@@ -28,6 +28,8 @@ export interface TransportInfo {
   peerVerified?: boolean;
   /** ALPN protocol negotiated, if any. */
   alpnProtocol?: string;
+  /** Server side: clock time the TCP connection was accepted (the listener's clock, ms). */
+  acceptedMs?: number;
 }
 
 /**
@@ -49,9 +51,19 @@ export interface DirectLane {
    * Switches reading to push mode for good: bytes the readable had queued are
    * delivered first, in order, then each chunk as it arrives, synchronously
    * from the I/O event. `onEnd` runs once, on EOF (no error) or on failure.
-   * The readable must be unlocked and is not to be read afterwards.
+   * The readable must be unlocked and is not to be read afterwards. The
+   * returned control pauses and resumes delivery (the socket stops reading,
+   * so TCP flow control holds the peer back).
    */
-  takeReads(onChunk: (chunk: Uint8Array) => void, onEnd: (error?: Error) => void): void;
+  takeReads(onChunk: (chunk: Uint8Array) => void, onEnd: (error?: Error) => void): LaneReadControl;
+}
+
+/** Flow control of {@linkcode DirectLane.takeReads}. */
+export interface LaneReadControl {
+  /** Stops delivering chunks (the socket stops reading). */
+  pause(): void;
+  /** Delivers again. */
+  resume(): void;
 }
 
 /**
@@ -73,6 +85,6 @@ export interface ByteDuplex {
   localAddr: TransportAddr;
   remoteAddr: TransportAddr;
   info: TransportInfo;
-  /** Present when the transport offers a {@linkcode DirectLane} for the data path. */
-  lane?: DirectLane;
+  /** The data path's lane: every transport offers one (the session runs only through it). */
+  lane: DirectLane;
 }

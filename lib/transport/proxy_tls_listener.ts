@@ -164,9 +164,15 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
       clearTimeout(timer);
       handshaking.delete(raw);
       const inner = nodeSocketDuplex(socket, nodeSocketInfo(socket));
+      // Getters keep the Web Streams lazy: the data path reads through the lane.
       const duplex: ByteDuplex = {
-        readable: inner.readable,
-        writable: inner.writable,
+        get readable() {
+          return inner.readable;
+        },
+        get writable() {
+          return inner.writable;
+        },
+        lane: inner.lane,
         close: () => inner.close(),
         closed: inner.closed,
         info: inner.info,

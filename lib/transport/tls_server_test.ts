@@ -72,6 +72,7 @@ Deno.test("listenTls() node: half-open handshakes are dropped at the deadline, s
     certPem: certA.certPem,
     keyPem: certA.keyPem,
     handshakeTimeoutMs: DEADLINE_MS,
+    maxHandshakesPerSource: N,
   });
   const port = listener.addrs[0]?.port ?? 0;
   const conns = await halfOpen(port, N);
@@ -90,6 +91,77 @@ Deno.test("listenTls() node: half-open handshakes are dropped at the deadline, s
     });
     const duplex = await listener.accept();
     assert.ok(duplex !== null);
+    ok.duplex.close();
+    duplex.close();
+  } finally {
+    for (const c of conns) c.close();
+    listener.close();
+    await listener.closed;
+  }
+});
+
+Deno.test("listenTls() node: a source beyond max-handshakes-per-source is closed at once, others still served", async () => {
+  const listener = await listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    certPem: certA.certPem,
+    keyPem: certA.keyPem,
+    handshakeTimeoutMs: 10_000,
+    maxHandshakesPerSource: 4,
+  });
+  const port = listener.addrs[0]?.port ?? 0;
+  const conns = await halfOpen(port, 10);
+  try {
+    const results = await Promise.all(conns.map((c) => peerClosed(c, 1000)));
+    assert.deepEqual(results.filter((r) => r === "open").length, 4, results.join(" "));
+    // From the same source, a client gets in once the four held ones end.
+    for (const c of conns.splice(0)) c.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const ok = await dialTls({
+      host: "127.0.0.1",
+      port,
+      serverFingerprintSha256: certificateFingerprint(leafCertificateDer(certA.certPem)),
+    });
+    const duplex = await listener.accept();
+    assert.ok(duplex !== null);
+    assert.equal(typeof duplex.info.acceptedMs, "number");
+    ok.duplex.close();
+    duplex.close();
+  } finally {
+    for (const c of conns) c.close();
+    listener.close();
+    await listener.closed;
+  }
+});
+
+Deno.test("listenTls() node: at max-handshakes the oldest handshake is dropped for a newcomer", async () => {
+  const listener = await listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    certPem: certA.certPem,
+    keyPem: certA.keyPem,
+    handshakeTimeoutMs: 10_000,
+    maxHandshakes: 3,
+    maxHandshakesPerSource: 100,
+  });
+  const port = listener.addrs[0]?.port ?? 0;
+  const conns: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      conns.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+      // Accepted in this order: the first is the oldest.
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // A real client still gets through, evicting the oldest stalled handshake.
+    const ok = await dialTls({
+      host: "127.0.0.1",
+      port,
+      serverFingerprintSha256: certificateFingerprint(leafCertificateDer(certA.certPem)),
+    });
+    const duplex = await listener.accept();
+    assert.ok(duplex !== null);
+    assert.equal(await peerClosed(conns[0]!, 1000), "eof");
+    assert.equal(await peerClosed(conns[1]!, 200), "open");
     ok.duplex.close();
     duplex.close();
   } finally {

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import type { DirectLane } from "../../lib/transport/duplex.ts";
 import { denoConnDuplex } from "../../lib/transport/_deno_conn_duplex.ts";
 import { leafCertificateDer } from "../../lib/cert/pem.ts";
 import { readPreamble } from "../../lib/transport/preamble.ts";
@@ -120,11 +121,7 @@ export class TestClient {
       throw e;
     }
     const transport: RunnerTransport = o.tamperCallConnected
-      ? {
-        readable: duplex.readable,
-        writable: tamperingWritable(duplex.writable),
-        close: () => duplex.close(),
-      }
+      ? { lane: tamperingLane(duplex.lane), close: () => duplex.close() }
       : duplex;
     const engine = createClientEngine({
       certHashes: certHashes(leafCertificateDer(o.serverCertPem)),
@@ -190,10 +187,10 @@ export class TestClient {
 }
 
 /** Flips the first Compound MAC byte of every outgoing Call Connected. */
-function tamperingWritable(inner: WritableStream<Uint8Array>): WritableStream<Uint8Array> {
-  const writer = inner.getWriter();
-  return new WritableStream<Uint8Array>({
-    async write(chunk) {
+function tamperingLane(inner: DirectLane): DirectLane {
+  return {
+    takeReads: (onChunk, onEnd) => inner.takeReads(onChunk, onEnd),
+    write(chunk) {
       let out = chunk;
       // The output queue writes whole SSTP packets; walk their headers.
       for (let off = 0; off + 4 <= chunk.length;) {
@@ -209,13 +206,7 @@ function tamperingWritable(inner: WritableStream<Uint8Array>): WritableStream<Ui
         }
         off += length;
       }
-      await writer.write(out);
+      return inner.write(out);
     },
-    async close() {
-      await writer.close();
-    },
-    async abort(reason) {
-      await writer.abort(reason);
-    },
-  });
+  };
 }

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { DATA_HEADER_BYTES, DataPlane, type Decapsulated, readPppHeader } from "./data_plane.ts";
+
+const ip4 = (n = 20, src = [198, 18, 0, 2]) => {
+  const p = new Uint8Array(n);
+  p[0] = 0x45;
+  p.set(src, 12);
+  return p;
+};
+const ip6 = (n = 40) => {
+  const p = new Uint8Array(n);
+  p[0] = 0x60;
+  return p;
+};
+const cat = (...parts: (number[] | Uint8Array)[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
+const open = { isIpv4Open: true, isIpv6Open: true, peerMru: 1500 };
+
+const show = (r: Decapsulated) =>
+  r.kind === "drop"
+    ? `drop ${r.reason}`
+    : r.kind === "control"
+    ? "control"
+    : `${r.kind} ${r.packet.length}`;
+
+const ROWS: [name: string, frame: Uint8Array, gate: typeof open, expected: string][] = [
+  ["IPv4, FF 03 + 2-byte protocol", cat([0xff, 0x03, 0x00, 0x21], ip4()), open, "ip4 20"],
+  ["IPv4, ACFC", cat([0x00, 0x21], ip4()), open, "ip4 20"],
+  ["IPv4, PFC", cat([0xff, 0x03, 0x21], ip4()), open, "ip4 20"],
+  ["IPv4, ACFC + PFC", cat([0x21], ip4()), open, "ip4 20"],
+  ["IPv6, FF 03", cat([0xff, 0x03, 0x00, 0x57], ip6()), open, "ip6 40"],
+  ["IPv6, ACFC + PFC", cat([0x57], ip6()), open, "ip6 40"],
+  ["LCP", cat([0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4]), open, "control"],
+  ["IPCP with ACFC", cat([0x80, 0x21, 1, 1, 0, 4]), open, "control"],
+  ["FF not followed by 03", cat([0xff, 0x05, 0x00, 0x21], ip4()), open, "control"],
+  ["even low protocol byte", cat([0x00, 0x20], ip4()), open, "control"],
+  ["empty frame", new Uint8Array(0), open, "control"],
+  ["header only", cat([0xff, 0x03]), open, "control"],
+  ["IPv4 with no payload", cat([0xff, 0x03, 0x00, 0x21]), open, "drop empty"],
+  ["IPv4, gate closed", cat([0x21], ip4()), { ...open, isIpv4Open: false }, "drop gate-closed"],
+  ["IPv6, gate closed", cat([0x57], ip6()), { ...open, isIpv6Open: false }, "drop gate-closed"],
+  ["IPv4 at our MRU", cat([0x21], ip4(1500)), open, "ip4 1500"],
+  ["IPv4 over our MRU", cat([0x21], ip4(1501)), open, "drop too-long"],
+];
+
+for (const [name, frame, gate, expected] of ROWS) {
+  Deno.test(`DataPlane.decapsulate: ${name} → ${expected}`, () => {
+    const plane = new DataPlane({ gate, mru: 1500 });
+    assert.equal(show(plane.decapsulate(frame)), expected);
+  });
+}
+
+Deno.test("DataPlane.decapsulate returns a view into the frame, without a copy", () => {
+  const frame = cat([0x21], ip4());
+  const r = new DataPlane({ gate: open }).decapsulate(frame);
+  assert.ok(r.kind === "ip4");
+  assert.equal(r.packet.buffer, frame.buffer);
+  assert.equal(r.packet.byteOffset, 1);
+});
+
+Deno.test("DataPlane.decapsulate drops IPv4 from sources allowSource refuses", () => {
+  const plane = new DataPlane({
+    gate: open,
+    allowSource: (p) => p[12] === 198 && p[13] === 18 && p[14] === 0 && p[15] === 2,
+  });
+  assert.equal(show(plane.decapsulate(cat([0x21], ip4(20, [198, 18, 0, 2])))), "ip4 20");
+  assert.equal(show(plane.decapsulate(cat([0x21], ip4(20, [198, 18, 0, 3])))), "drop source");
+  assert.equal(show(plane.decapsulate(cat([0x57], ip6()))), "ip6 40", "IPv6 is not checked");
+});
+
+Deno.test("DataPlane.encapsulate frames a batch into one buffer and skips what may not go", () => {
+  const gate = { isIpv4Open: true, isIpv6Open: false, peerMru: 100 };
+  const plane = new DataPlane({ gate });
+  const a = ip4(20);
+  const b = ip4(101); // over the peer's MRU
+  const c = ip6(40); // IPv6 gate closed
+  const d = ip4(100);
+  const junk = new Uint8Array(30); // not IP
+  const r = plane.encapsulate([a, b, c, d, junk]);
+  assert.equal(r.packets, 2);
+  assert.equal(r.dropped, 3);
+  assert.equal(r.ipBytes, 120);
+  assert.equal(r.bytes.length, 120 + 2 * DATA_HEADER_BYTES);
+  assert.deepEqual([...r.bytes.subarray(0, 8)], [0x10, 0x00, 0x00, 28, 0xff, 0x03, 0x00, 0x21]);
+  assert.deepEqual([...r.bytes.subarray(28, 36)], [0x10, 0x00, 0x00, 108, 0xff, 0x03, 0x00, 0x21]);
+  gate.isIpv6Open = true;
+  const v6 = plane.encapsulate([c]);
+  assert.deepEqual([...v6.bytes.subarray(4, 8)], [0xff, 0x03, 0x00, 0x57]);
+  assert.deepEqual(plane.encapsulate([b]), {
+    bytes: new Uint8Array(0),
+    packets: 0,
+    ipBytes: 0,
+    dropped: 1,
+  });
+});
+
+Deno.test("DataPlane clamps the MSS of TCP SYNs both ways once clampMssFor is called", () => {
+  const syn = () => {
+    const p = new Uint8Array(44);
+    p.set([0x45, 0, 0, 44, 0, 0, 0, 0, 64, 6, 0, 0, 198, 18, 0, 2, 198, 18, 0, 1]);
+    p.set([0, 80, 0, 80, 0, 0, 0, 0, 0, 0, 0, 0, 0x60, 0x02, 0xff, 0xff, 0, 0, 0, 0], 20);
+    p.set([2, 4, 0x05, 0xb4], 40); // MSS 1460
+    return p;
+  };
+  const plane = new DataPlane({ gate: open });
+  const mss = (p: Uint8Array) => (p[42]! << 8) | p[43]!;
+  const before = plane.decapsulate(cat([0x21], syn()));
+  assert.ok(before.kind === "ip4" && mss(before.packet) === 1460, "off by default");
+  plane.clampMssFor(1400);
+  const inbound = plane.decapsulate(cat([0x21], syn()));
+  assert.ok(inbound.kind === "ip4");
+  assert.equal(mss(inbound.packet), 1360);
+  const out = plane.encapsulate([syn()]);
+  assert.equal(mss(out.bytes.subarray(DATA_HEADER_BYTES)), 1360);
+});
+
+Deno.test("readPppHeader reads every header form and refuses malformed ones", () => {
+  assert.deepEqual(readPppHeader(Uint8Array.of(0xff, 0x03, 0xc0, 0x21)), {
+    protocol: 0xc021,
+    length: 4,
+  });
+  assert.deepEqual(readPppHeader(Uint8Array.of(0x21, 0x45)), { protocol: 0x21, length: 1 });
+  assert.deepEqual(readPppHeader(Uint8Array.of(0xff, 0x03, 0x57)), { protocol: 0x57, length: 3 });
+  assert.equal(readPppHeader(Uint8Array.of(0xff)), undefined);
+  assert.equal(readPppHeader(Uint8Array.of(0x80)), undefined);
+  assert.equal(readPppHeader(Uint8Array.of(0x80, 0x20)), undefined);
+});

@@ -1,0 +1,242 @@
+/**
+ * An attacker on one source address cannot keep a legitimate client on
+ * another from logging in within 5 s, and the server's memory stays bounded,
+ * whatever the attacker holds open or sends. One row per attack; each row
+ * gets a fresh server (under `prlimit --nofile=1024`, systemd's default soft
+ * limit for services) so one attack cannot hide or cause another's effect.
+ *
+ * ```
+ *  attacker ns 198.18.2.2 ── v-atk/v-srv2 ──┐
+ *  (test/helpers/attacker.ts process)       server ns 198.18.1.1:4433
+ *  client ns   198.18.1.2 ── v-cli/v-srv ───┘
+ * ```
+ *
+ * To add an attack (echo flood, password guessing, ...), add a mode to
+ * `test/helpers/attacker.ts` and a row to `ATTACKS`.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { netnsTestIgnore } from "./helpers/netns.ts";
+import type { Netns } from "./helpers/netns.ts";
+import { TestClient } from "./helpers/test_client.ts";
+import {
+  ATTACKER_IP,
+  createAttackerNamespace,
+  createTopology,
+  POOL_YAML,
+  PORT,
+  ServeProcess,
+  SERVER_IP,
+  writeConfig,
+} from "./server_fixture.ts";
+
+const ignore = netnsTestIgnore("sstp serve attack tests");
+
+/** What a legitimate login may take while an attack runs. */
+const LOGIN_LIMIT_MS = 5000;
+/** Peak resident memory the server may reach under any attack. */
+const RSS_LIMIT_MIB = 200;
+/** The server's open-file limit. */
+const NOFILE = 1024;
+
+/** One attack: `test/helpers/attacker.ts` arguments after the mode's target. */
+interface Attack {
+  name: string;
+  mode: string;
+  count: number;
+  /** Re-open connections the server closes for this long. */
+  refillMs?: number;
+}
+
+const ATTACKS: Attack[] = [
+  // Exhausts the server's descriptors unless raw sockets are capped per source.
+  { name: "half-open TCP (1,100 connections that send no TLS byte)", mode: "tcp", count: 1100 },
+  // Each ClientHello costs the server a key exchange; none is ever finished.
+  // (Not re-sent when dropped: a connection flood that keeps the kernel's
+  // accept queue full is for a firewall rate limit; see README.)
+  { name: "half-finished TLS (600 replayed ClientHellos)", mode: "hello", count: 600 },
+  // Fills the slots of connections that have not authenticated.
+  {
+    name: "pre-auth SSTP slots (300 TLS connections with the HTTP request, then silence)",
+    mode: "preamble",
+    count: 300,
+  },
+];
+
+/** The attacker process, running until `stop()`. */
+class Attacker {
+  readonly #child: Deno.ChildProcess;
+  readonly lines: string[] = [];
+  readonly #pump: Promise<void>;
+  #onLine: (() => void) | undefined;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    this.#pump = (async () => {
+      let buf = "";
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+        buf += chunk;
+        for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+          this.lines.push(buf.slice(0, nl));
+          buf = buf.slice(nl + 1);
+          this.#onLine?.();
+        }
+      }
+    })();
+  }
+
+  /** Starts the attack and waits (up to 60 s) until it is in full effect. */
+  static async start(ns: Netns, a: Attack, caFile: string): Promise<Attacker> {
+    const script = new URL("./helpers/attacker.ts", import.meta.url).pathname;
+    const args = [a.mode, "--host", SERVER_IP, "--port", String(PORT), "--count", String(a.count)];
+    if (a.refillMs !== undefined) args.push("--refill-ms", String(a.refillMs));
+    const child = new Deno.Command("ip", {
+      args: [
+        "netns",
+        "exec",
+        ns.name,
+        Deno.execPath(),
+        "run",
+        "-A",
+        script,
+        ...args,
+        "--ca",
+        caFile,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const attacker = new Attacker(child);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ready = await Promise.race([
+      new Promise<boolean>((resolve) => {
+        attacker.#onLine = () => {
+          if (attacker.lines.some((l) => l.startsWith("ready"))) resolve(true);
+        };
+      }),
+      child.status.then(() => false),
+      new Promise<boolean>((r) => timer = setTimeout(() => r(false), 60_000)),
+    ]);
+    clearTimeout(timer);
+    if (!ready) {
+      await attacker.stop();
+      throw new Error(`attacker did not get ready: ${attacker.lines.join("; ")}`);
+    }
+    return attacker;
+  }
+
+  /** Ends the attack: stdin closes, the attacker closes everything and exits. */
+  async stop(): Promise<void> {
+    await this.#child.stdin.close().catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const exited = await Promise.race([
+      this.#child.status.then(() => true),
+      new Promise<boolean>((r) => timer = setTimeout(() => r(false), 10_000)),
+    ]);
+    clearTimeout(timer);
+    if (!exited) this.#child.kill("SIGKILL");
+    await this.#child.status;
+    await this.#pump;
+  }
+}
+
+/** Peak resident set size of `pid` (VmHWM), MiB. */
+async function peakRssMib(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
+  assert.ok(Number.isFinite(kb), "VmHWM readable");
+  return kb / 1024;
+}
+
+/** Logs in from the client namespace; the time it took, or why it did not within the limit. */
+async function timedLogin(
+  client: Netns,
+  certPem: string,
+): Promise<{ ms?: number; problem?: string; session?: TestClient }> {
+  const t0 = performance.now();
+  let session: TestClient | undefined;
+  const login = (async () => {
+    session = await TestClient.connect({
+      netns: client,
+      host: SERVER_IP,
+      port: PORT,
+      user: "real",
+      password: "r",
+      serverCertPem: certPem,
+    });
+    await session.linkUp;
+    return performance.now() - t0;
+  })();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const ms = await Promise.race([
+      login,
+      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), LOGIN_LIMIT_MS)),
+    ]);
+    if (ms === undefined) {
+      // Closed when the login finishes late (or never: the test's cleanup ends it).
+      login.then(() => session?.close(), () => {});
+      return { problem: `no login within ${LOGIN_LIMIT_MS} ms` };
+    }
+    return { ms, ...(session === undefined ? {} : { session }) };
+  } catch (e) {
+    return { problem: `login failed: ${e instanceof Error ? e.message : e}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+for (const attack of ATTACKS) {
+  Deno.test({
+    name: `sstp serve: a client from another address logs in within 5 s during ${attack.name}`,
+    ignore,
+    sanitizeResources: false,
+    sanitizeOps: false,
+  }, async () => {
+    await using t = await createTopology();
+    await using attackerNs = await createAttackerNamespace(t);
+    const caFile = `${t.dir}/ca.pem`;
+    await Deno.writeTextFile(caFile, t.certPem);
+    const config = await writeConfig(t, POOL_YAML + "secrets:\n  - { name: real, password: r }\n");
+    await using serve = await ServeProcess.start(
+      t.server,
+      [
+        "--config",
+        config,
+        ...(Deno.env.get("SSTP_ATTACK_PROBE") === "1" ? ["--log-level", "debug"] : []),
+      ],
+      false,
+      {
+        nofile: NOFILE,
+      },
+    );
+    const attacker = await Attacker.start(attackerNs, attack, caFile);
+    let session: TestClient | undefined;
+    try {
+      const login = await timedLogin(t.client, t.certPem);
+      session = login.session;
+      assert.equal(
+        login.problem,
+        undefined,
+        `${login.problem} during ${attack.name} (attacker: ${attacker.lines.join("; ")})\n` +
+          serve.lines.slice(-12).join("\n"),
+      );
+      const rss = await peakRssMib(serve.pid);
+      assert.ok(rss < RSS_LIMIT_MIB, `server peak RSS ${rss.toFixed(0)} MiB`);
+      // deno-lint-ignore no-console
+      console.log(
+        `  login ${login.ms?.toFixed(0)} ms, server peak RSS ${rss.toFixed(0)} MiB, ` +
+          `attacker: ${attacker.lines.join("; ")}`,
+      );
+    } finally {
+      await attacker.stop();
+      await session?.close();
+      // deno-lint-ignore no-console
+      console.log(`  attacker: ${attacker.lines.at(-1)}`);
+    }
+    // Attack traffic is logged calmly: no error lines about the attacker's address.
+    assert.deepEqual(serve.lines.filter((l) => l.includes(ATTACKER_IP) && / error /.test(l)), []);
+  });
+}
