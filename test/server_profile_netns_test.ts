@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import type { MemoryTun } from "./helpers/memory_tun.ts";
 import { buildIcmpEcho } from "./helpers/icmp.ts";
 import { execCommand } from "./helpers/netns.ts";
-import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
+import { SstpProcess } from "./helpers/sstp_process.ts";
 import { formatFingerprint } from "../lib/cert/fingerprint.ts";
 import {
   connectClient,
@@ -94,18 +94,14 @@ Deno.test({
 
     const c = await connectClient(t, "alice", "pw");
     const ip = await c.linkUp;
-    await waitUntil(
-      () => Deno.stat(`${t.dir}/up.env`).then(() => true, () => false),
-      10_000,
-      "on-up ran",
-    );
+    // Logged once the script has exited (its file is then complete).
+    await serve.waitFor(/on-up script stdout: script-output-up/);
     const up = envOf(await Deno.readTextFile(`${t.dir}/up.env`));
     assert.equal(up.get("USER"), "alice");
     assert.equal(up.get("CALLER_ID"), "198.18.1.2");
     assert.equal(up.get("LOCAL_ADDRESS"), TUNNEL_LOCAL);
     assert.equal(up.get("REMOTE_ADDRESS"), ip.localAddress);
     assert.equal(up.get("INTERFACE"), "sstp-alice");
-    await serve.waitFor(/on-up script stdout: script-output-up/);
     const set = await t.server.run(["nft", "list", "set", "inet", "sstp", "vpn-users"]);
     assert.match(set, new RegExp(`elements = \\{ ${ip.localAddress.replaceAll(".", "\\.")} \\}`));
 
