@@ -4,12 +4,13 @@
  * of session end gives the pool addresses back exactly once.
  */
 import assert from "node:assert/strict";
-import { type ServerSession, startSession } from "../lib/server/_session.ts";
+import { type ServerSession, type SessionContext, startSession } from "../lib/server/_session.ts";
 import { AddressPools } from "../lib/server/address_pool.ts";
 import { SecretBook } from "../lib/server/secrets.ts";
 import { AuthThrottle } from "../lib/server/auth_throttle.ts";
 import { SessionRegistry } from "../lib/server/session_registry.ts";
 import { parseServerConfig, type ServerConfig } from "../lib/config/server_config.ts";
+import { parseRateLimit } from "../lib/config/rate_limit.ts";
 import { createClientEngine } from "../lib/tunnel/client_engine.ts";
 import { TunnelRunner } from "../lib/pipeline/runner.ts";
 import { certHashes } from "../lib/sstp/crypto_binding.ts";
@@ -72,6 +73,7 @@ function world(
   cfg: ServerConfig,
   throttle?: AuthThrottle,
   configure: () => Promise<void> = () => Promise.resolve(),
+  extra: Partial<SessionContext> = {},
 ): World {
   const pools = new AddressPools(cfg.pools);
   const registry = new SessionRegistry<ServerSession>();
@@ -114,6 +116,7 @@ function world(
           clock: systemClock,
           logger: createLogger("debug", (_l, line) => lines.push(line)),
           ...(throttle === undefined ? {} : { throttle }),
+          ...extra,
         },
         {
           readable: s.readable,
@@ -421,4 +424,54 @@ secrets:
   const refused = await w.start({ method: "eap-mschap2", source: attacker });
   await ended(w, refused);
   assert.equal(refused.session.user, undefined, "blocked: never authenticated");
+});
+
+Deno.test("rate-limit: download shaped through the tc seam, upload policed by the runner hook", async () => {
+  const commands: string[][] = [];
+  const tool = (argv: readonly string[]) => {
+    commands.push([...argv]);
+    return Promise.resolve({ code: 0, stdout: "", stderr: "" });
+  };
+  const base = config();
+  const limit = parseRateLimit("100k/200k");
+  const profile = { ...base.profiles[0]!, rateLimitText: "100k/200k", rateLimit: limit };
+  const limited = { ...base, profiles: [profile] };
+  const w = world(limited, undefined, undefined, { tool });
+  const run = await connected(w);
+  assert.deepEqual(commands[0]?.slice(0, 10), [
+    "tc",
+    "qdisc",
+    "replace",
+    "dev",
+    "sstp-alice",
+    "root",
+    "tbf",
+    "rate",
+    "200000bit",
+    "burst",
+  ]);
+  const clientTun = w.clientTuns[0]!;
+  const ip = { local: run.session.peerAddress!, peer: run.session.localAddress! };
+  const payload = new Uint8Array(972); // 1,000-byte IP packets
+  // 100 packets at once: far over a 100 kbit/s bucket (16,384 bytes, 500 ms at the rate).
+  for (let seq = 0; seq < 100; seq++) {
+    clientTun.inject(buildIcmpEcho(ip.local, ip.peer, { id: 5, seq, payload }));
+  }
+  const c = run.session.runner.counters;
+  await until(() => c.rxPackets + c.droppedPoliced >= 100, 5000, "100 packets judged");
+  assert.ok(c.droppedPoliced >= 70, `${c.droppedPoliced} dropped`);
+  assert.ok(c.rxBytes <= 16_384 + 2_000, `${c.rxBytes} bytes passed`);
+  run.session.close("test done");
+  await ended(w, run);
+  assert.ok(w.lines.some((l) => /over the upload rate-limit/.test(l)));
+});
+
+Deno.test("rate-limit: when tc fails the session ends instead of running unlimited", async () => {
+  const tool = () => Promise.resolve({ code: 2, stdout: "", stderr: "RTNETLINK: no tbf" });
+  const base = config();
+  const profile = { ...base.profiles[0]!, rateLimitText: "1M", rateLimit: parseRateLimit("1M") };
+  const w = world({ ...base, profiles: [profile] }, undefined, undefined, { tool });
+  const run = await w.start();
+  await ended(w, run);
+  assert.ok(w.lines.some((l) => /no tbf/.test(l)), w.lines.join("\n"));
 });

@@ -320,6 +320,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       ...(caPem === undefined ? {} : { caPem }),
       platform: ctx.platform,
       logger: log,
+      stateDir: config.sstpServer.stateDir,
     });
   } catch (e) {
     log.error(`Cannot start the server: ${e instanceof Error ? e.message : String(e)}`);
@@ -333,7 +334,13 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       logger: log,
       handle: (request) => {
         if (request.op === "status") {
-          return { ok: true, role: "server", uptimeMs: server.uptimeMs, sessions: server.status() };
+          return {
+            ok: true,
+            role: "server",
+            uptimeMs: server.uptimeMs,
+            sessions: server.status(),
+            secrets: server.secretHistory(),
+          };
         }
         const disconnected = server.disconnect(request.target);
         if (disconnected.length === 0) {

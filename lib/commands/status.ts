@@ -16,11 +16,13 @@ import { controlRequest, listControlSockets } from "../control/control_client.ts
 import {
   clientSocketName,
   DEFAULT_CONTROL_DIR,
+  type SecretHistoryStatus,
   type ServerSessionStatus,
 } from "../control/protocol.ts";
 import {
   formatClientMonitor,
   formatSeconds,
+  formatSecretHistory,
   formatSessionMonitor,
   formatSessionTable,
 } from "../control/status_format.ts";
@@ -99,6 +101,10 @@ function sessionsOf(reply: Record<string, unknown>): ServerSessionStatus[] | und
   return Array.isArray(reply.sessions) ? reply.sessions as ServerSessionStatus[] : undefined;
 }
 
+function secretsOf(reply: Record<string, unknown>): SecretHistoryStatus[] {
+  return Array.isArray(reply.secrets) ? reply.secrets as SecretHistoryStatus[] : [];
+}
+
 function printAnswer(ctx: CommandContext, a: Answer): void {
   if (a.reply.ok !== true) {
     ctx.printError(`${a.socket}: ${String(a.reply.error ?? "request failed")}`);
@@ -110,6 +116,8 @@ function printAnswer(ctx: CommandContext, a: Answer): void {
       `server (${a.socket}): up ${formatSeconds(a.reply.uptimeMs)}, ${sessions.length} sessions`,
     );
     if (sessions.length > 0) { for (const line of formatSessionTable(sessions)) ctx.print(line); }
+    const secrets = secretsOf(a.reply);
+    if (secrets.length > 0) { for (const line of formatSecretHistory(secrets)) ctx.print(line); }
   } else {
     ctx.print(`client (${a.socket}):`);
     for (const line of formatClientMonitor(a.reply)) ctx.print(line);
@@ -121,6 +129,13 @@ function printPicked(ctx: CommandContext, answers: Answer[], pick: string, json:
   const found = answers.flatMap((a) =>
     (sessionsOf(a.reply) ?? []).filter((s) => s.name === pick || s.user === pick)
   );
+  const history = answers.flatMap((a) => secretsOf(a.reply).filter((s) => s.name === pick));
+  if (found.length === 0 && history.length > 0) {
+    // A user with no session now: its `/ppp secret` history, as RouterOS prints it.
+    if (json) ctx.print(JSON.stringify(history, null, 2));
+    else for (const line of formatSecretHistory(history)) ctx.print(line);
+    return EXIT_CODE.OK;
+  }
   if (found.length === 0) {
     ctx.printError(`sstp status: no session, client or socket named "${pick}"`);
     return EXIT_CODE.FAILURE;

@@ -11,7 +11,7 @@
 import { isMap, type Node } from "yaml";
 import { parseDuration } from "./duration.ts";
 import { interfaceNameProblem } from "./interface_names.ts";
-import { formatIpv4, type Ipv4Range, parseIpv4, parseIpv4Range } from "../ip.ts";
+import { formatIpv4, type Ipv4Range, isIpv4, isIpv6, parseIpv4, parseIpv4Range } from "../ip.ts";
 import { parsePppRoute, type PppRoute } from "./ppp_routes.ts";
 import {
   InvalidValueError,
@@ -20,6 +20,7 @@ import {
   parseNonEmpty,
   parseYesNo,
 } from "./values.ts";
+import { parseRateLimit, type RateLimit } from "./rate_limit.ts";
 import { type Located, type YamlEntry, type YamlSource } from "./yaml_source.ts";
 
 /** A static server interface: this user's tunnel always gets this name. */
@@ -36,8 +37,12 @@ export interface PppSecret {
   name: string;
   /** Plain-text password (RouterOS stores it so; MS-CHAP needs it). */
   password: string;
-  /** `any` or `sstp`. */
-  service: "any" | "sstp";
+  /**
+   * `any` or `sstp` may log in here; a secret for another RouterOS service
+   * (`async`, `l2tp`, `ovpn`, `pppoe`, `pptp`) is kept, noted at load, and
+   * never matches an SSTP login.
+   */
+  service: PppService;
   /**
    * Profile name. When the secret gives none, the `sstp-server`
    * `default-profile`.
@@ -51,7 +56,22 @@ export interface PppSecret {
   routes: PppRoute[];
   /** A disabled secret cannot log in. */
   disabled: boolean;
+  /**
+   * RouterOS `caller-id`: for SSTP, the client's IP address (the PROXY
+   * protocol's source address behind a balancer). Set: a login from any
+   * other address fails as a wrong password would.
+   */
+  callerId: string | undefined;
+  /** Bytes the client may send (upload) per session; `null`: no limit. */
+  limitBytesIn: number | null;
+  /** Bytes the server may send the client (download) per session; `null`: no limit. */
+  limitBytesOut: number | null;
 }
+
+/** `/ppp secret service` values RouterOS knows. */
+export const PPP_SERVICES = ["any", "sstp", "async", "l2tp", "ovpn", "pppoe", "pptp"] as const;
+/** One of {@linkcode PPP_SERVICES}. */
+export type PppService = typeof PPP_SERVICES[number];
 
 /** Where a profile's address comes from: a fixed address or a pool. */
 export type AddressSource =
@@ -100,6 +120,19 @@ export interface PppProfile {
    * bridge must use the same value (checked when the config is read).
    */
   bridgeHorizon?: number;
+  /**
+   * RouterOS `use-encryption` (`yes`, `no`, `required`, `default`):
+   * informational for SSTP, whose payload TLS always encrypts.
+   */
+  useEncryption: string | undefined;
+  /** `rate-limit` as written (for status), and parsed. */
+  rateLimitText: string | undefined;
+  rateLimit: RateLimit | undefined;
+  /** nftables set (`inet sstp` table) the session's client address joins while it is up. */
+  addressList: string | undefined;
+  /** Command run (`/bin/sh -c`) when a session comes up / goes down. */
+  onUp: string | undefined;
+  onDown: string | undefined;
 }
 
 /** `/ip pool`. */
@@ -129,6 +162,9 @@ const SECRET_KEYS = [
   "remote-address",
   "routes",
   "disabled",
+  "caller-id",
+  "limit-bytes-in",
+  "limit-bytes-out",
   "comment",
 ] as const;
 const PROFILE_KEYS = [
@@ -144,6 +180,11 @@ const PROFILE_KEYS = [
   "bridge-path-cost",
   "bridge-port-priority",
   "bridge-horizon",
+  "use-encryption",
+  "rate-limit",
+  "address-list",
+  "on-up",
+  "on-down",
   "comment",
 ] as const;
 const POOL_KEYS = ["name", "ranges", "next-pool", "comment"] as const;
@@ -191,6 +232,43 @@ function parsePortPriority(text: string): number {
 /** Parses RouterOS `bridge-horizon`: a number, or `none` (RouterOS's default) for no horizon. */
 function parseHorizon(text: string): number | undefined {
   return text.trim() === "none" ? undefined : parseIntegerIn(text, 0, 4294967295);
+}
+
+/** `caller-id`: an IPv4 or IPv6 address (SSTP's caller id is the client's address). */
+function parseCallerId(text: string): string {
+  const t = text.trim();
+  if (isIpv4(t)) return formatIpv4(parseIpv4(t)!);
+  if (isIpv6(t)) return t.toLowerCase();
+  throw new InvalidValueError(
+    `"${text}" is not an IP address (for SSTP the caller id is the client's address)`,
+  );
+}
+
+/** `limit-bytes-in`/`-out`: a byte count, `0` for no limit. */
+function parseByteLimit(text: string): number | null {
+  const t = text.trim();
+  if (!/^\d{1,16}$/.test(t)) throw new InvalidValueError(`"${text}" is not a number of bytes`);
+  const n = Number(t);
+  return n === 0 ? null : n;
+}
+
+function parseRateLimitValue(text: string): RateLimit {
+  try {
+    return parseRateLimit(text);
+  } catch (e) {
+    throw new InvalidValueError((e as Error).message);
+  }
+}
+
+/** An nftables set name: letters, digits, `_`, `-`, `.`, at most 63 characters. */
+function parseAddressListName(text: string): string {
+  const t = text.trim();
+  if (!/^[A-Za-z][A-Za-z0-9_.-]{0,62}$/.test(t)) {
+    throw new InvalidValueError(
+      `"${text}" is not a usable list name (a letter, then letters, digits, _ . -; at most 63)`,
+    );
+  }
+  return t;
 }
 
 /** Parses a RouterOS duration for timeouts; `0` means no limit. */
@@ -271,12 +349,15 @@ export function readSecrets(source: YamlSource, node: Node | undefined): Located
       if (route !== undefined) routes.push(route);
     }
     const secret = {
-      service: v("service", (t) => parseChoice(t, ["any", "sstp"] as const)) ?? "any",
+      service: v("service", (t) => parseChoice(t, PPP_SERVICES)) ?? "any",
       profile: v("profile", parseName),
       localAddress: v("local-address", parseIpv4Value),
       remoteAddress: v("remote-address", parseIpv4Value),
       routes,
       disabled: v("disabled", parseYesNo) ?? false,
+      callerId: v("caller-id", parseCallerId),
+      limitBytesIn: v("limit-bytes-in", parseByteLimit) ?? null,
+      limitBytesOut: v("limit-bytes-out", parseByteLimit) ?? null,
     };
     if (name !== undefined && password !== undefined) {
       out.push(source.locate({ name, password, ...secret }, path, item, fields));
@@ -318,6 +399,15 @@ export function readProfiles(source: YamlSource, node: Node | undefined): Locate
       ...optional("bridgePathCost", v("bridge-path-cost", (t) => parseIntegerIn(t, 1, 65535))),
       ...optional("bridgePortPriority", v("bridge-port-priority", parsePortPriority)),
       ...optional("bridgeHorizon", v("bridge-horizon", parseHorizon)),
+      useEncryption: v(
+        "use-encryption",
+        (t) => parseChoice(t, ["yes", "no", "required", "default"] as const),
+      ),
+      rateLimitText: v("rate-limit", (t) => t.trim()),
+      rateLimit: v("rate-limit", parseRateLimitValue),
+      addressList: v("address-list", parseAddressListName),
+      onUp: v("on-up", parseNonEmpty),
+      onDown: v("on-down", parseNonEmpty),
     } as const;
     const bridgeOnly = ["bridge-path-cost", "bridge-port-priority", "bridge-horizon"]
       .filter((k) => fields.has(k));
@@ -384,3 +474,11 @@ export function readInterfaces(
   }
   return out;
 }
+
+/** Keys each list section accepts, by section (for the key audit test and docs). */
+export const PPP_SECTION_KEYS: Readonly<Record<string, readonly string[]>> = {
+  secrets: SECRET_KEYS,
+  profiles: PROFILE_KEYS,
+  pools: POOL_KEYS,
+  interfaces: INTERFACE_KEYS,
+};

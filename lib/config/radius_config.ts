@@ -226,3 +226,10 @@ export function parseProxySource(text: string): string {
   }
   return t;
 }
+
+/** Keys of `radius` entries, `ppp-aaa` and `radius-incoming` (for the key audit test). */
+export const RADIUS_SECTION_KEYS: Readonly<Record<string, readonly string[]>> = {
+  radius: SERVER_KEYS,
+  "ppp-aaa": AAA_KEYS,
+  "radius-incoming": INCOMING_KEYS,
+};

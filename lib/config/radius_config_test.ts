@@ -69,3 +69,27 @@ Deno.test("RADIUS and PROXY mistakes are reported with their paths", () => {
     /cannot be combined with verify-client-certificate/,
   );
 });
+
+Deno.test("radius: a disabled entry is left out; use-radius needs an entry with service ppp", () => {
+  const c = parseServerConfig(
+    BASE + `radius:
+  - { address: 198.18.90.1, secret: a, disabled: yes }
+  - { address: 198.18.90.2, secret: b, service: [ppp, login] }
+`,
+    "t.yaml",
+  );
+  assert.deepEqual(c.radius.radius.map((r) => r.address), ["198.18.90.2"]);
+  assert.deepEqual(c.radius.radius[0]?.service, ["ppp", "login"]);
+  assert.throws(
+    () =>
+      parseServerConfig(
+        BASE + `radius:
+  - { address: 198.18.90.2, secret: b, service: login }
+ppp-aaa:
+  use-radius: yes
+`,
+        "t.yaml",
+      ),
+    (e: unknown) => e instanceof ConfigError && /service ppp/.test(e.message),
+  );
+});

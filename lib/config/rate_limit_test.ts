@@ -49,7 +49,7 @@ Deno.test("tcRateLimitCommands() shapes download with tbf; upload is policed in 
     "rate",
     "10000000bit",
     "burst",
-    "16384",
+    "62500",
     "latency",
     "50ms",
   ]]);

@@ -35,6 +35,7 @@ import { interfaceNameProblem } from "./interface_names.ts";
 import { formatIpv4Range, isIpv4, isIpv6, parseIpv4, rangeContains, rangesOverlap } from "../ip.ts";
 import {
   type IpPool,
+  PPP_SECTION_KEYS,
   type PppProfile,
   type PppSecret,
   type RawPppProfile,
@@ -73,6 +74,7 @@ import {
   parseProxyProtocol,
   parseProxySource,
   type ProxyProtocolSetting,
+  RADIUS_SECTION_KEYS,
   RADIUS_TOP_KEYS,
   type RadiusConfig,
   readRadiusConfig,
@@ -248,6 +250,7 @@ const SERVER_KEYS = [
   "auth-throttle-delay-after",
   "auth-throttle-block-after",
   "auth-throttle-block-time",
+  "mrru",
   // Operating keys, read by lib/ops/ops_config.ts.
   "log-format",
   "metrics",
@@ -423,6 +426,12 @@ export function parseServerConfig(
           `${s.remoteAddress} is also in pool "${pooled}"`,
       );
     }
+    if (s.service !== "any" && s.service !== "sstp") {
+      warnings.push(
+        `${fileName}:${lineOf("service")}: ${path}.service: "${s.name}" is for ${s.service}, ` +
+          `so it is skipped for SSTP logins`,
+      );
+    }
     return { ...s, profile };
   });
   checkInterfaces(source, interfaces, new Set(secrets.map((s) => s.name)));
@@ -548,6 +557,28 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
       "is required when proxy-protocol is on (the balancers' addresses; others are refused)",
     );
   }
+  if (config.certificate?.trim().toLowerCase() === "none") {
+    source.report(
+      fields.get("certificate")?.value,
+      path("certificate"),
+      '"none" (RouterOS\'s anonymous SSTP, TLS without a server certificate) cannot be ' +
+        "offered: this TLS stack has no anonymous cipher suites; run `sstp serve` without " +
+        "--config (zero-config) for a self-signed certificate made for you",
+    );
+  }
+  // MRRU (RFC 1990 multilink) needs MP fragment handling in the data path, which
+  // the server does not have yet: negotiating it would let a client send MP
+  // frames that are then dropped. `disabled` is RouterOS's default.
+  const mrru = fields.get("mrru");
+  if (mrru !== undefined) {
+    source.value(mrru, path("mrru"), (t) => {
+      if (t.trim().toLowerCase() === "disabled") return t;
+      throw new InvalidValueError(
+        `"${t}": multilink (MRRU) is not supported by the server yet (its data path does not ` +
+          "fragment or reassemble MP frames); remove the key or set it to disabled",
+      );
+    });
+  }
   if (config.enabled && !fields.has("certificate")) {
     source.report(
       entry?.key,
@@ -631,6 +662,12 @@ function resolveProfiles(raw: RawPppProfile[]): PppProfile[] {
     sessionTimeoutMs: null,
     idleTimeoutMs: null,
     changeTcpMss: BUILT_IN_DEFAULT.changeTcpMss,
+    useEncryption: undefined,
+    rateLimitText: undefined,
+    rateLimit: undefined,
+    addressList: undefined,
+    onUp: undefined,
+    onDown: undefined,
   };
   return [builtIn, ...resolved];
 }
@@ -746,3 +783,14 @@ function parseHostName(text: string): string {
   }
   return text;
 }
+
+/**
+ * Every key the server file accepts, by section (`""`: the top level), for
+ * the key audit test and docs.
+ */
+export const SERVER_FILE_KEYS: Readonly<Record<string, readonly string[]>> = {
+  "": TOP_KEYS,
+  "sstp-server": SERVER_KEYS,
+  ...PPP_SECTION_KEYS,
+  ...RADIUS_SECTION_KEYS,
+};

@@ -61,6 +61,12 @@ Deno.test("parseServerConfig() applies RouterOS defaults to a minimal file", () 
     sessionTimeoutMs: null,
     idleTimeoutMs: null,
     changeTcpMss: true,
+    useEncryption: undefined,
+    rateLimitText: undefined,
+    rateLimit: undefined,
+    addressList: undefined,
+    onUp: undefined,
+    onDown: undefined,
   }]);
   assert.deepEqual([config.secrets, config.pools, config.interfaces], [[], [], []]);
 });
@@ -199,6 +205,9 @@ interfaces:
         { dst: "10.1.203.0/24", gateway: undefined, distance: 1 },
       ],
       disabled: false,
+      callerId: undefined,
+      limitBytesIn: null,
+      limitBytesOut: null,
     },
     {
       name: "bob",
@@ -209,6 +218,9 @@ interfaces:
       remoteAddress: "198.18.30.5",
       routes: [{ dst: "198.19.0.0/16", gateway: undefined, distance: 5 }],
       disabled: true,
+      callerId: undefined,
+      limitBytesIn: null,
+      limitBytesOut: null,
     },
   ]);
   assert.deepEqual(config.profiles.map((p) => p.name), ["default", "vpn", "fixed"]);
@@ -223,6 +235,12 @@ interfaces:
     sessionTimeoutMs: 5_400_000,
     idleTimeoutMs: 300_000,
     changeTcpMss: false,
+    useEncryption: undefined,
+    rateLimitText: undefined,
+    rateLimit: undefined,
+    addressList: undefined,
+    onUp: undefined,
+    onDown: undefined,
   });
   assert.deepEqual(fixed?.remoteAddress, { kind: "address", address: "198.18.20.1" });
   assert.deepEqual([fixed?.onlyOne, fixed?.sessionTimeoutMs, fixed?.changeTcpMss], [
@@ -498,6 +516,62 @@ ppp-aaa:
     ),
     config.warnings.join("\n"),
   );
+});
+
+Deno.test("parseServerConfig() reads the issue-13 secret and profile properties", () => {
+  const c = parseServerConfig(
+    MINIMAL + `profiles:
+  - name: shaped
+    use-encryption: required
+    rate-limit: 2M/10M
+    address-list: vpn-users
+    on-up: "logger up"
+    on-down: "logger down"
+secrets:
+  - { name: a, password: p, profile: shaped, caller-id: 198.18.3.3, limit-bytes-in: 1000, limit-bytes-out: 0 }
+  - { name: b, password: p, service: ovpn }
+`,
+    "sstp.yaml",
+  );
+  const p = c.profiles.find((x) => x.name === "shaped")!;
+  assert.equal(p.useEncryption, "required");
+  assert.equal(p.rateLimit?.rx.rate, 2_000_000);
+  assert.equal(p.rateLimit?.tx.rate, 10_000_000);
+  assert.equal(p.rateLimitText, "2M/10M");
+  assert.equal(p.addressList, "vpn-users");
+  assert.equal(p.onUp, "logger up");
+  assert.equal(p.onDown, "logger down");
+  const a = c.secrets[0]!;
+  assert.equal(a.callerId, "198.18.3.3");
+  assert.equal(a.limitBytesIn, 1000);
+  assert.equal(a.limitBytesOut, null);
+  assert.equal(c.secrets[1]!.service, "ovpn");
+  assert.ok(c.warnings.some((w) => /"b" is for ovpn, so it is skipped for SSTP logins/.test(w)));
+});
+
+Deno.test("parseServerConfig() refuses certificate none, mrru and malformed issue-13 values", () => {
+  const none = issuesOf("sstp-server:\n  certificate: none\n");
+  assert.ok(none.some((i) => /anonymous.*zero-config/.test(i)), none.join("\n"));
+  const mrru = issuesOf(MINIMAL + "  mrru: 1600\n");
+  assert.ok(mrru.some((i) => /mrru.*not supported by the server yet/.test(i)), mrru.join("\n"));
+  assert.doesNotThrow(() => parseServerConfig(MINIMAL + "  mrru: disabled\n", "sstp.yaml"));
+  const bad = issuesOf(
+    MINIMAL + `profiles:
+  - { name: x, rate-limit: fast, address-list: "1 bad", use-encryption: maybe }
+secrets:
+  - { name: a, password: p, caller-id: "00:11:22:33:44:55", limit-bytes-in: -1, service: ipsec }
+`,
+  );
+  for (
+    const re of [
+      /rate-limit.*"fast" is not a rate/,
+      /address-list.*not a usable list name/,
+      /use-encryption/,
+      /caller-id.*not an IP address/,
+      /limit-bytes-in.*not a number of bytes/,
+      /service/,
+    ]
+  ) assert.ok(bad.some((i) => re.test(i)), `${re} in\n${bad.join("\n")}`);
 });
 
 Deno.test("parseServerConfig() checks the admission limits and authentication-deadline", () => {

@@ -82,6 +82,28 @@ export interface ServerSessionStatus {
   txPackets: number;
   /** Bridged sessions (BCP): the session's TAP port and its bridge, `sstp-br0 in br-lan`. */
   bridge?: string;
+  /** `/ppp profile` in force. */
+  profile?: string;
+  /** The profile's `rate-limit`, as written. */
+  rateLimit?: string;
+  /** The secret's `limit-bytes-in` / `limit-bytes-out`. */
+  limitBytesIn?: number;
+  limitBytesOut?: number;
+  /** The user's `last-logged-out` (ISO 8601: end of its previous session). */
+  lastLoggedOut?: string;
+  /** The user's `last-caller-id` (address of its latest login). */
+  lastCallerId?: string;
+  /** Client packets dropped by the upload rate limit. */
+  droppedPoliced?: number;
+}
+
+/** A `/ppp secret`'s read-only history, as `/ppp secret print` shows it. */
+export interface SecretHistoryStatus {
+  name: string;
+  /** When the user's last session ended (ISO 8601). */
+  lastLoggedOut?: string;
+  /** Address of the user's latest login. */
+  lastCallerId?: string;
 }
 
 /** The server's answer to `status`. */
@@ -94,6 +116,8 @@ export interface ServerStatusReply {
   uptimeMs: number;
   /** Every session, negotiating ones included. */
   sessions: ServerSessionStatus[];
+  /** Configured secrets that have logged in at least once. */
+  secrets?: SecretHistoryStatus[];
 }
 
 /**

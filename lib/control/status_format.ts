@@ -6,7 +6,7 @@
  * @module
  */
 import { formatDuration } from "../config/duration.ts";
-import type { ServerSessionStatus } from "./protocol.ts";
+import type { SecretHistoryStatus, ServerSessionStatus } from "./protocol.ts";
 
 /** `1.5 MiB` style sizes. */
 export function formatBytes(n: number): string {
@@ -54,6 +54,17 @@ export function formatSessionTable(sessions: readonly ServerSessionStatus[]): st
   ];
 }
 
+/** `/ppp secret print`-style lines: each user's `last-logged-out` and `last-caller-id`. */
+export function formatSecretHistory(secrets: readonly SecretHistoryStatus[]): string[] {
+  const width = Math.max(4, ...secrets.map((s) => s.name.length));
+  return [
+    `${"USER".padEnd(width)} LAST-LOGGED-OUT          LAST-CALLER-ID`,
+    ...secrets.map((s) =>
+      `${s.name.padEnd(width)} ${(s.lastLoggedOut ?? "-").padEnd(24)} ${s.lastCallerId ?? "-"}`
+    ),
+  ];
+}
+
 /** `monitor`-style lines for one server session. */
 export function formatSessionMonitor(s: ServerSessionStatus): string[] {
   return formatMonitor({
@@ -74,6 +85,13 @@ export function formatSessionMonitor(s: ServerSessionStatus): string[] {
     "rx-packet": s.rxPackets,
     "tx-packet": s.txPackets,
     ...(s.bridge !== undefined ? { bridge: s.bridge } : {}),
+    profile: s.profile ?? "-",
+    "rate-limit": s.rateLimit ?? "-",
+    "limit-bytes-in": s.limitBytesIn ?? "-",
+    "limit-bytes-out": s.limitBytesOut ?? "-",
+    "last-logged-out": s.lastLoggedOut ?? "-",
+    "last-caller-id": s.lastCallerId ?? "-",
+    "rate-limit-drops": s.droppedPoliced ?? 0,
   });
 }
 

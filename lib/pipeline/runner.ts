@@ -105,6 +105,11 @@ export interface TunnelRunnerOptions {
    * and closes the device.
    */
   onBridgeUp?(): Promise<TunDevice>;
+  /**
+   * Server: upload policer of the session's `rate-limit` (a token bucket);
+   * read at link-up. A packet it refuses is dropped. Absent: no limit.
+   */
+  uploadPolicer?: { take(bytes: number, nowMs: number): boolean } | undefined;
   /** Overrides of the output queue's bounds (tests). */
   outputLimits?: Partial<OutputLimits>;
   /** The IPv4 source check of the data plane ({@linkcode DataPlaneOptions.allowSource}). */
@@ -125,6 +130,8 @@ export interface SessionCounters {
   droppedInbound: number;
   /** Client IPv4 packets dropped for a source outside its address and routes. */
   droppedSpoofed: number;
+  /** Client packets dropped by the upload `rate-limit` policer. */
+  droppedPoliced: number;
   /** Clock time of the last data packet either way (idle-time). */
   lastDataMs: number;
 }
@@ -170,6 +177,8 @@ export class TunnelRunner {
   #isControlOver = false;
   /** Source check of inbound IP, set at link-up (see `sourceFilter`). */
   #sourceFilter: { allows(packet: Uint8Array): boolean } | undefined;
+  /** Upload policer, set at link-up (see `uploadPolicer`). */
+  #uploadPolicer: { take(bytes: number, nowMs: number): boolean } | undefined;
   /** Traffic counters of this session, updated in place. */
   readonly counters: SessionCounters = {
     rxBytes: 0,
@@ -178,6 +187,7 @@ export class TunnelRunner {
     txPackets: 0,
     droppedInbound: 0,
     droppedSpoofed: 0,
+    droppedPoliced: 0,
     lastDataMs: 0,
   };
 
@@ -353,6 +363,16 @@ export class TunnelRunner {
       this.counters.droppedInbound++;
       return;
     }
+    // UPLOAD POLICER (server, `rate-limit` rx half): a client packet over the
+    // rate is dropped here, before the TUN device. A hook beside the data
+    // plane's SOURCE CHECK until the policer moves into it.
+    if (
+      this.#uploadPolicer !== undefined &&
+      !this.#uploadPolicer.take(r.packet.length, this.#o.clock.now())
+    ) {
+      this.counters.droppedPoliced++;
+      return;
+    }
     this.counters.rxPackets++;
     this.counters.rxBytes += r.packet.length;
     this.counters.lastDataMs = this.#o.clock.now();
@@ -415,6 +435,7 @@ export class TunnelRunner {
 
   #linkUp(ip: IpConfig): void {
     this.#sourceFilter = this.#o.sourceFilter;
+    this.#uploadPolicer = this.#o.uploadPolicer;
     if (this.#o.clampTcpMss) this.#plane.clampMssFor(ip.mtu);
     this.#heldForLinkUp = [];
     this.#o.onLinkUp(ip).then((tun) => {

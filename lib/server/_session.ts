@@ -44,6 +44,14 @@ import type { RadiusAuthorization } from "../radius/radius_auth.ts";
 import type { AuthThrottle } from "./auth_throttle.ts";
 import { SourceFilter } from "../tunnel/source_filter.ts";
 import type { RunResult } from "../pipeline/runner.ts";
+import type { PppSecret } from "../config/server_config.ts";
+import { canonicalAddress } from "./secrets.ts";
+import type { SecretState } from "./secret_state.ts";
+import { TokenBucket } from "../tunnel/token_bucket.ts";
+import { applyTcRateLimit, policerBucketBytes } from "../net/tc_rate_limit.ts";
+import { runTool, type ToolRunner } from "../net/tool_runner.ts";
+import { addToAddressList, removeFromAddressList } from "../net/address_list.ts";
+import { runSessionScript, type SessionScriptEnv } from "../net/session_script.ts";
 
 /** A session as the server keeps it. */
 export interface ServerSession extends SessionEntry {
@@ -61,6 +69,8 @@ export interface ServerSession extends SessionEntry {
   addresses?: SessionAddresses;
   /** Profile at login (timeouts apply from it). */
   profile?: PppProfile;
+  /** Local secret at login (`limit-bytes-in`/`-out` apply from it). */
+  secret?: PppSecret;
   /** Set when the session has asked to end (timeouts, admin, shutdown). */
   endReason?: string;
   /** Settles when everything of the session is released. */
@@ -99,6 +109,10 @@ export interface SessionContext {
   aaa?: RadiusAaa;
   /** Login throttling shared by all sessions (absent: `auth-throttle: no`). */
   throttle?: AuthThrottle;
+  /** `last-logged-out` / `last-caller-id` per user (absent: not kept). */
+  secretState?: SecretState;
+  /** Runs `tc` and `nft` (injected in tests; default: the real tools). */
+  tool?: ToolRunner;
 }
 
 /** Starts the session on `duplex` (the HTTP 200 is already sent). */
@@ -121,6 +135,14 @@ export function startSession(
   let bridgeUpTask: Promise<unknown> | undefined;
   // Login throttling: by the TCP peer's address (and the user names it tries).
   const source = duplex.remoteAddr.hostname;
+  // RouterOS caller-id for SSTP: the client's address (the PROXY header's when present).
+  const callerAddress = canonicalAddress(callerHost(callerId));
+  const tool = ctx.tool ?? runTool;
+  /** The nftables list the client address was added to, to remove at the end. */
+  let addressListed: { list: string; address: string } | undefined;
+  /** `on-up` ran: `on-down` runs at the end with the same variables. */
+  let scriptEnv: SessionScriptEnv | undefined;
+  let onUpTask: Promise<unknown> | undefined;
   const throttle = ctx.throttle;
   let attemptedUser = "";
   /** Set while the throttle holds the call back. */
@@ -138,7 +160,7 @@ export function startSession(
   const assignAddresses = (user: string): AddressAssignment | ProtocolError => {
     throttle?.recordSuccess(source, user, ctx.clock.now());
     ctx.registry.setUser(session, user);
-    const entry = ctx.secrets().find(user);
+    const entry = ctx.secrets().find(user, callerAddress);
     // RADIUS hook: a user RADIUS accepted gets its addresses from the Access-Accept.
     if (entry === undefined && session.radius !== undefined) {
       return assignRadius(user, session.radius);
@@ -180,6 +202,8 @@ export function startSession(
     }
     session.addresses = addresses;
     session.profile = entry.profile;
+    session.secret = entry.secret;
+    void ctx.secretState?.loggedIn(user, callerAddress);
     session.localAddress = addresses.localAddress;
     session.peerAddress = addresses.peerAddress;
     log.info(`address ${addresses.peerAddress} (local ${addresses.localAddress})`);
@@ -246,7 +270,9 @@ export function startSession(
         log.debug(`auth-throttle: refusing ${quotePeerText(user)} without checking the password`);
         return undefined;
       }
-      return ctx.secrets().lookupPassword(user);
+      const problem = ctx.secrets().callerIdProblem(user, callerAddress);
+      if (problem !== undefined) log.warn(`refusing ${quotePeerText(user)}: ${problem}`);
+      return ctx.secrets().lookupPassword(user, callerAddress);
     },
     onAuthFailure: () => {
       const line = throttle?.recordFailure(source, attemptedUser, ctx.clock.now());
@@ -306,6 +332,17 @@ export function startSession(
       peerAddress: ip.peerAddress,
       routes: secret?.routes ?? [],
     }, log);
+    const profile = session.profile;
+    if (profile?.rateLimit !== undefined && profile.rateLimit.tx.rate > 0) {
+      // Download half of `rate-limit`: a tbf qdisc on the session's device (gone with it).
+      await applyTcRateLimit(tool, tun.name, profile.rateLimit, ip.mtu);
+      log.info(`rate-limit ${profile.rateLimitText ?? ""}: download shaped on ${tun.name}`);
+    }
+    if (profile?.addressList !== undefined) {
+      await addToAddressList(tool, profile.addressList, ip.peerAddress);
+      addressListed = { list: profile.addressList, address: ip.peerAddress };
+      log.info(`address-list ${profile.addressList}: ${ip.peerAddress} added`);
+    }
     const lan = ctx.config().sstpServer.proxyArpInterface;
     if (lan !== undefined) {
       const net = new NetConfig({ logger: log });
@@ -328,6 +365,17 @@ export function startSession(
         () => session.connectedMs ?? ctx.clock.now(),
         session.radius.acctInterimIntervalMs,
       );
+    }
+    scriptEnv = {
+      USER: user,
+      CALLER_ID: callerAddress,
+      LOCAL_ADDRESS: ip.localAddress,
+      REMOTE_ADDRESS: ip.peerAddress,
+      INTERFACE: tun.name,
+    };
+    if (profile?.onUp !== undefined) {
+      // Not awaited: a slow script must not hold the link (it is bounded in time).
+      onUpTask = runSessionScript("on-up", profile.onUp, scriptEnv, log);
     }
     log.info(
       `up: ${tun.name} user ${
@@ -377,6 +425,16 @@ export function startSession(
       if (peer === undefined) return undefined;
       const routes = ctx.secrets().find(session.user ?? "")?.secret.routes ?? [];
       return new SourceFilter(peer, routes.map((r) => r.dst));
+    },
+    // Read at link-up: the upload half of the profile's `rate-limit`, policed per packet.
+    get uploadPolicer() {
+      const rx = session.profile?.rateLimit?.rx;
+      if (rx === undefined || rx.rate === 0) return undefined;
+      return new TokenBucket({
+        rateBps: rx.rate,
+        burstBytes: policerBucketBytes(rx),
+        ...(rx.burstRate > 0 ? { peakBps: rx.burstRate } : {}),
+      });
     },
     onLinkUp: (ip) => {
       const task = onLinkUp(ip);
@@ -470,7 +528,21 @@ export function startSession(
         await tap.closed;
       }
       await proxyArp?.cleanup().catch((e) => log.warn(`proxy-arp cleanup: ${String(e)}`));
+      if (addressListed !== undefined) {
+        const { list, address } = addressListed;
+        await removeFromAddressList(tool, list, address).catch((e) =>
+          log.warn(`address-list ${list}: ${String(e)}`)
+        );
+      }
+      await onUpTask;
+      const onDown = session.profile?.onDown;
+      if (onDown !== undefined && scriptEnv !== undefined) {
+        await runSessionScript("on-down", onDown, scriptEnv, log);
+      }
     } finally {
+      if (session.user !== undefined && session.connectedMs !== undefined) {
+        void ctx.secretState?.loggedOut(session.user, Date.now());
+      }
       releaseAddresses();
       ctx.registry.remove(session);
       duplex.close();
@@ -478,7 +550,8 @@ export function startSession(
     log.info(
       `closed${session.interfaceName ? ` ${session.interfaceName}` : ""}: ${why}; ${uptime}, ` +
         `rx ${c.rxBytes} B/${c.rxPackets} pkt, tx ${c.txBytes} B/${c.txPackets} pkt` +
-        (c.droppedSpoofed > 0 ? `, ${c.droppedSpoofed} pkt dropped for a spoofed source` : ""),
+        (c.droppedSpoofed > 0 ? `, ${c.droppedSpoofed} pkt dropped for a spoofed source` : "") +
+        (c.droppedPoliced > 0 ? `, ${c.droppedPoliced} pkt over the upload rate-limit` : ""),
     );
   });
   return session;

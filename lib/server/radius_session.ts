@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { parseRateLimit } from "../config/rate_limit.ts";
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
 import type { AddressSource, PppProfile } from "../config/server_config.ts";
 import type { RadiusAuthorization } from "../radius/radius_auth.ts";
@@ -25,7 +26,21 @@ export function radiusProfile(base: PppProfile, a: RadiusAuthorization): PppProf
       ? {}
       : { idleTimeoutMs: a.idleTimeoutMs === 0 ? null : a.idleTimeoutMs }),
     ...(a.dns.length > 0 ? { dnsServer: a.dns.slice(0, 2) } : {}),
+    ...radiusRateLimit(a.rateLimit),
   };
+}
+
+/**
+ * `Mikrotik-Rate-Limit` replaces the profile's `rate-limit` (as on RouterOS);
+ * a value that does not parse leaves the profile's in force.
+ */
+function radiusRateLimit(text: string | undefined): Partial<PppProfile> {
+  if (text === undefined) return {};
+  try {
+    return { rateLimit: parseRateLimit(text), rateLimitText: text.trim() };
+  } catch {
+    return {};
+  }
 }
 
 function noAddress(why: string): ProtocolError {

@@ -15,6 +15,12 @@ const PROFILE: PppProfile = {
   sessionTimeoutMs: null,
   idleTimeoutMs: 600_000,
   changeTcpMss: true,
+  useEncryption: undefined,
+  rateLimitText: undefined,
+  rateLimit: undefined,
+  addressList: undefined,
+  onUp: undefined,
+  onDown: undefined,
 };
 const AUTH: RadiusAuthorization = { framedRoutes: [], classes: [], dns: [], replyMessages: [] };
 
@@ -64,4 +70,12 @@ Deno.test("RADIUS timeouts and DNS override the profile; terminate causes follow
   assert.equal(terminateCause("RADIUS Disconnect-Request", false), TERMINATE_CAUSE.ADMIN_RESET);
   assert.equal(terminateCause("server shutting down", true), TERMINATE_CAUSE.NAS_REBOOT);
   assert.equal(terminateCause(undefined, false), TERMINATE_CAUSE.USER_REQUEST);
+});
+
+Deno.test("RADIUS Mikrotik-Rate-Limit replaces the profile's rate-limit; a malformed one keeps it", () => {
+  const limited = radiusProfile(PROFILE, { ...AUTH, rateLimit: "2M/10M" });
+  assert.equal(limited.rateLimit?.rx.rate, 2_000_000);
+  assert.equal(limited.rateLimit?.tx.rate, 10_000_000);
+  assert.equal(limited.rateLimitText, "2M/10M");
+  assert.equal(radiusProfile(PROFILE, { ...AUTH, rateLimit: "fast" }).rateLimit, undefined);
 });

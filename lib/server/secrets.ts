@@ -2,7 +2,9 @@
  * RouterOS `/ppp secret` + `/ppp profile` lookups for the server. Pure.
  *
  * - Which secrets may log in over SSTP: not `disabled`, `service` `any` or
- *   `sstp` ({@linkcode SecretBook.lookupPassword}).
+ *   `sstp` (secrets for other RouterOS services are skipped), and, when the
+ *   secret sets `caller-id`, only from that client address
+ *   ({@linkcode SecretBook.lookupPassword}).
  * - Which profile applies: the secret's (already resolved against
  *   `default-profile` by the config parser).
  * - Which addresses a user gets ({@linkcode SecretBook.assignAddresses}),
@@ -61,15 +63,27 @@ export class SecretBook {
 
   /**
    * The user's secret and profile when it may use SSTP, else `undefined`
-   * (unknown user, `disabled: yes`, or `service` other than `any`/`sstp`).
+   * (unknown user, `disabled: yes`, `service` other than `any`/`sstp`, or
+   * a `caller-id` that is not `callerAddress` when that is given).
    */
-  find(user: string): UserEntry | undefined {
+  find(user: string, callerAddress?: string): UserEntry | undefined {
     const secret = this.#secrets.get(user);
     if (secret === undefined || secret.disabled) return undefined;
     if (secret.service !== "any" && secret.service !== "sstp") return undefined;
+    if (callerAddress !== undefined && !callerIdMatches(secret, callerAddress)) return undefined;
     const profile = this.#profiles.get(secret.profile);
     if (profile === undefined) return undefined;
     return { secret, profile };
+  }
+
+  /**
+   * Why `user` may not log in from `callerAddress` because of its secret's
+   * `caller-id` (for the log), or `undefined` when that is not the reason.
+   */
+  callerIdProblem(user: string, callerAddress: string): string | undefined {
+    const secret = this.#secrets.get(user);
+    if (secret === undefined || callerIdMatches(secret, callerAddress)) return undefined;
+    return `caller-id of "${user}" is ${secret.callerId}, the client is ${callerAddress}`;
   }
 
   /**
@@ -83,17 +97,20 @@ export class SecretBook {
    * const profile = {
    *   name: "default", localAddress: undefined, remoteAddress: undefined, dnsServer: [],
    *   onlyOne: false, sessionTimeoutMs: null, idleTimeoutMs: null, changeTcpMss: true,
+   *   useEncryption: undefined, rateLimitText: undefined, rateLimit: undefined,
+   *   addressList: undefined, onUp: undefined, onDown: undefined,
    * };
    * const secret = {
    *   name: "alice", password: "pw", service: "any" as const, profile: "default",
    *   localAddress: undefined, remoteAddress: undefined, routes: [], disabled: true,
+   *   callerId: undefined, limitBytesIn: null, limitBytesOut: null,
    * };
    * const book = new SecretBook({ secrets: [secret], profiles: [profile] });
    * if (book.lookupPassword("alice") !== undefined) throw new Error("disabled secret");
    * ```
    */
-  lookupPassword(user: string): string | undefined {
-    return this.find(user)?.secret.password;
+  lookupPassword(user: string, callerAddress?: string): string | undefined {
+    return this.find(user, callerAddress)?.secret.password;
   }
 
   /**
@@ -133,6 +150,25 @@ export class SecretBook {
       return noAddress(`local-address and remote-address of "${user}" are both ${peer}`);
     }
     return { localAddress, peerAddress: peer, dns: [...profile.dnsServer], release };
+  }
+}
+
+/** True when the secret has no `caller-id` or it names `address` (IPv4 or IPv6, any spelling). */
+function callerIdMatches(secret: PppSecret, address: string): boolean {
+  if (secret.callerId === undefined) return true;
+  return canonicalAddress(secret.callerId) === canonicalAddress(address);
+}
+
+/** One spelling per address: IPv4-mapped IPv6 as IPv4, IPv6 compressed lower case. */
+export function canonicalAddress(address: string): string {
+  let a = address.trim().toLowerCase();
+  if (a.startsWith("[") && a.endsWith("]")) a = a.slice(1, -1);
+  if (a.startsWith("::ffff:") && a.includes(".")) a = a.slice(7);
+  if (!a.includes(":")) return a;
+  try {
+    return new URL(`http://[${a}]/`).hostname.slice(1, -1);
+  } catch {
+    return a;
   }
 }
 

@@ -78,3 +78,29 @@ Deno.test("SecretBook.assignAddresses() refuses cleanly: no address configured, 
   assert.equal(pools.inUse, 2, "nothing stays taken after a refusal");
   assert.ok(b.assignAddresses("off", pools) instanceof ProtocolError);
 });
+
+Deno.test("SecretBook: caller-id admits only the client's address (any IPv6 spelling, IPv4-mapped)", () => {
+  const config = parseServerConfig(
+    `sstp-server: { certificate: /x.pem }
+secrets:
+  - { name: v4, password: a, caller-id: 198.18.5.5 }
+  - { name: v6, password: b, caller-id: "2001:2:0::7" }
+  - { name: any, password: c }
+  - { name: tunnel, password: d, service: l2tp }
+`,
+    "t.yaml",
+  );
+  const b = new SecretBook(config);
+  assert.equal(b.lookupPassword("v4", "198.18.5.5"), "a");
+  assert.equal(b.lookupPassword("v4", "::ffff:198.18.5.5"), "a");
+  assert.equal(b.lookupPassword("v4", "198.18.5.6"), undefined);
+  assert.match(b.callerIdProblem("v4", "198.18.5.6") ?? "", /caller-id of "v4" is 198\.18\.5\.5/);
+  assert.equal(b.callerIdProblem("v4", "198.18.5.5"), undefined);
+  assert.equal(b.lookupPassword("v6", "2001:2::7"), "b");
+  assert.equal(b.lookupPassword("v6", "[2001:2:0:0::7]"), "b");
+  assert.equal(b.lookupPassword("v6", "2001:2::8"), undefined);
+  assert.equal(b.lookupPassword("any", "198.18.9.9"), "c");
+  // A secret for another RouterOS service never logs in over SSTP.
+  assert.equal(b.lookupPassword("tunnel", "198.18.9.9"), undefined);
+  assert.ok(config.warnings.some((w) => /"tunnel" is for l2tp, so it is skipped/.test(w)));
+});

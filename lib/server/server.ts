@@ -43,7 +43,7 @@ import { type CertHashes, certHashes } from "../sstp/crypto_binding.ts";
 import { leafCertificateDer } from "../cert/pem.ts";
 import { formatDuration } from "../config/duration.ts";
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
-import type { ServerSessionStatus } from "../control/protocol.ts";
+import type { SecretHistoryStatus, ServerSessionStatus } from "../control/protocol.ts";
 import { AddressPools } from "./address_pool.ts";
 import { SecretBook } from "./secrets.ts";
 import { SessionRegistry } from "./session_registry.ts";
@@ -54,6 +54,9 @@ import { sessionsTarget } from "./radius_target.ts";
 import { authThrottleFor } from "./auth_throttle.ts";
 import { ipLinkSetup, type LinkSetup, netlinkLinkSetup } from "./_link_setup.ts";
 import type { TlsEngineServer } from "../tls_engine.ts";
+import { SecretState } from "./secret_state.ts";
+import { runTool, type ToolRunner } from "../net/tool_runner.ts";
+import { addressListProblem } from "../net/address_list.ts";
 
 /** Options of {@linkcode SstpServer.start}. */
 export interface SstpServerOptions {
@@ -79,6 +82,13 @@ export interface SstpServerOptions {
   preambleTimeoutMs?: number;
   /** Period of the session/idle timeout sweep (default 1,000 ms). */
   sweepIntervalMs?: number;
+  /**
+   * Where `last-logged-out` / `last-caller-id` are kept across restarts
+   * (`sstp serve` passes `state-dir`); absent: in memory only.
+   */
+  stateDir?: string;
+  /** Runs `tc` and `nft` for `rate-limit` and `address-list` (default: the real tools). */
+  tool?: ToolRunner;
   /** Told about refused connections and started sessions (metrics). */
   observer?: ServerObserver;
 }
@@ -136,6 +146,8 @@ export class SstpServer {
   #sweep: ReturnType<typeof setInterval> | undefined;
   #isClosing = false;
   readonly #pending = new Set<Promise<void>>();
+  /** nftables answered at start (an `address-list` can be used after a reload). */
+  #nftablesChecked = false;
 
   private constructor(o: SstpServerOptions, linkSetup: LinkSetup, reactor: PlatformReactor) {
     this.#o = o;
@@ -185,6 +197,7 @@ export class SstpServer {
     const reactor = o.platform.createReactor();
     const server = new SstpServer(o, linkSetup, reactor);
     try {
+      await server.#openSessionState();
       await server.#startRadius();
       await server.#listen();
     } catch (e) {
@@ -205,6 +218,28 @@ export class SstpServer {
   /** The sessions (read-only use). */
   get sessions(): readonly ServerSession[] {
     return this.#registry.all();
+  }
+
+  /**
+   * `/ppp secret` history (state dir) and the tools of profile properties:
+   * an `address-list` needs nftables, checked here so the server refuses to
+   * start rather than ignore the key.
+   */
+  async #openSessionState(): Promise<void> {
+    const dir = this.#o.stateDir;
+    if (dir !== undefined) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    this.#ctx.secretState = await SecretState.open(dir, this.#log);
+    this.#ctx.tool = this.#o.tool ?? runTool;
+    const listed = this.#config.profiles.find((p) => p.addressList !== undefined);
+    if (listed !== undefined) {
+      const problem = await addressListProblem(this.#ctx.tool);
+      if (problem !== undefined) {
+        throw new Error(
+          `Cannot use address-list of profile "${listed.name}": nftables is unusable: ${problem}`,
+        );
+      }
+      this.#nftablesChecked = true;
+    }
   }
 
   /** RADIUS hook: the `radius`/`ppp-aaa`/`radius-incoming` service, when configured. */
@@ -415,7 +450,14 @@ export class SstpServer {
         continue;
       }
       const { sessionTimeoutMs, idleTimeoutMs } = s.profile;
-      if (sessionTimeoutMs !== null && now - s.connectedMs >= sessionTimeoutMs) {
+      // `limit-bytes-in`/`-out` of the secret: in = what the client sent (rx).
+      const inLimit = s.secret?.limitBytesIn ?? null;
+      const outLimit = s.secret?.limitBytesOut ?? null;
+      if (inLimit !== null && s.runner.counters.rxBytes >= inLimit) {
+        s.close(`limit-bytes-in ${inLimit} reached`);
+      } else if (outLimit !== null && s.runner.counters.txBytes >= outLimit) {
+        s.close(`limit-bytes-out ${outLimit} reached`);
+      } else if (sessionTimeoutMs !== null && now - s.connectedMs >= sessionTimeoutMs) {
         s.close(`session-timeout ${formatDuration(sessionTimeoutMs)} reached`);
       } else if (idleTimeoutMs !== null && now - s.runner.counters.lastDataMs >= idleTimeoutMs) {
         s.close(`idle-timeout ${formatDuration(idleTimeoutMs)} reached`);
@@ -428,6 +470,14 @@ export class SstpServer {
    * Sessions stay up; the `sstp-server` section needs a restart.
    */
   reload(config: ServerConfig): void {
+    const listed = config.profiles.find((p) => p.addressList !== undefined);
+    if (listed !== undefined && !this.#nftablesChecked) {
+      this.#log.error(
+        `configuration not reloaded: profile "${listed.name}" sets address-list, which was ` +
+          "not checked against nftables at start; restart the server to use it",
+      );
+      return;
+    }
     this.#config = { ...config, sstpServer: this.#config.sstpServer };
     this.#secrets = new SecretBook(config);
     this.#pools.replace(config.pools);
@@ -500,7 +550,36 @@ export class SstpServer {
         ...(s.runner.tap !== undefined && s.profile?.bridge !== undefined
           ? { bridge: `${s.runner.tap.name} in ${s.profile.bridge}` }
           : {}),
+        ...this.#sessionExtras(s),
       };
+    });
+  }
+
+  /** The `/ppp secret` and profile fields of a session's status. */
+  #sessionExtras(s: ServerSession): Partial<ServerSessionStatus> {
+    const history = s.user === undefined ? {} : this.#ctx.secretState?.get(s.user) ?? {};
+    const limitIn = s.secret?.limitBytesIn ?? null;
+    const limitOut = s.secret?.limitBytesOut ?? null;
+    return {
+      ...(s.profile === undefined ? {} : { profile: s.profile.name }),
+      ...(s.profile?.rateLimitText === undefined ? {} : { rateLimit: s.profile.rateLimitText }),
+      ...(limitIn === null ? {} : { limitBytesIn: limitIn }),
+      ...(limitOut === null ? {} : { limitBytesOut: limitOut }),
+      ...(history.lastLoggedOut === undefined ? {} : { lastLoggedOut: history.lastLoggedOut }),
+      ...(history.lastCallerId === undefined ? {} : { lastCallerId: history.lastCallerId }),
+      droppedPoliced: s.runner.counters.droppedPoliced,
+    };
+  }
+
+  /** `last-logged-out` / `last-caller-id` of the configured secrets that have any. */
+  secretHistory(): SecretHistoryStatus[] {
+    const state = this.#ctx.secretState;
+    if (state === undefined) return [];
+    return this.#config.secrets.flatMap((s) => {
+      const h = state.get(s.name);
+      return h.lastCallerId === undefined && h.lastLoggedOut === undefined
+        ? []
+        : [{ name: s.name, ...h }];
     });
   }
 
@@ -537,6 +616,7 @@ export class SstpServer {
     await this.#acceptLoop;
     await Promise.all(this.#pending);
     await this.#ctx.aaa?.close();
+    await this.#ctx.secretState?.flush();
     this.#linkSetup.close();
     this.#reactor.close();
     await this.#reactor.closed;

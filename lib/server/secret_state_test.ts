@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { NOOP_LOGGER } from "../log.ts";
+import { SECRET_STATE_FILE, SecretState } from "./secret_state.ts";
+
+Deno.test("SecretState keeps last-logged-out and last-caller-id across reopening", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sstp-secret-state-" });
+  try {
+    const s = await SecretState.open(dir, NOOP_LOGGER);
+    assert.deepEqual(s.get("alice"), {});
+    await s.loggedIn("alice", "198.18.1.2");
+    await s.loggedOut("alice", Date.UTC(2026, 0, 2, 3, 4, 5));
+    const again = await SecretState.open(dir, NOOP_LOGGER);
+    assert.deepEqual(again.get("alice"), {
+      lastCallerId: "198.18.1.2",
+      lastLoggedOut: "2026-01-02T03:04:05.000Z",
+    });
+    await Deno.writeTextFile(`${dir}/${SECRET_STATE_FILE}`, "{not json");
+    const lines: string[] = [];
+    const broken = await SecretState.open(dir, { ...NOOP_LOGGER, warn: (l) => lines.push(l) });
+    assert.deepEqual(broken.get("alice"), {});
+    assert.match(lines[0] ?? "", /Cannot read .*starting empty/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
