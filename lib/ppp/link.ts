@@ -59,6 +59,8 @@ interface LinkCommonOptions {
   mru?: number;
   /** Run IPV6CP (default false: IPV6CP is Protocol-Rejected). */
   ipv6?: boolean;
+  /** A fixed IPV6CP Interface-Identifier to request (8 non-zero bytes); default random. */
+  ipv6InterfaceId?: Uint8Array;
   logger: Logger;
   /** Restart timer for every control protocol (ms, default 3000). */
   restartTimerMs?: number;
@@ -109,6 +111,8 @@ export type LinkAction =
   | { type: "ipv6Up"; ip: Ipv6cpResult }
   /** IPCP left Opened. */
   | { type: "ipDown" }
+  /** IPV6CP left Opened. */
+  | { type: "ipv6Down" }
   /** The link is Dead again; `error` says why when it failed. */
   | { type: "dead"; error?: ProtocolError };
 
@@ -399,6 +403,7 @@ export class PppLink {
 
   #layerDown(cp: ControlProtocol, nowMs: number): LinkAction[] {
     if (cp === this.#ipcp) return [{ type: "ipDown" }];
+    if (cp === this.#ipv6cp) return [{ type: "ipv6Down" }];
     if (cp !== this.#lcp) return [];
     // RFC 1661 3.7: LCP leaving Opened takes the network layer down with it.
     this.#phase = "Terminate";
@@ -516,7 +521,11 @@ export class PppLink {
       ...this.#cp(this.#ipcp, this.#ipcp.up(nowMs), nowMs),
     ];
     if (o.ipv6) {
-      this.#ipv6cp = new Ipv6cp({ ...timing, randomBytes: o.randomBytes });
+      this.#ipv6cp = new Ipv6cp({
+        ...timing,
+        randomBytes: o.randomBytes,
+        ...(o.ipv6InterfaceId !== undefined ? { localIdentifier: o.ipv6InterfaceId } : {}),
+      });
       out.push(
         ...this.#cp(this.#ipv6cp, this.#ipv6cp.open(nowMs), nowMs),
         ...this.#cp(this.#ipv6cp, this.#ipv6cp.up(nowMs), nowMs),

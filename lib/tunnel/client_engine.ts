@@ -29,6 +29,10 @@ export interface ClientEngineOptions {
   requestDns?: boolean;
   /** The server's IP address: an IPCP address equal to it is refused. */
   serverAddress?: string;
+  /** Run IPV6CP (RFC 5072) when the peer offers it; default false (Protocol-Reject). */
+  ipv6?: boolean;
+  /** A fixed Interface-Identifier to request (8 non-zero bytes); default random. */
+  ipv6InterfaceId?: Uint8Array;
   randomBytes: RandomBytes;
   logger: Logger;
 }
@@ -63,6 +67,8 @@ export function createClientEngine(options: ClientEngineOptions): SessionEngine 
     randomBytes: options.randomBytes,
     logger: options.logger,
     ...(options.mru !== undefined ? { mru: options.mru } : {}),
+    ...(options.ipv6 ? { ipv6: true } : {}),
+    ...(options.ipv6InterfaceId !== undefined ? { ipv6InterfaceId: options.ipv6InterfaceId } : {}),
   });
   return new SessionEngine({
     sstp,

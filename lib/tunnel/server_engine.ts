@@ -39,6 +39,10 @@ export interface ServerEngineOptions {
   linkUpMs?: number;
   /** Called at once when the peer fails to authenticate (login throttling). */
   onAuthFailure?: (error: ProtocolError) => void;
+  /** Run IPV6CP (RFC 5072) when the peer offers it; default false (Protocol-Reject). */
+  ipv6?: boolean;
+  /** A fixed Interface-Identifier to request (8 non-zero bytes); default random. */
+  ipv6InterfaceId?: Uint8Array;
   randomBytes: RandomBytes;
   logger: Logger;
 }
@@ -62,6 +66,8 @@ export function createServerEngine(options: ServerEngineOptions): SessionEngine 
     randomBytes: options.randomBytes,
     logger: options.logger,
     ...(options.mru !== undefined ? { mru: options.mru } : {}),
+    ...(options.ipv6 ? { ipv6: true } : {}),
+    ...(options.ipv6InterfaceId !== undefined ? { ipv6InterfaceId: options.ipv6InterfaceId } : {}),
   });
   return new SessionEngine({
     sstp,
