@@ -54,6 +54,9 @@ Link
                              the lowest distance carries the traffic (1)
   --use-peer-dns yes|no      use the DNS servers the server offers, routed through
                              the tunnel (no)
+  --use-ipv6 yes|no          negotiate IPv6 (IPV6CP) and take an address from the
+                             server's Router Advertisement; with add-default-route
+                             also ::/1 + 8000::/1 via the tunnel (no)
   --reconnect yes|no         reconnect after the link drops (yes)
 
 Other

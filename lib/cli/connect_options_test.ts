@@ -55,6 +55,7 @@ Deno.test("parseConnectOptions() applies the defaults", async () => {
       addDefaultRoute: false,
       defaultRouteDistance: 1,
       usePeerDns: false,
+      useIpv6: false,
       name: "sstp-out1",
       sni: "vpn.example.com",
       tlsVersion: "any",

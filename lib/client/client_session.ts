@@ -35,6 +35,7 @@ import type { NetStateFile } from "./net_state.ts";
 import { planTunnelRoutes, SPLIT_DEFAULT_IPV4, SPLIT_DEFAULT_IPV6 } from "./tunnel_routes.ts";
 import { asError, ERROR_CODE, ProtocolError } from "../errors.ts";
 import { parseFingerprint } from "../cert/fingerprint.ts";
+import { type ClientIpv6Info, startClientIpv6 } from "./client_ipv6.ts";
 
 /** Live information about a session, for `sstp status`. */
 export interface ClientSessionInfo {
@@ -50,6 +51,8 @@ export interface ClientSessionInfo {
   defaultRoute?: string;
   /** Host routes to the peer DNS servers through the tunnel. */
   dnsRoutes?: string[];
+  /** IPv6 (`use-ipv6` and IPV6CP Opened): link-locals, SLAAC addresses, prefixes. */
+  ipv6?: ClientIpv6Info;
   engine?: SessionEngine;
   runner?: TunnelRunner;
 }
@@ -207,10 +210,13 @@ export async function runClientSession(
       // trip less against servers that reject the DNS options).
       requestDns: o.usePeerDns,
       serverAddress: duplex.remoteAddr.hostname,
+      ...(o.useIpv6 ? { ipv6: true } : {}),
       randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
       logger: log,
     });
     info.engine = engine;
+    /** The IPv4 DNS servers written to resolv.conf (kept when IPv6 ones are added). */
+    let appliedDns: readonly string[] = [];
     const runner = new TunnelRunner({
       engine,
       transport: duplex,
@@ -243,7 +249,10 @@ export async function runClientSession(
         if (ip.dns.length > 0) {
           const applied = o.usePeerDns && plan.dnsServers.length > 0;
           log.info(`peer DNS: ${ip.dns.join(", ")}${applied ? " (applied)" : ""}`);
-          if (applied) await net.setDns(plan.dnsServers);
+          if (applied) {
+            await net.setDns(plan.dnsServers);
+            appliedDns = plan.dnsServers;
+          }
         }
         info.phase = "connected";
         info.ip = ip;
@@ -258,6 +267,22 @@ export async function runClientSession(
         );
         return tun;
       },
+      onIpv6Up: (ip6, tunDevice, send) =>
+        startClientIpv6({
+          ip6,
+          tunName: tunDevice.name,
+          net,
+          addDefaultRoute: o.addDefaultRoute,
+          distance: o.defaultRouteDistance,
+          usePeerDns: o.usePeerDns,
+          ipv4Dns: () => appliedDns,
+          send,
+          log,
+          onInfo: (v6) => {
+            info.ipv6 = v6;
+            update();
+          },
+        }),
     });
     info.runner = runner;
     const stop = () => {

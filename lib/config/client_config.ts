@@ -87,6 +87,12 @@ export interface ConnectOptions {
   defaultRouteDistance: number;
   /** `use-peer-dns` (default no). */
   usePeerDns: boolean;
+  /**
+   * `use-ipv6` (default no): run IPV6CP, configure the link-local and the
+   * address from the server's Router Advertisement (SLAAC), IPv6 default
+   * route with `add-default-route`, IPv6 DNS with `use-peer-dns`.
+   */
+  useIpv6: boolean;
   /** `name`: the tunnel interface (default `sstp-out1`). */
   name: string;
   /** `sni`: TLS server name to send, or `undefined` for none. */
@@ -126,6 +132,7 @@ export const BOOLEAN_KEYS = [
   "verify-server-address-from-certificate",
   "add-default-route",
   "use-peer-dns",
+  "use-ipv6",
   "reconnect",
   "disabled",
 ] as const;
@@ -359,6 +366,7 @@ export function buildConnectOptions(
     addDefaultRoute: get("add-default-route", parseYesNo) ?? false,
     defaultRouteDistance: get("default-route-distance", (t) => parseIntegerIn(t, 1, 255)) ?? 1,
     usePeerDns: get("use-peer-dns", parseYesNo) ?? false,
+    useIpv6: get("use-ipv6", parseYesNo) ?? false,
     name: get("name", parseInterfaceName) ?? DEFAULT_CLIENT_INTERFACE,
     sni,
     tlsVersion: get("tls-version", parseTlsVersion) ?? "any",

@@ -57,8 +57,12 @@ interface LinkCommonOptions {
   randomBytes: RandomBytes;
   /** Our MRU (RouterOS `max-mru`). */
   mru?: number;
-  /** Run IPV6CP (default false: IPV6CP is Protocol-Rejected). */
-  ipv6?: boolean;
+  /**
+   * Run IPV6CP (default false: IPV6CP is Protocol-Rejected). A function is
+   * asked when the Network phase begins (the server knows the user's profile
+   * then): false rejects IPV6CP, an object runs it with that identifier.
+   */
+  ipv6?: boolean | (() => false | { interfaceId?: Uint8Array });
   /** A fixed IPV6CP Interface-Identifier to request (8 non-zero bytes); default random. */
   ipv6InterfaceId?: Uint8Array;
   logger: Logger;
@@ -139,6 +143,8 @@ export class PppLink {
   #user: string | undefined;
   #ipcp: Ipcp | undefined;
   #ipv6cp: Ipv6cp | undefined;
+  /** Whether IPV6CP runs: decided when the Network phase begins. */
+  #ipv6Enabled = false;
   #failure: ProtocolError | undefined;
   /** Set once authentication has completed (both roles). */
   #wasAuthenticated = false;
@@ -263,7 +269,10 @@ export class PppLink {
         this.#log.debug("discard IPCP frame outside the Network phase");
         return [];
       case PROTOCOL.IPV6CP:
-        if (this.#o.ipv6) {
+        if (
+          this.#ipv6Enabled ||
+          (this.#phase !== "Network" && this.#o.ipv6 !== undefined && this.#o.ipv6 !== false)
+        ) {
           if (this.#phase === "Network" && this.#ipv6cp) {
             return this.#cp(this.#ipv6cp, this.#ipv6cp.receive(info, nowMs), nowMs);
           }
@@ -520,11 +529,14 @@ export class PppLink {
       ...this.#cp(this.#ipcp, this.#ipcp.open(nowMs), nowMs),
       ...this.#cp(this.#ipcp, this.#ipcp.up(nowMs), nowMs),
     ];
-    if (o.ipv6) {
+    const v6 = typeof o.ipv6 === "function" ? o.ipv6() : o.ipv6 === true ? {} : false;
+    if (v6 !== false) {
+      this.#ipv6Enabled = true;
+      const interfaceId = v6.interfaceId ?? o.ipv6InterfaceId;
       this.#ipv6cp = new Ipv6cp({
         ...timing,
         randomBytes: o.randomBytes,
-        ...(o.ipv6InterfaceId !== undefined ? { localIdentifier: o.ipv6InterfaceId } : {}),
+        ...(interfaceId !== undefined ? { localIdentifier: interfaceId } : {}),
       });
       out.push(
         ...this.#cp(this.#ipv6cp, this.#ipv6cp.open(nowMs), nowMs),

@@ -43,6 +43,8 @@ import type { RadiusAuthorization } from "../radius/radius_auth.ts";
 import type { AuthThrottle } from "./auth_throttle.ts";
 import { SourceFilter } from "../tunnel/source_filter.ts";
 import type { RunResult } from "../pipeline/runner.ts";
+import type { Ipv6PrefixPool } from "../ipv6/prefix_pool.ts";
+import { startServerIpv6 } from "./_ipv6_link.ts";
 
 /** A session as the server keeps it. */
 export interface ServerSession extends SessionEntry {
@@ -62,6 +64,8 @@ export interface ServerSession extends SessionEntry {
   acctSessionId?: string;
   radius?: RadiusAuthorization;
   accounting?: SessionAccounting;
+  /** IPv6 (IPV6CP Opened): the client's link-local and the /64 routed to it. */
+  ipv6?: { peerLinkLocal: string; localLinkLocal: string; prefix?: string };
 }
 
 /** What a session needs from its server. */
@@ -80,6 +84,8 @@ export interface SessionContext {
   aaa?: RadiusAaa;
   /** Login throttling shared by all sessions (absent: `auth-throttle: no`). */
   throttle?: AuthThrottle;
+  /** `ipv6-pools` by name. */
+  ipv6Pools?: () => ReadonlyMap<string, Ipv6PrefixPool>;
 }
 
 /** Starts the session on `duplex` (the HTTP 200 is already sent). */
@@ -252,6 +258,14 @@ export function startSession(
       }
       : {}),
     assignAddresses,
+    // IPV6CP runs for users whose profile gives them an IPv6 prefix pool
+    // (RouterOS: IPv6 is on when the profile has remote-ipv6-prefix-pool);
+    // for the others it is Protocol-Rejected and IPv4 works as before.
+    ipv6: () => {
+      const p = session.profile;
+      if (p?.remoteIpv6PrefixPool === undefined) return false;
+      return p.localIpv6InterfaceId === undefined ? {} : { interfaceId: p.localIpv6InterfaceId };
+    },
     serverName: "sstp",
     helloMs: server.keepaliveTimeoutMs,
     mru: server.maxMru,
@@ -335,6 +349,25 @@ export function startSession(
       const task = onLinkUp(ip);
       linkUpTask = task;
       return task;
+    },
+    onIpv6Up: (ip6, tun, send) => {
+      const profile = session.profile;
+      if (profile === undefined) return Promise.resolve(undefined);
+      session.ipv6 = { peerLinkLocal: ip6.peerLinkLocal, localLinkLocal: ip6.localLinkLocal };
+      return startServerIpv6({
+        ip6,
+        tunName: tun.name,
+        mtu: engine.mtu,
+        profile,
+        pools: ctx.ipv6Pools?.() ?? new Map(),
+        send,
+        log,
+        onPrefix: (prefix) => {
+          if (session.ipv6 === undefined) return;
+          if (prefix === undefined) delete session.ipv6.prefix;
+          else session.ipv6.prefix = prefix;
+        },
+      });
     },
   });
 

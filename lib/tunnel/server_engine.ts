@@ -39,8 +39,12 @@ export interface ServerEngineOptions {
   linkUpMs?: number;
   /** Called at once when the peer fails to authenticate (login throttling). */
   onAuthFailure?: (error: ProtocolError) => void;
-  /** Run IPV6CP (RFC 5072) when the peer offers it; default false (Protocol-Reject). */
-  ipv6?: boolean;
+  /**
+   * Run IPV6CP (RFC 5072) when the peer offers it; default false
+   * (Protocol-Reject). A function is asked once the user has authenticated
+   * (per profile): false rejects IPV6CP, an object runs it.
+   */
+  ipv6?: boolean | (() => false | { interfaceId?: Uint8Array });
   /** A fixed Interface-Identifier to request (8 non-zero bytes); default random. */
   ipv6InterfaceId?: Uint8Array;
   randomBytes: RandomBytes;
@@ -66,7 +70,7 @@ export function createServerEngine(options: ServerEngineOptions): SessionEngine 
     randomBytes: options.randomBytes,
     logger: options.logger,
     ...(options.mru !== undefined ? { mru: options.mru } : {}),
-    ...(options.ipv6 ? { ipv6: true } : {}),
+    ...(options.ipv6 !== undefined ? { ipv6: options.ipv6 } : {}),
     ...(options.ipv6InterfaceId !== undefined ? { ipv6InterfaceId: options.ipv6InterfaceId } : {}),
   });
   return new SessionEngine({
