@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { formatIpv6, linkLocalFromInterfaceId } from "../../ipv6/address.ts";
 import type { ProtocolError } from "../../errors.ts";
 import type { RandomBytes } from "../auth/auth_types.ts";
 import { IPV6CP_OPTION } from "../constants.ts";
@@ -29,13 +30,15 @@ export interface InterfaceIdentifierOptions {
   localIdentifier?: Uint8Array;
 }
 
-/** Formats an identifier as the low 64 bits of a link-local address, e.g. `fe80::1:2:3:4`. */
+/**
+ * Formats an identifier as the low 64 bits of a link-local address in RFC
+ * 5952 text (what `ip` prints and takes), e.g. `fe80::1:2:3:4`, `fe80::1`.
+ */
 export function linkLocalAddress(identifier: Uint8Array): string {
-  const groups: string[] = [];
-  for (let i = 0; i < INTERFACE_IDENTIFIER_LENGTH; i += 2) {
-    groups.push((((identifier[i] ?? 0) << 8) | (identifier[i + 1] ?? 0)).toString(16));
+  if (identifier.length !== INTERFACE_IDENTIFIER_LENGTH) {
+    throw new RangeError(`Cannot format an interface identifier of ${identifier.length} bytes`);
   }
-  return `fe80::${groups.join(":")}`;
+  return formatIpv6(linkLocalFromInterfaceId(identifier));
 }
 
 /** Renders Interface-Identifier data, e.g. `addr fe80::1:2:3:4`. */
