@@ -19,7 +19,7 @@ import {
   waitTunnelUp,
   writeConfig,
 } from "./server_fixture.ts";
-import { waitUntil } from "./helpers/sstp_process.ts";
+import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
 
 const ignore = SERVE_NETNS_IGNORE;
 
@@ -111,9 +111,16 @@ Deno.test({
     assert.equal(address.split(":").slice(4).join(":"), peerLinkLocal.slice("fe80::".length));
     const links = await t.client.run(["ip", "-6", "addr", "show", "dev", dev]);
     assert.match(links, new RegExp(`${peerLinkLocal}/64 scope link`));
-    const routes = await t.client.run(["ip", "-6", "route", "show"]);
-    assert.match(routes, new RegExp(`^::/1 dev ${dev} metric 1`, "m"));
-    assert.match(routes, new RegExp(`^8000::/1 dev ${dev} metric 1`, "m"));
+    // The split default routes follow the address (same RA, added right after it).
+    await waitUntil(
+      async () => {
+        const routes = await t.client.run(["ip", "-6", "route", "show"]);
+        return new RegExp(`^::/1 dev ${dev} metric 1`, "m").test(routes) &&
+          new RegExp(`^8000::/1 dev ${dev} metric 1`, "m").test(routes);
+      },
+      10_000,
+      "IPv6 split default routes",
+    );
     // Client → server side (through the split default) and server → client.
     const out = await t.client.exec([
       "ping",
@@ -132,6 +139,18 @@ Deno.test({
     // The server's link-local on the session's interface, from the client.
     const ll = await t.client.exec(["ping", "-6", "-c", "1", "-W", "2", `fe80::1%${dev}`]);
     assert.equal(ll.code, 0, ll.stdout + ll.stderr);
+    // `sstp status` shows the IPv6 side in both roles.
+    const clientStatus = new SstpProcess(["status", dev]);
+    assert.equal((await clientStatus.wait(30_000)).code, 0, clientStatus.output);
+    assert.match(clientStatus.output, new RegExp(`ipv6-addresses: \\["${address}/64"\\]`));
+    assert.match(clientStatus.output, /ipv6-prefixes: \["2001:2:0:100::\/64"\]/);
+    assert.match(clientStatus.output, /ipv6-peer-link-local: fe80::1$/m);
+    assert.match(clientStatus.output, /ipv6-default-route: split ::\/1\+8000::\/1 metric 1/);
+    const serverStatus = new SstpProcess(["status", "--json", "--dir", `${t.dir}/control`]);
+    assert.equal((await serverStatus.wait(30_000)).code, 0, serverStatus.output);
+    const [server] = JSON.parse(serverStatus.output) as { sessions: Record<string, unknown>[] }[];
+    assert.equal(server?.sessions[0]?.ipv6Prefix, "2001:2:0:100::/64");
+    assert.equal(server?.sessions[0]?.ipv6LinkLocal, peerLinkLocal);
     const serverRoutes = await t.server.run(["ip", "-6", "route", "show"]);
     assert.match(serverRoutes, /^2001:2:0:100::\/64 dev sstp-real/m);
   } finally {

@@ -24,7 +24,7 @@ import {
   ICMPV6_TYPE,
 } from "../ipv6/ndp.ts";
 import { slaacFromRouterAdvertisement } from "../ipv6/slaac.ts";
-import type { NetConfig, RouteSpec } from "../net/net_config.ts";
+import { NetCommandError, type NetConfig, type RouteSpec } from "../net/net_config.ts";
 import { SPLIT_DEFAULT_IPV6 } from "./tunnel_routes.ts";
 
 /** RFC 4861 10: MAX_RTR_SOLICITATIONS, RTR_SOLICITATION_INTERVAL. */
@@ -127,7 +127,16 @@ export async function startClientIpv6(o: ClientIpv6Options): Promise<Ipv6LinkSer
       routesAdded = true;
       for (const dst of SPLIT_DEFAULT_IPV6) {
         const route: RouteSpec = { dst, dev: tunName, metric: o.distance };
-        await net.addRoute(route);
+        try {
+          await net.addRoute(route);
+        } catch (e) {
+          if (!(e instanceof NetCommandError) || !e.stderr.includes("File exists")) throw e;
+          throw new Error(
+            `Cannot add IPv6 default route ${dst} metric ${o.distance}: another route holds ` +
+              "that prefix and metric (another tunnel?); give this one another default-route-distance",
+            { cause: e },
+          );
+        }
       }
       info.defaultRoute = `split ${
         SPLIT_DEFAULT_IPV6.join("+")

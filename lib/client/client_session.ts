@@ -236,7 +236,9 @@ export async function runClientSession(
           dns: ip.dns,
           peerAddress: ip.peerAddress,
           server: serverIp,
-          ipv6: engine.isIpv6Open,
+          // IPv6 routes are client_ipv6.ts's, once a Router Advertisement
+          // says the server routes IPv6 (router lifetime > 0).
+          ipv6: false,
         });
         for (const warning of plan.warnings) log.warn(warning);
         if (plan.pinServer && !pinFirst) await net.pinHostRoute(serverIp);

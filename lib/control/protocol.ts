@@ -69,6 +69,10 @@ export interface ServerSessionStatus {
   txBytes: number;
   rxPackets: number;
   txPackets: number;
+  /** IPv6 (IPV6CP Opened): the client's link-local. */
+  ipv6LinkLocal?: string;
+  /** IPv6: the /64 advertised to the client (`remote-ipv6-prefix-pool`). */
+  ipv6Prefix?: string;
 }
 
 /** The server's answer to `status`. */

@@ -490,6 +490,8 @@ export class SstpServer {
         txBytes: c.txBytes,
         rxPackets: c.rxPackets,
         txPackets: c.txPackets,
+        ...(s.ipv6 === undefined ? {} : { ipv6LinkLocal: s.ipv6.peerLinkLocal }),
+        ...(s.ipv6?.prefix === undefined ? {} : { ipv6Prefix: s.ipv6.prefix }),
       };
     });
   }
