@@ -173,6 +173,8 @@ export class TunnelRunner {
   #pendingIpv6: Ipv6LinkConfig | undefined;
   /** The session's IPv6 service once set up. */
   #ipv6Service: Ipv6LinkService | undefined;
+  /** True from `ipv6Up` until the IPv6 service is set up (or failed). */
+  #isIpv6Starting = false;
   /** Bumped on every IPv6 up/down: a late setup for an old generation is closed. */
   #ipv6Generation = 0;
   /** Source check of inbound IP, set at link-up (see `sourceFilter`). */
@@ -326,10 +328,20 @@ export class TunnelRunner {
         else this.counters.droppedInbound++;
         return;
     }
-    if (r.kind === "ip6" && this.#ipv6Service?.intercept(r.packet)) {
-      this.counters.rxPackets++;
-      this.counters.rxBytes += r.packet.length;
-      return;
+    if (r.kind === "ip6") {
+      const service = this.#ipv6Service;
+      if (this.#isIpv6Starting) {
+        // IPv6 is being set up: a Router Advertisement delivered now would
+        // reach the kernel instead of the session's own IPv6 code (the
+        // client solicits another one once it is ready).
+        this.counters.droppedInbound++;
+        return;
+      }
+      if (service?.intercept(r.packet)) {
+        this.counters.rxPackets++;
+        this.counters.rxBytes += r.packet.length;
+        return;
+      }
     }
     const tun = this.#tun;
     const held = this.#heldForLinkUp;
@@ -382,6 +394,7 @@ export class TunnelRunner {
         case "ipv6Up":
           this.#ipv6Generation++;
           this.#pendingIpv6 = a.ip6;
+          this.#isIpv6Starting = this.#o.onIpv6Up !== undefined;
           if (this.#tun !== undefined) this.#startIpv6(this.#tun);
           break;
         case "ipv6Down":
@@ -429,10 +442,12 @@ export class TunnelRunner {
     if (ip6 === undefined || setup === undefined || this.#done) return;
     const generation = this.#ipv6Generation;
     setup(ip6, tun, (packets) => this.#injectIpv6(packets, generation)).then((service) => {
+      if (generation === this.#ipv6Generation) this.#isIpv6Starting = false;
       if (service === undefined) return;
       if (this.#done || generation !== this.#ipv6Generation) service.close();
       else this.#ipv6Service = service;
     }, (e) => {
+      if (generation === this.#ipv6Generation) this.#isIpv6Starting = false;
       // IPv4 keeps working: a failed IPv6 setup costs IPv6 only.
       this.#o.logger.warn(`Cannot set up IPv6: ${asError(e).message}`);
     });
@@ -440,6 +455,7 @@ export class TunnelRunner {
 
   #stopIpv6(): void {
     this.#ipv6Generation++;
+    this.#isIpv6Starting = false;
     this.#pendingIpv6 = undefined;
     const service = this.#ipv6Service;
     this.#ipv6Service = undefined;
