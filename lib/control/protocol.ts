@@ -73,6 +73,8 @@ export interface ServerSessionStatus {
   ipv6LinkLocal?: string;
   /** IPv6: the /64 advertised to the client (`remote-ipv6-prefix-pool`). */
   ipv6Prefix?: string;
+  /** IPv6: the prefix delegated by DHCPv6-PD (`dhcpv6-pd-pool`). */
+  ipv6DelegatedPrefix?: string;
 }
 
 /** The server's answer to `status`. */

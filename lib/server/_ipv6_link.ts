@@ -20,6 +20,20 @@ import { formatIpv6, formatIpv6Prefix, type Ipv6Prefix, parseIpv6 } from "../ipv
 import type { Ipv6PrefixPool } from "../ipv6/prefix_pool.ts";
 import { Ipv6RouterLink, RA_TIMING } from "../ipv6/router_link.ts";
 import { NetConfig } from "../net/net_config.ts";
+import { Dhcpv6PdResponder } from "../ipv6/dhcpv6_pd_server.ts";
+import {
+  decodeDhcpv6Message,
+  DHCPV6_PORT,
+  dhcpv6MessageName,
+  encodeDhcpv6Message,
+} from "../ipv6/dhcpv6.ts";
+import {
+  decodeIpv6Packet,
+  decodeUdp,
+  encodeIpv6Packet,
+  encodeUdp,
+  NEXT_HEADER,
+} from "../ipv6/ipv6_packet.ts";
 
 /** What a session's IPv6 needs. */
 export interface ServerIpv6Options {
@@ -35,7 +49,14 @@ export interface ServerIpv6Options {
   ip?: (args: string[]) => Promise<unknown>;
   /** Called with the prefix once it is routed, and with undefined when it is released. */
   onPrefix?: (prefix: string | undefined) => void;
+  /** The server's DHCPv6 DUID (RFC 8415 11), for prefix delegation (`dhcpv6-pd-pool`). */
+  serverDuid?: Uint8Array;
+  /** Called with the delegated prefix once it is routed, and with undefined when released. */
+  onDelegated?: (prefix: string | undefined) => void;
 }
+
+/** Hop limit of the DHCPv6 replies (RFC 8200 default; they stay on the link). */
+const DHCPV6_HOP_LIMIT = 64;
 
 /** Sets up a session's IPv6 and returns the service that answers its RS and sends its RAs. */
 export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkService> {
@@ -78,6 +99,7 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
     mtu: o.mtu,
     dns,
   });
+  const pd = startPrefixDelegation(o, ip, dns, () => closed);
   const prefixText = prefix === undefined ? undefined : formatIpv6Prefix(prefix);
   if (prefixText !== undefined) o.onPrefix?.(prefixText);
   o.log.info(
@@ -102,6 +124,7 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
   schedule(nextInterval(initialLeft));
   return {
     intercept(packet) {
+      if (pd?.intercept(packet)) return true;
       const v = router.receive(packet);
       if (!v.taken) return false;
       if (v.problem !== undefined) o.log.debug(`IPv6: discarded ${v.problem}`);
@@ -113,7 +136,91 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
       closed = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
+      pd?.close();
       release();
+    },
+  };
+}
+
+/**
+ * DHCPv6 prefix delegation (RFC 8415 18.3) from the profile's
+ * `dhcpv6-pd-pool`: answers the client's messages to port 547 and routes the
+ * delegated prefix via the session's interface. Undefined when the profile
+ * has no such pool.
+ */
+function startPrefixDelegation(
+  o: ServerIpv6Options,
+  ip: (args: string[]) => Promise<unknown>,
+  dns: Uint8Array[],
+  isClosed: () => boolean,
+): { intercept(packet: Uint8Array): boolean; close(): void } | undefined {
+  const name = o.profile.dhcpv6PdPool;
+  if (name === undefined || o.serverDuid === undefined) return undefined;
+  const pool = o.pools.get(name);
+  if (pool === undefined) {
+    o.log.warn(`DHCPv6-PD: pool "${name}" does not exist; no prefix delegation`);
+    return undefined;
+  }
+  const source = parseIpv6(o.ip6.localLinkLocal)!;
+  const responder = new Dhcpv6PdResponder({
+    serverDuid: o.serverDuid,
+    allocate: () => pool.allocate(),
+    release: (p) => pool.release(p),
+    dns,
+  });
+  let routed: string | undefined;
+  let work: Promise<unknown> = Promise.resolve();
+  const route = (add: string | undefined) =>
+    work = work.then(async () => {
+      if (routed !== undefined) {
+        await ip(["-6", "route", "del", routed, "dev", o.tunName]).catch(() => {});
+        o.log.info(`DHCPv6-PD: ${routed} released`);
+        routed = undefined;
+        o.onDelegated?.(undefined);
+      }
+      if (add !== undefined && !isClosed()) {
+        await ip(["-6", "route", "add", add, "dev", o.tunName]);
+        routed = add;
+        o.log.info(`DHCPv6-PD: ${add} delegated via ${o.tunName}`);
+        o.onDelegated?.(add);
+      }
+    }).catch((e) => o.log.warn(`DHCPv6-PD: Cannot route: ${(e as Error).message}`));
+  return {
+    intercept(bytes) {
+      // Cheap test first: UDP to port 547.
+      if (bytes.length < 48 || bytes[6] !== NEXT_HEADER.UDP) return false;
+      if (((bytes[42]! << 8) | bytes[43]!) !== DHCPV6_PORT.SERVER) return false;
+      try {
+        const packet = decodeIpv6Packet(bytes);
+        const udp = decodeUdp(packet.payload);
+        const message = decodeDhcpv6Message(udp.payload);
+        const out = responder.respond(message);
+        if (out.discarded !== undefined) {
+          o.log.debug(`DHCPv6-PD: discarded ${dhcpv6MessageName(message.type)}: ${out.discarded}`);
+        }
+        if (out.released !== undefined) route(undefined);
+        if (out.delegated !== undefined) route(formatIpv6Prefix(out.delegated));
+        if (out.reply !== undefined) {
+          o.send([encodeIpv6Packet({
+            source,
+            destination: packet.source,
+            nextHeader: NEXT_HEADER.UDP,
+            hopLimit: DHCPV6_HOP_LIMIT,
+            payload: encodeUdp({
+              sourcePort: DHCPV6_PORT.SERVER,
+              destinationPort: udp.sourcePort,
+              payload: encodeDhcpv6Message(out.reply),
+            }),
+          })]);
+        }
+      } catch (e) {
+        o.log.debug(`DHCPv6-PD: discarded a packet: ${(e as Error).message}`);
+      }
+      return true;
+    },
+    close() {
+      responder.close();
+      route(undefined);
     },
   };
 }

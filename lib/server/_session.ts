@@ -65,7 +65,13 @@ export interface ServerSession extends SessionEntry {
   radius?: RadiusAuthorization;
   accounting?: SessionAccounting;
   /** IPv6 (IPV6CP Opened): the client's link-local and the /64 routed to it. */
-  ipv6?: { peerLinkLocal: string; localLinkLocal: string; prefix?: string };
+  ipv6?: {
+    peerLinkLocal: string;
+    localLinkLocal: string;
+    prefix?: string;
+    /** The prefix delegated by DHCPv6-PD (`dhcpv6-pd-pool`), routed via the session. */
+    delegatedPrefix?: string;
+  };
 }
 
 /** What a session needs from its server. */
@@ -86,6 +92,8 @@ export interface SessionContext {
   throttle?: AuthThrottle;
   /** `ipv6-pools` by name. */
   ipv6Pools?: () => ReadonlyMap<string, Ipv6PrefixPool>;
+  /** The server's DHCPv6 DUID (stable for the server's life). */
+  dhcpv6Duid?: Uint8Array;
 }
 
 /** Starts the session on `duplex` (the HTTP 200 is already sent). */
@@ -366,6 +374,12 @@ export function startSession(
           if (session.ipv6 === undefined) return;
           if (prefix === undefined) delete session.ipv6.prefix;
           else session.ipv6.prefix = prefix;
+        },
+        ...(ctx.dhcpv6Duid === undefined ? {} : { serverDuid: ctx.dhcpv6Duid }),
+        onDelegated: (prefix) => {
+          if (session.ipv6 === undefined) return;
+          if (prefix === undefined) delete session.ipv6.delegatedPrefix;
+          else session.ipv6.delegatedPrefix = prefix;
         },
       });
     },

@@ -154,6 +154,8 @@ export class SstpServer {
       secrets: () => this.#secrets,
       pools: this.#pools,
       ipv6Pools: () => this.#ipv6Pools,
+      // DUID-UUID (RFC 8415 11.5): type 4 and 16 random bytes, for this server's life.
+      dhcpv6Duid: new Uint8Array([0, 4, ...crypto.getRandomValues(new Uint8Array(16))]),
       registry: this.#registry,
       platform: o.platform,
       reactor,
@@ -492,6 +494,9 @@ export class SstpServer {
         txPackets: c.txPackets,
         ...(s.ipv6 === undefined ? {} : { ipv6LinkLocal: s.ipv6.peerLinkLocal }),
         ...(s.ipv6?.prefix === undefined ? {} : { ipv6Prefix: s.ipv6.prefix }),
+        ...(s.ipv6?.delegatedPrefix === undefined
+          ? {}
+          : { ipv6DelegatedPrefix: s.ipv6.delegatedPrefix }),
       };
     });
   }
