@@ -41,10 +41,19 @@ export function linkLocalAddress(identifier: Uint8Array): string {
   return formatIpv6(linkLocalFromInterfaceId(identifier));
 }
 
+/** The identifier as four groups after fe80:: (pppd's layout in debug logs), e.g. `fe80::0:0:0:1`. */
+function describeGroups(identifier: Uint8Array): string {
+  const groups: string[] = [];
+  for (let i = 0; i < INTERFACE_IDENTIFIER_LENGTH; i += 2) {
+    groups.push((((identifier[i] ?? 0) << 8) | (identifier[i + 1] ?? 0)).toString(16));
+  }
+  return `fe80::${groups.join(":")}`;
+}
+
 /** Renders Interface-Identifier data, e.g. `addr fe80::1:2:3:4`. */
 export function describeInterfaceIdentifier(data: Uint8Array): string {
   return data.length === INTERFACE_IDENTIFIER_LENGTH
-    ? `addr ${linkLocalAddress(data)}`
+    ? `addr ${describeGroups(data)}`
     : `addr <len=${data.length}>`;
 }
 
