@@ -32,6 +32,10 @@ const COMMENT: Informational = { informational: "a note for the administrator (R
 /** Server file keys, as `section.key` (`.key` for the top level). */
 const SERVER_AUDIT: Record<string, Audit> = {
   ".sstp-server": { test: CONFIG_TEST },
+  ".ipv6-pools": { test: "test/ipv6_netns_test.ts" },
+  "profiles.remote-ipv6-prefix-pool": { test: "test/ipv6_netns_test.ts" },
+  "profiles.dhcpv6-pd-pool": { test: CONFIG_TEST },
+  "profiles.local-ipv6-interface-id": { test: CONFIG_TEST },
   "sstp-server.pfs": { test: "test/server_tls_policy_netns_test.ts" },
   "sstp-server.ciphers": { test: "test/server_tls_policy_netns_test.ts" },
   "sstp-server.force-aes": { test: "test/server_tls_policy_netns_test.ts" },
@@ -149,6 +153,7 @@ const SERVER_AUDIT: Record<string, Audit> = {
  */
 const CLIENT_AUDIT: Record<string, Audit> = {
   bridge: { test: "test/bcp_bridge_netns_test.ts" },
+  "use-ipv6": { test: "test/ipv6_netns_test.ts" },
   "tls-engine": { test: CLIENT_OPTIONS },
   pfs: { test: "test/server_tls_policy_netns_test.ts" },
   ciphers: { test: "test/server_tls_policy_netns_test.ts" },

@@ -27,6 +27,8 @@ function pair(opts: {
   password?: string;
   clientCert?: Uint8Array;
   helloMs?: number | null;
+  clientIpv6?: boolean;
+  serverIpv6?: boolean;
 } = {}): { h: EngineHarness; client: SessionEngine; server: SessionEngine } {
   const client = createClientEngine({
     certHashes: certHashes(opts.clientCert ?? CERT),
@@ -36,6 +38,7 @@ function pair(opts: {
     helloMs: opts.helloMs === undefined ? 60_000 : opts.helloMs,
     randomBytes: seededRandomBytes(1),
     logger: NOOP_LOGGER,
+    ...(opts.clientIpv6 ? { ipv6: true } : {}),
   });
   const server = createServerEngine({
     certHashes: HASHES,
@@ -50,6 +53,7 @@ function pair(opts: {
     helloMs: opts.helloMs === undefined ? 60_000 : opts.helloMs,
     randomBytes: seededRandomBytes(2),
     logger: NOOP_LOGGER,
+    ...(opts.serverIpv6 ? { ipv6: true } : {}),
   });
   const h = new EngineHarness(client, server);
   return { h, client, server };
@@ -228,3 +232,67 @@ Deno.test("IP sent before the call is connected is not carried", () => {
   h.runUntil(() => client.pppPhase === "Authenticate", 10_000);
   assert.equal(h.sendIp("client", buildIcmpEcho("198.18.100.2", "198.18.100.1")), false);
 });
+
+Deno.test("engine pair with IPv6 on both sides reaches IPV6CP Opened with link-locals from the interface identifiers and carries IPv6", () => {
+  const { h, client, server } = pair({ clientIpv6: true, serverIpv6: true });
+  h.start();
+  assert.ok(h.runUntil(() => h.ipv6Up.client !== undefined && h.ipv6Up.server !== undefined));
+  assert.ok(h.linkUp.client && h.linkUp.server, "IPv4 is up as well");
+  const c = h.ipv6Up.client!;
+  const s = h.ipv6Up.server!;
+  assert.deepEqual(c.localInterfaceId, s.peerInterfaceId);
+  assert.deepEqual(c.peerInterfaceId, s.localInterfaceId);
+  assert.notDeepEqual(c.localInterfaceId, c.peerInterfaceId);
+  assert.equal(c.localInterfaceId.length, 8);
+  const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  // fe80::/64 + the 64-bit identifier (RFC 5072 5), in RFC 5952 text.
+  const iidGroups = (b: Uint8Array) =>
+    [0, 2, 4, 6].map((i) => parseInt(hex(b.subarray(i, i + 2)), 16).toString(16)).join(":");
+  assert.equal(c.localLinkLocal, `fe80::${iidGroups(c.localInterfaceId)}`);
+  assert.equal(c.peerLinkLocal, s.localLinkLocal);
+  assert.equal(s.peerLinkLocal, c.localLinkLocal);
+  assert.ok(client.isIpv6Open && server.isIpv6Open);
+  assert.equal(client.ip6?.localLinkLocal, c.localLinkLocal);
+  const ip6 = new Uint8Array(40);
+  ip6[0] = 0x60;
+  ip6[6] = 59; // No Next Header
+  ip6[7] = 64;
+  assert.ok(h.sendIp6("client", ip6));
+  assert.ok(h.sendIp6("server", ip6));
+  h.runUntil(() => h.delivered.server.length === 1 && h.delivered.client.length === 1, 1000);
+  assert.deepEqual(h.delivered.server[0], ip6);
+  assert.deepEqual(h.delivered.client[0], ip6);
+});
+
+for (const rejecting of ["client", "server"] as const) {
+  Deno.test(`engine pair: a ${rejecting} without IPV6CP Protocol-Rejects it and IPv4 still works`, () => {
+    const { h, client, server } = pair({
+      clientIpv6: rejecting !== "client",
+      serverIpv6: rejecting !== "server",
+    });
+    h.start();
+    assert.ok(h.runUntil(() => h.linkUp.client !== undefined && h.linkUp.server !== undefined));
+    // Let every IPV6CP restart timer run out: nothing may take IPv4 down.
+    h.runUntil(() => false, 40_000);
+    assert.equal(h.closed.client, undefined);
+    assert.equal(h.closed.server, undefined);
+    assert.equal(h.ipv6Up.client, undefined);
+    assert.equal(h.ipv6Up.server, undefined);
+    assert.ok(!client.isIpv6Open && !server.isIpv6Open);
+    assert.ok(client.isIpv4Open && server.isIpv4Open);
+    const accepting = rejecting === "client" ? "server" : "client";
+    const rejects = h.sent[rejecting].filter((p) =>
+      p.kind === "data" && p.data[2] === 0xc0 && p.data[3] === 0x21 && p.data[4] === 8 &&
+      p.data[8] === 0x80 && p.data[9] === 0x57
+    );
+    assert.equal(rejects.length, 1, "one LCP Protocol-Reject of IPV6CP");
+    const ipv6cpSent = h.sent[accepting].filter((p) =>
+      p.kind === "data" && p.data[2] === 0x80 && p.data[3] === 0x57
+    );
+    assert.equal(ipv6cpSent.length, 1, "the other side stops after the reject");
+    const echo = buildIcmpEcho("198.18.100.2", "198.18.100.1");
+    assert.ok(h.sendIp("client", echo));
+    h.runUntil(() => h.delivered.server.length === 1, 1000);
+    assert.equal(h.delivered.server.length, 1);
+  });
+}

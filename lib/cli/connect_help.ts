@@ -70,6 +70,9 @@ Link
                              IP address (no)
   --use-peer-dns yes|no      use the DNS servers the server offers, routed through
                              the tunnel (no)
+  --use-ipv6 yes|no          negotiate IPv6 (IPV6CP) and take an address from the
+                             server's Router Advertisement; with add-default-route
+                             also ::/1 + 8000::/1 via the tunnel (no)
   --reconnect yes|no         reconnect after the link drops (yes)
   --dial-on-demand yes|no    keep the interface waiting with a placeholder address
                              and the routes; the first packet into it dials (no)

@@ -58,6 +58,7 @@ Deno.test("parseConnectOptions() applies the defaults", async () => {
       defaultRouteDistance: 1,
       usePeerDns: false,
       bridge: undefined,
+      useIpv6: false,
       name: "sstp-out1",
       sni: "vpn.example.com",
       tlsVersion: "any",

@@ -42,6 +42,7 @@ import { joinBridge } from "../net/bridge_port.ts";
 import { planTunnelRoutes, SPLIT_DEFAULT_IPV4, SPLIT_DEFAULT_IPV6 } from "./tunnel_routes.ts";
 import { asError, ERROR_CODE, ProtocolError } from "../errors.ts";
 import { parseFingerprint } from "../cert/fingerprint.ts";
+import { type ClientIpv6Info, startClientIpv6 } from "./client_ipv6.ts";
 
 /** Live information about a session, for `sstp status`. */
 export interface ClientSessionInfo {
@@ -70,6 +71,8 @@ export interface ClientSessionInfo {
   defaultRoute?: string;
   /** Host routes to the peer DNS servers through the tunnel. */
   dnsRoutes?: string[];
+  /** IPv6 (`use-ipv6` and IPV6CP Opened): link-locals, SLAAC addresses, prefixes. */
+  ipv6?: ClientIpv6Info;
   /** The protocol engine, once negotiation has started (SSTP and PPP states). */
   engine?: SessionEngine;
   /** The data path runner, once negotiation has started (traffic counters). */
@@ -284,10 +287,13 @@ export async function runClientSession(
       requestDns: o.usePeerDns,
       serverAddress: duplex.remoteAddr.hostname,
       ...(o.bridge !== undefined ? { bridge: true } : {}),
+      ...(o.useIpv6 ? { ipv6: true } : {}),
       randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
       logger: log,
     });
     info.engine = engine;
+    /** The IPv4 DNS servers written to resolv.conf (kept when IPv6 ones are added). */
+    let appliedDns: readonly string[] = [];
     const runner = new TunnelRunner({
       engine,
       transport: duplex,
@@ -317,7 +323,9 @@ export async function runClientSession(
           dns: ip.dns,
           peerAddress: ip.peerAddress,
           server: serverIp,
-          ipv6: engine.isIpv6Open,
+          // IPv6 routes are client_ipv6.ts's, once a Router Advertisement
+          // says the server routes IPv6 (router lifetime > 0).
+          ipv6: false,
         });
         for (const warning of plan.warnings) log.warn(warning);
         if (plan.pinServer && !pinFirst) await net.pinHostRoute(serverIp);
@@ -332,7 +340,10 @@ export async function runClientSession(
         if (ip.dns.length > 0) {
           const applied = o.usePeerDns && plan.dnsServers.length > 0;
           log.info(`peer DNS: ${ip.dns.join(", ")}${applied ? " (applied)" : ""}`);
-          if (applied) await net.setDns(plan.dnsServers);
+          if (applied) {
+            await net.setDns(plan.dnsServers);
+            appliedDns = plan.dnsServers;
+          }
         }
         info.phase = "connected";
         info.ip = ip;
@@ -355,6 +366,22 @@ export async function runClientSession(
         log.info(`bridge: ${tap.name} joined ${bridge}`);
         return tap;
       },
+      onIpv6Up: (ip6, tunDevice, send) =>
+        startClientIpv6({
+          ip6,
+          tunName: tunDevice.name,
+          net,
+          addDefaultRoute: o.addDefaultRoute,
+          distance: o.defaultRouteDistance,
+          usePeerDns: o.usePeerDns,
+          ipv4Dns: () => appliedDns,
+          send,
+          log,
+          onInfo: (v6) => {
+            info.ipv6 = v6;
+            update();
+          },
+        }),
     });
     info.runner = runner;
     const stop = () => {

@@ -51,6 +51,14 @@ export function clientStatus(
   }
   if (i?.defaultRoute !== undefined) reply.defaultRoute = i.defaultRoute;
   if (o.killSwitch) reply.killSwitch = i?.phase === "connected" ? "armed" : "blocking";
+  if (i?.ipv6 !== undefined) {
+    reply.ipv6LinkLocal = i.ipv6.localLinkLocal;
+    reply.ipv6PeerLinkLocal = i.ipv6.peerLinkLocal;
+    reply.ipv6Addresses = i.ipv6.addresses;
+    reply.ipv6Prefixes = i.ipv6.prefixes;
+    if (i.ipv6.dns.length > 0) reply.ipv6Dns = i.ipv6.dns;
+    reply.ipv6DefaultRoute = i.ipv6.defaultRoute;
+  }
   if (i?.dnsRoutes !== undefined) reply.dnsRoutes = i.dnsRoutes;
   if (i?.connectedAtMs !== undefined) {
     reply.uptimeMs = Math.round(nowMs - i.connectedAtMs);

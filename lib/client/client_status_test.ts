@@ -35,3 +35,33 @@ Deno.test("clientStatus() shows how the default route and the DNS routes are ins
   );
   assert.equal(waiting.defaultRoute, undefined);
 });
+
+Deno.test("clientStatus() shows the IPv6 link-locals, SLAAC addresses, prefixes and default route", () => {
+  const client = {
+    attempts: 1,
+    info: {
+      phase: "connected",
+      server: "198.18.60.1:443",
+      correlationId: "{00000000-0000-0000-0000-000000000000}",
+      ipv6: {
+        localLinkLocal: "fe80::a:b:c:d",
+        peerLinkLocal: "fe80::1",
+        addresses: ["2001:2:0:100:a:b:c:d/64"],
+        prefixes: ["2001:2:0:100::/64"],
+        dns: ["2001:2::53"],
+        defaultRoute: "none",
+      },
+    },
+  } as unknown as SstpClient;
+  const options = {
+    name: "sstp-out1",
+    connectTo: { host: "198.18.60.1", port: 443, kind: "ipv4" },
+    user: "carol",
+  } as unknown as ConnectOptions;
+  const lines = formatClientMonitor(clientStatus(client, options, 0)).join("\n");
+  assert.match(lines, /^ *ipv6-link-local: fe80::a:b:c:d$/m);
+  assert.match(lines, /^ *ipv6-peer-link-local: fe80::1$/m);
+  assert.match(lines, /^ *ipv6-addresses: \["2001:2:0:100:a:b:c:d\/64"\]$/m);
+  assert.match(lines, /^ *ipv6-prefixes: \["2001:2:0:100::\/64"\]$/m);
+  assert.match(lines, /^ *ipv6-dns: \["2001:2::53"\]$/m);
+});

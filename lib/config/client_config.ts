@@ -105,6 +105,12 @@ export interface ConnectOptions {
    * carries Ethernet frames beside IPCP. Absent: no bridging.
    */
   bridge: string | undefined;
+  /**
+   * `use-ipv6` (default no): run IPV6CP, configure the link-local and the
+   * address from the server's Router Advertisement (SLAAC), IPv6 default
+   * route with `add-default-route`, IPv6 DNS with `use-peer-dns`.
+   */
+  useIpv6: boolean;
   /** `name`: the tunnel interface (default `sstp-out1`). */
   name: string;
   /** `sni`: TLS server name to send, or `undefined` for none. */
@@ -211,6 +217,7 @@ export const BOOLEAN_KEYS = [
   "add-default-route",
   "use-peer-dns",
   "force-aes",
+  "use-ipv6",
   "reconnect",
   "disabled",
   "kill-switch",
@@ -523,6 +530,7 @@ export function buildConnectOptions(
     defaultRouteDistance: get("default-route-distance", (t) => parseIntegerIn(t, 0, 255)) ?? 1,
     usePeerDns: get("use-peer-dns", parseYesNo) ?? false,
     bridge: get("bridge", parseInterfaceName),
+    useIpv6: get("use-ipv6", parseYesNo) ?? false,
     name: get("name", parseInterfaceName) ?? DEFAULT_CLIENT_INTERFACE,
     sni,
     ...tls,

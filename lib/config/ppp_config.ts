@@ -21,6 +21,7 @@ import {
   parseYesNo,
 } from "./values.ts";
 import { parseRateLimit, type RateLimit } from "./rate_limit.ts";
+import { formatIpv6, formatIpv6Prefix, parseIpv6, parseIpv6Prefix } from "../ipv6/address.ts";
 import { type Located, type YamlEntry, type YamlSource } from "./yaml_source.ts";
 
 /** A static server interface: this user's tunnel always gets this name. */
@@ -88,6 +89,14 @@ export interface PppProfile {
   remoteAddress: AddressSource | undefined;
   /** DNS servers offered in IPCP (RFC 1877: at most two). */
   dnsServer: string[];
+  /** IPv6 entries of `dns-server`, sent as RDNSS in Router Advertisements (RFC 8106). */
+  dnsServer6?: string[];
+  /** `remote-ipv6-prefix-pool`: a /64 per session from this `ipv6-pools` entry, advertised by RA. */
+  remoteIpv6PrefixPool?: string;
+  /** `dhcpv6-pd-pool`: a delegated prefix per session via DHCPv6-PD (RFC 8415). */
+  dhcpv6PdPool?: string;
+  /** `local-ipv6-interface-id`: our IPV6CP Interface-Identifier (8 bytes); absent: auto (random). */
+  localIpv6InterfaceId?: Uint8Array;
   /**
    * At most one session per user. `default` in the file is resolved from
    * the `default` profile (built-in: no).
@@ -145,6 +154,16 @@ export interface IpPool {
   nextPool: string | undefined;
 }
 
+/** `/ipv6 pool`: prefixes of `prefix-length` handed out from `prefix`. */
+export interface Ipv6PoolConfig {
+  /** Pool name. */
+  name: string;
+  /** The pool's prefix, RFC 5952 text with its length (`2001:2:0:100::/56`). */
+  prefix: string;
+  /** Length of each handed-out prefix (64 for SLAAC). */
+  prefixLength: number;
+}
+
 /** A profile entry before `default` tri-states are resolved. */
 export interface RawPppProfile extends Omit<PppProfile, "onlyOne" | "changeTcpMss"> {
   /** `only-one` as written; `default` takes the `default` profile's value. */
@@ -185,8 +204,12 @@ const PROFILE_KEYS = [
   "address-list",
   "on-up",
   "on-down",
+  "remote-ipv6-prefix-pool",
+  "dhcpv6-pd-pool",
+  "local-ipv6-interface-id",
   "comment",
 ] as const;
+const IPV6_POOL_KEYS = ["name", "prefix", "prefix-length", "comment"] as const;
 const POOL_KEYS = ["name", "ranges", "next-pool", "comment"] as const;
 const INTERFACE_KEYS = ["name", "user", "comment"] as const;
 
@@ -195,6 +218,36 @@ export function parseIpv4Value(text: string): string {
   const address = parseIpv4(text.trim());
   if (address === undefined) throw new InvalidValueError(`"${text}" is not an IPv4 address`);
   return formatIpv4(address);
+}
+
+/** Parses a `dns-server` entry: an IPv4 address or an IPv6 address (RFC 5952 text out). */
+function parseDnsValue(text: string): { v4?: string; v6?: string } {
+  const t = text.trim();
+  if (t.includes(":")) {
+    const bytes = parseIpv6(t);
+    if (bytes === undefined) throw new InvalidValueError(`"${text}" is not an IPv6 address`);
+    return { v6: formatIpv6(bytes) };
+  }
+  return { v4: parseIpv4Value(t) };
+}
+
+/**
+ * Parses `local-ipv6-interface-id`: `auto` (undefined: a random identifier)
+ * or the 64-bit identifier written as the low half of an IPv6 address
+ * (`::1`, `::a:b:c:d`), as RouterOS shows it; zero is not allowed (RFC 5072 4.1).
+ */
+export function parseInterfaceIdValue(text: string): Uint8Array | undefined {
+  const t = text.trim();
+  if (t.toLowerCase() === "auto") return undefined;
+  const bytes = parseIpv6(t);
+  if (bytes === undefined || bytes.subarray(0, 8).some((b) => b !== 0)) {
+    throw new InvalidValueError(`"${text}" is not auto or a 64-bit interface id such as ::1`);
+  }
+  const iid = bytes.slice(8);
+  if (iid.every((b) => b === 0)) {
+    throw new InvalidValueError(`"${text}": the interface id must not be zero (RFC 5072 4.1)`);
+  }
+  return iid;
 }
 
 /** Parses an address-or-pool value (`/ppp profile remote-address`). */
@@ -376,9 +429,11 @@ export function readProfiles(source: YamlSource, node: Node | undefined): Locate
       source.value(fields.get(key), `${path}.${key}`, parse);
     const dnsEntry = fields.get("dns-server");
     const dnsServer: string[] = [];
+    const dnsServer6: string[] = [];
     for (const text of dnsEntry ? source.list(dnsEntry, `${path}.dns-server`) : []) {
-      const address = source.parseText(text, `${path}.dns-server`, parseIpv4Value);
-      if (address !== undefined) dnsServer.push(address);
+      const address = source.parseText(text, `${path}.dns-server`, parseDnsValue);
+      if (address?.v4 !== undefined) dnsServer.push(address.v4);
+      if (address?.v6 !== undefined) dnsServer6.push(address.v6);
     }
     if (dnsServer.length > 2) {
       source.report(
@@ -408,6 +463,10 @@ export function readProfiles(source: YamlSource, node: Node | undefined): Locate
       addressList: v("address-list", parseAddressListName),
       onUp: v("on-up", parseNonEmpty),
       onDown: v("on-down", parseNonEmpty),
+      ...(dnsServer6.length > 0 ? { dnsServer6 } : {}),
+      ...optional("remoteIpv6PrefixPool", v("remote-ipv6-prefix-pool", parseName)),
+      ...optional("dhcpv6PdPool", v("dhcpv6-pd-pool", parseName)),
+      ...optional("localIpv6InterfaceId", v("local-ipv6-interface-id", parseInterfaceIdValue)),
     } as const;
     const bridgeOnly = ["bridge-path-cost", "bridge-port-priority", "bridge-horizon"]
       .filter((k) => fields.has(k));
@@ -450,6 +509,47 @@ export function readPools(source: YamlSource, node: Node | undefined): Located<I
     }
     const nextPool = source.value(fields.get("next-pool"), `${path}.next-pool`, parseName);
     if (name !== undefined) out.push(source.locate({ name, ranges, nextPool }, path, item, fields));
+  }
+  return out;
+}
+
+/** Reads `ipv6-pools` (`/ipv6 pool`). */
+export function readIpv6Pools(
+  source: YamlSource,
+  node: Node | undefined,
+): Located<Ipv6PoolConfig>[] {
+  const out: Located<Ipv6PoolConfig>[] = [];
+  const list = items(source, node, "ipv6-pools", IPV6_POOL_KEYS, "IPv6 pools");
+  for (const { fields, path, node: item } of list) {
+    const name = required(source, fields, "name", path, item, parseName);
+    const prefix = required(source, fields, "prefix", path, item, (t) => {
+      const p = parseIpv6Prefix(t.trim());
+      if (typeof p === "string") throw new InvalidValueError(p);
+      return p;
+    });
+    const prefixLength = required(source, fields, "prefix-length", path, item, (t) => {
+      const n = Number(t.trim());
+      if (!Number.isInteger(n) || n < 1 || n > 128) {
+        throw new InvalidValueError(`"${t}" is not a prefix length (1-128)`, "range");
+      }
+      return n;
+    });
+    if (prefix !== undefined && prefixLength !== undefined && prefixLength < prefix.length) {
+      source.report(
+        item,
+        `${path}.prefix-length`,
+        `${prefixLength} is shorter than the pool's /${prefix.length}`,
+      );
+      continue;
+    }
+    if (name !== undefined && prefix !== undefined && prefixLength !== undefined) {
+      out.push(source.locate(
+        { name, prefix: formatIpv6Prefix(prefix), prefixLength },
+        path,
+        item,
+        fields,
+      ));
+    }
   }
   return out;
 }

@@ -35,16 +35,19 @@ import { interfaceNameProblem } from "./interface_names.ts";
 import { formatIpv4Range, isIpv4, isIpv6, parseIpv4, rangeContains, rangesOverlap } from "../ip.ts";
 import {
   type IpPool,
+  type Ipv6PoolConfig,
   PPP_SECTION_KEYS,
   type PppProfile,
   type PppSecret,
   type RawPppProfile,
   readInterfaces,
+  readIpv6Pools,
   readPools,
   readProfiles,
   readSecrets,
   type StaticInterface,
 } from "./ppp_config.ts";
+export type { Ipv6PoolConfig } from "./ppp_config.ts";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_S,
   DEFAULT_MTU,
@@ -201,6 +204,8 @@ export interface ServerConfig {
   profiles: PppProfile[];
   /** `/ip pool` entries. */
   pools: IpPool[];
+  /** `/ipv6 pool` entries (`ipv6-pools`). */
+  ipv6Pools: Ipv6PoolConfig[];
   /** `radius`, `ppp-aaa` and `radius-incoming`. */
   radius: RadiusConfig;
   /** Things that are allowed but probably unintended. */
@@ -213,6 +218,7 @@ const TOP_KEYS = [
   "secrets",
   "profiles",
   "pools",
+  "ipv6-pools",
   ...RADIUS_TOP_KEYS,
 ] as const;
 const SERVER_KEYS = [
@@ -355,6 +361,7 @@ export function parseServerConfig(
   }
   const rawProfiles = readProfiles(source, top.get("profiles")?.value);
   const pools = readPools(source, top.get("pools")?.value);
+  const ipv6Pools = readIpv6Pools(source, top.get("ipv6-pools")?.value);
   const rawSecrets = readSecrets(source, top.get("secrets")?.value);
   const interfaces = readInterfaces(source, top.get("interfaces")?.value);
   const radius = readRadiusConfig(source, top);
@@ -362,6 +369,7 @@ export function parseServerConfig(
 
   checkUnique(source, rawProfiles, "profile");
   checkUnique(source, pools, "pool");
+  checkUnique(source, ipv6Pools, "IPv6 pool");
   checkUnique(source, rawSecrets, "secret");
   checkPools(source, pools);
   const profiles = resolveProfiles(rawProfiles.map((p) => p.value));
@@ -401,6 +409,31 @@ export function parseServerConfig(
         `another profile uses horizon ${seen} on bridge "${bridge}"; a Linux bridge has only ` +
           "one horizon group (isolated ports), so every profile on it must use the same value",
       );
+    }
+  }
+  const ipv6PoolNames = new Map(ipv6Pools.map((p) => [p.value.name, p.value]));
+  for (const p of rawProfiles) {
+    const checks = [
+      ["remote-ipv6-prefix-pool", p.value.remoteIpv6PrefixPool, 64],
+      ["dhcpv6-pd-pool", p.value.dhcpv6PdPool, undefined],
+    ] as const;
+    for (const [key, name, length] of checks) {
+      if (name === undefined) continue;
+      const pool = ipv6PoolNames.get(name);
+      if (pool === undefined) {
+        source.reportAt(
+          p.lineOf(key),
+          `${p.path}.${key}`,
+          `pool "${name}" is not defined in ipv6-pools`,
+        );
+      } else if (length !== undefined && pool.prefixLength !== length) {
+        // SLAAC needs a 64-bit interface identifier (RFC 4862 5.5.3, RFC 5072 4.1).
+        source.reportAt(
+          p.lineOf(key),
+          `${p.path}.${key}`,
+          `pool "${name}" hands out /${pool.prefixLength} prefixes; SLAAC needs prefix-length 64`,
+        );
+      }
     }
   }
   const secrets = rawSecrets.map(({ value: s, lineOf, path }): PppSecret => {
@@ -461,6 +494,7 @@ export function parseServerConfig(
     secrets,
     profiles,
     pools: pools.map((x) => x.value),
+    ipv6Pools: ipv6Pools.map((x) => x.value),
     radius,
     warnings,
   };

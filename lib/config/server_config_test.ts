@@ -591,3 +591,57 @@ Deno.test("parseServerConfig() checks the admission limits and authentication-de
       /max-handshakes/.test(e.message),
   );
 });
+
+Deno.test("parseServerConfig() reads ipv6-pools and the profile's IPv6 keys", () => {
+  const config = parseServerConfig(
+    MINIMAL + `ipv6-pools:
+  - { name: v6, prefix: "2001:2:0:100::/56", prefix-length: 64 }
+  - { name: pd, prefix: "2001:2:0:8000::/52", prefix-length: 60 }
+profiles:
+  - name: default
+    remote-ipv6-prefix-pool: v6
+    dhcpv6-pd-pool: pd
+    local-ipv6-interface-id: "::1"
+    dns-server: [198.18.0.53, "2001:2:0:0::53"]
+  - { name: other, local-ipv6-interface-id: auto }
+`,
+    "s.yaml",
+  );
+  assert.deepEqual(config.ipv6Pools, [
+    { name: "v6", prefix: "2001:2:0:100::/56", prefixLength: 64 },
+    { name: "pd", prefix: "2001:2:0:8000::/52", prefixLength: 60 },
+  ]);
+  const p = config.profiles.find((x) => x.name === "default")!;
+  assert.equal(p.remoteIpv6PrefixPool, "v6");
+  assert.equal(p.dhcpv6PdPool, "pd");
+  assert.deepEqual(p.localIpv6InterfaceId, new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1]));
+  assert.deepEqual(p.dnsServer, ["198.18.0.53"]);
+  assert.deepEqual(p.dnsServer6, ["2001:2::53"]);
+  assert.equal(config.profiles.find((x) => x.name === "other")!.localIpv6InterfaceId, undefined);
+});
+
+Deno.test("parseServerConfig() reports bad IPv6 pools and profile references", () => {
+  const issues = issuesOf(
+    MINIMAL + `ipv6-pools:
+  - { name: a, prefix: "2001:2::/48", prefix-length: 40 }
+  - { name: b, prefix: "nonsense", prefix-length: 64 }
+  - { name: c, prefix: "2001:2::/48", prefix-length: 60 }
+profiles:
+  - { name: default, remote-ipv6-prefix-pool: c, dhcpv6-pd-pool: missing }
+  - { name: x, local-ipv6-interface-id: "2001:2::1" }
+  - { name: y, local-ipv6-interface-id: "::" }
+  - { name: z, dns-server: "2001:zz::1" }
+`,
+  );
+  const text = issues.join("\n");
+  assert.match(text, /ipv6-pools\[0\]\.prefix-length: 40 is shorter than the pool's \/48/);
+  assert.match(text, /ipv6-pools\[1\]\.prefix/);
+  assert.match(
+    text,
+    /remote-ipv6-prefix-pool: pool "c" hands out \/60 prefixes; SLAAC needs prefix-length 64/,
+  );
+  assert.match(text, /dhcpv6-pd-pool: pool "missing" is not defined in ipv6-pools/);
+  assert.match(text, /profiles\[1\]\.local-ipv6-interface-id/);
+  assert.match(text, /profiles\[2\]\.local-ipv6-interface-id: .*must not be zero/);
+  assert.match(text, /profiles\[3\]\.dns-server: .*not an IPv6 address/);
+});

@@ -95,6 +95,12 @@ export interface ServerSessionStatus {
   lastCallerId?: string;
   /** Client packets dropped by the upload rate limit. */
   droppedPoliced?: number;
+  /** IPv6 (IPV6CP Opened): the client's link-local. */
+  ipv6LinkLocal?: string;
+  /** IPv6: the /64 advertised to the client (`remote-ipv6-prefix-pool`). */
+  ipv6Prefix?: string;
+  /** IPv6: the prefix delegated by DHCPv6-PD (`dhcpv6-pd-pool`). */
+  ipv6DelegatedPrefix?: string;
 }
 
 /** A `/ppp secret`'s read-only history, as `/ppp secret print` shows it. */

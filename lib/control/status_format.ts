@@ -74,6 +74,11 @@ export function formatSessionMonitor(s: ServerSessionStatus): string[] {
     "caller-id": s.callerId,
     "remote-address": s.address,
     "local-address": s.localAddress,
+    ...(s.ipv6LinkLocal === undefined ? {} : { "ipv6-link-local": s.ipv6LinkLocal }),
+    ...(s.ipv6Prefix === undefined ? {} : { "ipv6-prefix": s.ipv6Prefix }),
+    ...(s.ipv6DelegatedPrefix === undefined
+      ? {}
+      : { "ipv6-delegated-prefix": s.ipv6DelegatedPrefix }),
     uptime: formatSeconds(s.uptimeMs),
     "idle-time": formatSeconds(s.idleTimeMs),
     mtu: s.mtu,

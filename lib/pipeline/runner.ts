@@ -46,7 +46,13 @@ import { asError, type ProtocolError } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { TunDevice, TunReadControl } from "../tun.ts";
-import type { IpConfig, TunnelAction, TunnelEngine, TunnelEvent } from "../tunnel/events.ts";
+import type {
+  IpConfig,
+  Ipv6LinkConfig,
+  TunnelAction,
+  TunnelEngine,
+  TunnelEvent,
+} from "../tunnel/events.ts";
 import type { DirectLane, LaneReadControl } from "../duplex.ts";
 import { SstpFramer } from "../sstp/framer.ts";
 import { encodeSstpPacket, type SstpPacket } from "../sstp/packet.ts";
@@ -67,6 +73,20 @@ export const SYSTEM_TIMERS: TimerApi = {
   set: (fn, ms) => setTimeout(fn, ms),
   clear: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
+
+/**
+ * The IPv6 packets a session's own IPv6 code produces and consumes (Router
+ * Solicitations and Advertisements, DHCPv6), next to the TUN device.
+ */
+export interface Ipv6LinkService {
+  /**
+   * Sees every inbound IPv6 packet before the TUN device; true when it took
+   * the packet (it must not keep `packet`: the bytes are reused).
+   */
+  intercept(packet: Uint8Array): boolean;
+  /** IPv6 is over (IPV6CP down or the session ended): stop timers, undo. */
+  close(): void;
+}
 
 /** The byte stream the session runs over (TLS in production): its lane and a close. */
 export interface RunnerTransport {
@@ -110,6 +130,17 @@ export interface TunnelRunnerOptions {
    * read at link-up. A packet it refuses is dropped. Absent: no limit.
    */
   uploadPolicer?: { take(bytes: number, nowMs: number): boolean } | undefined;
+  /**
+   * IPV6CP opened (after `onLinkUp`'s TUN device is ready): sets IPv6 up on
+   * `tun` and returns the service that sees inbound IPv6 first; `send`
+   * puts IPv6 packets it makes into the tunnel. Absent: IPv6 goes straight
+   * to the TUN device.
+   */
+  onIpv6Up?(
+    ip6: Ipv6LinkConfig,
+    tun: TunDevice,
+    send: (packets: Uint8Array[]) => void,
+  ): Promise<Ipv6LinkService | undefined>;
   /** Overrides of the output queue's bounds (tests). */
   outputLimits?: Partial<OutputLimits>;
   /** The IPv4 source check of the data plane ({@linkcode DataPlaneOptions.allowSource}). */
@@ -175,6 +206,14 @@ export class TunnelRunner {
   /** Output pressure: TUN reads paused; control pressure: transport reads paused. */
   #isOutputOver = false;
   #isControlOver = false;
+  /** IPV6CP's result while it waits for the TUN device. */
+  #pendingIpv6: Ipv6LinkConfig | undefined;
+  /** The session's IPv6 service once set up. */
+  #ipv6Service: Ipv6LinkService | undefined;
+  /** True from `ipv6Up` until the IPv6 service is set up (or failed). */
+  #isIpv6Starting = false;
+  /** Bumped on every IPv6 up/down: a late setup for an old generation is closed. */
+  #ipv6Generation = 0;
   /** Source check of inbound IP, set at link-up (see `sourceFilter`). */
   #sourceFilter: { allows(packet: Uint8Array): boolean } | undefined;
   /** Upload policer, set at link-up (see `uploadPolicer`). */
@@ -357,6 +396,21 @@ export class TunnelRunner {
         this.#ethBatch.push(r.packet);
         return;
     }
+    if (r.kind === "ip6") {
+      const service = this.#ipv6Service;
+      if (this.#isIpv6Starting) {
+        // IPv6 is being set up: a Router Advertisement delivered now would
+        // reach the kernel instead of the session's own IPv6 code (the
+        // client solicits another one once it is ready).
+        this.counters.droppedInbound++;
+        return;
+      }
+      if (service?.intercept(r.packet)) {
+        this.counters.rxPackets++;
+        this.counters.rxBytes += r.packet.length;
+        return;
+      }
+    }
     const tun = this.#tun;
     const held = this.#heldForLinkUp;
     if (tun === undefined && (held === undefined || held.length >= MAX_HELD_PACKETS)) {
@@ -418,6 +472,15 @@ export class TunnelRunner {
         case "bridgeUp":
           this.#bridgeUp();
           break;
+        case "ipv6Up":
+          this.#ipv6Generation++;
+          this.#pendingIpv6 = a.ip6;
+          this.#isIpv6Starting = this.#o.onIpv6Up !== undefined;
+          if (this.#tun !== undefined) this.#startIpv6(this.#tun);
+          break;
+        case "ipv6Down":
+          this.#stopIpv6();
+          break;
         case "closed":
           this.#end(a.error ? { error: a.error } : {});
           break;
@@ -445,6 +508,7 @@ export class TunnelRunner {
       this.#tun = tun;
       if (held.length > 0) tun.writePackets(held);
       this.#startTunReads(tun);
+      this.#startIpv6(tun);
     }, (e) => {
       const error = asError(e);
       this.#o.logger.error(`Cannot bring the link up: ${error.message}`);
@@ -488,6 +552,39 @@ export class TunnelRunner {
     this.#output.pushFramed(framed.bytes, framed.packets);
   }
 
+  #startIpv6(tun: TunDevice): void {
+    const ip6 = this.#pendingIpv6;
+    const setup = this.#o.onIpv6Up;
+    this.#pendingIpv6 = undefined;
+    if (ip6 === undefined || setup === undefined || this.#done) return;
+    const generation = this.#ipv6Generation;
+    setup(ip6, tun, (packets) => this.#injectIpv6(packets, generation)).then((service) => {
+      if (generation === this.#ipv6Generation) this.#isIpv6Starting = false;
+      if (service === undefined) return;
+      if (this.#done || generation !== this.#ipv6Generation) service.close();
+      else this.#ipv6Service = service;
+    }, (e) => {
+      if (generation === this.#ipv6Generation) this.#isIpv6Starting = false;
+      // IPv4 keeps working: a failed IPv6 setup costs IPv6 only.
+      this.#o.logger.warn(`Cannot set up IPv6: ${asError(e).message}`);
+    });
+  }
+
+  #stopIpv6(): void {
+    this.#ipv6Generation++;
+    this.#isIpv6Starting = false;
+    this.#pendingIpv6 = undefined;
+    const service = this.#ipv6Service;
+    this.#ipv6Service = undefined;
+    service?.close();
+  }
+
+  /** IPv6 packets of the session's own IPv6 service, into the tunnel. */
+  #injectIpv6(packets: Uint8Array[], generation: number): void {
+    if (this.#done || generation !== this.#ipv6Generation) return;
+    this.#outbound(packets);
+  }
+
   /**
    * Each TUN batch is framed and queued inside the wake-up that read it;
    * reading pauses while the output queue is under pressure.
@@ -523,6 +620,7 @@ export class TunnelRunner {
     this.#tunReads = undefined;
     this.#tapReads?.stop();
     this.#tapReads = undefined;
+    this.#stopIpv6();
     const finish = async () => {
       await this.#output.drain(1000);
       this.#output.close();

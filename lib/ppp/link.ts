@@ -62,8 +62,14 @@ export interface LinkCommonOptions {
   randomBytes: RandomBytes;
   /** Our MRU (RouterOS `max-mru`). */
   mru?: number;
-  /** Run IPV6CP (default false: IPV6CP is Protocol-Rejected). */
-  ipv6?: boolean;
+  /**
+   * Run IPV6CP (default false: IPV6CP is Protocol-Rejected). A function is
+   * asked when the Network phase begins (the server knows the user's profile
+   * then): false rejects IPV6CP, an object runs it with that identifier.
+   */
+  ipv6?: boolean | (() => false | { interfaceId?: Uint8Array });
+  /** A fixed IPV6CP Interface-Identifier to request (8 non-zero bytes); default random. */
+  ipv6InterfaceId?: Uint8Array;
   /** Where negotiation steps and failures are logged. */
   logger: Logger;
   /** Restart timer for every control protocol (ms, default 3000). */
@@ -130,6 +136,8 @@ export type LinkAction =
   | { type: "bridgeUp" }
   /** BCP left Opened. */
   | { type: "bridgeDown" }
+  /** IPV6CP left Opened. */
+  | { type: "ipv6Down" }
   /** The link is Dead again; `error` says why when it failed. */
   | { type: "dead"; error?: ProtocolError };
 
@@ -160,6 +168,8 @@ export class PppLink {
   #bcp: Bcp | undefined;
   /** Whether this link bridges: decided when the Network phase begins. */
   #bridging = false;
+  /** Whether IPV6CP runs: decided when the Network phase begins. */
+  #ipv6Enabled = false;
   #failure: ProtocolError | undefined;
   /** Set once authentication has completed (both roles). */
   #wasAuthenticated = false;
@@ -294,7 +304,10 @@ export class PppLink {
         this.#log.debug("discard IPCP frame outside the Network phase");
         return [];
       case PROTOCOL.IPV6CP:
-        if (this.#o.ipv6) {
+        if (
+          this.#ipv6Enabled ||
+          (this.#phase !== "Network" && this.#o.ipv6 !== undefined && this.#o.ipv6 !== false)
+        ) {
           if (this.#phase === "Network" && this.#ipv6cp) {
             return this.#cp(this.#ipv6cp, this.#ipv6cp.receive(info, nowMs), nowMs);
           }
@@ -475,6 +488,7 @@ export class PppLink {
   #layerDown(cp: ControlProtocol, nowMs: number): LinkAction[] {
     if (cp === this.#ipcp) return [{ type: "ipDown" }];
     if (cp === this.#bcp) return [{ type: "bridgeDown" }];
+    if (cp === this.#ipv6cp) return [{ type: "ipv6Down" }];
     if (cp !== this.#lcp) return [];
     // RFC 1661 3.7: LCP leaving Opened takes the network layer down with it.
     this.#phase = "Terminate";
@@ -592,8 +606,15 @@ export class PppLink {
       ...this.#cp(this.#ipcp, this.#ipcp.open(nowMs), nowMs),
       ...this.#cp(this.#ipcp, this.#ipcp.up(nowMs), nowMs),
     ];
-    if (o.ipv6) {
-      this.#ipv6cp = new Ipv6cp({ ...timing, randomBytes: o.randomBytes });
+    const v6 = typeof o.ipv6 === "function" ? o.ipv6() : o.ipv6 === true ? {} : false;
+    if (v6 !== false) {
+      this.#ipv6Enabled = true;
+      const interfaceId = v6.interfaceId ?? o.ipv6InterfaceId;
+      this.#ipv6cp = new Ipv6cp({
+        ...timing,
+        randomBytes: o.randomBytes,
+        ...(interfaceId !== undefined ? { localIdentifier: interfaceId } : {}),
+      });
       out.push(
         ...this.#cp(this.#ipv6cp, this.#ipv6cp.open(nowMs), nowMs),
         ...this.#cp(this.#ipv6cp, this.#ipv6cp.up(nowMs), nowMs),

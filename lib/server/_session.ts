@@ -52,6 +52,8 @@ import { applyTcRateLimit, policerBucketBytes } from "../net/tc_rate_limit.ts";
 import { runTool, type ToolRunner } from "../net/tool_runner.ts";
 import { addToAddressList, removeFromAddressList } from "../net/address_list.ts";
 import { runSessionScript, type SessionScriptEnv } from "../net/session_script.ts";
+import type { Ipv6PrefixPool } from "../ipv6/prefix_pool.ts";
+import { startServerIpv6 } from "./_ipv6_link.ts";
 
 /** A session as the server keeps it. */
 export interface ServerSession extends SessionEntry {
@@ -81,6 +83,14 @@ export interface ServerSession extends SessionEntry {
   radius?: RadiusAuthorization;
   /** Sends Interim-Update and Stop for this session, when RADIUS accounting is on. */
   accounting?: SessionAccounting;
+  /** IPv6 (IPV6CP Opened): the client's link-local and the /64 routed to it. */
+  ipv6?: {
+    peerLinkLocal: string;
+    localLinkLocal: string;
+    prefix?: string;
+    /** The prefix delegated by DHCPv6-PD (`dhcpv6-pd-pool`), routed via the session. */
+    delegatedPrefix?: string;
+  };
 }
 
 /** What a session needs from its server. */
@@ -113,6 +123,10 @@ export interface SessionContext {
   secretState?: SecretState;
   /** Runs `tc` and `nft` (injected in tests; default: the real tools). */
   tool?: ToolRunner;
+  /** `ipv6-pools` by name. */
+  ipv6Pools?: () => ReadonlyMap<string, Ipv6PrefixPool>;
+  /** The server's DHCPv6 DUID (stable for the server's life). */
+  dhcpv6Duid?: Uint8Array;
 }
 
 /** Starts the session on `duplex` (the HTTP 200 is already sent). */
@@ -300,6 +314,14 @@ export function startSession(
       }
       : {}),
     assignAddresses,
+    // IPV6CP runs for users whose profile gives them an IPv6 prefix pool
+    // (RouterOS: IPv6 is on when the profile has remote-ipv6-prefix-pool);
+    // for the others it is Protocol-Rejected and IPv4 works as before.
+    ipv6: () => {
+      const p = session.profile;
+      if (p?.remoteIpv6PrefixPool === undefined) return false;
+      return p.localIpv6InterfaceId === undefined ? {} : { interfaceId: p.localIpv6InterfaceId };
+    },
     serverName: "sstp",
     helloMs: server.keepaliveTimeoutMs,
     mru: server.maxMru,
@@ -445,6 +467,31 @@ export function startSession(
       const task = onBridgeUp();
       bridgeUpTask = task;
       return task;
+    },
+    onIpv6Up: (ip6, tun, send) => {
+      const profile = session.profile;
+      if (profile === undefined) return Promise.resolve(undefined);
+      session.ipv6 = { peerLinkLocal: ip6.peerLinkLocal, localLinkLocal: ip6.localLinkLocal };
+      return startServerIpv6({
+        ip6,
+        tunName: tun.name,
+        mtu: engine.mtu,
+        profile,
+        pools: ctx.ipv6Pools?.() ?? new Map(),
+        send,
+        log,
+        onPrefix: (prefix) => {
+          if (session.ipv6 === undefined) return;
+          if (prefix === undefined) delete session.ipv6.prefix;
+          else session.ipv6.prefix = prefix;
+        },
+        ...(ctx.dhcpv6Duid === undefined ? {} : { serverDuid: ctx.dhcpv6Duid }),
+        onDelegated: (prefix) => {
+          if (session.ipv6 === undefined) return;
+          if (prefix === undefined) delete session.ipv6.delegatedPrefix;
+          else session.ipv6.delegatedPrefix = prefix;
+        },
+      });
     },
   });
 

@@ -45,6 +45,9 @@ import { formatDuration } from "../config/duration.ts";
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
 import type { SecretHistoryStatus, ServerSessionStatus } from "../control/protocol.ts";
 import { AddressPools } from "./address_pool.ts";
+import { Ipv6PrefixPool } from "../ipv6/prefix_pool.ts";
+import { formatIpv6Prefix } from "../ipv6/address.ts";
+import type { Ipv6PoolConfig } from "../config/server_config.ts";
 import { SecretBook } from "./secrets.ts";
 import { SessionRegistry } from "./session_registry.ts";
 import { type ServerSession, type SessionContext, startSession } from "./_session.ts";
@@ -132,6 +135,7 @@ export class SstpServer {
   readonly #slotOf = new WeakMap<ServerSession, Unauthenticated>();
   readonly #refusals: RefusalLog;
   readonly #pools: AddressPools;
+  #ipv6Pools: Map<string, Ipv6PrefixPool>;
   readonly #reactor: PlatformReactor;
   readonly #linkSetup: LinkSetup;
   readonly #ctx: SessionContext;
@@ -156,6 +160,7 @@ export class SstpServer {
     this.#config = o.config;
     this.#secrets = new SecretBook(o.config);
     this.#pools = new AddressPools(o.config.pools);
+    this.#ipv6Pools = ipv6PoolsOf(o.config.ipv6Pools);
     this.#reactor = reactor;
     this.#linkSetup = linkSetup;
     this.#startedMs = this.#clock.now();
@@ -169,6 +174,9 @@ export class SstpServer {
       config: () => this.#config,
       secrets: () => this.#secrets,
       pools: this.#pools,
+      ipv6Pools: () => this.#ipv6Pools,
+      // DUID-UUID (RFC 8415 11.5): type 4 and 16 random bytes, for this server's life.
+      dhcpv6Duid: new Uint8Array([0, 4, ...crypto.getRandomValues(new Uint8Array(16))]),
       registry: this.#registry,
       platform: o.platform,
       reactor,
@@ -481,6 +489,7 @@ export class SstpServer {
     this.#config = { ...config, sstpServer: this.#config.sstpServer };
     this.#secrets = new SecretBook(config);
     this.#pools.replace(config.pools);
+    this.#ipv6Pools = ipv6PoolsOf(config.ipv6Pools, this.#ipv6Pools);
     this.#log.info(
       `configuration reloaded: ${this.#secrets.size} secrets, ${config.pools.length} pools; ` +
         `${this.#registry.size} sessions kept`,
@@ -551,6 +560,11 @@ export class SstpServer {
           ? { bridge: `${s.runner.tap.name} in ${s.profile.bridge}` }
           : {}),
         ...this.#sessionExtras(s),
+        ...(s.ipv6 === undefined ? {} : { ipv6LinkLocal: s.ipv6.peerLinkLocal }),
+        ...(s.ipv6?.prefix === undefined ? {} : { ipv6Prefix: s.ipv6.prefix }),
+        ...(s.ipv6?.delegatedPrefix === undefined
+          ? {}
+          : { ipv6DelegatedPrefix: s.ipv6.delegatedPrefix }),
       };
     });
   }
@@ -650,4 +664,23 @@ async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The `ipv6-pools` as pool objects. On reload a pool whose prefix and length
+ * did not change is kept (with the prefixes its sessions hold); a changed
+ * one starts empty, and sessions give their prefixes back to the old one.
+ */
+function ipv6PoolsOf(
+  configs: readonly Ipv6PoolConfig[],
+  previous?: ReadonlyMap<string, Ipv6PrefixPool>,
+): Map<string, Ipv6PrefixPool> {
+  const out = new Map<string, Ipv6PrefixPool>();
+  for (const c of configs) {
+    const old = previous?.get(c.name);
+    const same = old !== undefined && old.prefixLength === c.prefixLength &&
+      formatIpv6Prefix(old.prefix) === c.prefix;
+    out.set(c.name, same ? old : new Ipv6PrefixPool(c.name, c.prefix, c.prefixLength));
+  }
+  return out;
 }

@@ -33,6 +33,10 @@ export interface ClientEngineOptions {
   serverAddress?: string;
   /** Run BCP and bridge Ethernet frames (RouterOS `bridge`); default false. */
   bridge?: boolean | (() => boolean);
+  /** Run IPV6CP (RFC 5072) when the peer offers it; default false (Protocol-Reject). */
+  ipv6?: boolean;
+  /** A fixed Interface-Identifier to request (8 non-zero bytes); default random. */
+  ipv6InterfaceId?: Uint8Array;
   /** Source of nonces, challenges and magic numbers (tests inject a seeded one). */
   randomBytes: RandomBytes;
   /** Where protocol steps and failures of this session are logged. */
@@ -70,6 +74,8 @@ export function createClientEngine(options: ClientEngineOptions): SessionEngine 
     logger: options.logger,
     ...(options.mru !== undefined ? { mru: options.mru } : {}),
     ...(options.bridge !== undefined ? { bridge: options.bridge } : {}),
+    ...(options.ipv6 ? { ipv6: true } : {}),
+    ...(options.ipv6InterfaceId !== undefined ? { ipv6InterfaceId: options.ipv6InterfaceId } : {}),
   });
   return new SessionEngine({
     sstp,

@@ -44,6 +44,18 @@ export interface IpConfig {
   mtu: number;
 }
 
+/** What IPV6CP negotiated (RFC 5072): the Interface-Identifiers and link-locals. */
+export interface Ipv6LinkConfig {
+  /** Our Interface-Identifier (8 bytes). */
+  localInterfaceId: Uint8Array;
+  /** The peer's Interface-Identifier (8 bytes). */
+  peerInterfaceId: Uint8Array;
+  /** fe80:: + our identifier, as text. */
+  localLinkLocal: string;
+  /** fe80:: + the peer's identifier, as text. */
+  peerLinkLocal: string;
+}
+
 /** Output of an engine. */
 export type TunnelAction =
   /** Send this SSTP packet (control packets go before queued data). */
@@ -57,6 +69,13 @@ export type TunnelAction =
    * device) and let bridged Ethernet frames flow.
    */
   | { type: "bridgeUp" }
+  /**
+   * IPV6CP opened and the SSTP call is connected: IPv6 may flow. Comes after
+   * `linkUp` (IPv4 is what the link is for; a peer without IPV6CP never sends it).
+   */
+  | { type: "ipv6Up"; ip6: Ipv6LinkConfig }
+  /** IPV6CP left Opened (the peer terminated it): IPv6 stops. */
+  | { type: "ipv6Down" }
   /** The session is over: flush output, close the transport. */
   | { type: "closed"; error?: Error };
 

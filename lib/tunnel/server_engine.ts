@@ -44,6 +44,14 @@ export interface ServerEngineOptions {
   onAuthFailure?: (error: ProtocolError) => void;
   /** Run BCP and bridge Ethernet frames (RouterOS `bridge`); default false. */
   bridge?: boolean | (() => boolean);
+  /**
+   * Run IPV6CP (RFC 5072) when the peer offers it; default false
+   * (Protocol-Reject). A function is asked once the user has authenticated
+   * (per profile): false rejects IPV6CP, an object runs it.
+   */
+  ipv6?: boolean | (() => false | { interfaceId?: Uint8Array });
+  /** A fixed Interface-Identifier to request (8 non-zero bytes); default random. */
+  ipv6InterfaceId?: Uint8Array;
   /** Source of nonces, challenges and magic numbers (tests inject a seeded one). */
   randomBytes: RandomBytes;
   /** Where protocol steps and failures of this session are logged. */
@@ -70,6 +78,8 @@ export function createServerEngine(options: ServerEngineOptions): SessionEngine 
     logger: options.logger,
     ...(options.mru !== undefined ? { mru: options.mru } : {}),
     ...(options.bridge !== undefined ? { bridge: options.bridge } : {}),
+    ...(options.ipv6 !== undefined ? { ipv6: options.ipv6 } : {}),
+    ...(options.ipv6InterfaceId !== undefined ? { ipv6InterfaceId: options.ipv6InterfaceId } : {}),
   });
   return new SessionEngine({
     sstp,

@@ -23,7 +23,15 @@ import type { SstpServerStateMachine } from "../sstp/server_state.ts";
 import type { LinkAction, LinkTimer, PppLink } from "../ppp/link.ts";
 import type { IpcpResult } from "../ppp/ipcp/ipcp.ts";
 import type { AuthMethod } from "../ppp/auth/auth_types.ts";
-import type { IpConfig, TimerName, TunnelAction, TunnelEngine, TunnelEvent } from "./events.ts";
+import type { Ipv6cpResult } from "../ppp/ipv6cp/ipv6cp.ts";
+import type {
+  IpConfig,
+  Ipv6LinkConfig,
+  TimerName,
+  TunnelAction,
+  TunnelEngine,
+  TunnelEvent,
+} from "./events.ts";
 
 /** Bytes of the bridged-PDU header (RFC 3518 4.3.1: flags, MAC type). */
 const BRIDGED_HEADER_BYTES = 2;
@@ -87,9 +95,11 @@ export class SessionEngine implements TunnelEngine {
   readonly #serverAddress: string | undefined;
   readonly #onAuthFailure: ((error: ProtocolError) => void) | undefined;
   #ip: IpcpResult | undefined;
+  #ip6: Ipv6LinkConfig | undefined;
   #linkUpSent = false;
   #bridgeUp = false;
   #bridgeUpSent = false;
+  #ipv6UpSent = false;
   #closed = false;
   #authenticated: { user: string; method: AuthMethod } | undefined;
   #error: Error | undefined;
@@ -121,6 +131,10 @@ export class SessionEngine implements TunnelEngine {
   get ip(): IpcpResult | undefined {
     return this.#ip;
   }
+  /** What IPV6CP negotiated, while it is Opened. */
+  get ip6(): Ipv6LinkConfig | undefined {
+    return this.#ip6;
+  }
   /** The error that ended the session, if any. */
   get error(): Error | undefined {
     return this.#error;
@@ -129,7 +143,7 @@ export class SessionEngine implements TunnelEngine {
     return this.#linkUpSent && this.#sstp.isDataAllowed && this.#link.isIpv4Open;
   }
   get isIpv6Open(): boolean {
-    return this.#sstp.isDataAllowed && this.#link.isIpv6Open;
+    return this.#ipv6UpSent && this.#sstp.isDataAllowed && this.#link.isIpv6Open;
   }
   /** True when bridged Ethernet frames may flow both ways (BCP Opened, call connected). */
   get isBridgeOpen(): boolean {
@@ -246,7 +260,20 @@ export class SessionEngine implements TunnelEngine {
           this.#ip = a.ip;
           this.#maybeLinkUp(out);
           break;
-        case "ipv6Up":
+        case "ipv6Up": {
+          const ip6 = ipv6LinkConfig(a.ip);
+          if (ip6 === undefined) break;
+          this.#ip6 = ip6;
+          this.#maybeIpv6Up(out);
+          break;
+        }
+        case "ipv6Down":
+          this.#ip6 = undefined;
+          if (this.#ipv6UpSent) {
+            this.#ipv6UpSent = false;
+            this.#log.info("IPV6CP down");
+            out.push({ type: "ipv6Down" });
+          }
           break;
         case "ipDown":
           this.#log.info("IPCP down");
@@ -284,6 +311,14 @@ export class SessionEngine implements TunnelEngine {
       mtu: this.mtu,
     };
     out.push({ type: "linkUp", ip });
+    this.#maybeIpv6Up(out);
+  }
+
+  /** IPv6 goes up once IPv4 is up (the interface exists then) and IPV6CP is Opened. */
+  #maybeIpv6Up(out: TunnelAction[]): void {
+    if (this.#ipv6UpSent || !this.#linkUpSent || this.#ip6 === undefined) return;
+    this.#ipv6UpSent = true;
+    out.push({ type: "ipv6Up", ip6: this.#ip6 });
   }
 
   #maybeBridgeUp(out: TunnelAction[]): void {
@@ -338,6 +373,19 @@ export class SessionEngine implements TunnelEngine {
     }
     out.push(reason ? { type: "closed", error: reason } : { type: "closed" });
   }
+}
+
+function ipv6LinkConfig(r: Ipv6cpResult): Ipv6LinkConfig | undefined {
+  if (
+    r.localIdentifier === undefined || r.peerIdentifier === undefined ||
+    r.localLinkLocal === undefined || r.peerLinkLocal === undefined
+  ) return undefined;
+  return {
+    localInterfaceId: r.localIdentifier,
+    peerInterfaceId: r.peerIdentifier,
+    localLinkLocal: r.localLinkLocal,
+    peerLinkLocal: r.peerLinkLocal,
+  };
 }
 
 /** True when `e` is an authentication failure (for exit codes and backoff). */

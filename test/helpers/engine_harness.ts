@@ -5,7 +5,13 @@
  *
  * @module
  */
-import type { IpConfig, TimerName, TunnelAction, TunnelEngine } from "../../lib/tunnel/events.ts";
+import type {
+  IpConfig,
+  Ipv6LinkConfig,
+  TimerName,
+  TunnelAction,
+  TunnelEngine,
+} from "../../lib/tunnel/events.ts";
 import { decodeSstpPacket, encodeSstpPacket, type SstpPacket } from "../../lib/sstp/packet.ts";
 
 /** Which engine. */
@@ -25,6 +31,8 @@ export class EngineHarness {
   nowMs = 0;
   readonly engines: Record<Side, TunnelEngine>;
   readonly linkUp: Partial<Record<Side, IpConfig>> = {};
+  /** What each side's `ipv6Up` carried (cleared by `ipv6Down`). */
+  readonly ipv6Up: Partial<Record<Side, Ipv6LinkConfig>> = {};
   readonly closed: Partial<Record<Side, { error?: Error }>> = {};
   /** IP packets delivered to each side's TUN. */
   readonly delivered: Record<Side, Uint8Array[]> = { client: [], server: [] };
@@ -60,6 +68,16 @@ export class EngineHarness {
     if (!this.engines[from].isIpv4Open) return false;
     const frame = new Uint8Array(4 + ip.length);
     frame.set([0xff, 0x03, 0x00, 0x21]);
+    frame.set(ip, 4);
+    this.#send(from, { kind: "data", data: frame });
+    return true;
+  }
+
+  /** Sends an IPv6 packet from `side` if its IPv6 gate is open; returns whether it went. */
+  sendIp6(from: Side, ip: Uint8Array): boolean {
+    if (!this.engines[from].isIpv6Open) return false;
+    const frame = new Uint8Array(4 + ip.length);
+    frame.set([0xff, 0x03, 0x00, 0x57]);
     frame.set(ip, 4);
     this.#send(from, { kind: "data", data: frame });
     return true;
@@ -123,6 +141,10 @@ export class EngineHarness {
       if (engine.isIpv4Open) this.delivered[to].push(d.subarray(4));
       return;
     }
+    if (d[0] === 0xff && d[1] === 0x03 && d[2] === 0x00 && d[3] === 0x57) {
+      if (engine.isIpv6Open) this.delivered[to].push(d.subarray(4));
+      return;
+    }
     this.#apply(to, engine.handle({ type: "ppp", frame: d }, this.nowMs));
   }
 
@@ -141,6 +163,12 @@ export class EngineHarness {
           break;
         case "linkUp":
           this.linkUp[side] = a.ip;
+          break;
+        case "ipv6Up":
+          this.ipv6Up[side] = a.ip6;
+          break;
+        case "ipv6Down":
+          delete this.ipv6Up[side];
           break;
         case "closed":
           this.closed[side] = a.error ? { error: a.error } : {};

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { formatIpv6, linkLocalFromInterfaceId } from "../../ipv6/address.ts";
 import type { ProtocolError } from "../../errors.ts";
 import type { RandomBytes } from "../auth/auth_types.ts";
 import { IPV6CP_OPTION } from "../constants.ts";
@@ -29,8 +30,19 @@ export interface InterfaceIdentifierOptions {
   localIdentifier?: Uint8Array;
 }
 
-/** Formats an identifier as the low 64 bits of a link-local address, e.g. `fe80::1:2:3:4`. */
+/**
+ * Formats an identifier as the low 64 bits of a link-local address in RFC
+ * 5952 text (what `ip` prints and takes), e.g. `fe80::1:2:3:4`, `fe80::1`.
+ */
 export function linkLocalAddress(identifier: Uint8Array): string {
+  if (identifier.length !== INTERFACE_IDENTIFIER_LENGTH) {
+    throw new RangeError(`Cannot format an interface identifier of ${identifier.length} bytes`);
+  }
+  return formatIpv6(linkLocalFromInterfaceId(identifier));
+}
+
+/** The identifier as four groups after fe80:: (pppd's layout in debug logs), e.g. `fe80::0:0:0:1`. */
+function describeGroups(identifier: Uint8Array): string {
   const groups: string[] = [];
   for (let i = 0; i < INTERFACE_IDENTIFIER_LENGTH; i += 2) {
     groups.push((((identifier[i] ?? 0) << 8) | (identifier[i + 1] ?? 0)).toString(16));
@@ -41,7 +53,7 @@ export function linkLocalAddress(identifier: Uint8Array): string {
 /** Renders Interface-Identifier data, e.g. `addr fe80::1:2:3:4`. */
 export function describeInterfaceIdentifier(data: Uint8Array): string {
   return data.length === INTERFACE_IDENTIFIER_LENGTH
-    ? `addr ${linkLocalAddress(data)}`
+    ? `addr ${describeGroups(data)}`
     : `addr <len=${data.length}>`;
 }
 

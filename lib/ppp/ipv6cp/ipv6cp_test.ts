@@ -53,5 +53,6 @@ Deno.test("Ipv6cp does not hang on a constant random source", () => {
   v6.open(0);
   const [req] = sends(v6.up(0));
   assert.ok(req?.subarray(6).some((x) => x !== 0));
-  assert.equal(linkLocalAddress(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1])), "fe80::0:0:0:1");
+  assert.equal(linkLocalAddress(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1])), "fe80::1");
+  assert.equal(linkLocalAddress(new Uint8Array([2, 0, 0, 0, 0, 0, 0xab, 0])), "fe80::200:0:0:ab00");
 });

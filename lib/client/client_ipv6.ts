@@ -1,0 +1,178 @@
+/**
+ * The client's IPv6, once IPV6CP is Opened: the link-local from the
+ * negotiated Interface-Identifier on the TUN device, Router Solicitations
+ * until the server's Router Advertisement arrives, then SLAAC done here
+ * (RFC 4862 5.5.3 from the RA and our identifier; a TUN device's kernel
+ * autoconfiguration is not relied on, and the RA never reaches it), the
+ * split IPv6 default routes with `add-default-route` and the RDNSS servers
+ * with `use-peer-dns`.
+ *
+ * Addresses and routes name the TUN device and go with it; the routes and
+ * resolv.conf are journaled by the caller's {@linkcode NetConfig} and undone
+ * by its cleanup.
+ *
+ * @module
+ */
+import type { Logger } from "../log.ts";
+import type { Ipv6LinkConfig } from "../tunnel/events.ts";
+import type { Ipv6LinkService } from "../pipeline/runner.ts";
+import { formatIpv6, formatIpv6Prefix, parseIpv6 } from "../ipv6/address.ts";
+import { decodeIpv6Packet, NEXT_HEADER } from "../ipv6/ipv6_packet.ts";
+import {
+  buildRouterSolicitationPacket,
+  decodeRouterAdvertisement,
+  ICMPV6_TYPE,
+} from "../ipv6/ndp.ts";
+import { slaacFromRouterAdvertisement } from "../ipv6/slaac.ts";
+import { NetCommandError, type NetConfig, type RouteSpec } from "../net/net_config.ts";
+import { SPLIT_DEFAULT_IPV6 } from "./tunnel_routes.ts";
+
+/** RFC 4861 10: MAX_RTR_SOLICITATIONS, RTR_SOLICITATION_INTERVAL. */
+const SOLICITATIONS = 3;
+const SOLICITATION_INTERVAL_MS = 4_000;
+
+/** What the client's IPv6 shows in `sstp status`. */
+export interface ClientIpv6Info {
+  localLinkLocal: string;
+  peerLinkLocal: string;
+  /** SLAAC addresses with their prefix length (`2001:2:0:100::1/64`). */
+  addresses: string[];
+  /** The advertised prefixes. */
+  prefixes: string[];
+  dns: string[];
+  /** How the IPv6 default route is installed ("none" without add-default-route). */
+  defaultRoute: string;
+}
+
+/** Options of {@linkcode startClientIpv6}. */
+export interface ClientIpv6Options {
+  ip6: Ipv6LinkConfig;
+  tunName: string;
+  net: NetConfig;
+  addDefaultRoute: boolean;
+  distance: number;
+  usePeerDns: boolean;
+  /** The IPv4 DNS servers in use (kept first in resolv.conf). */
+  ipv4Dns: () => readonly string[];
+  send: (packets: Uint8Array[]) => void;
+  log: Logger;
+  /** Called whenever the info changes. */
+  onInfo: (info: ClientIpv6Info) => void;
+}
+
+/** Sets the link-local up and starts soliciting; the service takes the RAs. */
+export async function startClientIpv6(o: ClientIpv6Options): Promise<Ipv6LinkService> {
+  const { net, tunName, log } = o;
+  // `nodad`: IPV6CP already made the two identifiers on this link differ.
+  await net.ip(["-6", "addr", "add", `${o.ip6.localLinkLocal}/64`, "dev", tunName, "nodad"]);
+  const info: ClientIpv6Info = {
+    localLinkLocal: o.ip6.localLinkLocal,
+    peerLinkLocal: o.ip6.peerLinkLocal,
+    addresses: [],
+    prefixes: [],
+    dns: [],
+    defaultRoute: "none",
+  };
+  o.onInfo({ ...info });
+  const source = parseIpv6(o.ip6.localLinkLocal)!;
+  let closed = false;
+  let advertised = false;
+  let solicited = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const solicit = () => {
+    timer = undefined;
+    if (closed || advertised || solicited >= SOLICITATIONS) return;
+    solicited++;
+    o.send([buildRouterSolicitationPacket(source)]);
+    timer = setTimeout(solicit, SOLICITATION_INTERVAL_MS);
+  };
+  solicit();
+  let routesAdded = false;
+  let work: Promise<void> = Promise.resolve();
+
+  const apply = async (bytes: Uint8Array): Promise<void> => {
+    let ra;
+    try {
+      ra = decodeRouterAdvertisement(decodeIpv6Packet(bytes));
+    } catch (e) {
+      log.debug(`IPv6: ${(e as Error).message}`);
+      return;
+    }
+    const slaac = slaacFromRouterAdvertisement(ra, o.ip6.localInterfaceId);
+    for (const why of slaac.skipped) log.debug(`IPv6 SLAAC skipped ${why}`);
+    for (const a of slaac.addresses) {
+      if (closed) return;
+      const text = `${formatIpv6(a.address)}/${a.prefix.length}`;
+      // `replace` refreshes the lifetimes on every RA (RFC 4862 5.5.3 e).
+      await net.ip([
+        "-6",
+        "addr",
+        "replace",
+        text,
+        "dev",
+        tunName,
+        "nodad",
+        "valid_lft",
+        lifetime(a.validLifetimeS),
+        "preferred_lft",
+        lifetime(a.preferredLifetimeS),
+      ]);
+      if (!info.addresses.includes(text)) {
+        info.addresses.push(text);
+        info.prefixes.push(formatIpv6Prefix(a.prefix));
+        log.info(`IPv6 address ${text} on ${tunName} (SLAAC from ${o.ip6.peerLinkLocal})`);
+      }
+    }
+    if (o.addDefaultRoute && !routesAdded && slaac.routerLifetimeS > 0 && !closed) {
+      routesAdded = true;
+      for (const dst of SPLIT_DEFAULT_IPV6) {
+        const route: RouteSpec = { dst, dev: tunName, metric: o.distance };
+        try {
+          await net.addRoute(route);
+        } catch (e) {
+          if (!(e instanceof NetCommandError) || !e.stderr.includes("File exists")) throw e;
+          throw new Error(
+            `Cannot add IPv6 default route ${dst} metric ${o.distance}: another route holds ` +
+              "that prefix and metric (another tunnel?); give this one another default-route-distance",
+            { cause: e },
+          );
+        }
+      }
+      info.defaultRoute = `split ${
+        SPLIT_DEFAULT_IPV6.join("+")
+      } metric ${o.distance} via ${tunName}`;
+      log.info(`IPv6 default route ${info.defaultRoute}`);
+    }
+    const dns = slaac.dns.map(formatIpv6);
+    if (dns.join() !== info.dns.join()) {
+      info.dns = dns;
+      if (o.usePeerDns && dns.length > 0 && !closed) {
+        await net.setDns([...o.ipv4Dns(), ...dns]);
+        log.info(`peer IPv6 DNS: ${dns.join(", ")} (applied)`);
+      } else if (dns.length > 0) log.info(`peer IPv6 DNS: ${dns.join(", ")}`);
+    }
+    o.onInfo({ ...info, addresses: [...info.addresses], prefixes: [...info.prefixes] });
+  };
+
+  return {
+    intercept(packet) {
+      if (packet.length < 41 || packet[6] !== NEXT_HEADER.ICMPV6) return false;
+      if (packet[40] !== ICMPV6_TYPE.ROUTER_ADVERTISEMENT) return false;
+      advertised = true;
+      const copy = packet.slice();
+      work = work.then(() => apply(copy)).catch((e) => {
+        log.warn(`Cannot apply the IPv6 Router Advertisement: ${(e as Error).message}`);
+      });
+      return true;
+    },
+    close() {
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+    },
+  };
+}
+
+/** `ip` lifetime text: `forever` for the infinite value (RFC 4861 4.6.2). */
+function lifetime(seconds: number): string {
+  return seconds === 0xffffffff ? "forever" : String(seconds);
+}

@@ -1,0 +1,232 @@
+/**
+ * A server session's IPv6, once IPV6CP is Opened: a /64 from the profile's
+ * `remote-ipv6-prefix-pool`, our link-local and a route to the /64 on the
+ * session's TUN device, and Router Advertisements into the tunnel (three
+ * initial ones, then every 200-600 s, and an answer to every Router
+ * Solicitation). The RS never reaches the kernel: the session is the router
+ * of its point-to-point link, whatever the host's forwarding settings.
+ *
+ * The address and the route name the TUN device, so the kernel removes them
+ * with it; the prefix goes back to its pool when the service closes (IPV6CP
+ * down or the session's end, whichever comes first).
+ *
+ * @module
+ */
+import type { Logger } from "../log.ts";
+import type { Ipv6LinkConfig } from "../tunnel/events.ts";
+import type { Ipv6LinkService } from "../pipeline/runner.ts";
+import type { PppProfile } from "../config/server_config.ts";
+import { formatIpv6, formatIpv6Prefix, type Ipv6Prefix, parseIpv6 } from "../ipv6/address.ts";
+import type { Ipv6PrefixPool } from "../ipv6/prefix_pool.ts";
+import { Ipv6RouterLink, RA_TIMING } from "../ipv6/router_link.ts";
+import { NetConfig } from "../net/net_config.ts";
+import { Dhcpv6PdResponder } from "../ipv6/dhcpv6_pd_server.ts";
+import {
+  decodeDhcpv6Message,
+  DHCPV6_PORT,
+  dhcpv6MessageName,
+  encodeDhcpv6Message,
+} from "../ipv6/dhcpv6.ts";
+import {
+  decodeIpv6Packet,
+  decodeUdp,
+  encodeIpv6Packet,
+  encodeUdp,
+  NEXT_HEADER,
+} from "../ipv6/ipv6_packet.ts";
+
+/** What a session's IPv6 needs. */
+export interface ServerIpv6Options {
+  ip6: Ipv6LinkConfig;
+  /** The TUN device's name and MTU. */
+  tunName: string;
+  mtu: number;
+  profile: PppProfile;
+  pools: ReadonlyMap<string, Ipv6PrefixPool>;
+  send: (packets: Uint8Array[]) => void;
+  log: Logger;
+  /** Runs `ip` (tests inject one); default: a {@linkcode NetConfig}. */
+  ip?: (args: string[]) => Promise<unknown>;
+  /** Called with the prefix once it is routed, and with undefined when it is released. */
+  onPrefix?: (prefix: string | undefined) => void;
+  /** The server's DHCPv6 DUID (RFC 8415 11), for prefix delegation (`dhcpv6-pd-pool`). */
+  serverDuid?: Uint8Array;
+  /** Called with the delegated prefix once it is routed, and with undefined when released. */
+  onDelegated?: (prefix: string | undefined) => void;
+}
+
+/** Hop limit of the DHCPv6 replies (RFC 8200 default; they stay on the link). */
+const DHCPV6_HOP_LIMIT = 64;
+
+/** Sets up a session's IPv6 and returns the service that answers its RS and sends its RAs. */
+export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkService> {
+  const ip = o.ip ?? ((args: string[]) => new NetConfig({ logger: o.log }).ip(args));
+  const poolName = o.profile.remoteIpv6PrefixPool;
+  const pool = poolName === undefined ? undefined : o.pools.get(poolName);
+  let prefix: Ipv6Prefix | undefined;
+  if (poolName !== undefined && pool === undefined) {
+    o.log.warn(`IPv6: pool "${poolName}" does not exist; link-local only`);
+  } else if (pool !== undefined) {
+    prefix = pool.allocate();
+    if (prefix === undefined) {
+      o.log.warn(`IPv6: pool "${pool.name}" is exhausted; link-local only`);
+    }
+  }
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    if (prefix !== undefined) {
+      pool?.release(prefix);
+      o.onPrefix?.(undefined);
+    }
+  };
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  try {
+    // `nodad`: the link has two ends and IPV6CP already made the identifiers differ.
+    await ip(["-6", "addr", "add", `${o.ip6.localLinkLocal}/64`, "dev", o.tunName, "nodad"]);
+    if (prefix !== undefined) {
+      await ip(["-6", "route", "add", formatIpv6Prefix(prefix), "dev", o.tunName]);
+    }
+  } catch (e) {
+    release();
+    throw e;
+  }
+  const dns = (o.profile.dnsServer6 ?? []).map((d) => parseIpv6(d)).filter((d) => d !== undefined);
+  const router = new Ipv6RouterLink({
+    localInterfaceId: o.ip6.localInterfaceId,
+    ...(prefix === undefined ? {} : { prefix }),
+    mtu: o.mtu,
+    dns,
+  });
+  const pd = startPrefixDelegation(o, ip, dns, () => closed);
+  const prefixText = prefix === undefined ? undefined : formatIpv6Prefix(prefix);
+  if (prefixText !== undefined) o.onPrefix?.(prefixText);
+  o.log.info(
+    `IPv6 up: ${o.tunName} ${o.ip6.localLinkLocal} → ${o.ip6.peerLinkLocal}` +
+      (prefixText === undefined ? "" : `, prefix ${prefixText}`) +
+      (dns.length > 0 ? `, dns ${dns.map(formatIpv6).join(" ")}` : ""),
+  );
+  let closed = false;
+  let initialLeft: number = RA_TIMING.initialCount;
+  const schedule = (ms: number) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      if (closed) return;
+      o.send([router.advertisement()]);
+      initialLeft--;
+      schedule(nextInterval(initialLeft));
+    }, ms);
+    timers.add(t);
+  };
+  o.send([router.advertisement()]);
+  initialLeft--;
+  schedule(nextInterval(initialLeft));
+  return {
+    intercept(packet) {
+      if (pd?.intercept(packet)) return true;
+      const v = router.receive(packet);
+      if (!v.taken) return false;
+      if (v.problem !== undefined) o.log.debug(`IPv6: discarded ${v.problem}`);
+      if (v.reply !== undefined) o.send([v.reply]);
+      return true;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      pd?.close();
+      release();
+    },
+  };
+}
+
+/**
+ * DHCPv6 prefix delegation (RFC 8415 18.3) from the profile's
+ * `dhcpv6-pd-pool`: answers the client's messages to port 547 and routes the
+ * delegated prefix via the session's interface. Undefined when the profile
+ * has no such pool.
+ */
+function startPrefixDelegation(
+  o: ServerIpv6Options,
+  ip: (args: string[]) => Promise<unknown>,
+  dns: Uint8Array[],
+  isClosed: () => boolean,
+): { intercept(packet: Uint8Array): boolean; close(): void } | undefined {
+  const name = o.profile.dhcpv6PdPool;
+  if (name === undefined || o.serverDuid === undefined) return undefined;
+  const pool = o.pools.get(name);
+  if (pool === undefined) {
+    o.log.warn(`DHCPv6-PD: pool "${name}" does not exist; no prefix delegation`);
+    return undefined;
+  }
+  const source = parseIpv6(o.ip6.localLinkLocal)!;
+  const responder = new Dhcpv6PdResponder({
+    serverDuid: o.serverDuid,
+    allocate: () => pool.allocate(),
+    release: (p) => pool.release(p),
+    dns,
+  });
+  let routed: string | undefined;
+  let work: Promise<unknown> = Promise.resolve();
+  const route = (add: string | undefined) =>
+    work = work.then(async () => {
+      if (routed !== undefined) {
+        await ip(["-6", "route", "del", routed, "dev", o.tunName]).catch(() => {});
+        o.log.info(`DHCPv6-PD: ${routed} released`);
+        routed = undefined;
+        o.onDelegated?.(undefined);
+      }
+      if (add !== undefined && !isClosed()) {
+        await ip(["-6", "route", "add", add, "dev", o.tunName]);
+        routed = add;
+        o.log.info(`DHCPv6-PD: ${add} delegated via ${o.tunName}`);
+        o.onDelegated?.(add);
+      }
+    }).catch((e) => o.log.warn(`DHCPv6-PD: Cannot route: ${(e as Error).message}`));
+  return {
+    intercept(bytes) {
+      // Cheap test first: UDP to port 547.
+      if (bytes.length < 48 || bytes[6] !== NEXT_HEADER.UDP) return false;
+      if (((bytes[42]! << 8) | bytes[43]!) !== DHCPV6_PORT.SERVER) return false;
+      try {
+        const packet = decodeIpv6Packet(bytes);
+        const udp = decodeUdp(packet.payload);
+        const message = decodeDhcpv6Message(udp.payload);
+        const out = responder.respond(message);
+        if (out.discarded !== undefined) {
+          o.log.debug(`DHCPv6-PD: discarded ${dhcpv6MessageName(message.type)}: ${out.discarded}`);
+        }
+        if (out.released !== undefined) route(undefined);
+        if (out.delegated !== undefined) route(formatIpv6Prefix(out.delegated));
+        if (out.reply !== undefined) {
+          o.send([encodeIpv6Packet({
+            source,
+            destination: packet.source,
+            nextHeader: NEXT_HEADER.UDP,
+            hopLimit: DHCPV6_HOP_LIMIT,
+            payload: encodeUdp({
+              sourcePort: DHCPV6_PORT.SERVER,
+              destinationPort: udp.sourcePort,
+              payload: encodeDhcpv6Message(out.reply),
+            }),
+          })]);
+        }
+      } catch (e) {
+        o.log.debug(`DHCPv6-PD: discarded a packet: ${(e as Error).message}`);
+      }
+      return true;
+    },
+    close() {
+      responder.close();
+      route(undefined);
+    },
+  };
+}
+
+function nextInterval(initialLeft: number): number {
+  if (initialLeft > 0) return RA_TIMING.initialIntervalMs;
+  const spread = RA_TIMING.maxIntervalMs - RA_TIMING.minIntervalMs;
+  return RA_TIMING.minIntervalMs + Math.floor(Math.random() * spread);
+}

@@ -1,0 +1,213 @@
+/**
+ * IPv6 through the tunnel: `sstp serve` gives the client a /64 from its
+ * `remote-ipv6-prefix-pool` by Router Advertisement, `sstp connect
+ * --use-ipv6 yes` configures the address itself (SLAAC) and the split IPv6
+ * default routes, and the kernels' ping6 crosses the tunnel both ways. A
+ * client without IPv6 still gets IPv4 from the same server.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { formatFingerprint } from "../lib/cert/fingerprint.ts";
+import {
+  connectProcess,
+  createTopology,
+  pingTunnelFromClient,
+  SERVE_NETNS_IGNORE,
+  ServeProcess,
+  TUNNEL_LOCAL,
+  waitTunnelUp,
+  writeConfig,
+} from "./server_fixture.ts";
+import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
+
+const ignore = SERVE_NETNS_IGNORE;
+
+/**
+ * A client interface name of our own: the client's state file is named after
+ * it (/run/sstp/client-NAME.state), and other tests run clients at the same time.
+ */
+function clientName(): string {
+  const b = crypto.getRandomValues(new Uint8Array(3));
+  return `sstp-6${Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** The server's own address behind the tunnel (on its `lo`). */
+const SERVER_SIDE_V6 = "2001:2:0:ff::1";
+
+const IPV6_YAML = `profiles:
+  - name: default
+    local-address: ${TUNNEL_LOCAL}
+    remote-address: pool1
+    remote-ipv6-prefix-pool: v6
+    local-ipv6-interface-id: "::1"
+    dns-server: [198.19.0.53, "2001:2::53"]
+pools:
+  - { name: pool1, ranges: 198.19.0.10-198.19.0.250 }
+ipv6-pools:
+  - { name: v6, prefix: "2001:2:0:100::/56", prefix-length: 64 }
+secrets:
+  - { name: real, password: pw }
+`;
+
+/** The client's global IPv6 address on `dev` once SLAAC has added it. */
+async function waitGlobalAddress(
+  t: Awaited<ReturnType<typeof createTopology>>,
+  dev: string,
+): Promise<string> {
+  let address = "";
+  await waitUntil(
+    async () => {
+      const r = await t.client.exec([
+        "ip",
+        "-6",
+        "-br",
+        "addr",
+        "show",
+        "dev",
+        dev,
+        "scope",
+        "global",
+      ]);
+      const m = /(2001:2:0:1[0-9a-f]{2}:[0-9a-f:]+)\/64/.exec(r.stdout);
+      if (m) address = m[1]!;
+      return m !== null;
+    },
+    20_000,
+    `${dev} global IPv6 address`,
+  );
+  return address;
+}
+
+Deno.test({
+  name:
+    "IPv6: sstp connect --use-ipv6 gets a SLAAC address from sstp serve's RA and ping6 crosses the tunnel both ways",
+  ignore,
+}, async () => {
+  await using t = await createTopology({ ipv6: true });
+  await t.server.run(["ip", "-6", "addr", "add", `${SERVER_SIDE_V6}/128`, "dev", "lo"]);
+  const config = await writeConfig(t, IPV6_YAML);
+  await using serve = await ServeProcess.start(t.server, ["--config", config]);
+  const dev = clientName();
+  const client = connectProcess(t, dev, [
+    "--server-fingerprint",
+    formatFingerprint(t.fingerprint, "sha256"),
+    "--use-ipv6",
+    "yes",
+    "--add-default-route",
+    "yes",
+  ]);
+  try {
+    await waitTunnelUp(t, dev);
+    await pingTunnelFromClient(t);
+    const address = await waitGlobalAddress(t, dev);
+    // The /64 is the pool's first, the interface id the client's IPV6CP one.
+    assert.match(address, /^2001:2:0:100:/);
+    const up = await serve.waitFor(
+      /IPv6 up: sstp-real fe80::1 → fe80::[0-9a-f:]+, prefix 2001:2:0:100::\/64, dns 2001:2::53/,
+    );
+    const peerLinkLocal = /→ (fe80::[0-9a-f:]+),/.exec(up)![1]!;
+    // SLAAC used the interface identifier IPV6CP negotiated (RFC 5072 5).
+    assert.equal(address.split(":").slice(4).join(":"), peerLinkLocal.slice("fe80::".length));
+    const links = await t.client.run(["ip", "-6", "addr", "show", "dev", dev]);
+    assert.match(links, new RegExp(`${peerLinkLocal}/64 scope link`));
+    // The split default routes follow the address (same RA, added right after it).
+    await waitUntil(
+      async () => {
+        const routes = await t.client.run(["ip", "-6", "route", "show"]);
+        return new RegExp(`^::/1 dev ${dev} metric 1`, "m").test(routes) &&
+          new RegExp(`^8000::/1 dev ${dev} metric 1`, "m").test(routes);
+      },
+      10_000,
+      "IPv6 split default routes",
+    );
+    // Client → server side (through the split default) and server → client.
+    const out = await t.client.exec([
+      "ping",
+      "-6",
+      "-c",
+      "2",
+      "-i",
+      "0.2",
+      "-W",
+      "2",
+      SERVER_SIDE_V6,
+    ]);
+    assert.equal(out.code, 0, out.stdout + out.stderr);
+    const back = await t.server.exec(["ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", address]);
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+    // The server's link-local on the session's interface, from the client.
+    const ll = await t.client.exec(["ping", "-6", "-c", "1", "-W", "2", `fe80::1%${dev}`]);
+    assert.equal(ll.code, 0, ll.stdout + ll.stderr);
+    // `sstp status` shows the IPv6 side in both roles.
+    const clientStatus = new SstpProcess(["status", dev]);
+    assert.equal((await clientStatus.wait(30_000)).code, 0, clientStatus.output);
+    assert.match(clientStatus.output, new RegExp(`ipv6-addresses: \\["${address}/64"\\]`));
+    assert.match(clientStatus.output, /ipv6-prefixes: \["2001:2:0:100::\/64"\]/);
+    assert.match(clientStatus.output, /ipv6-peer-link-local: fe80::1$/m);
+    assert.match(clientStatus.output, /ipv6-default-route: split ::\/1\+8000::\/1 metric 1/);
+    const serverStatus = new SstpProcess(["status", "--json", "--dir", `${t.dir}/control`]);
+    assert.equal((await serverStatus.wait(30_000)).code, 0, serverStatus.output);
+    const [server] = JSON.parse(serverStatus.output) as { sessions: Record<string, unknown>[] }[];
+    assert.equal(server?.sessions[0]?.ipv6Prefix, "2001:2:0:100::/64");
+    assert.equal(server?.sessions[0]?.ipv6LinkLocal, peerLinkLocal);
+    const serverRoutes = await t.server.run(["ip", "-6", "route", "show"]);
+    assert.match(serverRoutes, /^2001:2:0:100::\/64 dev sstp-real/m);
+  } finally {
+    client.kill("SIGTERM");
+    const status = await client.wait(10_000);
+    assert.equal(status.code, 0, client.output);
+  }
+  await serve.waitFor(/closed sstp-real/);
+  assert.doesNotMatch(await t.server.run(["ip", "-6", "route", "show"]), /2001:2:0:100::/);
+  const routes = await t.client.run(["ip", "-6", "route", "show"]);
+  assert.doesNotMatch(routes, new RegExp(`${dev}|^::/1|^8000::/1`, "m"));
+  assert.equal(await serve.stop(), 0);
+});
+
+Deno.test({
+  name:
+    "IPv6: a client without use-ipv6 rejects IPV6CP and still gets IPv4 from an IPv6 server; the prefix is reused after release",
+  ignore,
+}, async () => {
+  await using t = await createTopology({ ipv6: true });
+  // A pool of ONE /64: the later sessions get it only if the earlier one gave it back.
+  const config = await writeConfig(
+    t,
+    IPV6_YAML.replace('prefix: "2001:2:0:100::/56"', 'prefix: "2001:2:0:100::/64"'),
+  );
+  await using serve = await ServeProcess.start(t.server, [
+    "--config",
+    config,
+    "--log-level",
+    "debug",
+  ]);
+  const fp = formatFingerprint(t.fingerprint, "sha256");
+  const dev = clientName();
+  const v4only = connectProcess(t, dev, ["--server-fingerprint", fp]);
+  try {
+    await waitTunnelUp(t, dev);
+    await pingTunnelFromClient(t);
+    await serve.waitFor(/peer rejected IPV6CP: IPv6 stays off/);
+  } finally {
+    v4only.kill("SIGTERM");
+    assert.equal((await v4only.wait(10_000)).code, 0, v4only.output);
+  }
+  await serve.waitFor(/closed sstp-real/);
+  // Two IPv6 sessions one after the other: the first's /64 went back to the pool.
+  for (let round = 0; round < 2; round++) {
+    const c = connectProcess(t, dev, ["--server-fingerprint", fp, "--use-ipv6", "yes"]);
+    try {
+      assert.match(await waitGlobalAddress(t, dev), /^2001:2:0:100:/);
+    } finally {
+      c.kill("SIGTERM");
+      assert.equal((await c.wait(10_000)).code, 0, c.output);
+    }
+    await waitUntil(
+      async () => !(await t.server.run(["ip", "-br", "link"])).includes("sstp-real"),
+      10_000,
+      "server interface gone",
+    );
+  }
+  assert.equal(await serve.stop(), 0);
+});
