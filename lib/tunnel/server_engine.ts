@@ -13,6 +13,8 @@ import type { AuthMethod, PasswordLookup, RandomBytes } from "../ppp/auth/auth_t
 import type { RemoteAuthenticate } from "../ppp/auth/remote_auth.ts";
 import type { ProtocolError } from "../errors.ts";
 import { SessionEngine } from "./session_engine.ts";
+import type { FlagOptions } from "../ppp/lcp/_flag_option.ts";
+import { pickDefined } from "../ppp/_pick.ts";
 
 /** Options of {@linkcode createServerEngine}. */
 export interface ServerEngineOptions {
@@ -35,6 +37,11 @@ export interface ServerEngineOptions {
   hashBitmask?: number;
   mru?: number;
   maxMtu?: number;
+  /** Multilink MRRU (RouterOS `mrru`, RFC 1990); undefined: no multilink. */
+  mrru?: number;
+  /** LCP PFC/ACFC policy (default: do not request, accept the peer's). */
+  pfc?: FlagOptions;
+  acfc?: FlagOptions;
   /** Deadline from authentication to link-up in ms (RouterOS-style `link-up-timeout`). */
   linkUpMs?: number;
   /** Called at once when the peer fails to authenticate (login throttling). */
@@ -62,6 +69,7 @@ export function createServerEngine(options: ServerEngineOptions): SessionEngine 
     randomBytes: options.randomBytes,
     logger: options.logger,
     ...(options.mru !== undefined ? { mru: options.mru } : {}),
+    ...pickDefined(options, ["mrru", "pfc", "acfc"]),
   });
   return new SessionEngine({
     sstp,

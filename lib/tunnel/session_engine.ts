@@ -24,6 +24,7 @@ import type { LinkAction, LinkTimer, PppLink } from "../ppp/link.ts";
 import type { IpcpResult } from "../ppp/ipcp/ipcp.ts";
 import type { AuthMethod } from "../ppp/auth/auth_types.ts";
 import type { IpConfig, TimerName, TunnelAction, TunnelEngine, TunnelEvent } from "./events.ts";
+import type { LinkFraming } from "./data_plane.ts";
 
 /** The SSTP side of a session: either role. */
 export type SstpCallMachine = SstpClientStateMachine | SstpServerStateMachine;
@@ -118,10 +119,39 @@ export class SessionEngine implements TunnelEngine {
   get peerMru(): number {
     return this.#link.lcp.peerMru;
   }
-  /** The MTU for the interface: what both sides can carry. */
+  /**
+   * The MTU for the interface: what both sides can carry. With multilink
+   * negotiated both ways it is the smaller MRRU: larger packets than the
+   * link MTU then cross as MP fragments (RFC 1990).
+   */
   get mtu(): number {
     const l = this.#link.lcp;
+    if (l.localMrru !== undefined && l.peerMrru !== undefined) {
+      return Math.min(l.localMrru, l.peerMrru);
+    }
+    return this.#linkMtu;
+  }
+
+  /** The largest frame information field both sides carry without MP. */
+  get #linkMtu(): number {
+    const l = this.#link.lcp;
     return Math.min(l.peerMru, l.localMru, this.#maxMtu);
+  }
+
+  /** What LCP negotiated for data frames (read at link-up). */
+  get framing(): LinkFraming {
+    const l = this.#link.lcp;
+    const framing: LinkFraming = { acfc: l.sendAcfc, pfc: l.sendPfc };
+    if (l.localMrru !== undefined || l.peerMrru !== undefined) {
+      framing.multilink = {
+        linkMtu: this.#linkMtu,
+        peerMrru: l.peerMrru,
+        localMrru: l.localMrru,
+        sendFormat: l.sendShortSequence ? "short" : "long",
+        receiveFormat: l.receiveShortSequence ? "short" : "long",
+      };
+    }
+    return framing;
   }
 
   noteReceive(nowMs: number): void {
