@@ -45,6 +45,8 @@ Link
   --name IFNAME              interface name, at most 15 bytes (sstp-out1)
   --max-mtu N                largest MTU, ${MIN_MTU}-${MAX_MTU} (${DEFAULT_MTU})
   --max-mru N                largest MRU, ${MIN_MTU}-${MAX_MTU} (${DEFAULT_MTU})
+  --mrru N|disabled          multilink MRRU, 1500-16384: larger packets than the
+                             link MTU cross as MP fragments (disabled)
   --keepalive-timeout S      seconds (or 1m, 1h…) without an answer before the link
                              is declared dead, or "disabled" (60)
   --add-default-route yes|no route everything through the tunnel, whatever the

@@ -52,6 +52,7 @@ Deno.test("parseConnectOptions() applies the defaults", async () => {
       keepaliveTimeoutMs: 60_000,
       maxMtu: 1500,
       maxMru: 1500,
+      mrru: undefined, // disabled, as RouterOS
       addDefaultRoute: false,
       defaultRouteDistance: 1,
       usePeerDns: false,
@@ -111,6 +112,8 @@ Deno.test("parseConnectOptions() reads every property", async () => {
     [["--keepalive-timeout", "2m"], { keepaliveTimeoutMs: 120_000 }],
     [["--max-mtu", "1400", "--max-mru", "576"], { maxMtu: 1400, maxMru: 576 }],
     [["--max-mtu", "4087"], { maxMtu: 4087 }],
+    [["--max-mtu", "1400", "--mrru", "1600"], { maxMtu: 1400, mrru: 1600 }],
+    [["--mrru", "disabled"], { mrru: undefined }],
     [["--add-default-route"], { addDefaultRoute: true }],
     [["--add-default-route", "true", "--default-route-distance", "255"], {
       addDefaultRoute: true,
@@ -202,6 +205,11 @@ Deno.test("parseConnectOptions() rejects each malformed value naming the propert
       ["--max-mtu", "575"],
       RangeError,
       'Invalid value for "max-mtu": 575 is out of range (576-4087)',
+    ],
+    [
+      ["--mrru", "1499"],
+      RangeError,
+      'Invalid value for "mrru": 1499 is out of range (1500-16384)',
     ],
     [
       ["--max-mru", "4088"],
@@ -561,6 +569,7 @@ Deno.test("CONNECT_HELP documents every property", () => {
       "keepalive-timeout",
       "max-mtu",
       "max-mru",
+      "mrru",
       "add-default-route",
       "default-route-distance",
       "use-peer-dns",

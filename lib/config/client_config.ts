@@ -25,6 +25,7 @@ import {
   parseIntegerIn,
   parseKeepaliveTimeout,
   parseLogLevel,
+  parseMrru,
   parseMtu,
   parseNonEmpty,
   parsePort,
@@ -81,6 +82,8 @@ export interface ConnectOptions {
   maxMtu: number;
   /** `max-mru` (default 1500). */
   maxMru: number;
+  /** `mrru`: multilink MRRU (RFC 1990), `undefined` when disabled (default). */
+  mrru?: number | undefined;
   /** `add-default-route` (default no). */
   addDefaultRoute: boolean;
   /** `default-route-distance`, 1-255 (default 1). */
@@ -146,6 +149,7 @@ export const VALUE_KEYS = [
   "keepalive-timeout",
   "max-mtu",
   "max-mru",
+  "mrru",
   "default-route-distance",
   "name",
   "sni",
@@ -356,6 +360,7 @@ export function buildConnectOptions(
       : DEFAULT_KEEPALIVE_TIMEOUT_S * 1000,
     maxMtu: get("max-mtu", parseMtu) ?? DEFAULT_MTU,
     maxMru: get("max-mru", parseMtu) ?? DEFAULT_MTU,
+    mrru: get("mrru", parseMrru),
     addDefaultRoute: get("add-default-route", parseYesNo) ?? false,
     defaultRouteDistance: get("default-route-distance", (t) => parseIntegerIn(t, 1, 255)) ?? 1,
     usePeerDns: get("use-peer-dns", parseYesNo) ?? false,

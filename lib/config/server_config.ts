@@ -52,6 +52,7 @@ import {
   parseChoice,
   parseIntegerIn,
   parseKeepaliveTimeout,
+  parseMrru,
   parseMtu,
   parseNonEmpty,
   parsePort,
@@ -113,6 +114,8 @@ export interface SstpServerConfig {
   maxMtu: number;
   /** Largest MRU accepted (default 1500). */
   maxMru: number;
+  /** `mrru`: multilink MRRU (RFC 1990), `undefined` when disabled (default). */
+  mrru?: number | undefined;
   /** Ask for and check client certificates against `ca` (default no). */
   verifyClientCertificate: boolean;
   /** PEM CA bundle for client certificates. */
@@ -210,6 +213,7 @@ const SERVER_KEYS = [
   "keepalive-timeout",
   "max-mtu",
   "max-mru",
+  "mrru",
   "verify-client-certificate",
   "ca",
   "tls-version",
@@ -461,6 +465,7 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     keepaliveTimeoutMs: keepalive === undefined ? DEFAULT_KEEPALIVE_TIMEOUT_S * 1000 : keepalive,
     maxMtu: v("max-mtu", parseMtu) ?? DEFAULT_MTU,
     maxMru: v("max-mru", parseMtu) ?? DEFAULT_MTU,
+    mrru: v("mrru", parseMrru),
     verifyClientCertificate: v("verify-client-certificate", parseYesNo) ?? false,
     ca: v("ca", parseNonEmpty),
     tlsVersion: v("tls-version", parseTlsVersion) ?? "any",

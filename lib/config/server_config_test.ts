@@ -31,6 +31,7 @@ Deno.test("parseServerConfig() applies RouterOS defaults to a minimal file", () 
     keepaliveTimeoutMs: 60_000,
     maxMtu: 1500,
     maxMru: 1500,
+    mrru: undefined, // disabled, as RouterOS
     verifyClientCertificate: false,
     ca: undefined,
     tlsVersion: "any",
@@ -75,6 +76,7 @@ Deno.test("parseServerConfig() reads every sstp-server property", () => {
   keepalive-timeout: disabled
   max-mtu: 1400
   max-mru: 1450
+  mrru: 1600
   verify-client-certificate: "yes"
   ca: /etc/sstp/ca.pem
   tls-version: only-1.2
@@ -112,6 +114,7 @@ profiles:
     keepaliveTimeoutMs: null,
     maxMtu: 1400,
     maxMru: 1450,
+    mrru: 1600,
     verifyClientCertificate: true,
     ca: "/etc/sstp/ca.pem",
     tlsVersion: "only-1.2",

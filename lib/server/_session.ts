@@ -256,6 +256,7 @@ export function startSession(
     helloMs: server.keepaliveTimeoutMs,
     mru: server.maxMru,
     maxMtu: server.maxMtu,
+    ...(server.mrru !== undefined ? { mrru: server.mrru } : {}),
     linkUpMs: server.linkUpTimeoutMs,
     // MS-SSTP 2.2.10 bitmask: 2 = SHA-256 only, 3 = SHA-1 and SHA-256.
     hashBitmask: server.cryptoBinding === "sha256-only" ? 2 : 3,
