@@ -67,6 +67,7 @@ Deno.test({
     await waitTunnelUp(t, "sstp-out1");
     assert.match(await t.client.run(["ip", "link", "show", "dev", "sstp-out1"]), /mtu 1600/);
     assert.match(await t.server.run(["ip", "link", "show", "dev", "sstp-real"]), /mtu 1600/);
+    await serve.waitFor(/LCP Opened: .*mrru 1600, peer mrru 1600/);
     const before = {
       client: await ipFragmentCounters(t.client),
       server: await ipFragmentCounters(t.server),

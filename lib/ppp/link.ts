@@ -396,7 +396,13 @@ export class PppLink {
       this.#log.info(
         `LCP Opened: mru ${r.localMru}, peer mru ${r.peerMru}` +
           (r.authAsPeer ? `, auth ${r.authAsPeer}` : "") +
-          (r.authAsAuthenticator ? `, auth ${r.authAsAuthenticator}` : ""),
+          (r.authAsAuthenticator ? `, auth ${r.authAsAuthenticator}` : "") +
+          (r.localMrru !== undefined || r.peerMrru !== undefined
+            ? `, mrru ${r.localMrru ?? "-"}, peer mrru ${r.peerMrru ?? "-"}`
+            : "") +
+          (r.sendPfc || r.sendAcfc
+            ? `, sending${r.sendPfc ? " pcomp" : ""}${r.sendAcfc ? " accomp" : ""}`
+            : ""),
       );
       return this.#beginAuthenticate(nowMs);
     }
