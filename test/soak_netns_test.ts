@@ -199,6 +199,10 @@ Deno.test({
   # One source fails a login every fourth cycle on purpose: login throttling
   # would rightly block it, which is not what this test measures.
   auth-throttle: no
+  # 20 sessions log in at once from one address at the end (the pool check),
+  # as many users behind one NAT would.
+  max-handshakes-per-source: 64
+  max-unauthenticated-per-source: 64
 profiles:
   - { name: default, local-address: ${TUNNEL_LOCAL}, remote-address: pool1 }
 pools:

@@ -9,10 +9,18 @@ import { parseArgs } from "node:util";
 import { dirname, isAbsolute, join } from "node:path";
 import type { ConfigIssue } from "../config/config_error.ts";
 import type * as YamlSourceModule from "../config/yaml_source.ts";
-import { BOOLEAN_KEYS, type Key, type Raw, VALUE_KEYS } from "../config/client_config.ts";
+import {
+  BOOLEAN_KEYS,
+  CLIENT_PROFILE_KEYS,
+  type Key,
+  profileRawKey,
+  type Raw,
+  SERVER_ONLY_PROFILE_KEYS,
+  VALUE_KEYS,
+} from "../config/client_config.ts";
 
 /** Keys accepted in the YAML file. */
-const FILE_KEYS: readonly string[] = [...VALUE_KEYS, ...BOOLEAN_KEYS];
+const FILE_KEYS: readonly string[] = [...VALUE_KEYS, ...BOOLEAN_KEYS, "profiles"];
 /** Keys whose values are file paths, resolved against the config file's directory. */
 const PATH_KEYS = new Set(["password-file", "ca", "certificate", "certificate-key", "crl"]);
 
@@ -93,7 +101,6 @@ export function readFlags(
 }
 
 function suggest(name: string): string {
-  if (name === "profile") return ": sstp connect has no PPP profile; set its properties directly";
   const close = [...VALUE_KEYS, ...BOOLEAN_KEYS, "config"].find((k) =>
     k.replaceAll("-", "") === name.replaceAll(/[-_]/g, "").toLowerCase()
   );
@@ -129,6 +136,10 @@ export async function readConfigFile(
     : source.entries(source.root, "", FILE_KEYS, "a mapping of sstp-client properties");
   const base = dirname(path);
   for (const [key, entry] of entries) {
+    if (key === "profiles") {
+      readProfiles(source, entry.value, path, out);
+      continue;
+    }
     const isList = key === "authentication";
     const texts = isList ? source.list(entry, key) : [source.scalar(entry, key)];
     if (texts.some((t) => t === undefined)) continue;
@@ -143,4 +154,47 @@ export async function readConfigFile(
     out.set(key as Key, { text: value, where: `${path}:${line}: `, line });
   }
   return { values: out, issues: source.issues };
+}
+
+/**
+ * Reads the `profiles:` section (RouterOS `/ppp profile`, the properties
+ * that apply to a client) into raw values keyed `profiles/NAME/KEY`.
+ */
+function readProfiles(
+  source: InstanceType<typeof YamlSourceModule.YamlSource>,
+  node: Parameters<InstanceType<typeof YamlSourceModule.YamlSource>["sequence"]>[0],
+  path: string,
+  out: Map<Key, Raw>,
+): void {
+  const allowed = [...CLIENT_PROFILE_KEYS, ...SERVER_ONLY_PROFILE_KEYS];
+  source.sequence(node, "profiles", "profile mappings").forEach((item, i) => {
+    const at = `profiles[${i}]`;
+    const fields = source.entries(item, at, allowed, "a mapping of profile properties");
+    const nameEntry = fields.get("name");
+    const name = nameEntry === undefined ? undefined : source.scalar(nameEntry, `${at}.name`);
+    if (nameEntry === undefined) source.report(item, at, 'a profile needs a "name"');
+    if (name === undefined) return;
+    if (out.has(profileRawKey(name.text, "name") as Key)) {
+      source.report(name.node, `${at}.name`, `profile "${name.text}" is defined twice`);
+      return;
+    }
+    for (const [key, entry] of fields) {
+      if ((SERVER_ONLY_PROFILE_KEYS as readonly string[]).includes(key)) {
+        source.report(
+          entry.key,
+          `${at}.${key}`,
+          `"${key}" applies to a server's sessions, not to a client`,
+        );
+        continue;
+      }
+      const text = source.scalar(entry, `${at}.${key}`);
+      if (text === undefined) continue;
+      const line = source.lineOf(text.node);
+      out.set(profileRawKey(name.text, key) as Key, {
+        text: text.text,
+        where: `${path}:${line}: `,
+        line,
+      });
+    }
+  });
 }

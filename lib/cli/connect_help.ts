@@ -19,7 +19,7 @@ Server
   --connect-to HOST[:PORT]   server name, IPv4 or [IPv6] address; may be given as
                              the argument instead (required)
   --port N                   server TCP port (443)
-  --http-proxy HOST[:PORT]   reach the server through an HTTP proxy (port 8080)
+  --http-proxy HOST[:PORT]   reach the server through an HTTP proxy (port 443)
   --metrics ADDR:PORT        serve Prometheus metrics at /metrics (a bare port: 127.0.0.1)
   --sni NAME|yes|no          TLS server name: yes = the connect-to host name (yes)
   --tls-version V            any, only-1.2 or only-1.3 (any)
@@ -38,31 +38,46 @@ Authentication
   --user NAME                user name (required)
   --password-file FILE       read the password from the first line of FILE
   --password TEXT            the password (visible in process listings; prefer
-                             --password-file or the SSTP_PASSWORD environment variable)
+                             --password-file or the SSTP_PASSWORD environment variable);
+                             --password= (or password: "" in the file) is an empty one
   --authentication LIST      comma list of mschap2, mschap1, chap, pap (all four)
 
 Link
   --name IFNAME              interface name, at most 15 bytes (sstp-out1)
   --max-mtu N                largest MTU, ${MIN_MTU}-${MAX_MTU} (${DEFAULT_MTU})
   --max-mru N                largest MRU, ${MIN_MTU}-${MAX_MTU} (${DEFAULT_MTU})
-  --mrru N|disabled          multilink MRRU, 1500-16384: larger packets than the
-                             link MTU cross as MP fragments (disabled)
   --keepalive-timeout S      seconds (or 1m, 1h…) without an answer before the link
                              is declared dead, or "disabled" (60)
   --add-default-route yes|no route everything through the tunnel, whatever the
                              metric of existing default routes: split routes
                              0.0.0.0/1 + 128.0.0.0/1 via the tunnel (no)
-  --default-route-distance N metric of the split routes, 1-255: between tunnels,
+  --default-route-distance N metric of the split routes, 0-255: between tunnels,
                              the lowest distance carries the traffic (1)
+  --kill-switch yes|no       while the tunnel is down or reconnecting, drop what
+                             its default routes would carry instead of letting it
+                             leave through the old default route; needs
+                             --add-default-route and the server (or proxy) as an
+                             IP address (no)
   --use-peer-dns yes|no      use the DNS servers the server offers, routed through
                              the tunnel (no)
   --reconnect yes|no         reconnect after the link drops (yes)
+  --dial-on-demand yes|no    keep the interface waiting with a placeholder address
+                             and the routes; the first packet into it dials (no)
+  --dial-on-demand-address LOCAL[,PEER]
+                             the placeholder addresses (10.112.112.2,10.112.112.1)
+  --idle-timeout T|none      with dial-on-demand: hang up after T (30s, 5m) without
+                             data, and wait for traffic again (none)
+  --profile NAME             PPP profile for change-tcp-mss, use-encryption and
+                             idle-timeout: one of the config file's "profiles"
+                             or default / default-encryption (default-encryption)
+  --mrru N|disabled          multilink MRRU, 512-16384: packets larger than the
+                             link MTU cross as MP fragments (disabled)
 
 Other
   --config FILE              YAML file with any of the keys above
   --log-level LEVEL          error, warn, info, debug or trace (info)
   --log-format FORMAT        text or json (one object per line, for journald) (text)
-  --comment TEXT             free text, shown in logs
+  --comment TEXT             free text, shown in logs and by sstp status
   --disabled yes|no          parse the configuration but do not connect (no)
   -h, --help                 show this help
 

@@ -52,7 +52,6 @@ Deno.test("parseConnectOptions() applies the defaults", async () => {
       keepaliveTimeoutMs: 60_000,
       maxMtu: 1500,
       maxMru: 1500,
-      mrru: undefined, // disabled, as RouterOS
       addDefaultRoute: false,
       defaultRouteDistance: 1,
       usePeerDns: false,
@@ -66,6 +65,13 @@ Deno.test("parseConnectOptions() applies the defaults", async () => {
       disabled: false,
       httpProxy: undefined,
       metrics: undefined,
+      killSwitch: false,
+      mrru: undefined,
+      dialOnDemand: false,
+      demandAddress: { local: "10.112.112.2", peer: "10.112.112.1" },
+      idleTimeoutMs: null,
+      profile: "default-encryption",
+      changeTcpMss: true,
       configFile: undefined,
       warnings: [],
     } satisfies ConnectOptions,
@@ -131,7 +137,7 @@ Deno.test("parseConnectOptions() reads every property", async () => {
     [["--reconnect", "no"], { reconnect: false }],
     [["--comment", "office link"], { comment: "office link" }],
     [["--disabled"], { disabled: true }],
-    [["--http-proxy", "proxy.example"], { httpProxy: { host: "proxy.example", port: 8080 } }],
+    [["--http-proxy", "proxy.example"], { httpProxy: { host: "proxy.example", port: 443 } }],
     [["--http-proxy", "198.18.0.3:3128"], { httpProxy: { host: "198.18.0.3", port: 3128 } }],
   ];
   for (const [extra, expected] of cases) {
@@ -207,9 +213,9 @@ Deno.test("parseConnectOptions() rejects each malformed value naming the propert
       'Invalid value for "max-mtu": 575 is out of range (576-4087)',
     ],
     [
-      ["--mrru", "1499"],
+      ["--mrru", "511"],
       RangeError,
-      'Invalid value for "mrru": 1499 is out of range (1500-16384)',
+      'Invalid value for "mrru": 511 is out of range (512-16384)',
     ],
     [
       ["--max-mru", "4088"],
@@ -219,7 +225,7 @@ Deno.test("parseConnectOptions() rejects each malformed value naming the propert
     [
       ["--default-route-distance", "256"],
       RangeError,
-      'Invalid value for "default-route-distance": 256 is out of range (1-255)',
+      'Invalid value for "default-route-distance": 256 is out of range (0-255)',
     ],
     [
       ["--name", "sstp-name-too-long"],
@@ -279,10 +285,6 @@ Deno.test("parseConnectOptions() rejects malformed connect-to", async () => {
 Deno.test("parseConnectOptions() rejects unknown, repeated and incomplete options", async () => {
   const cases: Array<[string[], string]> = [
     [["--bogus", "1"], 'Unknown option "--bogus"'],
-    [
-      ["--profile", "x"],
-      'Unknown option "--profile": sstp connect has no PPP profile; set its properties directly',
-    ],
     [["--connectto", "x"], 'Unknown option "--connectto": did you mean "--connect-to"?'],
     [["-x"], 'Unknown option "-x"'],
     [["--no-user"], 'Unknown option "--no-user"'],
@@ -569,7 +571,6 @@ Deno.test("CONNECT_HELP documents every property", () => {
       "keepalive-timeout",
       "max-mtu",
       "max-mru",
-      "mrru",
       "add-default-route",
       "default-route-distance",
       "use-peer-dns",
@@ -583,6 +584,12 @@ Deno.test("CONNECT_HELP documents every property", () => {
       "disabled",
       "http-proxy",
       "metrics",
+      "kill-switch",
+      "mrru",
+      "dial-on-demand",
+      "dial-on-demand-address",
+      "idle-timeout",
+      "profile",
       "config",
       "help",
     ]

@@ -30,7 +30,12 @@ import { certHashes } from "../sstp/crypto_binding.ts";
 import { createClientEngine } from "../tunnel/client_engine.ts";
 import type { SessionEngine } from "../tunnel/session_engine.ts";
 import { TunnelRunner } from "../pipeline/runner.ts";
-import { NetCommandError, NetConfig, type RouteSpec } from "../net/net_config.ts";
+import {
+  type NetChangeRecord,
+  NetCommandError,
+  NetConfig,
+  type RouteSpec,
+} from "../net/net_config.ts";
 import type { NetStateFile } from "./net_state.ts";
 import { planTunnelRoutes, SPLIT_DEFAULT_IPV4, SPLIT_DEFAULT_IPV6 } from "./tunnel_routes.ts";
 import { asError, ERROR_CODE, ProtocolError } from "../errors.ts";
@@ -41,6 +46,11 @@ export interface ClientSessionInfo {
   phase: "connecting" | "tls" | "http" | "negotiating" | "connected" | "disconnecting";
   server: string;
   remoteAddress?: string;
+  /**
+   * Our end of the TCP connection, `address:port`: what the server sees as
+   * RouterOS `caller-id` (unless a NAT or the proxy stands between).
+   */
+  callerId?: string;
   tlsVersion?: string;
   cipher?: string;
   correlationId: string;
@@ -72,10 +82,34 @@ export interface ClientSessionDeps {
   netns?: string;
   /** Crash-recovery journal of the network changes (none: not kept). */
   stateFile?: NetStateFile;
+  /**
+   * Receives the session's network changes instead of `stateFile` (the
+   * client merges them with its kill switch's before writing the file).
+   */
+  journal?: (records: readonly NetChangeRecord[]) => void;
   /** Basic credentials for `http-proxy` (from the environment, never the command line). */
   proxyCredentials?: { user: string; password: string };
   /** Called whenever `info` changes. */
   onInfo?(info: ClientSessionInfo): void;
+  /** Dial-on-demand: the device and routes exist already (see {@linkcode DemandLink}). */
+  demand?: DemandLink;
+}
+
+/**
+ * What a dial-on-demand client lends a session: the TUN device (which
+ * already carries the placeholder address and the split default routes) and
+ * hooks to swap the placeholder address for the negotiated one and back.
+ * The negotiated address is added before the placeholder goes and the
+ * placeholder is back before the negotiated one goes: the kernel flushes an
+ * interface's routes when its last IPv4 address is removed.
+ */
+export interface DemandLink {
+  /** The session's view of the shared device (its `close()` hands the device back). */
+  openTun(local: string): PlatformTun;
+  /** The negotiated address is on the device: the placeholder may go. */
+  linkUp(local: string): Promise<void>;
+  /** The session ends: the placeholder comes back (before the negotiated address goes). */
+  linkDown(): Promise<void>;
 }
 
 const HTTP_RESPONSE_TIMEOUT_MS = 60_000;
@@ -106,9 +140,14 @@ export async function runClientSession(
     ...(deps.netns ? { netns: deps.netns } : {}),
     // Address and routes without spawning `ip` before the tunnel is up.
     netlink: () => deps.platform.openNetlink(),
-    ...(deps.stateFile ? { journal: (records) => deps.stateFile!.write(records) } : {}),
+    ...(deps.journal
+      ? { journal: deps.journal }
+      : deps.stateFile
+      ? { journal: (records) => deps.stateFile!.write(records) }
+      : {}),
   });
   let tun: PlatformTun | undefined;
+  let demandUp = false;
   let wasConnected = false;
   const dialAbort = new AbortController();
   const onAbort = () => dialAbort.abort();
@@ -122,7 +161,10 @@ export async function runClientSession(
     const pinFirst = o.addDefaultRoute && o.httpProxy === undefined &&
       (o.connectTo.kind === "ipv4" || o.connectTo.kind === "ipv6");
     if (pinFirst) await net.pinHostRoute(o.connectTo.host);
-    log.info(`connecting to ${info.server}`);
+    log.info(
+      `connecting to ${info.server}` +
+        (o.comment === undefined ? "" : ` (comment: ${JSON.stringify(o.comment)})`),
+    );
     const conn = await dialTls({
       host: o.connectTo.host,
       port: o.connectTo.port,
@@ -158,6 +200,7 @@ export async function runClientSession(
     const duplex = conn.duplex;
     info.phase = "tls";
     info.remoteAddress = `${duplex.remoteAddr.hostname}:${duplex.remoteAddr.port}`;
+    info.callerId = formatAddr(duplex.localAddr.hostname, duplex.localAddr.port);
     info.tlsVersion = conn.tlsVersion;
     info.cipher = conn.cipher;
     update();
@@ -218,10 +261,20 @@ export async function runClientSession(
       leftover,
       clock: systemClock,
       logger: log,
-      clampTcpMss: true,
+      clampTcpMss: o.changeTcpMss,
       onLinkUp: async (ip) => {
-        tun = deps.platform.openTun({ name: o.name, mtu: ip.mtu, txQueueLen: 5000, up: true });
+        const demand = deps.demand;
+        if (demand) {
+          tun = demand.openTun(ip.localAddress);
+          await net.setMtu(tun.name, ip.mtu);
+        } else {
+          tun = deps.platform.openTun({ name: o.name, mtu: ip.mtu, txQueueLen: 5000, up: true });
+        }
         await net.addPointToPointAddress(tun.name, ip.localAddress, ip.peerAddress);
+        if (demand) {
+          demandUp = true;
+          await demand.linkUp(ip.localAddress);
+        }
         const serverIp = duplex.remoteAddr.hostname;
         const plan = planTunnelRoutes({
           dev: tun.name,
@@ -237,6 +290,8 @@ export async function runClientSession(
         if (plan.pinServer && !pinFirst) await net.pinHostRoute(serverIp);
         const dnsRoutes: string[] = [];
         for (const route of plan.routes) {
+          // On demand, the split default routes exist with the device already.
+          if (demand && isSplitDefault(route.dst) && route.dst.includes(".")) continue;
           if (await addTunnelRoute(net, route)) {
             if (!isSplitDefault(route.dst)) dnsRoutes.push(`${route.dst} via ${tun.name}`);
           } else log.warn(`route ${route.dst} exists already (not ours): left alone`);
@@ -278,12 +333,22 @@ export async function runClientSession(
     return signal.aborted ? { wasConnected } : { error, wasConnected };
   } finally {
     signal.removeEventListener("abort", onAbort);
+    if (demandUp) {
+      await deps.demand?.linkDown().catch((e) =>
+        log.warn(`placeholder address: ${(e as Error).message}`)
+      );
+    }
     if (tun) {
       tun.close();
       await tun.closed.catch(() => {});
     }
     await net.cleanup().catch((e) => log.warn(`cleanup: ${(e as Error).message}`));
   }
+}
+
+/** `address:port`, with brackets around an IPv6 address. */
+function formatAddr(hostname: string, port: number): string {
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
 function isSplitDefault(dst: string): boolean {

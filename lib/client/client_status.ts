@@ -26,12 +26,14 @@ export function clientStatus(
     ok: true,
     role: "client",
     name: o.name,
-    status: i ? i.phase : "waiting to reconnect",
+    status: i ? i.phase : client.waitingStatus ?? "waiting to reconnect",
     server: `${o.connectTo.host}:${o.connectTo.port}`,
     user: o.user,
     attempts: client.attempts,
   };
+  if (o.comment !== undefined) reply.comment = o.comment;
   if (i?.remoteAddress) reply.remoteAddress = i.remoteAddress;
+  if (i?.callerId) reply.callerId = i.callerId;
   if (i?.tlsVersion) reply.encoding = `${i.tlsVersion} ${i.cipher ?? ""}`.trim();
   if (i?.correlationId) reply.correlationId = i.correlationId;
   if (i?.engine) {
@@ -45,6 +47,7 @@ export function clientStatus(
     reply.mtu = i.ip.mtu;
   }
   if (i?.defaultRoute !== undefined) reply.defaultRoute = i.defaultRoute;
+  if (o.killSwitch) reply.killSwitch = i?.phase === "connected" ? "armed" : "blocking";
   if (i?.dnsRoutes !== undefined) reply.dnsRoutes = i.dnsRoutes;
   if (i?.connectedAtMs !== undefined) {
     reply.uptimeMs = Math.round(nowMs - i.connectedAtMs);

@@ -18,7 +18,12 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import { type CommandRunner, type NetChangeRecord, NetConfig } from "../net/net_config.ts";
+import {
+  type CommandRunner,
+  type NetChangeRecord,
+  NetConfig,
+  ROUTE_TYPES,
+} from "../net/net_config.ts";
 
 /** Version of the file format. */
 export const NET_STATE_VERSION = 1;
@@ -106,9 +111,13 @@ function recordProblem(c: unknown): string | undefined {
   switch (r["kind"]) {
     case "route": {
       const route = r["route"] as Record<string, unknown> | null;
-      return typeof route === "object" && route !== null && typeof route["dst"] === "string"
+      if (typeof route !== "object" || route === null || typeof route["dst"] !== "string") {
+        return "a route change has no route";
+      }
+      const type = route["type"];
+      return type === undefined || (ROUTE_TYPES as readonly unknown[]).includes(type)
         ? undefined
-        : "a route change has no route";
+        : `route type ${JSON.stringify(type)} is not one of ${ROUTE_TYPES}`;
     }
     case "dns": {
       const p = r["previous"] as Record<string, unknown> | null;

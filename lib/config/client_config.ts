@@ -8,8 +8,8 @@
  *
  * Departures from RouterOS: `verify-server-certificate` defaults to yes;
  * `sni` defaults to yes (Deno's TLS stacks send the host name anyway);
- * there is no `profile`; `server-fingerprint`, `crl`, `tls-version`,
- * `log-level` and `reconnect` are additions.
+ * `server-fingerprint`, `crl`, `tls-version`, `log-level`, `reconnect` and
+ * `kill-switch` are additions.
  *
  * @module
  */
@@ -17,15 +17,17 @@ import { AUTH_METHODS_STRONGEST_FIRST, type AuthMethod } from "../ppp/auth/auth_
 import type { LogLevel } from "../log.ts";
 import { type HostKind, isHostName, parseHostPort } from "./host_port.ts";
 import { interfaceNameProblem, MAX_INTERFACE_NAME_BYTES } from "./interface_names.ts";
+import { parseDuration } from "./duration.ts";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_S,
   DEFAULT_MTU,
   InvalidValueError,
+  MAX_KEEPALIVE_TIMEOUT_S,
   parseAuthentication,
+  parseChoice,
   parseIntegerIn,
   parseKeepaliveTimeout,
   parseLogLevel,
-  parseMrru,
   parseMtu,
   parseNonEmpty,
   parsePort,
@@ -82,11 +84,9 @@ export interface ConnectOptions {
   maxMtu: number;
   /** `max-mru` (default 1500). */
   maxMru: number;
-  /** `mrru`: multilink MRRU (RFC 1990), `undefined` when disabled (default). */
-  mrru?: number | undefined;
   /** `add-default-route` (default no). */
   addDefaultRoute: boolean;
-  /** `default-route-distance`, 1-255 (default 1). */
+  /** `default-route-distance`, 0-255 (default 1): the metric of the tunnel's routes. */
   defaultRouteDistance: number;
   /** `use-peer-dns` (default no). */
   usePeerDns: boolean;
@@ -106,10 +106,35 @@ export interface ConnectOptions {
   comment: string | undefined;
   /** `disabled` (default no): the caller should not connect. */
   disabled: boolean;
-  /** `http-proxy` (port default 8080): the TLS connection goes through it with HTTP CONNECT. */
+  /** `http-proxy` (port default 443): the TLS connection goes through it with HTTP CONNECT. */
   httpProxy: { host: string; port: number } | undefined;
   /** `metrics`: serve Prometheus text at /metrics here (default off). */
   metrics: ListenAddress | undefined;
+  /**
+   * `kill-switch` (default no, beyond RouterOS): while the tunnel is down or
+   * reconnecting, what its routes would carry is dropped (blackhole routes)
+   * instead of leaking through the old default route.
+   */
+  killSwitch: boolean;
+  /**
+   * `mrru` (default disabled): the Multilink MRRU (RFC 1990) to offer, or
+   * `undefined`. Negotiated with a server that enables it too: packets larger
+   * than the link MTU then cross as MP fragments and the TUN MTU is the MRRU.
+   */
+  mrru: number | undefined;
+  /**
+   * `dial-on-demand` (default no): the interface waits with a placeholder
+   * address and the routes; the first packet into it starts the connection.
+   */
+  dialOnDemand: boolean;
+  /** `dial-on-demand-address`: the placeholder local and peer addresses (10.112.112.0/24). */
+  demandAddress: { local: string; peer: string };
+  /** `idle-timeout` in ms, or `null` for none (default): on demand, idle links hang up. */
+  idleTimeoutMs: number | null;
+  /** `profile` (default `default-encryption`): the PPP profile whose client properties apply. */
+  profile: string;
+  /** `change-tcp-mss` of the profile (default yes): clamp the TCP MSS of SYNs to the link MTU. */
+  changeTcpMss: boolean;
   /** The `--config` file, if one was read. */
   configFile: string | undefined;
   /** Operator notes to log at warn level (never containing secrets). */
@@ -118,8 +143,42 @@ export interface ConnectOptions {
 
 /** Default TLS port of `connect-to`. */
 export const DEFAULT_SSTP_PORT = 443;
-/** Default `http-proxy` port (RouterOS `proxy-port`). */
-export const DEFAULT_PROXY_PORT = 8080;
+/** Default `http-proxy` port (RouterOS `proxy-port`, default 443). */
+export const DEFAULT_PROXY_PORT = 443;
+/** RouterOS's built-in PPP profiles, which exist without a `profiles:` section. */
+export const BUILTIN_PROFILES = ["default", "default-encryption"] as const;
+/** The profile an sstp-client uses unless told otherwise (RouterOS's default). */
+export const DEFAULT_CLIENT_PROFILE = "default-encryption";
+/** `/ppp profile` properties that apply to a client (the `profiles:` section of its file). */
+export const CLIENT_PROFILE_KEYS = [
+  "name",
+  "change-tcp-mss",
+  "use-encryption",
+  "idle-timeout",
+  "comment",
+] as const;
+/** `/ppp profile` properties of a server's sessions: refused in a client's profile, with the reason. */
+export const SERVER_ONLY_PROFILE_KEYS = [
+  "local-address",
+  "remote-address",
+  "dns-server",
+  "only-one",
+  "session-timeout",
+  "rate-limit",
+  "bridge",
+  "address-list",
+  "on-up",
+  "on-down",
+] as const;
+/** The raw-value key of profile `name`'s property `key` (from the `profiles:` section). */
+export function profileRawKey(name: string, key: string): string {
+  return `profiles/${name}/${key}`;
+}
+
+/** RouterOS's placeholder addresses of a dial-on-demand interface (10.112.112.0/24). */
+export const DEFAULT_DEMAND_ADDRESS = { local: "10.112.112.2", peer: "10.112.112.1" } as const;
+/** `mrru` bounds: RouterOS's smallest, and the largest packet one TUN read or write holds. */
+export const MRRU_RANGE = { min: 512, max: 16_384 } as const;
 /** Default client interface name (RouterOS names the first client `sstp-out1`). */
 export const DEFAULT_CLIENT_INTERFACE = "sstp-out1";
 
@@ -131,6 +190,8 @@ export const BOOLEAN_KEYS = [
   "use-peer-dns",
   "reconnect",
   "disabled",
+  "kill-switch",
+  "dial-on-demand",
 ] as const;
 
 /** Properties that take a value (flags and file keys alike). */
@@ -159,6 +220,9 @@ export const VALUE_KEYS = [
   "comment",
   "http-proxy",
   "metrics",
+  "dial-on-demand-address",
+  "idle-timeout",
+  "profile",
 ] as const;
 
 /** A property name of `sstp connect` (flag and YAML key alike). */
@@ -326,6 +390,46 @@ export function buildConnectOptions(
     warnings.push(`sni=yes sends no server name: "${host.host}" is an IP address (RFC 6066 3)`);
   }
   const proxy = get("http-proxy", parseHostPort);
+  const killSwitch = get("kill-switch", parseYesNo) ?? false;
+  const addDefaultRoute = get("add-default-route", parseYesNo) ?? false;
+  if (killSwitch) checkKillSwitch(raw, addDefaultRoute, host, proxy);
+  const dialOnDemand = get("dial-on-demand", parseYesNo) ?? false;
+  const profile = readProfile(
+    raw,
+    get("profile", parseNonEmpty) ?? DEFAULT_CLIENT_PROFILE,
+    warnings,
+  );
+  const idleTimeoutMs = raw.has("idle-timeout")
+    ? get("idle-timeout", parseIdleTimeout) ?? null
+    : profile.idleTimeoutMs;
+  if (idleTimeoutMs !== null && !dialOnDemand && !raw.has("idle-timeout")) {
+    // A profile shared with other links: its idle-timeout means nothing here.
+    warnings.push(
+      `profile "${profile.name}" idle-timeout is not used: it applies to dial-on-demand links only`,
+    );
+  }
+  if (dialOnDemand && addDefaultRoute && proxy === undefined && host.kind === "name") {
+    throw new TypeError(
+      `${
+        raw.get("dial-on-demand")?.where ?? ""
+      }Invalid value for "dial-on-demand": with "add-default-route", "connect-to" must be an IP address (its host route is pinned before the name could be resolved, so the connection does not dial into the waiting tunnel)`,
+    );
+  }
+  if (dialOnDemand && addDefaultRoute && proxy !== undefined && proxy.kind === "name") {
+    throw new TypeError(
+      `${
+        raw.get("dial-on-demand")?.where ?? ""
+      }Invalid value for "dial-on-demand": with "add-default-route", "http-proxy" must be an IP address`,
+    );
+  }
+  if (idleTimeoutMs !== null && !dialOnDemand && raw.has("idle-timeout")) {
+    throw new TypeError(
+      `${
+        raw.get("idle-timeout")?.where ?? ""
+      }Invalid value for "idle-timeout": it needs "dial-on-demand" yes (without it the client would dial again at once)`,
+    );
+  }
+  const mrru = get("mrru", parseMrru);
   let secret: { password: string; passwordSource: PasswordSource } = {
     password: "",
     passwordSource: "command-line",
@@ -360,9 +464,8 @@ export function buildConnectOptions(
       : DEFAULT_KEEPALIVE_TIMEOUT_S * 1000,
     maxMtu: get("max-mtu", parseMtu) ?? DEFAULT_MTU,
     maxMru: get("max-mru", parseMtu) ?? DEFAULT_MTU,
-    mrru: get("mrru", parseMrru),
-    addDefaultRoute: get("add-default-route", parseYesNo) ?? false,
-    defaultRouteDistance: get("default-route-distance", (t) => parseIntegerIn(t, 1, 255)) ?? 1,
+    addDefaultRoute,
+    defaultRouteDistance: get("default-route-distance", (t) => parseIntegerIn(t, 0, 255)) ?? 1,
     usePeerDns: get("use-peer-dns", parseYesNo) ?? false,
     name: get("name", parseInterfaceName) ?? DEFAULT_CLIENT_INTERFACE,
     sni,
@@ -370,15 +473,167 @@ export function buildConnectOptions(
     logLevel: get("log-level", parseLogLevel) ?? "info",
     logFormat: get("log-format", parseLogFormat) ?? "text",
     reconnect: get("reconnect", parseYesNo) ?? true,
-    comment: raw.get("comment")?.text,
+    comment: get("comment", parseComment),
     disabled: get("disabled", parseYesNo) ?? false,
     httpProxy: proxy === undefined
       ? undefined
       : { host: proxy.host, port: proxy.port ?? DEFAULT_PROXY_PORT },
+    killSwitch,
+    mrru,
+    dialOnDemand,
+    demandAddress: get("dial-on-demand-address", parseDemandAddress) ??
+      { ...DEFAULT_DEMAND_ADDRESS },
+    idleTimeoutMs: dialOnDemand ? idleTimeoutMs : null,
+    profile: profile.name,
+    changeTcpMss: profile.changeTcpMss,
     metrics: get("metrics", parseListenAddress),
     configFile,
     warnings,
   };
+}
+
+/**
+ * `kill-switch` keeps blackhole routes in place while the tunnel is down and
+ * a host route to the server (or proxy) beside them, so the server must be
+ * an address: a name could not be resolved again while DNS is blocked.
+ */
+function checkKillSwitch(
+  raw: Map<string, Raw>,
+  addDefaultRoute: boolean,
+  target: { kind: HostKind },
+  proxy: { kind: HostKind } | undefined,
+): void {
+  const where = raw.get("kill-switch")?.where ?? "";
+  if (!addDefaultRoute) {
+    throw new TypeError(
+      `${where}Invalid value for "kill-switch": it needs "add-default-route" yes (the kill switch blocks what the tunnel's default routes carry)`,
+    );
+  }
+  const hop = proxy ?? target;
+  if (hop.kind === "name") {
+    throw new TypeError(
+      `${where}Invalid value for "kill-switch": ${
+        proxy ? '"http-proxy"' : '"connect-to"'
+      } must be an IP address (a name could not be resolved again while the kill switch blocks DNS)`,
+    );
+  }
+}
+
+/** What a client takes from its PPP profile. */
+interface ClientProfile {
+  name: string;
+  idleTimeoutMs: number | null;
+  changeTcpMss: boolean;
+}
+
+/**
+ * Resolves `profile` against the `profiles:` section (values keyed by
+ * {@linkcode profileRawKey}) and RouterOS's built-in profiles.
+ */
+function readProfile(raw: Map<string, Raw>, name: string, warnings: string[]): ClientProfile {
+  const field = <T>(key: string, parse: (text: string) => T): T | undefined => {
+    const r = raw.get(profileRawKey(name, key));
+    if (r === undefined) return undefined;
+    try {
+      return parse(r.text);
+    } catch (e) {
+      if (!(e instanceof InvalidValueError)) throw e;
+      const message = `${r.where}Invalid value for "profiles.${name}.${key}": ${e.message}`;
+      throw e.kind === "range" ? new RangeError(message) : new TypeError(message);
+    }
+  };
+  const defined = raw.has(profileRawKey(name, "name"));
+  if (!defined && !(BUILTIN_PROFILES as readonly string[]).includes(name)) {
+    throw new TypeError(
+      `${raw.get("profile")?.where ?? ""}Invalid value for "profile": "${name}" is neither ` +
+        `in the "profiles" section of the config file nor a built-in profile (${
+          BUILTIN_PROFILES.join(", ")
+        })`,
+    );
+  }
+  const encryption = field("use-encryption", (t) => parseChoice(t, USE_ENCRYPTION));
+  if (encryption === "no") {
+    warnings.push(
+      `profile "${name}" use-encryption=no: SSTP always runs inside TLS, which encrypts the whole session; the setting changes nothing`,
+    );
+  }
+  const mss = field("change-tcp-mss", (t) => parseChoice(t, ["yes", "no", "default"] as const));
+  return {
+    name,
+    idleTimeoutMs: field("idle-timeout", parseIdleTimeout) ?? null,
+    changeTcpMss: mss !== "no",
+  };
+}
+
+/** RouterOS `use-encryption` values; SSTP's TLS encrypts whatever is chosen. */
+const USE_ENCRYPTION = ["yes", "no", "default", "required"] as const;
+
+/** Parses `idle-timeout`: a RouterOS duration or `none`/`disabled`. */
+function parseIdleTimeout(text: string): number | undefined {
+  const t = text.trim().toLowerCase();
+  if (t === "none" || t === "disabled") return undefined;
+  const ms = parseDuration(t);
+  if (ms === undefined) {
+    throw new InvalidValueError(`"${text}" is not a duration (30s, 5m, 1h) or "none"`);
+  }
+  if (ms < 1000 || ms > MAX_KEEPALIVE_TIMEOUT_S * 1000) {
+    throw new InvalidValueError(
+      `${text} is out of range (1s-${MAX_KEEPALIVE_TIMEOUT_S}s)`,
+      "range",
+    );
+  }
+  return ms;
+}
+
+/**
+ * Parses `dial-on-demand-address`: `LOCAL` or `LOCAL,PEER`, IPv4. Without a
+ * peer, the peer is the `.1` of LOCAL's /24 (`.2` when LOCAL is the `.1`).
+ */
+function parseDemandAddress(text: string): { local: string; peer: string } {
+  const [local = "", peer, extra] = splitList(text);
+  if (extra !== undefined || local === "") {
+    throw new InvalidValueError(`"${text}" is not LOCAL or LOCAL,PEER (IPv4 addresses)`);
+  }
+  const l = parseIpv4Value(local);
+  let p: string;
+  if (peer !== undefined) {
+    p = parseIpv4Value(peer);
+  } else {
+    const octets = l.split(".");
+    p = [...octets.slice(0, 3), octets[3] === "1" ? "2" : "1"].join(".");
+  }
+  if (p === l) throw new InvalidValueError(`"${text}": the peer must differ from LOCAL`);
+  return { local: l, peer: p };
+}
+
+/**
+ * A dotted-quad IPv4 address in canonical form. Kept here rather than taken
+ * from the address helpers: `sstp connect` must not load the YAML reader
+ * (which the PPP config module pulls in) at start-up.
+ */
+function parseIpv4Value(text: string): string {
+  const t = text.trim();
+  const octets = /^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$/.exec(t)?.slice(1)
+    .map(Number);
+  if (octets === undefined || octets.some((o) => o > 255)) {
+    throw new InvalidValueError(`"${text}" is not an IPv4 address`);
+  }
+  return octets.join(".");
+}
+
+/** Parses `mrru`: `disabled` or {@linkcode MRRU_RANGE}. */
+function parseMrru(text: string): number | undefined {
+  if (text.trim().toLowerCase() === "disabled") return undefined;
+  return parseIntegerIn(text, MRRU_RANGE.min, MRRU_RANGE.max);
+}
+
+/** Parses `comment`: one line of printable text (it goes into log lines). */
+function parseComment(text: string): string {
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(text)) {
+    throw new InvalidValueError("a comment is one line of printable text");
+  }
+  return text;
 }
 
 function readPassword(

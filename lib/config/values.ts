@@ -85,8 +85,8 @@ export function parseMtu(text: string): number {
   return parseIntegerIn(text, MIN_MTU, MAX_MTU);
 }
 
-/** Smallest `mrru` RouterOS accepts: below it multilink would gain nothing over the MTU. */
-export const MIN_MRRU = 1500;
+/** Smallest `mrru` RouterOS accepts. */
+export const MIN_MRRU = 512;
 /** Largest `mrru`: a reassembled packet must fit one TUN read or write. */
 export const MAX_MRRU = 16_384;
 

@@ -76,7 +76,18 @@ export interface RouteSpec {
   metric?: number | undefined;
   /** Routing table number or name. */
   table?: number | string | undefined;
+  /**
+   * A route that drops instead of forwarding (no gateway or device):
+   * `unreachable` answers ICMP host unreachable (EHOSTUNREACH locally),
+   * `prohibit` administratively prohibited (EACCES), `blackhole` drops silently.
+   */
+  type?: RouteType | undefined;
 }
+
+/** Route types besides unicast that {@linkcode RouteSpec} may name. */
+export const ROUTE_TYPES = ["unreachable", "prohibit", "blackhole"] as const;
+/** A route type besides unicast. */
+export type RouteType = typeof ROUTE_TYPES[number];
 
 /** What `ip route get` reports for an address. */
 export interface RouteLookup {
@@ -532,6 +543,7 @@ export class NetConfig {
     const address = route.dst.split("/")[0] ?? "";
     const ipv4 = route.dst === "default" || isIpv4(address);
     if (!ipv4 || route.dev === undefined || route.table !== undefined) return undefined;
+    if (route.type !== undefined) return undefined;
     if (route.gateway !== undefined && !isIpv4(route.gateway)) return undefined;
     return this.#netlinkSocket();
   }
@@ -790,6 +802,17 @@ function routeArgs(route: RouteSpec): string[] {
   }
   if (route.dst !== "default") checkAddress(address, "route destination");
   const args = [route.dst];
+  if (route.type !== undefined) {
+    if (!(ROUTE_TYPES as readonly string[]).includes(route.type)) {
+      throw new TypeError(
+        `Cannot configure route: type "${route.type}" is not one of ${ROUTE_TYPES}`,
+      );
+    }
+    if (route.gateway !== undefined || route.dev !== undefined) {
+      throw new TypeError(`Cannot configure route: a ${route.type} route has no gateway or device`);
+    }
+    args.unshift(route.type);
+  }
   if (route.gateway !== undefined) {
     checkAddress(route.gateway, "gateway");
     args.push("via", route.gateway);

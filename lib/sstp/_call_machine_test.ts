@@ -203,9 +203,12 @@ const ROWS: Row[] = [
     ABORT.unaccepted,
     "start abort 3000",
   ], "Call_Abort_Pending"],
-  // 3.2.5.3.7 / 3.3.5.2.7 Echo Request: answered in every state, because peers
-  // send it during negotiation and teardown too (docs/interop.md#timers-and-echo)
-  ...EVERY_STATE.map((w): Row => [w, "Echo Request", M.echoRequest, ["send EchoResponse"], w]),
+  // 3.2.5.3.7 / 3.3.5.2.7 Echo Request: answered in every state once the call
+  // exists, because peers send it during negotiation and teardown too
+  // (docs/interop.md#timers-and-echo). "negotiating" differs by role (below).
+  ...EVERY_STATE.filter((w) => w !== "negotiating").map((
+    w,
+  ): Row => [w, "Echo Request", M.echoRequest, ["send EchoResponse"], w]),
   // 3.2.5.3.8 / 3.3.5.2.8 Echo Response: only restarts the Hello timer (noteReceive)
   ["connected", "Echo Response", M.echoResponse, [], "connected"],
   ["negotiating", "Echo Response", M.echoResponse, [], "negotiating"],
@@ -227,6 +230,16 @@ for (const role of [CLIENT, SERVER]) {
       assert.equal(m.state, role.stateName[next]);
     });
   }
+
+  Deno.test(`SSTP ${role.name} ${role.stateName.negotiating} + Echo Request: answered only once the call was requested`, () => {
+    const m = role.machineIn("negotiating");
+    // The client has sent its Call Connect Request; the server has not received
+    // one yet, and an Echo Request before it is not answered (a connection that
+    // never asks for a call must not make the server write).
+    const expected = role === CLIENT ? ["send EchoResponse"] : [];
+    assert.deepEqual(show(m.receive(M.echoRequest(), 40)), expected);
+    assert.equal(m.state, role.stateName.negotiating);
+  });
 
   Deno.test(`SSTP ${role.name} aborts on negotiation timer expiry, then closes on abort timer 1`, () => {
     for (const where of ["negotiating", "authenticating"] as const) {
