@@ -83,8 +83,8 @@ Link
   --profile NAME             PPP profile for change-tcp-mss, use-encryption and
                              idle-timeout: one of the config file's "profiles"
                              or default / default-encryption (default-encryption)
-  --mrru N|disabled          multilink MRRU, 512-16384: checked but not negotiated
-                             yet (disabled)
+  --mrru N|disabled          multilink MRRU, 512-16384: packets larger than the
+                             link MTU cross as MP fragments (disabled)
 
 Other
   --config FILE              YAML file with any of the keys above

@@ -126,6 +126,8 @@ Deno.test("parseConnectOptions() reads every property", async () => {
     [["--keepalive-timeout", "2m"], { keepaliveTimeoutMs: 120_000 }],
     [["--max-mtu", "1400", "--max-mru", "576"], { maxMtu: 1400, maxMru: 576 }],
     [["--max-mtu", "4087"], { maxMtu: 4087 }],
+    [["--max-mtu", "1400", "--mrru", "1600"], { maxMtu: 1400, mrru: 1600 }],
+    [["--mrru", "disabled"], { mrru: undefined }],
     [["--add-default-route"], { addDefaultRoute: true }],
     [["--add-default-route", "true", "--default-route-distance", "255"], {
       addDefaultRoute: true,
@@ -223,6 +225,11 @@ Deno.test("parseConnectOptions() rejects each malformed value naming the propert
       ["--max-mtu", "575"],
       RangeError,
       'Invalid value for "max-mtu": 575 is out of range (576-4087)',
+    ],
+    [
+      ["--mrru", "511"],
+      RangeError,
+      'Invalid value for "mrru": 511 is out of range (512-16384)',
     ],
     [
       ["--max-mru", "4088"],

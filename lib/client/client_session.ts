@@ -282,6 +282,7 @@ export async function runClientSession(
       helloMs: o.keepaliveTimeoutMs === null ? null : Math.max(1000, o.keepaliveTimeoutMs / 2),
       mru: o.maxMru,
       maxMtu: o.maxMtu,
+      ...(o.mrru !== undefined ? { mrru: o.mrru } : {}),
       // As pppd's usepeerdns: ask only when the answer is used (one IPCP round
       // trip less against servers that reject the DNS options).
       requestDns: o.usePeerDns,

@@ -146,8 +146,9 @@ export interface ConnectOptions {
    */
   killSwitch: boolean;
   /**
-   * `mrru` (default disabled): the Multilink MRRU to offer, or `undefined`.
-   * Checked here; the engine does not negotiate multilink yet (TODO(#13)).
+   * `mrru` (default disabled): the Multilink MRRU (RFC 1990) to offer, or
+   * `undefined`. Negotiated with a server that enables it too: packets larger
+   * than the link MTU then cross as MP fragments and the TUN MTU is the MRRU.
    */
   mrru: number | undefined;
   /**
@@ -240,6 +241,7 @@ export const VALUE_KEYS = [
   "keepalive-timeout",
   "max-mtu",
   "max-mru",
+  "mrru",
   "default-route-distance",
   "bridge",
   "name",
@@ -253,7 +255,6 @@ export const VALUE_KEYS = [
   "comment",
   "http-proxy",
   "metrics",
-  "mrru",
   "dial-on-demand-address",
   "idle-timeout",
   "profile",
@@ -469,13 +470,6 @@ export function buildConnectOptions(
     );
   }
   const mrru = get("mrru", parseMrru);
-  if (mrru !== undefined) {
-    // TODO(#13): pass mrru to the client engine's LCP options once multilink
-    // (RFC 1990 fragmentation and reassembly) is part of the data path.
-    warnings.push(
-      `mrru=${mrru} is not negotiated yet: the engine has no multilink data path; packets larger than the MTU are not fragmented`,
-    );
-  }
   const tls = {
     tlsVersion: get("tls-version", parseTlsVersion) ?? "any",
     pfs: get("pfs", parsePfs) ?? DEFAULT_TLS_POLICY.pfs,

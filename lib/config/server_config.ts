@@ -57,6 +57,7 @@ import {
   parseCiphers,
   parseIntegerIn,
   parseKeepaliveTimeout,
+  parseMrru,
   parseMtu,
   parseNonEmpty,
   parsePfs,
@@ -126,6 +127,8 @@ export interface SstpServerConfig {
   maxMtu: number;
   /** Largest MRU accepted (default 1500). */
   maxMru: number;
+  /** `mrru`: multilink MRRU (RFC 1990), `undefined` when disabled (default). */
+  mrru?: number | undefined;
   /** Ask for and check client certificates against `ca` (default no). */
   verifyClientCertificate: boolean;
   /** PEM CA bundle for client certificates. */
@@ -232,6 +235,7 @@ const SERVER_KEYS = [
   "keepalive-timeout",
   "max-mtu",
   "max-mru",
+  "mrru",
   "verify-client-certificate",
   "ca",
   "tls-version",
@@ -545,6 +549,7 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     keepaliveTimeoutMs: keepalive === undefined ? DEFAULT_KEEPALIVE_TIMEOUT_S * 1000 : keepalive,
     maxMtu: v("max-mtu", parseMtu) ?? DEFAULT_MTU,
     maxMru: v("max-mru", parseMtu) ?? DEFAULT_MTU,
+    mrru: v("mrru", parseMrru),
     verifyClientCertificate: v("verify-client-certificate", parseYesNo) ?? false,
     ca: v("ca", parseNonEmpty),
     tlsVersion: v("tls-version", parseTlsVersion) ?? "any",
@@ -599,19 +604,6 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
         "offered: this TLS stack has no anonymous cipher suites; run `sstp serve` without " +
         "--config (zero-config) for a self-signed certificate made for you",
     );
-  }
-  // MRRU (RFC 1990 multilink) needs MP fragment handling in the data path, which
-  // the server does not have yet: negotiating it would let a client send MP
-  // frames that are then dropped. `disabled` is RouterOS's default.
-  const mrru = fields.get("mrru");
-  if (mrru !== undefined) {
-    source.value(mrru, path("mrru"), (t) => {
-      if (t.trim().toLowerCase() === "disabled") return t;
-      throw new InvalidValueError(
-        `"${t}": multilink (MRRU) is not supported by the server yet (its data path does not ` +
-          "fragment or reassemble MP frames); remove the key or set it to disabled",
-      );
-    });
   }
   if (config.enabled && !fields.has("certificate")) {
     source.report(

@@ -31,6 +31,7 @@ Deno.test("parseServerConfig() applies RouterOS defaults to a minimal file", () 
     keepaliveTimeoutMs: 60_000,
     maxMtu: 1500,
     maxMru: 1500,
+    mrru: undefined, // disabled, as RouterOS
     verifyClientCertificate: false,
     ca: undefined,
     tlsVersion: "any",
@@ -84,6 +85,7 @@ Deno.test("parseServerConfig() reads every sstp-server property", () => {
   keepalive-timeout: disabled
   max-mtu: 1400
   max-mru: 1450
+  mrru: 1600
   verify-client-certificate: "yes"
   ca: /etc/sstp/ca.pem
   tls-version: only-1.2
@@ -124,6 +126,7 @@ profiles:
     keepaliveTimeoutMs: null,
     maxMtu: 1400,
     maxMru: 1450,
+    mrru: 1600,
     verifyClientCertificate: true,
     ca: "/etc/sstp/ca.pem",
     tlsVersion: "only-1.2",
@@ -552,8 +555,8 @@ secrets:
 Deno.test("parseServerConfig() refuses certificate none, mrru and malformed issue-13 values", () => {
   const none = issuesOf("sstp-server:\n  certificate: none\n");
   assert.ok(none.some((i) => /anonymous.*zero-config/.test(i)), none.join("\n"));
-  const mrru = issuesOf(MINIMAL + "  mrru: 1600\n");
-  assert.ok(mrru.some((i) => /mrru.*not supported by the server yet/.test(i)), mrru.join("\n"));
+  // Multilink is supported now: a number in range is taken, disabled too.
+  assert.equal(parseServerConfig(MINIMAL + "  mrru: 1600\n", "sstp.yaml").sstpServer.mrru, 1600);
   assert.doesNotThrow(() => parseServerConfig(MINIMAL + "  mrru: disabled\n", "sstp.yaml"));
   const bad = issuesOf(
     MINIMAL + `profiles:

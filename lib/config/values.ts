@@ -86,6 +86,23 @@ export function parseMtu(text: string): number {
   return parseIntegerIn(text, MIN_MTU, MAX_MTU);
 }
 
+/** Smallest `mrru` RouterOS accepts. */
+export const MIN_MRRU = 512;
+/** Largest `mrru`: a reassembled packet must fit one TUN read or write. */
+export const MAX_MRRU = 16_384;
+
+/**
+ * Parses `mrru` (RouterOS): `disabled` (the default) or a size in
+ * {@linkcode MIN_MRRU}-{@linkcode MAX_MRRU} that enables multilink
+ * (RFC 1990) on the link.
+ *
+ * @returns The MRRU, or `undefined` for `disabled`.
+ */
+export function parseMrru(text: string): number | undefined {
+  if (text.trim().toLowerCase() === "disabled") return undefined;
+  return parseIntegerIn(text, MIN_MRRU, MAX_MRRU);
+}
+
 /**
  * Parses `keepalive-timeout`: whole seconds, a RouterOS duration (`1m`), or
  * `disabled`.

@@ -374,10 +374,13 @@ export class TunnelRunner {
       this.#dispatch({ type: "control", message: p.message });
       return;
     }
-    const r = this.#plane.decapsulate(p.data);
+    // MULTILINK: MP fragments are timed by the clock (reassembly timeout).
+    const r = this.#plane.decapsulate(p.data, this.#o.clock.now());
     switch (r.kind) {
       case "control":
-        this.#dispatch({ type: "ppp", frame: p.data });
+        this.#dispatch({ type: "ppp", frame: r.frame ?? p.data });
+        return;
+      case "held":
         return;
       case "drop":
         if (r.reason === "source") this.counters.droppedSpoofed++;
@@ -499,6 +502,9 @@ export class TunnelRunner {
   #linkUp(ip: IpConfig): void {
     this.#sourceFilter = this.#o.sourceFilter;
     this.#uploadPolicer = this.#o.uploadPolicer;
+    // FRAMING: what LCP negotiated (ACFC, PFC, multilink) applies from link-up on.
+    const framing = this.#o.engine.framing;
+    if (framing !== undefined) this.#plane.setFraming(framing);
     if (this.#o.clampTcpMss) this.#plane.clampMssFor(ip.mtu);
     this.#heldForLinkUp = [];
     this.#o.onLinkUp(ip).then((tun) => {

@@ -23,6 +23,7 @@ import { MagicNumberHandler } from "./lcp/magic_number.ts";
 import { MruHandler } from "./lcp/mru.ts";
 import { PfcHandler } from "./lcp/pfc.ts";
 import { AcfcHandler } from "./lcp/acfc.ts";
+import { MrruHandler, ShortSequenceHandler } from "./lcp/mrru.ts";
 import { DnsHandler } from "./ipcp/dns.ts";
 import { IpAddressHandler } from "./ipcp/ip_address.ts";
 import { InterfaceIdentifierHandler } from "./ipv6cp/interface_identifier.ts";
@@ -71,6 +72,8 @@ const OPTION_DESCRIBERS: ReadonlyMap<number, ReadonlyMap<number, OptionDescriber
       new MagicNumberHandler({ randomBytes: zeros, requestMagic: false }),
       new PfcHandler(),
       new AcfcHandler(),
+      new MrruHandler(undefined),
+      new ShortSequenceHandler(false, false),
     ]],
     [PROTOCOL.IPCP, [
       new IpAddressHandler({ role: "client" }),

@@ -28,7 +28,7 @@ Deno.test("describeCpPacket() renders LCP options in pppd style", () => {
       0xc021,
       buildCp(4, 3, buildOptions([2, 0, 0, 0, 0], [0x11, 6, 0x4e], [7], [8])),
     ),
-    "LCP ConfRej id=0x3 <asyncmap 0x0> <opt 0x11 len=4> <pcomp> <accomp>",
+    "LCP ConfRej id=0x3 <asyncmap 0x0> <mrru 1614> <pcomp> <accomp>",
   );
   assert.equal(
     describeCpPacket(0xc021, buildCp(9, 0, [0, 0, 0, 0])),

@@ -69,19 +69,8 @@ export function encodePppFrame(
   if (!isValidProtocol(protocol)) {
     throw new RangeError(`Cannot encode PPP frame: 0x${protocol.toString(16)} is not a protocol`);
   }
-  const isLcp = protocol === PROTOCOL.LCP;
-  const acfc = options.acfc === true && !isLcp;
-  const pfc = options.pfc === true && !isLcp && protocol < 0x100;
-  const headerLength = (acfc ? 0 : 2) + (pfc ? 1 : 2);
-  const out = new Uint8Array(headerLength + information.length);
-  let o = 0;
-  if (!acfc) {
-    out[o++] = 0xff;
-    out[o++] = 0x03;
-  }
-  if (!pfc) out[o++] = protocol >> 8;
-  out[o++] = protocol & 0xff;
-  out.set(information, o);
+  const out = new Uint8Array(pppHeaderLength(protocol, options) + information.length);
+  out.set(information, writePppHeaderWith(out, 0, protocol, options));
   return out;
 }
 
@@ -111,6 +100,67 @@ export function writePppHeader(target: Uint8Array, offset: number, protocol: num
   target[offset + 2] = protocol >> 8;
   target[offset + 3] = protocol & 0xff;
   return offset + PPP_HEADER_LENGTH;
+}
+
+/**
+ * Length of the PPP header {@linkcode writePppHeaderWith} writes for
+ * `protocol` under `options` (2 to 4 bytes; LCP is never compressed).
+ *
+ * @example
+ * ```ts
+ * import { pppHeaderLength } from "./frame.ts";
+ * if (pppHeaderLength(0x0021, { acfc: true, pfc: true }) !== 1) throw new Error();
+ * ```
+ */
+export function pppHeaderLength(protocol: number, options: PppFrameOptions): number {
+  const c = compression(protocol, options);
+  return (c.acfc ? 0 : 2) + (c.pfc ? 1 : 2);
+}
+
+/** Which compressions apply to `protocol`: none for LCP, PFC only below 0x100. */
+function compression(protocol: number, options: PppFrameOptions): { acfc: boolean; pfc: boolean } {
+  const isLcp = protocol === PROTOCOL.LCP;
+  return {
+    acfc: options.acfc === true && !isLcp,
+    pfc: options.pfc === true && !isLcp && protocol < 0x100,
+  };
+}
+
+/**
+ * Writes a PPP header compressed as `options` allow (RFC 1661 6.5, 6.6) at
+ * `offset`, for framing packets in place on the data path.
+ *
+ * @returns The offset just past the header.
+ * @throws {RangeError} If the header does not fit.
+ *
+ * @example
+ * ```ts
+ * import { writePppHeaderWith } from "./frame.ts";
+ * const buf = new Uint8Array(2);
+ * if (writePppHeaderWith(buf, 1, 0x0021, { acfc: true, pfc: true }) !== 2 || buf[1] !== 0x21) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function writePppHeaderWith(
+  target: Uint8Array,
+  offset: number,
+  protocol: number,
+  options: PppFrameOptions,
+): number {
+  const length = pppHeaderLength(protocol, options);
+  if (offset < 0 || offset + length > target.length) {
+    throw new RangeError(`Cannot write PPP header at ${offset}: buffer holds ${target.length}`);
+  }
+  const c = compression(protocol, options);
+  let o = offset;
+  if (!c.acfc) {
+    target[o++] = 0xff;
+    target[o++] = 0x03;
+  }
+  if (!c.pfc) target[o++] = protocol >> 8;
+  target[o++] = protocol & 0xff;
+  return o;
 }
 
 /**

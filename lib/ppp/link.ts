@@ -14,8 +14,10 @@
  *   Protocol-Reject; docs/interop.md#late-and-unknown-protocols).
  * - Protocols we do not run (CCP, IPV6CP when disabled, anything
  *   unknown) are Protocol-Rejected once LCP is Opened (RFC 1661 5.7).
- * - Control frames always go out with `FF 03` and a 2-byte protocol, which
- *   every peer accepts (SoftEther requires it).
+ * - Control frames go out with `FF 03` and a 2-byte protocol, which every
+ *   peer accepts (SoftEther requires it), except when the peer asked for
+ *   ACFC/PFC and we acked (RFC 1661 6.5, 6.6): then, once LCP is Opened,
+ *   non-LCP frames are compressed as agreed (LCP frames never are).
  *
  * Pure: takes frames and time, returns {@linkcode LinkAction}s.
  *
@@ -42,6 +44,8 @@ import type {
 } from "./auth/auth_types.ts";
 import { createAuthAuthenticator, createAuthPeer } from "./auth/create_auth.ts";
 import type { RemoteAuthenticate } from "./auth/remote_auth.ts";
+import type { FlagOptions } from "./lcp/_flag_option.ts";
+import { pickDefined } from "./_pick.ts";
 
 /** RFC 1661 3.2 link phases. */
 export type LinkPhase = "Dead" | "Establish" | "Authenticate" | "Network" | "Terminate";
@@ -80,6 +84,14 @@ export interface LinkCommonOptions {
    * (the server knows the user's profile only after authentication).
    */
   bridge?: boolean | (() => boolean);
+  /** LCP PFC policy (default: do not request, accept the peer's). */
+  pfc?: FlagOptions;
+  /** LCP ACFC policy (default: do not request, accept the peer's). */
+  acfc?: FlagOptions;
+  /** Multilink MRRU (RouterOS `mrru`); undefined: no multilink. */
+  mrru?: number;
+  /** With `mrru`: ask the peer for short MP sequence numbers (default false). */
+  requestShortSequence?: boolean;
 }
 
 /** Client-side link options. */
@@ -179,15 +191,18 @@ export class PppLink {
     this.#o = options;
     this.#log = options.logger;
     const timing = { restartTimerMs: options.restartTimerMs ?? 3000, log: options.logger };
+    const framing = pickDefined(options, ["pfc", "acfc", "mrru", "requestShortSequence"]);
     this.#lcp = options.role === "client"
       ? new Lcp({
         ...timing,
+        ...framing,
         randomBytes: options.randomBytes,
         ...(options.mru !== undefined ? { mru: options.mru } : {}),
         acceptAuth: options.acceptAuth,
       })
       : new Lcp({
         ...timing,
+        ...framing,
         randomBytes: options.randomBytes,
         ...(options.mru !== undefined ? { mru: options.mru } : {}),
         authenticatePeerWith: options.authenticateWith,
@@ -353,7 +368,11 @@ export class PppLink {
       this.#log.debug(`truncated a ${packet.length}-byte control packet to fit an SSTP packet`);
     }
     this.#trace("send", protocol, fitted);
-    return { type: "sendFrame", frame: encodePppFrame(protocol, fitted) };
+    // RFC 1661 6.5/6.6: compression applies once negotiated, never to LCP
+    // (encodePppFrame leaves LCP frames whole).
+    const r = this.#lcp.isOpened ? this.#lcp.result : undefined;
+    const options = r ? { acfc: r.sendAcfc, pfc: r.sendPfc } : {};
+    return { type: "sendFrame", frame: encodePppFrame(protocol, fitted, options) };
   }
 
   /** Carries out a control protocol's actions and the phase changes they cause. */
@@ -461,7 +480,13 @@ export class PppLink {
       this.#log.info(
         `LCP Opened: mru ${r.localMru}, peer mru ${r.peerMru}` +
           (r.authAsPeer ? `, auth ${r.authAsPeer}` : "") +
-          (r.authAsAuthenticator ? `, auth ${r.authAsAuthenticator}` : ""),
+          (r.authAsAuthenticator ? `, auth ${r.authAsAuthenticator}` : "") +
+          (r.localMrru !== undefined || r.peerMrru !== undefined
+            ? `, mrru ${r.localMrru ?? "-"}, peer mrru ${r.peerMrru ?? "-"}`
+            : "") +
+          (r.sendPfc || r.sendAcfc
+            ? `, sending${r.sendPfc ? " pcomp" : ""}${r.sendAcfc ? " accomp" : ""}`
+            : ""),
       );
       return this.#beginAuthenticate(nowMs);
     }

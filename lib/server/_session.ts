@@ -326,6 +326,7 @@ export function startSession(
     helloMs: server.keepaliveTimeoutMs,
     mru: server.maxMru,
     maxMtu: server.maxMtu,
+    ...(server.mrru !== undefined ? { mrru: server.mrru } : {}),
     linkUpMs: server.linkUpTimeoutMs,
     // Asked when the Network phase begins, after authentication chose the profile.
     bridge: () => session.profile?.bridge !== undefined,

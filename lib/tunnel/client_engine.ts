@@ -10,6 +10,8 @@ import { SstpClientStateMachine } from "../sstp/client_state.ts";
 import { PppLink } from "../ppp/link.ts";
 import type { AuthMethod, RandomBytes } from "../ppp/auth/auth_types.ts";
 import { SessionEngine } from "./session_engine.ts";
+import type { FlagOptions } from "../ppp/lcp/_flag_option.ts";
+import { pickDefined } from "../ppp/_pick.ts";
 
 /** Options of {@linkcode createClientEngine}. */
 export interface ClientEngineOptions {
@@ -27,6 +29,11 @@ export interface ClientEngineOptions {
   mru?: number;
   /** Interface MTU cap (RouterOS `max-mtu`). */
   maxMtu?: number;
+  /** Multilink MRRU (RouterOS `mrru`, RFC 1990); undefined: no multilink. */
+  mrru?: number;
+  /** LCP PFC/ACFC policy (default: do not request, accept the peer's). */
+  pfc?: FlagOptions;
+  acfc?: FlagOptions;
   /** Ask for DNS servers (default true). */
   requestDns?: boolean;
   /** The server's IP address: an IPCP address equal to it is refused. */
@@ -76,6 +83,7 @@ export function createClientEngine(options: ClientEngineOptions): SessionEngine 
     ...(options.bridge !== undefined ? { bridge: options.bridge } : {}),
     ...(options.ipv6 ? { ipv6: true } : {}),
     ...(options.ipv6InterfaceId !== undefined ? { ipv6InterfaceId: options.ipv6InterfaceId } : {}),
+    ...pickDefined(options, ["mrru", "pfc", "acfc"]),
   });
   return new SessionEngine({
     sstp,

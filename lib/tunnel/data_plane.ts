@@ -25,13 +25,32 @@
  * frames a batch read from the TAP device.
  *
  * PPP header forms accepted inbound (RFC 1661 6.5, 6.6): with or without
- * Address/Control (ACFC), one- or two-byte Protocol (PFC). Outbound always
- * uses the uncompressed four-byte header, which every peer accepts.
+ * Address/Control (ACFC), one- or two-byte Protocol (PFC). Outbound uses the
+ * uncompressed four-byte header, which every peer accepts, until
+ * {@linkcode DataPlane.setFraming} says which compressions the peer agreed to
+ * receive.
+ *
+ * Multilink (RFC 1990), once set: an outbound packet larger than the link
+ * MTU but within the peer's MRRU is sent as MP fragments (protocol 0x003d)
+ * whose payload fits the link MTU; inbound MP fragments are reassembled
+ * (bounded by our MRRU, a gap or a stall drops the partial packet) and the
+ * packet inside is classified like any other frame.
  *
  * @module
  */
 import { PROTOCOL } from "../ppp/constants.ts";
-import { writePppHeader } from "../ppp/frame.ts";
+import {
+  type PppFrameOptions,
+  pppHeaderLength,
+  writePppHeader,
+  writePppHeaderWith,
+} from "../ppp/frame.ts";
+import {
+  type MpDropReason,
+  MpFragmenter,
+  MpReassembler,
+  type MpSequenceFormat,
+} from "../ppp/multilink/mp.ts";
 import { writeSstpDataHeader } from "../sstp/packet.ts";
 import { SSTP_MAX_PACKET_LENGTH } from "../sstp/constants.ts";
 import { clampTcpMss, mssForMtu } from "./tcp_mss.ts";
@@ -45,6 +64,35 @@ const ETHERNET_HEADER_BYTES = 14;
 /** Bytes of SSTP (4) plus PPP (FF 03 + 2-byte protocol) headers per data packet. */
 export const DATA_HEADER_BYTES = 8;
 
+/** Bytes of the SSTP data packet header. */
+const SSTP_DATA_HEADER_BYTES = 4;
+
+/** Multilink (RFC 1990) on this link, as LCP negotiated it. */
+export interface MultilinkFraming {
+  /** Largest PPP information field per frame on the link: larger packets are fragmented. */
+  linkMtu: number;
+  /** The peer's MRRU (we acked it), or undefined: we send no MP. */
+  peerMrru: number | undefined;
+  /** Our MRRU (the peer acked it), or undefined: MP from the peer is not reassembled. */
+  localMrru: number | undefined;
+  /** Sequence format towards the peer (it asked for short numbers and we acked). */
+  sendFormat: MpSequenceFormat;
+  /** Sequence format from the peer (we asked for short numbers and it acked). */
+  receiveFormat: MpSequenceFormat;
+  /** How long a partly received packet may wait for its fragments (default 2,000 ms). */
+  reassemblyTimeoutMs?: number;
+}
+
+/** How outbound frames are built, from what LCP negotiated ({@linkcode DataPlane.setFraming}). */
+export interface LinkFraming {
+  /** The peer accepts frames without FF 03 (we acked its ACFC, RFC 1661 6.6). */
+  acfc: boolean;
+  /** The peer accepts one-byte protocol fields (we acked its PFC, RFC 1661 6.5). */
+  pfc: boolean;
+  /** Multilink, when LCP negotiated an MRRU either way. */
+  multilink?: MultilinkFraming;
+}
+
 /** Why {@linkcode DataPlane.decapsulate} dropped an IP frame. */
 export type DropReason =
   /** The protocol's NCP is not open, or the SSTP call is not connected. */
@@ -56,7 +104,9 @@ export type DropReason =
   /** The source address is not one the session may use ({@linkcode DataPlaneOptions.allowSource}). */
   | "source"
   /** A bridged frame that does not decode (RFC 3518 4.3.1: MAC type, lengths). */
-  | "malformed";
+  | "malformed"
+  /** MP fragments discarded: a sequence gap, a stall, too long, malformed or no first fragment. */
+  | "reassembly";
 
 /** What one inbound PPP frame is. */
 export type Decapsulated =
@@ -64,7 +114,10 @@ export type Decapsulated =
   | { readonly kind: "ip6"; readonly packet: Uint8Array }
   /** A bridged Ethernet frame (without FCS) for the TAP device. */
   | { readonly kind: "eth"; readonly packet: Uint8Array }
-  | { readonly kind: "control" }
+  /** Not IP: for the engine; `frame` is set when it came out of MP reassembly. */
+  | { readonly kind: "control"; readonly frame?: Uint8Array }
+  /** An MP fragment kept until its packet is complete. */
+  | { readonly kind: "held" }
   | { readonly kind: "drop"; readonly reason: DropReason };
 
 /** The engine state the data plane reads (a {@linkcode TunnelEngine} has it). */
@@ -104,7 +157,7 @@ export interface Encapsulated {
   packets: number;
   /** Their IP bytes (without the 8 header bytes each). */
   ipBytes: number;
-  /** How many were dropped (gate closed, larger than the peer's MRU, not IP). */
+  /** How many were dropped (gate closed, larger than the peer's MRU or MRRU, not IP). */
   dropped: number;
 }
 
@@ -115,7 +168,10 @@ const DROP: Readonly<Record<DropReason, Decapsulated>> = Object.freeze({
   "too-long": Object.freeze({ kind: "drop", reason: "too-long" }),
   "source": Object.freeze({ kind: "drop", reason: "source" }),
   "malformed": Object.freeze({ kind: "drop", reason: "malformed" }),
+  "reassembly": Object.freeze({ kind: "drop", reason: "reassembly" }),
 });
+const HELD: Decapsulated = Object.freeze({ kind: "held" });
+const UNCOMPRESSED: LinkFraming = Object.freeze({ acfc: false, pfc: false });
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -150,6 +206,17 @@ export class DataPlane {
   readonly #allowSource: ((ip4Packet: Uint8Array) => boolean) | undefined;
   #mss4 = 0;
   #mss6 = 0;
+  #framing: LinkFraming = UNCOMPRESSED;
+  /** Header bytes (SSTP + PPP) of an IPv4 and an IPv6 data packet under `#framing`. */
+  #header4 = DATA_HEADER_BYTES;
+  #header6 = DATA_HEADER_BYTES;
+  #fragmenter: MpFragmenter | undefined;
+  #reassembler: MpReassembler | undefined;
+  /** Largest packet sent whole, and largest sent as MP (0: no MP). */
+  #linkMtu = Infinity;
+  #peerMrru = 0;
+  /** Reasons of the MP data the reassembler discarded, for the caller's counters. */
+  readonly mpDrops: Partial<Record<MpDropReason, number>> = {};
 
   /** Creates the data plane; MSS clamping is off until {@linkcode clampMssFor}. */
   constructor(options: DataPlaneOptions) {
@@ -167,12 +234,55 @@ export class DataPlane {
     this.#mss6 = mssForMtu(mtu, 6);
   }
 
-  /** Classifies one inbound PPP frame (the payload of an SSTP data packet). */
-  decapsulate(frame: Uint8Array): Decapsulated {
+  /**
+   * Sets how frames are built and read from now on (at link-up, from what LCP
+   * negotiated): header compression towards the peer, and multilink.
+   */
+  setFraming(framing: LinkFraming): void {
+    this.#framing = framing;
+    const ppp: PppFrameOptions = { acfc: framing.acfc, pfc: framing.pfc };
+    this.#header4 = SSTP_DATA_HEADER_BYTES + pppHeaderLength(PROTOCOL.IPV4, ppp);
+    this.#header6 = SSTP_DATA_HEADER_BYTES + pppHeaderLength(PROTOCOL.IPV6, ppp);
+    const mp = framing.multilink;
+    this.#linkMtu = mp?.linkMtu ?? Infinity;
+    this.#peerMrru = mp?.peerMrru ?? 0;
+    this.#fragmenter = mp?.peerMrru !== undefined ? new MpFragmenter(mp.sendFormat) : undefined;
+    this.#reassembler = mp?.localMrru !== undefined
+      ? new MpReassembler(mp.receiveFormat, mp.localMrru, mp.reassemblyTimeoutMs)
+      : undefined;
+  }
+
+  /**
+   * Classifies one inbound PPP frame (the payload of an SSTP data packet);
+   * `nowMs` times MP reassembly.
+   */
+  decapsulate(frame: Uint8Array, nowMs = 0): Decapsulated {
     const code = pppHeaderCode(frame);
     if (code < 0) return CONTROL;
     const protocol = code >> 3;
     const length = code & 7;
+    if (protocol === PROTOCOL.MP && this.#reassembler !== undefined) {
+      return this.#reassemble(frame.subarray(length), nowMs);
+    }
+    return this.#classify(frame, protocol, length, this.#mru);
+  }
+
+  #reassemble(fragment: Uint8Array, nowMs: number): Decapsulated {
+    const r = this.#reassembler!.receive(fragment, nowMs);
+    if (r.dropped !== undefined) this.mpDrops[r.dropped] = (this.mpDrops[r.dropped] ?? 0) + 1;
+    const inner = r.packet;
+    if (inner === undefined) return r.dropped === undefined ? HELD : DROP.reassembly;
+    // The reassembled packet is a protocol field and information (RFC 1990 3):
+    // a PPP frame without Address/Control, its protocol possibly compressed.
+    const code = pppHeaderCode(inner);
+    if (code < 0 || inner[0] === 0xff) return DROP.reassembly;
+    const protocol = code >> 3;
+    if (protocol === PROTOCOL.MP) return DROP.reassembly; // no MP inside MP
+    const classified = this.#classify(inner, protocol, code & 7, Infinity);
+    return classified.kind === "control" ? { kind: "control", frame: inner } : classified;
+  }
+
+  #classify(frame: Uint8Array, protocol: number, length: number, mru: number): Decapsulated {
     let v6: boolean;
     if (protocol === PROTOCOL.IPV4) v6 = false;
     else if (protocol === PROTOCOL.IPV6) v6 = true;
@@ -182,7 +292,7 @@ export class DataPlane {
     if (!(v6 ? this.#gate.isIpv6Open : this.#gate.isIpv4Open)) return DROP["gate-closed"];
     const size = frame.length - length;
     if (size <= 0) return DROP.empty;
-    if (size > this.#mru) return DROP["too-long"];
+    if (size > mru) return DROP["too-long"];
     const packet = frame.subarray(length);
     if (!v6 && this.#allowSource !== undefined && !this.#allowSource(packet)) {
       return DROP.source;
@@ -250,8 +360,37 @@ export class DataPlane {
     const v6 = version === 6;
     if (!v6 && version !== 4) return undefined;
     if (!(v6 ? this.#gate.isIpv6Open : this.#gate.isIpv4Open)) return undefined;
-    if (packet.length > this.#gate.peerMru) return undefined;
+    if (packet.length > this.#gate.peerMru && packet.length > this.#peerMrru) return undefined;
     return v6 ? PROTOCOL.IPV6 : PROTOCOL.IPV4;
+  }
+
+  /** True when `packet` crosses as MP fragments (larger than the link MTU, within the MRRU). */
+  #isMp(packet: Uint8Array): boolean {
+    return this.#fragmenter !== undefined && packet.length > this.#linkMtu &&
+      packet.length <= this.#peerMrru;
+  }
+
+  /**
+   * The MP fragments of one packet, each framed as an SSTP data packet: the
+   * packet's protocol field (uncompressed, which every receiver accepts) and
+   * the packet are cut into fragments whose MP header and data fit the link
+   * MTU (RFC 1990 3).
+   */
+  #fragments(protocol: number, packet: Uint8Array): Uint8Array[] {
+    const inner = new Uint8Array(2 + packet.length);
+    inner[0] = protocol >> 8;
+    inner[1] = protocol & 0xff;
+    inner.set(packet, 2);
+    const ppp: PppFrameOptions = this.#framing;
+    const pppHeader = pppHeaderLength(PROTOCOL.MP, ppp);
+    const fragments = this.#fragmenter!.fragment(inner, this.#linkMtu);
+    return fragments.map((f) => {
+      const out = new Uint8Array(SSTP_DATA_HEADER_BYTES + pppHeader + f.length);
+      writeSstpDataHeader(out, 0, pppHeader + f.length);
+      const o = writePppHeaderWith(out, SSTP_DATA_HEADER_BYTES, PROTOCOL.MP, ppp);
+      out.set(f, o);
+      return out;
+    });
   }
 
   /**
@@ -261,29 +400,49 @@ export class DataPlane {
   encapsulate(packets: readonly Uint8Array[]): Encapsulated {
     let total = 0;
     let kept = 0;
+    let ipBytes = 0;
     const protocols: (number | undefined)[] = new Array(packets.length);
+    let fragmented: Map<number, Uint8Array[]> | undefined;
     for (let i = 0; i < packets.length; i++) {
       const p = packets[i]!;
       const protocol = this.#protocolOf(p);
       protocols[i] = protocol;
       if (protocol === undefined) continue;
-      total += DATA_HEADER_BYTES + p.length;
       kept++;
+      ipBytes += p.length;
+      if (this.#isMp(p)) {
+        if (this.#mss4 > 0) clampTcpMss(p, protocol === PROTOCOL.IPV6 ? this.#mss6 : this.#mss4);
+        const fragments = this.#fragments(protocol, p);
+        (fragmented ??= new Map()).set(i, fragments);
+        for (const f of fragments) total += f.length;
+        continue;
+      }
+      total += (protocol === PROTOCOL.IPV6 ? this.#header6 : this.#header4) + p.length;
     }
     const dropped = packets.length - kept;
     if (kept === 0) return { bytes: EMPTY, packets: 0, ipBytes: 0, dropped };
     const bytes = new Uint8Array(total);
+    const ppp: PppFrameOptions = this.#framing;
     let o = 0;
     for (let i = 0; i < packets.length; i++) {
       const protocol = protocols[i];
       if (protocol === undefined) continue;
+      const fragments = fragmented?.get(i);
+      if (fragments !== undefined) {
+        for (const f of fragments) {
+          bytes.set(f, o);
+          o += f.length;
+        }
+        continue;
+      }
       const p = packets[i]!;
       if (this.#mss4 > 0) clampTcpMss(p, protocol === PROTOCOL.IPV6 ? this.#mss6 : this.#mss4);
-      writeSstpDataHeader(bytes, o, 4 + p.length);
-      writePppHeader(bytes, o + 4, protocol);
-      bytes.set(p, o + DATA_HEADER_BYTES);
-      o += DATA_HEADER_BYTES + p.length;
+      const header = protocol === PROTOCOL.IPV6 ? this.#header6 : this.#header4;
+      writeSstpDataHeader(bytes, o, header - SSTP_DATA_HEADER_BYTES + p.length);
+      writePppHeaderWith(bytes, o + SSTP_DATA_HEADER_BYTES, protocol, ppp);
+      bytes.set(p, o + header);
+      o += header + p.length;
     }
-    return { bytes, packets: kept, ipBytes: total - kept * DATA_HEADER_BYTES, dropped };
+    return { bytes, packets: kept, ipBytes, dropped };
   }
 }

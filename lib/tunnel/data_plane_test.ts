@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { DATA_HEADER_BYTES, DataPlane, type Decapsulated, readPppHeader } from "./data_plane.ts";
+import {
+  DATA_HEADER_BYTES,
+  DataPlane,
+  type Decapsulated,
+  type LinkFraming,
+  readPppHeader,
+} from "./data_plane.ts";
+import { SstpFramer } from "../sstp/framer.ts";
+import type { SstpPacket } from "../sstp/packet.ts";
 
 const ip4 = (n = 20, src = [198, 18, 0, 2]) => {
   const p = new Uint8Array(n);
@@ -18,8 +26,8 @@ const open = { isIpv4Open: true, isIpv6Open: true, peerMru: 1500 };
 const show = (r: Decapsulated) =>
   r.kind === "drop"
     ? `drop ${r.reason}`
-    : r.kind === "control"
-    ? "control"
+    : r.kind === "control" || r.kind === "held"
+    ? r.kind
     : `${r.kind} ${r.packet.length}`;
 
 const ROWS: [name: string, frame: Uint8Array, gate: typeof open, expected: string][] = [
@@ -123,4 +131,130 @@ Deno.test("readPppHeader reads every header form and refuses malformed ones", ()
   assert.equal(readPppHeader(Uint8Array.of(0xff)), undefined);
   assert.equal(readPppHeader(Uint8Array.of(0x80)), undefined);
   assert.equal(readPppHeader(Uint8Array.of(0x80, 0x20)), undefined);
+});
+
+/** The PPP frames inside a buffer of SSTP data packets. */
+function framesOf(bytes: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  new SstpFramer().pushEach(bytes, (p: SstpPacket) => {
+    assert.equal(p.kind, "data");
+    if (p.kind === "data") out.push(p.data.slice());
+  });
+  return out;
+}
+
+const HEADER_ROWS: [name: string, framing: LinkFraming, v4: number[], v6: number[]][] = [
+  ["uncompressed", { acfc: false, pfc: false }, [0xff, 0x03, 0x00, 0x21], [0xff, 0x03, 0x00, 0x57]],
+  ["ACFC", { acfc: true, pfc: false }, [0x00, 0x21], [0x00, 0x57]],
+  ["PFC", { acfc: false, pfc: true }, [0xff, 0x03, 0x21], [0xff, 0x03, 0x57]],
+  ["ACFC + PFC", { acfc: true, pfc: true }, [0x21], [0x57]],
+];
+
+for (const [name, framing, v4, v6] of HEADER_ROWS) {
+  Deno.test(`DataPlane.encapsulate with ${name} writes ${v4.length}-byte PPP headers that decapsulate`, () => {
+    const plane = new DataPlane({ gate: open });
+    plane.setFraming(framing);
+    const a = ip4(60);
+    const b = ip6(80);
+    const r = plane.encapsulate([a, b]);
+    assert.equal(r.packets, 2);
+    assert.equal(r.ipBytes, 140);
+    assert.equal(r.bytes.length, 140 + 8 + v4.length + v6.length);
+    const frames = framesOf(r.bytes);
+    assert.deepEqual([...frames[0]!.subarray(0, v4.length)], v4);
+    assert.deepEqual([...frames[1]!.subarray(0, v6.length)], v6);
+    const back = new DataPlane({ gate: open });
+    const d0 = back.decapsulate(frames[0]!);
+    const d1 = back.decapsulate(frames[1]!);
+    assert.ok(d0.kind === "ip4" && d1.kind === "ip6");
+    assert.deepEqual(d0.packet, a);
+    assert.deepEqual(d1.packet, b);
+  });
+}
+
+const MP: LinkFraming = {
+  acfc: false,
+  pfc: false,
+  multilink: {
+    linkMtu: 1400,
+    peerMrru: 1600,
+    localMrru: 1600,
+    sendFormat: "long",
+    receiveFormat: "long",
+  },
+};
+
+const numbered = (n: number) => {
+  const p = ip4(n);
+  for (let i = 20; i < n; i++) p[i] = i & 0xff;
+  return p;
+};
+
+for (const format of ["long", "short"] as const) {
+  Deno.test(`DataPlane multilink (${format} sequence numbers): a 1,500-byte packet over a 1,400 link crosses as MP fragments and is reassembled`, () => {
+    const framing: LinkFraming = {
+      ...MP,
+      multilink: { ...MP.multilink!, sendFormat: format, receiveFormat: format },
+    };
+    const tx = new DataPlane({ gate: open });
+    tx.setFraming(framing);
+    const big = numbered(1500);
+    const small = numbered(200);
+    const r = tx.encapsulate([big, small]);
+    assert.equal(r.packets, 2);
+    assert.equal(r.ipBytes, 1700);
+    const frames = framesOf(r.bytes);
+    assert.equal(frames.length, 3, "two fragments and one whole packet");
+    for (const f of frames.slice(0, 2)) {
+      assert.deepEqual([...f.subarray(0, 4)], [0xff, 0x03, 0x00, 0x3d]);
+      assert.ok(f.length - 4 <= 1400, `fragment payload ${f.length - 4} fits the link MTU`);
+    }
+    assert.equal(frames[0]![4]! & 0xc0, 0x80, "B on the first");
+    assert.equal(frames[1]![4]! & 0xc0, 0x40, "E on the last");
+    assert.deepEqual([...frames[2]!.subarray(0, 4)], [0xff, 0x03, 0x00, 0x21], "small goes whole");
+
+    const rx = new DataPlane({ gate: open, mru: 1400 });
+    rx.setFraming(framing);
+    assert.equal(show(rx.decapsulate(frames[0]!, 0)), "held");
+    const whole = rx.decapsulate(frames[1]!, 1);
+    assert.ok(whole.kind === "ip4");
+    assert.deepEqual(whole.packet, big);
+    assert.equal(show(rx.decapsulate(frames[2]!, 2)), "ip4 200");
+  });
+}
+
+Deno.test("DataPlane multilink drops what it cannot carry or reassemble", () => {
+  const tx = new DataPlane({ gate: open });
+  tx.setFraming(MP);
+  assert.equal(tx.encapsulate([numbered(1601)]).dropped, 1, "over the peer's MRRU");
+  const a = framesOf(tx.encapsulate([numbered(1500)]).bytes);
+  const b = framesOf(tx.encapsulate([numbered(1500)]).bytes);
+
+  const rx = new DataPlane({ gate: open });
+  rx.setFraming(MP);
+  // Lost fragment: the first of `a` arrives, its last is lost, `b` follows.
+  assert.equal(show(rx.decapsulate(a[0]!, 0)), "held");
+  assert.equal(show(rx.decapsulate(b[0]!, 1)), "drop reassembly");
+  assert.equal(show(rx.decapsulate(b[1]!, 2)), "ip4 1500", "the next packet is whole again");
+  assert.equal(rx.mpDrops.gap, 1);
+  // A last fragment without its first.
+  assert.equal(show(rx.decapsulate(a[1]!, 3)), "drop reassembly");
+  assert.equal(rx.mpDrops["no-begin"], 1);
+  // A stalled packet is dropped after the timeout.
+  const c = framesOf(tx.encapsulate([numbered(1500)]).bytes);
+  assert.equal(show(rx.decapsulate(c[0]!, 10)), "held");
+  assert.equal(show(rx.decapsulate(c[1]!, 10 + 2001)), "drop reassembly");
+  assert.equal(rx.mpDrops.timeout, 1);
+  // Without multilink, MP is the engine's (Protocol-Reject).
+  assert.equal(show(new DataPlane({ gate: open }).decapsulate(a[0]!)), "control");
+});
+
+Deno.test("DataPlane multilink hands a reassembled non-IP packet to the engine as a frame", () => {
+  const rx = new DataPlane({ gate: open });
+  rx.setFraming(MP);
+  // One fragment with B and E carrying IPCP (0x8021) code 1 id 1 length 4.
+  const frame = Uint8Array.of(0xff, 0x03, 0x00, 0x3d, 0xc0, 0, 0, 0, 0x80, 0x21, 1, 1, 0, 4);
+  const r = rx.decapsulate(frame, 0);
+  assert.ok(r.kind === "control");
+  assert.deepEqual([...r.frame!], [0x80, 0x21, 1, 1, 0, 4]);
 });

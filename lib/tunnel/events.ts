@@ -10,6 +10,7 @@ import type { SstpControlMessage } from "../sstp/control_message.ts";
 import type { SstpPacket } from "../sstp/packet.ts";
 import type { SstpTimer } from "../sstp/actions.ts";
 import type { LinkTimer } from "../ppp/link.ts";
+import type { LinkFraming } from "./data_plane.ts";
 
 /** Names of the timers an engine may start: the SSTP call's and the PPP link's. */
 export type TimerName = SstpTimer | LinkTimer | EngineTimer;
@@ -93,4 +94,9 @@ export interface TunnelEngine {
   readonly peerMru: number;
   /** True when bridged Ethernet frames (BCP) may flow in both directions. */
   readonly isBridgeOpen?: boolean;
+  /**
+   * How data frames are built from link-up on (header compression the peer
+   * accepts, multilink); absent: uncompressed, no multilink.
+   */
+  readonly framing?: LinkFraming;
 }

@@ -13,6 +13,8 @@ import type { AuthMethod, PasswordLookup, RandomBytes } from "../ppp/auth/auth_t
 import type { RemoteAuthenticate } from "../ppp/auth/remote_auth.ts";
 import type { ProtocolError } from "../errors.ts";
 import { SessionEngine } from "./session_engine.ts";
+import type { FlagOptions } from "../ppp/lcp/_flag_option.ts";
+import { pickDefined } from "../ppp/_pick.ts";
 
 /** Options of {@linkcode createServerEngine}. */
 export interface ServerEngineOptions {
@@ -38,6 +40,11 @@ export interface ServerEngineOptions {
   mru?: number;
   /** Interface MTU cap in bytes (RouterOS `max-mtu`). */
   maxMtu?: number;
+  /** Multilink MRRU (RouterOS `mrru`, RFC 1990); undefined: no multilink. */
+  mrru?: number;
+  /** LCP PFC/ACFC policy (default: do not request, accept the peer's). */
+  pfc?: FlagOptions;
+  acfc?: FlagOptions;
   /** Deadline from authentication to link-up in ms (RouterOS-style `link-up-timeout`). */
   linkUpMs?: number;
   /** Called at once when the peer fails to authenticate (login throttling). */
@@ -80,6 +87,7 @@ export function createServerEngine(options: ServerEngineOptions): SessionEngine 
     ...(options.bridge !== undefined ? { bridge: options.bridge } : {}),
     ...(options.ipv6 !== undefined ? { ipv6: options.ipv6 } : {}),
     ...(options.ipv6InterfaceId !== undefined ? { ipv6InterfaceId: options.ipv6InterfaceId } : {}),
+    ...pickDefined(options, ["mrru", "pfc", "acfc"]),
   });
   return new SessionEngine({
     sstp,

@@ -37,6 +37,7 @@ import type {
 const BRIDGED_HEADER_BYTES = 2;
 /** A full-size Ethernet frame without FCS: 1500 bytes of payload and a 14-byte header. */
 const FULL_ETHERNET_FRAME = 1514;
+import type { LinkFraming } from "./data_plane.ts";
 
 /** The SSTP side of a session: either role. */
 export type SstpCallMachine = SstpClientStateMachine | SstpServerStateMachine;
@@ -152,10 +153,39 @@ export class SessionEngine implements TunnelEngine {
   get peerMru(): number {
     return this.#link.lcp.peerMru;
   }
-  /** The MTU for the interface: what both sides can carry. */
+  /**
+   * The MTU for the interface: what both sides can carry. With multilink
+   * negotiated both ways it is the smaller MRRU: larger packets than the
+   * link MTU then cross as MP fragments (RFC 1990).
+   */
   get mtu(): number {
     const l = this.#link.lcp;
+    if (l.localMrru !== undefined && l.peerMrru !== undefined) {
+      return Math.min(l.localMrru, l.peerMrru);
+    }
+    return this.#linkMtu;
+  }
+
+  /** The largest frame information field both sides carry without MP. */
+  get #linkMtu(): number {
+    const l = this.#link.lcp;
     return Math.min(l.peerMru, l.localMru, this.#maxMtu);
+  }
+
+  /** What LCP negotiated for data frames (read at link-up). */
+  get framing(): LinkFraming {
+    const l = this.#link.lcp;
+    const framing: LinkFraming = { acfc: l.sendAcfc, pfc: l.sendPfc };
+    if (l.localMrru !== undefined || l.peerMrru !== undefined) {
+      framing.multilink = {
+        linkMtu: this.#linkMtu,
+        peerMrru: l.peerMrru,
+        localMrru: l.localMrru,
+        sendFormat: l.sendShortSequence ? "short" : "long",
+        receiveFormat: l.receiveShortSequence ? "short" : "long",
+      };
+    }
+    return framing;
   }
 
   noteReceive(nowMs: number): void {

@@ -5,13 +5,14 @@
  *
  * @module
  */
-import { createClientEngine } from "../../lib/tunnel/client_engine.ts";
-import { createServerEngine } from "../../lib/tunnel/server_engine.ts";
+import { type ClientEngineOptions, createClientEngine } from "../../lib/tunnel/client_engine.ts";
+import { createServerEngine, type ServerEngineOptions } from "../../lib/tunnel/server_engine.ts";
 import { certHashes } from "../../lib/sstp/crypto_binding.ts";
 import { TunnelRunner } from "../../lib/pipeline/runner.ts";
 import { systemClock } from "../../lib/clock.ts";
 import { NOOP_LOGGER } from "../../lib/log.ts";
 import type { DirectLane } from "../../lib/duplex.ts";
+import type { IpConfig } from "../../lib/tunnel/events.ts";
 import { memoryDuplexPair, type Splitter } from "./memory_duplex.ts";
 import { MemoryTun } from "./memory_tun.ts";
 import { seededRandomBytes } from "./xorshift.ts";
@@ -29,12 +30,17 @@ export function pairSetup(
     clientTun?: MemoryTun;
     /** Wraps the client's direct lane. */
     clientLane?: (lane: DirectLane) => DirectLane;
+    /** LCP framing options of each engine (PFC/ACFC policy, MRRU, MTU cap). */
+    clientEngine?: Pick<ClientEngineOptions, "pfc" | "acfc" | "mrru" | "maxMtu">;
+    serverEngine?: Pick<ServerEngineOptions, "pfc" | "acfc" | "mrru" | "maxMtu">;
   } = {},
 ) {
   const [c, s] = memoryDuplexPair({
     splitAtoB: split.a,
     splitBtoA: split.b,
   });
+  /** The IP settings each side's runner brought up (the TUN MTU among them). */
+  const linkUp: { client?: IpConfig; server?: IpConfig } = {};
   const clientTun = extra.clientTun ?? new MemoryTun("c0");
   const serverTun = new MemoryTun("s0", extra.serverAnswers);
   const clientLane = extra.clientLane ? extra.clientLane(c.lane) : c.lane;
@@ -46,13 +52,17 @@ export function pairSetup(
       authentication: ["mschap2"],
       helloMs: 60_000,
       ...(extra.mru ? { mru: extra.mru } : {}),
+      ...extra.clientEngine,
       randomBytes: seededRandomBytes(3),
       logger: NOOP_LOGGER,
     }),
     transport: { ...c, lane: clientLane },
     clock: systemClock,
     logger: NOOP_LOGGER,
-    onLinkUp: () => Promise.resolve(clientTun),
+    onLinkUp: (ip) => {
+      linkUp.client = ip;
+      return Promise.resolve(clientTun);
+    },
     clampTcpMss: extra.clampTcpMss ?? false,
   });
   const server = new TunnelRunner({
@@ -63,17 +73,19 @@ export function pairSetup(
       assignAddresses: () => ({ localAddress: "198.18.7.1", peerAddress: "198.18.7.2" }),
       serverName: "srv",
       helloMs: 60_000,
+      ...extra.serverEngine,
       randomBytes: seededRandomBytes(4),
       logger: NOOP_LOGGER,
     }),
     transport: s,
     clock: systemClock,
     logger: NOOP_LOGGER,
-    onLinkUp: () =>
+    onLinkUp: (ip) =>
+      (linkUp.server = ip) &&
       new Promise((resolve) => setTimeout(() => resolve(serverTun), extra.serverLinkUpMs ?? 0)),
     clampTcpMss: extra.clampTcpMss ?? false,
   });
-  return { client, server, clientTun, serverTun };
+  return { client, server, clientTun, serverTun, linkUp };
 }
 
 /** Waits until `cond` holds, polling every 5 ms, at most `ms`. */

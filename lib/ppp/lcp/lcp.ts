@@ -3,9 +3,11 @@
  * option handlers, plus the LCP-only codes 8-11.
  *
  * - Options we negotiate: MRU, Authentication-Protocol, Magic-Number, PFC,
- *   ACFC (one handler file each). Everything else (ACCM, Quality-Protocol,
- *   Callback, MRRU, Endpoint-Discriminator, unknown types) is Configure-Rejected,
- *   in the peer's order.
+ *   ACFC (one handler file each), and with `mrru` configured the multilink
+ *   options MRRU and Short-Sequence-Number-Header-Format (RFC 1990 5.1;
+ *   rejected without it). Everything else (ACCM, Quality-Protocol, Callback,
+ *   Endpoint-Discriminator, unknown types) is Configure-Rejected, in the
+ *   peer's order.
  * - Protocol-Reject (RFC 1661 5.7): sent for protocols we do not run, only in
  *   Opened; received ones become `protocolRejected` actions (RXJ+), or RXJ-
  *   when the peer rejects LCP itself.
@@ -25,6 +27,7 @@ import { AcfcHandler } from "./acfc.ts";
 import { AuthProtocolHandler } from "./auth_protocol.ts";
 import { MagicNumberHandler } from "./magic_number.ts";
 import { MruHandler } from "./mru.ts";
+import { MrruHandler, ShortSequenceHandler } from "./mrru.ts";
 import { PfcHandler } from "./pfc.ts";
 import { pickDefined } from "../_pick.ts";
 import type { FlagOptions } from "./_flag_option.ts";
@@ -51,6 +54,13 @@ export interface LcpOptions extends CpTimingOptions {
   pfc?: FlagOptions;
   /** ACFC policy (default: do not request, accept). */
   acfc?: FlagOptions;
+  /**
+   * Multilink MRRU (RouterOS `mrru`, RFC 1990): requested and the peer's
+   * acked; undefined (default) rejects both multilink options.
+   */
+  mrru?: number;
+  /** With `mrru`: ask the peer to send short sequence numbers (default false). */
+  requestShortSequence?: boolean;
 }
 
 /** What LCP negotiated; values are defaults until Opened. */
@@ -71,6 +81,14 @@ export interface LcpResult {
   sendPfc: boolean;
   /** We acked the peer's ACFC: we may omit FF 03. */
   sendAcfc: boolean;
+  /** The peer acked our MRRU: it may send us MP packets up to this size. */
+  localMrru?: number;
+  /** We acked the peer's MRRU: we may send it MP packets up to this size. */
+  peerMrru?: number;
+  /** The peer acked our short-sequence request: MP from it uses 12-bit numbers. */
+  receiveShortSequence?: true;
+  /** We acked the peer's short-sequence request: MP to it uses 12-bit numbers. */
+  sendShortSequence?: true;
 }
 
 /**
@@ -95,6 +113,8 @@ export class Lcp extends FsmControlProtocol {
   readonly #magic: MagicNumberHandler;
   readonly #pfc: PfcHandler;
   readonly #acfc: AcfcHandler;
+  readonly #mrru: MrruHandler;
+  readonly #shortSequence: ShortSequenceHandler;
 
   /**
    * LCP in the Initial state.
@@ -113,12 +133,25 @@ export class Lcp extends FsmControlProtocol {
     });
     this.#pfc = new PfcHandler(options.pfc);
     this.#acfc = new AcfcHandler(options.acfc);
+    this.#mrru = new MrruHandler(options.mrru);
+    this.#shortSequence = new ShortSequenceHandler(
+      options.mrru !== undefined,
+      options.requestShortSequence ?? false,
+    );
     this.fsm = new PppFsm({
       ...cpTiming(options),
       protocol: PROTOCOL.LCP,
       name: "LCP",
       layer: "lcp",
-      handlers: [this.#mru, this.#auth, this.#magic, this.#pfc, this.#acfc],
+      handlers: [
+        this.#mru,
+        this.#auth,
+        this.#magic,
+        this.#pfc,
+        this.#acfc,
+        this.#mrru,
+        this.#shortSequence,
+      ],
       peerMru: () => this.#mru.peerMru,
     });
   }
@@ -133,6 +166,12 @@ export class Lcp extends FsmControlProtocol {
       sendPfc: this.#pfc.peerAccepts,
       sendAcfc: this.#acfc.peerAccepts,
     };
+    if (this.#shortSequence.localShort) r.receiveShortSequence = true;
+    if (this.#shortSequence.peerShort) r.sendShortSequence = true;
+    const localMrru = this.#mrru.localMrru;
+    if (localMrru !== undefined) r.localMrru = localMrru;
+    const peerMrru = this.#mrru.peerMrru;
+    if (peerMrru !== undefined) r.peerMrru = peerMrru;
     const server = this.#auth.authAsAuthenticator;
     if (server !== undefined) r.authAsAuthenticator = server;
     const client = this.#auth.authAsPeer;

@@ -308,3 +308,46 @@ Deno.test("Lcp gives up after Max-Configure unanswered Configure-Requests", () =
   assert.equal(pair.a.state, "Stopped");
   assert.equal(pair.nowMs, 30000);
 });
+
+Deno.test("Lcp pair negotiates MRRU both ways and short sequence numbers one way when configured", () => {
+  const client = lcp(1, { acceptAuth: ["pap"], mrru: 1600, requestShortSequence: true });
+  const server = lcp(2, { authenticatePeerWith: ["pap"], mrru: 1700 });
+  const pair = new CpPair(client, server).start().run();
+  assert.equal(client.state, "Opened");
+  assert.equal(client.result.localMrru, 1600);
+  assert.equal(client.result.peerMrru, 1700);
+  assert.equal(server.result.localMrru, 1700);
+  assert.equal(server.result.peerMrru, 1600);
+  assert.equal(client.result.receiveShortSequence, true, "the client asked, the server acked");
+  assert.equal(server.result.sendShortSequence, true);
+  assert.equal(client.result.sendShortSequence, undefined);
+  assert.ok(
+    pair.wire.some((l) => /a→b LCP ConfReq .*mrru 1600.*short-seq/.test(l)),
+    pair.wire.join("\n"),
+  );
+});
+
+Deno.test("Lcp without mrru Configure-Rejects the peer's MRRU and short sequence numbers", () => {
+  const client = lcp(1, { acceptAuth: ["pap"], mrru: 1600, requestShortSequence: true });
+  const server = lcp(2, { authenticatePeerWith: ["pap"] });
+  const pair = new CpPair(client, server).start().run();
+  assert.equal(client.state, "Opened");
+  assert.equal(client.result.localMrru, undefined);
+  assert.equal(client.result.peerMrru, undefined);
+  assert.equal(server.result.peerMrru, undefined);
+  assert.ok(
+    pair.wire.some((l) => /b→a LCP ConfRej .*mrru 1600.*short-seq/.test(l)),
+    pair.wire.join("\n"),
+  );
+});
+
+Deno.test("Lcp PFC/ACFC: asking lets the PEER compress towards us; acking lets US compress", () => {
+  const client = lcp(1, { acceptAuth: ["pap"], pfc: { request: true }, acfc: { request: true } });
+  const server = lcp(2, { authenticatePeerWith: ["pap"] });
+  new CpPair(client, server).start().run();
+  assert.equal(client.state, "Opened");
+  assert.equal(server.result.sendPfc, true, "the server acked the client's PFC: it may send PFC");
+  assert.equal(server.result.sendAcfc, true);
+  assert.equal(client.result.sendPfc, false, "the server did not ask: the client sends whole");
+  assert.equal(client.result.sendAcfc, false);
+});
