@@ -57,7 +57,7 @@ import type { DirectLane, LaneReadControl } from "../duplex.ts";
 import { SstpFramer } from "../sstp/framer.ts";
 import { encodeSstpPacket, type SstpPacket } from "../sstp/packet.ts";
 import { describeSstpPacket } from "../sstp/describe.ts";
-import { DataPlane, type DataPlaneOptions } from "../tunnel/data_plane.ts";
+import { DataPlane } from "../tunnel/data_plane.ts";
 import { type OutputLimits, OutputQueue } from "./output_queue.ts";
 
 /** Timer functions, injectable so tests can drive time by hand. */
@@ -143,8 +143,6 @@ export interface TunnelRunnerOptions {
   ): Promise<Ipv6LinkService | undefined>;
   /** Overrides of the output queue's bounds (tests). */
   outputLimits?: Partial<OutputLimits>;
-  /** The IPv4 source check of the data plane ({@linkcode DataPlaneOptions.allowSource}). */
-  allowSource?: DataPlaneOptions["allowSource"];
 }
 
 /** Traffic counters, as RouterOS `monitor` shows them. */
@@ -257,12 +255,11 @@ export class TunnelRunner {
     // SOURCE CHECK (server): the session's filter is known at link-up; the
     // data plane asks it for every inbound IPv4 packet (reason "source").
     // (`in`, not a read: the session's option is a getter valid from link-up on.)
-    const allowSource = "sourceFilter" in options
-      ? (p: Uint8Array) => this.#sourceFilter?.allows(p) ?? true
-      : options.allowSource;
     this.#plane = new DataPlane({
       gate: options.engine,
-      ...(allowSource ? { allowSource } : {}),
+      ...("sourceFilter" in options
+        ? { allowSource: (p: Uint8Array) => this.#sourceFilter?.allows(p) ?? true }
+        : {}),
     });
     this.#finished = new Promise((resolve) => (this.#finish = resolve));
     this.counters.lastDataMs = options.clock.now();
