@@ -6,7 +6,7 @@
  */
 
 import { x509 } from "./_x509.ts";
-import { decodePemBlocks, encodePem } from "./pem.ts";
+import { decodePemBlocks, encodePem, leafCertificateDer } from "./pem.ts";
 import { isIpAddress } from "./_ip.ts";
 
 /**
@@ -135,7 +135,7 @@ export function validity(options: ValidityOptions, defaultDays: number): {
 }
 
 /** Subject alternative names from DNS names and IP literals. */
-export function subjectAltNames(
+function subjectAltNames(
   dnsNames: readonly string[],
   ipAddresses: readonly string[],
 ): x509.SubjectAlternativeNameExtension | undefined {
@@ -167,7 +167,7 @@ export const EXTENDED_KEY_USAGE = {
 export type ExtendedKeyUsageName = keyof typeof EXTENDED_KEY_USAGE;
 
 /** Extensions of a leaf (end-entity) certificate. */
-export async function leafExtensions(
+async function leafExtensions(
   publicKey: CryptoKey,
   usages: readonly ExtendedKeyUsageName[],
   san: x509.SubjectAlternativeNameExtension | undefined,
@@ -183,6 +183,85 @@ export async function leafExtensions(
   ];
   if (san !== undefined) extensions.push(san);
   return extensions;
+}
+
+/** The CA that signs, as PEM. */
+export interface IssuerPem {
+  /** CA certificate (the first certificate of the PEM is used). */
+  certPem: string;
+  /** CA private key, PKCS#8 PEM. */
+  keyPem: string;
+}
+
+/** What {@linkcode createLeafCertificate} puts in an end-entity certificate. */
+export interface LeafCertificateRequest extends ValidityOptions {
+  /** Subject CN. */
+  commonName: string;
+  /** SAN DNS names. */
+  dnsNames: readonly string[];
+  /** SAN IP addresses. */
+  ipAddresses: readonly string[];
+  /** Key type of the new key pair. */
+  keyType: KeyType;
+  /** Extended key usages. */
+  extendedKeyUsages: readonly ExtendedKeyUsageName[];
+}
+
+/**
+ * Creates an end-entity certificate and its new key: basicConstraints
+ * CA:FALSE, keyUsage (digitalSignature, plus keyEncipherment for RSA), the
+ * EKUs, subject key identifier and SAN; valid 825 days unless the request says
+ * otherwise. Signed by `issuer` (adding its authority key identifier), or
+ * self-signed when `issuer` is undefined.
+ *
+ * @throws {TypeError} for an empty common name, a malformed name or address,
+ *   or an issuer PEM without a certificate or with a key that is not its own.
+ * @throws {RangeError} for a non-positive validity.
+ */
+export async function createLeafCertificate(
+  request: LeafCertificateRequest,
+  issuer: IssuerPem | undefined,
+): Promise<CertificateAndKey> {
+  // The issuer and the names are checked before the (slow) key generation.
+  const signer = issuer === undefined ? undefined : await importIssuer(issuer);
+  const san = subjectAltNames(request.dnsNames, request.ipAddresses);
+  const { notBefore, notAfter } = validity(request, 825);
+  const name = `CN=${dnValue(request.commonName)}`;
+  const keys = await generateKeyPair(request.keyType);
+  const extensions = await leafExtensions(keys.publicKey, request.extendedKeyUsages, san);
+  if (signer === undefined) {
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: randomSerialNumber(),
+      name,
+      notBefore,
+      notAfter,
+      keys,
+      signingAlgorithm: signingAlgorithm(keys.privateKey.algorithm),
+      extensions,
+    });
+    return await packCertificate(cert, keys.privateKey);
+  }
+  extensions.push(await x509.AuthorityKeyIdentifierExtension.create(signer.cert.publicKey));
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerialNumber(),
+    subject: name,
+    issuer: signer.cert.subjectName,
+    notBefore,
+    notAfter,
+    publicKey: keys.publicKey,
+    signingKey: signer.key,
+    signingAlgorithm: signingAlgorithm(signer.key.algorithm),
+    extensions,
+  });
+  return await packCertificate(cert, keys.privateKey);
+}
+
+/** Reads a signing CA's certificate and imports its key. */
+async function importIssuer(
+  issuer: IssuerPem,
+): Promise<{ cert: x509.X509Certificate; key: CryptoKey }> {
+  const cert = new x509.X509Certificate(leafCertificateDer(issuer.certPem));
+  return { cert, key: await importIssuerKey(issuer.keyPem, cert, "certificate") };
 }
 
 /**

@@ -8,22 +8,22 @@
 import { x509 } from "./_x509.ts";
 import {
   type CertificateAndKey,
+  createLeafCertificate,
   dnValue,
   type ExtendedKeyUsageName,
   generateKeyPair,
   importIssuerKey,
+  type IssuerPem,
   type KeyType,
-  leafExtensions,
   packCertificate,
   randomSerialNumber,
   signingAlgorithm,
-  subjectAltNames,
   validity,
   type ValidityOptions,
 } from "./_generate.ts";
 import { leafCertificateDer } from "./pem.ts";
 
-export type { CertificateAndKey, ExtendedKeyUsageName, KeyType, ValidityOptions };
+export type { CertificateAndKey, ExtendedKeyUsageName, IssuerPem, KeyType, ValidityOptions };
 
 /** Options of {@linkcode createCertificateAuthority}. */
 export interface CertificateAuthorityOptions extends ValidityOptions {
@@ -84,14 +84,6 @@ export async function createCertificateAuthority(
   return await packCertificate(cert, keys.privateKey);
 }
 
-/** The CA that signs, as PEM. */
-export interface IssuerPem {
-  /** CA certificate (the first certificate of the PEM is used). */
-  certPem: string;
-  /** CA private key, PKCS#8 PEM. */
-  keyPem: string;
-}
-
 /** Options of {@linkcode issueCertificate}. */
 export interface IssueCertificateOptions extends ValidityOptions {
   /** The signing CA. */
@@ -113,33 +105,19 @@ export interface IssueCertificateOptions extends ValidityOptions {
 /**
  * Issues an end-entity certificate signed by `issuer`.
  *
- * @throws {TypeError} when the issuer PEM holds no certificate or no PKCS#8 key.
+ * @throws {TypeError} when the issuer PEM holds no certificate or no PKCS#8 key
+ *   of that certificate, or for an empty common name or a malformed name or address.
+ * @throws {RangeError} for a non-positive validity.
  */
 export async function issueCertificate(
   options: IssueCertificateOptions,
 ): Promise<CertificateAndKey> {
-  const issuerCert = new x509.X509Certificate(leafCertificateDer(options.issuer.certPem));
-  const signingKey = await importIssuerKey(options.issuer.keyPem, issuerCert, "certificate");
-  const { notBefore, notAfter } = validity(options, 825);
-  const keys = await generateKeyPair(options.keyType ?? "rsa2048");
-  const usages = options.extendedKeyUsages ??
-    (options.usage === "server" ? ["serverAuth"] : ["clientAuth"]);
-  const extensions = await leafExtensions(
-    keys.publicKey,
-    usages,
-    subjectAltNames(options.dnsNames ?? [], options.ipAddresses ?? []),
-  );
-  extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuerCert.publicKey));
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerialNumber(),
-    subject: `CN=${dnValue(options.commonName)}`,
-    issuer: issuerCert.subjectName,
-    notBefore,
-    notAfter,
-    publicKey: keys.publicKey,
-    signingKey,
-    signingAlgorithm: signingAlgorithm(signingKey.algorithm),
-    extensions,
-  });
-  return await packCertificate(cert, keys.privateKey);
+  return await createLeafCertificate({
+    ...options,
+    dnsNames: options.dnsNames ?? [],
+    ipAddresses: options.ipAddresses ?? [],
+    keyType: options.keyType ?? "rsa2048",
+    extendedKeyUsages: options.extendedKeyUsages ??
+      (options.usage === "server" ? ["serverAuth"] : ["clientAuth"]),
+  }, options.issuer);
 }

@@ -7,19 +7,11 @@
  * @module
  */
 
-import { x509 } from "./_x509.ts";
 import {
   type CertificateAndKey,
-  dnValue,
+  createLeafCertificate,
   type ExtendedKeyUsageName,
-  generateKeyPair,
   type KeyType,
-  leafExtensions,
-  packCertificate,
-  randomSerialNumber,
-  signingAlgorithm,
-  subjectAltNames,
-  validity,
   type ValidityOptions,
 } from "./_generate.ts";
 
@@ -48,24 +40,13 @@ export interface SelfSignedServerCertificateOptions extends ValidityOptions {
 export async function createSelfSignedServerCertificate(
   options: SelfSignedServerCertificateOptions,
 ): Promise<CertificateAndKey> {
-  const keyType = options.keyType ?? "rsa2048";
   const dnsNames = options.dnsNames ??
     (/^[0-9.:]+$/.test(options.commonName) ? [] : [options.commonName]);
-  const san = subjectAltNames(dnsNames, options.ipAddresses ?? []);
-  const { notBefore, notAfter } = validity(options, 825);
-  const keys = await generateKeyPair(keyType);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerialNumber(),
-    name: `CN=${dnValue(options.commonName)}`,
-    notBefore,
-    notAfter,
-    keys,
-    signingAlgorithm: signingAlgorithm(keys.privateKey.algorithm),
-    extensions: await leafExtensions(
-      keys.publicKey,
-      options.extendedKeyUsages ?? ["serverAuth"],
-      san,
-    ),
-  });
-  return await packCertificate(cert, keys.privateKey);
+  return await createLeafCertificate({
+    ...options,
+    dnsNames,
+    ipAddresses: options.ipAddresses ?? [],
+    keyType: options.keyType ?? "rsa2048",
+    extendedKeyUsages: options.extendedKeyUsages ?? ["serverAuth"],
+  }, undefined);
 }

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { isMap, type Node } from "yaml";
+import { isMap } from "yaml";
 import { parseDuration } from "./duration.ts";
 import { interfaceNameProblem } from "./interface_names.ts";
 import { formatIpv4, type Ipv4Range, isIpv4, isIpv6, parseIpv4, parseIpv4Range } from "../ip.ts";
@@ -22,7 +22,7 @@ import {
 } from "./values.ts";
 import { parseRateLimit, type RateLimit } from "./rate_limit.ts";
 import { formatIpv6, formatIpv6Prefix, parseIpv6, parseIpv6Prefix } from "../ipv6/address.ts";
-import { type Located, type YamlEntry, type YamlSource } from "./yaml_source.ts";
+import { type Located, type YamlEntry, type YamlNode, type YamlSource } from "./yaml_source.ts";
 
 /** A static server interface: this user's tunnel always gets this name. */
 export interface StaticInterface {
@@ -348,11 +348,11 @@ function parseYesNoOrDefault(text: string): boolean {
 /** Iterates the entries of a list section, yielding each item's key map and path. */
 function* items(
   source: YamlSource,
-  node: Node | undefined,
+  node: YamlNode | undefined,
   section: string,
   keys: readonly string[],
   what: string,
-): Generator<{ fields: Map<string, YamlEntry>; path: string; node: Node }> {
+): Generator<{ fields: Map<string, YamlEntry>; path: string; node: YamlNode }> {
   const list = source.sequence(node, section, what);
   for (const [i, item] of list.entries()) {
     const path = `${section}[${i}]`;
@@ -369,7 +369,7 @@ function required<T>(
   fields: Map<string, YamlEntry>,
   key: string,
   path: string,
-  node: Node,
+  node: YamlNode,
   parse: (text: string) => T,
 ): T | undefined {
   const entry = fields.get(key);
@@ -384,7 +384,10 @@ function required<T>(
 export type RawPppSecret = Omit<PppSecret, "profile"> & { profile: string | undefined };
 
 /** Reads `secrets`. A secret missing its name or password is left out (and reported). */
-export function readSecrets(source: YamlSource, node: Node | undefined): Located<RawPppSecret>[] {
+export function readSecrets(
+  source: YamlSource,
+  node: YamlNode | undefined,
+): Located<RawPppSecret>[] {
   const out: Located<RawPppSecret>[] = [];
   const list = items(source, node, "secrets", SECRET_KEYS, "secrets");
   for (const { fields, path, node: item } of list) {
@@ -420,7 +423,10 @@ export function readSecrets(source: YamlSource, node: Node | undefined): Located
 }
 
 /** Reads `profiles` (without the built-in `default`). */
-export function readProfiles(source: YamlSource, node: Node | undefined): Located<RawPppProfile>[] {
+export function readProfiles(
+  source: YamlSource,
+  node: YamlNode | undefined,
+): Located<RawPppProfile>[] {
   const out: Located<RawPppProfile>[] = [];
   const list = items(source, node, "profiles", PROFILE_KEYS, "profiles");
   for (const { fields, path, node: item } of list) {
@@ -487,7 +493,7 @@ function optional<K extends string, T>(key: K, value: T | undefined): { [P in K]
 }
 
 /** Reads `pools`. */
-export function readPools(source: YamlSource, node: Node | undefined): Located<IpPool>[] {
+export function readPools(source: YamlSource, node: YamlNode | undefined): Located<IpPool>[] {
   const out: Located<IpPool>[] = [];
   for (const { fields, path, node: item } of items(source, node, "pools", POOL_KEYS, "pools")) {
     const name = required(source, fields, "name", path, item, parseName);
@@ -516,7 +522,7 @@ export function readPools(source: YamlSource, node: Node | undefined): Located<I
 /** Reads `ipv6-pools` (`/ipv6 pool`). */
 export function readIpv6Pools(
   source: YamlSource,
-  node: Node | undefined,
+  node: YamlNode | undefined,
 ): Located<Ipv6PoolConfig>[] {
   const out: Located<Ipv6PoolConfig>[] = [];
   const list = items(source, node, "ipv6-pools", IPV6_POOL_KEYS, "IPv6 pools");
@@ -557,7 +563,7 @@ export function readIpv6Pools(
 /** Reads `interfaces` (static interface names). */
 export function readInterfaces(
   source: YamlSource,
-  node: Node | undefined,
+  node: YamlNode | undefined,
 ): Located<StaticInterface>[] {
   const out: Located<StaticInterface>[] = [];
   const list = items(source, node, "interfaces", INTERFACE_KEYS, "interfaces");

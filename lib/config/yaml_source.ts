@@ -8,24 +8,36 @@
  *
  * @module
  */
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar } from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { ConfigIssue } from "./config_error.ts";
 import { InvalidValueError, splitList } from "./values.ts";
+
+/**
+ * A node of a parsed document: a scalar, a list or a mapping. Outside this
+ * module it is a handle to pass back to {@linkcode YamlSource}'s methods (for
+ * positions in issues, or to read it as a mapping or list); only its place in
+ * the text is visible, so the `yaml` package's types stay out of the signatures
+ * that the config readers export.
+ */
+export interface YamlNode {
+  /** Offsets of the node in the text: start, end of the value, end of the node. */
+  readonly range?: readonly [number, number, number] | null;
+}
 
 /** A scalar value with where it was written. */
 export interface YamlText {
   /** The text as written. */
   text: string;
   /** The node, for error positions. */
-  node: Node;
+  node: YamlNode;
 }
 
 /** A mapping entry: the key node and its value node (absent for `key:` with nothing). */
 export interface YamlEntry {
-  /** The key as parsed, with its position. */
-  key: Scalar;
+  /** The key as parsed (a scalar), with its position. */
+  key: YamlNode;
   /** The value node; undefined for `key:` with nothing after it. */
-  value: Node | undefined;
+  value: YamlNode | undefined;
 }
 
 /** A parsed list item with the lines it came from. */
@@ -47,7 +59,7 @@ export class YamlSource {
   /** Every issue found so far. */
   readonly issues: ConfigIssue[] = [];
   /** The document's root node, or `undefined` when it is empty or unreadable. */
-  readonly root: Node | undefined;
+  readonly root: YamlNode | undefined;
   readonly #lines = new LineCounter();
 
   /** Parses `text`; syntax errors become issues. */
@@ -67,7 +79,7 @@ export class YamlSource {
   }
 
   /** Records an issue at `node` (or at the start of the file). */
-  report(node: Node | undefined, path: string, message: string): void {
+  report(node: YamlNode | undefined, path: string, message: string): void {
     const offset = node?.range?.[0];
     const pos = offset === undefined ? { line: 0, col: 0 } : this.#lines.linePos(offset);
     this.issues.push({ file: this.file, line: pos.line, column: pos.col, path, message });
@@ -78,7 +90,7 @@ export class YamlSource {
    * non-mapping nodes are reported.
    */
   entries(
-    node: Node | undefined,
+    node: YamlNode | undefined,
     path: string,
     allowed: readonly string[],
     what = "a mapping of keys to values",
@@ -91,7 +103,7 @@ export class YamlSource {
     for (const pair of node.items) {
       const key = pair.key;
       if (!isScalar(key) || typeof key.value !== "string") {
-        this.report(key as Node, path, "keys must be plain names");
+        this.report(key as YamlNode, path, "keys must be plain names");
         continue;
       }
       const name = key.value;
@@ -99,7 +111,7 @@ export class YamlSource {
         this.report(key, path, `unknown key "${name}"`);
         continue;
       }
-      out.set(name, { key, value: (pair.value ?? undefined) as Node | undefined });
+      out.set(name, { key, value: (pair.value ?? undefined) as YamlNode | undefined });
     }
     return out;
   }
@@ -141,20 +153,20 @@ export class YamlSource {
       if (isScalar(item) && typeof item.value === "string") {
         out.push({ text: item.value, node: item });
       } else {
-        this.report(item as Node, `${path}[${i}]`, "must be a single value");
+        this.report(item as YamlNode, `${path}[${i}]`, "must be a single value");
       }
     });
     return out;
   }
 
   /** The nodes of a sequence, or `[]` (reported) when `node` is not one. */
-  sequence(node: Node | undefined, path: string, what: string): Node[] {
+  sequence(node: YamlNode | undefined, path: string, what: string): YamlNode[] {
     if (node === undefined || (isScalar(node) && node.value === "")) return [];
     if (!isSeq(node)) {
       this.report(node, path, `must be a list of ${what}`);
       return [];
     }
-    return node.items as Node[];
+    return node.items as YamlNode[];
   }
 
   /**
@@ -188,13 +200,13 @@ export class YamlSource {
    * Wraps a parsed list item with the lines of its keys, for cross-reference
    * messages that point at the offending key.
    */
-  locate<T>(value: T, path: string, item: Node, fields: Map<string, YamlEntry>): Located<T> {
+  locate<T>(value: T, path: string, item: YamlNode, fields: Map<string, YamlEntry>): Located<T> {
     const line = this.lineOf(item);
     return { value, path, line, lineOf: (key) => this.lineOf(fields.get(key)?.key) || line };
   }
 
   /** Line (1-based) of a node, or 0. */
-  lineOf(node: Node | undefined): number {
+  lineOf(node: YamlNode | undefined): number {
     const offset = node?.range?.[0];
     return offset === undefined ? 0 : this.#lines.linePos(offset).line;
   }
