@@ -33,12 +33,15 @@ const SOLICITATION_INTERVAL_MS = 4_000;
 
 /** What the client's IPv6 shows in `sstp status`. */
 export interface ClientIpv6Info {
+  /** Our link-local address on the tunnel (from the IPV6CP interface identifier). */
   localLinkLocal: string;
+  /** The server's link-local address. */
   peerLinkLocal: string;
   /** SLAAC addresses with their prefix length (`2001:2:0:100::1/64`). */
   addresses: string[];
   /** The advertised prefixes. */
   prefixes: string[];
+  /** DNS servers learned from RDNSS options. */
   dns: string[];
   /** How the IPv6 default route is installed ("none" without add-default-route). */
   defaultRoute: string;
@@ -46,15 +49,23 @@ export interface ClientIpv6Info {
 
 /** Options of {@linkcode startClientIpv6}. */
 export interface ClientIpv6Options {
+  /** The link as IPV6CP negotiated it (interface identifiers). */
   ip6: Ipv6LinkConfig;
+  /** The TUN device's name. */
   tunName: string;
+  /** Network configuration (addresses, routes, resolv.conf). */
   net: NetConfig;
+  /** Install an IPv6 default route through the tunnel. */
   addDefaultRoute: boolean;
+  /** Metric of the routes installed. */
   distance: number;
+  /** Use the DNS servers the server advertises (RDNSS). */
   usePeerDns: boolean;
   /** The IPv4 DNS servers in use (kept first in resolv.conf). */
   ipv4Dns: () => readonly string[];
+  /** Sends IPv6 packets (router solicitations) into the tunnel. */
   send: (packets: Uint8Array[]) => void;
+  /** Where progress and problems are logged. */
   log: Logger;
   /** Called whenever the info changes. */
   onInfo: (info: ClientIpv6Info) => void;

@@ -136,11 +136,13 @@ export interface PppProfile {
   useEncryption: string | undefined;
   /** `rate-limit` as written (for status), and parsed. */
   rateLimitText: string | undefined;
+  /** `rate-limit`, parsed. */
   rateLimit: RateLimit | undefined;
   /** nftables set (`inet sstp` table) the session's client address joins while it is up. */
   addressList: string | undefined;
   /** Command run (`/bin/sh -c`) when a session comes up / goes down. */
   onUp: string | undefined;
+  /** Command run (`/bin/sh -c`) when a session goes down. */
   onDown: string | undefined;
 }
 

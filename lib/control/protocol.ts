@@ -88,6 +88,7 @@ export interface ServerSessionStatus {
   rateLimit?: string;
   /** The secret's `limit-bytes-in` / `limit-bytes-out`. */
   limitBytesIn?: number;
+  /** The secret's `limit-bytes-out`. */
   limitBytesOut?: number;
   /** The user's `last-logged-out` (ISO 8601: end of its previous session). */
   lastLoggedOut?: string;
@@ -105,6 +106,7 @@ export interface ServerSessionStatus {
 
 /** A `/ppp secret`'s read-only history, as `/ppp secret print` shows it. */
 export interface SecretHistoryStatus {
+  /** The secret's name. */
   name: string;
   /** When the user's last session ended (ISO 8601). */
   lastLoggedOut?: string;

@@ -11,10 +11,15 @@ import type { Logger } from "../log.ts";
 
 /** The variables a script sees. */
 export interface SessionScriptEnv {
+  /** The authenticated user name. */
   USER: string;
+  /** The client's address as the server saw it (RouterOS `caller-id`). */
   CALLER_ID: string;
+  /** The server's address on the tunnel. */
   LOCAL_ADDRESS: string;
+  /** The client's address on the tunnel. */
   REMOTE_ADDRESS: string;
+  /** The session's TUN device. */
   INTERFACE: string;
 }
 

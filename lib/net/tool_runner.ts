@@ -13,7 +13,7 @@ export type ToolRunner = (argv: readonly string[]) => Promise<CommandResult>;
 const decoder = new TextDecoder();
 
 /** Default {@linkcode ToolRunner}: `Deno.Command`, no shell. */
-export const runTool: ToolRunner = async (argv) => {
+export const runTool: ToolRunner = async (argv: readonly string[]): Promise<CommandResult> => {
   const [program = "", ...args] = argv;
   try {
     const out = await new Deno.Command(program, {

@@ -37,13 +37,19 @@ import {
 
 /** What a session's IPv6 needs. */
 export interface ServerIpv6Options {
+  /** The link as IPV6CP negotiated it (interface identifiers). */
   ip6: Ipv6LinkConfig;
   /** The TUN device's name and MTU. */
   tunName: string;
+  /** The TUN device's MTU (advertised in router advertisements). */
   mtu: number;
+  /** The session's profile (its IPv6 prefix pools and DNS). */
   profile: PppProfile;
+  /** The IPv6 prefix pools by name. */
   pools: ReadonlyMap<string, Ipv6PrefixPool>;
+  /** Sends IPv6 packets (router advertisements, DHCPv6 replies) to the client. */
   send: (packets: Uint8Array[]) => void;
+  /** Where progress and problems are logged. */
   log: Logger;
   /** Runs `ip` (tests inject one); default: a {@linkcode NetConfig}. */
   ip?: (args: string[]) => Promise<unknown>;

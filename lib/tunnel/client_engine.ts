@@ -31,8 +31,9 @@ export interface ClientEngineOptions {
   maxMtu?: number;
   /** Multilink MRRU (RouterOS `mrru`, RFC 1990); undefined: no multilink. */
   mrru?: number;
-  /** LCP PFC/ACFC policy (default: do not request, accept the peer's). */
+  /** LCP PFC policy (default: do not request, accept the peer's). */
   pfc?: FlagOptions;
+  /** LCP ACFC policy (default: do not request, accept the peer's). */
   acfc?: FlagOptions;
   /** Ask for DNS servers (default true). */
   requestDns?: boolean;

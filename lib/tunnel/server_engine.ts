@@ -42,8 +42,9 @@ export interface ServerEngineOptions {
   maxMtu?: number;
   /** Multilink MRRU (RouterOS `mrru`, RFC 1990); undefined: no multilink. */
   mrru?: number;
-  /** LCP PFC/ACFC policy (default: do not request, accept the peer's). */
+  /** LCP PFC policy (default: do not request, accept the peer's). */
   pfc?: FlagOptions;
+  /** LCP ACFC policy (default: do not request, accept the peer's). */
   acfc?: FlagOptions;
   /** Deadline from authentication to link-up in ms (RouterOS-style `link-up-timeout`). */
   linkUpMs?: number;
