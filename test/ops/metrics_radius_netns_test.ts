@@ -131,7 +131,9 @@ radius-incoming:
     for (let i = 0; i < 50; i++) {
       text = await scrape();
       after = samples(text);
-      if ((after.get('sstp_radius_requests_total{type="accounting",result="response"}') ?? 0) >= 3) {
+      if (
+        (after.get('sstp_radius_requests_total{type="accounting",result="response"}') ?? 0) >= 3
+      ) {
         break;
       }
       await new Promise((r) => setTimeout(r, 100));
