@@ -26,7 +26,7 @@ import { HASH_PROTOCOL, MESSAGE_TYPE } from "../../sstp/constants.ts";
 import { createClientEngine } from "../../tunnel/client_engine.ts";
 import { isAuthError, type SessionEngine } from "../../tunnel/session_engine.ts";
 import type { IpConfig, TunnelAction, TunnelEngine, TunnelEvent } from "../../tunnel/events.ts";
-import { TunnelRunner } from "../../pipeline/runner.ts";
+import { type RunnerTransport, TunnelRunner } from "../../pipeline/runner.ts";
 import { asError } from "../../errors.ts";
 import { type CheckResult, fail, ok, warn } from "./checks.ts";
 
@@ -41,7 +41,7 @@ export interface LoginCheckDeps {
 }
 
 /** What the login probe saw. */
-interface Observed {
+export interface Observed {
   /** Hash protocol of the Crypto Binding we sent in Call Connected. */
   bindingHash?: number;
   /** IPCP's result (the link-up the runner never got). */
@@ -130,8 +130,6 @@ export async function loginCheck(o: ConnectOptions, deps: LoginCheckDeps): Promi
   const abort = new AbortController();
   const deadline = setTimeout(() => abort.abort(), timeoutMs);
   const seen: Observed = { echoAnswered: false };
-  let runner: TunnelRunner | undefined;
-  let engine: SessionEngine | undefined;
   try {
     let conn;
     try {
@@ -190,7 +188,7 @@ export async function loginCheck(o: ConnectOptions, deps: LoginCheckDeps): Promi
       duplex.close();
       return [fail("login", `no SSTP answer: ${asError(e).message}`, "see the SSTP check above")];
     }
-    engine = createClientEngine({
+    const engine = createClientEngine({
       certHashes: certHashes(conn.peerCertDer),
       user: o.user,
       password: o.password,
@@ -204,30 +202,55 @@ export async function loginCheck(o: ConnectOptions, deps: LoginCheckDeps): Promi
       randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
       logger: NOOP_LOGGER,
     });
-    const probe = new LoginProbeEngine(engine, seen, () => runner?.close("doctor: login checked"));
-    runner = new TunnelRunner({
-      engine: probe,
-      transport: duplex,
-      leftover,
-      clock: systemClock,
-      logger: NOOP_LOGGER,
-      clampTcpMss: false,
-      onLinkUp: () =>
-        Promise.reject(new Error("Cannot open an interface: doctor checks the login only")),
-    });
-    const stop = () => runner?.close(`doctor: no result within ${timeoutMs} ms`);
-    abort.signal.addEventListener("abort", stop, { once: true });
-    const result = await runner.run();
-    abort.signal.removeEventListener("abort", stop);
+    const { error } = await runLoginProbe({ engine, transport: duplex, leftover, seen, abort });
     await duplex.closed.catch(() => {});
-    return report(o, engine, seen, seen.echoAnswered ? undefined : result.error ?? engine.error);
+    return loginReport(o.user, engine, seen, error);
   } finally {
     clearTimeout(deadline);
   }
 }
 
-function report(
-  o: ConnectOptions,
+/**
+ * Runs a client `engine` over `transport` until the login is confirmed (the
+ * Echo answered, then a Call Disconnect) or the call ends; `abort` stops it.
+ * Fills `seen`; the error is the call's when the login was not confirmed.
+ */
+export async function runLoginProbe(o: {
+  engine: SessionEngine;
+  transport: RunnerTransport;
+  leftover?: Uint8Array;
+  seen: Observed;
+  abort: AbortController;
+}): Promise<{ error?: Error }> {
+  let runner: TunnelRunner | undefined = undefined;
+  const probe = new LoginProbeEngine(
+    o.engine,
+    o.seen,
+    () => runner?.close("doctor: login checked"),
+  );
+  const r = new TunnelRunner({
+    engine: probe,
+    transport: o.transport,
+    ...(o.leftover === undefined ? {} : { leftover: o.leftover }),
+    clock: systemClock,
+    logger: NOOP_LOGGER,
+    clampTcpMss: false,
+    onLinkUp: () =>
+      Promise.reject(new Error("Cannot open an interface: doctor checks the login only")),
+  });
+  runner = r;
+  const stop = () => r.close("doctor: no result in time");
+  if (o.abort.signal.aborted) stop();
+  else o.abort.signal.addEventListener("abort", stop, { once: true });
+  const result = await r.run();
+  o.abort.signal.removeEventListener("abort", stop);
+  const error = o.seen.echoAnswered ? undefined : result.error ?? o.engine.error;
+  return error === undefined ? {} : { error };
+}
+
+/** The check lines for what {@linkcode runLoginProbe} saw. */
+export function loginReport(
+  user: string,
   engine: SessionEngine,
   seen: Observed,
   error: Error | undefined,
@@ -236,7 +259,7 @@ function report(
   const auth = engine.authenticated;
   if (auth === undefined) {
     if (error !== undefined && isAuthError(error)) {
-      out.push(fail("login", `"${o.user}" refused: ${error.message}`, AUTH_FIX));
+      out.push(fail("login", `"${user}" refused: ${error.message}`, AUTH_FIX));
     } else {
       out.push(fail(
         "login",
