@@ -10,6 +10,9 @@ import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
 import { SstpFramer } from "../lib/sstp/framer.ts";
 import { PROTOCOL } from "../lib/ppp/constants.ts";
 import { decodePppFrame } from "../lib/ppp/frame.ts";
+import { encodeSstpPacket } from "../lib/sstp/packet.ts";
+import { concatBytes } from "../lib/bytes/hex.ts";
+import { SYSTEM_TIMERS, type TimerApi } from "../lib/pipeline/runner.ts";
 
 /** A splitter that passes chunks whole and records every PPP frame (SSTP data payload). */
 function recorder(): { split: Splitter; frames: Uint8Array[] } {
@@ -113,4 +116,76 @@ Deno.test("pipelines: mrru on one side only leaves multilink off and the MTU at 
   await Promise.all(done);
   clientTun.close();
   serverTun.close();
+});
+
+Deno.test("pipelines: a stalled MP reassembly is dropped by the runner's timer at its deadline, not at the next fragment", async () => {
+  // Client → server: the last fragment of the first fragmented packet is lost.
+  const framer = new SstpFramer();
+  let lost = 0;
+  const dropLastFragment: Splitter = (chunk) => {
+    const out: Uint8Array[] = [];
+    framer.pushEach(chunk, (p) => {
+      if (p.kind === "data" && lost === 0) {
+        const f = decodePppFrame(p.data);
+        // MP long sequence header: B (0x80) and E (0x40) in the first byte.
+        if (f.protocol === PROTOCOL.MP && (f.information[0]! & 0xc0) === 0x40) {
+          lost++;
+          return;
+        }
+      }
+      out.push(encodeSstpPacket(p));
+    });
+    return out.length === 0 ? [] : [concatBytes(...out)];
+  };
+  // The server's clock runs with the system's but can jump ahead; its timers
+  // are real, and the ones armed for more than a second are kept to fire by hand.
+  let offsetMs = 0;
+  const clock = { now: () => performance.now() + offsetMs };
+  const long: { fn: () => void; ms: number; handle: unknown }[] = [];
+  const timers: TimerApi = {
+    set: (fn, ms) => {
+      const handle = SYSTEM_TIMERS.set(fn, ms);
+      if (ms > 1000) long.push({ fn, ms, handle });
+      return handle;
+    },
+    clear: (h) => SYSTEM_TIMERS.clear(h),
+  };
+  const { client, server, clientTun, serverTun } = pairSetup(
+    { a: dropLastFragment, b: (c) => [c.slice()] },
+    {
+      clientEngine: { mrru: 1600, maxMtu: 1400 },
+      serverEngine: { mrru: 1600, maxMtu: 1400 },
+      serverClock: clock,
+      serverTimers: timers,
+    },
+  );
+  const done = [server.run(), client.run()];
+  try {
+    await until(() => client.tun !== undefined && server.tun !== undefined, 5000, "link up");
+    const before = server.counters.droppedInbound;
+    const armedBefore = long.length;
+    const payload = new Uint8Array(1472); // 1,500 bytes: two MP fragments over the 1,400 link
+    clientTun.inject(buildIcmpEcho("198.18.7.2", "198.18.7.1", { seq: 1, payload }));
+    await until(() => lost === 1, 5000, "the last fragment dropped");
+    // The first fragment is held; the runner armed one timer for its deadline (2 s).
+    await until(() => long.length > armedBefore, 2000, "a reassembly timer armed");
+    const timer = long.at(-1)!;
+    assert.ok(timer.ms > 1900 && timer.ms <= 2000, `armed for ${timer.ms} ms`);
+    assert.equal(server.counters.droppedInbound, before, "nothing dropped before the deadline");
+    // At the deadline (no further fragment from the client): dropped.
+    SYSTEM_TIMERS.clear(timer.handle);
+    offsetMs += 2000;
+    timer.fn();
+    assert.equal(server.counters.droppedInbound, before + 1, "the stalled packet was dropped");
+    // The next fragmented packet is reassembled as usual.
+    clientTun.inject(buildIcmpEcho("198.18.7.2", "198.18.7.1", { seq: 2, payload }));
+    const got = await serverTun.nextWritten(0);
+    assert.equal(parseIcmp(got)?.seq, 2);
+    assert.equal(server.counters.droppedInbound, before + 1);
+  } finally {
+    client.close("test done");
+    await Promise.all(done);
+    clientTun.close();
+    serverTun.close();
+  }
 });

@@ -2,7 +2,9 @@
  * The client's lifetime: connect, run, and on loss reconnect with exponential
  * backoff and jitter (RouterOS keeps an sstp-client dialling). Failures that
  * retrying cannot fix end the client instead of hammering the server: an
- * authentication refusal and a certificate that fails verification.
+ * authentication refusal, a certificate that fails verification, and a TLS
+ * policy the server cannot meet (no common version or suite, or a suite
+ * `tls-version`/`pfs`/`ciphers`/`force-aes` refuses): a configuration error.
  *
  * @module
  */
@@ -10,6 +12,7 @@ import type { Logger } from "../log.ts";
 import type { ConnectOptions } from "../config/client_config.ts";
 import { ProtocolError } from "../errors.ts";
 import { isAuthError } from "../tunnel/session_engine.ts";
+import { TLS_POLICY_DETAIL } from "../transport/tls_policy.ts";
 import { recoverNetState } from "./net_state.ts";
 import { type NetChangeRecord, NetConfig } from "../net/net_config.ts";
 import { engageKillSwitch } from "./kill_switch.ts";
@@ -29,6 +32,7 @@ export type ClientOutcome =
   | { kind: "stopped" }
   | { kind: "auth"; error: Error }
   | { kind: "certificate"; error: Error }
+  | { kind: "tls-policy"; error: Error }
   | { kind: "network"; error: Error };
 
 /** Backoff schedule: first delay, cap, and jitter fraction. */
@@ -44,7 +48,9 @@ export interface BackoffOptions {
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 60_000, jitter: 0.25 };
 
 /** Classifies a session error for exit codes and retry policy. */
-export function classifyError(error: Error): "auth" | "certificate" | "network" {
+export function classifyError(
+  error: Error,
+): "auth" | "certificate" | "tls-policy" | "network" {
   if (isAuthError(error) && !(error instanceof ProtocolError && error.layer === "tls")) {
     return "auth";
   }
@@ -52,6 +58,11 @@ export function classifyError(error: Error): "auth" | "certificate" | "network" 
     error instanceof ProtocolError && error.layer === "tls" && error.detail?.startsWith("TLS_CERT")
   ) {
     return "certificate";
+  }
+  if (
+    error instanceof ProtocolError && error.layer === "tls" && error.detail === TLS_POLICY_DETAIL
+  ) {
+    return "tls-policy";
   }
   return "network";
 }

@@ -21,6 +21,8 @@ const OUTCOME_EXIT = {
   stopped: EXIT_CODE.OK,
   auth: EXIT_CODE.AUTH,
   certificate: EXIT_CODE.CERTIFICATE,
+  // A TLS policy the server cannot meet is a configuration problem: retrying cannot fix it.
+  "tls-policy": EXIT_CODE.USAGE,
   network: EXIT_CODE.NETWORK,
 } as const;
 

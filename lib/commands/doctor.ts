@@ -8,7 +8,7 @@ import { type CommandContext, EXIT_CODE } from "../command_context.ts";
 import { checkPrivileges, type CheckResult, checkTun, formatCheck } from "../ops/doctor/checks.ts";
 
 const HELP = `Usage: sstp doctor server --config FILE [--json]
-       sstp doctor client [sstp connect options] [--json]
+       sstp doctor client [sstp connect options] [--login] [--json]
        sstp doctor [--json]
 
 Checks and explains, one line each with a fix:
@@ -18,7 +18,10 @@ Checks and explains, one line each with a fix:
           points Windows would fetch), the port (free, or served by SSTP)
   client  privileges, /dev/net/tun, DNS, TCP reach, the TLS handshake with the
           client's verification settings, whether the far end speaks SSTP
-          (takes the same options as sstp connect, e.g. --config FILE)
+          (takes the same options as sstp connect, e.g. --config FILE);
+          --login also logs in once with the configured credentials and
+          reports the authentication result, the crypto binding and the
+          assigned address, then disconnects (no interface, route or DNS)
 Without a role, only privileges and /dev/net/tun.
 
 Exit status: 0 when nothing failed (warnings allowed), 1 otherwise.`;
@@ -48,10 +51,16 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       new URL("../ops/doctor/client_checks.ts", import.meta.url).href
     ) as typeof import("../ops/doctor/client_checks.ts");
     const { parseConnectOptions } = await import("../cli/connect_args.ts");
-    // The doctor does not log in: a missing password is not its concern.
-    const env = { ...ctx.env, SSTP_PASSWORD: ctx.env.SSTP_PASSWORD ?? "unused-by-doctor" };
+    const login = rest.includes("--login");
+    const connectArgs = rest.filter((a) => a !== "--login");
+    // Without --login the doctor does not log in: a missing password is not its concern.
+    const env = login
+      ? ctx.env
+      : { ...ctx.env, SSTP_PASSWORD: ctx.env.SSTP_PASSWORD ?? "unused-by-doctor" };
     results = await clientChecks(
-      () => parseConnectOptions(rest, env, (p) => Deno.readTextFileSync(p)),
+      () => parseConnectOptions(connectArgs, env, (p) => Deno.readTextFileSync(p)),
+      5000,
+      { login },
     );
   } else if (role === undefined) {
     results = [...checkPrivileges(), checkTun()];

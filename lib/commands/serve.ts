@@ -308,6 +308,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       new URL("../ops/metrics/server_metrics.ts", import.meta.url).href
     ) as typeof import("../ops/metrics/server_metrics.ts")).ServerMetrics({
       perUser: ops.metricsPerUser,
+      radius: config.radius.radius.some((r) => r.service.includes("ppp")),
     });
   let server: SstpServer;
   try {

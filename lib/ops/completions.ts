@@ -91,7 +91,7 @@ export const COMPLETED_COMMANDS: readonly CompletedCommand[] = [
   {
     name: "doctor",
     summary: "check the machine and a configuration",
-    options: ["--config", "--json", "--help"],
+    options: ["--config", "--login", "--json", "--help"],
     words: ["server", "client"],
   },
   {

@@ -60,6 +60,9 @@ import { describeSstpPacket } from "../sstp/describe.ts";
 import { DataPlane } from "../tunnel/data_plane.ts";
 import { type OutputLimits, OutputQueue } from "./output_queue.ts";
 
+/** The runner's own timer for the MP reassembly deadline (beside the engine's timers). */
+const MP_REASSEMBLY_TIMER = "mpReassembly";
+
 /** Timer functions, injectable so tests can drive time by hand. */
 export interface TimerApi {
   /** Calls `fn` once after `ms` milliseconds; returns a handle for `clear`. */
@@ -378,6 +381,9 @@ export class TunnelRunner {
         this.#dispatch({ type: "ppp", frame: r.frame ?? p.data });
         return;
       case "held":
+        // MULTILINK: a partial packet may stall (its last fragment lost);
+        // one timer drops it at its deadline instead of at the next fragment.
+        if (!this.#timerHandles.has(MP_REASSEMBLY_TIMER)) this.#armReassemblyTimer();
         return;
       case "drop":
         if (r.reason === "source") this.counters.droppedSpoofed++;
@@ -434,6 +440,20 @@ export class TunnelRunner {
     // While the interface is being configured, the first packets wait (a copy:
     // the framer may reuse the bytes behind the frame).
     else held!.push(r.packet.slice());
+  }
+
+  /** Arms the MP reassembly timer for the partial packet's deadline, if one waits. */
+  #armReassemblyTimer(): void {
+    const deadline = this.#plane.reassemblyDeadlineMs;
+    if (deadline === undefined || this.#done) return;
+    const h = this.#timers.set(() => {
+      this.#timerHandles.delete(MP_REASSEMBLY_TIMER);
+      if (this.#done) return;
+      if (this.#plane.expireReassembly(this.#o.clock.now())) this.counters.droppedInbound++;
+      // Another packet may have started since: its own deadline is later.
+      this.#armReassemblyTimer();
+    }, Math.max(0, deadline - this.#o.clock.now()));
+    this.#timerHandles.set(MP_REASSEMBLY_TIMER, h);
   }
 
   #log(dir: "send" | "recv", p: SstpPacket): void {

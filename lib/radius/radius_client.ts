@@ -35,6 +35,7 @@ import {
   type RadiusCredentials,
 } from "./radius_auth.ts";
 import { ATTR, integerAttr } from "./radius_attributes.ts";
+import { observeRequest, type RadiusObserver } from "./radius_observer.ts";
 
 /** A verified reply and what it answers. */
 export interface RadiusReply {
@@ -60,6 +61,8 @@ export interface RadiusClientOptions {
   clock: Clock;
   /** Where socket errors, failed sends and ignored replies are logged. */
   logger: Logger;
+  /** Told each request's type, result and latency (metrics). */
+  observer?: RadiusObserver;
 }
 
 /** A RADIUS client over UDP. */
@@ -137,6 +140,7 @@ export class RadiusClient {
           break;
         }
         case "dropped":
+          this.#o.observer?.radiusInvalidReply();
           this.#o.logger.warn(`radius: ignored ${e.reason}`);
           break;
       }
@@ -164,11 +168,16 @@ export class RadiusClient {
   async request(kind: RadiusKind, build: RequestBuilder): Promise<RadiusReply> {
     if (this.#isClosed) throw new Error("Cannot send RADIUS request: the client is closed");
     await this.#open();
-    return await new Promise<RadiusReply>((resolve, reject) => {
-      const { id, events } = this.#tx.start(kind, build, this.#o.clock.now());
-      this.#waiters.set(id, { resolve, reject });
-      this.#apply(events);
-    });
+    return await observeRequest(
+      this.#o.observer,
+      this.#o.clock,
+      kind,
+      new Promise<RadiusReply>((resolve, reject) => {
+        const { id, events } = this.#tx.start(kind, build, this.#o.clock.now());
+        this.#waiters.set(id, { resolve, reject });
+        this.#apply(events);
+      }),
+    );
   }
 
   /**

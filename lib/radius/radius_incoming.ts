@@ -30,6 +30,7 @@ import {
   verifySignedRequest,
 } from "./radius_packet.ts";
 import { ATTR, AttributeList, ERROR_CAUSE, integerAttr } from "./radius_attributes.ts";
+import { observeIncoming, type RadiusObserver } from "./radius_observer.ts";
 
 /** How a Disconnect- or CoA-Request names sessions. */
 export interface SessionSelector {
@@ -187,6 +188,8 @@ export interface RadiusIncomingOptions {
   target: DynamicTarget;
   /** Where handled, dropped and refused requests and socket errors are logged. */
   logger: Logger;
+  /** Told each request's type and result (metrics). */
+  observer?: RadiusObserver;
 }
 
 /** The UDP listener for Disconnect- and CoA-Requests. */
@@ -207,12 +210,14 @@ export class RadiusIncoming {
     socket.on("message", (msg, rinfo) => {
       const secret = o.secrets.get(rinfo.address);
       if (secret === undefined) {
+        observeIncoming(o.observer, msg, undefined);
         o.logger.warn(
           `radius-incoming: dropped a request from ${rinfo.address}, not a configured RADIUS server`,
         );
         return;
       }
       const r = handleDynamicRequest(new Uint8Array(msg), secret, o.target);
+      observeIncoming(o.observer, msg, r instanceof ProtocolError ? undefined : r.reply);
       if (r instanceof ProtocolError) {
         o.logger.warn(`radius-incoming: dropped a request from ${rinfo.address}: ${r.message}`);
         return;

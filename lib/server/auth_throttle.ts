@@ -20,6 +20,23 @@
 import { quotePeerText } from "../peer_text.ts";
 import type { ServerConfig } from "../config/server_config.ts";
 
+/** Why an attempt was held back, as a metrics label. */
+export type ThrottleReason = "delayed" | "source_blocked" | "user_blocked";
+
+/** Told what the throttle does (metrics); every method is cheap and must not throw. */
+export interface AuthThrottleObserver {
+  /** Called once with the throttle, so the observer can read how many are blocked now. */
+  attached?(throttle: AuthThrottle): void;
+  /**
+   * An attempt was held back: a connection `delayed`, a connection or login
+   * refused because its source is blocked (`source_blocked`), or a login
+   * refused because its user name is under attack (`user_blocked`).
+   */
+  throttled(reason: ThrottleReason): void;
+  /** A source was blocked for `blockMs` (once per block, as the log line). */
+  sourceBlocked(): void;
+}
+
 /** Settings (`sstp-server` `auth-throttle*`). */
 export interface AuthThrottleOptions {
   /** Failures after which attempts are delayed (default 3). */
@@ -32,6 +49,8 @@ export interface AuthThrottleOptions {
   maxEntries?: number;
   /** A record with no failure for this long is forgotten (default 15 min). */
   forgetMs?: number;
+  /** Told about delays, refusals and blocks (metrics). */
+  observer?: AuthThrottleObserver;
 }
 
 /** What to do with a new attempt. */
@@ -58,6 +77,7 @@ export class AuthThrottle {
   readonly #forgetMs: number;
   readonly #sources = new Map<string, Entry>();
   readonly #users = new Map<string, Entry>();
+  readonly #observer: AuthThrottleObserver | undefined;
 
   /**
    * An empty throttle (nobody delayed or blocked yet).
@@ -70,6 +90,7 @@ export class AuthThrottle {
     this.#blockMs = options.blockMs ?? 60_000;
     this.#maxEntries = options.maxEntries ?? 16_384;
     this.#forgetMs = options.forgetMs ?? 15 * 60_000;
+    this.#observer = options.observer;
     if (
       !Number.isInteger(this.#delayAfter) || !Number.isInteger(this.#blockAfter) ||
       this.#delayAfter < 1 || this.#blockAfter < this.#delayAfter || !(this.#blockMs > 0) ||
@@ -79,6 +100,16 @@ export class AuthThrottle {
         "Cannot create auth throttle: need 1 <= delayAfter <= blockAfter, blockMs > 0",
       );
     }
+    this.#observer?.attached?.(this);
+  }
+
+  /** Sources and user names refused at `nowMs` (blocked, not yet expired). */
+  blockedCounts(nowMs: number): { sources: number; users: number } {
+    let sources = 0;
+    let users = 0;
+    for (const e of this.#sources.values()) if (e.blockedUntilMs > nowMs) sources++;
+    for (const e of this.#users.values()) if (e.blockedUntilMs > nowMs) users++;
+    return { sources, users };
   }
 
   /** Number of sources and users on record (for tests and status). */
@@ -90,9 +121,13 @@ export class AuthThrottle {
   check(source: string, nowMs: number): ThrottleDecision {
     const e = this.#get(this.#sources, source, nowMs);
     if (e === undefined) return { action: "allow" };
-    if (e.blockedUntilMs > nowMs) return { action: "refuse", ms: e.blockedUntilMs - nowMs };
+    if (e.blockedUntilMs > nowMs) {
+      this.#observer?.throttled("source_blocked");
+      return { action: "refuse", ms: e.blockedUntilMs - nowMs };
+    }
     if (e.failures < this.#delayAfter) return { action: "allow" };
     const steps = Math.min(e.failures - this.#delayAfter, 10);
+    this.#observer?.throttled("delayed");
     return { action: "delay", ms: Math.min(FIRST_DELAY_MS * 2 ** steps, MAX_DELAY_MS) };
   }
 
@@ -104,9 +139,14 @@ export class AuthThrottle {
   isRefused(source: string, user: string, nowMs: number): boolean {
     const s = this.#get(this.#sources, source, nowMs);
     if (s === undefined) return false; // a clean source is never refused
-    if (s.blockedUntilMs > nowMs) return true;
+    if (s.blockedUntilMs > nowMs) {
+      this.#observer?.throttled("source_blocked");
+      return true;
+    }
     const u = this.#get(this.#users, user, nowMs);
-    return u !== undefined && u.blockedUntilMs > nowMs;
+    const refused = u !== undefined && u.blockedUntilMs > nowMs;
+    if (refused) this.#observer?.throttled("user_blocked");
+    return refused;
   }
 
   /**
@@ -121,6 +161,7 @@ export class AuthThrottle {
     }
     if (s.failures < this.#blockAfter || s.blockedUntilMs > nowMs) return undefined;
     s.blockedUntilMs = nowMs + this.#blockMs;
+    this.#observer?.sourceBlocked();
     return `auth-throttle source=${source} user=${quotePeerText(user)} failures=${s.failures} ` +
       `blocked-for=${Math.ceil(this.#blockMs / 1000)}s`;
   }
@@ -166,7 +207,12 @@ export class AuthThrottle {
  * `{ throttle }` for a server's session context from `sstp-server`
  * `auth-throttle*`, or `{}` when `auth-throttle: no`.
  */
-export function authThrottleFor(config: ServerConfig): { throttle?: AuthThrottle } {
+export function authThrottleFor(
+  config: ServerConfig,
+  observer?: AuthThrottleObserver,
+): { throttle?: AuthThrottle } {
   const t = config.sstpServer.authThrottle;
-  return t === null ? {} : { throttle: new AuthThrottle(t) };
+  return t === null
+    ? {}
+    : { throttle: new AuthThrottle({ ...t, ...(observer ? { observer } : {}) }) };
 }

@@ -10,6 +10,7 @@
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { RadiusConfig } from "../config/radius_config.ts";
+import type { RadiusObserver } from "../radius/radius_observer.ts";
 import { RadiusClient } from "../radius/radius_client.ts";
 import type { RadiusServer } from "../radius/radius_transactions.ts";
 import type { CallIdentity, RadiusAuthorization } from "../radius/radius_auth.ts";
@@ -42,6 +43,8 @@ export interface RadiusAaaOptions {
   clock: Clock;
   /** Where RADIUS failures and retries are logged. */
   logger: Logger;
+  /** Told each request's type, result and latency (metrics). */
+  observer?: RadiusObserver;
 }
 
 /** Per-session accounting handle. */
@@ -82,6 +85,7 @@ export class RadiusAaa {
       },
       clock: o.clock,
       logger: this.#log,
+      ...(o.observer === undefined ? {} : { observer: o.observer }),
     });
     // Unique across restarts: the start time in seconds, then a counter.
     this.#prefix = Math.floor(Date.now() / 1000).toString(16).padStart(8, "0");
@@ -284,7 +288,13 @@ export class RadiusAaa {
     if (!c.accept) return;
     // Only configured RADIUS servers may send requests, each signed with its own secret.
     const secrets = new Map(this.#servers.map((s) => [s.address, s.secret]));
-    const incoming = new RadiusIncoming({ port: c.port, secrets, target, logger: this.#log });
+    const incoming = new RadiusIncoming({
+      port: c.port,
+      secrets,
+      target,
+      logger: this.#log,
+      ...(this.#o.observer === undefined ? {} : { observer: this.#o.observer }),
+    });
     const port = await incoming.listen();
     this.#incoming = incoming;
     this.#log.info(`radius-incoming: listening on UDP port ${port}`);

@@ -54,7 +54,8 @@ import { type ServerSession, type SessionContext, startSession } from "./_sessio
 import { RadiusAaa } from "./radius_aaa.ts";
 import { listenProxyTls } from "../transport/proxy_tls_listener.ts";
 import { sessionsTarget } from "./radius_target.ts";
-import { authThrottleFor } from "./auth_throttle.ts";
+import { authThrottleFor, type AuthThrottleObserver } from "./auth_throttle.ts";
+import type { RadiusObserver } from "../radius/radius_observer.ts";
 import { ipLinkSetup, type LinkSetup, netlinkLinkSetup } from "./_link_setup.ts";
 import type { TlsEngineServer } from "../tls_engine.ts";
 import { SecretState } from "./secret_state.ts";
@@ -109,6 +110,15 @@ export interface ServerObserver {
   refused(reason: string): void;
   /** A session started after the HTTP 200; its `done` settles when it has ended. */
   sessionStarted(session: ServerSession): void;
+  /**
+   * A TLS handshake was accepted `ms` after its TCP accept (the node:tls
+   * listener; not measured behind `proxy-protocol` or with the OpenSSL engine).
+   */
+  tlsHandshake?(ms: number): void;
+  /** Told about login throttling (`auth-throttle`). */
+  readonly authThrottle?: AuthThrottleObserver;
+  /** Told about RADIUS requests, when RADIUS is configured. */
+  readonly radius?: RadiusObserver;
 }
 
 const DEFAULTS = { handshakeMs: 10_000, preambleMs: 10_000, sweepMs: 1000 };
@@ -185,7 +195,7 @@ export class SstpServer {
       clock: this.#clock,
       logger: o.logger,
       // Login throttling (settings read at start; a reload keeps the counts).
-      ...authThrottleFor(o.config),
+      ...authThrottleFor(o.config, o.observer?.authThrottle),
     };
   }
 
@@ -257,6 +267,7 @@ export class SstpServer {
       nasIdentifier: Deno.hostname(),
       clock: this.#clock,
       logger: this.#log,
+      ...(this.#o.observer?.radius === undefined ? {} : { observer: this.#o.observer.radius }),
     });
     if (aaa === undefined) return;
     this.#ctx.aaa = aaa;
@@ -276,6 +287,9 @@ export class SstpServer {
       maxHandshakesPerSource: s.maxHandshakesPerSource,
       clock: this.#clock,
       logger: this.#log,
+      ...(this.#o.observer?.tlsHandshake === undefined
+        ? {}
+        : { onHandshake: (ms: number) => this.#o.observer?.tlsHandshake?.(ms) }),
       ...(this.#o.tlsEngine === undefined ? {} : { engine: this.#o.tlsEngine }),
       tlsPolicy: { tlsVersion: s.tlsVersion, pfs: s.pfs, ciphers: s.ciphers, forceAes: s.forceAes },
       ...(s.verifyClientCertificate && this.#o.caPem !== undefined

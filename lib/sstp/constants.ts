@@ -32,11 +32,15 @@ export const MESSAGE_TYPE = {
   CALL_ABORT: 0x0005,
   /** SSTP_MSG_CALL_DISCONNECT (MS-SSTP 2.2.14). */
   CALL_DISCONNECT: 0x0006,
-  /** SSTP_MSG_CALL_DISCONNECT_ACK (MS-SSTP 2.2.15). */
+  /**
+   * SSTP_MSG_CALL_DISCONNECT_ACK (MS-SSTP 2.2.15). One section, 2.2.15,
+   * defines this and both Echo messages: their wire format is the same
+   * (header, Message Type, Num Attributes 0) except for the Message Type.
+   */
   CALL_DISCONNECT_ACK: 0x0007,
-  /** SSTP_MSG_ECHO_REQUEST (MS-SSTP 2.2.15). */
+  /** SSTP_MSG_ECHO_REQUEST (MS-SSTP 2.2.15, shared with Disconnect Ack; sent by the Hello timer, 3.1.2.3). */
   ECHO_REQUEST: 0x0008,
-  /** SSTP_MSG_ECHO_RESPONSE (MS-SSTP 2.2.15). */
+  /** SSTP_MSG_ECHO_RESPONSE (MS-SSTP 2.2.15, shared with Disconnect Ack; the answer to a request, 3.2.5.3.7, 3.3.5.2.7). */
   ECHO_RESPONSE: 0x0009,
 } as const;
 

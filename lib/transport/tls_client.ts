@@ -34,7 +34,13 @@ import type { ByteDuplex } from "../duplex.ts";
 import type { TlsEngineDialer } from "../tls_engine.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
 import { certificateError, SERVER_PURPOSES, type TlsCertErrorCode } from "./tls_errors.ts";
-import { checkNegotiatedCipher, nodeTlsPolicyOptions, type TlsPolicy } from "./tls_policy.ts";
+import {
+  checkNegotiatedCipher,
+  nodeTlsPolicyOptions,
+  TLS_POLICY_DETAIL,
+  tlsAgreementFailure,
+  type TlsPolicy,
+} from "./tls_policy.ts";
 import type * as VerifyDetail from "./_tls_verify_detail.ts";
 import type * as Crl from "../cert/crl.ts";
 import type * as Names from "../cert/names.ts";
@@ -210,7 +216,10 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
     await handshake(socket, timeoutMs, options.signal, host, port);
   } catch (error) {
     socket.destroy();
-    throw error;
+    throw tlsAgreementFailure(error, `${host}:${port}`, {
+      ...(options.tlsPolicy === undefined ? {} : { policy: options.tlsPolicy }),
+      clientCertificate: options.clientCertPem !== undefined,
+    }) ?? error;
   }
 
   const info = nodeSocketInfo(socket);
@@ -226,6 +235,7 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
         "tls",
         ERROR_CODE.NEGOTIATION_FAILED,
         `Cannot use the TLS session with ${host}:${port}: ${refused}`,
+        { detail: TLS_POLICY_DETAIL },
       );
     }
     const leaf = info.peerCertDer;

@@ -16,6 +16,7 @@
  * @module
  */
 import type { TlsVersion } from "../config/values.ts";
+import { ERROR_CODE, ProtocolError } from "../errors.ts";
 
 /** RouterOS `pfs`: `yes` prefers forward secrecy, `required` refuses sessions without it. */
 export const PFS_VALUES = ["no", "yes", "required"] as const;
@@ -196,4 +197,50 @@ export function tlsPolicyRefusal(
     name: info.cipher,
     ...(info.tlsVersion === undefined ? {} : { version: info.tlsVersion }),
   });
+}
+
+/**
+ * `ProtocolError.detail` of a TLS session that cannot be had with the far
+ * end because the two TLS policies do not meet: no common version, no
+ * common suite, or a suite our policy refuses after the handshake. Retrying
+ * cannot fix it: the client stops (a configuration error) instead of
+ * reconnecting with backoff.
+ */
+export const TLS_POLICY_DETAIL = "TLS_POLICY";
+
+/**
+ * Recognises a handshake that failed because the two sides share no TLS
+ * version or no cipher suite, and says so with what to change. Measured
+ * with Deno 2.9.6's node:tls (rustls) against `openssl s_server`: a server
+ * with only other versions sends a `protocol_version` alert
+ * (`ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION`, "received fatal alert:
+ * ProtocolVersion"); one with only suites this stack does not offer (CBC,
+ * static RSA without forward secrecy) a `handshake_failure` alert
+ * (`ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE`). Anything else: undefined.
+ */
+export function tlsAgreementFailure(
+  error: unknown,
+  where: string,
+  o: { policy?: TlsPolicy; clientCertificate?: boolean } = {},
+): ProtocolError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  const version = code === "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION" ||
+    /fatal alert: ?ProtocolVersion|alert protocol version/i.test(error.message);
+  const suite = code === "ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE" ||
+    /fatal alert: ?HandshakeFailure|alert handshake failure/i.test(error.message);
+  if (!version && !suite) return undefined;
+  const ours = o.policy?.tlsVersion ?? "any";
+  const why = version
+    ? `no TLS version both sides allow (tls-version here: ${ours}; this client speaks TLS 1.2 ` +
+      "and 1.3): check tls-version on both sides"
+    : "no cipher suite both sides allow: this client offers only ECDHE suites with AES-GCM or " +
+      "ChaCha20-Poly1305 (forward secrecy); check the server's ciphers and pfs" +
+      (o.clientCertificate ? ", or whether it refused the client certificate" : "");
+  return new ProtocolError(
+    "tls",
+    ERROR_CODE.NEGOTIATION_FAILED,
+    `Cannot agree on TLS with ${where}: ${why} (${error.message})`,
+    { cause: error, detail: TLS_POLICY_DETAIL },
+  );
 }

@@ -72,6 +72,8 @@ export interface ListenTlsOptions {
   maxHandshakesPerSource?: number;
   /** Clock of `info.acceptedMs` (default the system's monotonic clock). */
   clock?: Clock;
+  /** Told the duration (ms, TCP accept to handshake done) of each accepted handshake (metrics; node only). */
+  onHandshake?: (ms: number) => void;
   /** Logger for accept and handshake failures. */
   logger?: Logger;
   /**
@@ -462,6 +464,7 @@ async function bindNode(
     if (typeof serverName === "string" && serverName !== "") info.serverName = serverName;
     if (clientCert !== undefined) info.peerVerified = socket.authorized;
     info.acceptedMs = entry?.acceptedMs ?? clock.now();
+    options.onHandshake?.(clock.now() - info.acceptedMs);
     const duplex = gracefulClose(nodeSocketDuplex(socket, info), socket);
     served.set(duplex, entry?.certPem ?? current.certPem);
     if (!queue.put(duplex)) duplex.close();

@@ -267,6 +267,22 @@ export class DataPlane {
     return this.#classify(frame, protocol, length, this.#mru);
   }
 
+  /**
+   * When a partial MP packet times out, or undefined when none waits: the
+   * runner arms its timer for this and then calls {@linkcode expireReassembly}.
+   */
+  get reassemblyDeadlineMs(): number | undefined {
+    return this.#reassembler?.deadlineMs;
+  }
+
+  /** Drops a partial MP packet that has waited too long; true when one was dropped. */
+  expireReassembly(nowMs: number): boolean {
+    const r = this.#reassembler?.expire(nowMs);
+    if (r?.dropped === undefined) return false;
+    this.mpDrops[r.dropped] = (this.mpDrops[r.dropped] ?? 0) + 1;
+    return true;
+  }
+
   #reassemble(fragment: Uint8Array, nowMs: number): Decapsulated {
     const r = this.#reassembler!.receive(fragment, nowMs);
     if (r.dropped !== undefined) this.mpDrops[r.dropped] = (this.mpDrops[r.dropped] ?? 0) + 1;

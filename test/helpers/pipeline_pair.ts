@@ -8,8 +8,8 @@
 import { type ClientEngineOptions, createClientEngine } from "../../lib/tunnel/client_engine.ts";
 import { createServerEngine, type ServerEngineOptions } from "../../lib/tunnel/server_engine.ts";
 import { certHashes } from "../../lib/sstp/crypto_binding.ts";
-import { TunnelRunner } from "../../lib/pipeline/runner.ts";
-import { systemClock } from "../../lib/clock.ts";
+import { type TimerApi, TunnelRunner } from "../../lib/pipeline/runner.ts";
+import { type Clock, systemClock } from "../../lib/clock.ts";
 import { NOOP_LOGGER } from "../../lib/log.ts";
 import type { DirectLane } from "../../lib/duplex.ts";
 import type { IpConfig } from "../../lib/tunnel/events.ts";
@@ -33,6 +33,9 @@ export function pairSetup(
     /** LCP framing options of each engine (PFC/ACFC policy, MRRU, MTU cap). */
     clientEngine?: Pick<ClientEngineOptions, "pfc" | "acfc" | "mrru" | "maxMtu">;
     serverEngine?: Pick<ServerEngineOptions, "pfc" | "acfc" | "mrru" | "maxMtu">;
+    /** The server runner's clock and timers (default the system's). */
+    serverClock?: Clock;
+    serverTimers?: TimerApi;
   } = {},
 ) {
   const [c, s] = memoryDuplexPair({
@@ -78,7 +81,8 @@ export function pairSetup(
       logger: NOOP_LOGGER,
     }),
     transport: s,
-    clock: systemClock,
+    clock: extra.serverClock ?? systemClock,
+    ...(extra.serverTimers ? { timers: extra.serverTimers } : {}),
     logger: NOOP_LOGGER,
     onLinkUp: (ip) =>
       (linkUp.server = ip) &&

@@ -130,6 +130,7 @@ Deno.test("deno task compile includes every module the operating commands load l
     "lib/commands/connect.ts",
     "lib/commands/doctor.ts",
     "lib/ops/ops_listeners.ts",
+    "lib/ops/doctor/client_checks.ts",
   ];
   let seen = 0;
   for (const file of files) {

@@ -1,7 +1,8 @@
 /**
  * `sstp doctor client …` (the same arguments as `sstp connect`): DNS, TCP
  * reach, the TLS handshake with the client's own verification settings,
- * whether the far end speaks SSTP, and this machine's privileges and TUN.
+ * whether the far end speaks SSTP, and this machine's privileges and TUN;
+ * with `--login`, one real login (login_check.ts).
  *
  * @module
  */
@@ -33,6 +34,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 export async function clientChecks(
   parseOptions: () => Promise<ConnectOptions>,
   timeoutMs = 5000,
+  options: { login?: boolean } = {},
 ): Promise<CheckResult[]> {
   let o;
   try {
@@ -130,6 +132,18 @@ export async function clientChecks(
         `the far end does not speak SSTP: ${probe.detail}`,
         "check the port: it may be a web server or another VPN",
       ));
+    }
+  }
+  if (options.login) {
+    if (
+      out.some((r) => r.status === "fail" && r.check !== "privileges" && r.check !== "/dev/net/tun")
+    ) {
+      out.push(fail("login", "not tried: an earlier check failed", "fix that first"));
+    } else {
+      const { loginCheck } = await import(
+        new URL("./login_check.ts", import.meta.url).href
+      ) as typeof import("./login_check.ts");
+      out.push(...await loginCheck(o, { readTextFile: (p) => Deno.readTextFileSync(p) }));
     }
   }
   return out;

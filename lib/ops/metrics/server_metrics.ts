@@ -9,7 +9,15 @@
  * `session_setups_total{method}`, `session_setup_failures_total{reason,method}`,
  * `session_setup_duration_seconds` (histogram), `traffic_bytes_total{direction}`,
  * `traffic_packets_total{direction}`, `dropped_packets_total{reason}`,
- * `server_uptime_seconds`, and with `metrics-per-user: yes`
+ * `server_uptime_seconds`, `tls_handshake_duration_seconds` (histogram, TCP
+ * accept to handshake done, accepted handshakes of the node:tls listener),
+ * with `auth-throttle` on `auth_throttled_total{reason}` (`delayed`,
+ * `source_blocked`, `user_blocked`), `auth_throttle_blocks_total`,
+ * `auth_throttle_blocked_sources` and `auth_throttle_blocked_users`, with
+ * RADIUS `radius_requests_total{type,result}` (types `access`,
+ * `accounting`, `coa`, `disconnect`; results in radius_observer.ts),
+ * `radius_request_duration_seconds{type}` (histogram, answered requests)
+ * and `radius_invalid_replies_total`, and with `metrics-per-user: yes`
  * `user_traffic_bytes_total{user,direction}` (one series per user ever seen:
  * off by default for cardinality). `direction` is `rx` (from clients) or
  * `tx` (to clients). Plus the standard `process_*` metrics.
@@ -22,9 +30,23 @@ import { ProtocolError } from "../../errors.ts";
 import type { ServerObserver } from "../../server/server.ts";
 import type { ServerSession } from "../../server/_session.ts";
 import { ExpositionWriter, Histogram, type Labels, writeProcessMetrics } from "./exposition.ts";
+import type {
+  AuthThrottle,
+  AuthThrottleObserver,
+  ThrottleReason,
+} from "../../server/auth_throttle.ts";
+import type {
+  RadiusObserver,
+  RadiusRequestType,
+  RadiusResult,
+} from "../../radius/radius_observer.ts";
 
 /** Set-up duration buckets, seconds. */
 const SETUP_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** TLS handshake and RADIUS latency buckets, seconds (RADIUS retransmits after 3 s). */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const THROTTLE_REASONS: readonly ThrottleReason[] = ["delayed", "source_blocked", "user_blocked"];
+const RADIUS_TYPES: readonly RadiusRequestType[] = ["access", "accounting", "coa", "disconnect"];
 
 /** Traffic counters summed over sessions. */
 export interface Traffic {
@@ -101,13 +123,59 @@ export class ServerMetrics implements ServerObserver {
   readonly #endedByUser = new Map<string, Traffic>();
   #started = 0;
   readonly #recentFailures: RecentFailure[] = [];
+  readonly #handshakeSeconds = new Histogram(LATENCY_BUCKETS);
+  #throttle: AuthThrottle | undefined;
+  readonly #throttled = new Map<string, number>(THROTTLE_REASONS.map((r) => [r, 0]));
+  #throttleBlocks = 0;
+  #radiusSeen: boolean;
+  /** Key `type\0result`. */
+  readonly #radiusRequests = new Map<string, number>();
+  readonly #radiusSeconds = new Map<RadiusRequestType, Histogram>();
+  #radiusInvalid = 0;
 
-  /** `perUser`: also keep per-user traffic series. */
-  constructor(options: { perUser?: boolean; clock?: Clock } = {}) {
+  /**
+   * `perUser`: also keep per-user traffic series. `radius`: RADIUS is
+   * configured, so its series are shown from the start (otherwise from the
+   * first request).
+   */
+  constructor(options: { perUser?: boolean; radius?: boolean; clock?: Clock } = {}) {
     this.#clock = options.clock ?? systemClock;
     this.#perUser = options.perUser ?? false;
+    this.#radiusSeen = options.radius ?? false;
     this.#startedMs = this.#clock.now();
   }
+
+  /** {@inheritDoc ServerObserver.tlsHandshake} */
+  tlsHandshake(ms: number): void {
+    this.#handshakeSeconds.observe(Math.max(0, ms) / 1000);
+  }
+
+  /** {@inheritDoc ServerObserver.authThrottle} */
+  readonly authThrottle: AuthThrottleObserver = {
+    attached: (throttle) => {
+      this.#throttle = throttle;
+    },
+    throttled: (reason) => bump(this.#throttled, reason),
+    sourceBlocked: () => {
+      this.#throttleBlocks++;
+    },
+  };
+
+  /** {@inheritDoc ServerObserver.radius} */
+  readonly radius: RadiusObserver = {
+    radiusRequest: (type: RadiusRequestType, result: RadiusResult, seconds?: number) => {
+      this.#radiusSeen = true;
+      bump(this.#radiusRequests, `${type}\0${result}`);
+      if (seconds === undefined) return;
+      let h = this.#radiusSeconds.get(type);
+      if (h === undefined) this.#radiusSeconds.set(type, h = new Histogram(LATENCY_BUCKETS));
+      h.observe(seconds);
+    },
+    radiusInvalidReply: () => {
+      this.#radiusSeen = true;
+      this.#radiusInvalid++;
+    },
+  };
 
   /** {@inheritDoc ServerObserver.refused} */
   refused(reason: string): void {
@@ -256,11 +324,71 @@ export class ServerMetrics implements ServerObserver {
         [...byUser].flatMap(([user, t]) => dir(t, "Bytes", { user })),
       );
     }
+    w.family(
+      "sstp_tls_handshake_duration_seconds",
+      "histogram",
+      "Time from the TCP accept to the end of the TLS handshake, accepted handshakes.",
+    );
+    w.histogram("sstp_tls_handshake_duration_seconds", this.#handshakeSeconds);
+    if (this.#throttle !== undefined) this.#renderThrottle(w, this.#throttle);
+    if (this.#radiusSeen) this.#renderRadius(w);
     w.metric("sstp_server_uptime_seconds", "gauge", "Seconds since the server started.", [[
       undefined,
       (this.#clock.now() - this.#startedMs) / 1000,
     ]]);
     writeProcessMetrics(w, this.#startTimeSeconds);
     return w.toString();
+  }
+
+  #renderThrottle(w: ExpositionWriter, throttle: AuthThrottle): void {
+    w.metric(
+      "sstp_auth_throttled_total",
+      "counter",
+      "Connections and logins held back by auth-throttle, by reason.",
+      [...this.#throttled].map(([reason, n]) => [{ reason }, n] as const),
+    );
+    w.metric(
+      "sstp_auth_throttle_blocks_total",
+      "counter",
+      "Times a source was blocked for auth-throttle-block-time.",
+      [[undefined, this.#throttleBlocks]],
+    );
+    const blocked = throttle.blockedCounts(this.#clock.now());
+    w.metric("sstp_auth_throttle_blocked_sources", "gauge", "Source addresses blocked now.", [
+      [undefined, blocked.sources],
+    ]);
+    w.metric(
+      "sstp_auth_throttle_blocked_users",
+      "gauge",
+      "User names refused now to sources that failed before.",
+      [[undefined, blocked.users]],
+    );
+  }
+
+  #renderRadius(w: ExpositionWriter): void {
+    w.metric(
+      "sstp_radius_requests_total",
+      "counter",
+      "RADIUS requests by type (access, accounting, coa, disconnect) and result.",
+      [...this.#radiusRequests].map(([key, n]) => {
+        const [type, result] = key.split("\0");
+        return [{ type: type!, result: result! }, n] as const;
+      }),
+    );
+    w.family(
+      "sstp_radius_request_duration_seconds",
+      "histogram",
+      "Time from a RADIUS request's first send to its verified reply, by type.",
+    );
+    for (const type of RADIUS_TYPES) {
+      const h = this.#radiusSeconds.get(type);
+      if (h !== undefined) w.histogram("sstp_radius_request_duration_seconds", h, { type });
+    }
+    w.metric(
+      "sstp_radius_invalid_replies_total",
+      "counter",
+      "RADIUS reply datagrams dropped: malformed, unknown identifier or bad authenticator.",
+      [[undefined, this.#radiusInvalid]],
+    );
   }
 }

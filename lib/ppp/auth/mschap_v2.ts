@@ -43,7 +43,10 @@ export interface MsChapV2Response {
   peerChallenge: Uint8Array;
   /** The 24-byte NT-Response. */
   ntResponse: Uint8Array;
-  /** The Flags octet, reserved: sent as zero (RFC 2759 4), not checked on receipt. */
+  /**
+   * The Flags octet: RFC 2759 4 says it MUST be zero. Sent as zero; the
+   * authenticator refuses a Response whose Flags are not zero.
+   */
   flags: number;
 }
 
@@ -194,11 +197,23 @@ export function msChapV2AuthenticatorAlgorithm(
     challengeLength: MSCHAP_V2_CHALLENGE_LENGTH,
     verify(_identifier: number, challenge: Uint8Array, response: ChapValuePacket): ChapVerdict {
       const c = findCredentials(options.lookupPassword, response.name);
-      const isWellFormed = response.value.length === MSCHAP_V2_RESPONSE_LENGTH;
+      const isRightLength = response.value.length === MSCHAP_V2_RESPONSE_LENGTH;
       // A malformed value still runs the computation, on zeros.
-      const r = isWellFormed
+      const r = isRightLength
         ? decodeMsChapV2Response(response.value)
         : { peerChallenge: new Uint8Array(16), ntResponse: new Uint8Array(24), flags: 0 };
+      // RFC 2759 4: Flags "MUST be zero". Windows, sstpc/pppd, SoftEther and
+      // RouterOS send zero; a peer that sets them speaks something else, and
+      // accepting it would hide that until a later extension gave the bits a
+      // meaning. Refused like a malformed value, with its own detail.
+      const malformed = !isRightLength
+        ? "malformed response"
+        : r.flags !== 0
+        ? `malformed response: Flags are 0x${
+          r.flags.toString(16).padStart(2, "0")
+        }, RFC 2759 4 requires zero`
+        : undefined;
+      const isWellFormed = malformed === undefined;
       const passwordHash = ntPasswordHash(c.password);
       // The ChallengeHash uses the name as sent (minus DOMAIN\), not the lookup key.
       const expected = challengeResponse(
@@ -217,7 +232,7 @@ export function msChapV2AuthenticatorAlgorithm(
         const hlak = msChapV2Hlak("server", hashNtPasswordHash(passwordHash), r.ntResponse);
         return { ok: true, user: c.user, hlak, message: `${s} M=${successText}` };
       }
-      const detail = rejectionDetail(c, isWellFormed ? undefined : "malformed response");
+      const detail = rejectionDetail(c, malformed);
       const error = chapResponseRejected(LABEL, c, detail);
       const retryChallenge = toHex(options.randomBytes(16).slice(0, 16)).toUpperCase();
       // RFC 2759 6: E=691 authentication failure, R=0 no retry, V=3.

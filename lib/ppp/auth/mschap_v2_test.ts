@@ -232,3 +232,42 @@ Deno.test("decodeMsChapV2Success() splits S= and M=", () => {
   });
   assert.equal(decodeMsChapV2Success(`x${AUTH_RESPONSE}`), undefined);
 });
+
+Deno.test("MS-CHAPv2 authenticator refuses a Response whose Flags are not zero (RFC 2759 4)", () => {
+  // The RFC 2759 9.2 Response, correct in every other byte: only the Flags differ.
+  const value = encodeMsChapV2Response({
+    peerChallenge: PEER_CHALLENGE,
+    ntResponse: NT_RESPONSE,
+    flags: 0x01,
+  });
+  const { authenticator } = rfcPair();
+  authenticator.start(0);
+  const out = authenticator.receive(
+    encodeChapPacket({ code: CHAP_CODE.RESPONSE, identifier: 0x33, value, name: "User" }),
+    1,
+  );
+  assert.ok(out.result !== undefined && !out.result.ok);
+  assert.equal(out.result.error.code, ERROR_CODE.AUTH_FAILED);
+  assert.equal(
+    out.result.error.detail,
+    "malformed response: Flags are 0x01, RFC 2759 4 requires zero",
+  );
+  assert.equal(decodeChapPacket(out.send[0]!).code, CHAP_CODE.FAILURE);
+  // The same Response with Flags zero is accepted.
+  const ok = rfcPair().authenticator;
+  ok.start(0);
+  const accepted = ok.receive(
+    encodeChapPacket({
+      code: CHAP_CODE.RESPONSE,
+      identifier: 0x33,
+      value: encodeMsChapV2Response({
+        peerChallenge: PEER_CHALLENGE,
+        ntResponse: NT_RESPONSE,
+        flags: 0,
+      }),
+      name: "User",
+    }),
+    1,
+  );
+  assert.ok(accepted.result?.ok, "flags zero verifies");
+});

@@ -183,7 +183,7 @@ export class MpReassembler {
       return this.#drop("malformed");
     }
     let dropped: MpDropReason | undefined;
-    if (this.#building && nowMs - this.#startedMs > this.#timeoutMs) {
+    if (this.#building && nowMs - this.#startedMs >= this.#timeoutMs) {
       dropped = this.#reset("timeout");
     }
     if (this.#expected !== undefined && f.sequence !== this.#expected && this.#building) {
@@ -213,9 +213,19 @@ export class MpReassembler {
     return dropped ? { packet, dropped } : { packet };
   }
 
+  /**
+   * When the partial packet times out (its first fragment's time plus the
+   * reassembly timeout), or undefined when none is being built. The runner
+   * arms a timer for it and calls {@linkcode expire} then, so a stalled
+   * packet's buffers go without waiting for the peer's next fragment.
+   */
+  get deadlineMs(): number | undefined {
+    return this.#building ? this.#startedMs + this.#timeoutMs : undefined;
+  }
+
   /** Drops a partial packet that waited too long; call from the runner's timer. */
   expire(nowMs: number): MpReceiveResult {
-    return this.#building && nowMs - this.#startedMs > this.#timeoutMs
+    return this.#building && nowMs - this.#startedMs >= this.#timeoutMs
       ? { dropped: this.#reset("timeout") }
       : {};
   }

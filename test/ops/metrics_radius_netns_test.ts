@@ -1,0 +1,175 @@
+/**
+ * The server's RADIUS, login-throttling and TLS handshake metrics from a
+ * real `sstp serve` in a namespace with Debian's FreeRADIUS: an accepted
+ * login (Access-Accept, Accounting-Response), a CoA and a Disconnect from
+ * radclient (ACKs), two wrong passwords (Access-Reject; the second is
+ * delayed by the throttle and blocks the source) and a third attempt the
+ * block refuses. The scraped document moves accordingly and passes
+ * `promtool check metrics`.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { netnsTestIgnore } from "../helpers/netns.ts";
+import { TestClient } from "../helpers/test_client.ts";
+import {
+  createTopology,
+  POOL_YAML,
+  PORT,
+  ServeProcess,
+  SERVER_IP,
+  type Topology,
+  writeConfig,
+} from "../server_fixture.ts";
+import { radclient, startFreeRadius } from "../helpers/freeradius.ts";
+
+const ignore = netnsTestIgnore("RADIUS and auth-throttle metrics netns test");
+const SECRET = "rad1us-m3trics";
+
+function connect(t: Topology, user: string, password: string) {
+  return TestClient.connect({
+    netns: t.client,
+    host: SERVER_IP,
+    port: PORT,
+    user,
+    password,
+    serverCertPem: t.certPem,
+  });
+}
+
+/** `name{labels}` → value of an exposition document. */
+function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+Deno.test({
+  name: "metrics: RADIUS requests by type and result, auth throttling and TLS handshakes move",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  await using t = await createTopology();
+  const fr = await startFreeRadius({
+    address: "127.0.0.1",
+    client: "127.0.0.1",
+    secret: SECRET,
+    netns: t.server.name,
+    users: [{ name: "rad", password: "rad pass" }],
+  });
+  try {
+    const coaPort = fr.authPort + 2;
+    const config = await writeConfig(
+      t,
+      `  metrics: 127.0.0.1:9477
+  auth-throttle-delay-after: 1
+  auth-throttle-block-after: 2
+${POOL_YAML}radius:
+  - address: 127.0.0.1
+    secret: "${SECRET}"
+    authentication-port: ${fr.authPort}
+    accounting-port: ${fr.acctPort}
+    timeout: 1s
+ppp-aaa:
+  use-radius: yes
+  accounting: yes
+radius-incoming:
+  accept: yes
+  port: ${coaPort}
+`,
+    );
+    await using serve = await ServeProcess.start(t.server, ["--config", config]);
+    await serve.waitFor(/metrics on http:\/\/127\.0\.0\.1:9477\/metrics/);
+    const scrape = async () =>
+      await t.server.run(["curl", "-sf", "--max-time", "5", "http://127.0.0.1:9477/metrics"]);
+
+    const before = samples(await scrape());
+    assert.equal(before.get("sstp_radius_invalid_replies_total"), 0, "RADIUS configured: shown");
+    assert.equal(before.get("sstp_auth_throttle_blocks_total"), 0);
+    assert.equal(before.get("sstp_tls_handshake_duration_seconds_count"), 0);
+
+    // An accepted RADIUS login, then a CoA and a Disconnect for it.
+    const c = await connect(t, "rad", "rad pass");
+    try {
+      await c.linkUp;
+      const coa = await radclient(
+        `127.0.0.1:${coaPort}`,
+        "coa",
+        SECRET,
+        'User-Name = "rad"\nSession-Timeout = 3600\n',
+        t.server.name,
+      );
+      assert.match(coa.stdout, /CoA-ACK/, coa.stdout + coa.stderr);
+      const dis = await radclient(
+        `127.0.0.1:${coaPort}`,
+        "disconnect",
+        SECRET,
+        'User-Name = "rad"\n',
+        t.server.name,
+      );
+      assert.match(dis.stdout, /Disconnect-ACK/, dis.stdout + dis.stderr);
+      await c.done;
+    } finally {
+      await c.close();
+    }
+    // Two wrong passwords: the first is rejected, the second waits out the
+    // throttle's delay and its failure blocks the source; a third is refused.
+    for (let i = 0; i < 3; i++) {
+      const bad = await connect(t, "rad", "wrong");
+      await assert.rejects(() => bad.linkUp);
+      await bad.close();
+    }
+
+    let text = "";
+    let after = new Map<string, number>();
+    // Accounting Stop follows the Disconnect asynchronously: wait for its response.
+    for (let i = 0; i < 50; i++) {
+      text = await scrape();
+      after = samples(text);
+      if (
+        (after.get('sstp_radius_requests_total{type="accounting",result="response"}') ?? 0) >= 3
+      ) {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const get = (k: string) => after.get(k) ?? 0;
+    assert.equal(get('sstp_radius_requests_total{type="access",result="accept"}'), 1, text);
+    assert.equal(get('sstp_radius_requests_total{type="access",result="reject"}'), 2, text);
+    // Accounting-On, Start and Stop.
+    assert.ok(get('sstp_radius_requests_total{type="accounting",result="response"}') >= 3, text);
+    assert.equal(get('sstp_radius_requests_total{type="coa",result="ack"}'), 1, text);
+    assert.equal(get('sstp_radius_requests_total{type="disconnect",result="ack"}'), 1, text);
+    assert.equal(get('sstp_radius_request_duration_seconds_count{type="access"}'), 3, text);
+    assert.ok(get('sstp_radius_request_duration_seconds_sum{type="access"}') > 0);
+    assert.equal(get('sstp_auth_throttled_total{reason="delayed"}'), 1, text);
+    assert.equal(get('sstp_auth_throttled_total{reason="source_blocked"}'), 1, text);
+    assert.equal(get("sstp_auth_throttle_blocks_total"), 1, text);
+    assert.equal(get("sstp_auth_throttle_blocked_sources"), 1, text);
+    // Every connection finished its TLS handshake: 1 login + 3 wrong ones.
+    assert.equal(get("sstp_tls_handshake_duration_seconds_count"), 4, text);
+    assert.ok(get("sstp_tls_handshake_duration_seconds_sum") > 0);
+
+    const file = `${t.dir}/metrics.txt`;
+    await Deno.writeTextFile(file, text);
+    const check = await new Deno.Command("sh", {
+      args: ["-c", `command -v promtool >/dev/null || exit 127; promtool check metrics < ${file}`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const said = new TextDecoder().decode(check.stdout) + new TextDecoder().decode(check.stderr);
+    if (check.code === 127) {
+      if (Deno.env.get("CI")) assert.fail("promtool is missing: apt-get install prometheus");
+    } else {
+      assert.ok(check.success, said);
+      assert.equal(said.trim(), "", said);
+    }
+  } finally {
+    await fr.stop();
+  }
+});
