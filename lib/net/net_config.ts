@@ -289,6 +289,36 @@ export class NetConfig {
     this.#recordIp(`address ${local} peer ${peer} on ${dev}`, ["addr", "del", ...args]);
   }
 
+  /**
+   * `ip addr add ADDRESS/LEN dev IF` (IPv4 or IPv6, e.g. a delegated
+   * prefix's address on a downstream interface); cleanup deletes it.
+   */
+  async addAddress(dev: string, cidr: string): Promise<void> {
+    checkDev(dev);
+    const args = addressArgs(dev, cidr);
+    await this.ip(["addr", "add", ...args]);
+    this.#recordIp(`address ${cidr} on ${dev}`, ["addr", "del", ...args]);
+  }
+
+  /**
+   * `ip addr del ADDRESS/LEN dev IF`: an address this object added is
+   * forgotten, so cleanup does not try again. "Already gone" is not an error.
+   */
+  async deleteAddress(dev: string, cidr: string): Promise<void> {
+    checkDev(dev);
+    try {
+      await this.ip(["addr", "del", ...addressArgs(dev, cidr)]);
+    } catch (e) {
+      if (!isAlreadyGone(e)) throw e;
+    }
+    const description = `address ${cidr} on ${dev}`;
+    const index = this.#changes.findLastIndex((c) => c.description === description);
+    if (index >= 0) {
+      this.#changes.splice(index, 1);
+      this.#writeJournal();
+    }
+  }
+
   /** `ip link set dev IF mtu N`; cleanup restores the previous MTU. */
   async setMtu(dev: string, mtu: number): Promise<void> {
     await this.#setLinkNumber(dev, "mtu", "mtu", mtu);
@@ -791,6 +821,19 @@ function checkAddress(address: string, what: string): 4 | 6 {
   if (isIpv4(address)) return 4;
   if (isIpv6(address)) return 6;
   throw new TypeError(`Cannot configure ${what}: "${address}" is not an IP address`);
+}
+
+/** `ADDRESS/LEN dev IF` after checking both. */
+function addressArgs(dev: string, cidr: string): string[] {
+  const [address = "", length, extra] = cidr.split("/");
+  const family = checkAddress(address, "address");
+  if (
+    extra !== undefined || length === undefined || !/^[0-9]{1,3}$/.test(length) ||
+    Number(length) > (family === 4 ? 32 : 128)
+  ) {
+    throw new TypeError(`Cannot configure address: "${cidr}" is not ADDRESS/LENGTH`);
+  }
+  return [cidr, "dev", dev];
 }
 
 function routeArgs(route: RouteSpec): string[] {
