@@ -97,7 +97,12 @@ Deno.test({
     );
     await serve.waitFor(/DHCPv6-PD: 2001:2:0:8000::\/60 delegated via sstp-real/);
     const serverRoutes = await t.server.run(["ip", "-6", "route", "show"]);
-    assert.match(serverRoutes, /^2001:2:0:8000::\/60 dev sstp-real/m);
+    // `proto static`: both ends added their routes through rtnetlink, not `ip`.
+    assert.match(serverRoutes, /^2001:2:0:8000::\/60 dev sstp-real proto static/m);
+    assert.match(
+      await t.client.run(["ip", "-6", "route", "show"]),
+      /^unreachable 2001:2:0:8000::\/60 dev lo proto static/m,
+    );
     // The server side reaches the client's LAN address through the tunnel,
     // and the LAN address reaches the server side.
     const back = await t.server.exec([

@@ -92,7 +92,7 @@ export async function startClientIpv6(o: ClientIpv6Options): Promise<ClientIpv6S
   const { net, tunName, log } = o;
   const linkLocal = `${o.ip6.localLinkLocal}/64`;
   // `nodad`: IPV6CP already made the two identifiers on this link differ.
-  await net.ip(["-6", "addr", "add", linkLocal, "dev", tunName, "nodad"]);
+  await net.setIpv6Address(tunName, linkLocal, { nodad: true });
   const info: ClientIpv6Info = {
     localLinkLocal: o.ip6.localLinkLocal,
     peerLinkLocal: o.ip6.peerLinkLocal,
@@ -155,19 +155,12 @@ export async function startClientIpv6(o: ClientIpv6Options): Promise<ClientIpv6S
       if (closed) return;
       const text = `${formatIpv6(a.address)}/${a.prefix.length}`;
       // `replace` refreshes the lifetimes on every RA (RFC 4862 5.5.3 e).
-      await net.ip([
-        "-6",
-        "addr",
-        "replace",
-        text,
-        "dev",
-        tunName,
-        "nodad",
-        "valid_lft",
-        lifetime(a.validLifetimeS),
-        "preferred_lft",
-        lifetime(a.preferredLifetimeS),
-      ]);
+      await net.setIpv6Address(tunName, text, {
+        nodad: true,
+        replace: true,
+        validLifetimeS: a.validLifetimeS,
+        preferredLifetimeS: a.preferredLifetimeS,
+      });
       if (!info.addresses.includes(text)) {
         info.addresses.push(text);
         info.prefixes.push(formatIpv6Prefix(a.prefix));
@@ -215,7 +208,7 @@ export async function startClientIpv6(o: ClientIpv6Options): Promise<ClientIpv6S
     }
     for (const a of [...info.addresses, linkLocal]) {
       try {
-        await net.ip(["-6", "addr", "del", a, "dev", tunName]);
+        await net.removeIpv6Address(tunName, a);
       } catch (e) {
         if (!isAlreadyGone(e)) log.warn(`IPv6: Cannot remove ${a}: ${(e as Error).message}`);
       }
@@ -252,9 +245,4 @@ export async function startClientIpv6(o: ClientIpv6Options): Promise<ClientIpv6S
       return work;
     },
   };
-}
-
-/** `ip` lifetime text: `forever` for the infinite value (RFC 4861 4.6.2). */
-function lifetime(seconds: number): string {
-  return seconds === 0xffffffff ? "forever" : String(seconds);
 }

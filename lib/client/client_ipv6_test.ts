@@ -184,7 +184,7 @@ Deno.test("startClientIpv6() with dhcpv6-pd: Solicit, Reply, unreachable route a
     assert.equal(answerLast(), DHCPV6_MESSAGE.SOLICIT);
     await settle();
     assert.ok(t.calls.includes("route add unreachable 2001:2:0:8000::/60"), t.calls.join("\n"));
-    assert.ok(t.calls.includes("addr add 2001:2:0:8000::1/64 dev lan0"));
+    assert.ok(t.calls.includes("-6 addr add 2001:2:0:8000::1/64 dev lan0"));
     assert.deepEqual(t.infos.at(-1)?.delegated, {
       prefix: "2001:2:0:8000::/60",
       downstream: "2001:2:0:8000::1/64 on lan0",
@@ -204,7 +204,7 @@ Deno.test("startClientIpv6() with dhcpv6-pd: Solicit, Reply, unreachable route a
     t.calls.length = 0;
     await service.close();
     assert.deepEqual(t.calls, [
-      "addr del 2001:2:0:8000::1/64 dev lan0",
+      "-6 addr del 2001:2:0:8000::1/64 dev lan0",
       "route del unreachable 2001:2:0:8000::/60",
       "-6 addr del fe80::a:b0c/64 dev sstp-t6",
     ]);

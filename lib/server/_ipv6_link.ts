@@ -48,8 +48,12 @@ export interface ServerIpv6Options {
   pools: ReadonlyMap<string, Ipv6PrefixPool>;
   send: (packets: Uint8Array[]) => void;
   log: Logger;
-  /** Runs `ip` (tests inject one); default: a {@linkcode NetConfig}. */
-  ip?: (args: string[]) => Promise<unknown>;
+  /**
+   * Adds the link-local and the routes: through the server's rtnetlink
+   * socket when the caller's {@linkcode NetConfig} has one, else with `ip`
+   * (the default: a plain NetConfig). Tests inject one with a fake `ip`.
+   */
+  net?: NetConfig;
   /** Called with the prefix once it is routed, and with undefined when it is released. */
   onPrefix?: (prefix: string | undefined) => void;
   /** The server's DHCPv6 DUID (RFC 8415 11), for prefix delegation (`dhcpv6-pd-pool`). */
@@ -67,7 +71,7 @@ const DHCPV6_HOP_LIMIT = 64;
 
 /** Sets up a session's IPv6 and returns the service that answers its RS and sends its RAs. */
 export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkService> {
-  const ip = o.ip ?? ((args: string[]) => new NetConfig({ logger: o.log }).ip(args));
+  const net = o.net ?? new NetConfig({ logger: o.log });
   const poolName = o.profile.remoteIpv6PrefixPool;
   const pool = poolName === undefined ? undefined : o.pools.get(poolName);
   let prefix: Ipv6Prefix | undefined;
@@ -90,9 +94,9 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
   };
   try {
     // `nodad`: the link has two ends and IPV6CP already made the identifiers differ.
-    await ip(["-6", "addr", "add", `${o.ip6.localLinkLocal}/64`, "dev", o.tunName, "nodad"]);
+    await net.setIpv6Address(o.tunName, `${o.ip6.localLinkLocal}/64`, { nodad: true });
     if (prefix !== undefined) {
-      await ip(["-6", "route", "add", formatIpv6Prefix(prefix), "dev", o.tunName]);
+      await net.addRoute({ dst: formatIpv6Prefix(prefix), dev: o.tunName });
     }
   } catch (e) {
     release();
@@ -105,7 +109,7 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
     mtu: o.mtu,
     dns,
   });
-  const pd = startPrefixDelegation(o, ip, dns, () => closed);
+  const pd = startPrefixDelegation(o, net, dns, () => closed);
   const prefixText = prefix === undefined ? undefined : formatIpv6Prefix(prefix);
   if (prefixText !== undefined) o.onPrefix?.(prefixText);
   o.log.info(
@@ -163,7 +167,7 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
  */
 function startPrefixDelegation(
   o: ServerIpv6Options,
-  ip: (args: string[]) => Promise<unknown>,
+  net: NetConfig,
   dns: Uint8Array[],
   isClosed: () => boolean,
 ): { intercept(packet: Uint8Array): boolean; close(): void } | undefined {
@@ -186,13 +190,13 @@ function startPrefixDelegation(
   const route = (add: string | undefined) =>
     work = work.then(async () => {
       if (routed !== undefined) {
-        await ip(["-6", "route", "del", routed, "dev", o.tunName]).catch(() => {});
+        await net.deleteRoute({ dst: routed, dev: o.tunName }).catch(() => {});
         o.log.info(`DHCPv6-PD: ${routed} released`);
         routed = undefined;
         o.onDelegated?.(undefined);
       }
       if (add !== undefined && !isClosed()) {
-        await ip(["-6", "route", "add", add, "dev", o.tunName]);
+        await net.addRoute({ dst: add, dev: o.tunName });
         routed = add;
         o.log.info(`DHCPv6-PD: ${add} delegated via ${o.tunName}`);
         o.onDelegated?.(add);

@@ -15,6 +15,7 @@ import { DHCPV6_MESSAGE, DHCPV6_OPTION, encodeDhcpv6Message, encodeIaPd } from "
 import type { PppProfile } from "../config/server_config.ts";
 import { startServerIpv6 } from "./_ipv6_link.ts";
 import { FakeClock } from "../clock.ts";
+import { NetConfig } from "../net/net_config.ts";
 
 const FIXTURES = new URL("../../test/fixtures/", import.meta.url);
 const fixture = (name: string) => fromHex(Deno.readTextFileSync(new URL(name, FIXTURES)));
@@ -83,10 +84,12 @@ Deno.test("startServerIpv6() routes the session's /64, sends the golden RA, answ
     pools,
     send: (p) => sent.push(...p),
     log: NOOP_LOGGER,
-    ip: (args) => {
-      commands.push(args.join(" "));
-      return Promise.resolve();
-    },
+    net: new NetConfig({
+      run: (args) => {
+        commands.push(args.join(" "));
+        return Promise.resolve({ code: 0, stdout: "", stderr: "" });
+      },
+    }),
     serverDuid: SERVER_DUID,
     onDelegated: (p) => delegated.push(p),
     clock,
@@ -96,7 +99,7 @@ Deno.test("startServerIpv6() routes the session's /64, sends the golden RA, answ
   try {
     assert.deepEqual(commands, [
       "-6 addr add fe80::1/64 dev sstp-alice nodad",
-      "-6 route add 2001:2:0:101::/64 dev sstp-alice",
+      "route add 2001:2:0:101::/64 dev sstp-alice",
     ]);
     // The first unsolicited RA is the golden one, byte for byte.
     assert.equal(sent.length, 1);
@@ -138,7 +141,7 @@ Deno.test("startServerIpv6() routes the session's /64, sends the golden RA, answ
     assert.equal(toHex(udp.payload), toHex(fixture("dhcpv6_reply_ia_pd.hex")));
     for (let i = 0; i < 50 && delegated.length === 0; i++) await Promise.resolve();
     assert.deepEqual(delegated, ["2001:2:0:8000::/60"]);
-    assert.equal(commands[2], "-6 route add 2001:2:0:8000::/60 dev sstp-alice");
+    assert.equal(commands[2], "route add 2001:2:0:8000::/60 dev sstp-alice");
     assert.equal(pools.get("v6")!.used, 1);
     assert.equal(pools.get("pd")!.used, 1);
   } finally {
@@ -167,7 +170,7 @@ Deno.test("startServerIpv6() sends its unsolicited RAs on the injected clock: 3 
     pools,
     send: (p) => sent.push(...p.map(() => clock.now())),
     log: NOOP_LOGGER,
-    ip: () => Promise.resolve(),
+    net: new NetConfig({ run: () => Promise.resolve({ code: 0, stdout: "", stderr: "" }) }),
     clock,
     timers: clock,
     random: () => 0.25,
