@@ -28,7 +28,6 @@
  *
  * @module
  */
-import { parseIpv6 } from "../lib/ipv6/address.ts";
 
 /** `NLMSG_ERROR = 0x2` (linux/netlink.h): an error or, with error 0, an ACK. */
 export const NLMSG_ERROR = 2;
@@ -331,12 +330,43 @@ export interface Route6Request {
   metric?: number;
 }
 
+/**
+ * Parses IPv6 text (hex groups, one `::`; no embedded IPv4). Kept here, not
+ * taken from lib/ipv6, so main.ts's start-up import of rtnetlink pulls in
+ * no lib module.
+ *
+ * @throws {RangeError} `Cannot parse IPv6 address "x"`.
+ */
+export function parseIpv6Text(addr: string): Uint8Array {
+  const bad = () => new RangeError(`Cannot parse IPv6 address "${addr}"`);
+  const halves = addr.split("::");
+  if (halves.length > 2) throw bad();
+  const groups = (h: string) => h === "" ? [] : h.split(":");
+  const head = groups(halves[0]!);
+  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) throw bad();
+  const all: string[] = [
+    ...head,
+    ...new Array<string>(halves.length === 2 ? missing : 0).fill("0"),
+    ...tail,
+  ];
+  const out = new Uint8Array(16);
+  all.forEach((g, i) => {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) throw bad();
+    const v = parseInt(g, 16);
+    out[2 * i] = v >> 8;
+    out[2 * i + 1] = v & 0xff;
+  });
+  return out;
+}
+
 function ipv6Bytes(text: string, what: string): Uint8Array {
-  const b = parseIpv6(text);
-  if (b === undefined) {
+  try {
+    return parseIpv6Text(text);
+  } catch {
     throw new RangeError(`Cannot encode ${what}: "${text}" is not an IPv6 address`);
   }
-  return b;
 }
 
 function checkPrefix6(len: number, what: string): void {

@@ -11,6 +11,7 @@ import {
   encodeNewRoute6,
   encodeSetLink,
   parseIpv4,
+  parseIpv6Text,
 } from "./netlink_message.ts";
 
 /** Hex with spaces and `#` comments, one field per line. */
@@ -252,4 +253,29 @@ Deno.test("encodeDeleteRoute6() matches any protocol and scope, keeps a reject t
     type: "unreachable",
   });
   assert.deepEqual(unreachable.subarray(16, 28), fromHex("0a 3c 00 00  fe 00 ff 07  00 00 00 00"));
+});
+
+Deno.test("parseIpv6Text() reads hex groups with one :: and rejects the rest", () => {
+  assert.deepEqual(parseIpv6Text("::"), new Uint8Array(16));
+  assert.deepEqual(parseIpv6Text("fe80::1").subarray(0, 2), Uint8Array.from([0xfe, 0x80]));
+  assert.equal(parseIpv6Text("fe80::1")[15], 1);
+  assert.deepEqual(
+    parseIpv6Text("2001:2:0:100:0:a:b:c"),
+    Uint8Array.from([0x20, 1, 0, 2, 0, 0, 1, 0, 0, 0, 0, 0xa, 0, 0xb, 0, 0xc]),
+  );
+  assert.deepEqual(parseIpv6Text("8000::"), parseIpv6Text("8000:0:0:0:0:0:0:0"));
+  for (
+    const bad of [
+      "",
+      "1:2:3",
+      "1::2::3",
+      "1:2:3:4:5:6:7:8:9",
+      "1:2:3:4::5:6:7:8",
+      "g::1",
+      "12345::",
+      "198.18.0.1",
+    ]
+  ) {
+    assert.throws(() => parseIpv6Text(bad), RangeError, bad);
+  }
 });
