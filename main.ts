@@ -85,6 +85,10 @@ const linuxPlatform: Platform = {
       setLink: (r) => nl.setLink(r),
       addRoute: (r) => nl.addRoute(r),
       deleteRoute: (r) => nl.deleteRoute(r),
+      addAddress6: (r) => nl.addAddress6(r),
+      deleteAddress6: (r) => nl.deleteAddress6(r),
+      addRoute6: (r) => nl.addRoute6(r),
+      deleteRoute6: (r) => nl.deleteRoute6(r),
       close: () => nl.close(),
     };
   },

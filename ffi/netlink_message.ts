@@ -20,6 +20,12 @@
  * if (msg.length !== 16 + 8 + 8 + 8) throw new Error();
  * ```
  *
+ * IPv6 (`AF_INET6`) has its own requests ({@linkcode encodeNewAddress6},
+ * {@linkcode encodeDeleteAddress6}, {@linkcode encodeNewRoute6},
+ * {@linkcode encodeDeleteRoute6}): 16-byte addresses, IFA_FLAGS for `nodad`,
+ * IFA_CACHEINFO for address lifetimes, and route types without a device
+ * (`unreachable`, `blackhole`, `prohibit`).
+ *
  * @module
  */
 
@@ -270,4 +276,188 @@ export function decodeNetlinkAcks(datagram: Uint8Array): NetlinkAck[] {
 /** Convenience: the single ACK for `seq` in a datagram, or undefined. */
 export function decodeNetlinkAck(datagram: Uint8Array, seq: number): NetlinkAck | undefined {
   return decodeNetlinkAcks(datagram).find((a) => a.seq === seq);
+}
+
+/** `AF_INET6 = 10` (linux/socket.h). */
+const AF_INET6 = 10;
+/** `IFA_CACHEINFO = 6` (linux/if_addr.h): preferred and valid lifetimes. */
+export const IFA_CACHEINFO = 6;
+/** `IFA_FLAGS = 8` (linux/if_addr.h): the 32-bit address flags. */
+export const IFA_FLAGS = 8;
+/** `IFA_F_NODAD = 0x02` (linux/if_addr.h): no duplicate address detection. */
+export const IFA_F_NODAD = 0x02;
+/** `RTN_BLACKHOLE = 6`, `RTN_UNREACHABLE = 7`, `RTN_PROHIBIT = 8` (linux/rtnetlink.h). */
+export const ROUTE_TYPE_NUMBER = {
+  unicast: RTN_UNICAST,
+  blackhole: 6,
+  unreachable: 7,
+  prohibit: 8,
+} as const;
+/** 0xffffffff: an infinite lifetime (`forever`). */
+const INFINITE_LIFETIME = 0xffffffff;
+
+/** An IPv6 address on an interface (`ip -6 addr add|replace ADDR/LEN dev IDX …`). */
+export interface Address6Request {
+  /** Interface index. */
+  index: number;
+  /** The address, IPv6 text. */
+  address: string;
+  /** Prefix length (0..128). */
+  prefixLen: number;
+  /** `nodad`: usable at once, no duplicate address detection. */
+  nodad?: boolean;
+  /** `replace`: update an existing address (its lifetimes) instead of failing with EEXIST. */
+  replace?: boolean;
+  /** `valid_lft` in seconds (absent: forever). */
+  validLifetimeS?: number;
+  /** `preferred_lft` in seconds (absent: forever). */
+  preferredLifetimeS?: number;
+}
+
+/** An IPv6 route (`ip -6 route add [TYPE] DST/LEN [via GW] [dev IDX] [metric M]`). */
+export interface Route6Request {
+  /** Destination network, IPv6 text. */
+  dst: string;
+  /** Destination prefix length (0..128). */
+  prefixLen: number;
+  /** Output interface index; absent for `unreachable`, `blackhole`, `prohibit`. */
+  index?: number;
+  /** Route type (default unicast, which needs `index`). */
+  type?: keyof typeof ROUTE_TYPE_NUMBER;
+  /** Next hop, IPv6 text. */
+  gateway?: string;
+  /** Route priority (`RTA_PRIORITY`); the kernel's default for IPv6 (1024) when absent. */
+  metric?: number;
+}
+
+/**
+ * Parses IPv6 text (hex groups, one `::`; no embedded IPv4). Kept here, not
+ * taken from lib/ipv6, so main.ts's start-up import of rtnetlink pulls in
+ * no lib module.
+ *
+ * @throws {RangeError} `Cannot parse IPv6 address "x"`.
+ */
+export function parseIpv6Text(addr: string): Uint8Array {
+  const bad = () => new RangeError(`Cannot parse IPv6 address "${addr}"`);
+  const halves = addr.split("::");
+  if (halves.length > 2) throw bad();
+  const groups = (h: string) => h === "" ? [] : h.split(":");
+  const head = groups(halves[0]!);
+  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) throw bad();
+  const all: string[] = [
+    ...head,
+    ...new Array<string>(halves.length === 2 ? missing : 0).fill("0"),
+    ...tail,
+  ];
+  const out = new Uint8Array(16);
+  all.forEach((g, i) => {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) throw bad();
+    const v = parseInt(g, 16);
+    out[2 * i] = v >> 8;
+    out[2 * i + 1] = v & 0xff;
+  });
+  return out;
+}
+
+function ipv6Bytes(text: string, what: string): Uint8Array {
+  try {
+    return parseIpv6Text(text);
+  } catch {
+    throw new RangeError(`Cannot encode ${what}: "${text}" is not an IPv6 address`);
+  }
+}
+
+function checkPrefix6(len: number, what: string): void {
+  if (!Number.isInteger(len) || len < 0 || len > 128) {
+    throw new RangeError(`Cannot encode ${what}: prefix length ${len} is outside 0..128`);
+  }
+}
+
+/** fe80::/10 gets link scope, as `ip` gives it (the kernel derives IPv6 scopes itself). */
+function addressScope6(bytes: Uint8Array): number {
+  return bytes[0] === 0xfe && ((bytes[1] ?? 0) & 0xc0) === 0x80 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+}
+
+/**
+ * Encodes RTM_NEWADDR for IPv6, as `ip -6 addr add|replace`: IFA_LOCAL,
+ * IFA_FLAGS (with the low byte in `ifa_flags` too, for older kernels) and,
+ * when a lifetime is given, IFA_CACHEINFO (preferred, valid, 0, 0).
+ */
+export function encodeNewAddress6(seq: number, req: Address6Request): Uint8Array<ArrayBuffer> {
+  checkPrefix6(req.prefixLen, "address");
+  const address = ipv6Bytes(req.address, "address");
+  const flags = req.nodad ? IFA_F_NODAD : 0;
+  const how = req.replace ? NLM_F_REPLACE : NLM_F_EXCL;
+  const b = new Builder(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | how, seq)
+    .u8(AF_INET6).u8(req.prefixLen).u8(flags & 0xff).u8(addressScope6(address)).u32(req.index)
+    .attr(IFA_LOCAL, address)
+    .attrU32(IFA_FLAGS, flags);
+  if (req.validLifetimeS !== undefined || req.preferredLifetimeS !== undefined) {
+    const valid = req.validLifetimeS ?? INFINITE_LIFETIME;
+    const preferred = Math.min(req.preferredLifetimeS ?? INFINITE_LIFETIME, valid);
+    const info = new Uint8Array(16);
+    const v = new DataView(info.buffer);
+    v.setUint32(0, preferred, true);
+    v.setUint32(4, valid, true);
+    b.attr(IFA_CACHEINFO, info);
+  }
+  return b.finish();
+}
+
+/** Encodes RTM_DELADDR for an IPv6 address (ESRCH/EADDRNOTAVAIL when it is not there). */
+export function encodeDeleteAddress6(
+  seq: number,
+  req: Pick<Address6Request, "index" | "address" | "prefixLen">,
+): Uint8Array<ArrayBuffer> {
+  checkPrefix6(req.prefixLen, "address");
+  const address = ipv6Bytes(req.address, "address");
+  return new Builder(RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK, seq)
+    .u8(AF_INET6).u8(req.prefixLen).u8(0).u8(addressScope6(address)).u32(req.index)
+    .attr(IFA_LOCAL, address)
+    .finish();
+}
+
+function route6(type: number, flags: number, seq: number, req: Route6Request, del: boolean) {
+  checkPrefix6(req.prefixLen, "route");
+  const kind = req.type ?? "unicast";
+  const unicast = kind === "unicast";
+  if (unicast && req.index === undefined && req.gateway === undefined) {
+    throw new RangeError("Cannot encode route: a unicast route needs a device or a gateway");
+  }
+  if (!unicast && (req.index !== undefined || req.gateway !== undefined)) {
+    throw new RangeError(`Cannot encode route: a ${kind} route has no device or gateway`);
+  }
+  const scope = del
+    ? RT_SCOPE_NOWHERE
+    : unicast && req.gateway === undefined
+    ? RT_SCOPE_LINK
+    : RT_SCOPE_UNIVERSE;
+  const b = new Builder(type, flags, seq)
+    .u8(AF_INET6).u8(req.prefixLen).u8(0).u8(0)
+    .u8(RT_TABLE_MAIN).u8(del ? RTPROT_UNSPEC : RTPROT_STATIC).u8(scope)
+    .u8(del && unicast ? RTN_UNSPEC : ROUTE_TYPE_NUMBER[kind])
+    .u32(0)
+    .attr(RTA_DST, ipv6Bytes(req.dst, "route destination"));
+  if (req.index !== undefined) b.attrU32(RTA_OIF, req.index);
+  if (req.gateway !== undefined) b.attr(RTA_GATEWAY, ipv6Bytes(req.gateway, "gateway"));
+  if (req.metric !== undefined) b.attrU32(RTA_PRIORITY, req.metric);
+  return b.finish();
+}
+
+/** Encodes RTM_NEWROUTE for IPv6 in the main table (create, fail if it exists). */
+export function encodeNewRoute6(seq: number, req: Route6Request): Uint8Array<ArrayBuffer> {
+  const flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+  return route6(RTM_NEWROUTE, flags, seq, req, false);
+}
+
+/**
+ * Encodes RTM_DELROUTE for an IPv6 main-table route, as `ip -6 route del`:
+ * protocol and scope unspecified; the type is kept for `unreachable` and the
+ * like (the kernel matches it), unspecified for unicast. ESRCH answers a
+ * route that does not exist.
+ */
+export function encodeDeleteRoute6(seq: number, req: Route6Request): Uint8Array<ArrayBuffer> {
+  return route6(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, seq, req, true);
 }

@@ -2,11 +2,16 @@ import assert from "node:assert/strict";
 import {
   decodeNetlinkAck,
   decodeNetlinkAcks,
+  encodeDeleteAddress6,
   encodeDeleteRoute,
+  encodeDeleteRoute6,
   encodeNewAddress,
+  encodeNewAddress6,
   encodeNewRoute,
+  encodeNewRoute6,
   encodeSetLink,
   parseIpv4,
+  parseIpv6Text,
 } from "./netlink_message.ts";
 
 /** Hex with spaces and `#` comments, one field per line. */
@@ -130,4 +135,147 @@ Deno.test("decodeNetlinkAcks() reads ACKs and errors, skips other messages and t
   assert.deepEqual(decodeNetlinkAck(datagram, 3), { seq: 3, errno: 17 });
   assert.equal(decodeNetlinkAck(datagram, 1), undefined);
   assert.deepEqual(decodeNetlinkAcks(new Uint8Array(3)), []);
+});
+
+Deno.test("encodeNewAddress6() builds RTM_NEWADDR for AF_INET6 with IFA_FLAGS nodad and IFA_CACHEINFO lifetimes", () => {
+  assert.deepEqual(
+    encodeNewAddress6(7, {
+      index: 5,
+      address: "2001:2:0:100::a:b0c",
+      prefixLen: 64,
+      nodad: true,
+      replace: true,
+      validLifetimeS: 86_400,
+      preferredLifetimeS: 14_400,
+    }),
+    fromHex(`
+      48 00 00 00   # nlmsg_len = 72
+      14 00         # RTM_NEWADDR
+      05 05         # REQUEST|ACK|REPLACE|CREATE = 0x0505
+      07 00 00 00  00 00 00 00   # seq 7, pid 0
+      0a 40 02 00   # AF_INET6, prefixlen 64, ifa_flags IFA_F_NODAD, scope UNIVERSE
+      05 00 00 00   # ifa_index 5
+      14 00 02 00   # rta_len 20, IFA_LOCAL
+      20 01 00 02 00 00 01 00  00 00 00 00 00 0a 0b 0c
+      08 00 08 00  02 00 00 00   # IFA_FLAGS = IFA_F_NODAD
+      14 00 06 00   # rta_len 20, IFA_CACHEINFO
+      40 38 00 00   # ifa_prefered 14400
+      80 51 01 00   # ifa_valid 86400
+      00 00 00 00  00 00 00 00   # cstamp, tstamp
+    `),
+  );
+  // A link-local without lifetimes: create-exclusive, link scope, no IFA_CACHEINFO.
+  assert.deepEqual(
+    encodeNewAddress6(1, { index: 3, address: "fe80::1", prefixLen: 64, nodad: true }),
+    fromHex(`
+      34 00 00 00  14 00  05 06  01 00 00 00  00 00 00 00   # len 52, REQUEST|ACK|EXCL|CREATE
+      0a 40 02 fd  03 00 00 00   # AF_INET6, /64, NODAD, scope LINK (253), ifindex 3
+      14 00 02 00  fe 80 00 00 00 00 00 00  00 00 00 00 00 00 00 01
+      08 00 08 00  02 00 00 00
+    `),
+  );
+  // The preferred lifetime never exceeds the valid one.
+  const capped = encodeNewAddress6(1, {
+    index: 1,
+    address: "2001:2::1",
+    prefixLen: 64,
+    validLifetimeS: 10,
+  });
+  assert.deepEqual(capped.subarray(-16, -8), fromHex("0a 00 00 00  0a 00 00 00"));
+  assert.throws(
+    () => encodeNewAddress6(1, { index: 1, address: "2001:2::1", prefixLen: 129 }),
+    RangeError,
+  );
+  assert.throws(
+    () => encodeNewAddress6(1, { index: 1, address: "198.18.0.1", prefixLen: 64 }),
+    /not an IPv6 address/,
+  );
+});
+
+Deno.test("encodeDeleteAddress6() builds RTM_DELADDR with IFA_LOCAL", () => {
+  assert.deepEqual(
+    encodeDeleteAddress6(2, { index: 9, address: "2001:2:0:8000::1", prefixLen: 64 }),
+    fromHex(`
+      2c 00 00 00  15 00  05 00  02 00 00 00  00 00 00 00   # len 44, RTM_DELADDR, REQUEST|ACK
+      0a 40 00 00  09 00 00 00
+      14 00 02 00  20 01 00 02 00 00 80 00  00 00 00 00 00 00 00 01
+    `),
+  );
+});
+
+Deno.test("encodeNewRoute6() builds device routes and deviceless unreachable routes", () => {
+  assert.deepEqual(
+    encodeNewRoute6(9, { dst: "2001:2:0:100::", prefixLen: 64, index: 4 }),
+    fromHex(`
+      38 00 00 00  18 00  05 06  09 00 00 00  00 00 00 00   # len 56, RTM_NEWROUTE, seq 9
+      0a 40 00 00   # AF_INET6, dst_len 64
+      fe 04 fd 01   # table MAIN, proto STATIC, scope LINK, type UNICAST
+      00 00 00 00
+      14 00 01 00  20 01 00 02 00 00 01 00  00 00 00 00 00 00 00 00   # RTA_DST
+      08 00 04 00  04 00 00 00   # RTA_OIF 4
+    `),
+  );
+  assert.deepEqual(
+    encodeNewRoute6(2, { dst: "2001:2:0:8000::", prefixLen: 60, type: "unreachable" }),
+    fromHex(`
+      30 00 00 00  18 00  05 06  02 00 00 00  00 00 00 00   # len 48
+      0a 3c 00 00   # AF_INET6, dst_len 60
+      fe 04 00 07   # table MAIN, proto STATIC, scope UNIVERSE, type UNREACHABLE (7)
+      00 00 00 00
+      14 00 01 00  20 01 00 02 00 00 80 00  00 00 00 00 00 00 00 00
+    `),
+  );
+  const split = encodeNewRoute6(3, { dst: "8000::", prefixLen: 1, index: 6, metric: 5 });
+  assert.deepEqual(split.subarray(-8), fromHex("08 00 06 00  05 00 00 00"));
+  assert.throws(() => encodeNewRoute6(1, { dst: "::", prefixLen: 1 }), /needs a device/);
+  assert.throws(
+    () => encodeNewRoute6(1, { dst: "::", prefixLen: 1, index: 2, type: "blackhole" }),
+    /no device/,
+  );
+});
+
+Deno.test("encodeDeleteRoute6() matches any protocol and scope, keeps a reject type", () => {
+  assert.deepEqual(
+    encodeDeleteRoute6(4, { dst: "::", prefixLen: 1, index: 6, metric: 5 }),
+    fromHex(`
+      40 00 00 00  19 00  05 00  04 00 00 00  00 00 00 00   # len 64, RTM_DELROUTE, REQUEST|ACK
+      0a 01 00 00   # AF_INET6, dst_len 1
+      fe 00 ff 00   # table MAIN, proto UNSPEC, scope NOWHERE, type UNSPEC
+      00 00 00 00
+      14 00 01 00  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00
+      08 00 04 00  06 00 00 00
+      08 00 06 00  05 00 00 00
+    `),
+  );
+  const unreachable = encodeDeleteRoute6(5, {
+    dst: "2001:2:0:8000::",
+    prefixLen: 60,
+    type: "unreachable",
+  });
+  assert.deepEqual(unreachable.subarray(16, 28), fromHex("0a 3c 00 00  fe 00 ff 07  00 00 00 00"));
+});
+
+Deno.test("parseIpv6Text() reads hex groups with one :: and rejects the rest", () => {
+  assert.deepEqual(parseIpv6Text("::"), new Uint8Array(16));
+  assert.deepEqual(parseIpv6Text("fe80::1").subarray(0, 2), Uint8Array.from([0xfe, 0x80]));
+  assert.equal(parseIpv6Text("fe80::1")[15], 1);
+  assert.deepEqual(
+    parseIpv6Text("2001:2:0:100:0:a:b:c"),
+    Uint8Array.from([0x20, 1, 0, 2, 0, 0, 1, 0, 0, 0, 0, 0xa, 0, 0xb, 0, 0xc]),
+  );
+  assert.deepEqual(parseIpv6Text("8000::"), parseIpv6Text("8000:0:0:0:0:0:0:0"));
+  for (
+    const bad of [
+      "",
+      "1:2:3",
+      "1::2::3",
+      "1:2:3:4:5:6:7:8:9",
+      "1:2:3:4::5:6:7:8",
+      "g::1",
+      "12345::",
+      "198.18.0.1",
+    ]
+  ) {
+    assert.throws(() => parseIpv6Text(bad), RangeError, bad);
+  }
 });

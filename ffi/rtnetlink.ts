@@ -33,13 +33,19 @@ import {
   SOCK_RAW,
 } from "./libc.ts";
 import {
+  type Address6Request,
   type AddressRequest,
   decodeNetlinkAck,
+  encodeDeleteAddress6,
   encodeDeleteRoute,
+  encodeDeleteRoute6,
   encodeNewAddress,
+  encodeNewAddress6,
   encodeNewRoute,
+  encodeNewRoute6,
   encodeSetLink,
   type LinkRequest,
+  type Route6Request,
   type RouteRequest,
 } from "./netlink_message.ts";
 
@@ -124,6 +130,47 @@ export class RtNetlink implements Disposable {
     this.#request(encodeDeleteRoute(this.#nextSeq(), req), action, "RTM_DELROUTE");
   }
 
+  /**
+   * `ip -6 addr add|replace ADDR/LEN dev INDEX [nodad] [valid_lft N preferred_lft N]`.
+   *
+   * @throws {ErrnoError} EEXIST (without `replace`), ENODEV, ...
+   */
+  addAddress6(req: Address6Request): void {
+    const action = `Cannot add address ${req.address}/${req.prefixLen} to ifindex ${req.index}`;
+    this.#request(encodeNewAddress6(this.#nextSeq(), req), action, "RTM_NEWADDR");
+  }
+
+  /**
+   * `ip -6 addr del ADDR/LEN dev INDEX`.
+   *
+   * @throws {ErrnoError} EADDRNOTAVAIL when the address is not there, ENODEV, ...
+   */
+  deleteAddress6(req: Pick<Address6Request, "index" | "address" | "prefixLen">): void {
+    const action =
+      `Cannot delete address ${req.address}/${req.prefixLen} from ifindex ${req.index}`;
+    this.#request(encodeDeleteAddress6(this.#nextSeq(), req), action, "RTM_DELADDR");
+  }
+
+  /**
+   * `ip -6 route add [TYPE] DST/LEN [via GW] [dev INDEX] [metric M]`.
+   *
+   * @throws {ErrnoError} EEXIST when the route exists, ENODEV, ...
+   */
+  addRoute6(req: Route6Request): void {
+    const action = `Cannot add route ${describeRoute6(req)}`;
+    this.#request(encodeNewRoute6(this.#nextSeq(), req), action, "RTM_NEWROUTE");
+  }
+
+  /**
+   * `ip -6 route del [TYPE] DST/LEN [via GW] [dev INDEX] [metric M]` (main table).
+   *
+   * @throws {ErrnoError} ESRCH when no such route exists, ...
+   */
+  deleteRoute6(req: Route6Request): void {
+    const action = `Cannot delete route ${describeRoute6(req)}`;
+    this.#request(encodeDeleteRoute6(this.#nextSeq(), req), action, "RTM_DELROUTE");
+  }
+
   /** Closes the socket (idempotent). */
   close(): void {
     if (this.#isClosed) return;
@@ -172,4 +219,10 @@ export class RtNetlink implements Disposable {
     }
     throw new Error(`${action}: no rtnetlink reply within ${this.#replyTimeoutMs} ms`);
   }
+}
+
+function describeRoute6(req: Route6Request): string {
+  const type = req.type === undefined || req.type === "unicast" ? "" : `${req.type} `;
+  const dev = req.index === undefined ? "" : ` dev ifindex ${req.index}`;
+  return `${type}${req.dst}/${req.prefixLen}${dev}`;
 }

@@ -94,3 +94,80 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "RtNetlink adds, replaces and deletes IPv6 addresses and device and unreachable IPv6 routes",
+  ignore,
+  async fn() {
+    await using ns = await createNetns({ disableIpv6: false });
+    const { tun, nl, index } = ns.enter(() => {
+      const tun = openLinuxTun({ name: "sstp-n6", up: true });
+      return { tun, nl: RtNetlink.open(), index: interfaceIndex("sstp-n6") };
+    });
+    const show = async () =>
+      JSON.parse(await ns.run(["ip", "-j", "-6", "addr", "show", "dev", "sstp-n6"]))[0]
+        .addr_info as { local: string; prefixlen: number; valid_life_time: number }[];
+    try {
+      nl.addAddress6({ index, address: "fe80::1", prefixLen: 64, nodad: true });
+      nl.addAddress6({
+        index,
+        address: "2001:2:0:100::a:b0c",
+        prefixLen: 64,
+        nodad: true,
+        validLifetimeS: 86_400,
+        preferredLifetimeS: 14_400,
+      });
+      const text = await ns.run(["ip", "-6", "addr", "show", "dev", "sstp-n6"]);
+      assert.match(text, /inet6 fe80::1\/64 scope link nodad/);
+      assert.match(text, /inet6 2001:2:0:100::a:b0c\/64 scope global (dynamic )?nodad/);
+      assert.match(text, /valid_lft 86[34]\d\dsec preferred_lft 14[34]\d\dsec/);
+      assert.throws(
+        () => nl.addAddress6({ index, address: "fe80::1", prefixLen: 64, nodad: true }),
+        { code: "EEXIST" },
+      );
+      // `replace` refreshes the lifetimes, as a new RA does.
+      nl.addAddress6({
+        index,
+        address: "2001:2:0:100::a:b0c",
+        prefixLen: 64,
+        nodad: true,
+        replace: true,
+        validLifetimeS: 600,
+        preferredLifetimeS: 300,
+      });
+      const slaac = (await show()).find((a) => a.local === "2001:2:0:100::a:b0c");
+      assert.ok(slaac && slaac.valid_life_time <= 600, JSON.stringify(slaac));
+
+      nl.addRoute6({ dst: "::", prefixLen: 1, index, metric: 5 });
+      nl.addRoute6({ dst: "2001:2:0:8000::", prefixLen: 60, type: "unreachable" });
+      const routes = await ns.run(["ip", "-6", "route", "show"]);
+      assert.match(routes, /^::\/1 dev sstp-n6 proto static metric 5/m);
+      assert.match(routes, /^unreachable 2001:2:0:8000::\/60 dev lo proto static/m);
+      assert.throws(
+        () => nl.addRoute6({ dst: "::", prefixLen: 1, index, metric: 5 }),
+        { code: "EEXIST" },
+      );
+      nl.deleteRoute6({ dst: "::", prefixLen: 1, index, metric: 5 });
+      nl.deleteRoute6({ dst: "2001:2:0:8000::", prefixLen: 60, type: "unreachable" });
+      assert.throws(
+        () => nl.deleteRoute6({ dst: "2001:2:0:8000::", prefixLen: 60, type: "unreachable" }),
+        { code: "ESRCH" },
+      );
+      assert.doesNotMatch(await ns.run(["ip", "-6", "route", "show"]), /^::\/1|2001:2:0:8000/m);
+
+      nl.deleteAddress6({ index, address: "2001:2:0:100::a:b0c", prefixLen: 64 });
+      // (The kernel's own random link-local of a TUN device may be there too.)
+      const left = (await show()).map((a) => a.local);
+      assert.ok(left.includes("fe80::1") && !left.includes("2001:2:0:100::a:b0c"), String(left));
+      assert.throws(
+        () => nl.deleteAddress6({ index, address: "2001:2:0:100::a:b0c", prefixLen: 64 }),
+        { name: "ErrnoError" },
+      );
+    } finally {
+      nl.close();
+      tun.close();
+      await tun.closed;
+    }
+  },
+});

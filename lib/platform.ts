@@ -53,8 +53,46 @@ export interface PlatformNetlink {
   deleteRoute?(
     req: { dst: string; prefixLen: number; index: number; gateway?: string; metric?: number },
   ): void;
+  /**
+   * Adds (or with `replace` updates) an IPv6 address, as `ip -6 addr add|replace`;
+   * absent: `ip` is used.
+   */
+  addAddress6?(req: {
+    index: number;
+    address: string;
+    prefixLen: number;
+    nodad?: boolean;
+    replace?: boolean;
+    validLifetimeS?: number;
+    preferredLifetimeS?: number;
+  }): void;
+  /** Deletes an IPv6 address, as `ip -6 addr del`; absent: `ip` is used. */
+  deleteAddress6?(req: { index: number; address: string; prefixLen: number }): void;
+  /**
+   * Adds a main-table IPv6 route, as `ip -6 route add`: out of interface
+   * `index` (via `gateway`), or of a `type` without a device; absent: `ip` is used.
+   */
+  addRoute6?(req: PlatformRoute6): void;
+  /** Deletes a main-table IPv6 route (as `addRoute6` describes it); absent: `ip` is used. */
+  deleteRoute6?(req: PlatformRoute6): void;
   /** Closes the netlink socket (idempotent). */
   close(): void;
+}
+
+/** An IPv6 route for {@linkcode PlatformNetlink.addRoute6}. */
+export interface PlatformRoute6 {
+  /** Destination network. */
+  dst: string;
+  /** Destination prefix length (0..128). */
+  prefixLen: number;
+  /** Output interface index (unicast routes). */
+  index?: number;
+  /** `unicast` (default) or a route type without a device. */
+  type?: "unicast" | "unreachable" | "blackhole" | "prohibit";
+  /** Next hop. */
+  gateway?: string;
+  /** Route priority; the kernel's default when absent. */
+  metric?: number;
 }
 
 /** Options for opening a TUN device. */

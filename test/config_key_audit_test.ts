@@ -154,6 +154,8 @@ const SERVER_AUDIT: Record<string, Audit> = {
 const CLIENT_AUDIT: Record<string, Audit> = {
   bridge: { test: "test/bcp_bridge_netns_test.ts" },
   "use-ipv6": { test: "test/ipv6_netns_test.ts" },
+  "dhcpv6-pd": { test: "test/client_dhcpv6_pd_netns_test.ts" },
+  "dhcpv6-pd-interface": { test: "test/client_dhcpv6_pd_netns_test.ts" },
   "tls-engine": { test: CLIENT_OPTIONS },
   pfs: { test: "test/server_tls_policy_netns_test.ts" },
   ciphers: { test: "test/server_tls_policy_netns_test.ts" },

@@ -16,6 +16,7 @@ import type { AuthMethod } from "../lib/ppp/auth/auth_types.ts";
 import { EngineHarness } from "./helpers/engine_harness.ts";
 import { seededRandomBytes } from "./helpers/xorshift.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
+import { buildCp, buildFrame } from "./helpers/ppp_builders.ts";
 
 const CERT = new TextEncoder().encode("not really DER but hashed all the same");
 const HASHES = certHashes(CERT);
@@ -296,3 +297,25 @@ for (const rejecting of ["client", "server"] as const) {
     assert.equal(h.delivered.server.length, 1);
   });
 }
+
+Deno.test("engine pair: a Terminate-Request for IPV6CP alone takes IPv6 down on the client (ipv6Down), IPv4 stays up", () => {
+  const { h, client } = pair({ clientIpv6: true, serverIpv6: true });
+  h.start();
+  assert.ok(h.runUntil(() => h.ipv6Up.client !== undefined && h.ipv6Up.server !== undefined));
+  const before = h.sent.client.length;
+  // FF 03 80 57 | Terminate-Request (5), id 0x42, no data.
+  h.sendPpp("server", buildFrame(0x8057, [...buildCp(5, 0x42)]));
+  h.runUntil(() => h.ipv6Up.client === undefined, 1000);
+  assert.equal(h.ipv6Up.client, undefined, "the client saw ipv6Down");
+  assert.ok(!client.isIpv6Open);
+  const acks = h.sent.client.slice(before).filter((p) =>
+    p.kind === "data" && p.data[2] === 0x80 && p.data[3] === 0x57 && p.data[4] === 6 &&
+    p.data[5] === 0x42
+  );
+  assert.equal(acks.length, 1, "one IPV6CP Terminate-Ack");
+  assert.ok(client.isIpv4Open);
+  assert.equal(h.closed.client, undefined);
+  assert.ok(h.sendIp("client", buildIcmpEcho("198.18.100.2", "198.18.100.1", { seq: 9 })));
+  h.runUntil(() => h.delivered.server.length === 1, 1000);
+  assert.equal(parseIcmp(h.delivered.server[0]!)?.seq, 9);
+});

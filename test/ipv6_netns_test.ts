@@ -115,8 +115,9 @@ Deno.test({
     await waitUntil(
       async () => {
         const routes = await t.client.run(["ip", "-6", "route", "show"]);
-        return new RegExp(`^::/1 dev ${dev} metric 1`, "m").test(routes) &&
-          new RegExp(`^8000::/1 dev ${dev} metric 1`, "m").test(routes);
+        // rtnetlink marks them proto static, `ip` (the fallback) does not.
+        return new RegExp(`^::/1 dev ${dev} (proto static )?metric 1`, "m").test(routes) &&
+          new RegExp(`^8000::/1 dev ${dev} (proto static )?metric 1`, "m").test(routes);
       },
       10_000,
       "IPv6 split default routes",

@@ -281,7 +281,7 @@ function mainPath(): string {
 
 /** What a suite may vary about a {@linkcode connectClient} client. */
 export type ClientExtras = Partial<
-  Pick<TestClientOptions, "authentication" | "tamperCallConnected" | "tunName">
+  Pick<TestClientOptions, "authentication" | "tamperCallConnected" | "tunName" | "kernelIpv6">
 >;
 
 /**

@@ -73,6 +73,11 @@ Link
   --use-ipv6 yes|no          negotiate IPv6 (IPV6CP) and take an address from the
                              server's Router Advertisement; with add-default-route
                              also ::/1 + 8000::/1 via the tunnel (no)
+  --dhcpv6-pd yes|no         with --use-ipv6: ask the server for a delegated
+                             prefix (DHCPv6-PD), renew it, route it as
+                             unreachable locally (no)
+  --dhcpv6-pd-interface IF   put the delegated prefix's first /64 (::1/64) on
+                             this downstream interface
   --reconnect yes|no         reconnect after the link drops (yes)
   --dial-on-demand yes|no    keep the interface waiting with a placeholder address
                              and the routes; the first packet into it dials (no)

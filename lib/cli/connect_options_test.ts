@@ -59,6 +59,8 @@ Deno.test("parseConnectOptions() applies the defaults", async () => {
       usePeerDns: false,
       bridge: undefined,
       useIpv6: false,
+      dhcpv6Pd: false,
+      dhcpv6PdInterface: undefined,
       name: "sstp-out1",
       sni: "vpn.example.com",
       tlsVersion: "any",

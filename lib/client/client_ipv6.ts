@@ -7,12 +7,20 @@
  * split IPv6 default routes with `add-default-route` and the RDNSS servers
  * with `use-peer-dns`.
  *
- * Addresses and routes name the TUN device and go with it; the routes and
- * resolv.conf are journaled by the caller's {@linkcode NetConfig} and undone
- * by its cleanup.
+ * With `dhcpv6-pd` it also requests a delegated prefix
+ * ({@linkcode startClientPrefixDelegation}).
+ *
+ * IPV6CP can close while IPCP stays open (the server sends a Terminate-Request
+ * for IPV6CP only): the service's `close()` then takes the IPv6 side down on
+ * its own: the split IPv6 routes, the SLAAC addresses and the link-local go,
+ * resolv.conf goes back to the IPv4 servers, the delegated prefix is removed.
+ * At the session's end the same undo runs before the caller's
+ * {@linkcode NetConfig} cleanup (which also journals the routes and
+ * resolv.conf for crash recovery).
  *
  * @module
  */
+import type { Clock, Timers } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { Ipv6LinkConfig } from "../tunnel/events.ts";
 import type { Ipv6LinkService } from "../pipeline/runner.ts";
@@ -24,8 +32,14 @@ import {
   ICMPV6_TYPE,
 } from "../ipv6/ndp.ts";
 import { slaacFromRouterAdvertisement } from "../ipv6/slaac.ts";
-import { NetCommandError, type NetConfig, type RouteSpec } from "../net/net_config.ts";
+import {
+  isAlreadyGone,
+  NetCommandError,
+  type NetConfig,
+  type RouteSpec,
+} from "../net/net_config.ts";
 import { SPLIT_DEFAULT_IPV6 } from "./tunnel_routes.ts";
+import { type DelegatedPrefixInfo, startClientPrefixDelegation } from "./client_dhcpv6_pd.ts";
 
 /** RFC 4861 10: MAX_RTR_SOLICITATIONS, RTR_SOLICITATION_INTERVAL. */
 const SOLICITATIONS = 3;
@@ -45,6 +59,14 @@ export interface ClientIpv6Info {
   dns: string[];
   /** How the IPv6 default route is installed ("none" without add-default-route). */
   defaultRoute: string;
+  /** The delegated prefix (`dhcpv6-pd`), once the server gave one. */
+  delegated?: DelegatedPrefixInfo;
+}
+
+/** The IPv6 side of a session: takes inbound RAs and DHCPv6, undoes itself on close. */
+export interface ClientIpv6Service extends Ipv6LinkService {
+  /** Stops timers and removes what IPv6 configured (see the module text). */
+  close(): Promise<void>;
 }
 
 /** Options of {@linkcode startClientIpv6}. */
@@ -69,13 +91,19 @@ export interface ClientIpv6Options {
   log: Logger;
   /** Called whenever the info changes. */
   onInfo: (info: ClientIpv6Info) => void;
+  /** Time and timers of the Router Solicitations and DHCPv6 (tests pass a FakeClock). */
+  clock: Clock;
+  timers: Timers;
+  /** `dhcpv6-pd`: request a delegated prefix with this DUID. */
+  dhcpv6Pd?: { duid: Uint8Array; downstreamInterface?: string | undefined } | undefined;
 }
 
 /** Sets the link-local up and starts soliciting; the service takes the RAs. */
-export async function startClientIpv6(o: ClientIpv6Options): Promise<Ipv6LinkService> {
+export async function startClientIpv6(o: ClientIpv6Options): Promise<ClientIpv6Service> {
   const { net, tunName, log } = o;
+  const linkLocal = `${o.ip6.localLinkLocal}/64`;
   // `nodad`: IPV6CP already made the two identifiers on this link differ.
-  await net.ip(["-6", "addr", "add", `${o.ip6.localLinkLocal}/64`, "dev", tunName, "nodad"]);
+  await net.setIpv6Address(tunName, linkLocal, { nodad: true });
   const info: ClientIpv6Info = {
     localLinkLocal: o.ip6.localLinkLocal,
     peerLinkLocal: o.ip6.peerLinkLocal,
@@ -84,21 +112,44 @@ export async function startClientIpv6(o: ClientIpv6Options): Promise<Ipv6LinkSer
     dns: [],
     defaultRoute: "none",
   };
-  o.onInfo({ ...info });
+  const publish = () => {
+    if (!closed) {
+      o.onInfo({ ...info, addresses: [...info.addresses], prefixes: [...info.prefixes] });
+    }
+  };
   const source = parseIpv6(o.ip6.localLinkLocal)!;
   let closed = false;
+  publish();
   let advertised = false;
   let solicited = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: unknown;
   const solicit = () => {
     timer = undefined;
     if (closed || advertised || solicited >= SOLICITATIONS) return;
     solicited++;
     o.send([buildRouterSolicitationPacket(source)]);
-    timer = setTimeout(solicit, SOLICITATION_INTERVAL_MS);
+    timer = o.timers.set(solicit, SOLICITATION_INTERVAL_MS);
   };
   solicit();
+  const pd = o.dhcpv6Pd === undefined ? undefined : startClientPrefixDelegation({
+    source,
+    duid: o.dhcpv6Pd.duid,
+    send: o.send,
+    net,
+    downstreamInterface: o.dhcpv6Pd.downstreamInterface,
+    clock: o.clock,
+    timers: o.timers,
+    log,
+    onChange: (d) => {
+      if (d === undefined) delete info.delegated;
+      else info.delegated = d;
+      publish();
+    },
+  });
   let routesAdded = false;
+  /** The split routes added, for the undo. */
+  const routes: RouteSpec[] = [];
+  let dnsApplied = false;
   let work: Promise<void> = Promise.resolve();
 
   const apply = async (bytes: Uint8Array): Promise<void> => {
@@ -115,19 +166,12 @@ export async function startClientIpv6(o: ClientIpv6Options): Promise<Ipv6LinkSer
       if (closed) return;
       const text = `${formatIpv6(a.address)}/${a.prefix.length}`;
       // `replace` refreshes the lifetimes on every RA (RFC 4862 5.5.3 e).
-      await net.ip([
-        "-6",
-        "addr",
-        "replace",
-        text,
-        "dev",
-        tunName,
-        "nodad",
-        "valid_lft",
-        lifetime(a.validLifetimeS),
-        "preferred_lft",
-        lifetime(a.preferredLifetimeS),
-      ]);
+      await net.setIpv6Address(tunName, text, {
+        nodad: true,
+        replace: true,
+        validLifetimeS: a.validLifetimeS,
+        preferredLifetimeS: a.preferredLifetimeS,
+      });
       if (!info.addresses.includes(text)) {
         info.addresses.push(text);
         info.prefixes.push(formatIpv6Prefix(a.prefix));
@@ -140,6 +184,7 @@ export async function startClientIpv6(o: ClientIpv6Options): Promise<Ipv6LinkSer
         const route: RouteSpec = { dst, dev: tunName, metric: o.distance };
         try {
           await net.addRoute(route);
+          routes.push(route);
         } catch (e) {
           if (!(e instanceof NetCommandError) || !e.stderr.includes("File exists")) throw e;
           throw new Error(
@@ -159,14 +204,39 @@ export async function startClientIpv6(o: ClientIpv6Options): Promise<Ipv6LinkSer
       info.dns = dns;
       if (o.usePeerDns && dns.length > 0 && !closed) {
         await net.setDns([...o.ipv4Dns(), ...dns]);
+        dnsApplied = true;
         log.info(`peer IPv6 DNS: ${dns.join(", ")} (applied)`);
       } else if (dns.length > 0) log.info(`peer IPv6 DNS: ${dns.join(", ")}`);
     }
-    o.onInfo({ ...info, addresses: [...info.addresses], prefixes: [...info.prefixes] });
+    publish();
+  };
+
+  /** Takes IPv6 down on the link (IPV6CP closed, or the session's end). */
+  const undo = async () => {
+    await pd?.close();
+    for (const route of routes.splice(0)) {
+      await net.deleteRoute(route).catch((e) => log.warn(`IPv6: ${(e as Error).message}`));
+    }
+    for (const a of [...info.addresses, linkLocal]) {
+      try {
+        await net.removeIpv6Address(tunName, a);
+      } catch (e) {
+        if (!isAlreadyGone(e)) log.warn(`IPv6: Cannot remove ${a}: ${(e as Error).message}`);
+      }
+    }
+    const ipv4Dns = o.ipv4Dns();
+    if (dnsApplied && ipv4Dns.length > 0) {
+      await net.setDns(ipv4Dns).catch((e) => log.warn(`IPv6: ${(e as Error).message}`));
+    } else if (dnsApplied) {
+      log.info("IPv6 DNS servers stay in resolv.conf until the tunnel closes (no IPv4 ones)");
+    }
+    log.info(`IPv6 down on ${tunName}`);
   };
 
   return {
     intercept(packet) {
+      if (closed) return false;
+      if (pd?.intercept(packet)) return true;
       if (packet.length < 41 || packet[6] !== NEXT_HEADER.ICMPV6) return false;
       if (packet[40] !== ICMPV6_TYPE.ROUTER_ADVERTISEMENT) return false;
       advertised = true;
@@ -177,13 +247,13 @@ export async function startClientIpv6(o: ClientIpv6Options): Promise<Ipv6LinkSer
       return true;
     },
     close() {
+      if (closed) return work;
       closed = true;
-      if (timer !== undefined) clearTimeout(timer);
+      if (timer !== undefined) o.timers.clear(timer);
+      timer = undefined;
+      // After any RA still being applied, so nothing is added behind the undo.
+      work = work.then(undo).catch((e) => log.warn(`IPv6: ${(e as Error).message}`));
+      return work;
     },
   };
-}
-
-/** `ip` lifetime text: `forever` for the infinite value (RFC 4861 4.6.2). */
-function lifetime(seconds: number): string {
-  return seconds === 0xffffffff ? "forever" : String(seconds);
 }

@@ -22,7 +22,7 @@ import type { Logger } from "../log.ts";
 import type { Platform, PlatformTun } from "../platform.ts";
 import type { ConnectOptions } from "../config/client_config.ts";
 import type { IpConfig } from "../tunnel/events.ts";
-import { systemClock } from "../clock.ts";
+import { systemClock, systemTimers } from "../clock.ts";
 import { dialTls } from "../transport/tls_client.ts";
 import type { TlsEngineDialer } from "../tls_engine.ts";
 import { readPreamble } from "../transport/preamble.ts";
@@ -43,6 +43,7 @@ import { planTunnelRoutes, SPLIT_DEFAULT_IPV4, SPLIT_DEFAULT_IPV6 } from "./tunn
 import { asError, ERROR_CODE, ProtocolError } from "../errors.ts";
 import { parseFingerprint } from "../cert/fingerprint.ts";
 import { type ClientIpv6Info, startClientIpv6 } from "./client_ipv6.ts";
+import { randomDuid } from "./client_dhcpv6_pd.ts";
 
 /** Live information about a session, for `sstp status`. */
 export interface ClientSessionInfo {
@@ -130,6 +131,16 @@ export interface DemandLink {
 }
 
 const HTTP_RESPONSE_TIMEOUT_MS = 60_000;
+
+let duid: Uint8Array | undefined;
+/**
+ * The DHCPv6 DUID of this `sstp connect` process: the same across its
+ * reconnects, so the server sees one client.
+ */
+function processDuid(): Uint8Array {
+  duid ??= randomDuid();
+  return duid;
+}
 
 function randomGuid(): string {
   return crypto.randomUUID().toUpperCase();
@@ -295,6 +306,8 @@ export async function runClientSession(
     info.engine = engine;
     /** The IPv4 DNS servers written to resolv.conf (kept when IPv6 ones are added). */
     let appliedDns: readonly string[] = [];
+    /** The IPv6 side's undo while it runs (IPV6CP down or the session's end). */
+    let ipv6Closing: Promise<void> = Promise.resolve();
     const runner = new TunnelRunner({
       engine,
       transport: duplex,
@@ -367,8 +380,8 @@ export async function runClientSession(
         log.info(`bridge: ${tap.name} joined ${bridge}`);
         return tap;
       },
-      onIpv6Up: (ip6, tunDevice, send) =>
-        startClientIpv6({
+      onIpv6Up: async (ip6, tunDevice, send) => {
+        const service = await startClientIpv6({
           ip6,
           tunName: tunDevice.name,
           net,
@@ -378,11 +391,28 @@ export async function runClientSession(
           ipv4Dns: () => appliedDns,
           send,
           log,
+          clock: systemClock,
+          timers: systemTimers,
+          ...(o.dhcpv6Pd
+            ? { dhcpv6Pd: { duid: processDuid(), downstreamInterface: o.dhcpv6PdInterface } }
+            : {}),
           onInfo: (v6) => {
             info.ipv6 = v6;
             update();
           },
-        }),
+        });
+        return {
+          intercept: (packet) => service.intercept(packet),
+          close: () => {
+            // IPV6CP closed (IPv4 stays) or the session ends: the undo runs
+            // now, and the session's network cleanup waits for it.
+            ipv6Closing = service.close().then(() => {
+              delete info.ipv6;
+              update();
+            });
+          },
+        };
+      },
     });
     info.runner = runner;
     const stop = () => {
@@ -393,6 +423,7 @@ export async function runClientSession(
     if (signal.aborted) stop();
     else signal.addEventListener("abort", stop, { once: true });
     const result = await runner.run();
+    await ipv6Closing;
     signal.removeEventListener("abort", stop);
     await duplex.closed.catch(() => {});
     const error = result.error ?? engine.error;

@@ -58,6 +58,11 @@ export function clientStatus(
     reply.ipv6Prefixes = i.ipv6.prefixes;
     if (i.ipv6.dns.length > 0) reply.ipv6Dns = i.ipv6.dns;
     reply.ipv6DefaultRoute = i.ipv6.defaultRoute;
+    const d = i.ipv6.delegated;
+    if (d !== undefined) {
+      reply.ipv6DelegatedPrefix = d.prefix;
+      if (d.downstream !== undefined) reply.ipv6DelegatedTo = d.downstream;
+    }
   }
   if (i?.dnsRoutes !== undefined) reply.dnsRoutes = i.dnsRoutes;
   if (i?.connectedAtMs !== undefined) {

@@ -36,7 +36,7 @@ Deno.test("clientStatus() shows how the default route and the DNS routes are ins
   assert.equal(waiting.defaultRoute, undefined);
 });
 
-Deno.test("clientStatus() shows the IPv6 link-locals, SLAAC addresses, prefixes and default route", () => {
+Deno.test("clientStatus() shows the IPv6 link-locals, SLAAC addresses, prefixes, default route and delegated prefix", () => {
   const client = {
     attempts: 1,
     info: {
@@ -50,6 +50,12 @@ Deno.test("clientStatus() shows the IPv6 link-locals, SLAAC addresses, prefixes 
         prefixes: ["2001:2:0:100::/64"],
         dns: ["2001:2::53"],
         defaultRoute: "none",
+        delegated: {
+          prefix: "2001:2:0:8000::/60",
+          downstream: "2001:2:0:8000::1/64 on lan0",
+          validLifetimeS: 7200,
+          t1S: 1800,
+        },
       },
     },
   } as unknown as SstpClient;
@@ -64,4 +70,6 @@ Deno.test("clientStatus() shows the IPv6 link-locals, SLAAC addresses, prefixes 
   assert.match(lines, /^ *ipv6-addresses: \["2001:2:0:100:a:b:c:d\/64"\]$/m);
   assert.match(lines, /^ *ipv6-prefixes: \["2001:2:0:100::\/64"\]$/m);
   assert.match(lines, /^ *ipv6-dns: \["2001:2::53"\]$/m);
+  assert.match(lines, /^ *ipv6-delegated-prefix: 2001:2:0:8000::\/60$/m);
+  assert.match(lines, /^ *ipv6-delegated-to: 2001:2:0:8000::1\/64 on lan0$/m);
 });

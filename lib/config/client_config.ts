@@ -111,6 +111,18 @@ export interface ConnectOptions {
    * route with `add-default-route`, IPv6 DNS with `use-peer-dns`.
    */
   useIpv6: boolean;
+  /**
+   * `dhcpv6-pd` (default no): with `use-ipv6`, ask the server for a
+   * delegated prefix (DHCPv6-PD, RFC 8415 IA_PD), keep it renewed, route it
+   * as unreachable locally (RFC 7084 WPD-5) and show it in `sstp status`.
+   */
+  dhcpv6Pd: boolean;
+  /**
+   * `dhcpv6-pd-interface`: a downstream interface that gets the delegated
+   * prefix's first /64 as `::1/64` (RouterOS: an address `from-pool` on the
+   * LAN). Absent: the prefix is only routed.
+   */
+  dhcpv6PdInterface: string | undefined;
   /** `name`: the tunnel interface (default `sstp-out1`). */
   name: string;
   /** `sni`: TLS server name to send, or `undefined` for none. */
@@ -219,6 +231,7 @@ export const BOOLEAN_KEYS = [
   "use-peer-dns",
   "force-aes",
   "use-ipv6",
+  "dhcpv6-pd",
   "reconnect",
   "disabled",
   "kill-switch",
@@ -244,6 +257,7 @@ export const VALUE_KEYS = [
   "mrru",
   "default-route-distance",
   "bridge",
+  "dhcpv6-pd-interface",
   "name",
   "sni",
   "tls-version",
@@ -462,6 +476,23 @@ export function buildConnectOptions(
       }Invalid value for "dial-on-demand": with "add-default-route", "http-proxy" must be an IP address`,
     );
   }
+  const useIpv6 = get("use-ipv6", parseYesNo) ?? false;
+  const dhcpv6Pd = get("dhcpv6-pd", parseYesNo) ?? false;
+  const dhcpv6PdInterface = get("dhcpv6-pd-interface", parseInterfaceName);
+  if (dhcpv6Pd && !useIpv6) {
+    throw new TypeError(
+      `${
+        raw.get("dhcpv6-pd")?.where ?? ""
+      }Invalid value for "dhcpv6-pd": it needs "use-ipv6" yes (the prefix is asked for over the tunnel's IPv6)`,
+    );
+  }
+  if (dhcpv6PdInterface !== undefined && !dhcpv6Pd) {
+    throw new TypeError(
+      `${
+        raw.get("dhcpv6-pd-interface")?.where ?? ""
+      }Invalid value for "dhcpv6-pd-interface": it needs "dhcpv6-pd" yes`,
+    );
+  }
   if (idleTimeoutMs !== null && !dialOnDemand && raw.has("idle-timeout")) {
     throw new TypeError(
       `${
@@ -524,7 +555,9 @@ export function buildConnectOptions(
     defaultRouteDistance: get("default-route-distance", (t) => parseIntegerIn(t, 0, 255)) ?? 1,
     usePeerDns: get("use-peer-dns", parseYesNo) ?? false,
     bridge: get("bridge", parseInterfaceName),
-    useIpv6: get("use-ipv6", parseYesNo) ?? false,
+    useIpv6,
+    dhcpv6Pd,
+    dhcpv6PdInterface,
     name: get("name", parseInterfaceName) ?? DEFAULT_CLIENT_INTERFACE,
     sni,
     ...tls,

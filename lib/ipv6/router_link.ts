@@ -2,14 +2,15 @@
  * The router side of one PPP link's IPv6 (what a server does for its
  * client): Router Advertisements for the session's /64 (RFC 4861 6.2, RFC
  * 4862 5.5.3, RFC 8106 RDNSS) and the answers to Router Solicitations
- * (RFC 4861 6.2.6). Pure: bytes in, bytes out; the caller owns the timers
- * ({@linkcode RA_TIMING}).
+ * (RFC 4861 6.2.6). Pure: bytes in, bytes out; when to send is
+ * {@linkcode RaSchedule}'s (with {@linkcode RA_TIMING}), the timer the caller's.
  *
  * @module
  */
-import { linkLocalFromInterfaceId } from "./address.ts";
+import { equalBytes, linkLocalFromInterfaceId } from "./address.ts";
 import type { Ipv6Prefix } from "./address.ts";
 import { decodeIpv6Packet, NEXT_HEADER } from "./ipv6_packet.ts";
+import type { RaTiming } from "./ra_schedule.ts";
 import {
   ALL_NODES,
   buildRouterAdvertisementPacket,
@@ -35,12 +36,12 @@ export const RA_VALUES = {
  * RA timing (RFC 4861 6.2.1, 6.2.4, 10): up to three initial RAs at most 16 s
  * apart, then one every 200-600 s (uniformly random).
  */
-export const RA_TIMING = {
+export const RA_TIMING: Readonly<RaTiming> = {
   initialCount: 3,
   initialIntervalMs: 4_000,
   minIntervalMs: 200_000,
   maxIntervalMs: 600_000,
-} as const;
+};
 
 /** Options of {@linkcode Ipv6RouterLink}. */
 export interface Ipv6RouterLinkOptions {
@@ -58,8 +59,12 @@ export interface Ipv6RouterLinkOptions {
 export type RouterLinkVerdict =
   /** Not ours: deliver it to the TUN device. */
   | { taken: false }
-  /** Ours: answer with `reply` (if any); `problem` says why it was discarded. */
-  | { taken: true; reply?: Uint8Array; problem?: string };
+  /**
+   * Ours: a valid RS from `solicitor` (its source address, `::` when it has
+   * none yet; answer per {@linkcode RaSchedule}), or `problem` says why it
+   * was discarded.
+   */
+  | { taken: true; solicitor?: Uint8Array; problem?: string };
 
 /** The RA of a session (for {@linkcode buildRouterAdvertisementPacket}). */
 export function sessionRouterAdvertisement(o: Ipv6RouterLinkOptions): RouterAdvertisement {
@@ -89,36 +94,38 @@ export class Ipv6RouterLink {
   /** Our link-local address (the RA source). */
   readonly linkLocal: Uint8Array;
   readonly #ra: Uint8Array;
+  readonly #options: RouterAdvertisement;
 
   /** Builds the session's RA once: it never changes during the session. */
   constructor(options: Ipv6RouterLinkOptions) {
     this.linkLocal = linkLocalFromInterfaceId(options.localInterfaceId);
-    this.#ra = buildRouterAdvertisementPacket(
-      this.linkLocal,
-      ALL_NODES,
-      sessionRouterAdvertisement(options),
-    );
+    this.#options = sessionRouterAdvertisement(options);
+    this.#ra = buildRouterAdvertisementPacket(this.linkLocal, ALL_NODES, this.#options);
   }
 
-  /** An unsolicited RA to ff02::1 (a fresh copy). */
-  advertisement(): Uint8Array {
-    return this.#ra.slice();
+  /** The RA to `destination` (default ff02::1, all nodes), a fresh copy. */
+  advertisement(destination: Uint8Array = ALL_NODES): Uint8Array {
+    const ra = this.#ra.slice();
+    if (equalBytes(destination, ALL_NODES)) return ra;
+    // Same message, another destination: only the checksum changes with it.
+    return buildRouterAdvertisementPacket(this.linkLocal, destination, this.#options);
   }
 
   /**
-   * Looks at an inbound IPv6 packet: a Router Solicitation is taken and
-   * answered with the RA (to ff02::1, as RFC 4861 6.2.6 allows), an invalid
-   * one is taken and dropped; everything else is not ours.
+   * Looks at an inbound IPv6 packet: a Router Solicitation is taken (the
+   * caller answers it when {@linkcode RaSchedule} says), an invalid one is
+   * taken and dropped; everything else is not ours.
    */
   receive(bytes: Uint8Array): RouterLinkVerdict {
     // Cheap test first: fixed header Next Header ICMPv6 and type 133.
     if (bytes.length < 41 || bytes[6] !== NEXT_HEADER.ICMPV6) return { taken: false };
     if (bytes[40] !== ICMPV6_TYPE.ROUTER_SOLICITATION) return { taken: false };
     try {
-      validateRouterSolicitation(decodeIpv6Packet(bytes));
+      const packet = decodeIpv6Packet(bytes);
+      validateRouterSolicitation(packet);
+      return { taken: true, solicitor: packet.source };
     } catch (e) {
       return { taken: true, problem: (e as Error).message };
     }
-    return { taken: true, reply: this.advertisement() };
   }
 }

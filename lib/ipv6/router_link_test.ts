@@ -28,14 +28,22 @@ Deno.test("Ipv6RouterLink sends the golden RA byte for byte (link-local source, 
   assert.equal(toHex(r.advertisement()), toHex(fixture("ipv6_router_advertisement.hex")));
 });
 
-Deno.test("Ipv6RouterLink answers a Router Solicitation with its RA, and a host gets its address from it", () => {
+Deno.test("Ipv6RouterLink takes a Router Solicitation, answers its solicitor, and a host gets its address from the RA", () => {
   const r = router();
   const rs = buildRouterSolicitationPacket(ip6("fe80::a:b:c:d"));
   const v = r.receive(rs);
   assert.equal(v.taken, true);
-  assert.ok(v.taken && v.reply);
-  assert.deepEqual(v.reply, r.advertisement());
-  const ra = decodeRouterAdvertisement(decodeIpv6Packet(v.reply));
+  assert.ok(v.taken && v.solicitor);
+  assert.equal(formatIpv6(v.solicitor), "fe80::a:b:c:d");
+  const unicast = r.advertisement(v.solicitor);
+  const packet = decodeIpv6Packet(unicast);
+  assert.equal(formatIpv6(packet.destination), "fe80::a:b:c:d");
+  // The same RA as the multicast one but for the destination and the checksum.
+  const golden = r.advertisement();
+  assert.deepEqual(unicast.subarray(0, 24), golden.subarray(0, 24));
+  assert.deepEqual(unicast.subarray(44), golden.subarray(44));
+  assert.notDeepEqual(unicast.subarray(42, 44), golden.subarray(42, 44));
+  const ra = decodeRouterAdvertisement(packet);
   const slaac = slaacFromRouterAdvertisement(ra, new Uint8Array([0, 0, 0, 0, 0, 0xa, 0xb, 0xc]));
   assert.deepEqual(slaac.addresses.map((a) => formatIpv6(a.address)), ["2001:2:0:101::a:b0c"]);
   assert.deepEqual(slaac.dns.map(formatIpv6), ["2001:2::53"]);
@@ -47,7 +55,7 @@ Deno.test("Ipv6RouterLink drops a forwarded (hop limit 64) RS and leaves other I
   const forwarded = buildRouterSolicitationPacket(ip6("fe80::2"));
   forwarded[7] = 64;
   const v = r.receive(forwarded);
-  assert.ok(v.taken && v.reply === undefined);
+  assert.ok(v.taken && v.solicitor === undefined);
   assert.match(v.problem ?? "", /hop limit 64/);
   const echo = new Uint8Array(48);
   echo.set([0x60, 0, 0, 0, 0, 8, 58, 64]);

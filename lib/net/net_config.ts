@@ -31,7 +31,7 @@ import type { Logger } from "../log.ts";
 import { NOOP_LOGGER } from "../log.ts";
 import { interfaceNameProblem } from "../config/interface_names.ts";
 import { isIpv4, isIpv6, parseIpv4Cidr, prefixMask } from "../ip.ts";
-import type { PlatformNetlink } from "../platform.ts";
+import type { PlatformNetlink, PlatformRoute6 } from "../platform.ts";
 
 /** What a finished command returned. */
 export interface CommandResult {
@@ -136,7 +136,7 @@ export interface NetConfigOptions {
   procSysPath?: string | undefined;
   /**
    * Opens an rtnetlink socket (`Platform.openNetlink`), used for IPv4
-   * addresses and main-table routes when there is no `netns`. Opened on first
+   * addresses, IPv6 addresses and main-table routes when there is no `netns`. Opened on first
    * use and closed by {@linkcode NetConfig.cleanup}; when it cannot be
    * opened, `ip` does the work.
    */
@@ -289,6 +289,99 @@ export class NetConfig {
     this.#recordIp(`address ${local} peer ${peer} on ${dev}`, ["addr", "del", ...args]);
   }
 
+  /**
+   * `ip addr add ADDRESS/LEN dev IF` (IPv4 or IPv6, e.g. a delegated
+   * prefix's address on a downstream interface); cleanup deletes it.
+   */
+  async addAddress(dev: string, cidr: string): Promise<void> {
+    checkDev(dev);
+    const args = addressArgs(dev, cidr);
+    if (isIpv6(cidr.split("/")[0] ?? "")) await this.setIpv6Address(dev, cidr);
+    else await this.ip(["addr", "add", ...args]);
+    this.#recordIp(`address ${cidr} on ${dev}`, ["addr", "del", ...args]);
+  }
+
+  /**
+   * `ip -6 addr add|replace ADDRESS/LEN dev IF [nodad] [valid_lft N preferred_lft N]`
+   * through rtnetlink when it can, else `ip`. Not recorded: for addresses on
+   * the tunnel's own device, which go with it (the caller removes them
+   * earlier with {@linkcode NetConfig.removeIpv6Address} if it must).
+   */
+  async setIpv6Address(
+    dev: string,
+    cidr: string,
+    o: {
+      nodad?: boolean;
+      replace?: boolean;
+      validLifetimeS?: number;
+      preferredLifetimeS?: number;
+    } = {},
+  ): Promise<void> {
+    checkDev(dev);
+    const args = ["-6", "addr", o.replace ? "replace" : "add", ...addressArgs(dev, cidr)];
+    if (o.nodad) args.push("nodad");
+    if (o.validLifetimeS !== undefined || o.preferredLifetimeS !== undefined) {
+      args.push("valid_lft", lifetimeText(o.validLifetimeS));
+      args.push("preferred_lft", lifetimeText(o.preferredLifetimeS));
+    }
+    const [address = "", length = ""] = cidr.split("/");
+    if (!isIpv6(address)) throw new TypeError(`Cannot configure address: "${cidr}" is not IPv6`);
+    const nl = this.#netlinkAddress6();
+    if (nl === undefined) {
+      await this.ip(args);
+      return;
+    }
+    this.#viaNetlink(args, () =>
+      nl.addAddress6!({
+        index: nl.interfaceIndex(dev),
+        address,
+        prefixLen: Number(length),
+        ...(o.nodad ? { nodad: true } : {}),
+        ...(o.replace ? { replace: true } : {}),
+        ...(o.validLifetimeS !== undefined ? { validLifetimeS: o.validLifetimeS } : {}),
+        ...(o.preferredLifetimeS !== undefined ? { preferredLifetimeS: o.preferredLifetimeS } : {}),
+      }));
+  }
+
+  /** `ip -6 addr del ADDRESS/LEN dev IF` through rtnetlink when it can, else `ip`. */
+  async removeIpv6Address(dev: string, cidr: string): Promise<void> {
+    checkDev(dev);
+    const args = ["-6", "addr", "del", ...addressArgs(dev, cidr)];
+    const [address = "", length = ""] = cidr.split("/");
+    if (!isIpv6(address)) throw new TypeError(`Cannot configure address: "${cidr}" is not IPv6`);
+    const nl = this.#netlinkAddress6();
+    if (nl === undefined) {
+      await this.ip(args);
+      return;
+    }
+    this.#viaNetlink(args, () =>
+      nl.deleteAddress6!({
+        index: nl.interfaceIndex(dev),
+        address,
+        prefixLen: Number(length),
+      }));
+  }
+
+  /**
+   * `ip addr del ADDRESS/LEN dev IF`: an address this object added is
+   * forgotten, so cleanup does not try again. "Already gone" is not an error.
+   */
+  async deleteAddress(dev: string, cidr: string): Promise<void> {
+    checkDev(dev);
+    try {
+      if (isIpv6(cidr.split("/")[0] ?? "")) await this.removeIpv6Address(dev, cidr);
+      else await this.ip(["addr", "del", ...addressArgs(dev, cidr)]);
+    } catch (e) {
+      if (!isAlreadyGone(e)) throw e;
+    }
+    const description = `address ${cidr} on ${dev}`;
+    const index = this.#changes.findLastIndex((c) => c.description === description);
+    if (index >= 0) {
+      this.#changes.splice(index, 1);
+      this.#writeJournal();
+    }
+  }
+
   /** `ip link set dev IF mtu N`; cleanup restores the previous MTU. */
   async setMtu(dev: string, mtu: number): Promise<void> {
     await this.#setLinkNumber(dev, "mtu", "mtu", mtu);
@@ -317,6 +410,14 @@ export class NetConfig {
 
   /** `ip route del ARGS`, through rtnetlink where it was added that way. */
   async #deleteRoute(route: RouteSpec, args: string[]): Promise<void> {
+    const nl6 = this.#netlinkRoute6(route);
+    if (nl6?.deleteRoute6 !== undefined) {
+      this.#viaNetlink(
+        ["route", "del", ...args],
+        () => nl6.deleteRoute6!(netlinkRoute6(nl6, route)),
+      );
+      return;
+    }
     const nl = this.#netlinkRoute(route);
     if (nl?.deleteRoute === undefined) {
       await this.ip(["route", "del", ...args]);
@@ -326,6 +427,11 @@ export class NetConfig {
   }
 
   async #addRoute(route: RouteSpec, args: string[]): Promise<void> {
+    const nl6 = this.#netlinkRoute6(route);
+    if (nl6?.addRoute6 !== undefined) {
+      this.#viaNetlink(["route", "add", ...args], () => nl6.addRoute6!(netlinkRoute6(nl6, route)));
+      return;
+    }
     const nl = this.#netlinkRoute(route);
     if (nl !== undefined) {
       this.#viaNetlink(["route", "add", ...args], () => nl.addRoute(netlinkRoute(nl, route)));
@@ -546,6 +652,21 @@ export class NetConfig {
     if (route.type !== undefined) return undefined;
     if (route.gateway !== undefined && !isIpv4(route.gateway)) return undefined;
     return this.#netlinkSocket();
+  }
+
+  /** The socket when rtnetlink can do `route` (IPv6, the main table, IPv6 support in the socket). */
+  #netlinkRoute6(route: RouteSpec): PlatformNetlink | undefined {
+    const address = route.dst.split("/")[0] ?? "";
+    if (route.dst === "default" || !isIpv6(address) || route.table !== undefined) return undefined;
+    if (route.type === undefined && route.dev === undefined) return undefined;
+    const nl = this.#netlinkSocket();
+    return nl?.addRoute6 !== undefined && nl.deleteRoute6 !== undefined ? nl : undefined;
+  }
+
+  /** The socket when it can change IPv6 addresses. */
+  #netlinkAddress6(): PlatformNetlink | undefined {
+    const nl = this.#netlinkSocket();
+    return nl?.addAddress6 !== undefined && nl.deleteAddress6 !== undefined ? nl : undefined;
   }
 
   /**
@@ -771,6 +892,23 @@ export function routeAroundSplitDefaults(
 }
 
 /** An IPv4 main-table route with an output device as rtnetlink takes it. */
+/** `ip` lifetime text: `forever` when absent or infinite (RFC 4861 4.6.2's 0xffffffff). */
+function lifetimeText(seconds: number | undefined): string {
+  return seconds === undefined || seconds === 0xffffffff ? "forever" : String(seconds);
+}
+
+function netlinkRoute6(nl: PlatformNetlink, route: RouteSpec): PlatformRoute6 {
+  const [address = "", length = "128"] = route.dst.split("/");
+  return {
+    dst: address,
+    prefixLen: Number(length),
+    ...(route.dev === undefined ? {} : { index: nl.interfaceIndex(route.dev) }),
+    ...(route.type === undefined ? {} : { type: route.type }),
+    ...(route.gateway === undefined ? {} : { gateway: route.gateway }),
+    ...(route.metric === undefined ? {} : { metric: route.metric }),
+  };
+}
+
 function netlinkRoute(nl: PlatformNetlink, route: RouteSpec) {
   const [address = "", length] = route.dst === "default" ? ["0.0.0.0", "0"] : route.dst.split("/");
   return {
@@ -791,6 +929,19 @@ function checkAddress(address: string, what: string): 4 | 6 {
   if (isIpv4(address)) return 4;
   if (isIpv6(address)) return 6;
   throw new TypeError(`Cannot configure ${what}: "${address}" is not an IP address`);
+}
+
+/** `ADDRESS/LEN dev IF` after checking both. */
+function addressArgs(dev: string, cidr: string): string[] {
+  const [address = "", length, extra] = cidr.split("/");
+  const family = checkAddress(address, "address");
+  if (
+    extra !== undefined || length === undefined || !/^[0-9]{1,3}$/.test(length) ||
+    Number(length) > (family === 4 ? 32 : 128)
+  ) {
+    throw new TypeError(`Cannot configure address: "${cidr}" is not ADDRESS/LENGTH`);
+  }
+  return [cidr, "dev", dev];
 }
 
 function routeArgs(route: RouteSpec): string[] {

@@ -614,3 +614,83 @@ Deno.test("routeAroundSplitDefaults() takes the longest prefix, then the lowest 
   assert.equal(routeAroundSplitDefaults("203.0.113.1", table.slice(1, 3)), undefined);
   assert.equal(routeAroundSplitDefaults("2001:2::1", table), undefined);
 });
+
+Deno.test("NetConfig does IPv6 addresses and routes through rtnetlink when the socket can, else with ip", async () => {
+  const ip = fakeIp();
+  const calls: string[] = [];
+  const nl: PlatformNetlink = {
+    interfaceIndex: (name) => name === "sstp0" ? 7 : 3,
+    addAddress: () => {},
+    setLink: () => {},
+    addRoute: () => {},
+    deleteRoute: () => {},
+    addAddress6: (r) =>
+      void calls.push(
+        `addr6 ${r.address}/${r.prefixLen} #${r.index} nodad=${r.nodad ?? false} replace=${
+          r.replace ?? false
+        } ${r.validLifetimeS ?? "-"}/${r.preferredLifetimeS ?? "-"}`,
+      ),
+    deleteAddress6: (r) => void calls.push(`deladdr6 ${r.address}/${r.prefixLen} #${r.index}`),
+    addRoute6: (r) =>
+      void calls.push(
+        `route6 ${r.type ?? "unicast"} ${r.dst}/${r.prefixLen} #${r.index ?? "-"} metric ${
+          r.metric ?? "-"
+        }`,
+      ),
+    deleteRoute6: (r) =>
+      void calls.push(
+        `delroute6 ${r.type ?? "unicast"} ${r.dst}/${r.prefixLen} #${r.index ?? "-"}`,
+      ),
+    close: () => {},
+  };
+  const net = new NetConfig({ run: ip.run, netlink: () => nl });
+  await net.setIpv6Address("sstp0", "fe80::a:b0c/64", { nodad: true });
+  await net.setIpv6Address("sstp0", "2001:2:0:100::a:b0c/64", {
+    nodad: true,
+    replace: true,
+    validLifetimeS: 86_400,
+    preferredLifetimeS: 14_400,
+  });
+  await net.addRoute({ dst: "::/1", dev: "sstp0", metric: 1 });
+  await net.addRoute({ dst: "2001:2:0:8000::/60", type: "unreachable" });
+  await net.addAddress("lan0", "2001:2:0:8000::1/64");
+  await net.removeIpv6Address("sstp0", "2001:2:0:100::a:b0c/64");
+  await net.deleteRoute({ dst: "::/1", dev: "sstp0", metric: 1 });
+  await net.deleteAddress("lan0", "2001:2:0:8000::1/64");
+  await net.cleanup();
+  assert.deepEqual(calls, [
+    "addr6 fe80::a:b0c/64 #7 nodad=true replace=false -/-",
+    "addr6 2001:2:0:100::a:b0c/64 #7 nodad=true replace=true 86400/14400",
+    "route6 unicast ::/1 #7 metric 1",
+    "route6 unreachable 2001:2:0:8000::/60 #- metric -",
+    "addr6 2001:2:0:8000::1/64 #3 nodad=false replace=false -/-",
+    "deladdr6 2001:2:0:100::a:b0c/64 #7",
+    "delroute6 unicast ::/1 #7",
+    "deladdr6 2001:2:0:8000::1/64 #3",
+    // cleanup: the one change still recorded
+    "delroute6 unreachable 2001:2:0:8000::/60 #-",
+  ]);
+  assert.deepEqual(ip.calls, []);
+  // Without the IPv6 methods (or without a socket), the same through `ip`.
+  const ip2 = fakeIp();
+  const v4only = new NetConfig({
+    run: ip2.run,
+    netlink: () => {
+      const { addAddress6: _a, addRoute6: _r, ...rest } = nl;
+      return rest;
+    },
+  });
+  await v4only.setIpv6Address("sstp0", "2001:2:0:100::a:b0c/64", {
+    nodad: true,
+    replace: true,
+    validLifetimeS: 600,
+    preferredLifetimeS: 300,
+  });
+  await v4only.addRoute({ dst: "2001:2:0:8000::/60", type: "unreachable" });
+  await v4only.cleanup();
+  assert.deepEqual(ip2.calls, [
+    "-6 addr replace 2001:2:0:100::a:b0c/64 dev sstp0 nodad valid_lft 600 preferred_lft 300",
+    "route add unreachable 2001:2:0:8000::/60",
+    "route del unreachable 2001:2:0:8000::/60",
+  ]);
+});

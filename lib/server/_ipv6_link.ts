@@ -2,9 +2,10 @@
  * A server session's IPv6, once IPV6CP is Opened: a /64 from the profile's
  * `remote-ipv6-prefix-pool`, our link-local and a route to the /64 on the
  * session's TUN device, and Router Advertisements into the tunnel (three
- * initial ones, then every 200-600 s, and an answer to every Router
- * Solicitation). The RS never reaches the kernel: the session is the router
- * of its point-to-point link, whatever the host's forwarding settings.
+ * initial ones, then every 200-600 s, and an answer to Router Solicitations
+ * within 500 ms; {@linkcode RaSchedule}). The RS never reaches the kernel: the
+ * session is the router of its point-to-point link, whatever the host's
+ * forwarding settings. The timers run on the injected clock and timers.
  *
  * The address and the route name the TUN device, so the kernel removes them
  * with it; the prefix goes back to its pool when the service closes (IPV6CP
@@ -12,6 +13,7 @@
  *
  * @module
  */
+import { type Clock, systemClock, systemTimers, type Timers } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { Ipv6LinkConfig } from "../tunnel/events.ts";
 import type { Ipv6LinkService } from "../pipeline/runner.ts";
@@ -19,6 +21,7 @@ import type { PppProfile } from "../config/server_config.ts";
 import { formatIpv6, formatIpv6Prefix, type Ipv6Prefix, parseIpv6 } from "../ipv6/address.ts";
 import type { Ipv6PrefixPool } from "../ipv6/prefix_pool.ts";
 import { Ipv6RouterLink, RA_TIMING } from "../ipv6/router_link.ts";
+import { RaSchedule } from "../ipv6/ra_schedule.ts";
 import { NetConfig } from "../net/net_config.ts";
 import { Dhcpv6PdResponder } from "../ipv6/dhcpv6_pd_server.ts";
 import {
@@ -51,14 +54,22 @@ export interface ServerIpv6Options {
   send: (packets: Uint8Array[]) => void;
   /** Where progress and problems are logged. */
   log: Logger;
-  /** Runs `ip` (tests inject one); default: a {@linkcode NetConfig}. */
-  ip?: (args: string[]) => Promise<unknown>;
+  /**
+   * Adds the link-local and the routes: through the server's rtnetlink
+   * socket when the caller's {@linkcode NetConfig} has one, else with `ip`
+   * (the default: a plain NetConfig). Tests inject one with a fake `ip`.
+   */
+  net?: NetConfig;
   /** Called with the prefix once it is routed, and with undefined when it is released. */
   onPrefix?: (prefix: string | undefined) => void;
   /** The server's DHCPv6 DUID (RFC 8415 11), for prefix delegation (`dhcpv6-pd-pool`). */
   serverDuid?: Uint8Array;
   /** Called with the delegated prefix once it is routed, and with undefined when released. */
   onDelegated?: (prefix: string | undefined) => void;
+  /** Time, timers and randomness of the RA schedule (default: the system's, `Math.random`). */
+  clock?: Clock;
+  timers?: Timers;
+  random?: () => number;
 }
 
 /** Hop limit of the DHCPv6 replies (RFC 8200 default; they stay on the link). */
@@ -66,7 +77,7 @@ const DHCPV6_HOP_LIMIT = 64;
 
 /** Sets up a session's IPv6 and returns the service that answers its RS and sends its RAs. */
 export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkService> {
-  const ip = o.ip ?? ((args: string[]) => new NetConfig({ logger: o.log }).ip(args));
+  const net = o.net ?? new NetConfig({ logger: o.log });
   const poolName = o.profile.remoteIpv6PrefixPool;
   const pool = poolName === undefined ? undefined : o.pools.get(poolName);
   let prefix: Ipv6Prefix | undefined;
@@ -87,12 +98,11 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
       o.onPrefix?.(undefined);
     }
   };
-  const timers = new Set<ReturnType<typeof setTimeout>>();
   try {
     // `nodad`: the link has two ends and IPV6CP already made the identifiers differ.
-    await ip(["-6", "addr", "add", `${o.ip6.localLinkLocal}/64`, "dev", o.tunName, "nodad"]);
+    await net.setIpv6Address(o.tunName, `${o.ip6.localLinkLocal}/64`, { nodad: true });
     if (prefix !== undefined) {
-      await ip(["-6", "route", "add", formatIpv6Prefix(prefix), "dev", o.tunName]);
+      await net.addRoute({ dst: formatIpv6Prefix(prefix), dev: o.tunName });
     }
   } catch (e) {
     release();
@@ -105,7 +115,7 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
     mtu: o.mtu,
     dns,
   });
-  const pd = startPrefixDelegation(o, ip, dns, () => closed);
+  const pd = startPrefixDelegation(o, net, dns, () => closed);
   const prefixText = prefix === undefined ? undefined : formatIpv6Prefix(prefix);
   if (prefixText !== undefined) o.onPrefix?.(prefixText);
   o.log.info(
@@ -114,34 +124,41 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
       (dns.length > 0 ? `, dns ${dns.map(formatIpv6).join(" ")}` : ""),
   );
   let closed = false;
-  let initialLeft: number = RA_TIMING.initialCount;
-  const schedule = (ms: number) => {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      if (closed) return;
-      o.send([router.advertisement()]);
-      initialLeft--;
-      schedule(nextInterval(initialLeft));
-    }, ms);
-    timers.add(t);
+  const clock = o.clock ?? systemClock;
+  const timers = o.timers ?? systemTimers;
+  const schedule = new RaSchedule(RA_TIMING, o.random ?? Math.random, clock.now());
+  let timer: unknown;
+  /** Sends what is due and sets the one timer for what comes next. */
+  const advertise = () => {
+    if (timer !== undefined) timers.clear(timer);
+    timer = undefined;
+    if (closed) return;
+    const now = clock.now();
+    const due = schedule.take(now);
+    if (due.length > 0) o.send(due.map((d) => router.advertisement(d)));
+    timer = timers.set(() => {
+      timer = undefined;
+      advertise();
+    }, schedule.nextDueMs - now);
   };
-  o.send([router.advertisement()]);
-  initialLeft--;
-  schedule(nextInterval(initialLeft));
+  advertise();
   return {
     intercept(packet) {
       if (pd?.intercept(packet)) return true;
       const v = router.receive(packet);
       if (!v.taken) return false;
       if (v.problem !== undefined) o.log.debug(`IPv6: discarded ${v.problem}`);
-      if (v.reply !== undefined) o.send([v.reply]);
+      if (v.solicitor !== undefined && !closed) {
+        schedule.solicited(v.solicitor, clock.now());
+        advertise();
+      }
       return true;
     },
     close() {
       if (closed) return;
       closed = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
+      if (timer !== undefined) timers.clear(timer);
+      timer = undefined;
       pd?.close();
       release();
     },
@@ -156,7 +173,7 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
  */
 function startPrefixDelegation(
   o: ServerIpv6Options,
-  ip: (args: string[]) => Promise<unknown>,
+  net: NetConfig,
   dns: Uint8Array[],
   isClosed: () => boolean,
 ): { intercept(packet: Uint8Array): boolean; close(): void } | undefined {
@@ -179,13 +196,13 @@ function startPrefixDelegation(
   const route = (add: string | undefined) =>
     work = work.then(async () => {
       if (routed !== undefined) {
-        await ip(["-6", "route", "del", routed, "dev", o.tunName]).catch(() => {});
+        await net.deleteRoute({ dst: routed, dev: o.tunName }).catch(() => {});
         o.log.info(`DHCPv6-PD: ${routed} released`);
         routed = undefined;
         o.onDelegated?.(undefined);
       }
       if (add !== undefined && !isClosed()) {
-        await ip(["-6", "route", "add", add, "dev", o.tunName]);
+        await net.addRoute({ dst: add, dev: o.tunName });
         routed = add;
         o.log.info(`DHCPv6-PD: ${add} delegated via ${o.tunName}`);
         o.onDelegated?.(add);
@@ -229,10 +246,4 @@ function startPrefixDelegation(
       route(undefined);
     },
   };
-}
-
-function nextInterval(initialLeft: number): number {
-  if (initialLeft > 0) return RA_TIMING.initialIntervalMs;
-  const spread = RA_TIMING.maxIntervalMs - RA_TIMING.minIntervalMs;
-  return RA_TIMING.minIntervalMs + Math.floor(Math.random() * spread);
 }

@@ -35,6 +35,11 @@ export interface LinkSetup {
    * @throws {Error} When the kernel or `ip` refuses a step.
    */
   configure(settings: LinkSettings, log: Logger): Promise<void>;
+  /**
+   * The shared rtnetlink socket for other per-session changes (IPv6), when
+   * this setup has one; its `close()` does nothing (the setup's does).
+   */
+  readonly netlink?: PlatformNetlink;
   /** Releases the mechanism (the netlink socket); configured interfaces stay. */
   close(): void;
 }
@@ -53,10 +58,28 @@ function gatewayFor(route: PppRoute, settings: LinkSettings, log: Logger): strin
   return undefined;
 }
 
+/** `nl` for other users: every request goes through, `close()` does nothing. */
+function sharedView(nl: PlatformNetlink): PlatformNetlink {
+  const { deleteRoute, addAddress6, deleteAddress6, addRoute6, deleteRoute6 } = nl;
+  return {
+    interfaceIndex: (name) => nl.interfaceIndex(name),
+    addAddress: (r) => nl.addAddress(r),
+    setLink: (r) => nl.setLink(r),
+    addRoute: (r) => nl.addRoute(r),
+    ...(deleteRoute ? { deleteRoute: (r) => deleteRoute.call(nl, r) } : {}),
+    ...(addAddress6 ? { addAddress6: (r) => addAddress6.call(nl, r) } : {}),
+    ...(deleteAddress6 ? { deleteAddress6: (r) => deleteAddress6.call(nl, r) } : {}),
+    ...(addRoute6 ? { addRoute6: (r) => addRoute6.call(nl, r) } : {}),
+    ...(deleteRoute6 ? { deleteRoute6: (r) => deleteRoute6.call(nl, r) } : {}),
+    close: () => {},
+  };
+}
+
 /** rtnetlink-based setup. */
 export function netlinkLinkSetup(nl: PlatformNetlink): LinkSetup {
   return {
     kind: "rtnetlink",
+    netlink: sharedView(nl),
     configure(s, log) {
       const index = nl.interfaceIndex(s.name);
       nl.addAddress({ index, local: s.localAddress, peer: s.peerAddress, prefixLen: 32 });

@@ -481,6 +481,10 @@ export function startSession(
         pools: ctx.ipv6Pools?.() ?? new Map(),
         send,
         log,
+        net: new NetConfig({
+          logger: log,
+          ...(ctx.linkSetup.netlink ? { netlink: () => ctx.linkSetup.netlink! } : {}),
+        }),
         onPrefix: (prefix) => {
           if (session.ipv6 === undefined) return;
           if (prefix === undefined) delete session.ipv6.prefix;

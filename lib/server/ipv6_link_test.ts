@@ -14,6 +14,8 @@ import { buildRouterSolicitationPacket } from "../ipv6/ndp.ts";
 import { DHCPV6_MESSAGE, DHCPV6_OPTION, encodeDhcpv6Message, encodeIaPd } from "../ipv6/dhcpv6.ts";
 import type { PppProfile } from "../config/server_config.ts";
 import { startServerIpv6 } from "./_ipv6_link.ts";
+import { FakeClock } from "../clock.ts";
+import { NetConfig } from "../net/net_config.ts";
 
 const FIXTURES = new URL("../../test/fixtures/", import.meta.url);
 const fixture = (name: string) => fromHex(Deno.readTextFileSync(new URL(name, FIXTURES)));
@@ -68,6 +70,7 @@ Deno.test("startServerIpv6() routes the session's /64, sends the golden RA, answ
   const commands: string[] = [];
   const sent: Uint8Array[] = [];
   const delegated: (string | undefined)[] = [];
+  const clock = new FakeClock(10_000);
   const service = await startServerIpv6({
     ip6: {
       localInterfaceId: new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1]),
@@ -81,25 +84,43 @@ Deno.test("startServerIpv6() routes the session's /64, sends the golden RA, answ
     pools,
     send: (p) => sent.push(...p),
     log: NOOP_LOGGER,
-    ip: (args) => {
-      commands.push(args.join(" "));
-      return Promise.resolve();
-    },
+    net: new NetConfig({
+      run: (args) => {
+        commands.push(args.join(" "));
+        return Promise.resolve({ code: 0, stdout: "", stderr: "" });
+      },
+    }),
     serverDuid: SERVER_DUID,
     onDelegated: (p) => delegated.push(p),
+    clock,
+    timers: clock,
+    random: () => 0.5,
   });
   try {
     assert.deepEqual(commands, [
       "-6 addr add fe80::1/64 dev sstp-alice nodad",
-      "-6 route add 2001:2:0:101::/64 dev sstp-alice",
+      "route add 2001:2:0:101::/64 dev sstp-alice",
     ]);
     // The first unsolicited RA is the golden one, byte for byte.
     assert.equal(sent.length, 1);
     const golden = toHex(fixture("ipv6_router_advertisement.hex"));
     assert.equal(toHex(sent[0]!), golden);
-    // A Router Solicitation gets the same RA.
+    // A Router Solicitation gets the RA, unicast to the solicitor after a
+    // random delay of at most 500 ms (250 ms with random 0.5).
     assert.equal(service.intercept(buildRouterSolicitationPacket(CLIENT_LL)), true);
-    assert.equal(toHex(sent[1]!), golden);
+    assert.equal(sent.length, 1);
+    clock.advance(249);
+    assert.equal(sent.length, 1);
+    clock.advance(1);
+    assert.equal(sent.length, 2);
+    const answer = decodeIpv6Packet(sent[1]!);
+    assert.deepEqual(answer.destination, CLIENT_LL);
+    assert.deepEqual(answer.source, parseIpv6("fe80::1"));
+    assert.equal(answer.hopLimit, 255);
+    assert.equal(
+      toHex(answer.payload.subarray(4)),
+      toHex(fixture("ipv6_router_advertisement.hex").subarray(44)),
+    );
     // Other IPv6 goes to the TUN device.
     const echo = encodeIpv6Packet({
       source: CLIENT_LL,
@@ -120,7 +141,7 @@ Deno.test("startServerIpv6() routes the session's /64, sends the golden RA, answ
     assert.equal(toHex(udp.payload), toHex(fixture("dhcpv6_reply_ia_pd.hex")));
     for (let i = 0; i < 50 && delegated.length === 0; i++) await Promise.resolve();
     assert.deepEqual(delegated, ["2001:2:0:8000::/60"]);
-    assert.equal(commands[2], "-6 route add 2001:2:0:8000::/60 dev sstp-alice");
+    assert.equal(commands[2], "route add 2001:2:0:8000::/60 dev sstp-alice");
     assert.equal(pools.get("v6")!.used, 1);
     assert.equal(pools.get("pd")!.used, 1);
   } finally {
@@ -130,4 +151,40 @@ Deno.test("startServerIpv6() routes the session's /64, sends the golden RA, answ
   assert.equal(pools.get("v6")!.used, 0, "the /64 went back");
   assert.equal(pools.get("pd")!.used, 0, "the delegated prefix went back");
   assert.deepEqual(delegated, ["2001:2:0:8000::/60", undefined]);
+});
+
+Deno.test("startServerIpv6() sends its unsolicited RAs on the injected clock: 3 initial ones 4 s apart, then every 200-600 s, none after close", async () => {
+  const pools = new Map([["v6", new Ipv6PrefixPool("v6", "2001:2:0:101::/64", 64)]]);
+  const clock = new FakeClock();
+  const sent: number[] = [];
+  const service = await startServerIpv6({
+    ip6: {
+      localInterfaceId: new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1]),
+      peerInterfaceId: new Uint8Array([0, 0, 0, 0xa, 0, 0xb, 0, 0xc]),
+      localLinkLocal: "fe80::1",
+      peerLinkLocal: "fe80::a:b:c:d",
+    },
+    tunName: "sstp-bob",
+    mtu: 1400,
+    profile: PROFILE,
+    pools,
+    send: (p) => sent.push(...p.map(() => clock.now())),
+    log: NOOP_LOGGER,
+    net: new NetConfig({ run: () => Promise.resolve({ code: 0, stdout: "", stderr: "" }) }),
+    clock,
+    timers: clock,
+    random: () => 0.25,
+  });
+  try {
+    clock.advance(1_000_000);
+    // 0, 4 s, 8 s; then 8 s + 200 s + 0.25 × 400 s = 308 s, and so on.
+    assert.deepEqual(sent, [0, 4_000, 8_000, 308_000, 608_000, 908_000]);
+    assert.equal(clock.pendingTimers, 1);
+  } finally {
+    service.close();
+  }
+  assert.equal(clock.pendingTimers, 0);
+  clock.advance(10_000_000);
+  assert.equal(sent.length, 6);
+  assert.equal(pools.get("v6")!.used, 0);
 });

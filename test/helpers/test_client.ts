@@ -49,6 +49,14 @@ export interface TestClientOptions {
   tamperCallConnected?: boolean;
   /** A real TUN of this name in `netns` (addressed with `ip`), else a MemoryTun. */
   tunName?: string;
+  /**
+   * Negotiate IPV6CP and leave IPv6 to the client namespace's kernel, as
+   * pppd does on ppp0: the link-local from the negotiated identifier with
+   * prefix length 10 (pppd's sif6addr), no kernel-made link-local (a ppp
+   * device gets none: `addrgenmode none`), and every Router Advertisement
+   * delivered to the device. Needs `tunName`.
+   */
+  kernelIpv6?: boolean;
   /** Log to the console at this level (default: silent). */
   logLevel?: LogLevel;
   /** Tag for log lines. */
@@ -131,6 +139,7 @@ export class TestClient {
       helloMs: 60_000,
       randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
       logger: log,
+      ...(o.kernelIpv6 ? { ipv6: true } : {}),
     });
     const up = Promise.withResolvers<IpConfig>();
     const self: { client?: TestClient } = {};
@@ -145,8 +154,12 @@ export class TestClient {
         if (o.tunName !== undefined) {
           const name = o.tunName;
           const real = o.netns.enter(() =>
-            openLinuxTun({ name, mtu: ip.mtu, txQueueLen: 5000, up: true })
+            openLinuxTun({ name, mtu: ip.mtu, txQueueLen: 5000, up: !o.kernelIpv6 })
           );
+          if (o.kernelIpv6) {
+            await o.netns.run(["ip", "link", "set", "dev", name, "addrgenmode", "none"]);
+            await o.netns.run(["ip", "link", "set", "dev", name, "up"]);
+          }
           self.client!.#tunClosed = real.closed;
           tun = real;
           await o.netns.run([
@@ -164,6 +177,22 @@ export class TestClient {
         up.resolve(ip);
         return tun;
       },
+      ...(o.kernelIpv6
+        ? {
+          onIpv6Up: async (ip6) => {
+            await o.netns.run([
+              "ip",
+              "-6",
+              "addr",
+              "add",
+              `${ip6.localLinkLocal}/10`,
+              "dev",
+              o.tunName!,
+            ]);
+            return undefined;
+          },
+        }
+        : {}),
     });
     const done = runner.run().then((r) => {
       up.reject(r.error ?? new Error("session ended before the link came up"));

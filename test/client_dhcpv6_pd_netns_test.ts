@@ -1,0 +1,157 @@
+/**
+ * Client DHCPv6 prefix delegation against `sstp serve`'s `dhcpv6-pd-pool`:
+ * `sstp connect --dhcpv6-pd yes --dhcpv6-pd-interface LAN` gets a /60, routes
+ * it as unreachable, puts its first /64 on the LAN interface, shows it in
+ * `sstp status`; the server routes the prefix into the session, so the
+ * server side reaches the client's LAN address through the tunnel; all of it
+ * goes on disconnect.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { formatFingerprint } from "../lib/cert/fingerprint.ts";
+import {
+  connectProcess,
+  createTopology,
+  SERVE_NETNS_IGNORE,
+  ServeProcess,
+  TUNNEL_LOCAL,
+  waitTunnelUp,
+  writeConfig,
+} from "./server_fixture.ts";
+import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
+
+const ignore = SERVE_NETNS_IGNORE;
+
+function randomHex(bytes: number): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+/** The server's own address behind the tunnel (on its `lo`). */
+const SERVER_SIDE_V6 = "2001:2:0:ff::1";
+
+const PD_YAML = `profiles:
+  - name: default
+    local-address: ${TUNNEL_LOCAL}
+    remote-address: pool1
+    remote-ipv6-prefix-pool: v6
+    dhcpv6-pd-pool: pd
+    local-ipv6-interface-id: "::1"
+pools:
+  - { name: pool1, ranges: 198.19.0.10-198.19.0.250 }
+ipv6-pools:
+  - { name: v6, prefix: "2001:2:0:100::/56", prefix-length: 64 }
+  - { name: pd, prefix: "2001:2:0:8000::/52", prefix-length: 60 }
+secrets:
+  - { name: real, password: pw }
+`;
+
+Deno.test({
+  name:
+    "DHCPv6-PD: sstp connect --dhcpv6-pd gets a /60 from sstp serve, routes it, puts ::1/64 on its LAN, and the server side reaches it",
+  ignore,
+}, async () => {
+  await using t = await createTopology({ ipv6: true });
+  await t.server.run(["ip", "-6", "addr", "add", `${SERVER_SIDE_V6}/128`, "dev", "lo"]);
+  // The client's LAN: one end of a veth pair inside the client namespace.
+  const lan = `lan-${randomHex(3)}`;
+  await t.client.run(["ip", "link", "add", lan, "type", "veth", "peer", "name", `${lan}p`]);
+  await t.client.run(["ip", "link", "set", lan, "up"]);
+  await t.client.run(["ip", "link", "set", `${lan}p`, "up"]);
+  const config = await writeConfig(t, PD_YAML);
+  await using serve = await ServeProcess.start(t.server, ["--config", config]);
+  const dev = `sstp-p${randomHex(3)}`;
+  const client = connectProcess(t, dev, [
+    "--server-fingerprint",
+    formatFingerprint(t.fingerprint, "sha256"),
+    "--use-ipv6",
+    "yes",
+    "--add-default-route",
+    "yes",
+    "--dhcpv6-pd",
+    "yes",
+    "--dhcpv6-pd-interface",
+    lan,
+  ]);
+  try {
+    await waitTunnelUp(t, dev);
+    await waitUntil(
+      async () => {
+        const r = await t.client.exec(["ip", "-6", "route", "show"]);
+        return /^unreachable 2001:2:0:8000::\/60/m.test(r.stdout);
+      },
+      20_000,
+      "unreachable route for the delegated prefix",
+    ).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${client.output}\n${serve.lines.join("\n")}`);
+    });
+    // The LAN address, once duplicate address detection is over.
+    await waitUntil(
+      async () => {
+        const r = await t.client.run(["ip", "-6", "addr", "show", "dev", lan, "scope", "global"]);
+        return /inet6 2001:2:0:8000::1\/64 scope global/.test(r) && !/tentative/.test(r);
+      },
+      10_000,
+      `2001:2:0:8000::1/64 on ${lan}`,
+    );
+    await serve.waitFor(/DHCPv6-PD: 2001:2:0:8000::\/60 delegated via sstp-real/);
+    const serverRoutes = await t.server.run(["ip", "-6", "route", "show"]);
+    // `proto static`: both ends added their routes through rtnetlink, not `ip`.
+    assert.match(serverRoutes, /^2001:2:0:8000::\/60 dev sstp-real proto static/m);
+    assert.match(
+      await t.client.run(["ip", "-6", "route", "show"]),
+      /^unreachable 2001:2:0:8000::\/60 dev lo proto static/m,
+    );
+    // The server side reaches the client's LAN address through the tunnel,
+    // and the LAN address reaches the server side.
+    const back = await t.server.exec([
+      "ping",
+      "-6",
+      "-c",
+      "2",
+      "-i",
+      "0.2",
+      "-W",
+      "2",
+      "2001:2:0:8000::1",
+    ]);
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+    const out = await t.client.exec([
+      "ping",
+      "-6",
+      "-c",
+      "2",
+      "-i",
+      "0.2",
+      "-W",
+      "2",
+      "-I",
+      "2001:2:0:8000::1",
+      SERVER_SIDE_V6,
+    ]);
+    assert.equal(out.code, 0, out.stdout + out.stderr);
+    // Parts of the prefix no LAN uses are unreachable here, not sent back.
+    const hole = await t.client.exec(["ping", "-6", "-c", "1", "-W", "1", "2001:2:0:8001::1"]);
+    assert.notEqual(hole.code, 0);
+    const status = new SstpProcess(["status", dev]);
+    assert.equal((await status.wait(30_000)).code, 0, status.output);
+    assert.match(status.output, /ipv6-delegated-prefix: 2001:2:0:8000::\/60$/m);
+    assert.match(
+      status.output,
+      new RegExp(`ipv6-delegated-to: 2001:2:0:8000::1/64 on ${lan}$`, "m"),
+    );
+  } finally {
+    client.kill("SIGTERM");
+    const status = await client.wait(10_000);
+    assert.equal(status.code, 0, client.output);
+  }
+  assert.match(client.output, /DHCPv6-PD: 2001:2:0:8000::\/60 removed/);
+  const routes = await t.client.run(["ip", "-6", "route", "show"]);
+  assert.doesNotMatch(routes, /2001:2:0:8000::/);
+  const lanAfter = await t.client.run(["ip", "-6", "addr", "show", "dev", lan, "scope", "global"]);
+  assert.doesNotMatch(lanAfter, /2001:2:0:8000::1/);
+  await serve.waitFor(/closed sstp-real/);
+  assert.doesNotMatch(await t.server.run(["ip", "-6", "route", "show"]), /2001:2:0:8000::/);
+  assert.equal(await serve.stop(), 0);
+});
