@@ -122,11 +122,7 @@ export class HandshakeAdmission {
     maxPerSource = this.#limiter.limits.maxPerSource,
   ): RawTicket | undefined {
     const acceptedMs = this.#o.clock.now();
-    if (this.#limiter.countOf(source) >= maxPerSource) {
-      this.#refuse(raw, source);
-      return undefined;
-    }
-    const admission = this.#limiter.admit(source, raw, acceptedMs);
+    const admission = this.#limiter.admit(source, raw, acceptedMs, maxPerSource);
     if (!admission.admitted) {
       this.#refuse(raw, source);
       return undefined;
