@@ -6,9 +6,11 @@
  * stalls and can ask for client certificates; `"deno"` reads at half the CPU
  * but leaves stalled handshakes open. Measurements: docs/transport.md.
  * Only `"node"` enforces `tls-version`, `maxHandshakes` and
- * `maxHandshakesPerSource` (raw sockets are counted from node's `connection`
- * event, before any TLS byte) and restarts a listener that descriptor
- * exhaustion stopped.
+ * `maxHandshakesPerSource` and restarts a listener that descriptor
+ * exhaustion stopped: it accepts with node:net and counts raw sockets from
+ * the accept on, refusing a source over its cap before any TLS object
+ * exists, then hands admitted sockets to node:tls
+ * (lib/transport/_raw_listener.ts says why and what it measured).
  *
  * @module
  */
