@@ -47,20 +47,35 @@ interface Attack {
   count: number;
   /** Re-open connections the server closes for this long. */
   refillMs?: number;
+  /** Attacker processes, each with `count` connections (default 1). */
+  processes?: number;
+  /** How long the attack runs before the client tries (default 0). */
+  warmupMs?: number;
 }
 
 const ATTACKS: Attack[] = [
   // Exhausts the server's descriptors unless raw sockets are capped per source.
   { name: "half-open TCP (1,100 connections that send no TLS byte)", mode: "tcp", count: 1100 },
   // Each ClientHello costs the server a key exchange; none is ever finished.
-  // (Not re-sent when dropped: a connection flood that keeps the kernel's
-  // accept queue full is for a firewall rate limit; see README.)
   { name: "half-finished TLS (600 replayed ClientHellos)", mode: "hello", count: 600 },
   // Fills the slots of connections that have not authenticated.
   {
     name: "pre-auth SSTP slots (300 TLS connections with the HTTP request, then silence)",
     mode: "preamble",
     count: 300,
+  },
+  // Every connection refused over the per-source cap comes straight back:
+  // the kernel's accept queue holds up to `count` of the attacker's
+  // connections ahead of the client's, and the listener must drain them
+  // faster than the client's patience runs out.
+  {
+    name:
+      "reconnect flood (4 processes of 1,000 loops from one address, each reconnecting when closed)",
+    mode: "reconnect",
+    count: 1000,
+    processes: 4,
+    refillMs: 30_000,
+    warmupMs: 3000,
   },
 ];
 
@@ -212,15 +227,46 @@ for (const attack of ATTACKS) {
         nofile: NOFILE,
       },
     );
-    const attacker = await Attacker.start(attackerNs, attack, caFile);
+    const started = await Promise.allSettled(
+      Array.from(
+        { length: attack.processes ?? 1 },
+        () => Attacker.start(attackerNs, attack, caFile),
+      ),
+    );
+    const attackers = started.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+    const said = () => attackers.map((a) => a.lines.join("; ")).join(" | ");
     let session: TestClient | undefined;
     try {
+      const notReady = started.find((r) => r.status === "rejected");
+      if (notReady !== undefined) throw notReady.reason;
+      await new Promise((r) => setTimeout(r, attack.warmupMs ?? 0));
+      // SSTP_ATTACK_PROBE=1: the listener's accept queue (queued/backlog) and
+      // the server's CPU ticks every 250 ms while the client logs in.
+      const probe = Deno.env.get("SSTP_ATTACK_PROBE") === "1";
+      const samples: string[] = [];
+      let probing = probe;
+      const sampler = (async () => {
+        let ticks0 = 0;
+        while (probing) {
+          const q = (await t.server.run(["ss", "-ltnH", `sport = :${PORT}`])).trim().split(/\s+/);
+          const stat = await Deno.readTextFile(`/proc/${serve.pid}/stat`);
+          const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+          const ticks = Number(f[11]) + Number(f[12]);
+          samples.push(`queue=${q[1]}/${q[2]} cpu-ticks=${ticks - ticks0}`);
+          ticks0 = ticks;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })();
       const login = await timedLogin(t.client, t.certPem);
+      probing = false;
+      await sampler;
+      // deno-lint-ignore no-console
+      if (probe) console.log(samples.join(" "));
       session = login.session;
       assert.equal(
         login.problem,
         undefined,
-        `${login.problem} during ${attack.name} (attacker: ${attacker.lines.join("; ")})\n` +
+        `${login.problem} during ${attack.name} (attacker: ${said()})\n` +
           serve.lines.slice(-12).join("\n"),
       );
       const rss = await peakRssMib(serve.pid);
@@ -228,13 +274,13 @@ for (const attack of ATTACKS) {
       // deno-lint-ignore no-console
       console.log(
         `  login ${login.ms?.toFixed(0)} ms, server peak RSS ${rss.toFixed(0)} MiB, ` +
-          `attacker: ${attacker.lines.join("; ")}`,
+          `attacker: ${said()}`,
       );
     } finally {
-      await attacker.stop();
+      await Promise.all(attackers.map((a) => a.stop()));
       await session?.close();
       // deno-lint-ignore no-console
-      console.log(`  attacker: ${attacker.lines.at(-1)}`);
+      console.log(`  attacker: ${attackers.map((a) => a.lines.at(-1)).join(" | ")}`);
     }
     // Attack traffic is logged calmly: no error lines about the attacker's address.
     assert.deepEqual(serve.lines.filter((l) => l.includes(ATTACKER_IP) && / error /.test(l)), []);

@@ -10,6 +10,15 @@
  * Connections from other sources, without a valid header, or that do not
  * finish header and handshake within the handshake timeout are closed.
  *
+ * Admission is the plain listener's (lib/transport/_raw_listener.ts): the
+ * same node:net accept path, EMFILE watchdog and `max-handshakes` cap. A
+ * balancer carries every client at once, so its connections awaiting their
+ * header count only against `max-handshakes` (the oldest is closed for a
+ * newcomer); once the header names the client, the connection counts
+ * against that client's address, and `max-handshakes-per-source` closes
+ * one over the cap before any TLS work. Connections from addresses outside
+ * `proxy-protocol-from` are reset at once and logged once per window.
+ *
  * Why a separate listener: in Deno 2.9.6 a `node:tls` server handed a
  * socket whose first bytes were consumed in JavaScript (the header, then
  * `unshift` of the rest) never completes the handshake: the TLS layer
@@ -19,18 +28,32 @@
  *
  * @module
  */
-import * as net from "node:net";
+import type * as net from "node:net";
 import * as tls from "node:tls";
 import { Duplex } from "node:stream";
 import type { Logger } from "../log.ts";
 import { NOOP_LOGGER } from "../log.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import { ProtocolError } from "../errors.ts";
 import type { ByteDuplex, TransportAddr } from "../duplex.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
 import { nodeTlsPolicyOptions, type TlsPolicy, tlsPolicyRefusal } from "./tls_policy.ts";
 import { parseProxyHeader, PROXY_V1_MAX_LENGTH, type ProxyProtocolMode } from "./proxy_protocol.ts";
 import { trustedSources } from "./proxy_source.ts";
-import type { ListenerCertificate, TlsListener } from "./tls_server.ts";
+import {
+  DEFAULT_MAX_HANDSHAKES,
+  DEFAULT_MAX_HANDSHAKES_PER_SOURCE,
+  type ListenerCertificate,
+  type TlsListener,
+} from "./tls_server.ts";
+import { sourceKey } from "./source_limiter.ts";
+import {
+  bindRawListener,
+  HandshakeAdmission,
+  type RawBound,
+  type RawTicket,
+  resetQuietly,
+} from "./_raw_listener.ts";
 
 /** Largest PROXY header read (v2 with TLVs); HAProxy's are far smaller. */
 const MAX_HEADER_BYTES = 4096;
@@ -55,6 +78,12 @@ export interface ListenProxyTlsOptions {
   logger?: Logger;
   /** `tls-version`, `pfs`, `ciphers`, `force-aes` (see tls_policy.ts). */
   tlsPolicy?: TlsPolicy;
+  /** Connections before the end of their handshake, in all (default 256). */
+  maxHandshakes?: number;
+  /** Of those, per client address named by the PROXY header (default 8). */
+  maxHandshakesPerSource?: number;
+  /** Clock of `info.acceptedMs` and the refusal log (default the system's). */
+  clock?: Clock;
 }
 
 /** Binds every address; resolves once all are listening. */
@@ -70,8 +99,14 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
   const served = new WeakMap<ByteDuplex, string>();
   const ready: ByteDuplex[] = [];
   const waiters: ((d: ByteDuplex | null) => void)[] = [];
-  // Connections still reading their header or in their handshake.
-  const handshaking = new Set<net.Socket>();
+  const clock = o.clock ?? systemClock;
+  const admission = new HandshakeAdmission({
+    maxHandshakes: o.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES,
+    maxHandshakesPerSource: o.maxHandshakesPerSource ?? DEFAULT_MAX_HANDSHAKES_PER_SOURCE,
+    handshakeTimeoutMs: timeoutMs,
+    clock,
+    logger,
+  });
   let isClosed = false;
   const put = (d: ByteDuplex) => {
     if (isClosed) return d.close();
@@ -81,20 +116,18 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
   };
 
   const onConnection = (raw: net.Socket) => {
-    raw.setNoDelay(true);
     const peer = `${raw.remoteAddress}:${raw.remotePort}`;
+    const balancer = sourceKey(raw.remoteAddress);
     if (!isTrusted(raw.remoteAddress ?? "")) {
-      logger.warn(`refused ${peer}: not in proxy-protocol-from`);
-      raw.destroy();
+      admission.refused(balancer, "not in proxy-protocol-from");
+      resetQuietly(raw);
       return;
     }
-    handshaking.add(raw);
-    raw.once("close", () => handshaking.delete(raw));
-    const timer = setTimeout(() => {
-      logger.debug(`${peer}: no PROXY header and TLS handshake within ${timeoutMs} ms`);
-      raw.destroy();
-    }, timeoutMs);
-    raw.once("close", () => clearTimeout(timer));
+    // Keyed apart from client addresses and capped only by max-handshakes
+    // (oldest closed first): a balancer is every client at once.
+    const ticket = admission.admit(raw, `balancer ${balancer}`, Infinity);
+    if (ticket === undefined) return;
+    raw.setNoDelay(true);
     let buffered = new Uint8Array(0);
     const onData = (chunk: Uint8Array) => {
       const next = new Uint8Array(buffered.length + chunk.length);
@@ -128,7 +161,9 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
       const localAddr: TransportAddr = h.destination !== undefined
         ? { hostname: h.destination.address, port: h.destination.port }
         : { hostname: raw.localAddress ?? "", port: raw.localPort ?? 0 };
-      startTls(raw, buffered.subarray(r.length), remoteAddr, localAddr, timer);
+      // From here on the real client's share counts (refused and logged when full).
+      if (!ticket.rekey(sourceKey(remoteAddr.hostname))) return;
+      startTls(raw, buffered.subarray(r.length), remoteAddr, localAddr, ticket);
     };
     raw.on("data", onData);
     raw.on("error", (e) => logger.debug(`${peer}: ${e.message}`));
@@ -139,7 +174,7 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
     rest: Uint8Array,
     remoteAddr: TransportAddr,
     localAddr: TransportAddr,
-    timer: ReturnType<typeof setTimeout>,
+    ticket: RawTicket,
   ) => {
     const bridge = new Duplex({
       read() {
@@ -170,8 +205,7 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
       raw.destroy();
     });
     socket.once("secure", () => {
-      clearTimeout(timer);
-      handshaking.delete(raw);
+      ticket.finish();
       const info = nodeSocketInfo(socket);
       const refused = tlsPolicyRefusal(o.tlsPolicy, info);
       if (refused !== undefined) {
@@ -201,33 +235,21 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
     });
   };
 
-  const servers: net.Server[] = [];
-  const addrs: TransportAddr[] = [];
+  const bound: RawBound[] = [];
   let port = o.port;
   try {
     for (const hostname of o.hostname) {
-      const server = net.createServer(onConnection);
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, hostname, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
-      servers.push(server);
-      const a = server.address();
-      if (a !== null && typeof a === "object") {
-        addrs.push({ hostname: a.address, port: a.port });
-        port = a.port;
-      }
+      const b = await bindRawListener(hostname, port, logger, onConnection);
+      bound.push(b);
+      port = b.addr.port;
     }
   } catch (e) {
-    for (const s of servers) s.close();
+    for (const b of bound) b.close();
+    await Promise.all(bound.map((b) => b.closed));
     throw e;
   }
-  const closed = Promise.all(
-    servers.map((s) => new Promise<void>((r) => s.once("close", () => r()))),
-  ).then(() => {});
+  const addrs: TransportAddr[] = bound.map((b) => ({ ...b.addr }));
+  const closed = Promise.all(bound.map((b) => b.closed)).then(() => {});
   logger.info(`PROXY protocol (${o.mode}) expected from ${o.trusted.join(", ")}`);
 
   const listener: TlsListener = {
@@ -241,12 +263,11 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
     close() {
       if (isClosed) return;
       isClosed = true;
-      for (const s of servers) s.close();
+      for (const b of bound) b.close();
       for (const w of waiters.splice(0)) w(null);
       for (const d of ready.splice(0)) d.close();
       // Connections still reading their header or handshaking end now.
-      for (const raw of handshaking) raw.destroy();
-      handshaking.clear();
+      admission.closeAll();
     },
     closed,
     setCertificate(next: ListenerCertificate) {

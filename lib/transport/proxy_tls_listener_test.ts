@@ -86,3 +86,87 @@ Deno.test("PROXY listener: the header's source becomes remoteAddr; untrusted or 
     await strict.closed;
   }
 });
+
+/** Resolves "closed" when the server ends `conn` (EOF or reset), "open" after `ms`. */
+async function serverClosed(conn: Deno.TcpConn, ms: number): Promise<"closed" | "open"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      conn.read(new Uint8Array(64)).then(() => "closed" as const, () => "closed" as const),
+      new Promise<"open">((r) => timer = setTimeout(() => r("open"), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("PROXY listener: max-handshakes-per-source counts the header's client, not the balancer", async () => {
+  const lines: string[] = [];
+  const listener = await listenProxyTls({
+    hostname: ["127.0.0.1"],
+    port: 0,
+    certPem: cert.certPem,
+    keyPem: cert.keyPem,
+    mode: "v2",
+    trusted: ["127.0.0.1"],
+    handshakeTimeoutMs: 5000,
+    maxHandshakes: 13,
+    maxHandshakesPerSource: 2,
+    logger: createLogger("debug", (_l, line) => lines.push(line)),
+  });
+  const port = listener.addrs[0]!.port;
+  const serve = (async () => {
+    for await (const d of listener) {
+      const w = d.writable.getWriter();
+      await w.write(new TextEncoder().encode(d.remoteAddr.hostname));
+      await w.close().catch(() => {});
+      d.close();
+      await d.closed;
+    }
+  })();
+  const header = (address: string) =>
+    encodeProxyV2({ address, port: 40000 }, { address: "198.18.1.1", port: 443 });
+  const conns: Deno.TcpConn[] = [];
+  const open = async (bytes?: Uint8Array) => {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    conns.push(c);
+    if (bytes !== undefined) await c.write(bytes);
+    // Accepted and its header read before the next one.
+    await new Promise((r) => setTimeout(r, 30));
+    return c;
+  };
+  try {
+    // Ten connections from the balancer before their header: more than the
+    // per-source cap of 2, all held (the balancer is many clients).
+    const waiting = [];
+    for (let i = 0; i < 10; i++) waiting.push(await open());
+    assert.deepEqual(
+      await Promise.all(waiting.map((c) => serverClosed(c, 100))),
+      new Array(10).fill("open"),
+    );
+    // Two handshakes for client 198.18.7.7 are held, the third is closed at once.
+    const first = await open(header("198.18.7.7"));
+    const second = await open(header("198.18.7.7"));
+    const third = await open(header("198.18.7.7"));
+    assert.equal(await serverClosed(third, 1000), "closed");
+    assert.equal(await serverClosed(first, 100), "open");
+    assert.equal(await serverClosed(second, 100), "open");
+    assert.ok(
+      lines.some((l) => /198\.18\.7\.7: max-handshakes-per-source 2 reached/.test(l)),
+      lines.join("\n"),
+    );
+    // Another client behind the same balancer still gets through.
+    assert.equal(await dial(port, header("198.18.7.8")), "198.18.7.8");
+    // 12 held: the 13th fits, the 14th closes the oldest (max-handshakes 13).
+    await open();
+    assert.equal(await serverClosed(waiting[0]!, 100), "open");
+    await open();
+    assert.equal(await serverClosed(waiting[0]!, 1000), "closed");
+    assert.equal(await serverClosed(waiting[1]!, 100), "open");
+  } finally {
+    for (const c of conns) c.close();
+    listener.close();
+    await serve;
+    await listener.closed;
+  }
+});

@@ -75,13 +75,19 @@ export class SourceLimiter<T> {
   }
 
   /**
-   * Admits `item` from `source` since `sinceMs`. When the global cap is
-   * reached the oldest entry is removed and returned as `evicted`: the
-   * caller closes it.
+   * Admits `item` from `source` since `sinceMs`, refusing it when `source`
+   * already holds `maxPerSource` entries (default the limiter's cap). When
+   * the global cap is reached the oldest entry is removed and returned as
+   * `evicted`: the caller closes it.
    */
-  admit(source: string, item: T, sinceMs: number): Admission<T> {
+  admit(
+    source: string,
+    item: T,
+    sinceMs: number,
+    maxPerSource: number = this.limits.maxPerSource,
+  ): Admission<T> {
     if (this.#entries.has(item)) return { admitted: true };
-    if (this.countOf(source) >= this.limits.maxPerSource) {
+    if (this.countOf(source) >= maxPerSource) {
       return { admitted: false, reason: "per-source" };
     }
     let evicted: T | undefined;

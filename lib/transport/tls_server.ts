@@ -6,20 +6,21 @@
  * stalls and can ask for client certificates; `"deno"` reads at half the CPU
  * but leaves stalled handshakes open. Measurements: docs/transport.md.
  * Only `"node"` enforces `tls-version`, `maxHandshakes` and
- * `maxHandshakesPerSource` (raw sockets are counted from node's `connection`
- * event, before any TLS byte) and restarts a listener that descriptor
- * exhaustion stopped.
+ * `maxHandshakesPerSource` and restarts a listener that descriptor
+ * exhaustion stopped: it accepts with node:net and counts raw sockets from
+ * the accept on, refusing a source over its cap before any TLS object
+ * exists, then hands admitted sockets to node:tls
+ * (lib/transport/_raw_listener.ts says why and what it measured).
  *
  * @module
  */
 
-import type * as net from "node:net";
 import * as tls from "node:tls";
 import type { Logger } from "../log.ts";
 import { NOOP_LOGGER } from "../log.ts";
 import { type Clock, systemClock } from "../clock.ts";
-import { RefusalLog, sourceKey, SourceLimiter } from "./source_limiter.ts";
-import { isFdExhaustion, listenQueueLength } from "./_listen_queue.ts";
+import { sourceKey } from "./source_limiter.ts";
+import { bindRawListener, HandshakeAdmission, type RawTicket } from "./_raw_listener.ts";
 import type { ByteDuplex, TransportAddr } from "../duplex.ts";
 import { denoConnDuplex } from "./_deno_conn_duplex.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
@@ -149,12 +150,14 @@ export async function listenTls(options: ListenTlsOptions): Promise<TlsListener>
   const served = new WeakMap<ByteDuplex, string>();
   const current = { certPem: options.certPem, keyPem: options.keyPem };
   const clock = options.clock ?? systemClock;
-  const handshakes = new SourceLimiter<net.Socket>({
-    max: options.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES,
-    maxPerSource: options.maxHandshakesPerSource ?? DEFAULT_MAX_HANDSHAKES_PER_SOURCE,
+  const handshakes = new HandshakeAdmission({
+    maxHandshakes: options.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES,
+    maxHandshakesPerSource: options.maxHandshakesPerSource ?? DEFAULT_MAX_HANDSHAKES_PER_SOURCE,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 30_000,
+    clock,
+    logger,
   });
-  const refusals = new RefusalLog(logger, clock);
-  const state: BindState = { queue, logger, served, current, handshakes, refusals, clock };
+  const state: BindState = { queue, logger, served, current, handshakes, clock };
   const binds: Bound[] = [];
   let port = options.port;
   try {
@@ -222,8 +225,7 @@ interface BindState {
   /** Certificate for new connections. */
   current: { certPem: string; keyPem: string };
   /** Raw sockets from `connection` to the end of their handshake (node). */
-  handshakes: SourceLimiter<net.Socket>;
-  refusals: RefusalLog;
+  handshakes: HandshakeAdmission;
   clock: Clock;
 }
 
@@ -392,37 +394,26 @@ async function bindNode(
   options: ListenTlsOptions,
   state: BindState,
 ): Promise<Bound> {
-  const { queue, logger, served, current, handshakes, refusals, clock } = state;
+  const { queue, logger, served, current, handshakes, clock } = state;
   const clientCert = options.clientCertificate;
   const required = clientCert?.required ?? true;
   const timeoutMs = options.handshakeTimeoutMs ?? 30_000;
-  // Raw sockets still in their handshake, by peer address, with the chain
-  // their TLS socket was created with and the timer that destroys them.
-  const pending = new Map<
-    string,
-    {
-      certPem: string;
-      raw: net.Socket;
-      acceptedMs: number;
-      timer: ReturnType<typeof setTimeout>;
-      onClose: () => void;
-    }
-  >();
-  // Connections accepted since the last AcceptWatchdog check.
-  let acceptedSinceCheck = 0;
+  // Raw sockets in their handshake, by peer address, with their admission
+  // and the chain their TLS socket was created with.
+  const pending = new Map<string, { certPem: string; ticket: RawTicket }>();
   const peerKey = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }) =>
     `${s.remoteAddress}|${s.remotePort}`;
+  // Never listens: the raw listener below accepts and admits, then hands
+  // each admitted socket over (see lib/transport/_raw_listener.ts).
   const server = tls.createServer({
     cert: options.certPem,
     key: options.keyPem,
     ...tlsVersionRange(options.tlsVersion ?? "any"),
-    // Ours (below) destroys the raw socket; node's only ends the TLS socket
-    // and left half-open connections open.
+    // Ours (the admission deadline) destroys the raw socket; node's only
+    // ends the TLS socket and left half-open connections open.
     handshakeTimeout: timeoutMs + 1000,
     ...(options.tlsPolicy === undefined ? {} : nodeTlsPolicyOptions(options.tlsPolicy)),
-    // Off during the handshake: with it on, a peer that closes mid-handshake
-    // raised no event at all (measured, Deno 2.9.6) and held its socket and
-    // slot until the deadline. Turned on once the handshake is done, below.
+    // Off during the handshake (see bindRawListener); on once it is done, below.
     allowHalfOpen: false,
     // rejectUnauthorized stays false: we refuse below, after the handshake,
     // to log why (node:tls reported a foreign CA only as "socket hang up").
@@ -437,12 +428,7 @@ async function bindNode(
     const key = peerKey(socket);
     const entry = pending.get(key);
     pending.delete(key);
-    clearTimeout(entry?.timer);
-    // Only needed during the handshake: not kept for the connection's life.
-    if (entry !== undefined) {
-      entry.raw.off("close", entry.onClose);
-      handshakes.release(entry.raw);
-    }
+    entry?.ticket.finish();
     if (clientCert !== undefined && required && !socket.authorized) {
       logger.info(
         `TLS client ${socket.remoteAddress}:${socket.remotePort} refused: ${
@@ -463,55 +449,11 @@ async function bindNode(
     const serverName = (socket as tls.TLSSocket & { servername?: unknown }).servername;
     if (typeof serverName === "string" && serverName !== "") info.serverName = serverName;
     if (clientCert !== undefined) info.peerVerified = socket.authorized;
-    info.acceptedMs = entry?.acceptedMs ?? clock.now();
+    info.acceptedMs = entry?.ticket.acceptedMs ?? clock.now();
     options.onHandshake?.(clock.now() - info.acceptedMs);
     const duplex = gracefulClose(nodeSocketDuplex(socket, info), socket);
     served.set(duplex, entry?.certPem ?? current.certPem);
     if (!queue.put(duplex)) duplex.close();
-  });
-  server.on("connection", (raw: net.Socket) => {
-    acceptedSinceCheck++;
-    const source = sourceKey(raw.remoteAddress);
-    const acceptedMs = clock.now();
-    const admission = handshakes.admit(source, raw, acceptedMs);
-    if (!admission.admitted) {
-      refusals.refused(
-        source,
-        `max-handshakes-per-source ${handshakes.limits.maxPerSource} reached`,
-      );
-      raw.destroy();
-      return;
-    }
-    if (admission.evicted !== undefined) {
-      const old = admission.evicted;
-      logger.debug(
-        `TLS handshake with ${old.remoteAddress}:${old.remotePort} dropped: ` +
-          `max-handshakes ${handshakes.limits.max} reached, oldest first`,
-      );
-      old.destroy();
-    }
-    // No Nagle: PPP negotiation is a series of small request/answer packets,
-    // and the data path gathers its own large writes.
-    raw.setNoDelay(true);
-    const key = peerKey(raw);
-    const timer = setTimeout(() => {
-      pending.delete(key);
-      handshakes.release(raw);
-      logger.debug(
-        `TLS handshake with ${raw.remoteAddress}:${raw.remotePort} failed: ` +
-          `no handshake within ${timeoutMs} ms`,
-      );
-      raw.destroy();
-    }, timeoutMs);
-    const onClose = () => {
-      handshakes.release(raw);
-      const entry = pending.get(key);
-      if (entry?.timer !== timer) return;
-      clearTimeout(timer);
-      pending.delete(key);
-    };
-    pending.set(key, { certPem: current.certPem, raw, acceptedMs, timer, onClose });
-    raw.once("close", onClose);
   });
   server.on("tlsClientError", (error: Error, socket: tls.TLSSocket) => {
     // Refused client certificates matter to the administrator; junk does not.
@@ -520,50 +462,29 @@ async function bindNode(
       `TLS handshake with ${socket.remoteAddress}:${socket.remotePort} failed: ${error.message}`,
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => {
-      server.off("error", reject);
-      resolve();
+  const bound = await bindRawListener(hostname, port, logger, (raw) => {
+    // Refused before any TLS object exists: a refusal costs an accept and a reset.
+    const ticket = handshakes.admit(raw, sourceKey(raw.remoteAddress));
+    if (ticket === undefined) return;
+    // No Nagle: PPP negotiation is a series of small request/answer packets,
+    // and the data path gathers its own large writes.
+    raw.setNoDelay(true);
+    const key = peerKey(raw);
+    pending.set(key, { certPem: current.certPem, ticket });
+    raw.once("close", () => {
+      if (pending.get(key)?.ticket === ticket) pending.delete(key);
     });
-  });
-  let closing = false;
-  // node emits "close" when a listener closed for a restart has no connection left.
-  const closed = new Promise<void>((resolve) =>
-    server.on("close", () => {
-      if (closing) resolve();
-    })
-  );
-  const address = server.address();
-  const addr = address !== null && typeof address === "object"
-    ? { hostname: address.address, port: address.port }
-    : { hostname, port };
-  server.on("error", (error: Error) => {
-    logger.error(`Cannot listen on ${hostname}:${addr.port} again: ${error.message}`);
-  });
-  const watchdog = new AcceptWatchdog(hostname, addr.port, logger, () => {
-    const accepted = acceptedSinceCheck;
-    acceptedSinceCheck = 0;
-    return accepted;
-  }, () => {
-    // Connections in the dead listener's queue are reset; new ones reach the new socket.
-    server.close();
-    server.listen({ port: addr.port, host: hostname, backlog: LISTEN_BACKLOG });
+    server.emit("connection", raw);
   });
   return {
-    addr,
+    addr: bound.addr,
     close: () => {
-      closing = true;
-      watchdog.stop();
-      server.close();
-      // Handshakes in progress end now: server.close() waits for every connection.
-      for (const { raw, timer } of pending.values()) {
-        clearTimeout(timer);
-        raw.destroy();
-      }
+      bound.close();
+      // Handshakes in progress end now: the raw listener waits for every connection.
+      for (const { ticket } of pending.values()) ticket.raw.destroy();
       pending.clear();
     },
-    closed,
+    closed: bound.closed,
     setCertificate(next) {
       server.setSecureContext({
         cert: next.certPem,
@@ -579,81 +500,6 @@ async function bindNode(
 export const DEFAULT_MAX_HANDSHAKES = 256;
 /** Default of {@linkcode ListenTlsOptions.maxHandshakesPerSource}. */
 export const DEFAULT_MAX_HANDSHAKES_PER_SOURCE = 8;
-
-/**
- * Accept queue length asked of the kernel (which caps it at
- * `net.core.somaxconn`, 4096 by default). node's default of 511 let one
- * address that reconnects as fast as it is refused keep the queue full, so
- * that other clients' SYNs were dropped (measured: 600 connections from one
- * address, each re-opened when closed, kept a client from another address
- * out for over 5 s). A longer queue makes a newcomer wait its turn instead.
- */
-const LISTEN_BACKLOG = 4096;
-
-/** How often a listener checks that it still accepts. */
-const ACCEPT_CHECK_MS = 1000;
-
-/**
- * Keeps a node listener accepting through descriptor exhaustion. Deno
- * 2.9.6's node:net drops an accept error (EMFILE, ENFILE) without an event
- * and never polls that listener again: measured, a server at its open-file
- * limit accepted nothing more, even after every descriptor was free again.
- * Once a second this reads the listener's accept queue; a queue that holds
- * connections through two checks while none was accepted means the listener
- * is dead, and it is closed and bound again. While no descriptor is left
- * (the check itself cannot open /proc), that is logged once.
- */
-class AcceptWatchdog {
-  readonly #timer: ReturnType<typeof setInterval>;
-  #stalledChecks = 0;
-  #exhausted = false;
-
-  constructor(
-    hostname: string,
-    port: number,
-    logger: Logger,
-    takeAccepted: () => number,
-    relisten: () => void,
-  ) {
-    this.#timer = setInterval(() => {
-      let queued: number | undefined;
-      try {
-        queued = listenQueueLength(hostname, port);
-      } catch (error) {
-        if (isFdExhaustion(error) && !this.#exhausted) {
-          this.#exhausted = true;
-          logger.warn(
-            `no file descriptor left (${String(error)}): new connections to ${hostname}:${port} ` +
-              "wait until some are free; raise the open-file limit (systemd LimitNOFILE=) " +
-              "or lower the connection limits",
-          );
-        }
-        return;
-      }
-      if (this.#exhausted) {
-        this.#exhausted = false;
-        logger.info("file descriptors are available again");
-      }
-      const accepted = takeAccepted();
-      this.#stalledChecks = queued !== undefined && queued > 0 && accepted === 0
-        ? this.#stalledChecks + 1
-        : 0;
-      if (this.#stalledChecks >= 2) {
-        this.#stalledChecks = 0;
-        logger.warn(
-          `listener ${hostname}:${port} stopped accepting with ${queued} connections waiting ` +
-            "(the open-file limit was reached); listening again",
-        );
-        relisten();
-      }
-    }, ACCEPT_CHECK_MS);
-    Deno.unrefTimer(this.#timer);
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-  }
-}
 
 /** node:tls `minVersion`/`maxVersion` for a RouterOS `tls-version`. */
 function tlsVersionRange(

@@ -11,11 +11,18 @@
  * Modes (each holds `count` connections):
  * - `tcp`: connections that send no byte (half-open TCP);
  * - `hello`: a replayed TLS ClientHello, never finished (half-finished TLS);
- * - `preamble`: TLS plus the SSTP HTTP request, then silence (pre-auth slots).
+ * - `preamble`: TLS plus the SSTP HTTP request, then silence (pre-auth slots);
+ * - `reconnect`: `count` loops, each connecting, sending a ClientHello and
+ *   connecting again as soon as the server closes the connection (a
+ *   connection flood that reconnects as fast as it is refused). Runs for
+ *   `--refill-ms` (default 20 s) and at most `--max-connects` connections
+ *   (default 1,000,000), then holds nothing.
  *
  * With `--refill-ms`, connections the server closes are re-opened for that
  * long. Prints `ready held=N failed=N` once every connection was tried, then
  * runs until stdin closes (or 60 s pass), then closes everything and exits.
+ * `reconnect` prints `ready loops=N opened=N` once every loop connected
+ * once, and ends with the connections per second it reached.
  *
  * @module
  */
@@ -32,6 +39,7 @@ const { positionals, values } = parseArgs({
     count: { type: "string" },
     "refill-ms": { type: "string", default: "0" },
     ca: { type: "string" },
+    "max-connects": { type: "string", default: "1000000" },
   },
 });
 const mode = positionals[0];
@@ -59,7 +67,9 @@ async function captureClientHello(): Promise<Uint8Array> {
   return buf.slice(0, n);
 }
 
-const clientHello = mode === "hello" ? await captureClientHello() : new Uint8Array();
+const clientHello = mode === "hello" || mode === "reconnect"
+  ? await captureClientHello()
+  : new Uint8Array();
 
 async function prepare(tcp: Deno.TcpConn): Promise<Deno.Conn> {
   switch (mode) {
@@ -117,6 +127,89 @@ async function open(): Promise<void> {
     closeQuietly(conn);
     if (!stopping && performance.now() < refillUntil) open().catch(() => failed++);
   })();
+}
+
+if (mode === "reconnect") await reconnectFlood();
+
+/**
+ * `count` loops of connect, ClientHello, wait for the server's close or
+ * reset, again; until `--refill-ms` (default 20 s) pass, stdin closes or
+ * `--max-connects` connections were made. Never returns.
+ */
+async function reconnectFlood(): Promise<never> {
+  const durationMs = values["refill-ms"] === "0" ? 20_000 : refillMs;
+  const maxConnects = Number(values["max-connects"]);
+  const t0 = performance.now();
+  const until = t0 + durationMs;
+  let connected = 0;
+  let readyLoops = 0;
+  let printedReady = false;
+  const live = new Set<Deno.Conn>();
+  const stdinClosed = Deno.stdin.readable.pipeTo(new WritableStream()).catch(() => {});
+  const report = () => {
+    const s = (performance.now() - t0) / 1000;
+    console.log(
+      `stopped opened=${opened} connected=${connected} failed=${failed} ` +
+        `rate=${Math.round(connected / s)}/s over ${s.toFixed(1)} s`,
+    );
+  };
+  stdinClosed.then(() => {
+    stopping = true;
+    for (const c of live) closeQuietly(c);
+    // A connect whose SYN the server dropped may be retried for minutes.
+    setTimeout(() => {
+      report();
+      Deno.exit(0);
+    }, 1000);
+  });
+  const loop = async () => {
+    let counted = false;
+    const buf = new Uint8Array(4096);
+    while (!stopping && performance.now() < until && opened < maxConnects) {
+      opened++;
+      let conn: Deno.Conn;
+      try {
+        conn = await Deno.connect({ hostname: host, port });
+      } catch {
+        failed++;
+        continue;
+      }
+      connected++;
+      live.add(conn);
+      if (!counted) {
+        counted = true;
+        if (++readyLoops === count && !printedReady) {
+          printedReady = true;
+          console.log(`ready loops=${count} opened=${opened}`);
+        }
+      }
+      try {
+        await conn.write(clientHello);
+        while (!stopping && (await conn.read(buf)) !== null) { /* discard */ }
+      } catch {
+        // Reset by the server.
+      }
+      live.delete(conn);
+      closeQuietly(conn);
+    }
+  };
+  const loops: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) loops.push(loop());
+  // Loops that could not all connect (the server never accepted) still report.
+  const readyTimer = setTimeout(() => {
+    if (!printedReady) {
+      printedReady = true;
+      console.log(`ready loops=${readyLoops}/${count} opened=${opened}`);
+    }
+  }, 5000);
+  await Promise.all(loops);
+  clearTimeout(readyTimer);
+  if (!stopping) {
+    // Keeps the figures for the test's last line; exits once stdin closes.
+    report();
+    await stdinClosed;
+  }
+  return await new Promise<never>(() => {});
 }
 
 for (let i = 0; i < count; i += 32) {

@@ -1,0 +1,354 @@
+/**
+ * The accept path that every `node:tls` based listener (plain and PROXY
+ * protocol) shares: a `node:net` server accepts, and each raw socket passes
+ * admission ({@linkcode HandshakeAdmission}) before any TLS object exists
+ * for it.
+ *
+ * Why not `tls.createServer(...).listen()`: Deno 2.9.6's `node:tls` server
+ * wraps every accepted socket in a `TLSSocket` before the server's own
+ * `connection` listeners run, so even a connection refused at once costs a
+ * TLS session object. Measured on loopback (one process reconnecting from
+ * 1,000 loops as soon as it was closed, the server closing every
+ * connection): `tls.createServer` accepted about 2,200 connections/s at
+ * 70-77 % of a core, `net.createServer` 9,800-10,500/s at 38-44 % (the
+ * flooding process was then the limit). A connection that passes
+ * admission is handed to a `tls.Server` that never listens
+ * (`emit("connection", socket)`, the documented way to give node:tls a
+ * socket), so handshakes, client certificates (`authorized`), SNI and
+ * `setSecureContext` behave as before.
+ *
+ * The kernel's accept queue is first-in first-out: a legitimate client
+ * waits behind every connection the flood has queued, so the rate at which
+ * refused connections are drained is what keeps it out, or lets it in.
+ *
+ * @module
+ */
+import * as net from "node:net";
+import type { Logger } from "../log.ts";
+import type { Clock } from "../clock.ts";
+import { RefusalLog, SourceLimiter } from "./source_limiter.ts";
+import { isFdExhaustion, listenQueueLength } from "./_listen_queue.ts";
+
+/**
+ * Accept queue length asked of the kernel (which caps it at
+ * `net.core.somaxconn`, 4096 by default). node's default of 511 let one
+ * address that reconnects as fast as it is refused keep the queue full, so
+ * that other clients' SYNs were dropped (measured: 600 connections from one
+ * address, each re-opened when closed, kept a client from another address
+ * out for over 5 s). A longer queue makes a newcomer wait its turn instead.
+ */
+export const LISTEN_BACKLOG = 4096;
+
+/** How often a listener checks that it still accepts. */
+const ACCEPT_CHECK_MS = 1000;
+
+/** A raw socket admitted until its handshake ends (see {@linkcode HandshakeAdmission}). */
+export interface RawTicket {
+  /** The accepted socket. */
+  readonly raw: net.Socket;
+  /** When it was accepted (the admission clock). */
+  readonly acceptedMs: number;
+  /** The source key it counts against now. */
+  readonly source: string;
+  /**
+   * Counts the socket against `source` instead (a PROXY header named the
+   * real client), with that source's cap. False when `source` is full: the
+   * socket is then destroyed and the refusal logged.
+   */
+  rekey(source: string): boolean;
+  /** The handshake completed: the deadline and the slot are released. Idempotent. */
+  finish(): void;
+}
+
+/** Options of {@linkcode HandshakeAdmission}. */
+export interface HandshakeAdmissionOptions {
+  /** Raw sockets before the end of their handshake, in all. */
+  maxHandshakes: number;
+  /** Of those, per source key. */
+  maxHandshakesPerSource: number;
+  /** A raw socket whose handshake is not done by then is destroyed. */
+  handshakeTimeoutMs: number;
+  /** Clock of `acceptedMs` and the refusal log. */
+  clock: Clock;
+  /** Where evictions, deadlines and refusals are logged. */
+  logger: Logger;
+}
+
+/**
+ * Raw sockets from their `connection` event to the end of their handshake,
+ * capped in all (a newcomer evicts the oldest) and per source (a newcomer
+ * over the cap is destroyed at once, before any TLS work), each with a
+ * deadline. Refusals are logged through one {@linkcode RefusalLog}.
+ */
+export class HandshakeAdmission {
+  readonly #limiter: SourceLimiter<net.Socket>;
+  readonly #tickets = new Map<net.Socket, { timer: ReturnType<typeof setTimeout> }>();
+  readonly #o: HandshakeAdmissionOptions;
+  readonly #refusals: RefusalLog;
+
+  /** @throws {RangeError} when a cap is not a positive integer. */
+  constructor(options: HandshakeAdmissionOptions) {
+    this.#o = options;
+    this.#limiter = new SourceLimiter({
+      max: options.maxHandshakes,
+      maxPerSource: options.maxHandshakesPerSource,
+    });
+    this.#refusals = new RefusalLog(options.logger, options.clock);
+  }
+
+  /** The caps. */
+  get limits(): { max: number; maxPerSource: number } {
+    return this.#limiter.limits;
+  }
+
+  /** Raw sockets admitted and not finished. */
+  get size(): number {
+    return this.#limiter.size;
+  }
+
+  /** Logs (rate-limited) that a connection from `source` was refused for `reason`. */
+  refused(source: string, reason: string): void {
+    this.#refusals.refused(source, reason);
+  }
+
+  /**
+   * Admits `raw` from `source` (at most `maxPerSource` from it, default the
+   * per-source cap), or destroys it and returns undefined. An evicted
+   * oldest socket is destroyed.
+   */
+  admit(
+    raw: net.Socket,
+    source: string,
+    maxPerSource = this.#limiter.limits.maxPerSource,
+  ): RawTicket | undefined {
+    const acceptedMs = this.#o.clock.now();
+    const admission = this.#limiter.admit(source, raw, acceptedMs, maxPerSource);
+    if (!admission.admitted) {
+      this.#refuse(raw, source);
+      return undefined;
+    }
+    if (admission.evicted !== undefined) {
+      const old = admission.evicted;
+      this.#o.logger.debug(
+        `TLS handshake with ${old.remoteAddress}:${old.remotePort} dropped: ` +
+          `max-handshakes ${this.#limiter.limits.max} reached, oldest first`,
+      );
+      this.#drop(old);
+      old.destroy();
+    }
+    const timer = setTimeout(() => {
+      this.#drop(raw);
+      this.#o.logger.debug(
+        `TLS handshake with ${raw.remoteAddress}:${raw.remotePort} failed: ` +
+          `no handshake within ${this.#o.handshakeTimeoutMs} ms`,
+      );
+      raw.destroy();
+    }, this.#o.handshakeTimeoutMs);
+    this.#tickets.set(raw, { timer });
+    const onClose = () => this.#drop(raw);
+    raw.once("close", onClose);
+    let source_ = source;
+    return {
+      raw,
+      acceptedMs,
+      get source() {
+        return source_;
+      },
+      rekey: (next) => {
+        if (!this.#tickets.has(raw)) return false;
+        if (next === source_) return true;
+        if (this.#limiter.countOf(next) >= this.#limiter.limits.maxPerSource) {
+          this.#drop(raw);
+          raw.off("close", onClose);
+          this.#refusals.refused(
+            next,
+            `max-handshakes-per-source ${this.#limiter.limits.maxPerSource} reached`,
+          );
+          raw.destroy();
+          return false;
+        }
+        this.#limiter.release(raw);
+        this.#limiter.admit(next, raw, acceptedMs);
+        source_ = next;
+        return true;
+      },
+      finish: () => {
+        // Only needed during the handshake: not kept for the connection's life.
+        raw.off("close", onClose);
+        this.#drop(raw);
+      },
+    };
+  }
+
+  /** Destroys every admitted raw socket (the listener is closing). */
+  closeAll(): void {
+    for (const raw of [...this.#tickets.keys()]) {
+      this.#drop(raw);
+      raw.destroy();
+    }
+  }
+
+  #refuse(raw: net.Socket, source: string): void {
+    this.#refusals.refused(
+      source,
+      `max-handshakes-per-source ${this.#limiter.limits.maxPerSource} reached`,
+    );
+    // A reset costs neither side a FIN exchange nor the server a TIME_WAIT entry.
+    resetQuietly(raw);
+  }
+
+  #drop(raw: net.Socket): void {
+    const ticket = this.#tickets.get(raw);
+    if (ticket === undefined) return;
+    clearTimeout(ticket.timer);
+    this.#tickets.delete(raw);
+    this.#limiter.release(raw);
+  }
+}
+
+/** Closes `raw` with a TCP reset where node:net offers it, else plainly. */
+export function resetQuietly(raw: net.Socket): void {
+  const reset = (raw as net.Socket & { resetAndDestroy?: () => void }).resetAndDestroy;
+  try {
+    if (typeof reset === "function") reset.call(raw);
+    else raw.destroy();
+  } catch {
+    raw.destroy();
+  }
+}
+
+/** A bound {@linkcode bindRawListener}. */
+export interface RawBound {
+  /** The bound address. */
+  readonly addr: { hostname: string; port: number };
+  /** Stops accepting (connections already accepted stay). */
+  close(): void;
+  /** Settles once closed and every accepted connection has closed. */
+  readonly closed: Promise<void>;
+}
+
+/**
+ * Binds `hostname`:`port` with a long accept queue and calls
+ * `onConnection` for every accepted socket, and keeps accepting through
+ * descriptor exhaustion (see {@linkcode AcceptWatchdog}).
+ *
+ * @throws the bind error (`Error` with `code`, e.g. `EADDRINUSE`).
+ */
+export async function bindRawListener(
+  hostname: string,
+  port: number,
+  logger: Logger,
+  onConnection: (raw: net.Socket) => void,
+): Promise<RawBound> {
+  let acceptedSinceCheck = 0;
+  // A peer's FIN during the handshake ends the connection: with it on, a peer
+  // that closed mid-handshake raised no event at all (measured, Deno 2.9.6)
+  // and held its socket and slot until the deadline. TLS connections turn it
+  // on once their handshake is done.
+  const server = net.createServer({ allowHalfOpen: false }, (raw) => {
+    acceptedSinceCheck++;
+    onConnection(raw);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  let closing = false;
+  // node emits "close" when a listener closed for a restart has no connection left.
+  const closed = new Promise<void>((resolve) =>
+    server.on("close", () => {
+      if (closing) resolve();
+    })
+  );
+  const address = server.address();
+  const addr = address !== null && typeof address === "object"
+    ? { hostname: address.address, port: address.port }
+    : { hostname, port };
+  server.on("error", (error: Error) => {
+    logger.error(`Cannot listen on ${hostname}:${addr.port} again: ${error.message}`);
+  });
+  const watchdog = new AcceptWatchdog(hostname, addr.port, logger, () => {
+    const accepted = acceptedSinceCheck;
+    acceptedSinceCheck = 0;
+    return accepted;
+  }, () => {
+    // Connections in the dead listener's queue are reset; new ones reach the new socket.
+    server.close();
+    server.listen({ port: addr.port, host: hostname, backlog: LISTEN_BACKLOG });
+  });
+  return {
+    addr,
+    close() {
+      if (closing) return;
+      closing = true;
+      watchdog.stop();
+      server.close();
+    },
+    closed,
+  };
+}
+
+/**
+ * Keeps a node listener accepting through descriptor exhaustion. Deno
+ * 2.9.6's node:net drops an accept error (EMFILE, ENFILE) without an event
+ * and never polls that listener again: measured, a server at its open-file
+ * limit accepted nothing more, even after every descriptor was free again.
+ * Once a second this reads the listener's accept queue; a queue that holds
+ * connections through two checks while none was accepted means the listener
+ * is dead, and it is closed and bound again. While no descriptor is left
+ * (the check itself cannot open /proc), that is logged once.
+ */
+class AcceptWatchdog {
+  readonly #timer: ReturnType<typeof setInterval>;
+  #stalledChecks = 0;
+  #exhausted = false;
+
+  constructor(
+    hostname: string,
+    port: number,
+    logger: Logger,
+    takeAccepted: () => number,
+    relisten: () => void,
+  ) {
+    this.#timer = setInterval(() => {
+      let queued: number | undefined;
+      try {
+        queued = listenQueueLength(hostname, port);
+      } catch (error) {
+        if (isFdExhaustion(error) && !this.#exhausted) {
+          this.#exhausted = true;
+          logger.warn(
+            `no file descriptor left (${String(error)}): new connections to ${hostname}:${port} ` +
+              "wait until some are free; raise the open-file limit (systemd LimitNOFILE=) " +
+              "or lower the connection limits",
+          );
+        }
+        return;
+      }
+      if (this.#exhausted) {
+        this.#exhausted = false;
+        logger.info("file descriptors are available again");
+      }
+      const accepted = takeAccepted();
+      this.#stalledChecks = queued !== undefined && queued > 0 && accepted === 0
+        ? this.#stalledChecks + 1
+        : 0;
+      if (this.#stalledChecks >= 2) {
+        this.#stalledChecks = 0;
+        logger.warn(
+          `listener ${hostname}:${port} stopped accepting with ${queued} connections waiting ` +
+            "(the open-file limit was reached); listening again",
+        );
+        relisten();
+      }
+    }, ACCEPT_CHECK_MS);
+    Deno.unrefTimer(this.#timer);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
