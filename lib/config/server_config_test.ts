@@ -23,6 +23,8 @@ Deno.test("parseServerConfig() applies RouterOS defaults to a minimal file", () 
     port: 443,
     certificate: "/etc/sstp/server.pem",
     certificateKey: undefined,
+    tls: true,
+    certificateHashFrom: undefined,
     hostName: undefined,
     authentication: ["mschap2"],
     cryptoBinding: "any",
@@ -118,6 +120,8 @@ profiles:
     port: 8443,
     certificate: "/etc/sstp/server.pem",
     certificateKey: "/etc/sstp/server.key",
+    tls: true,
+    certificateHashFrom: undefined,
     hostName: ["vpn.example.com", "198.18.0.1"],
     authentication: ["mschap2", "pap"],
     cryptoBinding: "sha256-only",
@@ -647,4 +651,31 @@ profiles:
   assert.match(text, /profiles\[1\]\.local-ipv6-interface-id/);
   assert.match(text, /profiles\[2\]\.local-ipv6-interface-id: .*must not be zero/);
   assert.match(text, /profiles\[3\]\.dns-server: .*not an IPv6 address/);
+});
+
+Deno.test("parseServerConfig() takes tls: no with certificate-hash-from (no certificate needed) and refuses it without", () => {
+  const c = parseServerConfig(
+    "sstp-server:\n  tls: no\n  certificate-hash-from: /etc/haproxy/sstp.pem\n  tls-version: only-1.3\n",
+    "sstp.yaml",
+  );
+  assert.equal(c.sstpServer.tls, false);
+  assert.equal(c.sstpServer.certificateHashFrom, "/etc/haproxy/sstp.pem");
+  assert.ok(
+    c.warnings.some((w) => /sstp\.yaml:2: sstp-server\.tls: no: tls-version does nothing/.test(w)),
+    c.warnings.join("\n"),
+  );
+  assert.equal(parseServerConfig(MINIMAL, "sstp.yaml").sstpServer.tls, true);
+  const missing = issuesOf("sstp-server:\n  tls: no\n");
+  assert.deepEqual(missing, [
+    "sstp.yaml:2: sstp-server.certificate-hash-from: is required with tls: no (the PEM certificate " +
+    "the load balancer presents: the SSTP crypto binding is checked against its hashes)",
+  ]);
+  const both = issuesOf(
+    MINIMAL + "  certificate-hash-from: /x.pem\n",
+  );
+  assert.ok(both.some((i) => /certificate-hash-from: applies only with tls: no/.test(i)));
+  const clientCerts = issuesOf(
+    "sstp-server:\n  tls: no\n  certificate-hash-from: /x.pem\n  verify-client-certificate: yes\n  ca: /c.pem\n",
+  );
+  assert.ok(clientCerts.some((i) => /cannot be combined with tls: no/.test(i)));
 });
