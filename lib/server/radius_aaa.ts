@@ -23,6 +23,17 @@ import { ACCT_STATUS } from "../radius/radius_attributes.ts";
 import { type DynamicTarget, RadiusIncoming } from "../radius/radius_incoming.ts";
 import type { RadiusAttribute } from "../radius/radius_packet.ts";
 import type { RemoteCredentials, RemoteVerdict } from "../ppp/auth/remote_auth.ts";
+import { parseRateLimit } from "../config/rate_limit.ts";
+
+/** Why a `Mikrotik-Rate-Limit` text cannot be applied, or undefined. */
+function rateLimitProblem(text: string): string | undefined {
+  try {
+    parseRateLimit(text);
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
 
 /** Stop records kept for resending while RADIUS is unreachable. */
 export const ACCOUNTING_QUEUE_LIMIT = 1000;
@@ -159,12 +170,15 @@ export class RadiusAaa {
     }
     const a = r.authorization;
     if (a.rateLimit !== undefined) {
-      this.#log.info(
-        `"${creds.user}": Mikrotik-Rate-Limit "${a.rateLimit}" is not supported; ignored`,
-      );
-    }
-    if (a.framedRoutes.length > 0) {
-      this.#log.info(`"${creds.user}": Framed-Route is not supported yet; ignored`);
+      const problem = rateLimitProblem(a.rateLimit);
+      if (problem === undefined) {
+        this.#log.info(`"${creds.user}": rate-limit ${a.rateLimit} (Mikrotik-Rate-Limit)`);
+      } else {
+        this.#log.warn(
+          `"${creds.user}": Mikrotik-Rate-Limit "${a.rateLimit}" ignored (${problem}); ` +
+            "the profile's rate-limit applies",
+        );
+      }
     }
     return {
       verdict: {
