@@ -515,13 +515,6 @@ export function parseServerConfig(
     return { ...s, profile };
   });
   checkInterfaces(source, interfaces, new Set(secrets.map((s) => s.name)));
-  if (radius.pppAaa.useRadius && sstpServer.authentication.includes("eap-mschap2")) {
-    warnings.push(
-      `${fileName}:${server.lineOf("authentication")}: sstp-server.authentication: ` +
-        `eap-mschap2 checks local secrets only (EAP is not relayed to RADIUS): users known ` +
-        `only to RADIUS fail with it; list mschap2 for them`,
-    );
-  }
   if (!sstpServer.tls) {
     const unused = TLS_ONLY_KEYS.filter((k) => tlsKeySet(sstpServer, k));
     if (unused.length > 0) {

@@ -504,7 +504,7 @@ Deno.test("parseServerConfig() refuses TLS policies this TLS stack cannot meet",
   assert.equal(ok.sstpServer.pfs, "no");
 });
 
-Deno.test("parseServerConfig() warns that eap-mschap2 does not reach RADIUS", () => {
+Deno.test("parseServerConfig() takes eap-mschap2 with use-radius without a warning (EAP is relayed)", () => {
   const config = parseServerConfig(
     `sstp-server:
   certificate: /etc/sstp/server.pem
@@ -517,12 +517,7 @@ ppp-aaa:
     "sstp.yaml",
   );
   assert.deepEqual(config.sstpServer.authentication, ["mschap2", "eap-mschap2"]);
-  assert.ok(
-    config.warnings.some((w) =>
-      /^sstp\.yaml:3: sstp-server\.authentication: eap-mschap2 checks local secrets only/.test(w)
-    ),
-    config.warnings.join("\n"),
-  );
+  assert.deepEqual(config.warnings, []);
 });
 
 Deno.test("parseServerConfig() reads the issue-13 secret and profile properties", () => {

@@ -333,6 +333,20 @@ export function startSession(
           if (r.authorization !== undefined) session.radius = r.authorization;
           return r.verdict;
         },
+        // EAP hook (RFC 3579): the EAP conversation of a user not in the secrets goes to RADIUS.
+        remoteEap: (identity: string) => {
+          attemptedUser = identity;
+          if (throttle?.isRefused(source, identity, ctx.clock.now())) {
+            // Not sent to RADIUS; fails as a wrong password would.
+            const error = new ProtocolError(
+              "auth",
+              ERROR_CODE.AUTH_FAILED,
+              "Authentication failed: login throttled",
+            );
+            return { respond: () => Promise.resolve({ kind: "failure" as const, error }) };
+          }
+          return aaa.eapConversation(identity, call, (a) => session.radius = a);
+        },
       }
       : {}),
     assignAddresses,
