@@ -111,6 +111,20 @@ Deno.test("sstp serve exits 64 naming the key and line of a missing certificate 
   }
 });
 
+Deno.test("sstp serve exits 64 for tls: no without certificate-hash-from", async () => {
+  const dir = await serverDir("  tls: no", 9);
+  try {
+    const { code, stderr } = await sstp(["serve", "--config", `${dir}/sstp.yaml`]);
+    assert.equal(code, 64, stderr);
+    assert.match(
+      stderr,
+      /sstp\.yaml:6: sstp-server\.certificate-hash-from: is required with tls: no/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("sstp serve exits 71 when its listen address is in use", async () => {
   using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const dir = await serverDir("  certificate: server.pem", taken.addr.port);

@@ -71,6 +71,8 @@ const SERVER_AUDIT: Record<string, Audit> = {
   "sstp-server.proxy-arp-interface": { test: "test/server_proxy_arp_netns_test.ts" },
   "sstp-server.proxy-protocol": { test: "test/scale_out_haproxy_netns_test.ts" },
   "sstp-server.proxy-protocol-from": { test: "test/scale_out_haproxy_netns_test.ts" },
+  "sstp-server.tls": { test: "test/tls_offload_haproxy_netns_test.ts" },
+  "sstp-server.certificate-hash-from": { test: "test/tls_offload_haproxy_netns_test.ts" },
   "sstp-server.link-up-timeout": { test: "test/server_session_test.ts" },
   "sstp-server.crypto-binding": { test: CONFIG_TEST },
   "sstp-server.auth-throttle": { test: "test/server_session_test.ts" },

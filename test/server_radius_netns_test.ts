@@ -5,8 +5,9 @@
  * crypto binding verified with the HLAK built from FreeRADIUS's MPPE keys),
  * a wrong password refused, the Framed-IP-Address from RADIUS handed to the
  * client, accounting Start/Stop with the session's octet counts in
- * FreeRADIUS's detail file, and radclient's Disconnect-Request ending a
- * session.
+ * FreeRADIUS's detail file, radclient's Disconnect-Request ending a
+ * session, and Framed-Route / Framed-MTU / Mikrotik-Rate-Limit applied to
+ * the session's device (and gone with it).
  *
  * @module
  */
@@ -69,6 +70,17 @@ Deno.test({
     users: [
       { name: "rad", password: "rad pass", reply: [`Framed-IP-Address = ${FRAMED_IP}`] },
       { name: "pooled", password: "p00l" },
+      {
+        name: "routed",
+        password: "r0uted",
+        reply: [
+          'Framed-Route = "198.18.77.0/24 0.0.0.0 1"',
+          'Framed-Route = "198.18.78.0/24 0.0.0.0 7"',
+          'Framed-Route = "not-a-route 0.0.0.0 1"',
+          "Framed-MTU = 1300",
+          'Mikrotik-Rate-Limit = "2M/4M"',
+        ],
+      },
     ],
   });
   try {
@@ -199,6 +211,33 @@ radius-incoming:
       }
       assert.match(detail, /Acct-Terminate-Cause = Admin-Reset/);
     });
+
+    await tt.step(
+      "Framed-Route, Framed-MTU and Mikrotik-Rate-Limit apply to the session's device and go with it",
+      async () => {
+        const c = await client(t, "routed", "r0uted", ["mschap2"]);
+        try {
+          await c.linkUp;
+          await serve.waitFor(/up: sstp-routed /);
+          const routes = await t.server.run(["ip", "-4", "route", "show", "dev", "sstp-routed"]);
+          assert.match(routes, /^198\.18\.77\.0\/24 .*metric 1\b/m, routes);
+          assert.match(routes, /^198\.18\.78\.0\/24 .*metric 7\b/m, routes);
+          await serve.waitFor(/Framed-Route "not-a-route 0\.0\.0\.0 1": .*route ignored/);
+          const link = await t.server.run(["ip", "link", "show", "dev", "sstp-routed"]);
+          assert.match(link, /mtu 1300 /, link);
+          await serve.waitFor(/up: sstp-routed .* mtu 1300$/);
+          const qdisc = await t.server.run(["tc", "qdisc", "show", "dev", "sstp-routed"]);
+          // rx/tx as on RouterOS: tx (4M) is what the server sends, shaped on the device.
+          assert.match(qdisc, /tbf .*rate 4Mbit/, qdisc);
+          await serve.waitFor(/"routed": rate-limit 2M\/4M \(Mikrotik-Rate-Limit\)/);
+        } finally {
+          await c.close();
+        }
+        await serve.waitFor(/closed sstp-routed/);
+        const left = await t.server.run(["ip", "-4", "route", "show"]);
+        assert.doesNotMatch(left, /198\.18\.7[78]\.0/, left);
+      },
+    );
   } finally {
     await fr.stop();
   }

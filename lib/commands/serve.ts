@@ -171,6 +171,13 @@ function bannerHost(listen: readonly string[] | undefined): string {
   return "127.0.0.1";
 }
 
+/** What the fingerprint in log lines is of: the served certificate, or the balancer's (`tls: no`). */
+function certificateLabel(s: ServerConfig["sstpServer"]): string {
+  return s.tls
+    ? `certificate ${s.certificate}`
+    : `certificate-hash-from ${s.certificateHashFrom} (TLS offloaded to the load balancer)`;
+}
+
 /**
  * SIGHUP: loads the certificate, key and CA again and hands them to the
  * listener when they changed. Returns what is in use afterwards.
@@ -212,7 +219,8 @@ async function reloadCertificate(
   }
   for (const w of next.warnings) log.warn(`certificate ${s.certificate}: ${w}`);
   log.info(
-    `certificate reloaded: ${next.fingerprint} for new connections; ` +
+    `${s.tls ? "certificate" : "certificate-hash-from"} reloaded: ${next.fingerprint} ` +
+      "for new connections; " +
       `${server.sessions.length} sessions keep theirs`,
   );
   return next;
@@ -261,7 +269,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       }
       tlsFiles = await loadServerTlsFiles(flags.config, s);
       ({ certPem, keyPem, caPem } = tlsFiles);
-      log.info(`certificate ${s.certificate}: ${tlsFiles.fingerprint}`);
+      log.info(`${certificateLabel(s)}: ${tlsFiles.fingerprint}`);
       for (const w of tlsFiles.warnings) log.warn(`certificate ${s.certificate}: ${w}`);
     } else {
       const z = await loadZeroConfig({

@@ -104,6 +104,18 @@ export interface SstpServerConfig {
   /** PEM private key file, when it is not in `certificate`. */
   certificateKey: string | undefined;
   /**
+   * `tls` (default yes). `no`: TLS offload; a load balancer terminates TLS
+   * and the server speaks HTTP and SSTP in cleartext on TCP (listen on a
+   * private address only). Needs `certificate-hash-from`.
+   */
+  tls: boolean;
+  /**
+   * `certificate-hash-from`: PEM file with the balancer's certificate (leaf
+   * first; a key in it is not read); with `tls: no` the crypto binding is
+   * checked against the SHA-1 and SHA-256 hashes of its DER.
+   */
+  certificateHashFrom: string | undefined;
+  /**
    * Names and addresses clients dial; `sstp serve` warns at startup when
    * the certificate covers one of them not (default: the `listen` addresses
    * other than the wildcards).
@@ -229,6 +241,8 @@ const SERVER_KEYS = [
   "port",
   "certificate",
   "certificate-key",
+  "tls",
+  "certificate-hash-from",
   "host-name",
   "authentication",
   "default-profile",
@@ -305,6 +319,7 @@ const FILE_KEYS = [
   ["certificate", "certificate"],
   ["certificate-key", "certificateKey"],
   ["ca", "ca"],
+  ["certificate-hash-from", "certificateHashFrom"],
 ] as const;
 
 function checkFiles(
@@ -325,6 +340,34 @@ function checkFiles(
         `cannot read "${resolved}": ${problem}`,
       );
     }
+  }
+}
+
+/** `sstp-server` keys that only concern our own TLS listener. */
+const TLS_ONLY_KEYS = [
+  "certificate",
+  "certificate-key",
+  "tls-version",
+  "pfs",
+  "ciphers",
+  "force-aes",
+];
+
+/** Whether a TLS-only key differs from its default (so it was set). */
+function tlsKeySet(s: SstpServerConfig, key: string): boolean {
+  switch (key) {
+    case "certificate":
+      return s.certificate !== undefined;
+    case "certificate-key":
+      return s.certificateKey !== undefined;
+    case "tls-version":
+      return s.tlsVersion !== "any";
+    case "pfs":
+      return s.pfs !== DEFAULT_TLS_POLICY.pfs;
+    case "ciphers":
+      return s.ciphers.length > 0;
+    default:
+      return s.forceAes;
   }
 }
 
@@ -472,12 +515,15 @@ export function parseServerConfig(
     return { ...s, profile };
   });
   checkInterfaces(source, interfaces, new Set(secrets.map((s) => s.name)));
-  if (radius.pppAaa.useRadius && sstpServer.authentication.includes("eap-mschap2")) {
-    warnings.push(
-      `${fileName}:${server.lineOf("authentication")}: sstp-server.authentication: ` +
-        `eap-mschap2 checks local secrets only (EAP is not relayed to RADIUS): users known ` +
-        `only to RADIUS fail with it; list mschap2 for them`,
-    );
+  if (!sstpServer.tls) {
+    const unused = TLS_ONLY_KEYS.filter((k) => tlsKeySet(sstpServer, k));
+    if (unused.length > 0) {
+      warnings.push(
+        `${fileName}:${server.lineOf("tls")}: sstp-server.tls: no: ${unused.join(", ")} ` +
+          `do${unused.length === 1 ? "es" : ""} nothing here (the load balancer terminates TLS ` +
+          `and its settings apply)`,
+      );
+    }
   }
   const keyless = sstpServer.authentication.filter((m) => KEYLESS_METHODS.includes(m));
   if (keyless.length > 0) {
@@ -535,6 +581,8 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     port: v("port", parsePort) ?? 443,
     certificate: v("certificate", parseNonEmpty),
     certificateKey: v("certificate-key", parseNonEmpty),
+    tls: v("tls", parseYesNo) ?? true,
+    certificateHashFrom: v("certificate-hash-from", parseNonEmpty),
     hostName: list("host-name", (items) => items.map(parseHostName)),
     authentication: list("authentication", parseAuthentication) ?? ["mschap2"],
     cryptoBinding: v("crypto-binding", (t) => parseChoice(t, CRYPTO_BINDING_POLICIES)) ?? "any",
@@ -605,7 +653,29 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
         "--config (zero-config) for a self-signed certificate made for you",
     );
   }
-  if (config.enabled && !fields.has("certificate")) {
+  if (!config.tls && config.certificateHashFrom === undefined) {
+    source.report(
+      fields.get("tls")?.key,
+      path("certificate-hash-from"),
+      "is required with tls: no (the PEM certificate the load balancer presents: the SSTP " +
+        "crypto binding is checked against its hashes)",
+    );
+  }
+  if (config.tls && config.certificateHashFrom !== undefined) {
+    source.report(
+      fields.get("certificate-hash-from")?.key,
+      path("certificate-hash-from"),
+      "applies only with tls: no (with TLS on, the binding uses the served certificate)",
+    );
+  }
+  if (!config.tls && config.verifyClientCertificate) {
+    source.report(
+      fields.get("verify-client-certificate")?.key,
+      path("verify-client-certificate"),
+      "cannot be combined with tls: no (the load balancer terminates TLS and sees the client certificates)",
+    );
+  }
+  if (config.enabled && config.tls && !fields.has("certificate")) {
     source.report(
       entry?.key,
       path("certificate"),

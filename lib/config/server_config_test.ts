@@ -23,6 +23,8 @@ Deno.test("parseServerConfig() applies RouterOS defaults to a minimal file", () 
     port: 443,
     certificate: "/etc/sstp/server.pem",
     certificateKey: undefined,
+    tls: true,
+    certificateHashFrom: undefined,
     hostName: undefined,
     authentication: ["mschap2"],
     cryptoBinding: "any",
@@ -118,6 +120,8 @@ profiles:
     port: 8443,
     certificate: "/etc/sstp/server.pem",
     certificateKey: "/etc/sstp/server.key",
+    tls: true,
+    certificateHashFrom: undefined,
     hostName: ["vpn.example.com", "198.18.0.1"],
     authentication: ["mschap2", "pap"],
     cryptoBinding: "sha256-only",
@@ -500,7 +504,7 @@ Deno.test("parseServerConfig() refuses TLS policies this TLS stack cannot meet",
   assert.equal(ok.sstpServer.pfs, "no");
 });
 
-Deno.test("parseServerConfig() warns that eap-mschap2 does not reach RADIUS", () => {
+Deno.test("parseServerConfig() takes eap-mschap2 with use-radius without a warning (EAP is relayed)", () => {
   const config = parseServerConfig(
     `sstp-server:
   certificate: /etc/sstp/server.pem
@@ -513,12 +517,7 @@ ppp-aaa:
     "sstp.yaml",
   );
   assert.deepEqual(config.sstpServer.authentication, ["mschap2", "eap-mschap2"]);
-  assert.ok(
-    config.warnings.some((w) =>
-      /^sstp\.yaml:3: sstp-server\.authentication: eap-mschap2 checks local secrets only/.test(w)
-    ),
-    config.warnings.join("\n"),
-  );
+  assert.deepEqual(config.warnings, []);
 });
 
 Deno.test("parseServerConfig() reads the issue-13 secret and profile properties", () => {
@@ -647,4 +646,31 @@ profiles:
   assert.match(text, /profiles\[1\]\.local-ipv6-interface-id/);
   assert.match(text, /profiles\[2\]\.local-ipv6-interface-id: .*must not be zero/);
   assert.match(text, /profiles\[3\]\.dns-server: .*not an IPv6 address/);
+});
+
+Deno.test("parseServerConfig() takes tls: no with certificate-hash-from (no certificate needed) and refuses it without", () => {
+  const c = parseServerConfig(
+    "sstp-server:\n  tls: no\n  certificate-hash-from: /etc/haproxy/sstp.pem\n  tls-version: only-1.3\n",
+    "sstp.yaml",
+  );
+  assert.equal(c.sstpServer.tls, false);
+  assert.equal(c.sstpServer.certificateHashFrom, "/etc/haproxy/sstp.pem");
+  assert.ok(
+    c.warnings.some((w) => /sstp\.yaml:2: sstp-server\.tls: no: tls-version does nothing/.test(w)),
+    c.warnings.join("\n"),
+  );
+  assert.equal(parseServerConfig(MINIMAL, "sstp.yaml").sstpServer.tls, true);
+  const missing = issuesOf("sstp-server:\n  tls: no\n");
+  assert.deepEqual(missing, [
+    "sstp.yaml:2: sstp-server.certificate-hash-from: is required with tls: no (the PEM certificate " +
+    "the load balancer presents: the SSTP crypto binding is checked against its hashes)",
+  ]);
+  const both = issuesOf(
+    MINIMAL + "  certificate-hash-from: /x.pem\n",
+  );
+  assert.ok(both.some((i) => /certificate-hash-from: applies only with tls: no/.test(i)));
+  const clientCerts = issuesOf(
+    "sstp-server:\n  tls: no\n  certificate-hash-from: /x.pem\n  verify-client-certificate: yes\n  ca: /c.pem\n",
+  );
+  assert.ok(clientCerts.some((i) => /cannot be combined with tls: no/.test(i)));
 });

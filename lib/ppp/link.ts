@@ -44,6 +44,7 @@ import type {
 } from "./auth/auth_types.ts";
 import { createAuthAuthenticator, createAuthPeer } from "./auth/create_auth.ts";
 import type { RemoteAuthenticate } from "./auth/remote_auth.ts";
+import type { RemoteEap } from "./auth/eap_relay.ts";
 import type { FlagOptions } from "./lcp/_flag_option.ts";
 import { pickDefined } from "./_pick.ts";
 
@@ -118,6 +119,8 @@ export interface ServerLinkOptions extends LinkCommonOptions {
   lookupPassword: PasswordLookup;
   /** RADIUS hook: asked about users `lookupPassword` does not know. */
   remoteAuthenticate?: RemoteAuthenticate;
+  /** RADIUS hook for EAP: relays the conversation of users `lookupPassword` does not know. */
+  remoteEap?: RemoteEap;
   /** Our name in CHAP challenges. */
   serverName: string;
   /**
@@ -575,6 +578,7 @@ export class PppLink {
         randomBytes: o.randomBytes,
         name: o.serverName,
         ...(o.remoteAuthenticate ? { remote: o.remoteAuthenticate } : {}),
+        ...(o.remoteEap ? { remoteEap: o.remoteEap } : {}),
       });
     }
     return this.#authOutput(this.#auth.start(nowMs), nowMs);

@@ -287,12 +287,39 @@ export function interpretAccessReply(
       "RADIUS accepted an MS-CHAPv2 login without a valid MS-CHAP2-Success",
     );
   }
+  const hlak = mppeHlak(a, secret, requestAuthenticator, "an MS-CHAPv2");
+  if (hlak instanceof ProtocolError) return fail(hlak.code, hlak.message);
+  return {
+    ok: true,
+    authorization,
+    hlak,
+    authenticatorResponse: `S=${text.slice(2, 42).toUpperCase()}`,
+  };
+}
+
+/**
+ * The SSTP HLAK from the MS-MPPE-Recv-Key and MS-MPPE-Send-Key of an
+ * Access-Accept (RFC 2548 2.4.2, 2.4.3, decrypted with the request's
+ * authenticator): the NAS's receive key then its send key, 16 bytes each
+ * (the server's HLAK, MS-SSTP 3.2.5.2.1; for EAP-MSCHAPv2 the first 32
+ * bytes of the MSK, the same keys). An error when either is missing or
+ * short: without them the crypto binding cannot be verified.
+ *
+ * @param what The login kind for messages ("an MS-CHAPv2", "an EAP").
+ */
+export function mppeHlak(
+  a: AttributeList,
+  secret: Uint8Array,
+  requestAuthenticator: Uint8Array,
+  what: string,
+): Uint8Array | ProtocolError {
   const send = a.vendor(VENDOR.MICROSOFT, MS_ATTR.MPPE_SEND_KEY);
   const recv = a.vendor(VENDOR.MICROSOFT, MS_ATTR.MPPE_RECV_KEY);
   if (send === undefined || recv === undefined) {
-    return fail(
+    return new ProtocolError(
+      "radius",
       ERROR_CODE.BAD_ATTRIBUTE,
-      "RADIUS accepted an MS-CHAPv2 login without MS-MPPE-Send-Key and MS-MPPE-Recv-Key: " +
+      `RADIUS accepted ${what} login without MS-MPPE-Send-Key and MS-MPPE-Recv-Key: ` +
         "the SSTP crypto binding cannot be verified",
     );
   }
@@ -302,24 +329,25 @@ export function interpretAccessReply(
     sendKey = decryptMppeKey(send, secret, requestAuthenticator);
     recvKey = decryptMppeKey(recv, secret, requestAuthenticator);
   } catch (e) {
-    if (e instanceof ProtocolError) return fail(ERROR_CODE.BAD_VALUE, e.message);
+    if (e instanceof ProtocolError) return e;
     throw e;
   }
   if (sendKey.length < 16 || recvKey.length < 16) {
-    return fail(
+    return new ProtocolError(
+      "radius",
       ERROR_CODE.BAD_VALUE,
       `RADIUS sent MPPE keys of ${sendKey.length} and ${recvKey.length} bytes; the HLAK needs 16 each`,
     );
   }
-  return {
-    ok: true,
-    authorization,
-    hlak: concatBytes(recvKey.subarray(0, 16), sendKey.subarray(0, 16)),
-    authenticatorResponse: `S=${text.slice(2, 42).toUpperCase()}`,
-  };
+  return concatBytes(recvKey.subarray(0, 16), sendKey.subarray(0, 16));
 }
 
-function readAuthorization(a: AttributeList, replyMessages: string[]): RadiusAuthorization {
+/**
+ * The authorization attributes of an Access-Accept.
+ *
+ * @throws {ProtocolError} When a known attribute is malformed.
+ */
+export function readAuthorization(a: AttributeList, replyMessages: string[]): RadiusAuthorization {
   const seconds = (type: number) => {
     const v = a.integer(type);
     return v === undefined ? undefined : v * 1000;

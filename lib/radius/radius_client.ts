@@ -36,6 +36,11 @@ import {
 } from "./radius_auth.ts";
 import { ATTR, integerAttr } from "./radius_attributes.ts";
 import { observeRequest, type RadiusObserver } from "./radius_observer.ts";
+import {
+  eapAccessRequestAttributes,
+  type EapRadiusReply,
+  interpretEapReply,
+} from "./radius_eap.ts";
 
 /** A verified reply and what it answers. */
 export interface RadiusReply {
@@ -206,6 +211,35 @@ export class RadiusClient {
       return interpretAccessReply(r.reply, method, r.server.secret, r.requestAuthenticator);
     } catch (e) {
       if (e instanceof ProtocolError) return { ok: false, error: e, replyMessages: [] };
+      throw e;
+    }
+  }
+
+  /**
+   * Relays one EAP Response of `user` (RFC 3579) with the State of the
+   * previous Access-Challenge, and interprets the verified reply. A RADIUS
+   * outage is a reject with the `TIMEOUT` error.
+   */
+  async eapRound(
+    user: string,
+    eap: Uint8Array,
+    state: Uint8Array | undefined,
+    call: CallIdentity,
+  ): Promise<EapRadiusReply> {
+    try {
+      const r = await this.request("auth", (server, identifier) => {
+        const requestAuthenticator = crypto.getRandomValues(new Uint8Array(16));
+        const attributes = eapAccessRequestAttributes(user, eap, state, this.#o.nas, call);
+        const bytes = encodeAccessRequest(
+          { code: RADIUS_CODE.ACCESS_REQUEST, identifier, attributes },
+          requestAuthenticator,
+          server.secret,
+        );
+        return { bytes, requestAuthenticator };
+      });
+      return interpretEapReply(r.reply, r.server.secret, r.requestAuthenticator);
+    } catch (e) {
+      if (e instanceof ProtocolError) return { kind: "reject", error: e };
       throw e;
     }
   }

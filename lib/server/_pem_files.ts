@@ -51,6 +51,7 @@ export async function loadServerTlsFiles(
   configFile: string,
   s: SstpServerConfig,
 ): Promise<ServerTlsFiles> {
+  if (!s.tls) return await loadCertificateHashFrom(configFile, s.certificateHashFrom ?? "");
   const hostNames = s.hostName ?? s.listen.filter((a) => a !== "0.0.0.0" && a !== "::");
   const cert = await loadServerCertificate(
     relativeTo(configFile, s.certificate ?? ""),
@@ -75,6 +76,35 @@ export async function loadServerTlsFiles(
     files.caPem = caPem;
   }
   return files;
+}
+
+/**
+ * `tls: no`: the load balancer's certificate from `certificate-hash-from`
+ * (leaf first), whose hashes the crypto binding is checked against. A
+ * private key in the file (HAProxy's `crt` files hold one) is not read; the
+ * result's `keyPem` is empty.
+ *
+ * @throws {TypeError} when the file holds no certificate (exit 64 in `sstp serve`).
+ * @throws {Deno.errors.NotFound} and other read errors.
+ */
+export async function loadCertificateHashFrom(
+  configFile: string,
+  path: string,
+): Promise<ServerTlsFiles> {
+  const text = await Deno.readTextFile(relativeTo(configFile, path));
+  const bundle = splitPemBundle(text);
+  const leaf = bundle.certificates[0];
+  if (leaf === undefined) {
+    throw new TypeError(
+      `Cannot use certificate-hash-from ${path}: the file holds no CERTIFICATE block`,
+    );
+  }
+  return {
+    certPem: bundle.certificates.map((der) => encodePem("CERTIFICATE", der)).join(""),
+    keyPem: "",
+    fingerprint: formatFingerprint(certificateFingerprint(leaf), "sha256"),
+    warnings: [],
+  };
 }
 
 /** `path` relative to the directory of `file` unless absolute. */

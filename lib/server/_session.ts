@@ -39,7 +39,14 @@ import type { SecretBook, SessionAddresses } from "./secrets.ts";
 import type { SessionEntry, SessionRegistry } from "./session_registry.ts";
 import type { LinkSetup } from "./_link_setup.ts";
 import type { RadiusAaa, SessionAccounting } from "./radius_aaa.ts";
-import { radiusAddresses, radiusProfile, terminateCause } from "./radius_session.ts";
+import {
+  framedRoutes,
+  MIN_FRAMED_MTU,
+  radiusAddresses,
+  radiusProfile,
+  terminateCause,
+} from "./radius_session.ts";
+import type { PppRoute } from "../config/ppp_routes.ts";
 import type { RadiusAuthorization } from "../radius/radius_auth.ts";
 import type { AuthThrottle } from "./auth_throttle.ts";
 import { SourceFilter } from "../tunnel/source_filter.ts";
@@ -81,6 +88,8 @@ export interface ServerSession extends SessionEntry {
   acctSessionId?: string;
   /** What the Access-Accept said (addresses, timeouts, rate limit), when RADIUS authenticated the user. */
   radius?: RadiusAuthorization;
+  /** Framed-Route routes of the Access-Accept, added through the session's device. */
+  radiusRoutes?: PppRoute[];
   /** Sends Interim-Update and Stop for this session, when RADIUS accounting is on. */
   accounting?: SessionAccounting;
   /** IPv6 (IPV6CP Opened): the client's link-local and the /64 routed to it. */
@@ -266,6 +275,19 @@ export function startSession(
     log.info(
       `RADIUS user "${user}": address ${addresses.peerAddress} (local ${addresses.localAddress})`,
     );
+    const framed = framedRoutes(a.framedRoutes, addresses.peerAddress);
+    for (const p of framed.problems) log.warn(`RADIUS user "${user}": ${p}; route ignored`);
+    if (framed.routes.length > 0) session.radiusRoutes = framed.routes;
+    if (a.framedMtu !== undefined) {
+      if (a.framedMtu < MIN_FRAMED_MTU) {
+        log.warn(
+          `RADIUS user "${user}": Framed-MTU ${a.framedMtu} is below ${MIN_FRAMED_MTU}; ignored`,
+        );
+      } else {
+        engine.limitMtu(a.framedMtu);
+        log.info(`RADIUS user "${user}": Framed-MTU ${a.framedMtu} caps the interface MTU`);
+      }
+    }
     const [dns1, dns2] = addresses.dns;
     return {
       localAddress: addresses.localAddress,
@@ -311,6 +333,20 @@ export function startSession(
           if (r.authorization !== undefined) session.radius = r.authorization;
           return r.verdict;
         },
+        // EAP hook (RFC 3579): the EAP conversation of a user not in the secrets goes to RADIUS.
+        remoteEap: (identity: string) => {
+          attemptedUser = identity;
+          if (throttle?.isRefused(source, identity, ctx.clock.now())) {
+            // Not sent to RADIUS; fails as a wrong password would.
+            const error = new ProtocolError(
+              "auth",
+              ERROR_CODE.AUTH_FAILED,
+              "Authentication failed: login throttled",
+            );
+            return { respond: () => Promise.resolve({ kind: "failure" as const, error }) };
+          }
+          return aaa.eapConversation(identity, call, (a) => session.radius = a);
+        },
       }
       : {}),
     assignAddresses,
@@ -353,7 +389,8 @@ export function startSession(
       name: tun.name,
       localAddress: ip.localAddress,
       peerAddress: ip.peerAddress,
-      routes: secret?.routes ?? [],
+      // Both name the device: the kernel removes them with it at the session's end.
+      routes: [...(secret?.routes ?? []), ...(session.radiusRoutes ?? [])],
     }, log);
     const profile = session.profile;
     if (profile?.rateLimit !== undefined && profile.rateLimit.tx.rate > 0) {
@@ -446,7 +483,10 @@ export function startSession(
     get sourceFilter() {
       const peer = session.addresses?.peerAddress;
       if (peer === undefined) return undefined;
-      const routes = ctx.secrets().find(session.user ?? "")?.secret.routes ?? [];
+      const routes = [
+        ...(ctx.secrets().find(session.user ?? "")?.secret.routes ?? []),
+        ...(session.radiusRoutes ?? []),
+      ];
       return new SourceFilter(peer, routes.map((r) => r.dst));
     },
     // Read at link-up: the upload half of the profile's `rate-limit`, policed per packet.

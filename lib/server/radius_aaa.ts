@@ -24,6 +24,18 @@ import { ACCT_STATUS } from "../radius/radius_attributes.ts";
 import { type DynamicTarget, RadiusIncoming } from "../radius/radius_incoming.ts";
 import type { RadiusAttribute } from "../radius/radius_packet.ts";
 import type { RemoteCredentials, RemoteVerdict } from "../ppp/auth/remote_auth.ts";
+import type { RemoteEapConversation } from "../ppp/auth/eap_relay.ts";
+import { parseRateLimit } from "../config/rate_limit.ts";
+
+/** Why a `Mikrotik-Rate-Limit` text cannot be applied, or undefined. */
+function rateLimitProblem(text: string): string | undefined {
+  try {
+    parseRateLimit(text);
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
 
 /** Stop records kept for resending while RADIUS is unreachable. */
 export const ACCOUNTING_QUEUE_LIMIT = 1000;
@@ -162,14 +174,7 @@ export class RadiusAaa {
       };
     }
     const a = r.authorization;
-    if (a.rateLimit !== undefined) {
-      this.#log.info(
-        `"${creds.user}": Mikrotik-Rate-Limit "${a.rateLimit}" is not supported; ignored`,
-      );
-    }
-    if (a.framedRoutes.length > 0) {
-      this.#log.info(`"${creds.user}": Framed-Route is not supported yet; ignored`);
-    }
+    this.#noteRateLimit(creds.user, a);
     return {
       verdict: {
         ok: true,
@@ -181,6 +186,50 @@ export class RadiusAaa {
       },
       authorization: a,
     };
+  }
+
+  /**
+   * Relays the EAP conversation of `identity` (RFC 3579), keeping the
+   * State between rounds; `onAccept` gets the Access-Accept's authorization.
+   */
+  eapConversation(
+    identity: string,
+    call: CallIdentity,
+    onAccept: (authorization: RadiusAuthorization) => void,
+  ): RemoteEapConversation {
+    let state: Uint8Array | undefined;
+    return {
+      respond: async (eap) => {
+        const r = await this.#client.eapRound(identity, eap, state, call);
+        const forward = r.kind !== "challenge" && r.eap !== undefined ? { eap: r.eap } : {};
+        switch (r.kind) {
+          case "challenge":
+            state = r.state;
+            return { kind: "request", eap: r.eap };
+          case "reject":
+            this.#log.info(`EAP login "${identity}" refused: ${r.error.message}`);
+            return { kind: "failure", error: r.error, ...forward };
+          case "accept":
+            this.#noteRateLimit(identity, r.authorization);
+            onAccept(r.authorization);
+            return { kind: "success", hlak: r.hlak, ...forward };
+        }
+      },
+    };
+  }
+
+  /** Logs whether a Mikrotik-Rate-Limit applies (the profile takes it) or is ignored. */
+  #noteRateLimit(user: string, a: RadiusAuthorization): void {
+    if (a.rateLimit === undefined) return;
+    const problem = rateLimitProblem(a.rateLimit);
+    if (problem === undefined) {
+      this.#log.info(`"${user}": rate-limit ${a.rateLimit} (Mikrotik-Rate-Limit)`);
+    } else {
+      this.#log.warn(
+        `"${user}": Mikrotik-Rate-Limit "${a.rateLimit}" ignored (${problem}); ` +
+          "the profile's rate-limit applies",
+      );
+    }
   }
 
   #send(attributes: RadiusAttribute[], keep: boolean): void {

@@ -3,11 +3,21 @@
  * Access-Accept (Framed-IP-Address claimed, or Framed-Pool allocated, else
  * the default profile's remote-address), its profile (the default profile
  * with Session-Timeout and Idle-Timeout from RADIUS), and the
- * Acct-Terminate-Cause for how it ended.
+ * Acct-Terminate-Cause for how it ended; the Framed-Route routes and the
+ * Framed-MTU cap.
  *
  * @module
  */
 import { parseRateLimit } from "../config/rate_limit.ts";
+import type { PppRoute } from "../config/ppp_routes.ts";
+import {
+  cidrToRange,
+  formatIpv4,
+  formatIpv4Cidr,
+  hasHostBits,
+  parseIpv4,
+  parseIpv4Cidr,
+} from "../ip.ts";
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
 import type { AddressSource, PppProfile } from "../config/server_config.ts";
 import type { RadiusAuthorization } from "../radius/radius_auth.ts";
@@ -113,3 +123,57 @@ export function terminateCause(endReason: string | undefined, isShutdown: boolea
   if (r !== "") return TERMINATE_CAUSE.ADMIN_RESET;
   return TERMINATE_CAUSE.USER_REQUEST;
 }
+
+/**
+ * Reads the Framed-Route texts of an Access-Accept (RFC 2865 5.22): a
+ * destination prefix (`198.18.5.0/24`; a bare address is a /32), a space,
+ * a gateway and optionally metrics (the first is the distance). Gateway
+ * `0.0.0.0`, or the session's own address, means "the user's address":
+ * the route goes into the session's device. Another gateway cannot be
+ * reached over a point-to-point link either, so it is routed the same way
+ * (as RouterOS routes without gateway). Routes that do not parse are
+ * returned as `problems` (the login goes on without them).
+ */
+export function framedRoutes(
+  texts: readonly string[],
+  peerAddress: string,
+): { routes: PppRoute[]; problems: string[] } {
+  const routes: PppRoute[] = [];
+  const problems: string[] = [];
+  for (const text of texts) {
+    const [dstText = "", gatewayText, metricText] = text.trim().split(/\s+/);
+    const cidr = parseIpv4Cidr(dstText);
+    if (cidr === undefined) {
+      problems.push(`Framed-Route "${text}": "${dstText}" is not an IPv4 prefix`);
+      continue;
+    }
+    if (hasHostBits(cidr)) {
+      const network = formatIpv4Cidr({ ...cidr, address: cidrToRange(cidr).first });
+      problems.push(
+        `Framed-Route "${text}": "${dstText}" has host bits set (the prefix is ${network})`,
+      );
+      continue;
+    }
+    const gateway = gatewayText === undefined ? undefined : parseIpv4(gatewayText);
+    if (gatewayText !== undefined && gateway === undefined) {
+      problems.push(`Framed-Route "${text}": "${gatewayText}" is not a gateway address`);
+      continue;
+    }
+    const metric = metricText === undefined ? 1 : Number(metricText);
+    if (!Number.isInteger(metric) || metric < 0 || metric > 0xffffffff) {
+      problems.push(`Framed-Route "${text}": "${metricText}" is not a metric`);
+      continue;
+    }
+    const gw = gateway === undefined ? undefined : formatIpv4(gateway);
+    routes.push({
+      dst: formatIpv4Cidr(cidr),
+      gateway: gw === undefined || gw === "0.0.0.0" || gw === peerAddress ? undefined : gw,
+      // A metric of 0 is valid in RADIUS; the kernel's route priority starts at 0 too.
+      distance: metric,
+    });
+  }
+  return { routes, problems };
+}
+
+/** Smallest Framed-MTU applied: the IPv4 minimum (RFC 791). */
+export const MIN_FRAMED_MTU = 68;

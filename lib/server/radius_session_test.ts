@@ -4,7 +4,7 @@ import type { PppProfile } from "../config/server_config.ts";
 import type { RadiusAuthorization } from "../radius/radius_auth.ts";
 import { TERMINATE_CAUSE } from "../radius/radius_attributes.ts";
 import { AddressPools } from "./address_pool.ts";
-import { radiusAddresses, radiusProfile, terminateCause } from "./radius_session.ts";
+import { framedRoutes, radiusAddresses, radiusProfile, terminateCause } from "./radius_session.ts";
 
 const PROFILE: PppProfile = {
   name: "default",
@@ -78,4 +78,29 @@ Deno.test("RADIUS Mikrotik-Rate-Limit replaces the profile's rate-limit; a malfo
   assert.equal(limited.rateLimit?.tx.rate, 10_000_000);
   assert.equal(limited.rateLimitText, "2M/10M");
   assert.equal(radiusProfile(PROFILE, { ...AUTH, rateLimit: "fast" }).rateLimit, undefined);
+});
+
+Deno.test("framedRoutes() reads RFC 2865 5.22 texts: 0.0.0.0 and the session address mean the device", () => {
+  const r = framedRoutes(
+    [
+      "198.18.5.0/24 0.0.0.0 1",
+      "198.18.6.0/24 198.19.0.10 3 9",
+      "198.18.9.9 198.18.1.2",
+      "198.18.7.0/16 0.0.0.0 1",
+      "fe80::/64 :: 1",
+      "198.18.8.0/24 gw 1",
+      "198.18.8.0/24 0.0.0.0 -1",
+    ],
+    "198.19.0.10",
+  );
+  assert.deepEqual(r.routes, [
+    { dst: "198.18.5.0/24", gateway: undefined, distance: 1 },
+    { dst: "198.18.6.0/24", gateway: undefined, distance: 3 },
+    { dst: "198.18.9.9/32", gateway: "198.18.1.2", distance: 1 },
+  ]);
+  assert.equal(r.problems.length, 4);
+  assert.match(r.problems[0]!, /host bits set \(the prefix is 198\.18\.0\.0\/16\)/);
+  assert.match(r.problems[1]!, /"fe80::\/64" is not an IPv4 prefix/);
+  assert.match(r.problems[2]!, /"gw" is not a gateway address/);
+  assert.match(r.problems[3]!, /"-1" is not a metric/);
 });

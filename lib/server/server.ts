@@ -53,6 +53,7 @@ import { SessionRegistry } from "./session_registry.ts";
 import { type ServerSession, type SessionContext, startSession } from "./_session.ts";
 import { RadiusAaa } from "./radius_aaa.ts";
 import { listenProxyTls } from "../transport/proxy_tls_listener.ts";
+import { listenPlainTcp } from "../transport/plain_tcp_listener.ts";
 import { sessionsTarget } from "./radius_target.ts";
 import { authThrottleFor, type AuthThrottleObserver } from "./auth_throttle.ts";
 import type { RadiusObserver } from "../radius/radius_observer.ts";
@@ -298,7 +299,9 @@ export class SstpServer {
     };
     const wildcard = s.listen.length === 2 && s.listen.includes("0.0.0.0") &&
       s.listen.includes("::");
-    if (s.proxyProtocol !== "no") {
+    if (!s.tls) {
+      this.#listener = await this.#listenOffloaded(wildcard);
+    } else if (s.proxyProtocol !== "no") {
       // PROXY protocol hook: behind a load balancer, the header names the real client.
       const proxied = {
         ...common,
@@ -332,6 +335,42 @@ export class SstpServer {
     );
     this.#acceptLoop = this.#accept();
     this.#sweep = setInterval(() => this.#sweepTimeouts(), this.#o.sweepIntervalMs ?? 1000);
+  }
+
+  /**
+   * TLS offload hook (`tls: no`): plain TCP behind a TLS-terminating
+   * balancer; `certPem` is the balancer's certificate (`certificate-hash-from`).
+   */
+  async #listenOffloaded(wildcard: boolean) {
+    const s = this.#config.sstpServer;
+    const options = {
+      port: s.port,
+      certPem: this.#o.certPem,
+      handshakeTimeoutMs: this.#o.handshakeTimeoutMs ?? DEFAULTS.handshakeMs,
+      maxHandshakes: s.maxHandshakes,
+      clock: this.#clock,
+      logger: this.#log,
+      ...(s.proxyProtocol === "no" ? {} : {
+        proxy: {
+          mode: s.proxyProtocol === "yes" ? "any" as const : s.proxyProtocol,
+          trusted: s.proxyProtocolFrom,
+        },
+      }),
+    };
+    let listener: TlsListener;
+    try {
+      listener = await listenPlainTcp({ ...options, hostname: wildcard ? ["::"] : s.listen });
+    } catch (e) {
+      if (!wildcard) throw e;
+      listener = await listenPlainTcp({ ...options, hostname: ["0.0.0.0"] });
+    }
+    const where = listener.addrs.map((a) => `${a.hostname}:${a.port}`).join(", ");
+    this.#log.warn(
+      `tls: no: SSTP is served WITHOUT TLS (cleartext HTTP and PPP) on ${where}; only the ` +
+        "TLS-terminating load balancer may reach it: listen on a private address" +
+        (wildcard ? " (listening on every address now)" : ""),
+    );
+    return listener;
   }
 
   async #accept(): Promise<void> {

@@ -1,5 +1,6 @@
 /**
- * Adapts a connected `node:tls` `TLSSocket` to a {@linkcode ByteDuplex} with a
+ * Adapts a connected `node:tls` `TLSSocket` (or a plain `node:net` socket, for
+ * TLS offload) to a {@linkcode ByteDuplex} with a
  * {@linkcode DirectLane}.
  *
  * Reads: `data` events fill a small queue of our own (the socket pauses at
@@ -16,6 +17,7 @@
  * @module
  */
 
+import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { ByteDuplex, DirectLane, TransportAddr, TransportInfo } from "../duplex.ts";
 
@@ -30,7 +32,7 @@ import type { ByteDuplex, DirectLane, TransportAddr, TransportInfo } from "../du
 const READ_QUEUE_BYTES = 4 * 1024 * 1024;
 
 /** Wraps `socket`; the socket must already be connected and secure. */
-export function nodeSocketDuplex(socket: TLSSocket, info: TransportInfo): ByteDuplex {
+export function nodeSocketDuplex(socket: Socket, info: TransportInfo): ByteDuplex {
   const closed = new Promise<void>((resolve) => {
     if (socket.destroyed && socket.closed) resolve();
     else socket.once("close", () => resolve());

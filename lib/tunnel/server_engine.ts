@@ -11,6 +11,7 @@ import { SstpServerStateMachine } from "../sstp/server_state.ts";
 import { type AddressAssignment, PppLink } from "../ppp/link.ts";
 import type { AuthMethod, PasswordLookup, RandomBytes } from "../ppp/auth/auth_types.ts";
 import type { RemoteAuthenticate } from "../ppp/auth/remote_auth.ts";
+import type { RemoteEap } from "../ppp/auth/eap_relay.ts";
 import type { ProtocolError } from "../errors.ts";
 import { SessionEngine } from "./session_engine.ts";
 import type { FlagOptions } from "../ppp/lcp/_flag_option.ts";
@@ -26,6 +27,8 @@ export interface ServerEngineOptions {
   lookupPassword: PasswordLookup;
   /** RADIUS hook: asked about users `lookupPassword` does not know (`ppp-aaa use-radius`). */
   remoteAuthenticate?: RemoteAuthenticate;
+  /** RADIUS hook for EAP (RFC 3579): relays EAP of users `lookupPassword` does not know. */
+  remoteEap?: RemoteEap;
   /** Addresses for an authenticated user, or why not. */
   assignAddresses(user: string): AddressAssignment | ProtocolError;
   /** Our name in CHAP challenges. */
@@ -80,6 +83,7 @@ export function createServerEngine(options: ServerEngineOptions): SessionEngine 
     authenticateWith: options.authentication,
     lookupPassword: options.lookupPassword,
     ...(options.remoteAuthenticate ? { remoteAuthenticate: options.remoteAuthenticate } : {}),
+    ...(options.remoteEap ? { remoteEap: options.remoteEap } : {}),
     serverName: options.serverName,
     assignAddresses: options.assignAddresses,
     randomBytes: options.randomBytes,

@@ -92,6 +92,8 @@ export class SessionEngine implements TunnelEngine {
   readonly #link: PppLink;
   readonly #log: Logger;
   readonly #maxMtu: number;
+  /** A cap learnt after LCP (RADIUS Framed-MTU), applied to the interface MTU. */
+  #mtuLimit = Infinity;
   readonly #linkUpMs: number | undefined;
   readonly #serverAddress: string | undefined;
   readonly #onAuthFailure: ((error: ProtocolError) => void) | undefined;
@@ -161,9 +163,19 @@ export class SessionEngine implements TunnelEngine {
   get mtu(): number {
     const l = this.#link.lcp;
     if (l.localMrru !== undefined && l.peerMrru !== undefined) {
-      return Math.min(l.localMrru, l.peerMrru);
+      return Math.min(l.localMrru, l.peerMrru, this.#mtuLimit);
     }
-    return this.#linkMtu;
+    return Math.min(this.#linkMtu, this.#mtuLimit);
+  }
+
+  /**
+   * Caps the interface MTU below what LCP negotiated (RADIUS Framed-MTU,
+   * known only after authentication, when LCP is already Opened; pppd and
+   * accel-ppp apply it the same way, to the interface). Takes effect at
+   * link-up: the device's MTU and the TCP MSS clamp follow it.
+   */
+  limitMtu(mtu: number): void {
+    this.#mtuLimit = Math.min(this.#mtuLimit, mtu);
   }
 
   /** The largest frame information field both sides carry without MP. */

@@ -1,7 +1,7 @@
 /**
  * Starts Debian's FreeRADIUS 3 in the foreground with a configuration
  * generated in a temporary directory: PAP, CHAP and MS-CHAP (with MPPE
- * keys) against a `users` file, accounting into a `detail` file. It listens
+ * keys), and on request EAP-MSCHAPv2, against a `users` file, accounting into a `detail` file. It listens
  * only on the address given (loopback or an address inside a test
  * namespace) on random ports.
  *
@@ -27,6 +27,11 @@ export interface FreeRadiusOptions {
   users: RadiusTestUser[];
   /** Run inside this namespace (`ip netns exec`). */
   netns?: string;
+  /**
+   * Also authenticate EAP (RFC 3579): the eap module with EAP-MSCHAPv2 as its
+   * default type, against the same users.
+   */
+  eap?: boolean;
 }
 
 /** A running FreeRADIUS. */
@@ -120,7 +125,20 @@ modules {
   }
   files {
     filename = ${dir}/users
-  }
+  }${
+      o.eap
+        ? `
+  eap {
+    default_eap_type = mschapv2
+    timer_expire = 60
+    ignore_unknown_eap_types = no
+    max_sessions = 256
+    mschapv2 {
+      send_error = no
+    }
+  }`
+        : ""
+    }
   detail {
     filename = ${dir}/detail
     permissions = 0600
@@ -141,7 +159,14 @@ server default {
   }
   authorize {
     chap
-    mschap
+    mschap${
+      o.eap
+        ? `
+    eap {
+      ok = return
+    }`
+        : ""
+    }
     files
     pap
   }
@@ -154,6 +179,13 @@ server default {
     }
     Auth-Type MS-CHAP {
       mschap
+    }${
+      o.eap
+        ? `
+    Auth-Type EAP {
+      eap
+    }`
+        : ""
     }
   }
   preacct {

@@ -26,6 +26,7 @@ import { msChapV1AuthenticatorAlgorithm, msChapV1PeerAlgorithm } from "./mschap_
 import { msChapV2AuthenticatorAlgorithm, msChapV2PeerAlgorithm } from "./mschap_v2.ts";
 import { type RemoteAuthenticate, RemoteFallbackAuthenticator } from "./remote_auth.ts";
 import { EapAuthenticator, EapPeer } from "./eap.ts";
+import { EapRelayAuthenticator, type RemoteEap } from "./eap_relay.ts";
 import type { ChapAuthenticatorAlgorithm } from "./chap.ts";
 import { rejectionDetail } from "./_credentials.ts";
 import { quotePeerText } from "../../peer_text.ts";
@@ -51,6 +52,8 @@ export interface AuthAuthenticatorOptions {
   name: string;
   /** Asked about users `lookupPassword` does not know (RADIUS); local secrets come first. */
   remote?: RemoteAuthenticate;
+  /** EAP of users `lookupPassword` does not know is relayed to it (RADIUS, RFC 3579). */
+  remoteEap?: RemoteEap;
 }
 
 /**
@@ -107,9 +110,16 @@ export function createAuthAuthenticator(
       lookupPassword: options.lookupPassword,
       randomBytes: options.randomBytes,
     });
+    const eapOptions = { name: options.name, randomBytes: options.randomBytes };
+    if (options.remoteEap !== undefined) {
+      return new EapRelayAuthenticator(new EapAuthenticator(algorithm, eapOptions), {
+        lookupPassword: options.lookupPassword,
+        remote: options.remoteEap,
+      });
+    }
     return new EapAuthenticator(
       remote === undefined ? algorithm : localUsersOnly(algorithm),
-      { name: options.name, randomBytes: options.randomBytes },
+      eapOptions,
     );
   }
   const local = createLocalAuthenticator(method, options);
@@ -124,10 +134,9 @@ export function createAuthAuthenticator(
 }
 
 /**
- * EAP-MSCHAPv2 checks local secrets only: a RADIUS server would need the EAP
- * conversation relayed in EAP-Message attributes (RFC 3579), which is not
- * done here. A user unknown locally still fails as a wrong password would
- * toward the peer, but the log says why.
+ * EAP-MSCHAPv2 without `remoteEap` checks local secrets only (a RADIUS
+ * service for PAP/CHAP without the EAP relay): a user unknown locally fails
+ * as a wrong password would toward the peer, but the log says why.
  */
 function localUsersOnly(algorithm: ChapAuthenticatorAlgorithm): ChapAuthenticatorAlgorithm {
   const unknownUser = rejectionDetail({ user: "", password: "", isKnown: false });

@@ -76,7 +76,7 @@ const encoder = new TextEncoder();
 
 /** Options of {@linkcode RemoteFallbackAuthenticator}. */
 export interface RemoteFallbackOptions {
-  /** PAP or a CHAP method (EAP is not relayed to the remote service). */
+  /** PAP or a CHAP method (EAP goes through `eap_relay.ts`). */
   method: Exclude<AuthMethod, "eap-mschap2">;
   /** Local secrets: a user it knows is checked locally, any other goes to `remote`. */
   lookupPassword: PasswordLookup;
