@@ -3,6 +3,8 @@
  * Connect time only: `sstp serve` zero-config in namespace A, then N
  * `sstp connect` processes in namespace B, one after another. Prints each
  * connect's spawn → ` up:` and first log line → ` up:` times, the medians,
+ * the client's CPU time (user + system, all threads) from spawn to ` up:`,
+ * which a busy machine inflates far less than the wall-clock figures,
  * and (with `--trace`) every client log line of the median connect with its
  * offset from spawn, which is the per-phase profile.
  *
@@ -22,7 +24,7 @@ import { parseArgs } from "node:util";
 import { createNetnsPair } from "./netns_pair.ts";
 import { sstpConnectArgs, SstpServer } from "./sstp.ts";
 import { SSTP_DENO_RUN_FLAGS } from "../lib/runtime_flags.ts";
-import { BenchProcess } from "./process.ts";
+import { BenchProcess, CLOCK_TICKS_PER_SECOND, cpuTicks } from "./process.ts";
 import { installSignalCleanup, runCleanups } from "./cleanup.ts";
 import { median } from "./stats.ts";
 
@@ -43,7 +45,7 @@ async function connectOnce(
   netns: string,
   server: SstpServer,
   n: number,
-): Promise<{ totalMs: number; handshakeMs: number; trace: string[] }> {
+): Promise<{ totalMs: number; handshakeMs: number; cpuMs: number; trace: string[] }> {
   const proc = new BenchProcess([
     Deno.execPath(),
     "run",
@@ -54,7 +56,10 @@ async function connectOnce(
   ], { netns, env: { SSTP_PASSWORD: server.password } });
   try {
     const up = await proc.waitFor(/ up: /, 30_000);
+    // `ip netns exec` execs the program: the PID is the client's own.
+    const cpuMs = cpuTicks(proc.pid) * 1000 / CLOCK_TICKS_PER_SECOND;
     return {
+      cpuMs,
       totalMs: up.atMs - proc.startedAtMs,
       handshakeMs: up.atMs - proc.lines[0]!.atMs,
       trace: proc.lines.map((l) =>
@@ -72,6 +77,7 @@ const pair = await createNetnsPair({ prefix: "sstp-ct" });
 const results = trees.map(() => ({
   totals: [] as number[],
   handshakes: [] as number[],
+  cpus: [] as number[],
   traces: [] as string[][],
 }));
 try {
@@ -83,10 +89,11 @@ try {
         const r = results[t]!;
         r.totals.push(c.totalMs);
         r.handshakes.push(c.handshakeMs);
+        r.cpus.push(c.cpuMs);
         r.traces.push(c.trace);
         console.log(
           `connect ${i}/${connects} ${tree}: spawn→up ${c.totalMs.toFixed(1)} ms, ` +
-            `first log→up ${c.handshakeMs.toFixed(1)} ms`,
+            `first log→up ${c.handshakeMs.toFixed(1)} ms, CPU ${c.cpuMs.toFixed(0)} ms`,
         );
       }
     }
@@ -98,13 +105,13 @@ try {
   await runCleanups();
 }
 for (const [t, tree] of trees.entries()) {
-  const { totals, handshakes, traces } = results[t]!;
+  const { totals, handshakes, cpus, traces } = results[t]!;
   console.log(
     `${tree}: median spawn→up ${median(totals).toFixed(1)} ms, first log→up ${
       median(handshakes).toFixed(1)
-    } ms (n=${totals.length}, min ${Math.min(...totals).toFixed(1)}, max ${
-      Math.max(...totals).toFixed(1)
-    })`,
+    } ms, CPU spawn→up ${median(cpus).toFixed(0)} ms (n=${totals.length}, min ${
+      Math.min(...totals).toFixed(1)
+    }, max ${Math.max(...totals).toFixed(1)})`,
   );
   if (values.trace) {
     const order = totals.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);

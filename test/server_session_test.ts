@@ -426,7 +426,7 @@ secrets:
   assert.equal(refused.session.user, undefined, "blocked: never authenticated");
 });
 
-Deno.test("rate-limit: download shaped through the tc seam, upload policed by the runner hook", async () => {
+Deno.test("rate-limit: download shaped through the tc seam, upload policed by the data plane", async () => {
   const commands: string[][] = [];
   const tool = (argv: readonly string[]) => {
     commands.push([...argv]);

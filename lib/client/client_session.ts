@@ -38,12 +38,13 @@ import {
   type RouteSpec,
 } from "../net/net_config.ts";
 import type { NetStateFile } from "./net_state.ts";
-import { joinBridge } from "../net/bridge_port.ts";
+import type * as BridgePort from "../net/bridge_port.ts";
 import { planTunnelRoutes, SPLIT_DEFAULT_IPV4, SPLIT_DEFAULT_IPV6 } from "./tunnel_routes.ts";
 import { asError, ERROR_CODE, ProtocolError } from "../errors.ts";
 import { parseFingerprint } from "../cert/fingerprint.ts";
-import { type ClientIpv6Info, startClientIpv6 } from "./client_ipv6.ts";
 import { randomDuid } from "./client_dhcpv6_pd.ts";
+import type * as ClientIpv6 from "./client_ipv6.ts";
+import type { ClientIpv6Info } from "./client_ipv6.ts";
 
 /** Live information about a session, for `sstp status`. */
 export interface ClientSessionInfo {
@@ -376,11 +377,20 @@ export async function runClientSession(
         const bridge = o.bridge;
         if (bridge === undefined) throw new Error("BCP opened without a configured bridge");
         tap = deps.platform.openTun({ name: "sstp-brc%d", txQueueLen: 5000, mode: "tap" });
+        // Bridging code loads only for a session that opens BCP (start-up of `sstp connect`).
+        const { joinBridge } = await import(
+          new URL("../net/bridge_port.ts", import.meta.url).href
+        ) as typeof BridgePort;
         await joinBridge(net, tap.name, { bridge });
         log.info(`bridge: ${tap.name} joined ${bridge}`);
         return tap;
       },
       onIpv6Up: async (ip6, tunDevice, send) => {
+        // The IPv6 code (SLAAC, NDP, packet parsing) loads only for a session
+        // that opens IPV6CP: it is not on the start-up path of `sstp connect`.
+        const { startClientIpv6 } = await import(
+          new URL("./client_ipv6.ts", import.meta.url).href
+        ) as typeof ClientIpv6;
         const service = await startClientIpv6({
           ip6,
           tunName: tunDevice.name,

@@ -15,9 +15,10 @@ import { isAuthError } from "../tunnel/session_engine.ts";
 import { TLS_POLICY_DETAIL } from "../transport/tls_policy.ts";
 import { recoverNetState } from "./net_state.ts";
 import { type NetChangeRecord, NetConfig } from "../net/net_config.ts";
-import { engageKillSwitch } from "./kill_switch.ts";
+import type * as KillSwitch from "./kill_switch.ts";
 import { systemClock } from "../clock.ts";
-import { DemandTun } from "./demand_tun.ts";
+import type * as DemandTunModule from "./demand_tun.ts";
+import type { DemandTun } from "./demand_tun.ts";
 import { SPLIT_DEFAULT_IPV4 } from "./tunnel_routes.ts";
 import {
   type ClientSessionDeps,
@@ -150,6 +151,10 @@ export class SstpClient {
           this.#log.info("kill switch lifted");
         });
         const hop = this.#o.httpProxy?.host ?? this.#o.connectTo.host;
+        // Loaded only when configured: not on the start-up path of `sstp connect`.
+        const { engageKillSwitch } = await import(
+          new URL("./kill_switch.ts", import.meta.url).href
+        ) as typeof KillSwitch;
         await engageKillSwitch(
           killSwitch,
           hop,
@@ -195,6 +200,10 @@ export class SstpClient {
   async #openDemandLink(standby: NetConfig): Promise<DemandLink & { tun: DemandTun }> {
     const o = this.#o;
     const { local, peer } = o.demandAddress;
+    // Loaded only when configured: not on the start-up path of `sstp connect`.
+    const { DemandTun } = await import(
+      new URL("./demand_tun.ts", import.meta.url).href
+    ) as typeof DemandTunModule;
     const device = this.#deps.platform.openTun({
       name: o.name,
       mtu: o.maxMtu,

@@ -190,9 +190,18 @@ export class OutputQueue {
       this.#overflow("data", this.#pendingBytes + bytes.length, "maxBytes");
       return false;
     }
+    this.stats.dataPackets += packets;
+    if (
+      !this.#writing && this.#control.length === 0 && this.#dataHead === this.#data.length &&
+      bytes.length <= MAX_WRITE_BYTES
+    ) {
+      // Idle queue (the latency-bound case: a ping, a lone ACK): write at
+      // once, without queueing and taking the buffer back out.
+      this.#writeNow(bytes);
+      return true;
+    }
     this.#data.push(bytes);
     this.#pendingBytes += bytes.length;
-    this.stats.dataPackets += packets;
     this.#kick();
     return true;
   }
@@ -310,6 +319,23 @@ export class OutputQueue {
     }
     this.#writing = false;
     this.#wake();
+  }
+
+  /** `#pump` for one buffer that was never queued (the queue is idle and empty). */
+  #writeNow(chunk: Uint8Array): void {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.#write(chunk);
+    } catch (e) {
+      return this.#fail(e);
+    }
+    this.stats.writes++;
+    this.stats.bytes += chunk.length;
+    if (pending === undefined) return;
+    // The transport holds the buffer until the promise settles: the queue is
+    // busy until then, as in `#pump`.
+    this.#writing = true;
+    pending.then(() => this.#pump(), (e) => this.#fail(e));
   }
 
   /** Turns pressure off at the low-water mark (control: once all control is taken). */

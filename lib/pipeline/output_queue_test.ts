@@ -36,6 +36,31 @@ Deno.test("OutputQueue writes at once, in the same call, when the writer complet
   assert.deepEqual(queue.stats, { writes: 2, bytes: 4 + data.length, dataPackets: 2 });
 });
 
+Deno.test("OutputQueue hands an idle queue's framed buffer to the writer itself and stays busy while it is pending", async () => {
+  const writes: Uint8Array[] = [];
+  let release!: () => void;
+  const queue = new OutputQueue((chunk) => {
+    writes.push(chunk);
+    return writes.length === 1 ? new Promise<void>((r) => (release = r)) : undefined;
+  });
+  const first = plane.encapsulate([packet(40, 1)]);
+  assert.ok(queue.pushFramed(first.bytes, 1));
+  assert.equal(writes[0], first.bytes, "the very buffer, not a copy");
+  assert.equal(queue.pendingBytes, 0);
+  assert.equal(pushData(queue, [packet(20, 2)]), 1);
+  assert.equal(writes.length, 1, "queued behind the pending write");
+  assert.equal(queue.pendingBytes, DATA_HEADER_BYTES + 20);
+  release();
+  await queue.drain(1000);
+  assert.equal(writes.length, 2);
+  assert.equal(queue.pendingBytes, 0);
+  assert.deepEqual(queue.stats, {
+    writes: 2,
+    bytes: first.bytes.length + DATA_HEADER_BYTES + 20,
+    dataPackets: 2,
+  });
+});
+
 Deno.test("OutputQueue coalesces everything queued behind a pending write into one write, control first", async () => {
   const writes: Uint8Array[] = [];
   let release!: () => void;

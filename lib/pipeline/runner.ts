@@ -57,7 +57,7 @@ import type { DirectLane, LaneReadControl } from "../duplex.ts";
 import { SstpFramer } from "../sstp/framer.ts";
 import { encodeSstpPacket, type SstpPacket } from "../sstp/packet.ts";
 import { describeSstpPacket } from "../sstp/describe.ts";
-import { DataPlane } from "../tunnel/data_plane.ts";
+import { DataPlane, type SourceCheck, type UploadPolicer } from "../tunnel/data_plane.ts";
 import { type OutputLimits, OutputQueue } from "./output_queue.ts";
 
 /** The runner's own timer for the MP reassembly deadline (beside the engine's timers). */
@@ -119,9 +119,10 @@ export interface TunnelRunnerOptions {
   clampTcpMss?: boolean;
   /**
    * Server: which client sources may reach the TUN device (assigned address,
-   * secret routes); read at link-up. Absent: no check (the client).
+   * secret routes); read at link-up and handed to the data plane. Absent: no
+   * check (the client).
    */
-  sourceFilter?: { allows(packet: Uint8Array): boolean } | undefined;
+  sourceFilter?: SourceCheck | undefined;
   /**
    * Opens the session's bridge port (a TAP device carrying Ethernet frames)
    * once BCP is open; required when the engine runs BCP. The caller owns
@@ -130,9 +131,10 @@ export interface TunnelRunnerOptions {
   onBridgeUp?(): Promise<TunDevice>;
   /**
    * Server: upload policer of the session's `rate-limit` (a token bucket);
-   * read at link-up. A packet it refuses is dropped. Absent: no limit.
+   * read at link-up and handed to the data plane, which drops a packet it
+   * refuses (counted in `droppedPoliced`). Absent: no limit.
    */
-  uploadPolicer?: { take(bytes: number, nowMs: number): boolean } | undefined;
+  uploadPolicer?: UploadPolicer | undefined;
   /**
    * IPV6CP opened (after `onLinkUp`'s TUN device is ready): sets IPv6 up on
    * `tun` and returns the service that sees inbound IPv6 first; `send`
@@ -215,10 +217,13 @@ export class TunnelRunner {
   #isIpv6Starting = false;
   /** Bumped on every IPv6 up/down: a late setup for an old generation is closed. */
   #ipv6Generation = 0;
-  /** Source check of inbound IP, set at link-up (see `sourceFilter`). */
-  #sourceFilter: { allows(packet: Uint8Array): boolean } | undefined;
-  /** Upload policer, set at link-up (see `uploadPolicer`). */
-  #uploadPolicer: { take(bytes: number, nowMs: number): boolean } | undefined;
+  /**
+   * The clock reading of the inbound chunk being handled (NaN outside one):
+   * every packet of the chunk, and the TUN answers sent inside its call
+   * stack, use it instead of reading the clock again (a `performance.now()`
+   * costs about as much as classifying a packet).
+   */
+  #chunkNow = NaN;
   /** Traffic counters of this session, updated in place. */
   readonly counters: SessionCounters = {
     rxBytes: 0,
@@ -255,15 +260,9 @@ export class TunnelRunner {
         else this.#laneReads?.resume();
       },
     });
-    // SOURCE CHECK (server): the session's filter is known at link-up; the
-    // data plane asks it for every inbound IPv4 packet (reason "source").
-    // (`in`, not a read: the session's option is a getter valid from link-up on.)
-    this.#plane = new DataPlane({
-      gate: options.engine,
-      ...("sourceFilter" in options
-        ? { allowSource: (p: Uint8Array) => this.#sourceFilter?.allows(p) ?? true }
-        : {}),
-    });
+    // SOURCE CHECK and UPLOAD POLICER (server) are set on the data plane at
+    // link-up, when the session knows the client's address and profile.
+    this.#plane = new DataPlane({ gate: options.engine });
     this.#finished = new Promise((resolve) => (this.#finish = resolve));
     this.counters.lastDataMs = options.clock.now();
   }
@@ -345,13 +344,24 @@ export class TunnelRunner {
   #inbound(chunk: Uint8Array): void {
     const now = this.#o.clock.now();
     this.#o.engine.noteReceive(now);
+    this.#chunkNow = now;
     try {
-      this.#framer.pushEach(chunk, (p) => this.#onPacket(p));
+      this.#inboundChunk(chunk, now);
+    } finally {
+      this.#chunkNow = NaN;
+    }
+  }
+
+  #inboundChunk(chunk: Uint8Array, now: number): void {
+    const rxPackets = this.counters.rxPackets;
+    try {
+      this.#framer.pushEach(chunk, this.#onPacket);
     } catch (e) {
       // MS-SSTP 3.1.5.1: a stream that cannot be delineated is closed without Call Abort.
       this.#end({ error: asError(e) });
       return;
     }
+    if (this.counters.rxPackets !== rxPackets) this.counters.lastDataMs = now;
     if (this.#batch.length > 0) {
       const tun = this.#tun;
       if (tun) tun.writePackets(this.#batch);
@@ -367,15 +377,16 @@ export class TunnelRunner {
     }
   }
 
-  #onPacket(p: SstpPacket): void {
+  /** One framed packet of the chunk being handled (a bound method: no closure per chunk). */
+  readonly #onPacket = (p: SstpPacket): void => {
     if (this.#done) return;
     if (p.kind === "control") {
       this.#log("recv", p);
       this.#dispatch({ type: "control", message: p.message });
       return;
     }
-    // MULTILINK: MP fragments are timed by the clock (reassembly timeout).
-    const r = this.#plane.decapsulate(p.data, this.#o.clock.now());
+    // MULTILINK and UPLOAD POLICER: timed by the chunk's clock reading.
+    const r = this.#plane.decapsulate(p.data, this.#chunkNow);
     switch (r.kind) {
       case "control":
         this.#dispatch({ type: "ppp", frame: r.frame ?? p.data });
@@ -387,6 +398,7 @@ export class TunnelRunner {
         return;
       case "drop":
         if (r.reason === "source") this.counters.droppedSpoofed++;
+        else if (r.reason === "policed") this.counters.droppedPoliced++;
         else this.counters.droppedInbound++;
         return;
       case "eth":
@@ -398,7 +410,6 @@ export class TunnelRunner {
         }
         this.counters.rxPackets++;
         this.counters.rxBytes += r.packet.length;
-        this.counters.lastDataMs = this.#o.clock.now();
         this.#ethBatch.push(r.packet);
         return;
     }
@@ -423,24 +434,13 @@ export class TunnelRunner {
       this.counters.droppedInbound++;
       return;
     }
-    // UPLOAD POLICER (server, `rate-limit` rx half): a client packet over the
-    // rate is dropped here, before the TUN device. A hook beside the data
-    // plane's SOURCE CHECK until the policer moves into it.
-    if (
-      this.#uploadPolicer !== undefined &&
-      !this.#uploadPolicer.take(r.packet.length, this.#o.clock.now())
-    ) {
-      this.counters.droppedPoliced++;
-      return;
-    }
     this.counters.rxPackets++;
     this.counters.rxBytes += r.packet.length;
-    this.counters.lastDataMs = this.#o.clock.now();
     if (tun !== undefined) this.#batch.push(r.packet);
     // While the interface is being configured, the first packets wait (a copy:
     // the framer may reuse the bytes behind the frame).
     else held!.push(r.packet.slice());
-  }
+  };
 
   /** Arms the MP reassembly timer for the partial packet's deadline, if one waits. */
   #armReassemblyTimer(): void {
@@ -517,8 +517,13 @@ export class TunnelRunner {
   }
 
   #linkUp(ip: IpConfig): void {
-    this.#sourceFilter = this.#o.sourceFilter;
-    this.#uploadPolicer = this.#o.uploadPolicer;
+    // SOURCE CHECK and UPLOAD POLICER: read once, here (the session's options
+    // are getters valid from link-up on).
+    const sourceCheck = this.#o.sourceFilter;
+    const uploadPolicer = this.#o.uploadPolicer;
+    if (sourceCheck !== undefined || uploadPolicer !== undefined) {
+      this.#plane.setPolicy({ sourceCheck, uploadPolicer });
+    }
     // FRAMING: what LCP negotiated (ACFC, PFC, multilink) applies from link-up on.
     const framing = this.#o.engine.framing;
     if (framing !== undefined) this.#plane.setFraming(framing);
@@ -629,7 +634,10 @@ export class TunnelRunner {
     if (framed.packets === 0) return;
     this.counters.txPackets += framed.packets;
     this.counters.txBytes += framed.ipBytes;
-    this.counters.lastDataMs = this.#o.clock.now();
+    // Inside an inbound chunk's call stack (the local stack's answers) its
+    // clock reading is current.
+    const now = this.#chunkNow;
+    this.counters.lastDataMs = Number.isNaN(now) ? this.#o.clock.now() : now;
     this.#output.pushFramed(framed.bytes, framed.packets);
   }
 

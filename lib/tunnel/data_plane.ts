@@ -12,7 +12,8 @@
  * - `drop`: an IP packet that must not reach the TUN device, with the reason:
  *   the protocol's gate is closed (MS-SSTP 3.2.7.2 / 3.3.7.1: no IP before
  *   Call Connected and the NCP opened), the frame is empty, longer than our
- *   MRU, or its source address is refused.
+ *   MRU, its source address is refused, or it is over the upload rate
+ *   ({@linkcode DataPlane.setPolicy}).
  *
  * Outbound, {@linkcode DataPlane.encapsulate} turns a batch of IP packets read
  * from the TUN device into ONE buffer of SSTP data packets (SSTP header, PPP
@@ -23,6 +24,12 @@
  * paths once BCP is open: {@linkcode DataPlane.decapsulate} returns `eth`
  * (the frame for the TAP device) and {@linkcode DataPlane.encapsulateBridged}
  * frames a batch read from the TAP device.
+ *
+ * Policy (server, from link-up on, {@linkcode DataPlane.setPolicy}): the
+ * source check of inbound IPv4 and the upload policer of inbound IP. When
+ * neither is set, an inbound IP packet costs no call beyond the header
+ * checks; time (`nowMs`) is read only by the policer and MP reassembly, and
+ * the caller reads its clock once per chunk, not per packet.
  *
  * PPP header forms accepted inbound (RFC 1661 6.5, 6.6): with or without
  * Address/Control (ACFC), one- or two-byte Protocol (PFC). Outbound uses the
@@ -101,8 +108,10 @@ export type DropReason =
   | "empty"
   /** The IP packet is longer than our MRU. */
   | "too-long"
-  /** The source address is not one the session may use ({@linkcode DataPlaneOptions.allowSource}). */
+  /** The source address is not one the session may use ({@linkcode SourceCheck}). */
   | "source"
+  /** Over the session's upload rate ({@linkcode UploadPolicer}). */
+  | "policed"
   /** A bridged frame that does not decode (RFC 3518 4.3.1: MAC type, lengths). */
   | "malformed"
   /** MP fragments discarded: a sequence gap, a stall, too long, malformed or no first fragment. */
@@ -132,6 +141,29 @@ export interface DataPlaneGate {
   readonly isBridgeOpen?: boolean;
 }
 
+/** Which sources a session's inbound IPv4 packets may have (a `SourceFilter`). */
+export interface SourceCheck {
+  /** True when `ip4Packet` may go on; false drops it with reason `source`. */
+  allows(ip4Packet: Uint8Array): boolean;
+}
+
+/**
+ * The upload half of a session's `rate-limit` (a `TokenBucket`): asked once
+ * per inbound IP packet that passed every other check.
+ */
+export interface UploadPolicer {
+  /** True (the bytes are taken) when `bytes` conform at `nowMs`; false drops the packet (`policed`). */
+  take(bytes: number, nowMs: number): boolean;
+}
+
+/** What {@linkcode DataPlane.setPolicy} sets; an absent member is off. */
+export interface DataPlanePolicy {
+  /** Source check of inbound IPv4 packets. */
+  sourceCheck?: SourceCheck | undefined;
+  /** Upload policer of inbound IP packets (IPv4 and IPv6). */
+  uploadPolicer?: UploadPolicer | undefined;
+}
+
 /** Options of {@linkcode DataPlane}. */
 export interface DataPlaneOptions {
   /** The gate and the peer's MRU, read per packet (they change as the NCPs open and close). */
@@ -142,9 +174,9 @@ export interface DataPlaneOptions {
    */
   mru?: number;
   /**
-   * Source-address check for inbound IPv4 packets (issue 10 point 11): return
+   * Source-address check for inbound IPv4 packets from the start: return
    * false to drop the packet with reason `source`. Not set: every source is
-   * accepted.
+   * accepted until {@linkcode DataPlane.setPolicy} sets a check.
    */
   allowSource?: (ip4Packet: Uint8Array) => boolean;
 }
@@ -167,6 +199,7 @@ const DROP: Readonly<Record<DropReason, Decapsulated>> = Object.freeze({
   "empty": Object.freeze({ kind: "drop", reason: "empty" }),
   "too-long": Object.freeze({ kind: "drop", reason: "too-long" }),
   "source": Object.freeze({ kind: "drop", reason: "source" }),
+  "policed": Object.freeze({ kind: "drop", reason: "policed" }),
   "malformed": Object.freeze({ kind: "drop", reason: "malformed" }),
   "reassembly": Object.freeze({ kind: "drop", reason: "reassembly" }),
 });
@@ -203,7 +236,8 @@ function pppHeaderCode(frame: Uint8Array): number {
 export class DataPlane {
   readonly #gate: DataPlaneGate;
   readonly #mru: number;
-  readonly #allowSource: ((ip4Packet: Uint8Array) => boolean) | undefined;
+  #sourceCheck: SourceCheck | undefined;
+  #policer: UploadPolicer | undefined;
   #mss4 = 0;
   #mss6 = 0;
   #framing: LinkFraming = UNCOMPRESSED;
@@ -222,7 +256,18 @@ export class DataPlane {
   constructor(options: DataPlaneOptions) {
     this.#gate = options.gate;
     this.#mru = options.mru ?? SSTP_MAX_PACKET_LENGTH - 8;
-    this.#allowSource = options.allowSource;
+    const allow = options.allowSource;
+    this.#sourceCheck = allow !== undefined ? { allows: allow } : undefined;
+  }
+
+  /**
+   * Sets the server's per-session policy from now on (at link-up, once the
+   * client's address and profile are known): the source check of inbound
+   * IPv4 and the upload policer. `{}` turns both off.
+   */
+  setPolicy(policy: DataPlanePolicy): void {
+    this.#sourceCheck = policy.sourceCheck;
+    this.#policer = policy.uploadPolicer;
   }
 
   /**
@@ -254,7 +299,8 @@ export class DataPlane {
 
   /**
    * Classifies one inbound PPP frame (the payload of an SSTP data packet);
-   * `nowMs` times MP reassembly.
+   * `nowMs` times MP reassembly and the upload policer (one clock reading
+   * per received chunk is precise enough for both).
    */
   decapsulate(frame: Uint8Array, nowMs = 0): Decapsulated {
     const code = pppHeaderCode(frame);
@@ -264,7 +310,7 @@ export class DataPlane {
     if (protocol === PROTOCOL.MP && this.#reassembler !== undefined) {
       return this.#reassemble(frame.subarray(length), nowMs);
     }
-    return this.#classify(frame, protocol, length, this.#mru);
+    return this.#classify(frame, protocol, length, this.#mru, nowMs);
   }
 
   /**
@@ -294,11 +340,17 @@ export class DataPlane {
     if (code < 0 || inner[0] === 0xff) return DROP.reassembly;
     const protocol = code >> 3;
     if (protocol === PROTOCOL.MP) return DROP.reassembly; // no MP inside MP
-    const classified = this.#classify(inner, protocol, code & 7, Infinity);
+    const classified = this.#classify(inner, protocol, code & 7, Infinity, nowMs);
     return classified.kind === "control" ? { kind: "control", frame: inner } : classified;
   }
 
-  #classify(frame: Uint8Array, protocol: number, length: number, mru: number): Decapsulated {
+  #classify(
+    frame: Uint8Array,
+    protocol: number,
+    length: number,
+    mru: number,
+    nowMs: number,
+  ): Decapsulated {
     let v6: boolean;
     if (protocol === PROTOCOL.IPV4) v6 = false;
     else if (protocol === PROTOCOL.IPV6) v6 = true;
@@ -310,9 +362,12 @@ export class DataPlane {
     if (size <= 0) return DROP.empty;
     if (size > mru) return DROP["too-long"];
     const packet = frame.subarray(length);
-    if (!v6 && this.#allowSource !== undefined && !this.#allowSource(packet)) {
+    // SOURCE CHECK, then UPLOAD POLICER (server): a spoofed packet is not
+    // charged to the session's rate.
+    if (!v6 && this.#sourceCheck !== undefined && !this.#sourceCheck.allows(packet)) {
       return DROP.source;
     }
+    if (this.#policer !== undefined && !this.#policer.take(size, nowMs)) return DROP.policed;
     if (this.#mss4 > 0) clampTcpMss(packet, v6 ? this.#mss6 : this.#mss4);
     return v6 ? { kind: "ip6", packet } : { kind: "ip4", packet };
   }
@@ -414,6 +469,11 @@ export class DataPlane {
    * packet), clamping the MSS of TCP SYNs in place when clamping is on.
    */
   encapsulate(packets: readonly Uint8Array[]): Encapsulated {
+    // One packet (a ping, a lone ACK: the latency-bound case) needs no
+    // per-batch bookkeeping.
+    if (packets.length === 1 && this.#fragmenter === undefined) {
+      return this.#encapsulateOne(packets[0]!);
+    }
     let total = 0;
     let kept = 0;
     let ipBytes = 0;
@@ -460,5 +520,19 @@ export class DataPlane {
       o += header + p.length;
     }
     return { bytes, packets: kept, ipBytes, dropped };
+  }
+
+  /** {@linkcode encapsulate} of one packet on a link without multilink. */
+  #encapsulateOne(p: Uint8Array): Encapsulated {
+    const protocol = this.#protocolOf(p);
+    if (protocol === undefined) return { bytes: EMPTY, packets: 0, ipBytes: 0, dropped: 1 };
+    const v6 = protocol === PROTOCOL.IPV6;
+    if (this.#mss4 > 0) clampTcpMss(p, v6 ? this.#mss6 : this.#mss4);
+    const header = v6 ? this.#header6 : this.#header4;
+    const bytes = new Uint8Array(header + p.length);
+    writeSstpDataHeader(bytes, 0, header - SSTP_DATA_HEADER_BYTES + p.length);
+    writePppHeaderWith(bytes, SSTP_DATA_HEADER_BYTES, protocol, this.#framing);
+    bytes.set(p, header);
+    return { bytes, packets: 1, ipBytes: p.length, dropped: 0 };
   }
 }

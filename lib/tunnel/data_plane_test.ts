@@ -75,6 +75,66 @@ Deno.test("DataPlane.decapsulate drops IPv4 from sources allowSource refuses", (
   assert.equal(show(plane.decapsulate(cat([0x57], ip6()))), "ip6 40", "IPv6 is not checked");
 });
 
+Deno.test("DataPlane.setPolicy: the upload policer drops IP over the rate, after the source check", () => {
+  const plane = new DataPlane({ gate: open });
+  const asked: [bytes: number, nowMs: number][] = [];
+  let budget = 60; // bytes the policer lets through
+  plane.setPolicy({
+    sourceCheck: { allows: (p) => p[15] === 2 },
+    uploadPolicer: {
+      take(bytes, nowMs) {
+        asked.push([bytes, nowMs]);
+        if (bytes > budget) return false;
+        budget -= bytes;
+        return true;
+      },
+    },
+  });
+  const from2 = cat([0x21], ip4(40, [198, 18, 0, 2]));
+  const spoofed = cat([0x21], ip4(40, [198, 18, 0, 3]));
+  assert.equal(show(plane.decapsulate(from2, 5)), "ip4 40");
+  assert.equal(show(plane.decapsulate(spoofed, 6)), "drop source", "refused before the policer");
+  assert.equal(show(plane.decapsulate(from2, 7)), "drop policed", "20 bytes left of 60");
+  assert.equal(show(plane.decapsulate(cat([0x57], ip6(20)), 8)), "ip6 20", "IPv6 is policed too");
+  assert.equal(
+    show(plane.decapsulate(cat([0x21]), 9)),
+    "drop empty",
+    "an empty packet is not charged",
+  );
+  assert.deepEqual(asked, [[40, 5], [40, 7], [20, 8]]);
+});
+
+Deno.test("DataPlane.setPolicy({}) turns the source check and the policer off", () => {
+  const plane = new DataPlane({ gate: open, allowSource: () => false });
+  const frame = cat([0x21], ip4(40));
+  assert.equal(show(plane.decapsulate(frame)), "drop source");
+  plane.setPolicy({ uploadPolicer: { take: () => false } });
+  assert.equal(
+    show(plane.decapsulate(frame)),
+    "drop policed",
+    "the source check went with the policy",
+  );
+  plane.setPolicy({});
+  assert.equal(show(plane.decapsulate(frame)), "ip4 40");
+});
+
+Deno.test("DataPlane.encapsulate of one packet frames it like a batch of one", () => {
+  const gate = { isIpv4Open: true, isIpv6Open: true, peerMru: 1500 };
+  const one = new DataPlane({ gate });
+  const batch = new DataPlane({ gate });
+  one.setFraming({ acfc: true, pfc: true });
+  batch.setFraming({ acfc: true, pfc: true });
+  const a = ip4(60);
+  const b = ip6(80);
+  const viaBatch = batch.encapsulate([a, b]);
+  const r1 = one.encapsulate([a]);
+  const r2 = one.encapsulate([b]);
+  assert.deepEqual(cat(r1.bytes, r2.bytes), viaBatch.bytes);
+  assert.deepEqual([r1.packets, r1.ipBytes, r1.dropped], [1, 60, 0]);
+  const closed = new DataPlane({ gate: { ...gate, isIpv6Open: false } }).encapsulate([b]);
+  assert.deepEqual([closed.bytes.length, closed.packets, closed.dropped], [0, 0, 1]);
+});
+
 Deno.test("DataPlane.encapsulate frames a batch into one buffer and skips what may not go", () => {
   const gate = { isIpv4Open: true, isIpv6Open: false, peerMru: 100 };
   const plane = new DataPlane({ gate });
