@@ -674,7 +674,10 @@ async function writeResults(result: BenchResult, dir: string): Promise<void> {
 if (import.meta.main) {
   let code = 1;
   try {
-    code = await main();
+    // `deno task bench scale ...`: the many-sessions mode (bench/scale.ts).
+    code = Deno.args[0] === "scale"
+      ? await (await import("./scale.ts")).scaleMain(Deno.args.slice(1))
+      : await main();
   } catch (e) {
     console.error(`bench: ${errorText(e)}`);
     await runCleanups();
