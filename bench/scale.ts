@@ -33,7 +33,15 @@
 import { parseArgs } from "node:util";
 import { installSignalCleanup, runCleanups } from "./cleanup.ts";
 import { createNetnsPair, type NetnsPair, VETH } from "./netns_pair.ts";
-import { BenchProcess, CpuMeter, execIn, rssKib, runIn } from "./process.ts";
+import {
+  BenchProcess,
+  CLOCK_TICKS_PER_SECOND,
+  CpuMeter,
+  cpuTicks,
+  execIn,
+  rssKib,
+  runIn,
+} from "./process.ts";
 import { ScaleServer } from "./scale_server.ts";
 import type { LoadResult } from "./load_client.ts";
 import type { KeyType } from "../lib/cert/_generate.ts";
@@ -77,7 +85,38 @@ export interface ScaleRun {
     resumed?: number;
   };
   perfTop?: string;
+  /** Server CPU (all threads) during set-up and ping, ms per session up. */
+  setupServerCpuMsPerSession?: number;
+  /** Where the server's RSS is (KiB), idle and with every session up. */
+  rssParts?: { baseline: RssParts; loaded: RssParts };
   error?: string;
+}
+
+/** A process's resident memory by kind of mapping, KiB. */
+export interface RssParts {
+  /** glibc's main arena (`[heap]`). */
+  heap: number;
+  /** Other anonymous mappings: V8's heap pages, other malloc arenas, thread stacks. */
+  anon: number;
+  /** File-backed mappings (the deno binary, libraries). */
+  file: number;
+}
+
+/** Sums `/proc/PID/smaps` Rss by kind of mapping. */
+export function rssParts(pid: number): RssParts {
+  const parts: RssParts = { heap: 0, anon: 0, file: 0 };
+  let kind: keyof RssParts = "anon";
+  for (const line of Deno.readTextFileSync(`/proc/${pid}/smaps`).split("\n")) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (header) {
+      const name = header[2] ?? "";
+      kind = name === "[heap]" ? "heap" : header[1] !== "0" || name.startsWith("/") ? "file" : "anon";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) parts[kind] += Number(rss[1]);
+  }
+  return parts;
 }
 
 function log(text: string): void {
@@ -179,6 +218,8 @@ async function runOne(
   try {
     await sleep(1000);
     run.baselineRssKib = rssKib(server.proc.pid);
+    const baselineParts = rssParts(server.proc.pid);
+    const cpuTicks0 = cpuTicks(server.proc.pid);
     const setupLimit = Math.max(60, Math.ceil(o.sessions / 20));
     const nofile = o.sessions + 1024;
     load = new BenchProcess(
@@ -255,6 +296,9 @@ async function runOne(
     }
     run.load = JSON.parse(line.text.slice("RESULT ".length)) as LoadResult;
     const up = run.load.established;
+    run.setupServerCpuMsPerSession = up > 0
+      ? (cpuTicks(server.proc.pid) - cpuTicks0) * (1000 / CLOCK_TICKS_PER_SECOND) / up
+      : NaN;
     log(
       `${keyType}: ${up}/${o.sessions} up at ${run.load.sessionsPerSecond.toFixed(0)}/s, ` +
         `${run.load.pingsAnswered} pings answered (median ${
@@ -266,6 +310,7 @@ async function runOne(
     );
     await sleep(2000);
     run.loadedRssKib = rssKib(server.proc.pid);
+    run.rssParts = { baseline: baselineParts, loaded: rssParts(server.proc.pid) };
     run.tunDevices = await countTunDevices(pair.a.name);
     const idle = new CpuMeter([server.proc.pid]);
     idle.start();
@@ -322,6 +367,14 @@ function fmt(n: number | undefined, digits = 1): string {
   return n === undefined || Number.isNaN(n) ? "-" : n.toFixed(digits);
 }
 
+function partsPerSession(r: ScaleRun): string {
+  const up = r.load?.established ?? 0;
+  if (r.rssParts === undefined || up === 0) return "-";
+  const { baseline, loaded } = r.rssParts;
+  return (["heap", "anon", "file"] as const).map((k) => fmt((loaded[k] - baseline[k]) / up))
+    .join("/");
+}
+
 /** The Markdown report of a scale run. */
 export function renderScaleMarkdown(date: string, o: ScaleOptions, runs: ScaleRun[]): string {
   const lines = [
@@ -331,8 +384,8 @@ export function renderScaleMarkdown(date: string, o: ScaleOptions, runs: ScaleRu
     `${navigator.hardwareConcurrency} CPUs. Targets (issue 16): all up and pinged, ≤ 48 KiB RSS ` +
     "per session over the idle baseline, ≥ 500 set-ups/s.",
     "",
-    "| key | up | pinged | addresses | TUN devices | set-up /s | set-up median ms | CPU set-up server/load % | RSS base→loaded MiB | RSS/session KiB | settled KiB | idle CPU % | reconnect /s (resumed) |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| key | up | pinged | addresses | TUN devices | set-up /s | set-up median ms | CPU set-up server/load % | server CPU ms per set-up | RSS base→loaded MiB | RSS/session KiB | settled KiB | malloc/anon/file KiB per session | idle CPU % | reconnect /s (resumed) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of runs) {
     const l = r.load;
@@ -342,10 +395,12 @@ export function renderScaleMarkdown(date: string, o: ScaleOptions, runs: ScaleRu
       } | ${r.tunDevices ?? "-"} | ${fmt(l?.sessionsPerSecond, 0)} | ${
         fmt(l?.sessionSetupMedianMs, 0)
       } | ${fmt(r.setupServerCpuPercent, 0)}/${fmt(r.setupLoadCpuPercent, 0)} | ${
+        fmt(r.setupServerCpuMsPerSession, 2)
+      } | ${
         fmt((r.baselineRssKib ?? NaN) / 1024)
       }→${fmt((r.loadedRssKib ?? NaN) / 1024)} | ${fmt(r.rssPerSessionKib)} | ${
         fmt(r.settledRssPerSessionKib)
-      } | ${fmt(r.idleCpuPercent)} | ${
+      } | ${partsPerSession(r)} | ${fmt(r.idleCpuPercent)} | ${
         r.reconnect ? `${fmt(r.reconnect.perSecond, 0)} (${r.reconnect.resumed ?? "?"})` : "-"
       } |`,
     );
