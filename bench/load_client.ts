@@ -23,7 +23,7 @@
  */
 // deno-lint-ignore-file no-console
 import { parseArgs } from "node:util";
-import { dialTls } from "../lib/transport/tls_client.ts";
+import { dialTls, TlsSessionCache } from "../lib/transport/tls_client.ts";
 import { readPreamble } from "../lib/transport/preamble.ts";
 import { buildSstpHttpRequest, parseSstpHttpResponse } from "../lib/sstp/http_preamble.ts";
 import { certHashes } from "../lib/sstp/crypto_binding.ts";
@@ -49,6 +49,8 @@ export interface LoadOptions {
   setupTimeoutMs: number;
   /** Per-session Hello interval (keepalive). */
   helloMs: number;
+  /** TLS session caches by session index (a reconnect passes the old ones). */
+  caches?: TlsSessionCache[];
   /** Ping through every session after set-up (default true). */
   ping?: boolean;
   /** Called with the number of sessions up after each one comes up. */
@@ -74,6 +76,10 @@ export interface LoadResult {
 }
 
 interface Session {
+  /** This client's TLS session (resumed by a reconnect). */
+  cache: TlsSessionCache;
+  /** The dial resumed a TLS session. */
+  resumed?: boolean;
   runner?: TunnelRunner;
   tun?: MemoryTun;
   ip?: IpConfig;
@@ -91,9 +97,15 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-async function openSession(o: LoadOptions, pin: Uint8Array, index: number): Promise<Session> {
+async function openSession(
+  o: LoadOptions,
+  pin: Uint8Array,
+  index: number,
+  cache: TlsSessionCache,
+): Promise<Session> {
   const t0 = performance.now();
   const conn = await dialTls({
+    sessionCache: cache,
     host: o.host,
     port: o.port,
     sni: false,
@@ -102,7 +114,7 @@ async function openSession(o: LoadOptions, pin: Uint8Array, index: number): Prom
     connectTimeoutMs: 20_000,
   });
   const duplex = conn.duplex;
-  const session: Session = {};
+  const session: Session = { cache, resumed: conn.resumed === true };
   try {
     const w = duplex.writable.getWriter();
     await w.write(
@@ -208,7 +220,9 @@ export async function runLoad(
     while (next < o.sessions && performance.now() < deadline) {
       const index = next++;
       try {
-        sessions.push(await openSession(o, pin, index));
+        sessions.push(
+          await openSession(o, pin, index, o.caches?.[index] ?? new TlsSessionCache()),
+        );
         lastUp = performance.now();
         o.onUp?.(sessions.length);
       } catch (e) {
@@ -295,16 +309,22 @@ export async function reconnectStorm(
   o: LoadOptions,
   sessions: Session[],
   count: number,
-): Promise<{ requested: number; up: number; failed: number; perSecond: number }> {
+): Promise<{ requested: number; up: number; failed: number; perSecond: number; resumed: number }> {
   const closing = sessions.splice(0, count);
   await closeAll(closing);
-  const { result, sessions: fresh } = await runLoad({ ...o, sessions: count, ping: false });
+  const { result, sessions: fresh } = await runLoad({
+    ...o,
+    sessions: count,
+    ping: false,
+    caches: closing.map((s) => s.cache),
+  });
   sessions.push(...fresh);
   return {
     requested: count,
     up: result.established,
     failed: result.failed,
     perSecond: result.sessionsPerSecond,
+    resumed: fresh.filter((s) => s.resumed).length,
   };
 }
 

@@ -42,7 +42,7 @@ import {
   rssKib,
   runIn,
 } from "./process.ts";
-import { ScaleServer } from "./scale_server.ts";
+import { hardNofileLimit, ScaleServer, SERVER_FDS_PER_SESSION } from "./scale_server.ts";
 import type { LoadResult } from "./load_client.ts";
 import type { KeyType } from "../lib/cert/_generate.ts";
 
@@ -77,12 +77,17 @@ export interface ScaleRun {
   settledRssPerSessionKib?: number;
   idleCpuPercent?: number;
   tunDevices?: number;
+  /** Open files of the server with every session up. */
+  serverFds?: number;
+  /** The reconnect storm: close and re-dial (resuming each client's TLS session). */
   reconnect?: {
     requested: number;
     up: number;
     failed: number;
     perSecond: number;
     resumed?: number;
+    /** Server CPU (close + re-dial), ms per session. */
+    serverCpuMsPerSession?: number;
   };
   perfTop?: string;
   /** Server CPU (all threads) during set-up and ping, ms per session up. */
@@ -110,7 +115,11 @@ export function rssParts(pid: number): RssParts {
     const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
     if (header) {
       const name = header[2] ?? "";
-      kind = name === "[heap]" ? "heap" : header[1] !== "0" || name.startsWith("/") ? "file" : "anon";
+      kind = name === "[heap]"
+        ? "heap"
+        : header[1] !== "0" || name.startsWith("/")
+        ? "file"
+        : "anon";
       continue;
     }
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
@@ -221,7 +230,7 @@ async function runOne(
     const baselineParts = rssParts(server.proc.pid);
     const cpuTicks0 = cpuTicks(server.proc.pid);
     const setupLimit = Math.max(60, Math.ceil(o.sessions / 20));
-    const nofile = o.sessions + 1024;
+    const nofile = Math.min(o.sessions + 1024, await hardNofileLimit());
     load = new BenchProcess(
       [
         "prlimit",
@@ -312,6 +321,7 @@ async function runOne(
     run.loadedRssKib = rssKib(server.proc.pid);
     run.rssParts = { baseline: baselineParts, loaded: rssParts(server.proc.pid) };
     run.tunDevices = await countTunDevices(pair.a.name);
+    run.serverFds = [...Deno.readDirSync(`/proc/${server.proc.pid}/fd`)].length;
     const idle = new CpuMeter([server.proc.pid]);
     idle.start();
     await sleep(5000);
@@ -333,9 +343,14 @@ async function runOne(
         `idle CPU ${run.idleCpuPercent?.toFixed(1)} %`,
     );
     if (o.reconnect > 0) {
+      const ticks0 = cpuTicks(server.proc.pid);
       await load.writeStdin("RECONNECT\n");
       const r = await load.waitFor(/^RECONNECTED /, 120_000);
       run.reconnect = JSON.parse(r.text.slice("RECONNECTED ".length));
+      if (run.reconnect !== undefined) {
+        run.reconnect.serverCpuMsPerSession = (cpuTicks(server.proc.pid) - ticks0) *
+          (1000 / CLOCK_TICKS_PER_SECOND) / Math.max(1, run.reconnect.up);
+      }
       log(
         `${keyType}: reconnect storm ${run.reconnect?.up}/${run.reconnect?.requested} at ${
           run.reconnect?.perSecond.toFixed(0)
@@ -384,7 +399,7 @@ export function renderScaleMarkdown(date: string, o: ScaleOptions, runs: ScaleRu
     `${navigator.hardwareConcurrency} CPUs. Targets (issue 16): all up and pinged, ≤ 48 KiB RSS ` +
     "per session over the idle baseline, ≥ 500 set-ups/s.",
     "",
-    "| key | up | pinged | addresses | TUN devices | set-up /s | set-up median ms | CPU set-up server/load % | server CPU ms per set-up | RSS base→loaded MiB | RSS/session KiB | settled KiB | malloc/anon/file KiB per session | idle CPU % | reconnect /s (resumed) |",
+    "| key | up | pinged | addresses | TUN devices (server fds) | set-up /s | set-up median ms | CPU set-up server/load % | server CPU ms per set-up | RSS base→loaded MiB | RSS/session KiB | settled KiB | malloc/anon/file KiB per session | idle CPU % | reconnect storm /s (TLS resumed/up), server CPU per session |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of runs) {
@@ -392,16 +407,18 @@ export function renderScaleMarkdown(date: string, o: ScaleOptions, runs: ScaleRu
     lines.push(
       `| ${r.keyType} | ${l?.established ?? "-"} | ${l?.pingsAnswered ?? "-"} | ${
         l?.distinctAddresses ?? "-"
-      } | ${r.tunDevices ?? "-"} | ${fmt(l?.sessionsPerSecond, 0)} | ${
+      } | ${r.tunDevices ?? "-"} (${r.serverFds ?? "-"} fds) | ${fmt(l?.sessionsPerSecond, 0)} | ${
         fmt(l?.sessionSetupMedianMs, 0)
       } | ${fmt(r.setupServerCpuPercent, 0)}/${fmt(r.setupLoadCpuPercent, 0)} | ${
         fmt(r.setupServerCpuMsPerSession, 2)
-      } | ${
-        fmt((r.baselineRssKib ?? NaN) / 1024)
-      }→${fmt((r.loadedRssKib ?? NaN) / 1024)} | ${fmt(r.rssPerSessionKib)} | ${
-        fmt(r.settledRssPerSessionKib)
-      } | ${partsPerSession(r)} | ${fmt(r.idleCpuPercent)} | ${
-        r.reconnect ? `${fmt(r.reconnect.perSecond, 0)} (${r.reconnect.resumed ?? "?"})` : "-"
+      } | ${fmt((r.baselineRssKib ?? NaN) / 1024)}→${fmt((r.loadedRssKib ?? NaN) / 1024)} | ${
+        fmt(r.rssPerSessionKib)
+      } | ${fmt(r.settledRssPerSessionKib)} | ${partsPerSession(r)} | ${fmt(r.idleCpuPercent)} | ${
+        r.reconnect
+          ? `${fmt(r.reconnect.perSecond, 0)} (${r.reconnect.resumed ?? "?"}/${r.reconnect.up}), ${
+            fmt(r.reconnect.serverCpuMsPerSession, 2)
+          } ms CPU`
+          : "-"
       } |`,
     );
   }
@@ -434,6 +451,16 @@ export async function scaleMain(args: string[]): Promise<number> {
     return 71;
   }
   installSignalCleanup();
+  const hard = await hardNofileLimit();
+  if (o.sessions * SERVER_FDS_PER_SESSION + 64 > hard) {
+    log(
+      `warning: ${o.sessions} sessions need ~${
+        o.sessions * SERVER_FDS_PER_SESSION + 64
+      } open files ` +
+        `in the server (a socket and a TUN device each) but the hard limit here is ${hard} ` +
+        "(raising it needs CAP_SYS_RESOURCE): the last sessions will be refused",
+    );
+  }
   const date = new Date().toISOString();
   const runs: ScaleRun[] = [];
   let limitHit = false;

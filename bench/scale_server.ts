@@ -27,6 +27,17 @@ export const SCALE_LOCAL_ADDRESS = "198.19.255.1";
 /** Client pool: 16,381 addresses (198.19.0.2 - 198.19.63.254). */
 export const SCALE_POOL = "198.19.0.2-198.19.63.254";
 
+/** The hard open-file limit this process may give its children (`ulimit -Hn`). */
+export async function hardNofileLimit(): Promise<number> {
+  const out = await new Deno.Command("sh", { args: ["-c", "ulimit -Hn"], stdout: "piped" })
+    .output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  return text === "unlimited" ? 1_048_576 : Number(text);
+}
+
+/** Open files per server session: the TLS connection's socket and the TUN device. */
+export const SERVER_FDS_PER_SESSION = 2;
+
 /** Options of {@linkcode ScaleServer.start}. */
 export interface ScaleServerOptions {
   /** Certificate key type (default `rsa2048`). */
@@ -124,7 +135,9 @@ secrets:
   - { name: load, password: "${password}" }
 `;
       await Deno.writeTextFile(`${dir}/sstp.yaml`, config, { mode: 0o600 });
-      const nofile = o.nofile ?? o.sessions * 2 + 1024;
+      // Raising the hard limit needs CAP_SYS_RESOURCE; without it the
+      // current hard limit is the most this process can get.
+      const nofile = Math.min(o.nofile ?? o.sessions * 2 + 1024, await hardNofileLimit());
       proc = new BenchProcess(
         [
           ...(o.wrapper ?? []),
