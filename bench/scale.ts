@@ -44,7 +44,9 @@ import {
 } from "./process.ts";
 import { hardNofileLimit, ScaleServer, SERVER_FDS_PER_SESSION } from "./scale_server.ts";
 import type { LoadResult } from "./load_client.ts";
+import type { HeapSummary } from "./heap_summary.ts";
 import type { KeyType } from "../lib/cert/_generate.ts";
+import { SSTP_V8_FLAGS } from "../lib/runtime_flags.ts";
 
 /** Options of the scale mode. */
 export interface ScaleOptions {
@@ -56,6 +58,10 @@ export interface ScaleOptions {
   reconnect: number;
   /** `perf record` the server during set-up (needs perf). */
   perf: boolean;
+  /** `--v8-flags` of the server (default: the shipped ones; `none` for none). */
+  serverV8Flags: string;
+  /** Heap snapshots of the server (inspector on its namespace's loopback) idle and loaded. */
+  heap: boolean;
   timeLimitSeconds: number;
   tlsEngine: string;
   resultsDir: string;
@@ -90,6 +96,8 @@ export interface ScaleRun {
     serverCpuMsPerSession?: number;
   };
   perfTop?: string;
+  /** JS heap growth per session (live objects after a full GC), by constructor: [name, count, bytes]. */
+  heapPerSession?: { totalBytes: number; top: [string, number, number][] };
   /** Server CPU (all threads) during set-up and ping, ms per session up. */
   setupServerCpuMsPerSession?: number;
   /** Where the server's RSS is (KiB), idle and with every session up. */
@@ -149,6 +157,8 @@ export function parseScaleOptions(args: string[]): ScaleOptions {
       "settle-seconds": { type: "string", default: "20" },
       reconnect: { type: "string", default: "0" },
       perf: { type: "boolean", default: false },
+      heap: { type: "boolean", default: false },
+      "server-v8-flags": { type: "string", default: SSTP_V8_FLAGS },
       "time-limit-seconds": { type: "string", default: "900" },
       "tls-engine": { type: "string", default: "deno" },
       "results-dir": { type: "string" },
@@ -177,6 +187,8 @@ export function parseScaleOptions(args: string[]): ScaleOptions {
     settleSeconds: int(values["settle-seconds"], "settle-seconds", 0, 120),
     reconnect: int(values.reconnect, "reconnect", 0, sessions),
     perf: values.perf,
+    heap: values.heap,
+    serverV8Flags: values["server-v8-flags"] ?? SSTP_V8_FLAGS,
     timeLimitSeconds: int(values["time-limit-seconds"], "time-limit-seconds", 30, 3600),
     tlsEngine: values["tls-engine"] === "openssl" ? "openssl" : "deno",
     resultsDir: values["results-dir"] ?? new URL("./results", import.meta.url).pathname,
@@ -186,6 +198,47 @@ export function parseScaleOptions(args: string[]): ScaleOptions {
 async function countTunDevices(netns: string): Promise<number> {
   const out = await runIn(netns, ["ip", "-o", "link", "show", "type", "tun"], 30_000);
   return out.split("\n").filter((l) => l.trim() !== "").length;
+}
+
+/** `sstp serve`'s Deno flags: `--server-v8-flags`, plus the profilers' needs. */
+function serverDenoFlags(o: ScaleOptions): string[] {
+  const v8 = [
+    ...(o.serverV8Flags === "none" || o.serverV8Flags === "" ? [] : o.serverV8Flags.split(",")),
+    ...(o.perf ? ["--perf-basic-prof"] : []),
+  ];
+  return [
+    ...(v8.length > 0 ? [`--v8-flags=${v8.join(",")}`] : []),
+    ...(o.heap ? [`--inspect=${INSPECT}`] : []),
+  ];
+}
+
+/** The server's inspector (its own namespace's loopback). */
+const INSPECT = "127.0.0.1:9229";
+
+async function heapSummary(netns: string): Promise<HeapSummary> {
+  const out = await runIn(netns, [
+    Deno.execPath(),
+    "run",
+    "-A",
+    new URL("./heap_summary.ts", import.meta.url).pathname,
+    INSPECT,
+  ], 300_000);
+  const line = out.split("\n").find((l) => l.startsWith("HEAP "));
+  if (!line) throw new Error(`heap_summary printed no HEAP line: ${out.slice(0, 200)}`);
+  return JSON.parse(line.slice(5)) as HeapSummary;
+}
+
+function heapDiff(
+  a: HeapSummary,
+  b: HeapSummary,
+  sessions: number,
+): { totalBytes: number; top: [string, number, number][] } {
+  const before = new Map(a.byName.map(([n, c, s]) => [n, [c, s] as const]));
+  const top = b.byName.map(([n, c, s]) => {
+    const [c0, s0] = before.get(n) ?? [0, 0];
+    return [n, (c - c0) / sessions, (s - s0) / sessions] as [string, number, number];
+  }).sort((x, y) => y[2] - x[2]).slice(0, 30);
+  return { totalBytes: (b.totalBytes - a.totalBytes) / Math.max(1, sessions), top };
 }
 
 async function perfReport(file: string): Promise<string> {
@@ -219,13 +272,14 @@ async function runOne(
     concurrency: o.concurrency,
     logLevel: "error",
     tlsEngine: o.tlsEngine,
-    ...(o.perf ? { denoFlags: ["--v8-flags=--max-semi-space-size=4,--perf-basic-prof"] } : {}),
+    denoFlags: serverDenoFlags(o),
   });
   let load: BenchProcess | undefined;
   let perf: BenchProcess | undefined;
   const perfFile = `${await Deno.makeTempDir({ prefix: "sstp-bench-perf-" })}/perf.data`;
   try {
     await sleep(1000);
+    const heap0 = o.heap ? await heapSummary(pair.a.name) : undefined;
     run.baselineRssKib = rssKib(server.proc.pid);
     const baselineParts = rssParts(server.proc.pid);
     const cpuTicks0 = cpuTicks(server.proc.pid);
@@ -342,6 +396,10 @@ async function runOne(
       }), ${run.tunDevices} TUN devices, ` +
         `idle CPU ${run.idleCpuPercent?.toFixed(1)} %`,
     );
+    if (heap0 !== undefined) {
+      const heap1 = await heapSummary(pair.a.name);
+      run.heapPerSession = heapDiff(heap0, heap1, up);
+    }
     if (o.reconnect > 0) {
       const ticks0 = cpuTicks(server.proc.pid);
       await load.writeStdin("RECONNECT\n");
@@ -396,6 +454,7 @@ export function renderScaleMarkdown(date: string, o: ScaleOptions, runs: ScaleRu
     `# sstp scale run ${date}`,
     "",
     `${o.sessions} sessions, ${o.concurrency} set-ups in flight, tls-engine ${o.tlsEngine}, ` +
+    `server V8 flags ${o.serverV8Flags || "none"}, ` +
     `${navigator.hardwareConcurrency} CPUs. Targets (issue 16): all up and pinged, ≤ 48 KiB RSS ` +
     "per session over the idle baseline, ≥ 500 set-ups/s.",
     "",
