@@ -23,7 +23,7 @@
  */
 // deno-lint-ignore-file no-console
 import { parseArgs } from "node:util";
-import { dialTls } from "../lib/transport/tls_client.ts";
+import { dialTls, TlsSessionCache } from "../lib/transport/tls_client.ts";
 import { readPreamble } from "../lib/transport/preamble.ts";
 import { buildSstpHttpRequest, parseSstpHttpResponse } from "../lib/sstp/http_preamble.ts";
 import { certHashes } from "../lib/sstp/crypto_binding.ts";
@@ -49,6 +49,12 @@ export interface LoadOptions {
   setupTimeoutMs: number;
   /** Per-session Hello interval (keepalive). */
   helloMs: number;
+  /** TLS session caches by session index (a reconnect passes the old ones). */
+  caches?: TlsSessionCache[];
+  /** Ping through every session after set-up (default true). */
+  ping?: boolean;
+  /** Called with the number of sessions up after each one comes up. */
+  onUp?: (up: number) => void;
 }
 
 /** What {@linkcode runLoad} reports. */
@@ -70,6 +76,10 @@ export interface LoadResult {
 }
 
 interface Session {
+  /** This client's TLS session (resumed by a reconnect). */
+  cache: TlsSessionCache;
+  /** The dial resumed a TLS session. */
+  resumed?: boolean;
   runner?: TunnelRunner;
   tun?: MemoryTun;
   ip?: IpConfig;
@@ -87,9 +97,15 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-async function openSession(o: LoadOptions, pin: Uint8Array, index: number): Promise<Session> {
+async function openSession(
+  o: LoadOptions,
+  pin: Uint8Array,
+  index: number,
+  cache: TlsSessionCache,
+): Promise<Session> {
   const t0 = performance.now();
   const conn = await dialTls({
+    sessionCache: cache,
     host: o.host,
     port: o.port,
     sni: false,
@@ -98,7 +114,7 @@ async function openSession(o: LoadOptions, pin: Uint8Array, index: number): Prom
     connectTimeoutMs: 20_000,
   });
   const duplex = conn.duplex;
-  const session: Session = {};
+  const session: Session = { cache, resumed: conn.resumed === true };
   try {
     const w = duplex.writable.getWriter();
     await w.write(
@@ -204,8 +220,11 @@ export async function runLoad(
     while (next < o.sessions && performance.now() < deadline) {
       const index = next++;
       try {
-        sessions.push(await openSession(o, pin, index));
+        sessions.push(
+          await openSession(o, pin, index, o.caches?.[index] ?? new TlsSessionCache()),
+        );
         lastUp = performance.now();
+        o.onUp?.(sessions.length);
       } catch (e) {
         failed++;
         const msg = (e instanceof Error ? e.message : String(e)).slice(0, 120);
@@ -228,7 +247,7 @@ export async function runLoad(
       if (rtt !== undefined) rtts.push(rtt);
     }
   };
-  await Promise.all(Array.from({ length: 32 }, pinger));
+  if (o.ping !== false) await Promise.all(Array.from({ length: 32 }, pinger));
   const addresses = new Set(sessions.map((s) => s.ip?.localAddress).filter((a) => a));
   const result: LoadResult = {
     requested: o.sessions,
@@ -260,11 +279,53 @@ export async function closeAll(sessions: Session[], timeoutMs = 15_000): Promise
   return done;
 }
 
-async function stdinClosed(): Promise<void> {
-  const buf = new Uint8Array(64);
+/**
+ * Reads stdin line by line until EOF, calling `onLine` for each line; the
+ * caller sends `RECONNECT` for a reconnect storm and closes stdin to end.
+ */
+async function readStdinLines(onLine: (line: string) => Promise<void>): Promise<void> {
+  const decoder = new TextDecoder();
+  const buf = new Uint8Array(256);
+  let text = "";
   try {
-    while ((await Deno.stdin.read(buf)) !== null) { /* wait for EOF */ }
+    for (;;) {
+      const n = await Deno.stdin.read(buf);
+      if (n === null) return;
+      text += decoder.decode(buf.subarray(0, n), { stream: true });
+      for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n")) {
+        const line = text.slice(0, i).trim();
+        text = text.slice(i + 1);
+        await onLine(line);
+      }
+    }
   } catch { /* no stdin */ }
+}
+
+/**
+ * Reconnect storm: closes the first `count` sessions (Call Disconnect), waits
+ * until they ended, then dials `count` new sessions at `o.concurrency`.
+ */
+export async function reconnectStorm(
+  o: LoadOptions,
+  sessions: Session[],
+  count: number,
+): Promise<{ requested: number; up: number; failed: number; perSecond: number; resumed: number }> {
+  const closing = sessions.splice(0, count);
+  await closeAll(closing);
+  const { result, sessions: fresh } = await runLoad({
+    ...o,
+    sessions: count,
+    ping: false,
+    caches: closing.map((s) => s.cache),
+  });
+  sessions.push(...fresh);
+  return {
+    requested: count,
+    up: result.established,
+    failed: result.failed,
+    perSecond: result.sessionsPerSecond,
+    resumed: fresh.filter((s) => s.resumed).length,
+  };
 }
 
 if (import.meta.main) {
@@ -279,6 +340,8 @@ if (import.meta.main) {
       "hold-seconds": { type: "string", default: "10" },
       "setup-timeout-seconds": { type: "string", default: "120" },
       "hello-seconds": { type: "string", default: "60" },
+      "progress-every": { type: "string", default: "0" },
+      reconnect: { type: "string", default: "0" },
     },
   });
   const [host, portText] = (values["connect-to"] ?? "").split(":");
@@ -289,9 +352,10 @@ if (import.meta.main) {
     );
     Deno.exit(64);
   }
-  const sessionsWanted = Math.min(Math.max(1, Number(values.sessions)), 10_000);
+  const sessionsWanted = Math.min(Math.max(1, Number(values.sessions)), 16_000);
+  const progressEvery = Math.max(0, Number(values["progress-every"]));
   const holdSeconds = Math.min(Math.max(0, Number(values["hold-seconds"])), 600);
-  const { result, sessions } = await runLoad({
+  const options: LoadOptions = {
     host,
     port: Number(portText ?? 443),
     user: values.user,
@@ -301,13 +365,24 @@ if (import.meta.main) {
     concurrency: Math.min(Math.max(1, Number(values.concurrency)), 1000),
     setupTimeoutMs: Number(values["setup-timeout-seconds"]) * 1000,
     helloMs: Number(values["hello-seconds"]) * 1000,
+  };
+  const reconnect = Math.max(0, Number(values.reconnect));
+  const { result, sessions } = await runLoad({
+    ...options,
+    ...(progressEvery > 0
+      ? { onUp: (up: number) => up % progressEvery === 0 && console.log(`UP ${up}`) }
+      : {}),
   });
   console.log(`RESULT ${JSON.stringify(result)}`);
   console.log("HOLDING");
   let holdTimer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
     new Promise((r) => (holdTimer = setTimeout(r, holdSeconds * 1000))),
-    stdinClosed(),
+    readStdinLines(async (line) => {
+      if (line !== "RECONNECT" || reconnect === 0) return;
+      const storm = await reconnectStorm(options, sessions, Math.min(reconnect, sessions.length));
+      console.log(`RECONNECTED ${JSON.stringify(storm)}`);
+    }),
   ]);
   clearTimeout(holdTimer);
   const closed = await closeAll(sessions);

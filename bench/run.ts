@@ -49,6 +49,7 @@ import {
   OpenVpnServer,
 } from "./openvpn.ts";
 import { connectSstp, type SstpClient, SstpServer } from "./sstp.ts";
+import { ScaleServer } from "./scale_server.ts";
 
 /** The pool of the tls-engine openssl pair's server (its own tunnel addresses). */
 const SSTP_OPENSSL_POOL = "198.18.230.2-198.18.237.254";
@@ -323,11 +324,14 @@ async function measureSessions(
 ): Promise<void> {
   const entry: SessionsResult = { sessions: n };
   result.sessions.push(entry);
-  const server = await SstpServer.start(pair.a.name, {
-    port: 443,
+  // A generated config: the load client dials every session from one
+  // address, past the default per-source admission caps (8).
+  const server = await ScaleServer.start(pair.a.name, {
+    sessions: n,
+    concurrency: 64,
     logLevel: "error",
     denoFlags: serverDenoFlags(o),
-    ...(o.sessionsTlsEngine === "openssl" ? { extraArgs: ["--tls-engine", "openssl"] } : {}),
+    ...(o.sessionsTlsEngine === "openssl" ? { tlsEngine: "openssl" } : {}),
   });
   try {
     await new Promise((r) => setTimeout(r, 1000));
@@ -674,7 +678,10 @@ async function writeResults(result: BenchResult, dir: string): Promise<void> {
 if (import.meta.main) {
   let code = 1;
   try {
-    code = await main();
+    // `deno task bench scale ...`: the many-sessions mode (bench/scale.ts).
+    code = Deno.args[0] === "scale"
+      ? await (await import("./scale.ts")).scaleMain(Deno.args.slice(1))
+      : await main();
   } catch (e) {
     console.error(`bench: ${errorText(e)}`);
     await runCleanups();

@@ -23,7 +23,7 @@ import type { Platform, PlatformTun } from "../platform.ts";
 import type { ConnectOptions } from "../config/client_config.ts";
 import type { IpConfig } from "../tunnel/events.ts";
 import { systemClock, systemTimers } from "../clock.ts";
-import { dialTls } from "../transport/tls_client.ts";
+import { dialTls, type TlsSessionCache } from "../transport/tls_client.ts";
 import type { TlsEngineDialer } from "../tls_engine.ts";
 import { readPreamble } from "../transport/preamble.ts";
 import { buildSstpHttpRequest, parseSstpHttpResponse } from "../sstp/http_preamble.ts";
@@ -112,6 +112,8 @@ export interface ClientSessionDeps {
   onInfo?(info: ClientSessionInfo): void;
   /** Dial-on-demand: the device and routes exist already (see {@linkcode DemandLink}). */
   demand?: DemandLink;
+  /** The TLS session to resume on this dial and to keep for the next (reconnects). */
+  tlsSessions?: TlsSessionCache;
 }
 
 /**
@@ -242,6 +244,7 @@ export async function runClientSession(
       connectTimeoutMs: 30_000,
       signal: dialAbort.signal,
       logger: log,
+      ...(deps.tlsSessions === undefined ? {} : { sessionCache: deps.tlsSessions }),
     }).catch((e) => {
       throw clientCertificateRefusal(e, o.certificate, "handshake") ?? e;
     });

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { TlsSessionCache } from "../transport/tls_client.ts";
 import type { Logger } from "../log.ts";
 import type { ConnectOptions } from "../config/client_config.ts";
 import { ProtocolError } from "../errors.ts";
@@ -81,6 +82,8 @@ export class SstpClient {
   readonly #log: Logger;
   readonly #backoff: BackoffOptions;
   readonly #stop = new AbortController();
+  // One server per client: every reconnect resumes the last verified TLS session.
+  readonly #tlsSessions = new TlsSessionCache();
   #info: ClientSessionInfo | undefined;
   #waitingStatus = "waiting to reconnect";
   /** The kill switch's changes while it is engaged. */
@@ -282,6 +285,7 @@ export class SstpClient {
       let result: ClientSessionResult;
       try {
         result = await runClientSession(this.#o, {
+          tlsSessions: this.#tlsSessions,
           ...this.#deps,
           ...(journal ? { journal } : {}),
           demand,
@@ -335,6 +339,7 @@ export class SstpClient {
     while (!this.#stop.signal.aborted) {
       this.#attempts++;
       const result: ClientSessionResult = await runClientSession(this.#o, {
+        tlsSessions: this.#tlsSessions,
         ...this.#deps,
         ...(journal ? { journal } : {}),
         onInfo: (i) => {

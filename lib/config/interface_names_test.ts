@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   dynamicInterfaceName,
+  dynamicNameSuffix,
   interfaceNameProblem,
   MAX_INTERFACE_NAME_BYTES,
 } from "./interface_names.ts";
@@ -66,4 +67,18 @@ Deno.test("dynamicInterfaceName() keeps distinct users apart after sanitising", 
   const b = dynamicInterfaceName("a#b", taken);
   assert.equal(a, "sstp-a_b");
   assert.equal(b, "sstp-a_b1");
+});
+
+Deno.test("dynamicNameSuffix inverts dynamicInterfaceName, also for cut and digit-ending names", () => {
+  for (const user of ["alice", "bob1", "a-very-long-user-name", "x9", "ü"]) {
+    const taken = new Set<string>();
+    for (let i = 0; i < 120; i++) {
+      const name = dynamicInterfaceName(user, taken);
+      taken.add(name);
+      assert.equal(dynamicNameSuffix(user, name), i === 0 ? undefined : i, `${user} ${name}`);
+    }
+    // A floor skips the probing but not a free name at or above it.
+    assert.equal(dynamicNameSuffix(user, dynamicInterfaceName(user, taken, 120)), 120);
+  }
+  assert.equal(dynamicNameSuffix("alice", "sstp-bob1"), undefined);
 });

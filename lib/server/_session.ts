@@ -30,7 +30,6 @@ import type { SessionEngine } from "../tunnel/session_engine.ts";
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
 import { createServerEngine } from "../tunnel/server_engine.ts";
 import { TunnelRunner } from "../pipeline/runner.ts";
-import { dynamicInterfaceName } from "../config/interface_names.ts";
 import { formatDuration } from "../config/duration.ts";
 import { NetConfig } from "../net/net_config.ts";
 import { joinBridge } from "../net/bridge_port.ts";
@@ -196,9 +195,8 @@ export function startSession(
       );
     }
     log.info(`user ${quotePeerText(user)}: profile "${entry.profile.name}"`);
-    const others = ctx.registry.ofUser(user).filter((s) => s !== session);
-    if (entry.profile.onlyOne && others.length > 0) {
-      const other = others[0]!;
+    const other = entry.profile.onlyOne ? ctx.registry.otherSessionOf(user, session) : undefined;
+    if (other !== undefined) {
       log.warn(
         `only-one: user ${quotePeerText(user)} already has a session ` +
           `(${other.interfaceName ?? "negotiating"} from ${other.callerId}); refusing this login`,
@@ -255,7 +253,7 @@ export function startSession(
       return new ProtocolError("auth", ERROR_CODE.AUTH_FAILED, `User "${user}" has no profile`);
     }
     const profile = radiusProfile(base, a);
-    if (profile.onlyOne && ctx.registry.ofUser(user).some((s) => s !== session)) {
+    if (profile.onlyOne && ctx.registry.otherSessionOf(user, session) !== undefined) {
       log.warn(`only-one: RADIUS user "${user}" already has a session; refusing this login`);
       return new ProtocolError(
         "auth",
@@ -375,9 +373,9 @@ export function startSession(
   const onLinkUp = async (ip: IpConfig): Promise<PlatformTun> => {
     const user = session.user ?? "";
     const staticName = ctx.config().interfaces.find((i) => i.user === user)?.name;
-    let name = staticName ?? dynamicInterfaceName(user, ctx.registry.interfaceNames);
+    let name = staticName ?? ctx.registry.dynamicName(user);
     if (!ctx.registry.reserveName(session, name)) {
-      name = dynamicInterfaceName(user, ctx.registry.interfaceNames);
+      name = ctx.registry.dynamicName(user);
       log.warn(`interface ${staticName} is in use; using ${name}`);
       ctx.registry.reserveName(session, name);
     }

@@ -3,8 +3,9 @@
  * `last-caller-id`, kept per user in the server's state directory
  * (`secret-state.json`) so they survive restarts, as on RouterOS.
  *
- * The file is rewritten whole (temp file + rename) after each change;
- * writes are serialised. A missing or unreadable file starts empty (logged).
+ * The file is rewritten whole (temp file + rename) after changes; writes are
+ * serialised, and the changes made while one is on its way go out together
+ * in the next (a burst of logins costs two writes, not one per login). A missing or unreadable file starts empty (logged).
  *
  * @module
  */
@@ -29,6 +30,8 @@ export class SecretState {
   readonly #log: Logger;
   readonly #users = new Map<string, SecretHistory>();
   #writing: Promise<void> = Promise.resolve();
+  // The write queued behind the one in progress; later changes join it.
+  #queued: Promise<void> | undefined;
 
   private constructor(path: string | undefined, log: Logger) {
     this.#path = path;
@@ -92,7 +95,10 @@ export class SecretState {
     if (this.#users.size > MAX_USERS) this.#users.delete(this.#users.keys().next().value!);
     const path = this.#path;
     if (path === undefined) return Promise.resolve();
-    this.#writing = this.#writing.then(async () => {
+    if (this.#queued !== undefined) return this.#queued;
+    this.#queued = this.#writing = this.#writing.then(async () => {
+      // From here on, changes go into the next write.
+      this.#queued = undefined;
       const text = JSON.stringify(Object.fromEntries(this.#users));
       const tmp = `${path}.tmp`;
       try {

@@ -23,3 +23,28 @@ Deno.test("SecretState keeps last-logged-out and last-caller-id across reopening
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SecretState writes a burst of changes together, and every change reaches the file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sstp-secret-state-" });
+  try {
+    const s = await SecretState.open(dir, NOOP_LOGGER);
+    const renames: string[] = [];
+    const rename = Deno.rename;
+    Deno.rename = (from, to) => {
+      renames.push(String(to));
+      return rename(from, to);
+    };
+    try {
+      const writes = Array.from({ length: 50 }, (_, i) => s.loggedIn(`user${i}`, `198.18.1.${i}`));
+      await Promise.all(writes);
+      await s.flush();
+    } finally {
+      Deno.rename = rename;
+    }
+    assert.ok(renames.length <= 2, `${renames.length} writes for one burst`);
+    const again = await SecretState.open(dir, NOOP_LOGGER);
+    for (let i = 0; i < 50; i++) assert.equal(again.get(`user${i}`).lastCallerId, `198.18.1.${i}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

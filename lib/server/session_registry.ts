@@ -11,6 +11,8 @@
  * @module
  */
 
+import { dynamicInterfaceName, dynamicNameSuffix } from "../config/interface_names.ts";
+
 /** How far a session has come. */
 export type SessionState = "negotiating" | "connected" | "disconnecting";
 
@@ -46,6 +48,9 @@ export class SessionRegistry<T extends SessionEntry = SessionEntry> {
   readonly #byId = new Map<number, T>();
   readonly #byUser = new Map<string, Set<T>>();
   readonly #names = new Set<string>();
+  // Per user with several sessions: every dynamic-name suffix below this one
+  // is taken (so the next login does not probe them one by one).
+  readonly #suffixFloor = new Map<string, number>();
   #nextId = 1;
 
   /**
@@ -71,6 +76,36 @@ export class SessionRegistry<T extends SessionEntry = SessionEntry> {
   /** Interface names in use or reserved. */
   get interfaceNames(): ReadonlySet<string> {
     return this.#names;
+  }
+
+  /**
+   * The lowest free dynamic interface name of `user` (`sstp-USER`,
+   * `sstp-USE1`, …; see {@linkcode dynamicInterfaceName}); reserve it with
+   * {@linkcode reserveName}. Constant time for a user's next session however
+   * many it has.
+   */
+  dynamicName(user: string): string {
+    const name = dynamicInterfaceName(user, this.#names, this.#suffixFloor.get(user) ?? 1);
+    const suffix = dynamicNameSuffix(user, name);
+    if (suffix !== undefined) this.#suffixFloor.set(user, suffix + 1);
+    return name;
+  }
+
+  #freeName(session: T): void {
+    const name = session.interfaceName;
+    if (name === undefined) return;
+    this.#names.delete(name);
+    const user = session.user;
+    const floor = user === undefined ? undefined : this.#suffixFloor.get(user);
+    if (floor === undefined) return;
+    const suffix = dynamicNameSuffix(user!, name);
+    if (suffix !== undefined && suffix < floor) this.#suffixFloor.set(user!, suffix);
+  }
+
+  /** A session of `user` other than `session`, if there is one (`only-one`). */
+  otherSessionOf(user: string, session: T): T | undefined {
+    for (const s of this.#byUser.get(user) ?? []) if (s !== session) return s;
+    return undefined;
   }
 
   /** A fresh session id. */
@@ -104,7 +139,7 @@ export class SessionRegistry<T extends SessionEntry = SessionEntry> {
    */
   reserveName(session: T, name: string): boolean {
     if (this.#names.has(name) && session.interfaceName !== name) return false;
-    if (session.interfaceName !== undefined) this.#names.delete(session.interfaceName);
+    this.#freeName(session);
     session.interfaceName = name;
     this.#names.add(name);
     return true;
@@ -114,12 +149,15 @@ export class SessionRegistry<T extends SessionEntry = SessionEntry> {
   remove(session: T): void {
     if (this.#byId.get(session.id) !== session) return;
     this.#byId.delete(session.id);
+    this.#freeName(session);
     if (session.user !== undefined) {
       const set = this.#byUser.get(session.user);
       set?.delete(session);
-      if (set?.size === 0) this.#byUser.delete(session.user);
+      if (set?.size === 0) {
+        this.#byUser.delete(session.user);
+        this.#suffixFloor.delete(session.user);
+      }
     }
-    if (session.interfaceName !== undefined) this.#names.delete(session.interfaceName);
   }
 
   /** Sessions of `user` (authenticated ones). */

@@ -50,3 +50,43 @@ Deno.test("SessionRegistry calls onAuthenticated once, when a session first gets
   r.setUser(b, "bob");
   assert.deepEqual(seen, [a.id, b.id]);
 });
+
+Deno.test("SessionRegistry.dynamicName gives the lowest free name, also after thousands of sessions", () => {
+  const r = new SessionRegistry();
+  const sessions = Array.from({ length: 3000 }, (_, i) => {
+    const s = entry(r, `198.18.0.2:${1000 + i}`);
+    r.setUser(s, "load");
+    assert.equal(r.reserveName(s, r.dynamicName("load")), true);
+    return s;
+  });
+  assert.equal(sessions[0]!.interfaceName, "sstp-load");
+  assert.equal(sessions[1]!.interfaceName, "sstp-load1");
+  assert.equal(sessions[2999]!.interfaceName, "sstp-load2999");
+  assert.equal(r.interfaceNames.size, 3000);
+  // Freed names are reused lowest first.
+  r.remove(sessions[500]!);
+  r.remove(sessions[20]!);
+  r.remove(sessions[0]!);
+  const next = () => {
+    const s = entry(r, "198.18.0.3:1");
+    r.setUser(s, "load");
+    const name = r.dynamicName("load");
+    assert.equal(r.reserveName(s, name), true);
+    return name;
+  };
+  assert.equal(next(), "sstp-load");
+  assert.equal(next(), "sstp-load20");
+  assert.equal(next(), "sstp-load500");
+  assert.equal(next(), "sstp-load3000");
+});
+
+Deno.test("SessionRegistry.otherSessionOf finds another session of the user", () => {
+  const r = new SessionRegistry();
+  const a = entry(r, "198.18.0.2:1");
+  const b = entry(r, "198.18.0.2:2");
+  r.setUser(a, "alice");
+  assert.equal(r.otherSessionOf("alice", a), undefined);
+  r.setUser(b, "alice");
+  assert.equal(r.otherSessionOf("alice", a), b);
+  assert.equal(r.otherSessionOf("bob", a), undefined);
+});

@@ -17,6 +17,7 @@
  */
 
 import * as tls from "node:tls";
+import { Buffer } from "node:buffer";
 import { lookup } from "node:dns/promises";
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -49,6 +50,41 @@ import type * as Names from "../cert/names.ts";
 // literal: Deno loads (without running) the graph of every literal dynamic
 // import together with the importing module, so a literal would put
 // @peculiar/x509 back on the start-up path of `sstp connect`.
+
+/**
+ * The TLS session of the last verified connection to ONE server, so the next
+ * dial resumes it (RFC 8446 2.2 tickets, RFC 5077 in TLS 1.2): a reconnect
+ * then skips the server's certificate signature, the client's chain check
+ * and a round trip of the handshake. The pin or chain check still runs on
+ * the resumed connection's certificate. Keep one cache per server (host,
+ * port, verification settings); a session is stored only after the
+ * connection it came from passed verification.
+ *
+ * @example
+ * ```ts
+ * import { TlsSessionCache } from "./tls_client.ts";
+ * const cache = new TlsSessionCache();
+ * if (cache.get() !== undefined) throw new Error();
+ * ```
+ */
+export class TlsSessionCache {
+  #session: Uint8Array | undefined;
+
+  /** The stored session (opaque bytes), if any. */
+  get(): Uint8Array | undefined {
+    return this.#session;
+  }
+
+  /** Stores a session (replacing the previous one). */
+  set(session: Uint8Array): void {
+    this.#session = session;
+  }
+
+  /** Forgets the stored session (after a failed dial with it). */
+  clear(): void {
+    this.#session = undefined;
+  }
+}
 
 /** Options of {@linkcode dialTls}. */
 export interface DialTlsOptions {
@@ -103,6 +139,8 @@ export interface DialTlsOptions {
    * this TLS stack ignores a cipher list (see tls_policy.ts).
    */
   tlsPolicy?: TlsPolicy;
+  /** Resume the session of an earlier connection to this server (node:tls only). */
+  sessionCache?: TlsSessionCache;
 }
 
 /** An established client connection. */
@@ -117,6 +155,8 @@ export interface TlsClientConnection {
   cipher: string;
   /** Negotiated ALPN protocol, if any. */
   alpn?: string;
+  /** The TLS session was resumed (abbreviated handshake). */
+  resumed?: boolean;
 }
 
 /**
@@ -207,8 +247,21 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
       ? {}
       : { cert: options.clientCertPem, key: options.clientKeyPem }),
   };
+  const cache = options.sessionCache;
+  const stored = cache?.get();
+  if (stored !== undefined) connectOptions.session = Buffer.from(stored);
   logger.debug(`TLS connect ${host}:${port}${sni === undefined ? " (no SNI)" : ` sni=${sni}`}`);
   const socket = tls.connect(connectOptions);
+  // Tickets may arrive after the handshake (TLS 1.3); kept only once this
+  // connection's certificate has passed the checks below.
+  let verified = false;
+  let ticket: Uint8Array | undefined;
+  if (cache !== undefined) {
+    socket.on("session", (session: Buffer) => {
+      ticket = new Uint8Array(session);
+      if (verified) cache.set(ticket);
+    });
+  }
   // The data path gathers packets into large writes itself; Nagle would only
   // delay the small ones (pings, TCP ACKs of the tunnelled flows).
   socket.setNoDelay(true);
@@ -216,6 +269,7 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
     await handshake(socket, timeoutMs, options.signal, host, port);
   } catch (error) {
     socket.destroy();
+    cache?.clear();
     throw tlsAgreementFailure(error, `${host}:${port}`, {
       ...(options.tlsPolicy === undefined ? {} : { policy: options.tlsPolicy }),
       clientCertificate: options.clientCertPem !== undefined,
@@ -241,9 +295,14 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
     const leaf = info.peerCertDer;
     if (leaf === undefined) throw certificateError("TLS_CERT_MISSING");
     await verifyServer(socket, leaf, host, hostIsIp, options, crls);
+    verified = true;
+    if (ticket !== undefined) cache?.set(ticket);
+    const resumed = socket.isSessionReused();
     const duplex = nodeSocketDuplex(socket, info);
     logger.info(
-      `TLS ${info.tlsVersion ?? "?"} ${info.cipher ?? "?"} to ${host}:${port}, server certificate ${
+      `TLS ${info.tlsVersion ?? "?"} ${info.cipher ?? "?"}${
+        resumed ? " (resumed)" : ""
+      } to ${host}:${port}, server certificate ${
         formatFingerprint(certificateFingerprint(leaf), "sha256")
       }`,
     );
@@ -253,8 +312,10 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
       tlsVersion: info.tlsVersion ?? "",
       cipher: info.cipher ?? "",
       ...(info.alpnProtocol === undefined ? {} : { alpn: info.alpnProtocol }),
+      resumed,
     };
   } catch (error) {
+    cache?.clear();
     socket.destroy();
     await new Promise<void>((resolve) => socket.closed ? resolve() : socket.once("close", resolve));
     throw error;
