@@ -20,7 +20,7 @@
  *
  *   deno task bench [--runs 3] [--seconds 10] [--connects 10]
  *                   [--sessions 500,1000,2000] [--bulk-mib 256] [--quick]
- *                   [--skip openvpn,sstp,openssl,bulk,sessions,hops] [--server-v8-flags FLAGS] [--pin]
+ *                   [--skip openvpn,sstp,openssl,worker,bulk,sessions,hops] [--server-v8-flags FLAGS] [--pin]
  *                   [--openssl-io deno|epoll] [--openssl-sides both|client]
  *                   [--sessions-tls-engine deno|openssl]
  *
@@ -28,7 +28,10 @@
  * user) and `sstp connect --tls-engine openssl`; `--openssl-sides both` (the
  * default) runs the server with `--tls-engine openssl` too, `client` keeps its
  * node:tls. `--openssl-io` picks the client's socket I/O (SSTP_OPENSSL_IO).
- * `--skip openssl` leaves the pair out.
+ * `--skip openssl` leaves the pair out. The `sstp-worker` pair
+ * (`bench/sstp_worker_pair.ts`, port 445) runs `sstp connect --tls-engine
+ * openssl-worker` against a server with the `sstp-openssl` pair's engine;
+ * `--skip worker` leaves it out.
  *
  * `--skip sstp` also skips the sessions part. `--server-v8-flags` starts
  * every `sstp serve` with `--v8-flags=FLAGS` (default: the shipped flags of
@@ -49,6 +52,7 @@ import {
   OpenVpnServer,
 } from "./openvpn.ts";
 import { connectSstp, type SstpClient, SstpServer } from "./sstp.ts";
+import { startWorkerPair, type WorkerPair } from "./sstp_worker_pair.ts";
 
 /** The pool of the tls-engine openssl pair's server (its own tunnel addresses). */
 const SSTP_OPENSSL_POOL = "198.18.230.2-198.18.237.254";
@@ -461,6 +465,7 @@ async function main(): Promise<number> {
   let sstpClient: SstpClient | undefined;
   let sslClient: SstpClient | undefined;
   let sslServer: SstpServer | undefined;
+  let workerPair: WorkerPair | undefined;
   try {
     iperf = await Iperf3Server.start(pair.a.name);
     const paths: Path[] = [{ name: "veth", target: VETH.a, pids: [] }];
@@ -545,6 +550,24 @@ async function main(): Promise<number> {
           log(`sstp-openssl server: ${sslServer?.proc.tail()}`);
         }
       }
+      if (!o.skip.has("worker")) {
+        try {
+          workerPair = await startWorkerPair(pair.a.name, pair.b.name, {
+            serverArgs: o.opensslSides === "both" ? ["--tls-engine", "openssl"] : [],
+            denoFlags: serverDenoFlags(o),
+            connects: o.connects,
+          }, log);
+          result.connect["sstp-worker"] = workerPair.connect;
+          paths.push({
+            name: "sstp-worker",
+            target: workerPair.client.serverAddress,
+            pids: [workerPair.server.proc.pid, workerPair.client.proc.pid],
+          });
+        } catch (e) {
+          result.errors.push(`sstp-worker: ${errorText(e)}`);
+          log(`sstp-worker: ${e instanceof Error ? e.message : e}`);
+        }
+      }
     }
     if (o.pin) {
       for (
@@ -555,6 +578,8 @@ async function main(): Promise<number> {
           [sstpClient?.proc.pid, 1],
           [sslServer?.proc.pid, 0],
           [sslClient?.proc.pid, 1],
+          [workerPair?.server.proc.pid, 0],
+          [workerPair?.client.proc.pid, 1],
         ] as const
       ) {
         if (pid !== undefined) {
@@ -587,6 +612,15 @@ async function main(): Promise<number> {
           },
         }
         : {}),
+      ...(workerPair
+        ? {
+          "sstp-worker": {
+            target: workerPair.client.serverAddress,
+            tunA: /^sstp-wrk/,
+            tunB: new RegExp(`^${workerPair.client.interfaceName}$`),
+          },
+        }
+        : {}),
     });
     if (sstpClient && !o.skip.has("bulk")) {
       log(`bulk integrity: ${o.bulkMib} MiB through sstp`);
@@ -595,9 +629,12 @@ async function main(): Promise<number> {
     await ovpnClient?.proc.stop(3000);
     await sstpClient?.proc.stop(5000);
     await sslClient?.proc.stop(5000);
+    await workerPair?.client.proc.stop(5000);
     await ovpnServer?.stop();
     await sstpServer?.stop();
     await sslServer?.stop();
+    await workerPair?.server.stop();
+    workerPair = undefined;
     ovpnClient =
       sstpClient =
       ovpnServer =
@@ -616,9 +653,11 @@ async function main(): Promise<number> {
     await ovpnClient?.proc.stop(3000);
     await sstpClient?.proc.stop(5000);
     await sslClient?.proc.stop(5000);
+    await workerPair?.client.proc.stop(5000);
     await ovpnServer?.stop();
     await sstpServer?.stop();
     await sslServer?.stop();
+    await workerPair?.server.stop();
     await iperf?.stop();
     await ovpnFiles?.remove();
     await pair.cleanup();
