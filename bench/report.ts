@@ -225,8 +225,8 @@ export function renderMarkdown(r: BenchResult): string {
         "median minus the veth's; ratios of medians):",
     );
     lines.push("");
-    lines.push("| path | added RTT ms | up / OpenVPN | down / OpenVPN |");
-    lines.push("|---|---|---|---|");
+    lines.push("| path | added RTT ms | up / OpenVPN | down / OpenVPN | client RSS MiB |");
+    lines.push("|---|---|---|---|---|");
     const ovpn = r.paths.openvpn ? pathFigures(r.paths.openvpn) : undefined;
     const base = pathFigures(veth).pooledRtt.median;
     for (const name of PATHS) {
@@ -236,7 +236,9 @@ export function renderMarkdown(r: BenchResult): string {
       lines.push(
         `| ${name} | ${f(x.pooledRtt.median - base, 3)} | ${
           ovpn ? f(x.up.median / ovpn.up.median, 2) + "x" : "-"
-        } | ${ovpn ? f(x.down.median / ovpn.down.median, 2) + "x" : "-"} |`,
+        } | ${ovpn ? f(x.down.median / ovpn.down.median, 2) + "x" : "-"} | ${
+          r.clientRssKib?.[name] === undefined ? "-" : f(r.clientRssKib[name]! / 1024, 1)
+        } |`,
       );
     }
   }

@@ -100,6 +100,8 @@ export interface BenchResult {
   bulk?: BulkResult;
   /** Where the added RTT goes, per tunnel (bench/rtt_hops.ts; absent without tcpdump). */
   rttHops?: Partial<Record<TunnelName, HopMedians>>;
+  /** VmRSS of each tunnel's client process after the throughput runs (KiB). */
+  clientRssKib?: Partial<Record<TunnelName, number>>;
   sessions: SessionsResult[];
   errors: string[];
   targets: TargetVerdict[];

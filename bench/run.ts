@@ -20,7 +20,7 @@
  *
  *   deno task bench [--runs 3] [--seconds 10] [--connects 10]
  *                   [--sessions 500,1000,2000] [--bulk-mib 256] [--quick]
- *                   [--skip openvpn,sstp,openssl,worker,bulk,sessions,hops] [--server-v8-flags FLAGS] [--pin]
+ *                   [--skip openvpn,ocserv,sstp,openssl,worker,bulk,sessions,hops] [--server-v8-flags FLAGS] [--pin]
  *                   [--openssl-io deno|epoll] [--openssl-sides both|client]
  *                   [--sessions-tls-engine deno|openssl]
  *
@@ -31,7 +31,9 @@
  * `--skip openssl` leaves the pair out. The `sstp-worker` pair
  * (`bench/sstp_worker_pair.ts`, port 445) runs `sstp connect --tls-engine
  * openssl-worker` against a server with the `sstp-openssl` pair's engine;
- * `--skip worker` leaves it out.
+ * `--skip worker` leaves it out. The `ocserv` path (`bench/ocserv.ts`,
+ * ocserv + openconnect over TLS only, no DTLS) is skipped with a log line
+ * where the packages are missing (`apt-get install ocserv openconnect`).
  *
  * `--skip sstp` also skips the sessions part. `--server-v8-flags` starts
  * every `sstp serve` with `--v8-flags=FLAGS` (default: the shipped flags of
@@ -53,6 +55,7 @@ import {
 } from "./openvpn.ts";
 import { connectSstp, type SstpClient, SstpServer } from "./sstp.ts";
 import { startWorkerPair, type WorkerPair } from "./sstp_worker_pair.ts";
+import { hasOcserv, type OcservPair, startOcservPair } from "./ocserv.ts";
 
 /** The pool of the tls-engine openssl pair's server (its own tunnel addresses). */
 const SSTP_OPENSSL_POOL = "198.18.230.2-198.18.237.254";
@@ -466,6 +469,7 @@ async function main(): Promise<number> {
   let sslClient: SstpClient | undefined;
   let sslServer: SstpServer | undefined;
   let workerPair: WorkerPair | undefined;
+  let ocservPair: OcservPair | undefined;
   try {
     iperf = await Iperf3Server.start(pair.a.name);
     const paths: Path[] = [{ name: "veth", target: VETH.a, pids: [] }];
@@ -503,6 +507,23 @@ async function main(): Promise<number> {
         });
       } catch (e) {
         result.errors.push(`openvpn client: ${errorText(e)}`);
+      }
+    }
+    if (!o.skip.has("ocserv")) {
+      if (!(await hasOcserv())) log("ocserv: skipped (apt-get install ocserv openconnect)");
+      else {
+        try {
+          ocservPair = await startOcservPair(pair.a.name, pair.b.name, o.connects, log);
+          result.connect.ocserv = ocservPair.connect;
+          paths.push({
+            name: "ocserv",
+            target: ocservPair.client.serverAddress,
+            pids: ocservPair.pids,
+          });
+        } catch (e) {
+          result.errors.push(`ocserv: ${errorText(e)}`);
+          log(`ocserv: ${errorText(e)}`);
+        }
       }
     }
     if (sstpServer) {
@@ -580,6 +601,8 @@ async function main(): Promise<number> {
           [sslClient?.proc.pid, 1],
           [workerPair?.server.proc.pid, 0],
           [workerPair?.client.proc.pid, 1],
+          ...(ocservPair?.pids.slice(0, -1).map((pid) => [pid, 0] as const) ?? []),
+          [ocservPair?.client.proc.pid, 1],
         ] as const
       ) {
         if (pid !== undefined) {
@@ -590,6 +613,17 @@ async function main(): Promise<number> {
     }
     log(`throughput and ping: ${paths.map((p) => p.name).join(", ")}`);
     await measureThroughputAndPing(pair, paths, o, result);
+    for (
+      const [name, pid] of [
+        ["openvpn", ovpnClient?.proc.pid],
+        ["ocserv", ocservPair?.client.proc.pid],
+        ["sstp", sstpClient?.proc.pid],
+        ["sstp-openssl", sslClient?.proc.pid],
+        ["sstp-worker", workerPair?.client.proc.pid],
+      ] as const
+    ) {
+      if (pid !== undefined) (result.clientRssKib ??= {})[name] = rssKib(pid);
+    }
     await measureRttHops(pair, o, result, {
       ...(ovpnClient
         ? { openvpn: { target: ovpnClient.serverAddress, tunA: /^ovpn-s/, tunB: /^ovpn-c/ } }
@@ -609,6 +643,15 @@ async function main(): Promise<number> {
             target: sslClient.serverAddress,
             tunA: /^sstp-/,
             tunB: new RegExp(`^${sslClient.interfaceName}$`),
+          },
+        }
+        : {}),
+      ...(ocservPair
+        ? {
+          ocserv: {
+            target: ocservPair.client.serverAddress,
+            tunA: /^ocsv/,
+            tunB: new RegExp(`^${ocservPair.client.interfaceName}$`),
           },
         }
         : {}),
@@ -634,7 +677,9 @@ async function main(): Promise<number> {
     await sstpServer?.stop();
     await sslServer?.stop();
     await workerPair?.server.stop();
+    await ocservPair?.stop();
     workerPair = undefined;
+    ocservPair = undefined;
     ovpnClient =
       sstpClient =
       ovpnServer =
@@ -658,6 +703,7 @@ async function main(): Promise<number> {
     await sstpServer?.stop();
     await sslServer?.stop();
     await workerPair?.server.stop();
+    await ocservPair?.stop();
     await iperf?.stop();
     await ovpnFiles?.remove();
     await pair.cleanup();
