@@ -183,11 +183,16 @@ export class OcservServer {
     }
   }
 
-  /** The PIDs whose CPU counts: ocserv's main process and its per-session workers. */
-  async pids(): Promise<number[]> {
-    const out = await runIn(undefined, ["pgrep", "-P", String(this.proc.pid)]).catch(() => "");
-    const children = String(out).split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number);
-    return [this.proc.pid, ...children];
+  /**
+   * The process that carries the newest session's data: ocserv forks one
+   * worker per connection (the newest child of the main process; the first
+   * child is its security module).
+   */
+  async sessionWorkerPid(): Promise<number> {
+    const out = await runIn(undefined, ["pgrep", "-n", "-P", String(this.proc.pid)]);
+    const pid = Number(String(out).trim());
+    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no ocserv worker process: ${out}`);
+    return pid;
   }
 
   /** Stops it. */
@@ -249,7 +254,7 @@ export interface OcservPair {
   server: OcservServer;
   client: OcservClient;
   connect: { totalMs: number[]; handshakeMs: number[] };
-  /** ocserv's processes and the client, for the CPU columns. */
+  /** ocserv's worker of the measured session and the client, for the CPU columns. */
   pids: number[];
   stop(): Promise<void>;
 }
@@ -283,7 +288,7 @@ export async function startOcservPair(
       server: s,
       client,
       connect,
-      pids: [...(await s.pids()), client.proc.pid],
+      pids: [await s.sessionWorkerPid(), client.proc.pid],
       stop: async () => {
         await client.proc.stop(3000);
         await s.stop();

@@ -579,6 +579,7 @@ async function main(): Promise<number> {
             connects: o.connects,
           }, log);
           result.connect["sstp-worker"] = workerPair.connect;
+          result.connect["sstp-openssl"] = workerPair.connectOpenssl;
           paths.push({
             name: "sstp-worker",
             target: workerPair.client.serverAddress,
@@ -601,7 +602,8 @@ async function main(): Promise<number> {
           [sslClient?.proc.pid, 1],
           [workerPair?.server.proc.pid, 0],
           [workerPair?.client.proc.pid, 1],
-          ...(ocservPair?.pids.slice(0, -1).map((pid) => [pid, 0] as const) ?? []),
+          [ocservPair?.server.proc.pid, 0],
+          [ocservPair?.pids[0], 0],
           [ocservPair?.client.proc.pid, 1],
         ] as const
       ) {

@@ -4,7 +4,9 @@
  * `sstp connect --tls-engine openssl-worker` (the client's data path in a
  * Worker that owns the socket and the TUN device). The server uses the same
  * TLS engine as the `sstp-openssl` pair's, so the two pairs differ in the
- * client's data path only. Its connect times are measured here too.
+ * client's data path only. Connect times are measured here for both client
+ * engines, alternately against this one server (`openssl`, then
+ * `openssl-worker`, N times), so that the two columns see the same load.
  *
  * @module
  */
@@ -18,7 +20,10 @@ export const SSTP_WORKER_POOL = "198.18.240.2-198.18.247.254";
 export interface WorkerPair {
   server: SstpServer;
   client: SstpClient;
+  /** `sstp connect --tls-engine openssl-worker`. */
   connect: ConnectResult;
+  /** `sstp connect --tls-engine openssl`, alternating with `connect`. */
+  connectOpenssl: ConnectResult;
 }
 
 /** The client's arguments for the worker data path. */
@@ -43,15 +48,25 @@ export async function startWorkerPair(
   });
   try {
     const connect: ConnectResult = { totalMs: [], handshakeMs: [] };
+    const connectOpenssl: ConnectResult = { totalMs: [], handshakeMs: [] };
     for (let i = 1; i <= options.connects; i++) {
-      const c = await connectSstp(netnsB, server, { extraArgs: WORKER_CLIENT_ARGS });
-      connect.totalMs.push(c.connectMs);
-      connect.handshakeMs.push(c.handshakeMs);
-      await c.proc.stop(5000);
-      log(`connect ${i}/${options.connects}: sstp-worker ${c.connectMs.toFixed(0)} ms`);
+      const line: string[] = [];
+      for (
+        const [name, args, into] of [
+          ["sstp-openssl", ["--tls-engine", "openssl"], connectOpenssl],
+          ["sstp-worker", WORKER_CLIENT_ARGS, connect],
+        ] as const
+      ) {
+        const c = await connectSstp(netnsB, server, { extraArgs: [...args] });
+        into.totalMs.push(c.connectMs);
+        into.handshakeMs.push(c.handshakeMs);
+        await c.proc.stop(5000);
+        line.push(`${name} ${c.connectMs.toFixed(0)} ms`);
+      }
+      log(`connect ${i}/${options.connects}: ${line.join(", ")}`);
     }
     const client = await connectSstp(netnsB, server, { extraArgs: WORKER_CLIENT_ARGS });
-    return { server, client, connect };
+    return { server, client, connect, connectOpenssl };
   } catch (e) {
     await server.stop();
     throw e;
