@@ -61,7 +61,7 @@ const TUN_BATCH = 64;
 const OUTPUT_HIGH_BYTES = 1024 * 1024;
 /** ... and below which it is read again. */
 const OUTPUT_LOW_BYTES = 256 * 1024;
-/** `epoll_wait` timeout: counters reach the main thread at least this often when traffic flows. */
+/** `epoll_wait` timeout while counters wait to be sent or a close flushes (else it sleeps until woken). */
 const WAIT_MS = 500;
 /** How long a `close` waits for queued output to leave. */
 const CLOSE_FLUSH_MS = 1000;
@@ -152,7 +152,9 @@ class DataPlaneLoop {
       this.#flush();
       this.#sendToMain();
       while (this.#ended === undefined) {
-        const n = libc().epoll_wait(this.#epfd, this.#events, 8, WAIT_MS);
+        // Idle, nothing to report: sleep until something happens.
+        const timeout = this.#countersDirty || this.#closingUntil > 0 ? WAIT_MS : -1;
+        const n = libc().epoll_wait(this.#epfd, this.#events, 8, timeout);
         if (n < 0) {
           const e = errno();
           if (e === EINTR) continue;

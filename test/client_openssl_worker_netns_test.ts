@@ -21,7 +21,7 @@ import {
   waitTunnelUp,
   writeConfig,
 } from "./server_fixture.ts";
-import { waitUntil } from "./helpers/sstp_process.ts";
+import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
 
 const ignore = SERVE_NETNS_IGNORE;
 
@@ -100,6 +100,11 @@ Deno.test({
       20_000,
       `${dev} global IPv6 address`,
     );
+    // The client's own IPv6 code saw the RA (it runs on the main thread).
+    const status = new SstpProcess(["status", dev]);
+    assert.equal((await status.wait(30_000)).code, 0, status.output);
+    assert.match(status.output, new RegExp(`ipv6-addresses: \\["${address}/64"\\]`));
+    assert.match(status.output, /ipv6-peer-link-local: fe80::1$/m);
     const out = await t.client.exec([
       "ping",
       "-6",
