@@ -5,8 +5,8 @@
  * a download, and writes the top symbols of each to
  * bench/results/profile-<direction>-<server|client>.txt.
  *
- *   deno run -A bench/profile.ts [--seconds 8] [--server-args "--tls-engine openssl"]
- *                                [--client-args "--tls-engine openssl-worker"] [--tag worker]
+ *   deno run -A bench/profile.ts [--seconds 8] [--server-args="--tls-engine openssl"]
+ *                                [--client-args="--tls-engine openssl-worker"] [--tag worker]
  *
  * `--tag` names the output files (profile-<tag>-<direction>-<side>.txt).
  *
