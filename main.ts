@@ -71,9 +71,9 @@ const linuxPlatform: Platform = {
       ...(o.mode !== undefined ? { mode: o.mode } : {}),
     }),
   createReactor: () => new EpollReactor(),
-  tlsEngine: async () =>
+  tlsEngine: async (name) =>
     (await import(new URL("./ffi/openssl_dialer.ts", import.meta.url).href) as typeof OpenSslDialer)
-      .openSslDialer(),
+      .openSslDialer(name === "openssl-worker" ? "worker" : undefined),
   tlsEngineServer: async () =>
     (await import(new URL("./ffi/openssl_dialer.ts", import.meta.url).href) as typeof OpenSslDialer)
       .openSslServer(),

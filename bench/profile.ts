@@ -5,7 +5,10 @@
  * a download, and writes the top symbols of each to
  * bench/results/profile-<direction>-<server|client>.txt.
  *
- *   deno run -A bench/profile.ts [--seconds 8]
+ *   deno run -A bench/profile.ts [--seconds 8] [--server-args="--tls-engine openssl"]
+ *                                [--client-args="--tls-engine openssl-worker"] [--tag worker]
+ *
+ * `--tag` names the output files (profile-<tag>-<direction>-<side>.txt).
  *
  * Needs root and `perf`.
  *
@@ -62,7 +65,17 @@ async function report(file: string, out: string, title: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ args: Deno.args, options: { seconds: { type: "string" } } });
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      seconds: { type: "string" },
+      "server-args": { type: "string" },
+      "client-args": { type: "string" },
+      tag: { type: "string" },
+    },
+  });
+  const words = (s: string | undefined) => (s ?? "").split(/\s+/).filter((w) => w !== "");
+  const tag = values.tag === undefined ? "" : `${values.tag.replace(/[^a-z0-9-]/gi, "")}-`;
   const seconds = Math.min(Math.max(Number(values.seconds ?? 8), 2), 60);
   installSignalCleanup();
   const dir = new URL("./results", import.meta.url).pathname;
@@ -70,8 +83,14 @@ async function main(): Promise<void> {
   const pair = await createNetnsPair();
   try {
     const iperf = await Iperf3Server.start(pair.a.name);
-    const server = await SstpServer.start(pair.a.name, { denoFlags: PERF_FLAGS });
-    const client = await connectSstp(pair.b.name, server, { denoFlags: PERF_FLAGS });
+    const server = await SstpServer.start(pair.a.name, {
+      denoFlags: PERF_FLAGS,
+      extraArgs: words(values["server-args"]),
+    });
+    const client = await connectSstp(pair.b.name, server, {
+      denoFlags: PERF_FLAGS,
+      extraArgs: words(values["client-args"]),
+    });
     for (const reverse of [false, true]) {
       const dirName = reverse ? "down" : "up";
       const recs = [
@@ -92,7 +111,7 @@ async function main(): Promise<void> {
       for (const side of ["server", "client"]) {
         await report(
           `${tmp}/${side}-${dirName}.data`,
-          `${dir}/profile-${dirName}-${side}.txt`,
+          `${dir}/profile-${tag}${dirName}-${side}.txt`,
           `sstp ${side}, iperf3 ${dirName} (${t.mbps.toFixed(0)} Mbit/s), perf ${seconds} s`,
         );
       }

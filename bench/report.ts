@@ -14,7 +14,7 @@ import {
   type TargetVerdict,
 } from "./result.ts";
 
-const PATHS: PathName[] = ["veth", "openvpn", "sstp", "sstp-openssl"];
+const PATHS: PathName[] = ["veth", "openvpn", "ocserv", "sstp", "sstp-openssl", "sstp-worker"];
 
 function f(n: number | undefined, digits = 0): string {
   return n === undefined || Number.isNaN(n) ? "-" : n.toFixed(digits);
@@ -217,6 +217,31 @@ export function renderMarkdown(r: BenchResult): string {
         : "") +
       `OpenVPN ${f(q.addedRttOpenvpnMs, 3)} ms.`,
   );
+  const veth = r.paths.veth;
+  if (veth) {
+    lines.push("");
+    lines.push(
+      "Every tunnel against the bare veth and OpenVPN of the same run (added RTT: pooled ping " +
+        "median minus the veth's; ratios of medians):",
+    );
+    lines.push("");
+    lines.push("| path | added RTT ms | up / OpenVPN | down / OpenVPN | client RSS MiB |");
+    lines.push("|---|---|---|---|---|");
+    const ovpn = r.paths.openvpn ? pathFigures(r.paths.openvpn) : undefined;
+    const base = pathFigures(veth).pooledRtt.median;
+    for (const name of PATHS) {
+      const p = r.paths[name];
+      if (!p || name === "veth") continue;
+      const x = pathFigures(p);
+      lines.push(
+        `| ${name} | ${f(x.pooledRtt.median - base, 3)} | ${
+          ovpn ? f(x.up.median / ovpn.up.median, 2) + "x" : "-"
+        } | ${ovpn ? f(x.down.median / ovpn.down.median, 2) + "x" : "-"} | ${
+          r.clientRssKib?.[name] === undefined ? "-" : f(r.clientRssKib[name]! / 1024, 1)
+        } |`,
+      );
+    }
+  }
   if (r.rttHops && Object.keys(r.rttHops).length > 0) {
     lines.push("");
     lines.push(
@@ -224,7 +249,9 @@ export function renderMarkdown(r: BenchResult): string {
         "median ms per hop):",
     );
     lines.push("");
-    const names = (["openvpn", "sstp", "sstp-openssl"] as const).filter((n) => r.rttHops?.[n]);
+    const names = (["openvpn", "ocserv", "sstp", "sstp-openssl", "sstp-worker"] as const).filter((
+      n,
+    ) => r.rttHops?.[n]);
     lines.push(`| hop | ${names.join(" | ")} |`);
     lines.push(`|---|${names.map(() => "---").join("|")}|`);
     for (const hop of HOPS) {
@@ -243,7 +270,7 @@ export function renderMarkdown(r: BenchResult): string {
   lines.push("");
   lines.push("| connect | spawn → usable ms | first log line → usable ms |");
   lines.push("|---|---|---|");
-  for (const name of ["openvpn", "sstp"] as const) {
+  for (const name of ["openvpn", "ocserv", "sstp", "sstp-openssl", "sstp-worker"] as const) {
     const c = r.connect[name];
     if (!c) continue;
     lines.push(

@@ -8,7 +8,7 @@ import type { HopMedians } from "./rtt_hops.ts";
 import type { LoadResult } from "./load_client.ts";
 
 /** The three paths compared. */
-export type PathName = "veth" | "openvpn" | "sstp" | "sstp-openssl";
+export type PathName = "veth" | "openvpn" | "ocserv" | "sstp" | "sstp-openssl" | "sstp-worker";
 /** The tunnels whose hops are cut (every path but the bare veth). */
 export type TunnelName = Exclude<PathName, "veth">;
 
@@ -94,12 +94,14 @@ export interface BenchResult {
   machine: Record<string, string | number>;
   options: Record<string, unknown>;
   paths: Partial<Record<PathName, PathResult>>;
-  connect: { openvpn?: ConnectResult; sstp?: ConnectResult };
+  connect: Partial<Record<TunnelName, ConnectResult>>;
   openvpnCipher?: string;
   sstpMtu?: number;
   bulk?: BulkResult;
   /** Where the added RTT goes, per tunnel (bench/rtt_hops.ts; absent without tcpdump). */
   rttHops?: Partial<Record<TunnelName, HopMedians>>;
+  /** VmRSS of each tunnel's client process after the throughput runs (KiB). */
+  clientRssKib?: Partial<Record<TunnelName, number>>;
   sessions: SessionsResult[];
   errors: string[];
   targets: TargetVerdict[];

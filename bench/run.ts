@@ -20,7 +20,7 @@
  *
  *   deno task bench [--runs 3] [--seconds 10] [--connects 10]
  *                   [--sessions 500,1000,2000] [--bulk-mib 256] [--quick]
- *                   [--skip openvpn,sstp,openssl,bulk,sessions,hops] [--server-v8-flags FLAGS] [--pin]
+ *                   [--skip openvpn,ocserv,sstp,openssl,worker,bulk,sessions,hops] [--server-v8-flags FLAGS] [--pin]
  *                   [--openssl-io deno|epoll] [--openssl-sides both|client]
  *                   [--sessions-tls-engine deno|openssl]
  *
@@ -28,7 +28,12 @@
  * user) and `sstp connect --tls-engine openssl`; `--openssl-sides both` (the
  * default) runs the server with `--tls-engine openssl` too, `client` keeps its
  * node:tls. `--openssl-io` picks the client's socket I/O (SSTP_OPENSSL_IO).
- * `--skip openssl` leaves the pair out.
+ * `--skip openssl` leaves the pair out. The `sstp-worker` pair
+ * (`bench/sstp_worker_pair.ts`, port 445) runs `sstp connect --tls-engine
+ * openssl-worker` against a server with the `sstp-openssl` pair's engine;
+ * `--skip worker` leaves it out. The `ocserv` path (`bench/ocserv.ts`,
+ * ocserv + openconnect over TLS only, no DTLS) is skipped with a log line
+ * where the packages are missing (`apt-get install ocserv openconnect`).
  *
  * `--skip sstp` also skips the sessions part. `--server-v8-flags` starts
  * every `sstp serve` with `--v8-flags=FLAGS` (default: the shipped flags of
@@ -50,6 +55,8 @@ import {
 } from "./openvpn.ts";
 import { connectSstp, type SstpClient, SstpServer } from "./sstp.ts";
 import { ScaleServer } from "./scale_server.ts";
+import { startWorkerPair, type WorkerPair } from "./sstp_worker_pair.ts";
+import { hasOcserv, type OcservPair, startOcservPair } from "./ocserv.ts";
 
 /** The pool of the tls-engine openssl pair's server (its own tunnel addresses). */
 const SSTP_OPENSSL_POOL = "198.18.230.2-198.18.237.254";
@@ -465,6 +472,8 @@ async function main(): Promise<number> {
   let sstpClient: SstpClient | undefined;
   let sslClient: SstpClient | undefined;
   let sslServer: SstpServer | undefined;
+  let workerPair: WorkerPair | undefined;
+  let ocservPair: OcservPair | undefined;
   try {
     iperf = await Iperf3Server.start(pair.a.name);
     const paths: Path[] = [{ name: "veth", target: VETH.a, pids: [] }];
@@ -502,6 +511,23 @@ async function main(): Promise<number> {
         });
       } catch (e) {
         result.errors.push(`openvpn client: ${errorText(e)}`);
+      }
+    }
+    if (!o.skip.has("ocserv")) {
+      if (!(await hasOcserv())) log("ocserv: skipped (apt-get install ocserv openconnect)");
+      else {
+        try {
+          ocservPair = await startOcservPair(pair.a.name, pair.b.name, o.connects, log);
+          result.connect.ocserv = ocservPair.connect;
+          paths.push({
+            name: "ocserv",
+            target: ocservPair.client.serverAddress,
+            pids: ocservPair.pids,
+          });
+        } catch (e) {
+          result.errors.push(`ocserv: ${errorText(e)}`);
+          log(`ocserv: ${errorText(e)}`);
+        }
       }
     }
     if (sstpServer) {
@@ -549,6 +575,25 @@ async function main(): Promise<number> {
           log(`sstp-openssl server: ${sslServer?.proc.tail()}`);
         }
       }
+      if (!o.skip.has("worker")) {
+        try {
+          workerPair = await startWorkerPair(pair.a.name, pair.b.name, {
+            serverArgs: o.opensslSides === "both" ? ["--tls-engine", "openssl"] : [],
+            denoFlags: serverDenoFlags(o),
+            connects: o.connects,
+          }, log);
+          result.connect["sstp-worker"] = workerPair.connect;
+          result.connect["sstp-openssl"] = workerPair.connectOpenssl;
+          paths.push({
+            name: "sstp-worker",
+            target: workerPair.client.serverAddress,
+            pids: [workerPair.server.proc.pid, workerPair.client.proc.pid],
+          });
+        } catch (e) {
+          result.errors.push(`sstp-worker: ${errorText(e)}`);
+          log(`sstp-worker: ${e instanceof Error ? e.message : e}`);
+        }
+      }
     }
     if (o.pin) {
       for (
@@ -559,6 +604,11 @@ async function main(): Promise<number> {
           [sstpClient?.proc.pid, 1],
           [sslServer?.proc.pid, 0],
           [sslClient?.proc.pid, 1],
+          [workerPair?.server.proc.pid, 0],
+          [workerPair?.client.proc.pid, 1],
+          [ocservPair?.server.proc.pid, 0],
+          [ocservPair?.pids[0], 0],
+          [ocservPair?.client.proc.pid, 1],
         ] as const
       ) {
         if (pid !== undefined) {
@@ -569,6 +619,17 @@ async function main(): Promise<number> {
     }
     log(`throughput and ping: ${paths.map((p) => p.name).join(", ")}`);
     await measureThroughputAndPing(pair, paths, o, result);
+    for (
+      const [name, pid] of [
+        ["openvpn", ovpnClient?.proc.pid],
+        ["ocserv", ocservPair?.client.proc.pid],
+        ["sstp", sstpClient?.proc.pid],
+        ["sstp-openssl", sslClient?.proc.pid],
+        ["sstp-worker", workerPair?.client.proc.pid],
+      ] as const
+    ) {
+      if (pid !== undefined) (result.clientRssKib ??= {})[name] = rssKib(pid);
+    }
     await measureRttHops(pair, o, result, {
       ...(ovpnClient
         ? { openvpn: { target: ovpnClient.serverAddress, tunA: /^ovpn-s/, tunB: /^ovpn-c/ } }
@@ -591,6 +652,24 @@ async function main(): Promise<number> {
           },
         }
         : {}),
+      ...(ocservPair
+        ? {
+          ocserv: {
+            target: ocservPair.client.serverAddress,
+            tunA: /^ocsv/,
+            tunB: new RegExp(`^${ocservPair.client.interfaceName}$`),
+          },
+        }
+        : {}),
+      ...(workerPair
+        ? {
+          "sstp-worker": {
+            target: workerPair.client.serverAddress,
+            tunA: /^sstp-wrk/,
+            tunB: new RegExp(`^${workerPair.client.interfaceName}$`),
+          },
+        }
+        : {}),
     });
     if (sstpClient && !o.skip.has("bulk")) {
       log(`bulk integrity: ${o.bulkMib} MiB through sstp`);
@@ -599,9 +678,14 @@ async function main(): Promise<number> {
     await ovpnClient?.proc.stop(3000);
     await sstpClient?.proc.stop(5000);
     await sslClient?.proc.stop(5000);
+    await workerPair?.client.proc.stop(5000);
     await ovpnServer?.stop();
     await sstpServer?.stop();
     await sslServer?.stop();
+    await workerPair?.server.stop();
+    await ocservPair?.stop();
+    workerPair = undefined;
+    ocservPair = undefined;
     ovpnClient =
       sstpClient =
       ovpnServer =
@@ -620,9 +704,12 @@ async function main(): Promise<number> {
     await ovpnClient?.proc.stop(3000);
     await sstpClient?.proc.stop(5000);
     await sslClient?.proc.stop(5000);
+    await workerPair?.client.proc.stop(5000);
     await ovpnServer?.stop();
     await sstpServer?.stop();
     await sslServer?.stop();
+    await workerPair?.server.stop();
+    await ocservPair?.stop();
     await iperf?.stop();
     await ovpnFiles?.remove();
     await pair.cleanup();

@@ -8,6 +8,9 @@
  *    `sendto`, `recv`, `close` and `poll` are synchronous: they run on the JS
  *    thread and must only ever be used on `O_NONBLOCK` descriptors (or with a
  *    zero timeout), so they cannot stall the event loop.
+ * 1b. `epoll_wait` (synchronous) blocks its thread: only the data-plane
+ *    Worker (`data_plane_worker.ts`) calls it, on a thread that has nothing
+ *    else to do.
  * 2. `pollAsync`, `epollWaitAsync` and `closeAsync` are `nonblocking: true`: Deno runs them
  *    on a thread of its bounded blocking pool and resolves a promise. Each
  *    pending call holds one pool thread, so the server shares a single
@@ -99,6 +102,8 @@ export const EPOLLOUT = 0x004;
 export const EPOLLRDHUP = 0x2000;
 /** `SHUT_WR = 1` (sys/socket.h). */
 export const SHUT_WR = 1;
+/** `AF_UNIX = 1` (linux/socket.h). */
+export const AF_UNIX = 1;
 /** `AF_NETLINK = 16` (linux/socket.h). */
 export const AF_NETLINK = 16;
 /** `SOCK_DGRAM = 2` (linux/net.h, x86 and arm generic). */
@@ -229,6 +234,9 @@ export const SYMBOLS = {
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   epoll_create1: { parameters: ["i32"], result: "i32" },
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  // Blocking: only from a dedicated Worker whose thread does nothing else
+  // (ffi/data_plane_worker.ts), never on the main JS thread.
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
   epollWaitAsync: {
     name: "epoll_wait",
     parameters: ["i32", "buffer", "i32", "i32"],
@@ -236,6 +244,8 @@ export const SYMBOLS = {
     nonblocking: true,
   },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  socketpair: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  dup: { parameters: ["i32"], result: "i32" },
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },

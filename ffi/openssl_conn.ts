@@ -75,6 +75,20 @@ export interface OpenSslHandshake {
   verify: { code: number; text: string };
 }
 
+/** What {@linkcode OpenSslConn.handOver} gives the new owner. */
+export interface OpenSslHandOver {
+  /** Address of the `SSL*` (`Deno.UnsafePointer.value`), valid in every thread of the process. */
+  ssl: bigint;
+  /** The non-blocking socket fd the `SSL*` reads and writes. */
+  fd: number;
+  /** Plaintext received and not yet delivered, oldest first. */
+  received: Uint8Array[];
+  /** Plaintext written and not yet taken by `SSL_write`, oldest first. */
+  unsent: Uint8Array[];
+  /** Set when the peer had already closed (no error) or the connection failed. */
+  ended?: { error?: Error };
+}
+
 type Phase = "connecting" | "handshake" | "open" | "closed";
 
 /** One TLS connection by OpenSSL over a socket fd the connection owns. */
@@ -182,6 +196,53 @@ export class OpenSslConn {
     this.#pending.length = 0;
     this.#finish(this.#failure);
     this.#closedResolve();
+  }
+
+  /**
+   * Gives the open connection to another thread (the data-plane Worker):
+   * the socket leaves the reactor, the plaintext OpenSSL already holds is
+   * read out, and from now on this object never touches the `SSL*` or the
+   * fd again (OpenSSL objects must not be used by two threads); the new
+   * owner frees and closes them. Returns the `SSL*` address, the fd, the
+   * plaintext received but not yet delivered (in order), the writes not yet
+   * sent, and whether the peer had already ended the stream.
+   *
+   * @throws {Error} when the connection is not open.
+   */
+  handOver(): OpenSslHandOver {
+    if (this.#phase !== "open") {
+      throw this.#failure ??
+        new Deno.errors.BrokenPipe("Cannot hand over TLS connection: not open");
+    }
+    this.#reactor.unregister(this.#fd);
+    const received = this.#queue.splice(0);
+    this.#queuedBytes = 0;
+    let ended = this.#ended;
+    const s = requireOpenSsl();
+    while (ended === undefined) {
+      const n = s.SSL_read(this.#ssl, this.#buffer, this.#buffer.length);
+      if (n > 0) {
+        received.push(this.#buffer.slice(0, n));
+        continue;
+      }
+      const code = s.SSL_get_error(this.#ssl, n);
+      if (code === SSL_ERROR.WANT_READ || code === SSL_ERROR.WANT_WRITE) break;
+      ended = code === SSL_ERROR.ZERO_RETURN
+        ? {}
+        : { error: this.#error("Cannot read from TLS connection", "SSL_read", code) };
+    }
+    const unsent = this.#pending.splice(0);
+    this.#phase = "closed";
+    this.#drain?.resolve();
+    this.#drain = undefined;
+    this.#closedResolve();
+    return {
+      ssl: BigInt(Deno.UnsafePointer.value(this.#ssl)),
+      fd: this.#fd,
+      received,
+      unsent,
+      ...(ended === undefined ? {} : { ended }),
+    };
   }
 
   /** Sends close_notify (best effort, non-blocking). */

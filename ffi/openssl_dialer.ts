@@ -16,7 +16,8 @@ import type {
 } from "../lib/tls_engine.ts";
 import { EpollReactor } from "./epoll_reactor.ts";
 import { openSsl, openSslUnavailableReason, SslContext, X509_V_OK } from "./openssl.ts";
-import { dialOpenSsl } from "./openssl_conn.ts";
+import { dialOpenSsl, type OpenSslConn } from "./openssl_conn.ts";
+import { spawnDataPlaneWorker, WorkerDataPath } from "./worker_data_path.ts";
 import { dialOpenSslMem, OpenSslMemConn } from "./openssl_mem_conn.ts";
 
 let reactor: EpollReactor | undefined;
@@ -24,10 +25,13 @@ let reactor: EpollReactor | undefined;
 /**
  * How the socket is waited for: `deno` (default), Deno's own reactor with
  * OpenSSL on memory BIOs (`openssl_mem_conn.ts`); `epoll`, a raw socket in
- * the epoll reactor (`openssl_conn.ts`). The environment variable
- * `SSTP_OPENSSL_IO` picks one, for measurements (bench/README.md).
+ * the epoll reactor (`openssl_conn.ts`); `worker`, the raw socket handed
+ * after the HTTP preamble to the data-plane Worker, which also takes the
+ * TUN device at link-up (`worker_data_path.ts`, `tls-engine:
+ * openssl-worker`). The environment variable `SSTP_OPENSSL_IO` picks `deno`
+ * or `epoll` for `tls-engine: openssl`, for measurements (bench/README.md).
  */
-export type OpenSslIo = "deno" | "epoll";
+export type OpenSslIo = "deno" | "epoll" | "worker";
 
 /**
  * The OpenSSL dialer, or the reason it is unavailable (`libssl.so.3` or
@@ -60,9 +64,10 @@ async function dial(o: TlsEngineDialOptions, io: OpenSslIo): Promise<TlsEngineCo
       timeoutMs: o.timeoutMs,
       ...(o.signal === undefined ? {} : { signal: o.signal }),
     };
-    if (io === "epoll" && (reactor === undefined || reactor.isClosed)) {
+    if (io !== "deno" && (reactor === undefined || reactor.isClosed)) {
       reactor = new EpollReactor();
     }
+    if (io === "worker" && reactor !== undefined) return await dialWorker(common, reactor);
     const conn = io === "epoll" && reactor !== undefined
       ? await dialOpenSsl({ ...common, reactor })
       : await dialOpenSslMem(common);
@@ -78,6 +83,35 @@ async function dial(o: TlsEngineDialOptions, io: OpenSslIo): Promise<TlsEngineCo
     // Each SSL* holds its own reference to the context.
     ctx.free();
   }
+}
+
+/**
+ * Dials on a raw socket (the handshake and the HTTP preamble on this thread)
+ * while the data-plane Worker loads; the connection goes to the Worker when
+ * the runner takes its reads over.
+ */
+async function dialWorker(
+  common: Omit<Parameters<typeof dialOpenSsl>[0], "reactor">,
+  reactor: EpollReactor,
+): Promise<TlsEngineConnection> {
+  const worker = spawnDataPlaneWorker();
+  let conn: OpenSslConn;
+  try {
+    conn = await dialOpenSsl({ ...common, reactor });
+  } catch (e) {
+    worker.terminate();
+    throw e;
+  }
+  const { verify, ...info } = conn.info();
+  const path = new WorkerDataPath(conn, worker);
+  return {
+    duplex: path.duplex(info),
+    ...(info.peerCertDer === undefined ? {} : { peerCertDer: info.peerCertDer }),
+    tlsVersion: info.tlsVersion ?? "",
+    cipher: info.cipher ?? "",
+    chain: { ok: verify.code === X509_V_OK, code: verify.code, reason: verify.text },
+    offload: path,
+  };
 }
 
 /**

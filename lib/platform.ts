@@ -11,6 +11,8 @@ import type { TlsEngineDialer, TlsEngineServer } from "./tls_engine.ts";
 
 /** A TUN device as the platform opens it. */
 export interface PlatformTun extends TunDevice {
+  /** The device's file descriptor, when it has one (a data path in another thread uses a duplicate). */
+  readonly fd?: number;
   /** Resolves once the device's file descriptors are really closed. */
   readonly closed: Promise<void>;
 }
@@ -131,7 +133,7 @@ export interface Platform {
    * A TLS library other than node:tls (`openssl`: the system libssl.so.3),
    * or the reason it is unavailable. Loaded on first use.
    */
-  tlsEngine?(name: "openssl"): Promise<TlsEngineDialer | string>;
+  tlsEngine?(name: "openssl" | "openssl-worker"): Promise<TlsEngineDialer | string>;
   /** The server side of {@linkcode Platform.tlsEngine}. */
   tlsEngineServer?(name: "openssl"): Promise<TlsEngineServer | string>;
 }

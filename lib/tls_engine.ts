@@ -9,6 +9,7 @@
  * @module
  */
 import type { ByteDuplex } from "./duplex.ts";
+import type { TunDevice } from "./tun.ts";
 
 /** What {@linkcode TlsEngineDialer.dial} needs. */
 export interface TlsEngineDialOptions {
@@ -48,6 +49,73 @@ export interface TlsEngineConnection {
   cipher: string;
   /** The engine's chain verdict (only meaningful with `verifyChain`). */
   chain: { ok: boolean; code: number; reason: string };
+  /** Set when the engine runs the data path in a thread of its own (`openssl-worker`). */
+  offload?: DataPathOffload;
+}
+
+/**
+ * The session state a data path running in another thread follows: the
+ * protocol engine's gate (a `SessionEngine` has these members). Read on the
+ * main thread after every control packet either way; changes are sent over.
+ */
+export interface OffloadGate {
+  /** True when IPv4 data may flow both ways. */
+  readonly isIpv4Open: boolean;
+  /** True when IPv6 data may flow both ways. */
+  readonly isIpv6Open: boolean;
+  /** The peer's MRU: larger outbound packets are dropped. */
+  readonly peerMru: number;
+  /** True when bridged Ethernet frames may flow (BCP open). */
+  readonly isBridgeOpen?: boolean;
+  /** What LCP negotiated for data frames (header compression, multilink): a plain object. */
+  readonly framing?: object;
+}
+
+/** The traffic counters an offloaded data path adds to (the runner's `SessionCounters`). */
+export interface OffloadCounters {
+  /** IP bytes received from the peer and written to the TUN device. */
+  rxBytes: number;
+  /** IP packets counted in `rxBytes`. */
+  rxPackets: number;
+  /** IP bytes read from the TUN device and sent to the peer. */
+  txBytes: number;
+  /** IP packets counted in `txBytes`. */
+  txPackets: number;
+  /** Packets from the peer dropped. */
+  droppedInbound: number;
+  /** Clock time of the last data packet either way. */
+  lastDataMs: number;
+}
+
+/**
+ * A data path that runs outside the main thread: one thread owns the TLS
+ * connection and, once the link is up, the TUN device, and moves packets
+ * between them itself (one wake-up per hop). The main thread's runner keeps
+ * the protocol engine: it receives only non-IP packets through the lane and
+ * writes its control packets through it.
+ */
+export interface DataPathOffload {
+  /**
+   * Bytes received right after the HTTP header: framed by the data-path
+   * thread ahead of everything else (give the runner no `leftover` then).
+   */
+  prepend(bytes: Uint8Array): void;
+  /**
+   * The engine whose gate the data path follows and the counters it credits
+   * (each credit also tells `onReceive` that the peer is alive).
+   */
+  attach(gate: OffloadGate, counters: OffloadCounters, now: () => number): void;
+  /**
+   * Hands the TUN device's I/O to the data-path thread (a duplicate of `fd`,
+   * closed by that thread). Returns the device as the runner must see it
+   * (its writes go through the data-path thread, its reads never fire), or
+   * `undefined` when the device has no fd to hand over (the runner then
+   * uses `tun` itself and every packet crosses the thread boundary).
+   */
+  adoptTun(tun: TunDevice & { readonly fd?: number }, options: {
+    /** Clamp the TCP MSS for this MTU (RouterOS `change-tcp-mss`). */
+    clampMssMtu?: number;
+  }): TunDevice | undefined;
 }
 
 /** A TLS library other than node:tls. */

@@ -23,8 +23,9 @@ Server
   --metrics ADDR:PORT        serve Prometheus metrics at /metrics (a bare port: 127.0.0.1)
   --sni NAME|yes|no          TLS server name: yes = the connect-to host name (yes)
   --tls-version V            any, only-1.2 or only-1.3 (any)
-  --tls-engine E             deno (node:tls) or openssl (system libssl.so.3 by FFI;
-                             falls back to deno when missing) (deno)
+  --tls-engine E             deno (node:tls), openssl (system libssl.so.3 by FFI;
+                             falls back to deno when missing) or openssl-worker
+                             (openssl, data path in a Worker thread) (deno)
   --pfs no|yes|required      forward secrecy; required refuses a session without
                              it (yes; every suite this TLS stack offers has it)
   --ciphers LIST             allowed suites: aes256-gcm-sha384, aes128-gcm-sha256,

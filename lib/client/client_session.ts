@@ -150,12 +150,16 @@ function randomGuid(): string {
 }
 
 /** The OpenSSL engine, or undefined with one warning when the platform has none. */
-async function tlsEngine(platform: Platform, log: Logger): Promise<TlsEngineDialer | undefined> {
+async function tlsEngine(
+  platform: Platform,
+  log: Logger,
+  name: "openssl" | "openssl-worker",
+): Promise<TlsEngineDialer | undefined> {
   const engine = platform.tlsEngine === undefined
     ? "this platform has no OpenSSL binding"
-    : await platform.tlsEngine("openssl");
+    : await platform.tlsEngine(name);
   if (typeof engine !== "string") return engine;
-  log.warn(`tls-engine openssl unavailable (${engine}): using node:tls`);
+  log.warn(`tls-engine ${name} unavailable (${engine}): using node:tls`);
   return undefined;
 }
 
@@ -208,7 +212,12 @@ export async function runClientSession(
       `connecting to ${info.server}` +
         (o.comment === undefined ? "" : ` (comment: ${JSON.stringify(o.comment)})`),
     );
-    const tls = o.tlsEngine === "openssl" ? await tlsEngine(deps.platform, log) : undefined;
+    const tls = o.tlsEngine === "deno" ? undefined : await tlsEngine(
+      deps.platform,
+      log,
+      // The data-plane Worker moves IP packets itself: bridged frames (BCP) stay on this thread.
+      o.tlsEngine === "openssl-worker" && o.bridge === undefined ? "openssl-worker" : "openssl",
+    );
     const conn = await dialTls({
       ...(tls === undefined ? {} : { engine: tls }),
       host: o.connectTo.host,
@@ -263,6 +272,7 @@ export async function runClientSession(
     await w.write(buildSstpHttpRequest({ host: hostHeader, correlationId: info.correlationId }));
     w.releaseLock();
     let leftover: Uint8Array;
+    const offload = conn.offload;
     try {
       const got = await readPreamble(
         duplex.readable,
@@ -315,7 +325,8 @@ export async function runClientSession(
     const runner = new TunnelRunner({
       engine,
       transport: duplex,
-      leftover,
+      // With the data path in a Worker, the Worker frames these bytes first.
+      ...(offload === undefined ? { leftover } : {}),
       clock: systemClock,
       logger: log,
       clampTcpMss: o.changeTcpMss,
@@ -374,7 +385,7 @@ export async function runClientSession(
           `up: ${tun.name} ${ip.localAddress} peer ${ip.peerAddress} mtu ${ip.mtu}` +
             (o.addDefaultRoute ? `, default route ${plan.defaultRoute}` : ""),
         );
-        return tun;
+        return offload?.adoptTun(tun, o.changeTcpMss ? { clampMssMtu: ip.mtu } : {}) ?? tun;
       },
       onBridgeUp: async () => {
         const bridge = o.bridge;
@@ -428,6 +439,10 @@ export async function runClientSession(
       },
     });
     info.runner = runner;
+    if (offload !== undefined) {
+      offload.prepend(leftover);
+      offload.attach(engine, runner.counters, () => systemClock.now());
+    }
     const stop = () => {
       info.phase = "disconnecting";
       update();

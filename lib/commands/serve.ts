@@ -121,6 +121,11 @@ function parseFlags(argv: string[]): ServeFlags | "help" {
   if (values["tls-engine"] !== undefined) {
     try {
       tlsEngine = parseTlsEngine(values["tls-engine"]);
+      if (tlsEngine === "openssl-worker") {
+        throw new TypeError(
+          `"openssl-worker" is a client setting for now (the data-plane Worker has no server side yet); use openssl`,
+        );
+      }
     } catch (e) {
       throw new TypeError(
         `Cannot use --tls-engine: ${e instanceof Error ? e.message : String(e)}`,

@@ -160,8 +160,12 @@ export function parseChoice<T extends string>(text: string, choices: readonly T[
   return found;
 }
 
-/** Which TLS library carries the connection: Deno's node:tls, or the system OpenSSL by FFI. */
-export const TLS_ENGINES = ["deno", "openssl"] as const;
+/**
+ * Which TLS library carries the connection: Deno's node:tls, or the system
+ * OpenSSL by FFI; `openssl-worker` (client) also moves the data path into a
+ * Worker thread that owns the socket and the TUN device.
+ */
+export const TLS_ENGINES = ["deno", "openssl", "openssl-worker"] as const;
 /** One of {@linkcode TLS_ENGINES}. */
 export type TlsEngine = typeof TLS_ENGINES[number];
 

@@ -32,7 +32,7 @@ import { type LeafFields, readLeafFields } from "../cert/leaf_fields.ts";
 import { hostMatchesNames } from "../cert/_host_match.ts";
 import { isIpAddress } from "../cert/_ip.ts";
 import type { ByteDuplex } from "../duplex.ts";
-import type { TlsEngineDialer } from "../tls_engine.ts";
+import type { DataPathOffload, TlsEngineDialer } from "../tls_engine.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
 import { certificateError, SERVER_PURPOSES, type TlsCertErrorCode } from "./tls_errors.ts";
 import {
@@ -157,6 +157,8 @@ export interface TlsClientConnection {
   alpn?: string;
   /** The TLS session was resumed (abbreviated handshake). */
   resumed?: boolean;
+  /** Set when the TLS engine runs the data path in a thread of its own (`openssl-worker`). */
+  offload?: DataPathOffload;
 }
 
 /**
@@ -410,6 +412,7 @@ async function dialWithEngine(
       peerCertDer: leaf,
       tlsVersion: conn.tlsVersion,
       cipher: conn.cipher,
+      ...(conn.offload === undefined ? {} : { offload: conn.offload }),
     };
   } catch (error) {
     conn.duplex.close();
