@@ -57,12 +57,17 @@ export interface ClientPrefixDelegationOptions {
   /** Our DUID (RFC 8415 11). */
   duid: Uint8Array;
   /** Puts IPv6 packets into the tunnel. */
+  /** Sends DHCPv6 packets into the tunnel. */
   send: (packets: Uint8Array[]) => void;
+  /** Applies the delegated prefix to the system. */
   net: NetConfig;
   /** `dhcpv6-pd-interface`. */
   downstreamInterface?: string | undefined;
+  /** Time source for lifetimes and renewals. */
   clock: Clock;
+  /** Timers for retransmission, T1 and T2. */
   timers: Timers;
+  /** Where progress and failures are reported. */
   log: Logger;
   /** Uniform random number in [0, 1) (default `Math.random`). */
   random?: () => number;

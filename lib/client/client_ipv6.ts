@@ -93,6 +93,7 @@ export interface ClientIpv6Options {
   onInfo: (info: ClientIpv6Info) => void;
   /** Time and timers of the Router Solicitations and DHCPv6 (tests pass a FakeClock). */
   clock: Clock;
+  /** Timers of the IPv6 client (RS retransmission, lifetimes). */
   timers: Timers;
   /** `dhcpv6-pd`: request a delegated prefix with this DUID. */
   dhcpv6Pd?: { duid: Uint8Array; downstreamInterface?: string | undefined } | undefined;

@@ -89,7 +89,8 @@ export interface Dhcpv6PdClientOptions {
   random: () => number;
 }
 
-type Phase = "idle" | "soliciting" | "requesting" | "bound" | "renewing" | "rebinding";
+/** Where the DHCPv6-PD client is in RFC 8415's exchange. */
+export type Phase = "idle" | "soliciting" | "requesting" | "bound" | "renewing" | "rebinding";
 
 interface Exchange {
   type: number;

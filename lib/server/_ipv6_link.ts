@@ -68,7 +68,9 @@ export interface ServerIpv6Options {
   onDelegated?: (prefix: string | undefined) => void;
   /** Time, timers and randomness of the RA schedule (default: the system's, `Math.random`). */
   clock?: Clock;
+  /** Timers of the RA schedule. */
   timers?: Timers;
+  /** Uniform random number in [0, 1) for the RA intervals and delays. */
   random?: () => number;
 }
 

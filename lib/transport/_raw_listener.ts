@@ -86,7 +86,11 @@ export class HandshakeAdmission {
   readonly #o: HandshakeAdmissionOptions;
   readonly #refusals: RefusalLog;
 
-  /** @throws {RangeError} when a cap is not a positive integer. */
+  /**
+   * Admission with the given caps and deadline.
+   *
+   * @throws {RangeError} when a cap is not a positive integer.
+   */
   constructor(options: HandshakeAdmissionOptions) {
     this.#o = options;
     this.#limiter = new SourceLimiter({
