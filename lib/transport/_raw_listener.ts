@@ -72,6 +72,11 @@ export interface HandshakeAdmissionOptions {
   clock: Clock;
   /** Where evictions, deadlines and refusals are logged. */
   logger: Logger;
+  /**
+   * What an admitted socket must finish, as the logs name it (default
+   * `TLS handshake`; the cleartext listener waits for a `PROXY header`).
+   */
+  phase?: string;
 }
 
 /**
@@ -85,6 +90,7 @@ export class HandshakeAdmission {
   readonly #tickets = new Map<net.Socket, { timer: ReturnType<typeof setTimeout> }>();
   readonly #o: HandshakeAdmissionOptions;
   readonly #refusals: RefusalLog;
+  readonly #phase: string;
 
   /**
    * Admission with the given caps and deadline.
@@ -98,6 +104,7 @@ export class HandshakeAdmission {
       maxPerSource: options.maxHandshakesPerSource,
     });
     this.#refusals = new RefusalLog(options.logger, options.clock);
+    this.#phase = options.phase ?? "TLS handshake";
   }
 
   /** The caps. */
@@ -134,7 +141,7 @@ export class HandshakeAdmission {
     if (admission.evicted !== undefined) {
       const old = admission.evicted;
       this.#o.logger.debug(
-        `TLS handshake with ${old.remoteAddress}:${old.remotePort} dropped: ` +
+        `${this.#phase} with ${old.remoteAddress}:${old.remotePort} dropped: ` +
           `max-handshakes ${this.#limiter.limits.max} reached, oldest first`,
       );
       this.#drop(old);
@@ -143,8 +150,8 @@ export class HandshakeAdmission {
     const timer = setTimeout(() => {
       this.#drop(raw);
       this.#o.logger.debug(
-        `TLS handshake with ${raw.remoteAddress}:${raw.remotePort} failed: ` +
-          `no handshake within ${this.#o.handshakeTimeoutMs} ms`,
+        `${this.#phase} with ${raw.remoteAddress}:${raw.remotePort} failed: ` +
+          `no ${this.#phase} within ${this.#o.handshakeTimeoutMs} ms`,
       );
       raw.destroy();
     }, this.#o.handshakeTimeoutMs);

@@ -17,25 +17,34 @@
  * once; the server's own admission (`max-unauthenticated-per-source`,
  * `authentication-deadline`) applies from there, as for TLS connections.
  *
+ * Accepting is the TLS listeners' (lib/transport/_raw_listener.ts): the same
+ * node:net path with its long accept queue and the watchdog that rebinds a
+ * listener stopped by descriptor exhaustion.
+ *
  * The returned object has the {@linkcode TlsListener} shape so the server
  * treats both listeners alike; `info` carries no TLS fields.
  *
  * @module
  */
-import * as net from "node:net";
+import type * as net from "node:net";
 import { Buffer } from "node:buffer";
 import type { Logger } from "../log.ts";
 import { NOOP_LOGGER } from "../log.ts";
 import { type Clock, systemClock } from "../clock.ts";
-import { ProtocolError } from "../errors.ts";
 import type { ByteDuplex, TransportAddr } from "../duplex.ts";
 import { nodeSocketDuplex } from "./_node_socket_duplex.ts";
-import { parseProxyHeader, PROXY_V1_MAX_LENGTH, type ProxyProtocolMode } from "./proxy_protocol.ts";
+import type { ProxyProtocolMode } from "./proxy_protocol.ts";
 import { trustedSources } from "./proxy_source.ts";
-import type { ListenerCertificate, TlsListener } from "./tls_server.ts";
-
-/** Largest PROXY header read (v2 with TLVs); HAProxy's are far smaller. */
-const MAX_HEADER_BYTES = 4096;
+import {
+  DEFAULT_MAX_HANDSHAKES,
+  DEFAULT_MAX_HANDSHAKES_PER_SOURCE,
+  type ListenerCertificate,
+  type TlsListener,
+} from "./tls_server.ts";
+import { sourceKey } from "./source_limiter.ts";
+import { AcceptQueue } from "./_accept_queue.ts";
+import { bindRawListener, HandshakeAdmission, type RawBound } from "./_raw_listener.ts";
+import { readProxyHeader } from "./_proxy_header_reader.ts";
 
 /** How long a closed connection may take to flush its last writes and FIN. */
 const CLOSE_GRACE_MS = 2000;
@@ -72,24 +81,21 @@ export async function listenPlainTcp(o: ListenPlainTcpOptions): Promise<TlsListe
   if (o.hostname.length === 0) throw new TypeError("Cannot listen: hostname list is empty");
   const logger = o.logger ?? NOOP_LOGGER;
   const clock = o.clock ?? systemClock;
-  const timeoutMs = o.handshakeTimeoutMs ?? 30_000;
   const isTrusted = o.proxy === undefined ? undefined : trustedSources(o.proxy.trusted);
   const served = new WeakMap<ByteDuplex, string>();
   let currentPem = o.certPem;
-  const ready: ByteDuplex[] = [];
-  const waiters: ((d: ByteDuplex | null) => void)[] = [];
-  // Connections still reading their PROXY header, oldest first (a Set keeps
-  // insertion order). They all come from the balancers, so the cap is on the
-  // total; per-client limits apply once the header names the client.
-  const pending = new Set<net.Socket>();
-  const maxPending = o.maxHandshakes ?? 256;
-  let isClosed = false;
-  const put = (d: ByteDuplex) => {
-    if (isClosed) return d.close();
-    const w = waiters.shift();
-    if (w !== undefined) w(d);
-    else ready.push(d);
-  };
+  const queue = new AcceptQueue();
+  // Connections still reading their PROXY header, oldest evicted first, each
+  // with the deadline. They all come from the balancers, so the cap is on
+  // the total; per-client limits apply once the header names the client.
+  const admission = new HandshakeAdmission({
+    maxHandshakes: o.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES,
+    maxHandshakesPerSource: DEFAULT_MAX_HANDSHAKES_PER_SOURCE,
+    handshakeTimeoutMs: o.handshakeTimeoutMs ?? 30_000,
+    clock,
+    logger,
+    phase: "PROXY header",
+  });
 
   const handOver = (
     raw: net.Socket,
@@ -116,7 +122,7 @@ export async function listenPlainTcp(o: ListenPlainTcpOptions): Promise<TlsListe
       localAddr: localAddr ?? inner.localAddr,
     };
     served.set(duplex, currentPem);
-    put(duplex);
+    if (!queue.put(duplex)) duplex.close();
   };
 
   const onConnection = (raw: net.Socket) => {
@@ -124,124 +130,57 @@ export async function listenPlainTcp(o: ListenPlainTcpOptions): Promise<TlsListe
     raw.setNoDelay(true);
     const peer = `${raw.remoteAddress}:${raw.remotePort}`;
     raw.on("error", (e) => logger.debug(`${peer}: ${e.message}`));
-    const acceptedMs = clock.now();
-    if (o.proxy === undefined || isTrusted === undefined) return handOver(raw, acceptedMs);
+    if (o.proxy === undefined || isTrusted === undefined) return handOver(raw, clock.now());
     if (!isTrusted(raw.remoteAddress ?? "")) {
       logger.warn(`refused ${peer}: not in proxy-protocol-from`);
       raw.destroy();
       return;
     }
-    const mode = o.proxy.mode;
-    if (pending.size >= maxPending) {
-      const old = pending.values().next().value!;
-      pending.delete(old);
-      logger.debug(
-        `${old.remoteAddress}:${old.remotePort} dropped: max-handshakes ` +
-          `${maxPending} connections wait for their PROXY header, oldest first`,
-      );
-      old.destroy();
-    }
-    pending.add(raw);
-    const timer = setTimeout(() => {
-      logger.debug(`${peer}: no PROXY header within ${timeoutMs} ms`);
-      raw.destroy();
-    }, timeoutMs);
-    raw.once("close", () => {
-      clearTimeout(timer);
-      pending.delete(raw);
-    });
-    let buffered = new Uint8Array(0);
-    const onData = (chunk: Uint8Array) => {
-      const next = new Uint8Array(buffered.length + chunk.length);
-      next.set(buffered);
-      next.set(chunk, buffered.length);
-      buffered = next;
-      let r;
-      try {
-        r = parseProxyHeader(buffered, mode);
-      } catch (e) {
-        if (!(e instanceof ProtocolError)) throw e;
-        logger.warn(`refused ${peer}: ${e.message}`);
-        raw.destroy();
-        return;
-      }
-      if (!r.done) {
-        if (
-          buffered.length > MAX_HEADER_BYTES ||
-          (mode === "v1" && buffered.length > PROXY_V1_MAX_LENGTH)
-        ) {
-          logger.warn(`refused ${peer}: PROXY header longer than allowed`);
-          raw.destroy();
-        }
-        return;
-      }
-      // Paused before the listener goes: a flowing socket without one drops data.
+    // Keyed apart from client addresses and capped only by max-handshakes.
+    const ticket = admission.admit(raw, `balancer ${sourceKey(raw.remoteAddress)}`, Infinity);
+    if (ticket === undefined) return;
+    readProxyHeader(raw, o.proxy.mode, peer, logger, (h, rest) => {
+      // Paused in the turn its data listener went: a flowing socket without one drops data.
       raw.pause();
-      raw.off("data", onData);
-      clearTimeout(timer);
-      pending.delete(raw);
-      const rest = buffered.subarray(r.length);
+      ticket.finish();
       // The bytes after the header (often the HTTP request, in the same segment) come first.
       if (rest.length > 0) raw.unshift(Buffer.from(rest));
-      const h = r.header;
       handOver(
         raw,
-        acceptedMs,
+        ticket.acceptedMs,
         h.source === undefined ? undefined : { hostname: h.source.address, port: h.source.port },
         h.destination === undefined
           ? undefined
           : { hostname: h.destination.address, port: h.destination.port },
       );
-    };
-    raw.on("data", onData);
+    });
   };
 
-  const servers: net.Server[] = [];
-  const addrs: TransportAddr[] = [];
+  const bound: RawBound[] = [];
   let port = o.port;
   try {
     for (const hostname of o.hostname) {
-      const server = net.createServer({ allowHalfOpen: false }, onConnection);
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen({ port, host: hostname, backlog: 4096 }, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
-      server.on("error", (e: Error) => logger.error(`listener ${hostname}:${port}: ${e.message}`));
-      servers.push(server);
-      const a = server.address();
-      if (a !== null && typeof a === "object") {
-        addrs.push({ hostname: a.address, port: a.port });
-        port = a.port;
-      }
+      const b = await bindRawListener(hostname, port, logger, onConnection);
+      bound.push(b);
+      port = b.addr.port;
     }
   } catch (e) {
-    for (const s of servers) s.close();
+    for (const b of bound) b.close();
+    await Promise.all(bound.map((b) => b.closed));
     throw e;
   }
-  const closed = Promise.all(
-    servers.map((s) => new Promise<void>((r) => s.once("close", () => r()))),
-  ).then(() => {});
+  const addrs: TransportAddr[] = bound.map((b) => ({ ...b.addr }));
+  const closed = Promise.all(bound.map((b) => b.closed)).then(() => {});
 
   const listener: TlsListener = {
     addrs,
-    accept() {
-      const d = ready.shift();
-      if (d !== undefined) return Promise.resolve(d);
-      if (isClosed) return Promise.resolve(null);
-      return new Promise((resolve) => waiters.push(resolve));
-    },
+    accept: () => queue.take(),
     close() {
-      if (isClosed) return;
-      isClosed = true;
-      for (const s of servers) s.close();
-      for (const w of waiters.splice(0)) w(null);
-      for (const d of ready.splice(0)) d.close();
+      if (queue.isClosed) return;
+      queue.close();
+      for (const b of bound) b.close();
       // Connections still reading their header end now.
-      for (const raw of pending) raw.destroy();
-      pending.clear();
+      admission.closeAll();
     },
     closed,
     setCertificate(next: ListenerCertificate) {

@@ -34,11 +34,12 @@ import { Duplex } from "node:stream";
 import type { Logger } from "../log.ts";
 import { NOOP_LOGGER } from "../log.ts";
 import { type Clock, systemClock } from "../clock.ts";
-import { ProtocolError } from "../errors.ts";
 import type { ByteDuplex, TransportAddr } from "../duplex.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
 import { nodeTlsPolicyOptions, type TlsPolicy, tlsPolicyRefusal } from "./tls_policy.ts";
-import { parseProxyHeader, PROXY_V1_MAX_LENGTH, type ProxyProtocolMode } from "./proxy_protocol.ts";
+import type { ProxyProtocolMode } from "./proxy_protocol.ts";
+import { readProxyHeader } from "./_proxy_header_reader.ts";
+import { AcceptQueue } from "./_accept_queue.ts";
 import { trustedSources } from "./proxy_source.ts";
 import {
   DEFAULT_MAX_HANDSHAKES,
@@ -54,9 +55,6 @@ import {
   type RawTicket,
   resetQuietly,
 } from "./_raw_listener.ts";
-
-/** Largest PROXY header read (v2 with TLVs); HAProxy's are far smaller. */
-const MAX_HEADER_BYTES = 4096;
 
 /** Options of {@linkcode listenProxyTls}. */
 export interface ListenProxyTlsOptions {
@@ -97,8 +95,7 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
     context: tls.createSecureContext({ cert: o.certPem, key: o.keyPem, ...versions }),
   };
   const served = new WeakMap<ByteDuplex, string>();
-  const ready: ByteDuplex[] = [];
-  const waiters: ((d: ByteDuplex | null) => void)[] = [];
+  const queue = new AcceptQueue();
   const clock = o.clock ?? systemClock;
   const admission = new HandshakeAdmission({
     maxHandshakes: o.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES,
@@ -107,13 +104,6 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
     clock,
     logger,
   });
-  let isClosed = false;
-  const put = (d: ByteDuplex) => {
-    if (isClosed) return d.close();
-    const w = waiters.shift();
-    if (w !== undefined) w(d);
-    else ready.push(d);
-  };
 
   const onConnection = (raw: net.Socket) => {
     const peer = `${raw.remoteAddress}:${raw.remotePort}`;
@@ -128,33 +118,7 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
     const ticket = admission.admit(raw, `balancer ${balancer}`, Infinity);
     if (ticket === undefined) return;
     raw.setNoDelay(true);
-    let buffered = new Uint8Array(0);
-    const onData = (chunk: Uint8Array) => {
-      const next = new Uint8Array(buffered.length + chunk.length);
-      next.set(buffered);
-      next.set(chunk, buffered.length);
-      buffered = next;
-      let r;
-      try {
-        r = parseProxyHeader(buffered, o.mode);
-      } catch (e) {
-        if (!(e instanceof ProtocolError)) throw e;
-        logger.warn(`refused ${peer}: ${e.message}`);
-        raw.destroy();
-        return;
-      }
-      if (!r.done) {
-        if (
-          buffered.length > MAX_HEADER_BYTES ||
-          (o.mode === "v1" && buffered.length > PROXY_V1_MAX_LENGTH)
-        ) {
-          logger.warn(`refused ${peer}: PROXY header longer than allowed`);
-          raw.destroy();
-        }
-        return;
-      }
-      raw.off("data", onData);
-      const h = r.header;
+    readProxyHeader(raw, o.mode, peer, logger, (h, rest) => {
       const remoteAddr: TransportAddr = h.source !== undefined
         ? { hostname: h.source.address, port: h.source.port }
         : { hostname: raw.remoteAddress ?? "", port: raw.remotePort ?? 0 };
@@ -163,9 +127,8 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
         : { hostname: raw.localAddress ?? "", port: raw.localPort ?? 0 };
       // From here on the real client's share counts (refused and logged when full).
       if (!ticket.rekey(sourceKey(remoteAddr.hostname))) return;
-      startTls(raw, buffered.subarray(r.length), remoteAddr, localAddr, ticket);
-    };
-    raw.on("data", onData);
+      startTls(raw, rest, remoteAddr, localAddr, ticket);
+    });
     raw.on("error", (e) => logger.debug(`${peer}: ${e.message}`));
   };
 
@@ -231,7 +194,7 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
         localAddr,
       };
       served.set(duplex, certPem);
-      put(duplex);
+      if (!queue.put(duplex)) duplex.close();
     });
   };
 
@@ -254,18 +217,11 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
 
   const listener: TlsListener = {
     addrs,
-    accept() {
-      const d = ready.shift();
-      if (d !== undefined) return Promise.resolve(d);
-      if (isClosed) return Promise.resolve(null);
-      return new Promise((resolve) => waiters.push(resolve));
-    },
+    accept: () => queue.take(),
     close() {
-      if (isClosed) return;
-      isClosed = true;
+      if (queue.isClosed) return;
+      queue.close();
       for (const b of bound) b.close();
-      for (const w of waiters.splice(0)) w(null);
-      for (const d of ready.splice(0)) d.close();
       // Connections still reading their header or handshaking end now.
       admission.closeAll();
     },

@@ -23,6 +23,7 @@ import { sourceKey } from "./source_limiter.ts";
 import { bindRawListener, HandshakeAdmission, type RawTicket } from "./_raw_listener.ts";
 import type { ByteDuplex, TransportAddr } from "../duplex.ts";
 import { denoConnDuplex } from "./_deno_conn_duplex.ts";
+import { AcceptQueue } from "./_accept_queue.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
 import type { TlsEngineListener, TlsEngineServer } from "../tls_engine.ts";
 import { nodeTlsPolicyOptions, type TlsPolicy, tlsPolicyRefusal } from "./tls_policy.ts";
@@ -547,37 +548,4 @@ function clientCertificateProblem(socket: tls.TLSSocket): string {
   return `client certificate ${name(peer.subject)} (issuer ${
     name(peer.issuer)
   }) does not chain to the configured ca: ${code}`;
-}
-
-/** Hands accepted connections to `accept()` callers in order. */
-class AcceptQueue {
-  #ready: ByteDuplex[] = [];
-  #waiters: ((duplex: ByteDuplex | null) => void)[] = [];
-  #closed = false;
-
-  get isClosed(): boolean {
-    return this.#closed;
-  }
-
-  /** Queues a connection; false when the queue is closed (caller closes it). */
-  put(duplex: ByteDuplex): boolean {
-    if (this.#closed) return false;
-    const waiter = this.#waiters.shift();
-    if (waiter !== undefined) waiter(duplex);
-    else this.#ready.push(duplex);
-    return true;
-  }
-
-  take(): Promise<ByteDuplex | null> {
-    const ready = this.#ready.shift();
-    if (ready !== undefined) return Promise.resolve(ready);
-    if (this.#closed) return Promise.resolve(null);
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  close(): void {
-    this.#closed = true;
-    for (const waiter of this.#waiters.splice(0)) waiter(null);
-    for (const duplex of this.#ready.splice(0)) duplex.close();
-  }
 }
