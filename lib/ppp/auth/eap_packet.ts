@@ -32,6 +32,8 @@ export const EAP_TYPE = {
   NAK: 3,
   /** draft-kamath-pppext-eap-mschapv2 */
   MSCHAPV2: 26,
+  /** RFC 3748 5.7 Expanded Types (an Expanded Nak answers any Request). */
+  EXPANDED: 254,
 } as const;
 
 /** EAP-MSCHAPv2 OpCodes (draft-kamath-pppext-eap-mschapv2-02 2). */

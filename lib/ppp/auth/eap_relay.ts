@@ -101,7 +101,7 @@ export class EapRelayAuthenticator implements AuthAuthenticator {
   /** A relayed Response waiting for the service's answer. */
   #pending: PendingAnswer | undefined;
   /** The relayed Request outstanding towards the peer. */
-  #request: { identifier: number; packet: Uint8Array; sent: number } | undefined;
+  #request: { identifier: number; type: number; packet: Uint8Array; sent: number } | undefined;
   #final: { identifier: number; packet: Uint8Array } | undefined;
 
   /**
@@ -138,9 +138,15 @@ export class EapRelayAuthenticator implements AuthAuthenticator {
     }
     const request = this.#request;
     if (
-      this.#pending !== undefined || request === undefined || p.identifier !== request.identifier
+      this.#pending !== undefined || request === undefined ||
+      p.identifier !== request.identifier || !answersType(p, request.type)
     ) {
-      return { send: [] }; // RFC 3748 4.1: only a Response to the outstanding Request counts
+      // RFC 3748 4.1: only a Response to the outstanding Request counts, and its Type is the
+      // Request's or a Nak. A late duplicate of an earlier Response (say, the Identity answered
+      // twice after a retransmission) can carry the same Identifier as a new Request when the
+      // server's Identifiers wrap onto ours; relaying it would hand the server a Response it
+      // never asked for.
+      return { send: [] };
     }
     this.#request = undefined;
     return this.#relay(bytes, nowMs);
@@ -235,7 +241,7 @@ export class EapRelayAuthenticator implements AuthAuthenticator {
         ),
       });
     }
-    this.#request = { identifier: p.identifier, packet: step.eap, sent: 1 };
+    this.#request = { identifier: p.identifier, type: p.type, packet: step.eap, sent: 1 };
     return { send: [step.eap], timerMs: this.#o.restartMs ?? EAP_RESTART_MS };
   }
 
@@ -256,6 +262,12 @@ export class EapRelayAuthenticator implements AuthAuthenticator {
         : { ok: false, error: step.error },
     };
   }
+}
+
+/** Whether a Response's Type answers a Request of `requestType` (its own Type, or a Nak). */
+function answersType(p: EapPacket, requestType: number): boolean {
+  if (!("type" in p)) return false;
+  return p.type === requestType || p.type === EAP_TYPE.NAK || p.type === EAP_TYPE.EXPANDED;
 }
 
 function decode(bytes: Uint8Array): EapPacket | undefined {

@@ -13,7 +13,7 @@ const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
  * A stand-in EAP server (what FreeRADIUS does behind RADIUS): a full
  * EapAuthenticator with its own user, fed the relayed Responses.
  */
-function fakeEapServer(user: string, password: string) {
+function fakeEapServer(user: string, password: string, firstId?: number) {
   const identities: string[] = [];
   const relayed: Uint8Array[] = [];
   const remote: RemoteEap = (identity) => {
@@ -23,7 +23,7 @@ function fakeEapServer(user: string, password: string) {
         lookupPassword: (u) => u === user ? password : undefined,
         randomBytes: random,
       }),
-      { name: "radius", randomBytes: random },
+      { name: "radius", randomBytes: firstId === undefined ? random : withFirstId(firstId) },
     );
     let started = false;
     return {
@@ -87,11 +87,16 @@ async function exchange(peer: AuthPeer, auth: AuthAuthenticator) {
   return { authResult, peerResult };
 }
 
-function relay(remote: RemoteEap, local: Record<string, string> = {}) {
+/** Random bytes whose one-byte draws (EAP's first Identifier) are `id`. */
+function withFirstId(id: number) {
+  return (n: number) => n === 1 ? Uint8Array.of(id) : random(n);
+}
+
+function relay(remote: RemoteEap, local: Record<string, string> = {}, firstId?: number) {
   const lookupPassword = (u: string) => local[u];
   const localAuth = new EapAuthenticator(
     msChapV2AuthenticatorAlgorithm({ lookupPassword, randomBytes: random }),
-    { name: "sstp", randomBytes: random },
+    { name: "sstp", randomBytes: firstId === undefined ? random : withFirstId(firstId) },
   );
   return new EapRelayAuthenticator(localAuth, { lookupPassword, remote, restartMs: 100 });
 }
@@ -179,4 +184,20 @@ Deno.test("EAP relay: a service error fails the login; relayed Requests are retr
     /no Response after 10 Requests/,
   );
   assert.equal(decodeEapPacket(last.send[0]!).code, EAP_CODE.FAILURE);
+});
+
+Deno.test("EAP relay: a late duplicate Identity Response whose Identifier the server's Request reuses is not relayed", async () => {
+  // Our Request/Identity has Identifier 10 and is retransmitted (the harness fires every timer at
+  // once), so the peer answers it twice. The server's first Identifier is 9, so its
+  // MS-CHAPv2 Challenge carries 10 too: the second Identity Response looks like the
+  // answer to the Challenge unless its Type is checked (RFC 3748 4.1).
+  for (const [ours, theirs] of [[10, 9], [0, 255], [200, 100]] as const) {
+    const server = fakeEapServer("rad-user", "rad-pw", theirs);
+    const { authResult, peerResult } = await exchange(
+      peer("rad-user", "rad-pw"),
+      relay(server.remote, {}, ours),
+    );
+    assert.ok(authResult?.ok && peerResult?.ok, JSON.stringify({ ours, authResult, peerResult }));
+    assert.equal(toHex(authResult.hlak), toHex(peerResult.hlak));
+  }
 });
