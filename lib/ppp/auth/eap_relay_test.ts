@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { runRemotePair } from "./_auth_pair.ts";
 import { ProtocolError } from "../../errors.ts";
 import { toHex } from "../../bytes/hex.ts";
-import type { AuthAuthenticator, AuthOutput, AuthPeer } from "./auth_types.ts";
+import type { AuthOutput } from "./auth_types.ts";
 import { EapAuthenticator, EapPeer } from "./eap.ts";
 import { EapRelayAuthenticator, type RemoteEap, type RemoteEapStep } from "./eap_relay.ts";
 import { msChapV2AuthenticatorAlgorithm, msChapV2PeerAlgorithm } from "./mschap_v2.ts";
@@ -55,38 +56,6 @@ function fakeEapServer(user: string, password: string, firstId?: number) {
   return { remote, identities, relayed };
 }
 
-/** Drives both machines, firing the authenticator's timer as the link would. */
-async function exchange(peer: AuthPeer, auth: AuthAuthenticator) {
-  let now = 0;
-  let authTimer: number | null = null;
-  const toPeer: Uint8Array[] = [];
-  const toAuth: Uint8Array[] = [];
-  let authResult: AuthOutput["result"];
-  let peerResult: AuthOutput["result"];
-  const onAuth = (o: AuthOutput) => {
-    toPeer.push(...o.send);
-    if (o.timerMs !== undefined) authTimer = o.timerMs === null ? null : now + o.timerMs;
-    authResult ??= o.result;
-  };
-  const onPeer = (o: AuthOutput) => {
-    toAuth.push(...o.send);
-    peerResult ??= o.result;
-  };
-  onAuth(auth.start(now));
-  onPeer(peer.start(now));
-  for (let step = 0; step < 200 && (authResult === undefined || toPeer.length > 0); step++) {
-    while (toAuth.length > 0) onAuth(auth.receive(toAuth.shift()!, now));
-    while (toPeer.length > 0) onPeer(peer.receive(toPeer.shift()!, now));
-    await new Promise((r) => setTimeout(r, 0));
-    if (authTimer !== null && authResult === undefined) {
-      now = authTimer;
-      authTimer = null;
-      onAuth(auth.timeout(now));
-    }
-  }
-  return { authResult, peerResult };
-}
-
 /** Random bytes whose one-byte draws (EAP's first Identifier) are `id`. */
 function withFirstId(id: number) {
   return (n: number) => n === 1 ? Uint8Array.of(id) : random(n);
@@ -109,7 +78,7 @@ function peer(user: string, password: string) {
 
 Deno.test("EAP relay: a user unknown locally runs EAP-MSCHAPv2 with the remote server; HLAKs match", async () => {
   const server = fakeEapServer("rad-user", "rad-pw");
-  const { authResult, peerResult } = await exchange(
+  const { authResult, peerResult } = await runRemotePair(
     peer("rad-user", "rad-pw"),
     relay(server.remote),
   );
@@ -125,12 +94,12 @@ Deno.test("EAP relay: a user unknown locally runs EAP-MSCHAPv2 with the remote s
 
 Deno.test("EAP relay: the remote rejection reaches the peer as EAP-Failure; a local user never leaves", async () => {
   const server = fakeEapServer("rad-user", "rad-pw");
-  const wrong = await exchange(peer("rad-user", "nope"), relay(server.remote));
+  const wrong = await runRemotePair(peer("rad-user", "nope"), relay(server.remote));
   assert.equal(wrong.authResult?.ok, false);
   assert.equal(wrong.peerResult?.ok, false);
 
   const local = fakeEapServer("x", "y");
-  const run = await exchange(
+  const run = await runRemotePair(
     peer("alice", "alice pw"),
     relay(local.remote, { alice: "alice pw" }),
   );
@@ -143,7 +112,7 @@ Deno.test("EAP relay: a service error fails the login; relayed Requests are retr
   const auth = relay(() => ({
     respond: () => Promise.reject(new Error("socket closed")),
   }));
-  const broken = await exchange(peer("rad-user", "pw"), auth);
+  const broken = await runRemotePair(peer("rad-user", "pw"), auth);
   assert.equal(broken.authResult?.ok, false);
   assert.ok(!broken.authResult!.ok && /socket closed/.test(broken.authResult!.error.message));
 
@@ -193,7 +162,7 @@ Deno.test("EAP relay: a late duplicate Identity Response whose Identifier the se
   // answer to the Challenge unless its Type is checked (RFC 3748 4.1).
   for (const [ours, theirs] of [[10, 9], [0, 255], [200, 100]] as const) {
     const server = fakeEapServer("rad-user", "rad-pw", theirs);
-    const { authResult, peerResult } = await exchange(
+    const { authResult, peerResult } = await runRemotePair(
       peer("rad-user", "rad-pw"),
       relay(server.remote, {}, ours),
     );

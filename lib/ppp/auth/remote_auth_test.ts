@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
+import { runRemotePair } from "./_auth_pair.ts";
 import { toHex } from "../../bytes/hex.ts";
 import { ProtocolError } from "../../errors.ts";
-import type { AuthAuthenticator, AuthOutput, AuthPeer } from "./auth_types.ts";
 import { createAuthAuthenticator, createAuthPeer } from "./create_auth.ts";
 import {
   challengeHash,
@@ -64,38 +64,6 @@ function fakeRemote(user: string, password: string) {
   return { remote, asked };
 }
 
-/** Runs peer and authenticator against each other, firing the poll timer as the runner would. */
-async function exchange(peer: AuthPeer, auth: AuthAuthenticator) {
-  let now = 0;
-  let authTimer: number | null = null;
-  const toPeer: Uint8Array[] = [];
-  const toAuth: Uint8Array[] = [];
-  let authResult: AuthOutput["result"];
-  let peerResult: AuthOutput["result"];
-  const onAuth = (o: AuthOutput) => {
-    toPeer.push(...o.send);
-    if (o.timerMs !== undefined) authTimer = o.timerMs === null ? null : now + o.timerMs;
-    authResult ??= o.result;
-  };
-  const onPeer = (o: AuthOutput) => {
-    toAuth.push(...o.send);
-    peerResult ??= o.result;
-  };
-  onPeer(peer.start(now));
-  onAuth(auth.start(now));
-  for (let step = 0; step < 200 && (authResult === undefined || toPeer.length > 0); step++) {
-    while (toAuth.length > 0) onAuth(auth.receive(toAuth.shift()!, now));
-    while (toPeer.length > 0) onPeer(peer.receive(toPeer.shift()!, now));
-    await new Promise((r) => setTimeout(r, 0));
-    if (authTimer !== null && authResult === undefined) {
-      now = authTimer;
-      authTimer = null;
-      onAuth(auth.timeout(now));
-    }
-  }
-  return { authResult, peerResult, now };
-}
-
 Deno.test("MS-CHAPv2 via the remote service: the peer verifies S=, both HLAKs match", async () => {
   const { remote, asked } = fakeRemote("rad-user", "rad-pw");
   const auth = createAuthAuthenticator("mschap2", {
@@ -105,7 +73,7 @@ Deno.test("MS-CHAPv2 via the remote service: the peer verifies S=, both HLAKs ma
     remote,
   });
   const peer = createAuthPeer("mschap2", { user: "rad-user", password: "rad-pw", randomBytes });
-  const { authResult, peerResult, now } = await exchange(peer, auth);
+  const { authResult, peerResult, now } = await runRemotePair(peer, auth);
   assert.ok(authResult?.ok && peerResult?.ok, JSON.stringify([authResult, peerResult]));
   assert.equal(authResult.user, "rad-user");
   assert.equal(toHex(authResult.hlak), toHex(peerResult.hlak));
@@ -123,7 +91,7 @@ Deno.test("a local secret is checked locally and never sent to the remote servic
     remote,
   });
   const peer = createAuthPeer("mschap2", { user: "local", password: "local-pw", randomBytes });
-  const { authResult, peerResult } = await exchange(peer, auth);
+  const { authResult, peerResult } = await runRemotePair(peer, auth);
   assert.ok(authResult?.ok && peerResult?.ok);
   assert.equal(asked.length, 0);
   // A wrong password for a local user fails locally: no fallback to RADIUS.
@@ -134,7 +102,7 @@ Deno.test("a local secret is checked locally and never sent to the remote servic
     name: "sstp",
     remote,
   });
-  const r2 = await exchange(peer2, auth2);
+  const r2 = await runRemotePair(peer2, auth2);
   assert.ok(r2.authResult && !r2.authResult.ok);
   assert.equal(asked.length, 0);
 });
@@ -149,7 +117,7 @@ Deno.test("remote rejections reach the peer as PAP Nak / MS-CHAPv2 Failure", asy
       remote,
     });
     const peer = createAuthPeer(method, { user: "rad-user", password: "wrong", randomBytes });
-    const { authResult, peerResult } = await exchange(peer, auth);
+    const { authResult, peerResult } = await runRemotePair(peer, auth);
     assert.ok(authResult && !authResult.ok, method);
     assert.match(authResult.error.message, /RADIUS rejected/);
     assert.ok(peerResult && !peerResult.ok, method);
@@ -160,7 +128,7 @@ Deno.test("remote rejections reach the peer as PAP Nak / MS-CHAPv2 Failure", asy
     name: "sstp",
     remote,
   });
-  const ok = await exchange(
+  const ok = await runRemotePair(
     createAuthPeer("pap", { user: "rad-user", password: "rad-pw", randomBytes }),
     pap,
   );
@@ -174,7 +142,7 @@ Deno.test("a remote service that throws fails the login with its message", async
     name: "sstp",
     remote: () => Promise.reject(new Error("socket closed")),
   });
-  const { authResult } = await exchange(
+  const { authResult } = await runRemotePair(
     createAuthPeer("pap", { user: "x", password: "y", randomBytes }),
     auth,
   );
