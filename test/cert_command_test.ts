@@ -28,6 +28,11 @@ async function sstpCert(...argv: string[]): Promise<Run> {
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
+/** Splits a command line at spaces (no argument here holds one). */
+function words(line: string): string[] {
+  return line.split(" ");
+}
+
 async function openssl(cwd: string, ...args: string[]): Promise<{ ok: boolean; text: string }> {
   const output = await new Deno.Command("openssl", { args, cwd }).output();
   const decoder = new TextDecoder();
@@ -52,77 +57,33 @@ Deno.test("sstp cert ca/server/client: openssl verifies them; keys are 0600; the
     assert.equal(ca.code, 0, ca.err);
     assert.equal((await Deno.stat(`${d}/ca.key`)).mode! & 0o777, 0o600);
     const server = await sstpCert(
-      "server",
-      "--ca",
-      `${d}/ca.pem`,
-      "--cn",
-      "vpn.example.test",
-      "--dns",
-      "alt.example.test",
-      "--ip",
-      "192.0.2.10",
-      "--key-type",
-      "rsa3072",
-      "--days",
-      "90",
-      "--out",
-      `${d}/server.pem`,
-    ); // deno-fmt-ignore
+      ...words(
+        `server --ca ${d}/ca.pem --cn vpn.example.test --dns alt.example.test --ip 192.0.2.10 --key-type rsa3072 --days 90 --out ${d}/server.pem`,
+      ),
+    );
     assert.equal(server.code, 0, server.err);
     assert.match(server.out, /expires in (89|90) days/);
     const client = await sstpCert(
-      "client",
-      "--ca",
-      `${d}/ca.pem`,
-      "--cn",
-      "router2",
-      "--key-type",
-      "ecdsa-p384",
-      "--out",
-      `${d}/router2.pem`,
-      "--key-out",
-      `${d}/secret/router2.key`,
-    ); // deno-fmt-ignore
+      ...words(
+        `client --ca ${d}/ca.pem --cn router2 --key-type ecdsa-p384 --out ${d}/router2.pem --key-out ${d}/secret/router2.key`,
+      ),
+    );
     // The key directory does not exist: the command fails cleanly.
     assert.equal(client.code, 1);
     assert.match(client.err, /No such file|not found/i);
     // The key is written first, so no certificate without its key is left behind.
     assert.equal(await Deno.stat(`${d}/router2.pem`).then(() => true, () => false), false);
     const client2 = await sstpCert(
-      "client",
-      "--ca",
-      `${d}/ca.pem`,
-      "--cn",
-      "router2",
-      "--key-type",
-      "ecdsa-p384",
-      "--out",
-      `${d}/router2.pem`,
-    ); // deno-fmt-ignore
+      ...words(`client --ca ${d}/ca.pem --cn router2 --key-type ecdsa-p384 --out ${d}/router2.pem`),
+    );
     assert.equal(client2.code, 0, client2.err);
     for (const key of ["server.key", "router2.key"]) {
       assert.equal((await Deno.stat(`${d}/${key}`)).mode! & 0o777, 0o600, key);
       assert.equal((await Deno.stat(`${d}/${key.replace(".key", ".pem")}`)).mode! & 0o777, 0o644);
     }
-    const v1 = await openssl(
-      d,
-      "verify",
-      "-CAfile",
-      "ca.pem",
-      "-purpose",
-      "sslserver",
-      "server.pem",
-    );
+    const v1 = await openssl(d, ...words(`verify -CAfile ca.pem -purpose sslserver server.pem`));
     assert.ok(v1.ok && /server\.pem: OK/.test(v1.text), v1.text);
-    const v2 = await openssl(
-      d,
-      "verify",
-      "-CAfile",
-      "ca.pem",
-      "-purpose",
-      "sslclient",
-      "router2.pem",
-    );
+    const v2 = await openssl(d, ...words(`verify -CAfile ca.pem -purpose sslclient router2.pem`));
     assert.ok(v2.ok && /router2\.pem: OK/.test(v2.text), v2.text);
     const text = (await openssl(d, "x509", "-in", "server.pem", "-noout", "-text")).text;
     assert.match(text, /DNS:vpn\.example\.test, DNS:alt\.example\.test, IP Address:192\.0\.2\.10/);
@@ -144,59 +105,28 @@ Deno.test("sstp cert refuses short keys, warns about weak RSA and never overwrit
       0,
     );
     const short = await sstpCert(
-      "client",
-      "--ca",
-      `${d}/ca.pem`,
-      "--cn",
-      "x",
-      "--key-type",
-      "rsa464",
-      "--out",
-      `${d}/x.pem`,
-    ); // deno-fmt-ignore
+      ...words(`client --ca ${d}/ca.pem --cn x --key-type rsa464 --out ${d}/x.pem`),
+    );
     assert.equal(short.code, 64);
     assert.match(short.err, /RSA 464 bits is shorter than the 472-bit minimum/);
     assert.equal(await Deno.stat(`${d}/x.pem`).then(() => true, () => false), false);
     const weak = await sstpCert(
-      "client",
-      "--ca",
-      `${d}/ca.pem`,
-      "--cn",
-      "x",
-      "--key-type",
-      "1024",
-      "--out",
-      `${d}/x.pem`,
-    ); // deno-fmt-ignore
+      ...words(`client --ca ${d}/ca.pem --cn x --key-type 1024 --out ${d}/x.pem`),
+    );
     assert.equal(weak.code, 0, weak.err);
     assert.match(weak.err, /warning: RSA 1024 bits is weak/);
     assert.match(weak.out, /RSA 1024 bits/);
     // Existing files stay untouched without --force.
     const before = await Deno.readTextFile(`${d}/x.pem`);
-    const again = await sstpCert(
-      "client",
-      "--ca",
-      `${d}/ca.pem`,
-      "--cn",
-      "y",
-      "--out",
-      `${d}/x.pem`,
-    );
+    const again = await sstpCert(...words(`client --ca ${d}/ca.pem --cn y --out ${d}/x.pem`));
     assert.equal(again.code, 64);
     assert.match(again.err, /x\.pem exists; use --force/);
     assert.equal(await Deno.readTextFile(`${d}/x.pem`), before);
     // --force replaces a key that had become world-readable with a 0600 one.
     await Deno.chmod(`${d}/x.key`, 0o644);
     const forced = await sstpCert(
-      "client",
-      "--ca",
-      `${d}/ca.pem`,
-      "--cn",
-      "y",
-      "--out",
-      `${d}/x.pem`,
-      "--force",
-    ); // deno-fmt-ignore
+      ...words(`client --ca ${d}/ca.pem --cn y --out ${d}/x.pem --force`),
+    );
     assert.equal(forced.code, 0, forced.err);
     assert.notEqual(await Deno.readTextFile(`${d}/x.pem`), before);
     assert.equal((await Deno.stat(`${d}/x.key`)).mode! & 0o777, 0o600);
@@ -214,20 +144,10 @@ Deno.test("sstp cert show prints what openssl sees, as text and JSON", async () 
   await withDir(async (d) => {
     await sstpCert("ca", "--out", `${d}/ca.pem`, "--key-type", "ecdsa-p256");
     await sstpCert(
-      "server",
-      "--ca",
-      `${d}/ca.pem`,
-      "--cn",
-      "10.0.0.1",
-      "--dns",
-      "gw.test",
-      "--days",
-      "30",
-      "--out",
-      `${d}/s.pem`,
-      "--key-type",
-      "ecdsa-p256",
-    ); // deno-fmt-ignore
+      ...words(
+        `server --ca ${d}/ca.pem --cn 10.0.0.1 --dns gw.test --days 30 --out ${d}/s.pem --key-type ecdsa-p256`,
+      ),
+    );
     const fingerprint = async (algorithm: string) =>
       (await openssl(d, "x509", "-in", "s.pem", "-noout", "-fingerprint", `-${algorithm}`)).text
         .trim().split("=")[1]?.replaceAll(":", "");
@@ -265,30 +185,15 @@ Deno.test("sstp cert crl: openssl verifies the CRL and refuses the revoked certi
     await sstpCert("client", "--ca", `${d}/ca.pem`, "--cn", "lost", "--out", `${d}/lost.pem`);
     await sstpCert("client", "--ca", `${d}/ca.pem`, "--cn", "kept", "--out", `${d}/kept.pem`);
     const crl = await sstpCert(
-      "crl",
-      "--ca",
-      `${d}/ca.pem`,
-      "--revoke-cert",
-      `${d}/lost.pem`,
-      "--revoke",
-      "1f:2e,0x3d",
-      "--days",
-      "7",
-      "--out",
-      `${d}/crl.pem`,
-    ); // deno-fmt-ignore
+      ...words(
+        `crl --ca ${d}/ca.pem --revoke-cert ${d}/lost.pem --revoke 1f:2e,0x3d --days 7 --out ${d}/crl.pem`,
+      ),
+    );
     assert.equal(crl.code, 0, crl.err);
     assert.match(crl.out, /3 revoked/);
     const verified = await openssl(
       d,
-      "crl",
-      "-in",
-      "crl.pem",
-      "-CAfile",
-      "ca.pem",
-      "-noout",
-      "-verify",
-      "-text",
+      ...words(`crl -in crl.pem -CAfile ca.pem -noout -verify -text`),
     );
     assert.ok(verified.ok && /verify OK/.test(verified.text), verified.text);
     assert.match(verified.text, /Serial Number: 1F2E/);
@@ -308,14 +213,8 @@ Deno.test("sstp cert crl: openssl verifies the CRL and refuses the revoked certi
     // The CA key must be the CA's own.
     await sstpCert("ca", "--out", `${d}/other.pem`);
     const mismatched = await sstpCert(
-      "crl",
-      "--ca",
-      `${d}/ca.pem`,
-      "--ca-key",
-      `${d}/other.key`,
-      "--out",
-      `${d}/bad.pem`,
-    ); // deno-fmt-ignore
+      ...words(`crl --ca ${d}/ca.pem --ca-key ${d}/other.key --out ${d}/bad.pem`),
+    );
     assert.equal(mismatched.code, 64);
     assert.match(mismatched.err, /CA key does not belong to CN=sstp CA/);
     // A leaf cannot issue CRLs.
@@ -347,13 +246,7 @@ Deno.test("sstp cert server signs with an openssl-made CA whose key is PKCS#1", 
     assert.ok((await openssl(d, "pkey", "-in", "k8.pem", "-traditional", "-out", "ca.key")).ok);
     assert.match(await Deno.readTextFile(`${d}/ca.key`), /BEGIN RSA PRIVATE KEY/);
     const server = await sstpCert(
-      "server",
-      "--ca",
-      `${d}/ca.pem`,
-      "--cn",
-      "vpn.test",
-      "--out",
-      `${d}/s.pem`,
+      ...words(`server --ca ${d}/ca.pem --cn vpn.test --out ${d}/s.pem`),
     );
     assert.equal(server.code, 0, server.err);
     assert.match(
@@ -369,30 +262,15 @@ Deno.test("sstp cert ca --ca makes an intermediate that openssl chains to the ro
   await withDir(async (d) => {
     assert.equal((await sstpCert("ca", "--cn", "Root", "--out", `${d}/root.pem`)).code, 0);
     const made = await sstpCert(
-      "ca",
-      "--cn",
-      "Issuing",
-      "--ca",
-      `${d}/root.pem`,
-      "--out",
-      `${d}/int.pem`,
-      "--key-type",
-      "ecdsa-p256",
-    ); // deno-fmt-ignore
+      ...words(`ca --cn Issuing --ca ${d}/root.pem --out ${d}/int.pem --key-type ecdsa-p256`),
+    );
     assert.equal(made.code, 0, made.err);
     assert.match(made.out, /^issuer {6}CN=Root$/m);
     await sstpCert("server", "--ca", `${d}/int.pem`, "--cn", "vpn.test", "--out", `${d}/s.pem`);
     const chained = await openssl(
       d,
-      "verify",
-      "-CAfile",
-      "root.pem",
-      "-untrusted",
-      "int.pem",
-      "-purpose",
-      "sslserver",
-      "s.pem",
-    ); // deno-fmt-ignore
+      ...words(`verify -CAfile root.pem -untrusted int.pem -purpose sslserver s.pem`),
+    );
     assert.ok(chained.ok && /s\.pem: OK/.test(chained.text), chained.text);
     const alone = await openssl(d, "verify", "-CAfile", "root.pem", "s.pem");
     assert.equal(alone.ok, false);
