@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { TestClient } from "./helpers/test_client.ts";
 import {
+  connectClient,
   createTopology,
   pingThroughTunnel,
   POOL_YAML,
@@ -63,14 +64,7 @@ Deno.test({
   await using t = await createTopology();
   const config = await writeConfig(t, POOL_YAML + "secrets:\n  - { name: real, password: r }\n");
   await using serve = await ServeProcess.start(t.server, ["--config", config]);
-  const c = await TestClient.connect({
-    netns: t.client,
-    host: SERVER_IP,
-    port: PORT,
-    user: "real",
-    password: "r",
-    serverCertPem: t.certPem,
-  });
+  const c = await connectClient(t, "real", "r");
   try {
     await pingThroughTunnel(c, 1, 5);
     // A half-open TLS handshake and a TLS connection that sends no request,
