@@ -207,14 +207,7 @@ export function encodeAccessRequest(
   requestAuthenticator: Uint8Array,
   secret: Uint8Array,
 ): Uint8Array {
-  const bytes = encodeRadiusPacket({
-    code: fields.code,
-    identifier: fields.identifier,
-    authenticator: requestAuthenticator,
-    attributes: withMessageAuthenticator(fields.attributes),
-  });
-  fillMessageAuthenticator(bytes, secret);
-  return bytes;
+  return encodeAuthenticated(fields, requestAuthenticator, secret);
 }
 
 /**
@@ -252,14 +245,27 @@ export function encodeResponse(
   requestAuthenticator: Uint8Array,
   secret: Uint8Array,
 ): Uint8Array {
+  const bytes = encodeAuthenticated(fields, requestAuthenticator, secret);
+  bytes.set(md5(bytes, secret), 4);
+  return bytes;
+}
+
+/**
+ * The packet with `authenticator` in its header and a Message-Authenticator
+ * (added if missing) computed over it.
+ */
+function encodeAuthenticated(
+  fields: RadiusRequestFields,
+  authenticator: Uint8Array,
+  secret: Uint8Array,
+): Uint8Array {
   const bytes = encodeRadiusPacket({
     code: fields.code,
     identifier: fields.identifier,
-    authenticator: requestAuthenticator,
+    authenticator,
     attributes: withMessageAuthenticator(fields.attributes),
   });
   fillMessageAuthenticator(bytes, secret);
-  bytes.set(md5(bytes, secret), 4);
   return bytes;
 }
 
