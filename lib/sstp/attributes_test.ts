@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ProtocolError } from "../errors.ts";
+import { protocolErrorCode } from "../../test/helpers/protocol_error.ts";
 import {
   buildCryptoBinding,
   buildCryptoBindingRequest,
@@ -9,16 +9,6 @@ import {
   patternBytes,
 } from "../../test/helpers/sstp_builders.ts";
 import { decodeSstpAttribute, encodeSstpAttribute, type SstpAttribute } from "./attributes.ts";
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof ProtocolError, `expected ProtocolError, got ${e}`);
-    return e.code;
-  }
-  assert.fail("did not throw");
-}
 
 const NONCE = patternBytes(32, 0x40);
 const SHA1 = patternBytes(20, 0x80);
@@ -88,31 +78,49 @@ Deno.test("decodeSstpAttribute() ignores the Reserved byte, R bits and Reserved1
 });
 
 Deno.test("decodeSstpAttribute() requires the exact length of each known attribute", () => {
-  assert.equal(code(() => decodeSstpAttribute(buildRawAttribute(1, [0, 1, 0]))), "BAD_ATTRIBUTE");
-  assert.equal(code(() => decodeSstpAttribute(buildRawAttribute(1, [0]))), "BAD_ATTRIBUTE");
   assert.equal(
-    code(() => decodeSstpAttribute(buildRawAttribute(2, [0, 0, 0, 0, 0, 0, 0]))),
+    protocolErrorCode(() => decodeSstpAttribute(buildRawAttribute(1, [0, 1, 0]))),
     "BAD_ATTRIBUTE",
   );
   assert.equal(
-    code(() => decodeSstpAttribute(buildStatusInfo(0, 0, [...patternBytes(65)]))),
+    protocolErrorCode(() => decodeSstpAttribute(buildRawAttribute(1, [0]))),
     "BAD_ATTRIBUTE",
   );
   assert.equal(
-    code(() => decodeSstpAttribute(buildRawAttribute(3, [...patternBytes(99)]))),
+    protocolErrorCode(() => decodeSstpAttribute(buildRawAttribute(2, [0, 0, 0, 0, 0, 0, 0]))),
     "BAD_ATTRIBUTE",
   );
   assert.equal(
-    code(() => decodeSstpAttribute(buildRawAttribute(4, [...patternBytes(35)]))),
+    protocolErrorCode(() => decodeSstpAttribute(buildStatusInfo(0, 0, [...patternBytes(65)]))),
+    "BAD_ATTRIBUTE",
+  );
+  assert.equal(
+    protocolErrorCode(() => decodeSstpAttribute(buildRawAttribute(3, [...patternBytes(99)]))),
+    "BAD_ATTRIBUTE",
+  );
+  assert.equal(
+    protocolErrorCode(() => decodeSstpAttribute(buildRawAttribute(4, [...patternBytes(35)]))),
     "BAD_ATTRIBUTE",
   );
 });
 
 Deno.test("decodeSstpAttribute() rejects a length below 4, past the end, or with bytes after it", () => {
-  assert.equal(code(() => decodeSstpAttribute(new Uint8Array([0, 1, 0, 3]))), "BAD_LENGTH");
-  assert.equal(code(() => decodeSstpAttribute(new Uint8Array([0, 1, 0, 6, 0]))), "TRUNCATED");
-  assert.equal(code(() => decodeSstpAttribute(new Uint8Array([0, 1, 0]))), "TRUNCATED");
-  assert.equal(code(() => decodeSstpAttribute(new Uint8Array([0, 9, 0, 4, 0]))), "BAD_LENGTH");
+  assert.equal(
+    protocolErrorCode(() => decodeSstpAttribute(new Uint8Array([0, 1, 0, 3]))),
+    "BAD_LENGTH",
+  );
+  assert.equal(
+    protocolErrorCode(() => decodeSstpAttribute(new Uint8Array([0, 1, 0, 6, 0]))),
+    "TRUNCATED",
+  );
+  assert.equal(
+    protocolErrorCode(() => decodeSstpAttribute(new Uint8Array([0, 1, 0]))),
+    "TRUNCATED",
+  );
+  assert.equal(
+    protocolErrorCode(() => decodeSstpAttribute(new Uint8Array([0, 9, 0, 4, 0]))),
+    "BAD_LENGTH",
+  );
 });
 
 Deno.test("decodeSstpAttribute() copies values so they do not alias the input", () => {

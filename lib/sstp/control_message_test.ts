@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ProtocolError } from "../errors.ts";
+import { protocolErrorCode } from "../../test/helpers/protocol_error.ts";
 import {
   buildControl,
   buildCryptoBinding,
@@ -17,36 +17,29 @@ import {
 } from "./control_message.ts";
 import { STATUS } from "./constants.ts";
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof ProtocolError, `expected ProtocolError, got ${e}`);
-    return e.code;
-  }
-  assert.fail("did not throw");
-}
-
 Deno.test("decodeSstpControlMessage() checks Num Attributes against the bytes", () => {
   const two = buildControl(5, [buildStatusInfo(0, 0), buildStatusInfo(0, 0)]);
   assert.equal(decodeSstpControlMessage(two).attributes.length, 2);
   const claimsThree = two.slice();
   claimsThree[7] = 3;
-  assert.equal(code(() => decodeSstpControlMessage(claimsThree)), "TRUNCATED");
+  assert.equal(protocolErrorCode(() => decodeSstpControlMessage(claimsThree)), "TRUNCATED");
   const claimsOne = two.slice();
   claimsOne[7] = 1;
-  assert.equal(code(() => decodeSstpControlMessage(claimsOne)), "BAD_LENGTH");
+  assert.equal(protocolErrorCode(() => decodeSstpControlMessage(claimsOne)), "BAD_LENGTH");
 });
 
 Deno.test("decodeSstpControlMessage() rejects data packets and short bodies", () => {
   const data = buildControl(8);
   data[1] = 0;
-  assert.equal(code(() => decodeSstpControlMessage(data)), "BAD_VALUE");
+  assert.equal(protocolErrorCode(() => decodeSstpControlMessage(data)), "BAD_VALUE");
   assert.equal(
-    code(() => decodeSstpControlMessage(new Uint8Array([0x10, 1, 0, 6, 0, 8]))),
+    protocolErrorCode(() => decodeSstpControlMessage(new Uint8Array([0x10, 1, 0, 6, 0, 8]))),
     "TRUNCATED",
   );
-  assert.equal(code(() => decodeSstpControlMessage(new Uint8Array([0x10, 1]))), "TRUNCATED");
+  assert.equal(
+    protocolErrorCode(() => decodeSstpControlMessage(new Uint8Array([0x10, 1]))),
+    "TRUNCATED",
+  );
 });
 
 Deno.test("encodeSstpControlMessage() matches the independent builder", () => {
@@ -119,7 +112,7 @@ for (const [name, type, attributes, status] of RULES) {
       validateSstpControlMessage(message);
     } else {
       assert.equal(
-        code(() => validateSstpControlMessage(message)),
+        protocolErrorCode(() => validateSstpControlMessage(message)),
         status === STATUS.INVALID_FRAME_RECEIVED ? "BAD_VALUE" : "BAD_ATTRIBUTE",
       );
     }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ProtocolError } from "../errors.ts";
+import { protocolErrorCode } from "../../test/helpers/protocol_error.ts";
 import {
   buildControl,
   buildCryptoBinding,
@@ -17,16 +17,6 @@ import {
   type SstpPacket,
   writeSstpDataHeader,
 } from "./packet.ts";
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof ProtocolError, `expected ProtocolError, got ${e}`);
-    return e.code;
-  }
-  assert.fail("did not throw");
-}
 
 const ACK_NONCE = fromHex("412b489aebd7ecc7d08966f26be7cd72b231a0e9210d7c91b308862b0344c435");
 const CC_HASH = fromHex("7993ef314c493dace9f02d60e7e61c84b6690aafe9d7aeea92cbbe8ad599422d");
@@ -135,11 +125,23 @@ Deno.test("decodeSstpPacket() ignores the reserved R bits and the 7 reserved bit
 Deno.test("decodeSstpPacket() rejects a bad version, a short length and a length mismatch", () => {
   const bad = buildData([1]);
   bad[0] = 0x11;
-  assert.equal(code(() => decodeSstpPacket(bad)), "BAD_VERSION");
-  assert.equal(code(() => decodeSstpPacket(new Uint8Array([0x10, 0, 0, 3]))), "BAD_LENGTH");
-  assert.equal(code(() => decodeSstpPacket(new Uint8Array([0x10, 0, 0]))), "TRUNCATED");
-  assert.equal(code(() => decodeSstpPacket(new Uint8Array([0x10, 0, 0, 6, 1]))), "BAD_LENGTH");
-  assert.equal(code(() => decodeSstpPacket(new Uint8Array([0x10, 0, 0, 4, 1]))), "BAD_LENGTH");
+  assert.equal(protocolErrorCode(() => decodeSstpPacket(bad)), "BAD_VERSION");
+  assert.equal(
+    protocolErrorCode(() => decodeSstpPacket(new Uint8Array([0x10, 0, 0, 3]))),
+    "BAD_LENGTH",
+  );
+  assert.equal(
+    protocolErrorCode(() => decodeSstpPacket(new Uint8Array([0x10, 0, 0]))),
+    "TRUNCATED",
+  );
+  assert.equal(
+    protocolErrorCode(() => decodeSstpPacket(new Uint8Array([0x10, 0, 0, 6, 1]))),
+    "BAD_LENGTH",
+  );
+  assert.equal(
+    protocolErrorCode(() => decodeSstpPacket(new Uint8Array([0x10, 0, 0, 4, 1]))),
+    "BAD_LENGTH",
+  );
 });
 
 Deno.test("decodeSstpPacket() returns the data payload as a view, not a copy", () => {
