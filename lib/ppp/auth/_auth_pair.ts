@@ -5,6 +5,8 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
+import { ERROR_CODE } from "../../errors.ts";
 import type { AuthAuthenticator, AuthOutput, AuthPeer, AuthResult } from "./auth_types.ts";
 
 /** Which machine sent a packet. */
@@ -171,4 +173,24 @@ export async function runRemotePair(
     }
   }
   return { authResult, peerResult, now };
+}
+
+/**
+ * Checks that a machine whose retransmissions ran out gives up at `nowMs`:
+ * nothing sent, timer stopped, a TIMEOUT failure with `message`, and a later
+ * timer does nothing.
+ */
+export function assertGivesUp(
+  machine: AuthPeer | AuthAuthenticator,
+  nowMs: number,
+  restartMs: number,
+  message: string,
+): void {
+  const last = machine.timeout(nowMs);
+  assert.deepStrictEqual(last.send, []);
+  assert.equal(last.timerMs, null);
+  assert.ok(last.result !== undefined && !last.result.ok);
+  assert.equal(last.result.error.code, ERROR_CODE.TIMEOUT);
+  assert.equal(last.result.error.message, message);
+  assert.deepStrictEqual(machine.timeout(nowMs + restartMs), { send: [] });
 }
