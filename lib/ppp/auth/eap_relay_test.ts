@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runRemotePair } from "./_auth_pair.ts";
+import { runRemotePair } from "../../../test/helpers/remote_auth_pair.ts";
 import { ProtocolError } from "../../errors.ts";
 import { toHex } from "../../bytes/hex.ts";
 import type { AuthOutput } from "./auth_types.ts";
