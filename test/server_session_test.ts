@@ -28,11 +28,11 @@ import { be, buildCp, buildFrame, buildOptions } from "./helpers/ppp_builders.ts
 const CERT = new TextEncoder().encode("session test certificate");
 const POOL_SIZE = 3;
 
-function config(extra = "", secretExtra = ""): ServerConfig {
+function config(extra = "", secretExtra = "", authentication = "mschap2"): ServerConfig {
   return parseServerConfig(
     `sstp-server:
   certificate: /nonexistent/server.pem
-  authentication: mschap2
+  authentication: ${authentication}
 ${extra}pools:
   - name: vpn
     ranges: 198.18.60.10-198.18.60.12
@@ -375,23 +375,7 @@ secrets:
 
 Deno.test("eap-mschap2 through the server session: binding verified, IPv4 flows, wrong passwords are throttled", async () => {
   const throttle = new AuthThrottle({ delayAfter: 2, blockAfter: 2, blockMs: 60_000 });
-  const cfg = parseServerConfig(
-    `sstp-server:
-  certificate: /nonexistent/server.pem
-  authentication: eap-mschap2
-pools:
-  - name: vpn
-    ranges: 198.18.60.10-198.18.60.12
-profiles:
-  - name: default
-    local-address: 198.18.60.1
-    remote-address: vpn
-secrets:
-  - name: alice
-    password: s3cret!
-`,
-    "session-test.yaml",
-  );
+  const cfg = config("", "", "eap-mschap2");
   const w = world(cfg, throttle);
   // The session reaches "connected" only after the server checked the Call
   // Connected message's Compound MAC, keyed by the EAP-MSCHAPv2 HLAK.
