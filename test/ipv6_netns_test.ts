@@ -295,6 +295,10 @@ Deno.test({
     assert.equal(good.code, 0, good.stdout + good.stderr);
     assert.equal(await nftCount(t, "2001:2:0:101::/64"), 0, "a spoofed packet reached the server");
     assert.ok(await nftCount(t, "2001:2:0:100::/64") >= 2, "the legitimate pings were counted");
+    const status = new SstpProcess(["status", "--json", "--dir", `${t.dir}/control`]);
+    assert.equal((await status.wait(30_000)).code, 0, status.output);
+    const [server] = JSON.parse(status.output) as { sessions: Record<string, unknown>[] }[];
+    assert.ok(Number(server?.sessions[0]?.droppedSpoofed) >= 3, status.output);
   } finally {
     client.kill("SIGTERM");
     assert.equal((await client.wait(10_000)).code, 0, client.output);
