@@ -168,9 +168,11 @@ export class SourceFilter {
       if (inside(packet, p)) return true;
     }
     // The unspecified address, towards link-scope multicast only (ff02::/16, any flags).
-    let zero = 0;
-    for (let i = SOURCE6; i < DESTINATION6; i++) zero |= packet[i]!;
-    return zero === 0 && packet[DESTINATION6] === 0xff && (packet[DESTINATION6 + 1]! & 0x0f) === 2;
+    if (packet[DESTINATION6] !== 0xff || (packet[DESTINATION6 + 1]! & 0x0f) !== 2) return false;
+    for (let i = SOURCE6; i < DESTINATION6; i++) {
+      if (packet[i] !== 0) return false;
+    }
+    return true;
   }
 }
 
