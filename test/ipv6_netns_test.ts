@@ -81,17 +81,18 @@ async function waitGlobalAddress(
   return address;
 }
 
-Deno.test({
-  name:
-    "IPv6: sstp connect --use-ipv6 gets a SLAAC address from sstp serve's RA and ping6 crosses the tunnel both ways",
-  ignore,
-}, async () => {
-  await using t = await createTopology({ ipv6: true });
+/**
+ * `sstp serve` with {@linkcode IPV6_YAML} in the server namespace, and
+ * {@linkcode SERVER_SIDE_V6} on its `lo`.
+ */
+async function serveIpv6(t: Awaited<ReturnType<typeof createTopology>>): Promise<ServeProcess> {
   await t.server.run(["ip", "-6", "addr", "add", `${SERVER_SIDE_V6}/128`, "dev", "lo"]);
-  const config = await writeConfig(t, IPV6_YAML);
-  await using serve = await ServeProcess.start(t.server, ["--config", config]);
-  const dev = clientName();
-  const client = connectProcess(t, dev, [
+  return await ServeProcess.start(t.server, ["--config", await writeConfig(t, IPV6_YAML)]);
+}
+
+/** `sstp connect --use-ipv6 yes --add-default-route yes` on interface `dev`. */
+function connectIpv6(t: Awaited<ReturnType<typeof createTopology>>, dev: string): SstpProcess {
+  return connectProcess(t, dev, [
     "--server-fingerprint",
     formatFingerprint(t.fingerprint, "sha256"),
     "--use-ipv6",
@@ -99,6 +100,27 @@ Deno.test({
     "--add-default-route",
     "yes",
   ]);
+}
+
+/** `count` pings from the client namespace to {@linkcode SERVER_SIDE_V6}, from `source`. */
+function pingServerSide(
+  t: Awaited<ReturnType<typeof createTopology>>,
+  source: string,
+  count: number,
+) {
+  const args = ["-c", String(count), "-i", "0.2", "-W", "1", "-I", source, SERVER_SIDE_V6];
+  return t.client.exec(["ping", "-6", ...args]);
+}
+
+Deno.test({
+  name:
+    "IPv6: sstp connect --use-ipv6 gets a SLAAC address from sstp serve's RA and ping6 crosses the tunnel both ways",
+  ignore,
+}, async () => {
+  await using t = await createTopology({ ipv6: true });
+  await using serve = await serveIpv6(t);
+  const dev = clientName();
+  const client = connectIpv6(t, dev);
   try {
     await waitTunnelUp(t, dev);
     await pingTunnelFromClient(t);
@@ -229,18 +251,9 @@ Deno.test({
   ignore,
 }, async () => {
   await using t = await createTopology({ ipv6: true });
-  await t.server.run(["ip", "-6", "addr", "add", `${SERVER_SIDE_V6}/128`, "dev", "lo"]);
-  const config = await writeConfig(t, IPV6_YAML);
-  await using serve = await ServeProcess.start(t.server, ["--config", config]);
+  await using serve = await serveIpv6(t);
   const dev = clientName();
-  const client = connectProcess(t, dev, [
-    "--server-fingerprint",
-    formatFingerprint(t.fingerprint, "sha256"),
-    "--use-ipv6",
-    "yes",
-    "--add-default-route",
-    "yes",
-  ]);
+  const client = connectIpv6(t, dev);
   // Another client's /64 of the same pool: what a spoofing client would pretend to be.
   const spoofed = "2001:2:0:101::5";
   try {
@@ -263,35 +276,11 @@ Deno.test({
     // come back through the tunnel and the ping would succeed.
     await t.server.run(["ip", "-6", "route", "add", "2001:2:0:101::/64", "dev", "sstp-real"]);
     await t.client.run(["ip", "-6", "addr", "add", `${spoofed}/128`, "dev", dev, "nodad"]);
-    const bad = await t.client.exec([
-      "ping",
-      "-6",
-      "-c",
-      "3",
-      "-i",
-      "0.2",
-      "-W",
-      "1",
-      "-I",
-      spoofed,
-      SERVER_SIDE_V6,
-    ]);
+    const bad = await pingServerSide(t, spoofed, 3);
     assert.notEqual(bad.code, 0, `a spoofed source got answers:\n${bad.stdout}`);
     assert.match(bad.stdout, /3 packets transmitted, 0 received/);
     // The client's own address (its SLAAC one) still crosses, in the same session.
-    const good = await t.client.exec([
-      "ping",
-      "-6",
-      "-c",
-      "2",
-      "-i",
-      "0.2",
-      "-W",
-      "2",
-      "-I",
-      address,
-      SERVER_SIDE_V6,
-    ]);
+    const good = await pingServerSide(t, address, 2);
     assert.equal(good.code, 0, good.stdout + good.stderr);
     assert.equal(await nftCount(t, "2001:2:0:101::/64"), 0, "a spoofed packet reached the server");
     assert.ok(await nftCount(t, "2001:2:0:100::/64") >= 2, "the legitimate pings were counted");
