@@ -4,7 +4,8 @@
  * it as unreachable, puts its first /64 on the LAN interface, shows it in
  * `sstp status`; the server routes the prefix into the session, so the
  * server side reaches the client's LAN address through the tunnel; all of it
- * goes on disconnect.
+ * goes on disconnect. A source in another /60 of the pool is dropped by the
+ * server (the session may send only from what was delegated to it).
  *
  * @module
  */
@@ -131,6 +132,13 @@ Deno.test({
       SERVER_SIDE_V6,
     ]);
     assert.equal(out.code, 0, out.stdout + out.stderr);
+    // The next /60 of the pool is not this session's: the server drops what comes from it,
+    // although a route back through the session exists.
+    await t.server.run(["ip", "-6", "route", "add", "2001:2:0:8010::/60", "dev", "sstp-real"]);
+    await t.client.run(["ip", "-6", "addr", "add", "2001:2:0:8010::1/128", "dev", lan, "nodad"]);
+    const foreign = ["-c", "2", "-i", "0.2", "-W", "1", "-I", "2001:2:0:8010::1", SERVER_SIDE_V6];
+    const spoofed = await t.client.exec(["ping", "-6", ...foreign]);
+    assert.match(spoofed.stdout, /2 packets transmitted, 0 received/, spoofed.stderr);
     // Parts of the prefix no LAN uses are unreachable here, not sent back.
     const hole = await t.client.exec(["ping", "-6", "-c", "1", "-W", "1", "2001:2:0:8001::1"]);
     assert.notEqual(hole.code, 0);

@@ -3,7 +3,9 @@
  * `remote-ipv6-prefix-pool` by Router Advertisement, `sstp connect
  * --use-ipv6 yes` configures the address itself (SLAAC) and the split IPv6
  * default routes, and the kernels' ping6 crosses the tunnel both ways. A
- * client without IPv6 still gets IPv4 from the same server.
+ * client without IPv6 still gets IPv4 from the same server. A client that
+ * sends IPv6 from a source outside its /64 has those packets dropped by the
+ * server before they reach the server's namespace.
  *
  * @module
  */
@@ -79,17 +81,18 @@ async function waitGlobalAddress(
   return address;
 }
 
-Deno.test({
-  name:
-    "IPv6: sstp connect --use-ipv6 gets a SLAAC address from sstp serve's RA and ping6 crosses the tunnel both ways",
-  ignore,
-}, async () => {
-  await using t = await createTopology({ ipv6: true });
+/**
+ * `sstp serve` with {@linkcode IPV6_YAML} in the server namespace, and
+ * {@linkcode SERVER_SIDE_V6} on its `lo`.
+ */
+async function serveIpv6(t: Awaited<ReturnType<typeof createTopology>>): Promise<ServeProcess> {
   await t.server.run(["ip", "-6", "addr", "add", `${SERVER_SIDE_V6}/128`, "dev", "lo"]);
-  const config = await writeConfig(t, IPV6_YAML);
-  await using serve = await ServeProcess.start(t.server, ["--config", config]);
-  const dev = clientName();
-  const client = connectProcess(t, dev, [
+  return await ServeProcess.start(t.server, ["--config", await writeConfig(t, IPV6_YAML)]);
+}
+
+/** `sstp connect --use-ipv6 yes --add-default-route yes` on interface `dev`. */
+function connectIpv6(t: Awaited<ReturnType<typeof createTopology>>, dev: string): SstpProcess {
+  return connectProcess(t, dev, [
     "--server-fingerprint",
     formatFingerprint(t.fingerprint, "sha256"),
     "--use-ipv6",
@@ -97,6 +100,27 @@ Deno.test({
     "--add-default-route",
     "yes",
   ]);
+}
+
+/** `count` pings from the client namespace to {@linkcode SERVER_SIDE_V6}, from `source`. */
+function pingServerSide(
+  t: Awaited<ReturnType<typeof createTopology>>,
+  source: string,
+  count: number,
+) {
+  const args = ["-c", String(count), "-i", "0.2", "-W", "1", "-I", source, SERVER_SIDE_V6];
+  return t.client.exec(["ping", "-6", ...args]);
+}
+
+Deno.test({
+  name:
+    "IPv6: sstp connect --use-ipv6 gets a SLAAC address from sstp serve's RA and ping6 crosses the tunnel both ways",
+  ignore,
+}, async () => {
+  await using t = await createTopology({ ipv6: true });
+  await using serve = await serveIpv6(t);
+  const dev = clientName();
+  const client = connectIpv6(t, dev);
   try {
     await waitTunnelUp(t, dev);
     await pingTunnelFromClient(t);
@@ -210,5 +234,66 @@ Deno.test({
       "server interface gone",
     );
   }
+  assert.equal(await serve.stop(), 0);
+});
+
+/** Packets from `saddr` the server namespace's nftables probe (prerouting) has counted. */
+async function nftCount(t: Awaited<ReturnType<typeof createTopology>>, saddr: string) {
+  const chain = await t.server.run(["nft", "list", "chain", "ip6", "srcfilter_probe", "pre"]);
+  const m = new RegExp(`saddr ${saddr.replaceAll(".", "\\.")} counter packets (\\d+)`).exec(chain);
+  assert.ok(m, chain);
+  return Number(m[1]);
+}
+
+Deno.test({
+  name:
+    "IPv6: sstp serve drops a client's IPv6 packets from a source outside its /64 before its TUN device, and counts them",
+  ignore,
+}, async () => {
+  await using t = await createTopology({ ipv6: true });
+  await using serve = await serveIpv6(t);
+  const dev = clientName();
+  const client = connectIpv6(t, dev);
+  // Another client's /64 of the same pool: what a spoofing client would pretend to be.
+  const spoofed = "2001:2:0:101::5";
+  try {
+    await waitTunnelUp(t, dev);
+    const address = await waitGlobalAddress(t, dev);
+    assert.match(address, /^2001:2:0:100:/);
+    // What reaches the server namespace from the tunnel, counted by source.
+    await t.server.run(["nft", "add", "table", "ip6", "srcfilter_probe"]);
+    await t.server.run([
+      "nft",
+      "add chain ip6 srcfilter_probe pre { type filter hook prerouting priority -300; }",
+    ]);
+    for (const saddr of ["2001:2:0:100::/64", "2001:2:0:101::/64"]) {
+      await t.server.run([
+        "nft",
+        `add rule ip6 srcfilter_probe pre iifname "sstp-real" ip6 saddr ${saddr} counter`,
+      ]);
+    }
+    // A way back to the spoofed source: were the echo requests let in, the replies would
+    // come back through the tunnel and the ping would succeed.
+    await t.server.run(["ip", "-6", "route", "add", "2001:2:0:101::/64", "dev", "sstp-real"]);
+    await t.client.run(["ip", "-6", "addr", "add", `${spoofed}/128`, "dev", dev, "nodad"]);
+    const bad = await pingServerSide(t, spoofed, 3);
+    assert.notEqual(bad.code, 0, `a spoofed source got answers:\n${bad.stdout}`);
+    assert.match(bad.stdout, /3 packets transmitted, 0 received/);
+    // The client's own address (its SLAAC one) still crosses, in the same session.
+    const good = await pingServerSide(t, address, 2);
+    assert.equal(good.code, 0, good.stdout + good.stderr);
+    assert.equal(await nftCount(t, "2001:2:0:101::/64"), 0, "a spoofed packet reached the server");
+    assert.ok(await nftCount(t, "2001:2:0:100::/64") >= 2, "the legitimate pings were counted");
+    const status = new SstpProcess(["status", "--json", "--dir", `${t.dir}/control`]);
+    assert.equal((await status.wait(30_000)).code, 0, status.output);
+    const [server] = JSON.parse(status.output) as { sessions: Record<string, unknown>[] }[];
+    assert.ok(Number(server?.sessions[0]?.droppedSpoofed) >= 3, status.output);
+  } finally {
+    client.kill("SIGTERM");
+    assert.equal((await client.wait(10_000)).code, 0, client.output);
+  }
+  const closed = await serve.waitFor(/closed sstp-real/);
+  const drops = /(\d+) pkt dropped for a spoofed source/.exec(closed);
+  assert.ok(drops !== null && Number(drops[1]) >= 3, closed);
   assert.equal(await serve.stop(), 0);
 });

@@ -96,6 +96,8 @@ export interface ServerSessionStatus {
   lastCallerId?: string;
   /** Client packets dropped by the upload rate limit. */
   droppedPoliced?: number;
+  /** Client IPv4 and IPv6 packets dropped for a source the session was not given. */
+  droppedSpoofed?: number;
   /** IPv6 (IPV6CP Opened): the client's link-local. */
   ipv6LinkLocal?: string;
   /** IPv6: the /64 advertised to the client (`remote-ipv6-prefix-pool`). */

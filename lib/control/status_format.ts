@@ -97,6 +97,7 @@ export function formatSessionMonitor(s: ServerSessionStatus): string[] {
     "last-logged-out": s.lastLoggedOut ?? "-",
     "last-caller-id": s.lastCallerId ?? "-",
     "rate-limit-drops": s.droppedPoliced ?? 0,
+    "spoofed-drops": s.droppedSpoofed ?? 0,
   });
 }
 

@@ -119,8 +119,8 @@ export interface TunnelRunnerOptions {
   clampTcpMss?: boolean;
   /**
    * Server: which client sources may reach the TUN device (assigned address,
-   * secret routes); read at link-up and handed to the data plane. Absent: no
-   * check (the client).
+   * secret routes, IPv6 link-local and prefixes); read at link-up and handed
+   * to the data plane. Absent: no check (the client).
    */
   sourceFilter?: SourceCheck | undefined;
   /**
@@ -162,7 +162,7 @@ export interface SessionCounters {
   txPackets: number;
   /** Packets from the peer dropped: data gate closed, empty, too long, or no TUN device yet and the hold queue full. */
   droppedInbound: number;
-  /** Client IPv4 packets dropped for a source outside its address and routes. */
+  /** Client IPv4 and IPv6 packets dropped for a source outside its addresses, prefixes and routes. */
   droppedSpoofed: number;
   /** Client packets dropped by the upload `rate-limit` policer. */
   droppedPoliced: number;

@@ -48,7 +48,7 @@ import {
 import type { PppRoute } from "../config/ppp_routes.ts";
 import type { RadiusAuthorization } from "../radius/radius_auth.ts";
 import type { AuthThrottle } from "./auth_throttle.ts";
-import { SourceFilter } from "../tunnel/source_filter.ts";
+import { SessionSources } from "./session_sources.ts";
 import type { RunResult } from "../pipeline/runner.ts";
 import type { PppSecret } from "../config/server_config.ts";
 import { canonicalAddress } from "./secrets.ts";
@@ -170,6 +170,8 @@ export function startSession(
   /** Set while the throttle holds the call back. */
   let pendingStart: { timer: ReturnType<typeof setTimeout>; resolve: () => void } | undefined;
   let closeBeforeStart = false;
+  /** The source check: IPv4 from link-up, IPv6 prefixes as they are routed and released. */
+  const sources = new SessionSources();
 
   let addressesReleased = false;
   /** Gives the session's pool addresses back, once whatever path ends the session. */
@@ -477,7 +479,8 @@ export function startSession(
     get clampTcpMss() {
       return session.profile?.changeTcpMss ?? true;
     },
-    // Read at link-up too: the client may send from its address and its secret's routes only.
+    // Read at link-up too: the client may send from its address and its secret's routes only
+    // (and, once IPV6CP is up, link-local and its IPv6 prefixes: SessionSources).
     get sourceFilter() {
       const peer = session.addresses?.peerAddress;
       if (peer === undefined) return undefined;
@@ -485,7 +488,7 @@ export function startSession(
         ...(ctx.secrets().find(session.user ?? "")?.secret.routes ?? []),
         ...(session.radiusRoutes ?? []),
       ];
-      return new SourceFilter(peer, routes.map((r) => r.dst));
+      return sources.filterFor(peer, routes.map((r) => r.dst));
     },
     // Read at link-up: the upload half of the profile's `rate-limit`, policed per packet.
     get uploadPolicer() {
@@ -511,6 +514,9 @@ export function startSession(
       const profile = session.profile;
       if (profile === undefined) return Promise.resolve(undefined);
       session.ipv6 = { peerLinkLocal: ip6.peerLinkLocal, localLinkLocal: ip6.localLinkLocal };
+      // The client may send from its /64 and its delegated prefix while they are routed.
+      const followPrefix = sources.follower();
+      const followDelegated = sources.follower();
       return startServerIpv6({
         ip6,
         tunName: tun.name,
@@ -524,12 +530,14 @@ export function startSession(
           ...(ctx.linkSetup.netlink ? { netlink: () => ctx.linkSetup.netlink! } : {}),
         }),
         onPrefix: (prefix) => {
+          followPrefix(prefix);
           if (session.ipv6 === undefined) return;
           if (prefix === undefined) delete session.ipv6.prefix;
           else session.ipv6.prefix = prefix;
         },
         ...(ctx.dhcpv6Duid === undefined ? {} : { serverDuid: ctx.dhcpv6Duid }),
         onDelegated: (prefix) => {
+          followDelegated(prefix);
           if (session.ipv6 === undefined) return;
           if (prefix === undefined) delete session.ipv6.delegatedPrefix;
           else session.ipv6.delegatedPrefix = prefix;

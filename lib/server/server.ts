@@ -635,6 +635,7 @@ export class SstpServer {
       ...(history.lastLoggedOut === undefined ? {} : { lastLoggedOut: history.lastLoggedOut }),
       ...(history.lastCallerId === undefined ? {} : { lastCallerId: history.lastCallerId }),
       droppedPoliced: s.runner.counters.droppedPoliced,
+      droppedSpoofed: s.runner.counters.droppedSpoofed,
     };
   }
 

@@ -141,10 +141,10 @@ export interface DataPlaneGate {
   readonly isBridgeOpen?: boolean;
 }
 
-/** Which sources a session's inbound IPv4 packets may have (a `SourceFilter`). */
+/** Which sources a session's inbound IPv4 and IPv6 packets may have (a `SourceFilter`). */
 export interface SourceCheck {
-  /** True when `ip4Packet` may go on; false drops it with reason `source`. */
-  allows(ip4Packet: Uint8Array): boolean;
+  /** True when `ipPacket` may go on; false drops it with reason `source`. */
+  allows(ipPacket: Uint8Array): boolean;
 }
 
 /**
@@ -158,7 +158,7 @@ export interface UploadPolicer {
 
 /** What {@linkcode DataPlane.setPolicy} sets; an absent member is off. */
 export interface DataPlanePolicy {
-  /** Source check of inbound IPv4 packets. */
+  /** Source check of inbound IP packets (IPv4 and IPv6). */
   sourceCheck?: SourceCheck | undefined;
   /** Upload policer of inbound IP packets (IPv4 and IPv6). */
   uploadPolicer?: UploadPolicer | undefined;
@@ -174,11 +174,11 @@ export interface DataPlaneOptions {
    */
   mru?: number;
   /**
-   * Source-address check for inbound IPv4 packets from the start: return
-   * false to drop the packet with reason `source`. Not set: every source is
-   * accepted until {@linkcode DataPlane.setPolicy} sets a check.
+   * Source-address check for inbound IPv4 and IPv6 packets from the start:
+   * return false to drop the packet with reason `source`. Not set: every
+   * source is accepted until {@linkcode DataPlane.setPolicy} sets a check.
    */
-  allowSource?: (ip4Packet: Uint8Array) => boolean;
+  allowSource?: (ipPacket: Uint8Array) => boolean;
 }
 
 /** The result of {@linkcode DataPlane.encapsulate}. */
@@ -263,7 +263,7 @@ export class DataPlane {
   /**
    * Sets the server's per-session policy from now on (at link-up, once the
    * client's address and profile are known): the source check of inbound
-   * IPv4 and the upload policer. `{}` turns both off.
+   * IPv4 and IPv6 and the upload policer. `{}` turns both off.
    */
   setPolicy(policy: DataPlanePolicy): void {
     this.#sourceCheck = policy.sourceCheck;
@@ -364,7 +364,7 @@ export class DataPlane {
     const packet = frame.subarray(length);
     // SOURCE CHECK, then UPLOAD POLICER (server): a spoofed packet is not
     // charged to the session's rate.
-    if (!v6 && this.#sourceCheck !== undefined && !this.#sourceCheck.allows(packet)) {
+    if (this.#sourceCheck !== undefined && !this.#sourceCheck.allows(packet)) {
       return DROP.source;
     }
     if (this.#policer !== undefined && !this.#policer.take(size, nowMs)) return DROP.policed;

@@ -15,9 +15,10 @@ const ip4 = (n = 20, src = [198, 18, 0, 2]) => {
   p.set(src, 12);
   return p;
 };
-const ip6 = (n = 40) => {
+const ip6 = (n = 40, src: number[] = []) => {
   const p = new Uint8Array(n);
   p[0] = 0x60;
+  p.set(src, 8);
   return p;
 };
 const cat = (...parts: (number[] | Uint8Array)[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
@@ -65,14 +66,18 @@ Deno.test("DataPlane.decapsulate returns a view into the frame, without a copy",
   assert.equal(r.packet.byteOffset, 1);
 });
 
-Deno.test("DataPlane.decapsulate drops IPv4 from sources allowSource refuses", () => {
+Deno.test("DataPlane.decapsulate drops IPv4 and IPv6 from sources allowSource refuses", () => {
   const plane = new DataPlane({
     gate: open,
-    allowSource: (p) => p[12] === 198 && p[13] === 18 && p[14] === 0 && p[15] === 2,
+    allowSource: (p) =>
+      p[0]! >> 4 === 6
+        ? p[8] === 0x20 && p[9] === 0x01
+        : p[12] === 198 && p[13] === 18 && p[14] === 0 && p[15] === 2,
   });
   assert.equal(show(plane.decapsulate(cat([0x21], ip4(20, [198, 18, 0, 2])))), "ip4 20");
   assert.equal(show(plane.decapsulate(cat([0x21], ip4(20, [198, 18, 0, 3])))), "drop source");
-  assert.equal(show(plane.decapsulate(cat([0x57], ip6()))), "ip6 40", "IPv6 is not checked");
+  assert.equal(show(plane.decapsulate(cat([0x57], ip6(40, [0x20, 0x01])))), "ip6 40");
+  assert.equal(show(plane.decapsulate(cat([0x57], ip6(40, [0x20, 0x02])))), "drop source");
 });
 
 Deno.test("DataPlane.setPolicy: the upload policer drops IP over the rate, after the source check", () => {
@@ -80,7 +85,7 @@ Deno.test("DataPlane.setPolicy: the upload policer drops IP over the rate, after
   const asked: [bytes: number, nowMs: number][] = [];
   let budget = 60; // bytes the policer lets through
   plane.setPolicy({
-    sourceCheck: { allows: (p) => p[15] === 2 },
+    sourceCheck: { allows: (p) => p[0]! >> 4 === 6 || p[15] === 2 },
     uploadPolicer: {
       take(bytes, nowMs) {
         asked.push([bytes, nowMs]);

@@ -8,7 +8,9 @@
  * `connections_refused_total{reason}`, `sessions_started_total`,
  * `session_setups_total{method}`, `session_setup_failures_total{reason,method}`,
  * `session_setup_duration_seconds` (histogram), `traffic_bytes_total{direction}`,
- * `traffic_packets_total{direction}`, `dropped_packets_total{reason}`,
+ * `traffic_packets_total{direction}`, `dropped_packets_total{reason}`
+ * (`inbound_link_not_ready`, `spoofed_source`: IPv4 or IPv6 from a source
+ * the session was not given),
  * `server_uptime_seconds`, `tls_handshake_duration_seconds` (histogram, TCP
  * accept to handshake done, accepted handshakes of the node:tls listener),
  * with `auth-throttle` on `auth_throttled_total{reason}` (`delayed`,
@@ -60,10 +62,19 @@ export interface Traffic {
   txPackets: number;
   /** Packets from clients that were dropped (undecodable, or no TUN device yet). */
   droppedInbound: number;
+  /** Packets from clients dropped for a source address their session was not given. */
+  droppedSpoofed: number;
 }
 
 function emptyTraffic(): Traffic {
-  return { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, droppedInbound: 0 };
+  return {
+    rxBytes: 0,
+    txBytes: 0,
+    rxPackets: 0,
+    txPackets: 0,
+    droppedInbound: 0,
+    droppedSpoofed: 0,
+  };
 }
 
 function add(to: Traffic, c: Traffic): void {
@@ -72,6 +83,7 @@ function add(to: Traffic, c: Traffic): void {
   to.rxPackets += c.rxPackets;
   to.txPackets += c.txPackets;
   to.droppedInbound += c.droppedInbound;
+  to.droppedSpoofed += c.droppedSpoofed;
 }
 
 function bump(map: Map<string, number>, key: string, by = 1): void {
@@ -312,10 +324,10 @@ export class ServerMetrics implements ServerObserver {
       "IP packets through the tunnels: rx from clients, tx to clients.",
       dir(total, "Packets"),
     );
-    w.metric("sstp_dropped_packets_total", "counter", "Packets dropped, by reason.", [[
-      { reason: "inbound_link_not_ready" },
-      total.droppedInbound,
-    ]]);
+    w.metric("sstp_dropped_packets_total", "counter", "Packets dropped, by reason.", [
+      [{ reason: "inbound_link_not_ready" }, total.droppedInbound],
+      [{ reason: "spoofed_source" }, total.droppedSpoofed],
+    ]);
     if (this.#perUser) {
       w.metric(
         "sstp_user_traffic_bytes_total",

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ServerMetrics } from "./server_metrics.ts";
+import type { ServerSession } from "../../server/_session.ts";
 import { FakeClock } from "../../clock.ts";
 import { AuthThrottle } from "../../server/auth_throttle.ts";
 import { observeIncoming, observeRequest } from "../../radius/radius_observer.ts";
@@ -121,4 +122,23 @@ Deno.test("server metrics: RADIUS series appear with the first request when not 
   assert.ok(!m.render([]).includes("sstp_radius_requests_total"));
   m.radius.radiusRequest("access", "accept", 0.01);
   assert.match(m.render([]), /^sstp_radius_requests_total\{type="access",result="accept"\} 1$/m);
+});
+
+Deno.test("server metrics: packets dropped for a spoofed source count under their own reason", () => {
+  const m = new ServerMetrics({ clock: new FakeClock(0) });
+  const counters = {
+    rxBytes: 0,
+    txBytes: 0,
+    rxPackets: 0,
+    txPackets: 0,
+    droppedInbound: 1,
+    droppedSpoofed: 3,
+    droppedPoliced: 0,
+    lastDataMs: 0,
+  };
+  const live = { state: "connected", runner: { counters } } as unknown as ServerSession;
+  const s = samples(m.render([live]));
+  assert.equal(s.get('sstp_dropped_packets_total{reason="spoofed_source"}'), 3);
+  assert.equal(s.get('sstp_dropped_packets_total{reason="inbound_link_not_ready"}'), 1);
+  assert.equal(samples(m.render([])).get('sstp_dropped_packets_total{reason="spoofed_source"}'), 0);
 });
