@@ -321,6 +321,7 @@ export class AcceptWatchdog {
   #exhausted = false;
   readonly #check: () => void;
 
+  /** Starts the checks; `relisten` binds the listener again, `takeAccepted` counts accepts since the last call. */
   constructor(
     hostname: string,
     port: number,
