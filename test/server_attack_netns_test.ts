@@ -80,7 +80,7 @@ const ATTACKS: Attack[] = [
   // suite or beside two `yes` it got 7-18 % of a core, and logins took 1-7 s
   // (once over 5 s) on the same 0.31-0.42 s of server CPU. So the row bounds
   // the server's CPU: per refused attacker connection in the warm-up
-  // (48-73 µs measured; 368-435 µs when a TLSSocket was made for each refused
+  // (48-78 µs measured; 368-435 µs when a TLSSocket was made for each refused
   // socket first, as the old accept path did: docs/transport.md), and until
   // the client's link is up (the ~4,000 queued refusals ahead of it and its
   // own login). Without the per-source cap the client never logged in.
@@ -295,19 +295,17 @@ for (const attack of ATTACKS) {
         assert.ok(us <= bound.cpuPerRefusalUs, `server CPU ${us.toFixed(0)} µs per refusal`);
       }
       // SSTP_ATTACK_PROBE=1: the listener's accept queue (queued/backlog) and
-      // the server's CPU ticks every 250 ms while the client logs in.
+      // the server's CPU ms every 250 ms while the client logs in.
       const probe = Deno.env.get("SSTP_ATTACK_PROBE") === "1";
       const samples: string[] = [];
       let probing = probe;
       const sampler = (async () => {
-        let ticks0 = 0;
+        let ms0 = 0;
         while (probing) {
           const q = (await t.server.run(["ss", "-ltnH", `sport = :${PORT}`])).trim().split(/\s+/);
-          const stat = await Deno.readTextFile(`/proc/${serve.pid}/stat`);
-          const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-          const ticks = Number(f[11]) + Number(f[12]);
-          samples.push(`queue=${q[1]}/${q[2]} cpu-ticks=${ticks - ticks0}`);
-          ticks0 = ticks;
+          const ms = await cpuMs(serve.pid);
+          samples.push(`queue=${q[1]}/${q[2]} cpu-ms=${ms - ms0}`);
+          ms0 = ms;
           await new Promise((r) => setTimeout(r, 250));
         }
       })();
