@@ -113,11 +113,19 @@ Deno.test({
     for (const c of held) c.close();
   }
   // A connection that reaches the dead listener's queue before it is bound
-  // again is reset with the queue: like a real client, retry (bounded).
+  // again is reset with the queue: like a real client, retry (bounded). The
+  // listener is bound again after two 1 s checks of a stalled queue (counted
+  // in lib/transport/_raw_listener_test.ts); the bounds here are generous for
+  // a busy machine (3.6-3.9 s measured, also beside two `yes`): an attempt
+  // left at 3 s could abandon a login that was merely slow, again and again.
   const t0 = performance.now();
   let c: TestClient | undefined;
   const failures: string[] = [];
-  for (let attempt = 0; c === undefined && attempt < 6; attempt++) {
+  for (
+    let attempt = 0;
+    c === undefined && attempt < 6 && performance.now() - t0 < 30_000;
+    attempt++
+  ) {
     const connecting = TestClient.connect({
       netns: t.client,
       host: SERVER_IP,
@@ -131,7 +139,7 @@ Deno.test({
       c = await Promise.race([
         connecting,
         new Promise<never>((_, reject) =>
-          timer = setTimeout(() => reject(new Error("no answer within 3 s")), 3000)
+          timer = setTimeout(() => reject(new Error("no answer within 10 s")), 10_000)
         ),
       ]);
     } catch (e) {
@@ -147,7 +155,7 @@ Deno.test({
   try {
     await c.linkUp;
     const ms = performance.now() - t0;
-    assert.ok(ms < 10_000, `logged in after ${ms.toFixed(0)} ms`);
+    assert.ok(ms < 30_000, `logged in after ${ms.toFixed(0)} ms`);
     // deno-lint-ignore no-console
     console.log(
       `  logged in ${ms.toFixed(0)} ms after the descriptors were freed ` +

@@ -203,7 +203,8 @@ async function iperf(t: Awaited<ReturnType<typeof createTopology>>, reverse: boo
 }
 
 Deno.test({
-  name: "sstp serve rate-limit 10M: iperf3 download (tbf) and upload (policer) stay within 10 %",
+  name:
+    "sstp serve rate-limit 10M: iperf3 download (tbf) and upload (policer) stay within +10 %/-20 %",
   ignore,
 }, async () => {
   await using t = await createTopology();
@@ -240,7 +241,8 @@ secrets:
   try {
     await waitTunnelUp(t, "sstp-rl");
     const qdisc = await t.server.run(["tc", "qdisc", "show", "dev", "sstp-real"]);
-    assert.match(qdisc, /tbf .*rate 10Mbit/);
+    // The shaper as the kernel has it: exact, whatever the machine's load.
+    assert.match(qdisc, /tbf .*rate 10Mbit burst 62500b lat 50ms/);
     const rates: Record<string, number> = {};
     for (const reverse of [true, false]) {
       const child = iperfServer.spawn();
@@ -255,8 +257,17 @@ secrets:
       }
     }
     console.error(`rate-limit 10M: ${JSON.stringify(rates)}`);
+    // Above the limit is the limiter failing, whatever the load: +10 %. Below
+    // it is also the machine: a shaper's dequeue timer or the data path run
+    // late on a loaded one and the lost time is not made up (8.7-9.7M beside
+    // two `yes`, lower under the parallel suite). -20 % still fails the
+    // buckets that were too small before (100 ms upload bucket: half of 10M);
+    // their sizes are pinned in lib/config/rate_limit_test.ts.
     for (const [way, bps] of Object.entries(rates)) {
-      assert.ok(Math.abs(bps - 10e6) <= 1e6, `${way} ${Math.round(bps)} bit/s is not 10M ± 10 %`);
+      assert.ok(
+        bps <= 11e6 && bps >= 8e6,
+        `${way} ${Math.round(bps)} bit/s is not within 10M +10 %/-20 %`,
+      );
     }
   } finally {
     client.kill("SIGTERM");

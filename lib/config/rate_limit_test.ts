@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { formatRate, parseRateLimit } from "./rate_limit.ts";
-import { tcRateLimitCommands, tcRateLimitUndo } from "../net/tc_rate_limit.ts";
+import { policerBucketBytes, tcRateLimitCommands, tcRateLimitUndo } from "../net/tc_rate_limit.ts";
 
 Deno.test("parseRateLimit() reads RouterOS rate-limit strings", () => {
   const simple = parseRateLimit("10M");
@@ -65,4 +65,9 @@ Deno.test("tcRateLimitCommands() shapes download with tbf; upload is policed in 
     "root",
   ]]);
   assert.deepEqual(tcRateLimitCommands("d", parseRateLimit("10M/0"), 1400), []);
+});
+
+Deno.test("policerBucketBytes() holds 500 ms at the upload rate (100 ms halved TCP's rate)", () => {
+  assert.equal(policerBucketBytes(parseRateLimit("10M/0").rx), 625_000);
+  assert.equal(policerBucketBytes(parseRateLimit("64k/0").rx), 16 * 1024, "at least 16 KiB");
 });

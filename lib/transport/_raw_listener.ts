@@ -311,23 +311,30 @@ export async function bindRawListener(
  * connections through two checks while none was accepted means the listener
  * is dead, and it is closed and bound again. While no descriptor is left
  * (the check itself cannot open /proc), that is logged once.
+ *
+ * `readQueue` and `intervalMs` are for tests, which call
+ * {@linkcode AcceptWatchdog.check} themselves.
  */
-class AcceptWatchdog {
+export class AcceptWatchdog {
   readonly #timer: ReturnType<typeof setInterval>;
   #stalledChecks = 0;
   #exhausted = false;
+  readonly #check: () => void;
 
+  /** Starts the checks; `relisten` binds the listener again, `takeAccepted` counts accepts since the last call. */
   constructor(
     hostname: string,
     port: number,
     logger: Logger,
     takeAccepted: () => number,
     relisten: () => void,
+    readQueue: () => number | undefined = () => listenQueueLength(hostname, port),
+    intervalMs = ACCEPT_CHECK_MS,
   ) {
-    this.#timer = setInterval(() => {
+    this.#check = () => {
       let queued: number | undefined;
       try {
-        queued = listenQueueLength(hostname, port);
+        queued = readQueue();
       } catch (error) {
         if (isFdExhaustion(error) && !this.#exhausted) {
           this.#exhausted = true;
@@ -355,10 +362,17 @@ class AcceptWatchdog {
         );
         relisten();
       }
-    }, ACCEPT_CHECK_MS);
+    };
+    this.#timer = setInterval(this.#check, intervalMs);
     Deno.unrefTimer(this.#timer);
   }
 
+  /** One check (what the timer runs every `intervalMs`). */
+  check(): void {
+    this.#check();
+  }
+
+  /** Stops the checks. */
   stop(): void {
     clearInterval(this.#timer);
   }

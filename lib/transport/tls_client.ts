@@ -58,7 +58,16 @@ import type * as Names from "../cert/names.ts";
  * and a round trip of the handshake. The pin or chain check still runs on
  * the resumed connection's certificate. Keep one cache per server (host,
  * port, verification settings); a session is stored only after the
- * connection it came from passed verification.
+ * connection it came from passed verification, and from that moment (not
+ * only when the connection closes), so an immediate redial offers it.
+ *
+ * With Deno's node:tls (2.9.6) the stored bytes only permit resumption: the
+ * TLS 1.3 tickets themselves stay in the runtime, one store per process and
+ * server name (the SNI, or the IP dialled without SNI), at most 8 tickets
+ * per name and about 32 names, oldest dropped first; an offer uses up one
+ * ticket and each new connection brings 2 (measured; docs/transport.md). One
+ * client per process, as `sstp connect`, always has one; many clients of
+ * one server in one process share those 8.
  *
  * @example
  * ```ts
@@ -255,7 +264,10 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
   logger.debug(`TLS connect ${host}:${port}${sni === undefined ? " (no SNI)" : ` sni=${sni}`}`);
   const socket = tls.connect(connectOptions);
   // Tickets may arrive after the handshake (TLS 1.3); kept only once this
-  // connection's certificate has passed the checks below.
+  // connection's certificate has passed the checks below. Deno's node:tls
+  // emits a TLS 1.3 `session` only when the socket closes (see
+  // TlsSessionCache), so the session the socket holds at verification is
+  // kept too: a redial before that close still offers it.
   let verified = false;
   let ticket: Uint8Array | undefined;
   if (cache !== undefined) {
@@ -298,7 +310,8 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
     if (leaf === undefined) throw certificateError("TLS_CERT_MISSING");
     await verifyServer(socket, leaf, host, hostIsIp, options, crls);
     verified = true;
-    if (ticket !== undefined) cache?.set(ticket);
+    const held = ticket ?? socket.getSession();
+    if (held) cache?.set(new Uint8Array(held));
     const resumed = socket.isSessionReused();
     const duplex = nodeSocketDuplex(socket, info);
     logger.info(

@@ -344,6 +344,35 @@ Deno.test("dialTls() resumes the cached TLS session of a verified connection and
   });
 });
 
+Deno.test("dialTls() resumes on a reconnect that starts before the old connection has closed", async () => {
+  // Deno's node:tls emits a TLS 1.3 `session` only when the socket closes; a
+  // client that dials again at once (the load generator's storm, a quick
+  // redial) must still offer the session of its verified connection.
+  const cert = await createSelfSignedServerCertificate({ commonName: "vpn.test", ...serverNames });
+  await withEchoServer(cert, async (port) => {
+    const cache = new TlsSessionCache();
+    const options = {
+      host: "127.0.0.1",
+      port,
+      serverFingerprintSha256: certificateFingerprint(cert.certDer, "sha256"),
+      sessionCache: cache,
+      tlsVersion: "only-1.3" as const,
+    };
+    const first = await dialTls(options);
+    assert.ok(cache.get() !== undefined, "stored once verified, before any close");
+    // One echo: the server's tickets precede it, so the runtime has them now.
+    const w = first.duplex.writable.getWriter();
+    await w.write(new Uint8Array([9]));
+    w.releaseLock();
+    assert.deepEqual(await readAll(first.duplex.readable, 1), new Uint8Array([9]));
+    first.duplex.close();
+    const second = await dialTls(options);
+    assert.equal(second.resumed, true, "resumed although the first socket had not closed yet");
+    await first.duplex.closed;
+    await closeClient(second);
+  });
+});
+
 Deno.test("dialTls() does not keep the session of a connection that fails verification", async () => {
   const cert = await createSelfSignedServerCertificate({ commonName: "vpn.test", ...serverNames });
   await withEchoServer(cert, async (port) => {

@@ -22,7 +22,8 @@
  * long. Prints `ready held=N failed=N` once every connection was tried, then
  * runs until stdin closes (or 60 s pass), then closes everything and exits.
  * `reconnect` prints `ready loops=N opened=N` once every loop connected
- * once, and ends with the connections per second it reached.
+ * once, `progress connected=N` every 200 ms (for a caller measuring the
+ * server over a window), and ends with the connections per second it reached.
  *
  * @module
  */
@@ -153,7 +154,9 @@ async function reconnectFlood(): Promise<never> {
         `rate=${Math.round(connected / s)}/s over ${s.toFixed(1)} s`,
     );
   };
+  const progress = setInterval(() => console.log(`progress connected=${connected}`), 200);
   stdinClosed.then(() => {
+    clearInterval(progress);
     stopping = true;
     for (const c of live) closeQuietly(c);
     // A connect whose SYN the server dropped may be retried for minutes.
@@ -204,6 +207,7 @@ async function reconnectFlood(): Promise<never> {
   }, 5000);
   await Promise.all(loops);
   clearTimeout(readyTimer);
+  clearInterval(progress);
   if (!stopping) {
     // Keeps the figures for the test's last line; exits once stdin closes.
     report();
