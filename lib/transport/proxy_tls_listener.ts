@@ -53,7 +53,6 @@ import {
   HandshakeAdmission,
   type RawBound,
   type RawTicket,
-  resetQuietly,
 } from "./_raw_listener.ts";
 
 /** Options of {@linkcode listenProxyTls}. */
@@ -107,15 +106,7 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
 
   const onConnection = (raw: net.Socket) => {
     const peer = `${raw.remoteAddress}:${raw.remotePort}`;
-    const balancer = sourceKey(raw.remoteAddress);
-    if (!isTrusted(raw.remoteAddress ?? "")) {
-      admission.refused(balancer, "not in proxy-protocol-from");
-      resetQuietly(raw);
-      return;
-    }
-    // Keyed apart from client addresses and capped only by max-handshakes
-    // (oldest closed first): a balancer is every client at once.
-    const ticket = admission.admit(raw, `balancer ${balancer}`, Infinity);
+    const ticket = admission.admitFromBalancer(raw, isTrusted);
     if (ticket === undefined) return;
     raw.setNoDelay(true);
     readProxyHeader(raw, o.mode, peer, logger, (h, rest) => {
