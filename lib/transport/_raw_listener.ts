@@ -25,7 +25,7 @@
  */
 import * as net from "node:net";
 import type { Logger } from "../log.ts";
-import type { Clock } from "../clock.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import { RefusalLog, sourceKey, SourceLimiter } from "./source_limiter.ts";
 import { isFdExhaustion, listenQueueLength } from "./_listen_queue.ts";
 
@@ -38,6 +38,9 @@ import { isFdExhaustion, listenQueueLength } from "./_listen_queue.ts";
  * out for over 5 s). A longer queue makes a newcomer wait its turn instead.
  */
 export const LISTEN_BACKLOG = 4096;
+
+/** Shortest time between two "no file descriptor left" warnings of one listener. */
+export const FD_LOG_WINDOW_MS = 10_000;
 
 /** How often a listener checks that it still accepts. */
 const ACCEPT_CHECK_MS = 1000;
@@ -398,18 +401,32 @@ class AcceptWatchdog {
 export class FdExhaustionLog {
   readonly #where: string;
   readonly #logger: Logger;
+  readonly #clock: Clock;
   #exhausted = false;
+  /** The current episode is not logged (one began less than a window ago). */
+  #quiet = false;
+  #warnedMs = -Infinity;
 
-  /** For the listener on `hostname`:`port`. */
-  constructor(hostname: string, port: number, logger: Logger) {
+  /** For the listener on `hostname`:`port`; at most one warning per window of `clock`. */
+  constructor(hostname: string, port: number, logger: Logger, clock: Clock = systemClock) {
     this.#where = `${hostname}:${port}`;
     this.#logger = logger;
+    this.#clock = clock;
   }
 
-  /** An accept or open failed with `error`: logged when it is descriptor exhaustion. */
+  /**
+   * An accept or open failed with `error`: logged when it is descriptor
+   * exhaustion, unless an earlier shortage was logged less than
+   * {@linkcode FD_LOG_WINDOW_MS} ago (under a flood descriptors come and
+   * go; each short episode would be two more lines).
+   */
   failed(error: unknown): void {
     if (!isFdExhaustion(error) || this.#exhausted) return;
     this.#exhausted = true;
+    const now = this.#clock.now();
+    this.#quiet = now - this.#warnedMs < FD_LOG_WINDOW_MS;
+    if (this.#quiet) return;
+    this.#warnedMs = now;
     this.#logger.warn(
       `no file descriptor left (${String(error)}): new connections to ${this.#where} ` +
         "wait until some are free; raise the open-file limit (systemd LimitNOFILE=) " +
@@ -421,6 +438,6 @@ export class FdExhaustionLog {
   succeeded(): void {
     if (!this.#exhausted) return;
     this.#exhausted = false;
-    this.#logger.info("file descriptors are available again");
+    if (!this.#quiet) this.#logger.info("file descriptors are available again");
   }
 }

@@ -10,7 +10,11 @@
  * exhaustion stopped: it accepts with node:net and counts raw sockets from
  * the accept on, refusing a source over its cap before any TLS object
  * exists, then hands admitted sockets to node:tls
- * (lib/transport/_raw_listener.ts says why and what it measured).
+ * (lib/transport/_raw_listener.ts says why and what it measured). An
+ * `engine` (the system OpenSSL) accepts on its own socket but asks the same
+ * admission for every accepted connection (its `admit` hook), so the caps,
+ * the deadline and their log lines are the same, and it keeps accepting
+ * through descriptor exhaustion (logged by the same code).
  *
  * @module
  */
@@ -20,7 +24,14 @@ import type { Logger } from "../log.ts";
 import { NOOP_LOGGER } from "../log.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { sourceKey } from "./source_limiter.ts";
-import { bindRawListener, HandshakeAdmission, type RawTicket } from "./_raw_listener.ts";
+import {
+  type AdmittedSocket,
+  bindRawListener,
+  FdExhaustionLog,
+  HandshakeAdmission,
+  type RawTicket,
+} from "./_raw_listener.ts";
+import { isFdExhaustion } from "./_listen_queue.ts";
 import type { ByteDuplex, TransportAddr } from "../duplex.ts";
 import { denoConnDuplex } from "./_deno_conn_duplex.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
@@ -64,17 +75,17 @@ export interface ListenTlsOptions {
   /**
    * TCP connections still before the end of their TLS handshake, counted
    * from the moment they are accepted (default 256). A newcomer beyond it
-   * closes the oldest one. node only (see the module doc).
+   * closes the oldest one. node and `engine` (see the module doc).
    */
   maxHandshakes?: number;
   /**
    * Of those, from one source address (IPv6: one /64) (default 8); further
-   * ones are closed at once. node only.
+   * ones are closed at once. node and `engine`.
    */
   maxHandshakesPerSource?: number;
   /** Clock of `info.acceptedMs` (default the system's monotonic clock). */
   clock?: Clock;
-  /** Told the duration (ms, TCP accept to handshake done) of each accepted handshake (metrics; node only). */
+  /** Told the duration (ms, TCP accept to handshake done) of each accepted handshake (metrics; node and `engine`). */
   onHandshake?: (ms: number) => void;
   /** Logger for accept and handshake failures. */
   logger?: Logger;
@@ -225,8 +236,8 @@ interface BindState {
   served: WeakMap<ByteDuplex, string>;
   /** Certificate for new connections. */
   current: { certPem: string; keyPem: string };
-  /** Raw sockets from `connection` to the end of their handshake (node). */
-  handshakes: HandshakeAdmission;
+  /** Raw sockets from `connection` to the end of their handshake (node and engines). */
+  handshakes: HandshakeAdmission<AdmittedSocket>;
   clock: Clock;
 }
 
@@ -311,6 +322,8 @@ function bindEngine(
 ): Bound {
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 30_000;
   const listeners: TlsEngineListener[] = [];
+  // The engine's accept path is admitted by node's code: same caps, deadline, logs.
+  let fds: FdExhaustionLog | undefined;
   const open = (certPem: string, keyPem: string): TlsEngineListener => {
     const listener = engine.listen({
       hostname,
@@ -319,11 +332,22 @@ function bindEngine(
       keyPem,
       handshakeTimeoutMs,
       onConnection(duplex) {
+        const acceptedMs = duplex.info.acceptedMs;
+        if (acceptedMs !== undefined) options.onHandshake?.(state.clock.now() - acceptedMs);
         state.served.set(duplex, certPem);
         if (!state.queue.put(duplex)) duplex.close();
       },
       onHandshakeError(peer, error) {
         state.logger.debug(`TLS handshake with ${peer} failed: ${error.message}`);
+      },
+      admit(peer, close) {
+        fds?.succeeded();
+        return state.handshakes.admit(engineSocket(peer, close), sourceKey(peer.hostname));
+      },
+      onAcceptError(error) {
+        fds ??= new FdExhaustionLog(hostname, port, state.logger, state.clock);
+        fds.failed(error);
+        if (!isFdExhaustion(error)) state.logger.warn(`TLS accept failed: ${error.message}`);
       },
     });
     listeners.push(listener);
@@ -338,6 +362,8 @@ function bindEngine(
     close() {
       closing = true;
       current.close();
+      // Handshakes in progress end now, as node's do.
+      state.handshakes.closeAll();
     },
     closed: (async () => {
       // Every listener ever opened (setCertificate replaces them) must be released.
@@ -349,6 +375,24 @@ function bindEngine(
       await current.closed;
       current = open(next.certPem, next.keyPem);
     },
+  };
+}
+
+/**
+ * An engine's accepted connection as {@linkcode HandshakeAdmission} sees
+ * it. No `close` events: the engine reports the end of every handshake
+ * through the ticket's `finish`.
+ */
+function engineSocket(
+  peer: { hostname: string; port: number },
+  close: () => void,
+): AdmittedSocket {
+  return {
+    remoteAddress: peer.hostname,
+    remotePort: peer.port,
+    destroy: close,
+    once: () => {},
+    off: () => {},
   };
 }
 
@@ -401,7 +445,7 @@ async function bindNode(
   const timeoutMs = options.handshakeTimeoutMs ?? 30_000;
   // Raw sockets in their handshake, by peer address, with their admission
   // and the chain their TLS socket was created with.
-  const pending = new Map<string, { certPem: string; ticket: RawTicket }>();
+  const pending = new Map<string, { certPem: string; ticket: RawTicket<AdmittedSocket> }>();
   const peerKey = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }) =>
     `${s.remoteAddress}|${s.remotePort}`;
   // Never listens: the raw listener below accepts and admits, then hands
