@@ -81,6 +81,11 @@ export interface ListenProxyTlsOptions {
   maxHandshakesPerSource?: number;
   /** Clock of `info.acceptedMs` and the refusal log (default the system's). */
   clock?: Clock;
+  /**
+   * Told the duration (ms, TCP accept to handshake done, the PROXY header
+   * included) of each accepted handshake (metrics).
+   */
+  onHandshake?: (ms: number) => void;
 }
 
 /** Binds every address; resolves once all are listening. */
@@ -168,6 +173,8 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
         raw.destroy();
         return;
       }
+      info.acceptedMs = ticket.acceptedMs;
+      o.onHandshake?.(clock.now() - ticket.acceptedMs);
       const inner = nodeSocketDuplex(socket, info);
       // Getters keep the Web Streams lazy: the data path reads through the lane.
       const duplex: ByteDuplex = {

@@ -170,3 +170,45 @@ Deno.test("PROXY listener: max-handshakes-per-source counts the header's client,
     await listener.closed;
   }
 });
+
+Deno.test("PROXY listener: the handshake duration (from the TCP accept, header included) is reported and acceptedMs set", async () => {
+  const durations: number[] = [];
+  let clockMs = 1000;
+  const listener = await listenProxyTls({
+    hostname: ["127.0.0.1"],
+    port: 0,
+    certPem: cert.certPem,
+    keyPem: cert.keyPem,
+    mode: "v2",
+    trusted: ["127.0.0.1"],
+    // Each reading advances 40 ms: accept at one reading, handshake done at a later one.
+    clock: { now: () => clockMs += 40 },
+    onHandshake: (ms) => durations.push(ms),
+  });
+  const accepted: number[] = [];
+  const serve = (async () => {
+    for await (const d of listener) {
+      accepted.push(d.info.acceptedMs ?? -1);
+      const w = d.writable.getWriter();
+      await w.write(new TextEncoder().encode("ok"));
+      await w.close().catch(() => {});
+      d.close();
+      await d.closed;
+    }
+  })();
+  try {
+    const v2 = encodeProxyV2({ address: "198.18.7.7", port: 1 }, {
+      address: "198.18.1.1",
+      port: 2,
+    });
+    assert.equal(await dial(listener.addrs[0]!.port, v2), "ok");
+    assert.equal(durations.length, 1);
+    assert.ok(durations[0]! > 0, String(durations[0]));
+    assert.equal(accepted.length, 1);
+    assert.ok(accepted[0]! >= 1000, String(accepted[0]));
+  } finally {
+    listener.close();
+    await listener.closed;
+    await serve;
+  }
+});
