@@ -135,7 +135,13 @@ function closeTcp(tcp: Deno.TcpConn): void {
 }
 
 function listen(o: TlsEngineListenOptions): TlsEngineListener {
-  const ctx = new SslContext({ role: "server", certPem: o.certPem, keyPem: o.keyPem });
+  const ctx = new SslContext({
+    role: "server",
+    certPem: o.certPem,
+    keyPem: o.keyPem,
+    ...(o.minVersion === undefined ? {} : { minVersion: o.minVersion }),
+    ...(o.maxVersion === undefined ? {} : { maxVersion: o.maxVersion }),
+  });
   let listener: Deno.TcpListener;
   try {
     listener = Deno.listen({ hostname: o.hostname, port: o.port });

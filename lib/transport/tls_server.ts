@@ -14,7 +14,9 @@
  * `engine` (the system OpenSSL) accepts on its own socket but asks the same
  * admission for every accepted connection (its `admit` hook), so the caps,
  * the deadline and their log lines are the same, and it keeps accepting
- * through descriptor exhaustion (logged by the same code).
+ * through descriptor exhaustion (logged by the same code); it also takes
+ * `tls-version` into its handshake and the rest of `tlsPolicy` is checked
+ * after it, as for node.
  *
  * @module
  */
@@ -321,6 +323,8 @@ function bindEngine(
   state: BindState,
 ): Bound {
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 30_000;
+  // Versions go into the handshake, the suite is checked after it, as with node.
+  const versions = tlsVersionRange(options.tlsPolicy?.tlsVersion ?? options.tlsVersion ?? "any");
   const listeners: TlsEngineListener[] = [];
   // The engine's accept path is admitted by node's code: same caps, deadline, logs.
   let fds: FdExhaustionLog | undefined;
@@ -331,7 +335,15 @@ function bindEngine(
       certPem,
       keyPem,
       handshakeTimeoutMs,
+      ...versions,
       onConnection(duplex) {
+        const refused = tlsPolicyRefusal(options.tlsPolicy, duplex.info);
+        if (refused !== undefined) {
+          const peer = duplex.remoteAddr;
+          state.logger.info(`TLS client ${peer.hostname}:${peer.port} refused: ${refused}`);
+          duplex.close();
+          return;
+        }
         const acceptedMs = duplex.info.acceptedMs;
         if (acceptedMs !== undefined) options.onHandshake?.(state.clock.now() - acceptedMs);
         state.served.set(duplex, certPem);
@@ -549,7 +561,7 @@ export const DEFAULT_MAX_HANDSHAKES_PER_SOURCE = 8;
 /** node:tls `minVersion`/`maxVersion` for a RouterOS `tls-version`. */
 function tlsVersionRange(
   version: "any" | "only-1.2" | "only-1.3",
-): { minVersion: tls.SecureVersion; maxVersion?: tls.SecureVersion } {
+): { minVersion: "TLSv1.2" | "TLSv1.3"; maxVersion?: "TLSv1.2" | "TLSv1.3" } {
   if (version === "only-1.2") return { minVersion: "TLSv1.2", maxVersion: "TLSv1.2" };
   if (version === "only-1.3") return { minVersion: "TLSv1.3", maxVersion: "TLSv1.3" };
   return { minVersion: "TLSv1.2" };
