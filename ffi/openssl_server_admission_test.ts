@@ -10,9 +10,10 @@ import { certificateFingerprint } from "../lib/cert/fingerprint.ts";
 import { leafCertificateDer } from "../lib/cert/pem.ts";
 import { createLogger } from "../lib/log.ts";
 import { dialTls } from "../lib/transport/tls_client.ts";
-import { listenTls, type TlsListener } from "../lib/transport/tls_server.ts";
+import { listenTls, type ListenTlsOptions, type TlsListener } from "../lib/transport/tls_server.ts";
 import { openSsl } from "./openssl.ts";
 import { openSslServer } from "./openssl_dialer.ts";
+import { serverClosed } from "../test/helpers/conn_probe.ts";
 
 const ignore = openSsl() === undefined;
 
@@ -21,23 +22,18 @@ const cert = await createSelfSignedServerCertificate({
   ipAddresses: ["127.0.0.1"],
 });
 
-function engine() {
-  const e = openSslServer();
-  assert.ok(typeof e !== "string", String(e));
-  return e;
-}
-
-/** Resolves "closed" when the server ends `conn` (EOF or reset), "open" after `ms`. */
-async function serverClosed(conn: Deno.TcpConn, ms: number): Promise<"closed" | "open"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      conn.read(new Uint8Array(64)).then(() => "closed" as const, () => "closed" as const),
-      new Promise<"open">((r) => timer = setTimeout(() => r("open"), ms)),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** `listenTls` on 127.0.0.1 with the OpenSSL engine and `options`. */
+function listenEngine(options: Partial<ListenTlsOptions>): Promise<TlsListener> {
+  const engine = openSslServer();
+  assert.ok(typeof engine !== "string", String(engine));
+  return listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    certPem: cert.certPem,
+    keyPem: cert.keyPem,
+    engine,
+    ...options,
+  });
 }
 
 /** `count` connections that never send a byte (one reset at once counts as closed). */
@@ -71,12 +67,7 @@ Deno.test({
   ignore,
   async fn() {
     const lines: string[] = [];
-    const listener = await listenTls({
-      hostname: "127.0.0.1",
-      port: 0,
-      certPem: cert.certPem,
-      keyPem: cert.keyPem,
-      engine: engine(),
+    const listener = await listenEngine({
       handshakeTimeoutMs: 10_000,
       maxHandshakesPerSource: 4,
       logger: createLogger("info", (_l, line) => lines.push(line)),
@@ -110,12 +101,7 @@ Deno.test({
   ignore,
   async fn() {
     const durations: number[] = [];
-    const listener = await listenTls({
-      hostname: "127.0.0.1",
-      port: 0,
-      certPem: cert.certPem,
-      keyPem: cert.keyPem,
-      engine: engine(),
+    const listener = await listenEngine({
       handshakeTimeoutMs: 10_000,
       maxHandshakes: 3,
       maxHandshakesPerSource: 100,
@@ -150,12 +136,7 @@ Deno.test({
   ignore,
   async fn() {
     const lines: string[] = [];
-    const listener = await listenTls({
-      hostname: "127.0.0.1",
-      port: 0,
-      certPem: cert.certPem,
-      keyPem: cert.keyPem,
-      engine: engine(),
+    const listener = await listenEngine({
       handshakeTimeoutMs: 300,
       logger: createLogger("debug", (_l, line) => lines.push(line)),
     });

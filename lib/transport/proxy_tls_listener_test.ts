@@ -5,6 +5,7 @@ import { createSelfSignedServerCertificate } from "../cert/self_signed.ts";
 import { createLogger } from "../log.ts";
 import { encodeProxyV2 } from "./proxy_protocol.ts";
 import { listenProxyTls } from "./proxy_tls_listener.ts";
+import { serverClosed } from "../../test/helpers/conn_probe.ts";
 
 const cert = await createSelfSignedServerCertificate({
   commonName: "proxy-test",
@@ -87,19 +88,6 @@ Deno.test("PROXY listener: the header's source becomes remoteAddr; untrusted or 
   }
 });
 
-/** Resolves "closed" when the server ends `conn` (EOF or reset), "open" after `ms`. */
-async function serverClosed(conn: Deno.TcpConn, ms: number): Promise<"closed" | "open"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      conn.read(new Uint8Array(64)).then(() => "closed" as const, () => "closed" as const),
-      new Promise<"open">((r) => timer = setTimeout(() => r("open"), ms)),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 Deno.test("PROXY listener: max-handshakes-per-source counts the header's client, not the balancer", async () => {
   const lines: string[] = [];
   const listener = await listenProxyTls({
@@ -175,10 +163,9 @@ Deno.test("PROXY listener: the handshake duration (from the TCP accept, header i
   const durations: number[] = [];
   let clockMs = 1000;
   const listener = await listenProxyTls({
+    ...cert,
     hostname: ["127.0.0.1"],
     port: 0,
-    certPem: cert.certPem,
-    keyPem: cert.keyPem,
     mode: "v2",
     trusted: ["127.0.0.1"],
     // Each reading advances 40 ms: accept at one reading, handshake done at a later one.

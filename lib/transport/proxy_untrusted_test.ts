@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { createSelfSignedServerCertificate } from "../cert/self_signed.ts";
-import { createLogger } from "../log.ts";
+import { createLogger, type Logger } from "../log.ts";
 import { encodeProxyV2 } from "./proxy_protocol.ts";
 import { listenPlainTcp } from "./plain_tcp_listener.ts";
 import { listenProxyTls } from "./proxy_tls_listener.ts";
@@ -30,26 +30,30 @@ function dialUntilClosed(port: number, bytes: Uint8Array): Promise<void> {
 
 const CONNECTIONS = 6;
 
+const TRUSTED = ["198.18.90.3"];
+
 for (
   const [name, listen] of [
-    ["cleartext (tls: no)", (logger: ReturnType<typeof createLogger>) =>
+    ["cleartext (tls: no)", (logger: Logger) =>
       listenPlainTcp({
         hostname: ["127.0.0.1"],
         port: 0,
         certPem: cert.certPem,
-        proxy: { mode: "v2", trusted: ["198.18.90.3"] },
+        proxy: { mode: "v2", trusted: TRUSTED },
         logger,
       })],
-    ["PROXY + TLS", (logger: ReturnType<typeof createLogger>) =>
-      listenProxyTls({
-        hostname: ["127.0.0.1"],
-        port: 0,
-        certPem: cert.certPem,
-        keyPem: cert.keyPem,
-        mode: "v2",
-        trusted: ["198.18.90.3"],
-        logger,
-      })],
+    [
+      "PROXY + TLS",
+      (logger: Logger) =>
+        listenProxyTls({
+          ...cert,
+          hostname: ["127.0.0.1"],
+          port: 0,
+          mode: "v2",
+          trusted: TRUSTED,
+          logger,
+        }),
+    ],
   ] as const
 ) {
   Deno.test(`${name} listener: ${CONNECTIONS} connections from an untrusted source are closed, the refusal is logged once`, async () => {
