@@ -138,9 +138,9 @@ export interface TlsEngineListenOptions {
   keyPem: string;
   /** A connection whose handshake takes longer is closed (its socket really released). */
   handshakeTimeoutMs: number;
-  /** Lowest TLS version to accept (RouterOS `tls-version`); default TLS 1.2. */
+  /** Lowest TLS version to accept (`tls-version`; default TLS 1.2). */
   minVersion?: "TLSv1.2" | "TLSv1.3";
-  /** Highest TLS version to accept; absent: the library's highest. */
+  /** Highest TLS version to accept (default: the library's highest). */
   maxVersion?: "TLSv1.2" | "TLSv1.3";
   /**
    * Each connection whose handshake completed; its `info.acceptedMs` is the

@@ -339,8 +339,8 @@ function bindEngine(
       onConnection(duplex) {
         const refused = tlsPolicyRefusal(options.tlsPolicy, duplex.info);
         if (refused !== undefined) {
-          const peer = duplex.remoteAddr;
-          state.logger.info(`TLS client ${peer.hostname}:${peer.port} refused: ${refused}`);
+          const peer = `${duplex.remoteAddr.hostname}:${duplex.remoteAddr.port}`;
+          state.logger.info(`TLS client ${peer} refused: ${refused}`);
           duplex.close();
           return;
         }
