@@ -359,7 +359,8 @@ function bindEngine(
       onAcceptError(error) {
         fds ??= new FdExhaustionLog(hostname, port, state.logger, state.clock);
         fds.failed(error);
-        if (!isFdExhaustion(error)) state.logger.warn(`TLS accept failed: ${error.message}`);
+        // Others (a connection aborted before it was accepted) are retried too.
+        if (!isFdExhaustion(error)) state.logger.debug(`TLS accept failed: ${error.message}`);
       },
     });
     listeners.push(listener);
