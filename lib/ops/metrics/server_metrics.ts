@@ -10,7 +10,7 @@
  * `session_setup_duration_seconds` (histogram), `traffic_bytes_total{direction}`,
  * `traffic_packets_total{direction}`, `dropped_packets_total{reason}`,
  * `server_uptime_seconds`, `tls_handshake_duration_seconds` (histogram, TCP
- * accept to handshake done, accepted handshakes of the node:tls listener),
+ * accept to handshake done, accepted handshakes of every TLS listener),
  * with `auth-throttle` on `auth_throttled_total{reason}` (`delayed`,
  * `source_blocked`, `user_blocked`), `auth_throttle_blocks_total`,
  * `auth_throttle_blocked_sources` and `auth_throttle_blocked_users`, with
