@@ -323,6 +323,16 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       perUser: ops.metricsPerUser,
       radius: config.radius.radius.some((r) => r.service.includes("ppp")),
     });
+  // Signal listeners before the listener accepts: Deno sets its signal
+  // handling up on the first listener and aborts the process ("Too many
+  // open files" panic) when a flood has taken every descriptor by then.
+  const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
+  let onHangUp = () => log.info("SIGHUP: still starting; nothing to reload");
+  const unsubscribe = [
+    ctx.onSignal("SIGTERM", () => stop("SIGTERM")),
+    ctx.onSignal("SIGINT", () => stop("SIGINT")),
+    ctx.onSignal("SIGHUP", () => onHangUp()),
+  ];
   let server: SstpServer;
   try {
     server = await SstpServer.start({
@@ -337,6 +347,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       stateDir: config.sstpServer.stateDir,
     });
   } catch (e) {
+    for (const u of unsubscribe) u();
     log.error(`Cannot start the server: ${e instanceof Error ? e.message : String(e)}`);
     return isOsRefusal(e) ? EXIT_CODE.OS : EXIT_CODE.NETWORK;
   }
@@ -381,33 +392,29 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       await server.shutdown("server shutting down");
       control?.close();
       await control?.closed;
+      for (const u of unsubscribe) u();
       return e instanceof Deno.errors.AddrInUse || e instanceof Deno.errors.PermissionDenied
         ? EXIT_CODE.OS
         : EXIT_CODE.FAILURE;
     }
   }
 
-  const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
-  const unsubscribe = [
-    ctx.onSignal("SIGTERM", () => stop("SIGTERM")),
-    ctx.onSignal("SIGINT", () => stop("SIGINT")),
-    ctx.onSignal("SIGHUP", () => {
-      if (flags.config === undefined) {
-        log.info("SIGHUP: zero-config has nothing to reload");
-        return;
-      }
-      const file = flags.config;
-      loadFile(file, flags, log).then(async (c) => {
-        for (const w of c.warnings) log.warn(w);
-        server.reload(c);
-        await reloadCertificate(file, c, server, tlsFiles, log).then((t) => tlsFiles = t);
-      }, (e) => {
-        log.error(
-          `SIGHUP: keeping the running configuration: ${e instanceof Error ? e.message : e}`,
-        );
-      });
-    }),
-  ];
+  onHangUp = () => {
+    if (flags.config === undefined) {
+      log.info("SIGHUP: zero-config has nothing to reload");
+      return;
+    }
+    const file = flags.config;
+    loadFile(file, flags, log).then(async (c) => {
+      for (const w of c.warnings) log.warn(w);
+      server.reload(c);
+      await reloadCertificate(file, c, server, tlsFiles, log).then((t) => tlsFiles = t);
+    }, (e) => {
+      log.error(
+        `SIGHUP: keeping the running configuration: ${e instanceof Error ? e.message : e}`,
+      );
+    });
+  };
   const signal = await stopped;
   log.info(`${signal}: shutting down`);
   try {
