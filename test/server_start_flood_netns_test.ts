@@ -24,7 +24,9 @@ import {
 } from "./server_fixture.ts";
 import type { TestClient } from "./helpers/test_client.ts";
 
-const SECRETS = "secrets:\n  - { name: real, password: r }\n";
+/** Limits high enough that one address can take every descriptor; one user. */
+const BODY = "  max-handshakes: 1000\n  max-handshakes-per-source: 1000\n" + POOL_YAML +
+  "secrets:\n  - { name: real, password: r }\n";
 /** Parallel dialers of the flood, and the connections it holds at most. */
 const DIALERS = 8;
 const MAX_HELD = 160;
@@ -62,22 +64,18 @@ function flood(t: Topology): { held: Deno.TcpConn[]; stop(): Promise<void> } {
 async function loginWithRetries(t: Topology, serve: ServeProcess): Promise<TestClient> {
   const failures: string[] = [];
   for (let attempt = 0; attempt < 6; attempt++) {
-    const connecting = connectClient(t, "real", "r");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      return await Promise.race([
-        connecting,
-        new Promise<never>((_, reject) =>
-          timer = setTimeout(() => reject(new Error("no answer within 3 s")), 3000)
-        ),
-      ]);
-    } catch (e) {
-      connecting.then((late) => late.close(), () => {});
-      failures.push(e instanceof Error ? e.message : String(e));
-      await new Promise((r) => setTimeout(r, 500));
-    } finally {
-      clearTimeout(timer);
-    }
+    const login = connectClient(t, "real", "r");
+    const outcome = await Promise.race([
+      login.then((client) => ({ client }), (e) => ({ error: String(e) })),
+      new Promise<{ error: string }>((r) =>
+        setTimeout(() => r({ error: "no login in 3 s" }), 3000)
+      ),
+    ]);
+    if ("client" in outcome) return outcome.client;
+    // A late login is closed at once.
+    login.then((late) => late.close(), () => {});
+    failures.push(outcome.error);
+    await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`no login: ${failures.join("; ")}\n${serve.lines.join("\n")}`);
 }
@@ -91,10 +89,7 @@ for (const engine of ["node:tls", "openssl"]) {
     sanitizeOps: false,
   }, async () => {
     await using t = await createTopology();
-    const config = await writeConfig(
-      t,
-      "  max-handshakes: 1000\n  max-handshakes-per-source: 1000\n" + POOL_YAML + SECRETS,
-    );
+    const config = await writeConfig(t, BODY);
     const dialing = flood(t);
     let serve: ServeProcess | undefined;
     try {
