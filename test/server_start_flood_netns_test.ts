@@ -4,7 +4,8 @@
  * server listens and holds what it gets. With either TLS engine the server
  * logs the shortage, survives it and lets a client in once the flood ends
  * (the OpenSSL engine's accept loop used to end at the first EMFILE, so it
- * never accepted again). That its signal listeners are set up before it
+ * never accepted again), and its control socket answers (it used to stay
+ * away when the flood had its descriptor at start). That its signal listeners are set up before it
  * listens, which a flood at start-up made Deno abort on, is checked
  * deterministically by test/serve_signals_test.ts.
  *
@@ -23,6 +24,7 @@ import {
   writeConfig,
 } from "./server_fixture.ts";
 import type { TestClient } from "./helpers/test_client.ts";
+import { controlRequest } from "../lib/control/control_client.ts";
 
 /** Limits high enough that one address can take every descriptor; one user. */
 const BODY = "  max-handshakes: 1000\n  max-handshakes-per-source: 1000\n" + POOL_YAML +
@@ -80,6 +82,21 @@ async function loginWithRetries(t: Topology, serve: ServeProcess): Promise<TestC
   throw new Error(`no login: ${failures.join("; ")}\n${serve.lines.join("\n")}`);
 }
 
+/** Sessions `sstp status` would list, asked on the control socket (retried for 5 s). */
+async function sessionsByControlSocket(t: Topology): Promise<number> {
+  let last = "";
+  for (let i = 0; i < 25; i++) {
+    try {
+      const reply = await controlRequest(`${t.dir}/control/sstp-server.sock`, { op: "status" });
+      return Array.isArray(reply.sessions) ? reply.sessions.length : -1;
+    } catch (e) {
+      last = String(e);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`no answer on the control socket: ${last}`);
+}
+
 for (const engine of ["node:tls", "openssl"]) {
   Deno.test({
     name: `sstp serve (${engine}) started into a flood that takes every descriptor survives ` +
@@ -114,6 +131,8 @@ for (const engine of ["node:tls", "openssl"]) {
       const c = await loginWithRetries(t, serve);
       try {
         await c.linkUp;
+        // The control socket too, though the flood had its descriptor at start.
+        assert.equal(await sessionsByControlSocket(t), 1, serve.lines.join("\n"));
       } finally {
         await c.close();
       }
