@@ -124,8 +124,24 @@ export function openSslServer(): TlsEngineServer | string {
   return { name: "openssl", listen };
 }
 
+/** Pause before accepting again after an accept failed (e.g. EMFILE). */
+const ACCEPT_RETRY_MS = 100;
+
+/** Closes `tcp`, which may be closed already. */
+function closeTcp(tcp: Deno.TcpConn): void {
+  try {
+    tcp.close();
+  } catch { /* already closed */ }
+}
+
 function listen(o: TlsEngineListenOptions): TlsEngineListener {
-  const ctx = new SslContext({ role: "server", certPem: o.certPem, keyPem: o.keyPem });
+  const ctx = new SslContext({
+    role: "server",
+    certPem: o.certPem,
+    keyPem: o.keyPem,
+    ...(o.minVersion === undefined ? {} : { minVersion: o.minVersion }),
+    ...(o.maxVersion === undefined ? {} : { maxVersion: o.maxVersion }),
+  });
   let listener: Deno.TcpListener;
   try {
     listener = Deno.listen({ hostname: o.hostname, port: o.port });
@@ -136,35 +152,56 @@ function listen(o: TlsEngineListenOptions): TlsEngineListener {
   const handshakes = new Set<Promise<void>>();
   const handshake = async (tcp: Deno.TcpConn) => {
     const peer = `${tcp.remoteAddr.hostname}:${tcp.remoteAddr.port}`;
+    // Until the TLS connection owns the socket, closing means closing it
+    // (a refusal is logged by the admission, rate-limited).
+    let closeNow = () => closeTcp(tcp);
+    const admitted = o.admit?.(
+      { hostname: tcp.remoteAddr.hostname, port: tcp.remoteAddr.port },
+      () => closeNow(),
+    );
+    if (o.admit !== undefined && admitted === undefined) return;
     let conn: OpenSslMemConn;
     try {
       conn = new OpenSslMemConn(tcp, ctx);
     } catch (e) {
+      admitted?.finish();
       o.onHandshakeError(peer, e instanceof Error ? e : new Error(String(e)));
       return;
     }
+    closeNow = () => conn.close(new Error("closed by admission (max-handshakes or deadline)"));
     const timer = setTimeout(
       () => conn.close(new Error(`no handshake within ${o.handshakeTimeoutMs} ms`)),
       o.handshakeTimeoutMs,
     );
     try {
       await conn.handshake;
+      admitted?.finish();
       const { verify: _, ...info } = conn.info();
-      o.onConnection(conn.duplex(info));
+      o.onConnection(conn.duplex({
+        ...info,
+        ...(admitted === undefined ? {} : { acceptedMs: admitted.acceptedMs }),
+      }));
     } catch (e) {
+      admitted?.finish();
       o.onHandshakeError(peer, e instanceof Error ? e : new Error(String(e)));
       await conn.closed;
     } finally {
       clearTimeout(timer);
     }
   };
+  let closing = false;
   const loop = (async () => {
-    for (;;) {
+    while (!closing) {
       let tcp: Deno.TcpConn;
       try {
         tcp = await listener.accept();
-      } catch {
-        break; // closed
+      } catch (e) {
+        if (closing) break;
+        // Descriptor exhaustion (EMFILE) and other transient failures: the
+        // listener stays usable; retry after a pause instead of spinning.
+        o.onAcceptError?.(e instanceof Error ? e : new Error(String(e)));
+        await new Promise((r) => setTimeout(r, ACCEPT_RETRY_MS));
+        continue;
       }
       const task = handshake(tcp);
       handshakes.add(task);
@@ -175,6 +212,7 @@ function listen(o: TlsEngineListenOptions): TlsEngineListener {
   return {
     addr: { hostname: addr.hostname, port: addr.port },
     close() {
+      closing = true;
       try {
         listener.close();
       } catch { /* already closed */ }

@@ -151,3 +151,8 @@ export class PeerDisconnectError extends SstpError {
 export function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
+
+/** Whether `error` says the process (EMFILE) or the system (ENFILE) has no descriptor left. */
+export function isFdExhaustion(error: unknown): boolean {
+  return /Too many open files|os error 2[34]\b|EMFILE|ENFILE/.test(String(error));
+}

@@ -138,10 +138,43 @@ export interface TlsEngineListenOptions {
   keyPem: string;
   /** A connection whose handshake takes longer is closed (its socket really released). */
   handshakeTimeoutMs: number;
-  /** Each connection whose handshake completed. */
+  /** Lowest TLS version to accept (`tls-version`; default TLS 1.2). */
+  minVersion?: "TLSv1.2" | "TLSv1.3";
+  /** Highest TLS version to accept (default: the library's highest). */
+  maxVersion?: "TLSv1.2" | "TLSv1.3";
+  /**
+   * Each connection whose handshake completed; its `info.acceptedMs` is the
+   * admission's (see `admit`).
+   */
   onConnection(duplex: ByteDuplex): void;
   /** A failed handshake (logged at debug level by the caller). */
   onHandshakeError(peer: string, error: Error): void;
+  /**
+   * Admission of each accepted TCP connection, before any TLS work: the
+   * node:tls listeners' caps (`max-handshakes` oldest first,
+   * `max-handshakes-per-source`, the handshake deadline), applied by the
+   * same code. `close` closes that connection (the admission calls it to
+   * refuse, evict or time it out). Undefined: refused (already closed by
+   * `close`). The engine calls `finish` once the handshake ends, completed
+   * or failed. Absent: every connection is admitted.
+   */
+  admit?(
+    peer: { hostname: string; port: number },
+    close: () => void,
+  ): TlsEngineAdmission | undefined;
+  /**
+   * An accept failed while the listener is open (e.g. no file descriptor
+   * left): the engine keeps accepting after a short pause.
+   */
+  onAcceptError?(error: Error): void;
+}
+
+/** An admitted connection of a {@linkcode TlsEngineServer} (see `admit`). */
+export interface TlsEngineAdmission {
+  /** When it was accepted, on the admission's clock. */
+  readonly acceptedMs: number;
+  /** The handshake ended: its slot and deadline are released. Idempotent. */
+  finish(): void;
 }
 
 /** A bound listener of a {@linkcode TlsEngineServer}. */

@@ -30,6 +30,8 @@ function pair(opts: {
   helloMs?: number | null;
   clientIpv6?: boolean;
   serverIpv6?: boolean;
+  /** Applied by the server when it assigns addresses, as a RADIUS Framed-MTU is. */
+  framedMtu?: number;
 } = {}): { h: EngineHarness; client: SessionEngine; server: SessionEngine } {
   const client = createClientEngine({
     certHashes: certHashes(opts.clientCert ?? CERT),
@@ -41,15 +43,14 @@ function pair(opts: {
     logger: NOOP_LOGGER,
     ...(opts.clientIpv6 ? { ipv6: true } : {}),
   });
-  const server = createServerEngine({
+  const server: SessionEngine = createServerEngine({
     certHashes: HASHES,
     authentication: opts.serverMethods ?? [opts.method ?? "mschap2"],
     lookupPassword: (u) => (u === "alice" ? "s3cret!" : undefined),
-    assignAddresses: () => ({
-      localAddress: "198.18.100.1",
-      peerAddress: "198.18.100.2",
-      dns: ["198.18.100.53"],
-    }),
+    assignAddresses: () => {
+      if (opts.framedMtu !== undefined) server.limitMtu(opts.framedMtu);
+      return { localAddress: "198.18.100.1", peerAddress: "198.18.100.2", dns: ["198.18.100.53"] };
+    },
     serverName: "test-server",
     helloMs: opts.helloMs === undefined ? 60_000 : opts.helloMs,
     randomBytes: seededRandomBytes(2),
@@ -318,4 +319,22 @@ Deno.test("engine pair: a Terminate-Request for IPV6CP alone takes IPv6 down on 
   assert.ok(h.sendIp("client", buildIcmpEcho("198.18.100.2", "198.18.100.1", { seq: 9 })));
   h.runUntil(() => h.delivered.server.length === 1, 1000);
   assert.equal(parseIcmp(h.delivered.server[0]!)?.seq, 9);
+});
+
+Deno.test("a Framed-MTU below the negotiated MTU caps the server's interface MTU; LCP is not renegotiated, the client keeps 1500 and IP flows", () => {
+  const { h, server } = pair({ framedMtu: 1300 });
+  h.start();
+  assert.ok(h.runUntil(() => !!h.linkUp.client && !!h.linkUp.server, 10_000));
+  assert.equal(h.linkUp.server?.mtu, 1300);
+  assert.equal(h.linkUp.client?.mtu, 1500);
+  assert.equal(server.pppPhase, "Network");
+  assert.ok(h.sendIp("client", buildIcmpEcho("198.18.100.2", "198.18.100.1", { seq: 3 })));
+  h.runUntil(() => h.delivered.server.length === 1, 1000);
+  assert.equal(parseIcmp(h.delivered.server[0]!)?.seq, 3);
+  assert.deepEqual([h.closed.server, h.closed.client], [undefined, undefined]);
+  // A cap, never a raise.
+  const above = pair({ framedMtu: 9000 });
+  above.h.start();
+  assert.ok(above.h.runUntil(() => !!above.h.linkUp.server, 10_000));
+  assert.equal(above.h.linkUp.server?.mtu, 1500);
 });

@@ -19,6 +19,9 @@ import { ProtocolError } from "../lib/errors.ts";
 import { dialTls } from "../lib/transport/tls_client.ts";
 import { listenTls } from "../lib/transport/tls_server.ts";
 import { DEFAULT_TLS_POLICY, type TlsPolicy } from "../lib/transport/tls_policy.ts";
+import type { TlsEngineServer } from "../lib/tls_engine.ts";
+import { openSsl } from "../ffi/openssl.ts";
+import { openSslServer } from "../ffi/openssl_dialer.ts";
 
 const cert = await createSelfSignedServerCertificate({
   commonName: "policy.test",
@@ -48,6 +51,7 @@ async function sClient(port: number, args: string[]): Promise<{ ok: boolean; cip
 async function againstServer(
   tlsPolicy: TlsPolicy,
   args: string[],
+  engine?: TlsEngineServer,
 ): Promise<{ handshake: boolean; cipher?: string; accepted: boolean; log: string }> {
   const lines: string[] = [];
   const listener = await listenTls({
@@ -56,6 +60,7 @@ async function againstServer(
     certPem: cert.certPem,
     keyPem: cert.keyPem,
     tlsPolicy,
+    ...(engine === undefined ? {} : { engine }),
     logger: createLogger("debug", (_l, line) => lines.push(line)),
   });
   try {
@@ -69,7 +74,7 @@ async function againstServer(
     });
     const r = await sClient(port, args);
     // The server's verdict follows the handshake by a moment.
-    for (let i = 0; i < 100 && !accepted && !lines.some((l) => /refused/.test(l)); i++) {
+    for (let i = 0; r.ok && i < 100 && !accepted && !lines.some((l) => /refused/.test(l)); i++) {
       await new Promise((res) => setTimeout(res, 20));
     }
     listener.close();
@@ -141,6 +146,32 @@ Deno.test("server policy: ciphers and force-aes refuse other suites after the ha
     true,
   );
   assert.equal((await againstServer(chachaOnly, TLS13("TLS_AES_256_GCM_SHA384"))).accepted, false);
+});
+
+const engine = openSsl() === undefined ? undefined : openSslServer();
+
+Deno.test({
+  name: "server policy with tls-engine openssl: tls-version goes into the OpenSSL handshake, " +
+    "force-aes refuses after it",
+  ignore: typeof engine !== "object",
+  async fn() {
+    const e = engine as TlsEngineServer;
+    const only13 = policy({ tlsVersion: "only-1.3" });
+    assert.equal((await againstServer(only13, ["-tls1_2"], e)).handshake, false);
+    assert.equal((await againstServer(only13, ["-tls1_3"], e)).accepted, true);
+    assert.equal(
+      (await againstServer(policy({ tlsVersion: "only-1.2" }), ["-tls1_3"], e)).handshake,
+      false,
+    );
+    const forceAes = policy({ forceAes: true });
+    const chacha = await againstServer(forceAes, TLS13("TLS_CHACHA20_POLY1305_SHA256"), e);
+    assert.equal(chacha.accepted, false);
+    assert.match(chacha.log, /TLS client 127\.0\.0\.1:\d+ refused: .*force-aes/);
+    assert.equal(
+      (await againstServer(forceAes, TLS13("TLS_AES_256_GCM_SHA384"), e)).accepted,
+      true,
+    );
+  },
 });
 
 Deno.test("server policy: tls-version refuses the other version in the handshake; pfs required accepts ECDHE", async () => {

@@ -28,6 +28,7 @@ import { loadServerTlsFiles, type ServerTlsFiles } from "../server/_pem_files.ts
 import { permissionWarning } from "../server/file_mode.ts";
 import { loadZeroConfig, mayShowPassword, zeroConfigBanner } from "../server/zero_config.ts";
 import { type ControlServer, startControlServer } from "../control/control_server.ts";
+import { isFdExhaustion } from "../errors.ts";
 import { DEFAULT_CONTROL_DIR, SERVER_SOCKET_NAME } from "../control/protocol.ts";
 import { formattedSink, type LogFormat, parseLogFormat } from "../config/log_format.ts";
 import { DEFAULT_OPS_CONFIG, type OpsConfig, parseOpsConfig } from "../ops/ops_config.ts";
@@ -244,6 +245,9 @@ export function isOsRefusal(e: unknown): boolean {
     code === "EPERM";
 }
 
+/** How often a control socket that found no descriptor is tried again. */
+const CONTROL_RETRY_MS = 2000;
+
 /** Runs `sstp serve`. */
 export async function main(argv: string[], ctx: CommandContext): Promise<number> {
   const flags = parseFlags(argv);
@@ -323,6 +327,16 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       perUser: ops.metricsPerUser,
       radius: config.radius.radius.some((r) => r.service.includes("ppp")),
     });
+  // Signal listeners before the listener accepts: Deno sets its signal
+  // handling up on the first listener and aborts the process ("Too many
+  // open files" panic) when a flood has taken every descriptor by then.
+  const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
+  let onHangUp = () => log.info("SIGHUP: still starting; nothing to reload");
+  const unsubscribe = [
+    ctx.onSignal("SIGTERM", () => stop("SIGTERM")),
+    ctx.onSignal("SIGINT", () => stop("SIGINT")),
+    ctx.onSignal("SIGHUP", () => onHangUp()),
+  ];
   let server: SstpServer;
   try {
     server = await SstpServer.start({
@@ -337,40 +351,72 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       stateDir: config.sstpServer.stateDir,
     });
   } catch (e) {
+    for (const u of unsubscribe) u();
     log.error(`Cannot start the server: ${e instanceof Error ? e.message : String(e)}`);
     return isOsRefusal(e) ? EXIT_CODE.OS : EXIT_CODE.NETWORK;
   }
 
   let control: ControlServer | undefined;
-  try {
-    control = await startControlServer({
-      path: config.sstpServer.controlSocket,
-      logger: log,
-      handle: (request) => {
-        if (request.op === "status") {
-          return {
-            ok: true,
-            role: "server",
-            uptimeMs: server.uptimeMs,
-            sessions: server.status(),
-            secrets: server.secretHistory(),
-          };
+  // A flood can take every descriptor while the server starts: the control
+  // socket then comes up once one is free, instead of never.
+  let controlRetry: ReturnType<typeof setTimeout> | undefined;
+  let isStopping = false;
+  const openControl = async (retrying: boolean): Promise<void> => {
+    let opened: ControlServer;
+    try {
+      opened = await startControlServer({
+        path: config.sstpServer.controlSocket,
+        logger: log,
+        handle: (request) => {
+          if (request.op === "status") {
+            return {
+              ok: true,
+              role: "server",
+              uptimeMs: server.uptimeMs,
+              sessions: server.status(),
+              secrets: server.secretHistory(),
+            };
+          }
+          const disconnected = server.disconnect(request.target);
+          if (disconnected.length === 0) {
+            return { ok: false, error: `No session on interface or of user "${request.target}"` };
+          }
+          return { ok: true, disconnected };
+        },
+      });
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      if (isStopping) return;
+      if (isFdExhaustion(e)) {
+        if (!retrying) {
+          log.warn(
+            `control socket ${config.sstpServer.controlSocket} unavailable: ${why}; ` +
+              `trying again every ${CONTROL_RETRY_MS / 1000} s`,
+          );
         }
-        const disconnected = server.disconnect(request.target);
-        if (disconnected.length === 0) {
-          return { ok: false, error: `No session on interface or of user "${request.target}"` };
-        }
-        return { ok: true, disconnected };
-      },
-    });
+        controlRetry = setTimeout(() => void openControl(true), CONTROL_RETRY_MS);
+        return;
+      }
+      log.warn(
+        `control socket ${config.sstpServer.controlSocket} unavailable: ${why}; ` +
+          "sstp status and sstp disconnect will not reach this server",
+      );
+      return;
+    }
+    if (isStopping) {
+      opened.close();
+      return;
+    }
+    control = opened;
     log.info(`control socket ${control.path}`);
-  } catch (e) {
-    log.warn(
-      `control socket ${config.sstpServer.controlSocket} unavailable: ${
-        e instanceof Error ? e.message : String(e)
-      }; sstp status and sstp disconnect will not reach this server`,
-    );
-  }
+  };
+  await openControl(false);
+  const closeControl = async () => {
+    isStopping = true;
+    clearTimeout(controlRetry);
+    control?.close();
+    await control?.closed;
+  };
 
   let listeners: OpsListeners | undefined;
   if (metrics !== undefined) {
@@ -379,43 +425,37 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     } catch (e) {
       log.error(`Cannot start: ${e instanceof Error ? e.message : String(e)}`);
       await server.shutdown("server shutting down");
-      control?.close();
-      await control?.closed;
+      await closeControl();
+      for (const u of unsubscribe) u();
       return e instanceof Deno.errors.AddrInUse || e instanceof Deno.errors.PermissionDenied
         ? EXIT_CODE.OS
         : EXIT_CODE.FAILURE;
     }
   }
 
-  const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
-  const unsubscribe = [
-    ctx.onSignal("SIGTERM", () => stop("SIGTERM")),
-    ctx.onSignal("SIGINT", () => stop("SIGINT")),
-    ctx.onSignal("SIGHUP", () => {
-      if (flags.config === undefined) {
-        log.info("SIGHUP: zero-config has nothing to reload");
-        return;
-      }
-      const file = flags.config;
-      loadFile(file, flags, log).then(async (c) => {
-        for (const w of c.warnings) log.warn(w);
-        server.reload(c);
-        await reloadCertificate(file, c, server, tlsFiles, log).then((t) => tlsFiles = t);
-      }, (e) => {
-        log.error(
-          `SIGHUP: keeping the running configuration: ${e instanceof Error ? e.message : e}`,
-        );
-      });
-    }),
-  ];
+  onHangUp = () => {
+    if (flags.config === undefined) {
+      log.info("SIGHUP: zero-config has nothing to reload");
+      return;
+    }
+    const file = flags.config;
+    loadFile(file, flags, log).then(async (c) => {
+      for (const w of c.warnings) log.warn(w);
+      server.reload(c);
+      await reloadCertificate(file, c, server, tlsFiles, log).then((t) => tlsFiles = t);
+    }, (e) => {
+      log.error(
+        `SIGHUP: keeping the running configuration: ${e instanceof Error ? e.message : e}`,
+      );
+    });
+  };
   const signal = await stopped;
   log.info(`${signal}: shutting down`);
   try {
     await server.shutdown("server shutting down");
   } finally {
     await listeners?.close();
-    control?.close();
-    await control?.closed;
+    await closeControl();
     for (const u of unsubscribe) u();
   }
   return EXIT_CODE.OK;

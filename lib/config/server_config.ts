@@ -202,7 +202,10 @@ export const CRYPTO_BINDING_POLICIES = ["any", "sha256-only"] as const;
 /** One of {@linkcode CRYPTO_BINDING_POLICIES}. */
 export type CryptoBindingPolicy = typeof CRYPTO_BINDING_POLICIES[number];
 
-/** Methods whose HLAK is all zeros (MS-SSTP 3.2.5.2.1): no key protects the crypto binding. */
+/**
+ * Methods whose HLAK is all zeros (MS-SSTP 3.2.5.2.2, 3.2.5.2.4): no key
+ * protects the crypto binding.
+ */
 const KEYLESS_METHODS: readonly AuthMethod[] = ["pap", "chap", "mschap1"];
 
 /** The whole server configuration, checked. */

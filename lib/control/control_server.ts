@@ -18,6 +18,7 @@
  */
 import type { Logger } from "../log.ts";
 import { NOOP_LOGGER } from "../log.ts";
+import { isFdExhaustion } from "../errors.ts";
 import { type ControlRequest, MAX_CONTROL_LINE_BYTES, parseControlRequest } from "./protocol.ts";
 
 /** Answers one request; the result is sent as one JSON line. */
@@ -45,6 +46,9 @@ export interface ControlServer {
   readonly closed: Promise<void>;
 }
 
+/** Pause before accepting again after running out of descriptors. */
+const ACCEPT_RETRY_MS = 100;
+
 /**
  * Starts answering control requests on `options.path`.
  *
@@ -64,14 +68,23 @@ export async function startControlServer(options: ControlServerOptions): Promise
   const tasks = new Set<Promise<void>>();
   let isClosed = false;
   const loop = (async () => {
+    let exhausted = false;
     for (;;) {
       let conn: Deno.UnixConn;
       try {
         conn = await listener.accept();
       } catch (e) {
+        if (!isClosed && isFdExhaustion(e)) {
+          // The listener stays usable: accept again once descriptors are free.
+          if (!exhausted) log.warn(`control socket ${path}: ${String(e)}; accepting again shortly`);
+          exhausted = true;
+          await new Promise((r) => setTimeout(r, ACCEPT_RETRY_MS));
+          continue;
+        }
         if (!isClosed) log.warn(`control socket ${path}: accept failed: ${String(e)}`);
         break;
       }
+      exhausted = false;
       conns.add(conn);
       const task = serveConnection(conn, options, log).finally(() => {
         conns.delete(conn);

@@ -547,7 +547,8 @@ export class PppLink {
       const method = r.authAsPeer;
       this.#user = o.user;
       if (!method) {
-        // The server asked for no authentication: HLAK is 32 zero bytes (MS-SSTP 3.2.5.2.1).
+        // The server asked for no authentication: HLAK is 32 zero bytes
+        // (MS-SSTP 3.2.5.2.2, 3.2.5.2.4).
         this.#wasAuthenticated = true;
         return [
           { type: "authenticated", user: o.user, method: "pap", hlak: new Uint8Array(32) },

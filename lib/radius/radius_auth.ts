@@ -14,7 +14,7 @@
  *   Accept carries MS-CHAP2-Success (the `S=` text for the PPP Success) and
  *   MS-MPPE-Send-Key / MS-MPPE-Recv-Key (2.4.2, 2.4.3), from which the SSTP
  *   Higher-Layer Authentication Key is built: the server's HLAK is its
- *   master receive key followed by its master send key (MS-SSTP 3.2.5.2.1),
+ *   master receive key followed by its master send key (MS-SSTP 3.2.5.2.2, 3.2.5.2.4),
  *   i.e. MS-MPPE-Recv-Key | MS-MPPE-Send-Key. An Accept without both keys
  *   cannot bind the tunnel and is refused.
  *
@@ -301,7 +301,7 @@ export function interpretAccessReply(
  * The SSTP HLAK from the MS-MPPE-Recv-Key and MS-MPPE-Send-Key of an
  * Access-Accept (RFC 2548 2.4.2, 2.4.3, decrypted with the request's
  * authenticator): the NAS's receive key then its send key, 16 bytes each
- * (the server's HLAK, MS-SSTP 3.2.5.2.1; for EAP-MSCHAPv2 the first 32
+ * (the server's HLAK, MS-SSTP 3.2.5.2.2, 3.2.5.2.4; for EAP-MSCHAPv2 the first 32
  * bytes of the MSK, the same keys). An error when either is missing or
  * short: without them the crypto binding cannot be verified.
  *

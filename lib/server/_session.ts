@@ -39,8 +39,8 @@ import type { SessionEntry, SessionRegistry } from "./session_registry.ts";
 import type { LinkSetup } from "./_link_setup.ts";
 import type { RadiusAaa, SessionAccounting } from "./radius_aaa.ts";
 import {
+  framedMtuCap,
   framedRoutes,
-  MIN_FRAMED_MTU,
   radiusAddresses,
   radiusProfile,
   terminateCause,
@@ -279,13 +279,11 @@ export function startSession(
     for (const p of framed.problems) log.warn(`RADIUS user "${user}": ${p}; route ignored`);
     if (framed.routes.length > 0) session.radiusRoutes = framed.routes;
     if (a.framedMtu !== undefined) {
-      if (a.framedMtu < MIN_FRAMED_MTU) {
-        log.warn(
-          `RADIUS user "${user}": Framed-MTU ${a.framedMtu} is below ${MIN_FRAMED_MTU}; ignored`,
-        );
-      } else {
-        engine.limitMtu(a.framedMtu);
-        log.info(`RADIUS user "${user}": Framed-MTU ${a.framedMtu} caps the interface MTU`);
+      const mtu = framedMtuCap(a.framedMtu, profile.remoteIpv6PrefixPool !== undefined);
+      if (mtu.problem !== undefined) log.warn(`RADIUS user "${user}": ${mtu.problem}`);
+      if (mtu.cap !== undefined) {
+        engine.limitMtu(mtu.cap);
+        log.info(`RADIUS user "${user}": Framed-MTU caps the interface MTU at ${mtu.cap}`);
       }
     }
     const [dns1, dns2] = addresses.dns;

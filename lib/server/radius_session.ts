@@ -177,3 +177,42 @@ export function framedRoutes(
 
 /** Smallest Framed-MTU applied: the IPv4 minimum (RFC 791). */
 export const MIN_FRAMED_MTU = 68;
+
+/** Smallest MTU of a link that carries IPv6 (RFC 8200 5). */
+export const IPV6_MIN_MTU = 1280;
+
+/**
+ * What a RADIUS Framed-MTU does to a session whose LCP is already Opened
+ * (RADIUS answers during authentication): a cap on the interface MTU
+ * (`cap`; never a raise), which the device, the TCP MSS clamp and the IPv6
+ * Router Advertisement's MTU follow, or nothing, with a `problem` to log.
+ *
+ * LCP is not renegotiated: RFC 2865 5.12 meant Framed-MTU for links whose
+ * MTU is "not negotiated by some other means (such as PPP)", and a new LCP
+ * Configure-Request after authentication takes the link back to link
+ * establishment (RFC 1661 4.1: in the Opened state it takes the layer
+ * down), which means a new authentication and a new crypto binding; this
+ * server ends a link whose peer does that. pppd's
+ * radius plugin caps the interface MTU the same way; accel-ppp ignores
+ * the attribute.
+ *
+ * With IPv6 on (`ipv6`: the profile gives an IPv6 prefix pool), a cap below
+ * {@linkcode IPV6_MIN_MTU} becomes that minimum: Linux removes IPv6 from a
+ * device whose MTU is lower, so the negotiated IPv6 would carry nothing.
+ */
+export function framedMtuCap(
+  framedMtu: number,
+  ipv6: boolean,
+): { cap?: number; problem?: string } {
+  if (framedMtu < MIN_FRAMED_MTU) {
+    return { problem: `Framed-MTU ${framedMtu} is below ${MIN_FRAMED_MTU}; ignored` };
+  }
+  if (ipv6 && framedMtu < IPV6_MIN_MTU) {
+    return {
+      cap: IPV6_MIN_MTU,
+      problem: `Framed-MTU ${framedMtu} is below IPv6's minimum link MTU ${IPV6_MIN_MTU} and ` +
+        `the profile gives IPv6; capping at ${IPV6_MIN_MTU} instead`,
+    };
+  }
+  return { cap: framedMtu };
+}

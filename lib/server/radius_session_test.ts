@@ -4,7 +4,14 @@ import type { PppProfile } from "../config/server_config.ts";
 import type { RadiusAuthorization } from "../radius/radius_auth.ts";
 import { TERMINATE_CAUSE } from "../radius/radius_attributes.ts";
 import { AddressPools } from "./address_pool.ts";
-import { framedRoutes, radiusAddresses, radiusProfile, terminateCause } from "./radius_session.ts";
+import {
+  framedMtuCap,
+  framedRoutes,
+  IPV6_MIN_MTU,
+  radiusAddresses,
+  radiusProfile,
+  terminateCause,
+} from "./radius_session.ts";
 
 const PROFILE: PppProfile = {
   name: "default",
@@ -103,4 +110,16 @@ Deno.test("framedRoutes() reads RFC 2865 5.22 texts: 0.0.0.0 and the session add
   assert.match(r.problems[1]!, /"fe80::\/64" is not an IPv4 prefix/);
   assert.match(r.problems[2]!, /"gw" is not a gateway address/);
   assert.match(r.problems[3]!, /"-1" is not a metric/);
+});
+
+Deno.test("framedMtuCap(): a cap on the interface MTU, ignored below 68, at least 1280 with IPv6", () => {
+  assert.deepEqual(framedMtuCap(1300, false), { cap: 1300 });
+  assert.deepEqual(framedMtuCap(1300, true), { cap: 1300 });
+  assert.deepEqual(framedMtuCap(576, false), { cap: 576 });
+  const v6 = framedMtuCap(576, true);
+  assert.equal(v6.cap, IPV6_MIN_MTU);
+  assert.match(v6.problem ?? "", /below IPv6's minimum link MTU 1280/);
+  const tiny = framedMtuCap(40, true);
+  assert.equal(tiny.cap, undefined);
+  assert.match(tiny.problem ?? "", /below 68; ignored/);
 });

@@ -112,8 +112,8 @@ export interface ServerObserver {
   /** A session started after the HTTP 200; its `done` settles when it has ended. */
   sessionStarted(session: ServerSession): void;
   /**
-   * A TLS handshake was accepted `ms` after its TCP accept (the node:tls
-   * listener; not measured behind `proxy-protocol` or with the OpenSSL engine).
+   * A TLS handshake was accepted `ms` after its TCP accept (every listener
+   * that does a handshake: node:tls, `proxy-protocol`, the OpenSSL engine).
    */
   tlsHandshake?(ms: number): void;
   /** Told about login throttling (`auth-throttle`). */

@@ -72,10 +72,7 @@ export function listenQueueLength(hostname: string, port: number): number | unde
   }
 }
 
-/** Whether `error` says the process (EMFILE) or the system (ENFILE) has no descriptor left. */
-export function isFdExhaustion(error: unknown): boolean {
-  return /Too many open files|os error 2[34]\b|EMFILE|ENFILE/.test(String(error));
-}
+export { isFdExhaustion } from "../errors.ts";
 
 function ipv6Bytes(text: string): number[] | undefined {
   const halves = text.split("%")[0]!.split("::");

@@ -25,8 +25,8 @@
  */
 import * as net from "node:net";
 import type { Logger } from "../log.ts";
-import type { Clock } from "../clock.ts";
-import { RefusalLog, SourceLimiter } from "./source_limiter.ts";
+import { type Clock, systemClock } from "../clock.ts";
+import { RefusalLog, sourceKey, SourceLimiter } from "./source_limiter.ts";
 import { isFdExhaustion, listenQueueLength } from "./_listen_queue.ts";
 
 /**
@@ -39,13 +39,34 @@ import { isFdExhaustion, listenQueueLength } from "./_listen_queue.ts";
  */
 export const LISTEN_BACKLOG = 4096;
 
+/** Shortest time between two "no file descriptor left" warnings of one listener. */
+export const FD_LOG_WINDOW_MS = 10_000;
+
 /** How often a listener checks that it still accepts. */
 const ACCEPT_CHECK_MS = 1000;
 
+/**
+ * What {@linkcode HandshakeAdmission} needs of an accepted connection: a
+ * `net.Socket` has it; a TLS engine's accept path (lib/tls_engine.ts) passes
+ * a stand-in whose `destroy` closes its own socket.
+ */
+export interface AdmittedSocket {
+  /** Peer address, as node:net reports it. */
+  readonly remoteAddress?: string | undefined;
+  /** Peer port. */
+  readonly remotePort?: number | undefined;
+  /** Closes the connection now. */
+  destroy(): void;
+  /** `close` listeners: the admission forgets a socket that closed before it finished. */
+  once(event: "close", listener: () => void): unknown;
+  /** Removes a `close` listener added with `once`. */
+  off(event: "close", listener: () => void): unknown;
+}
+
 /** A raw socket admitted until its handshake ends (see {@linkcode HandshakeAdmission}). */
-export interface RawTicket {
+export interface RawTicket<S extends AdmittedSocket = net.Socket> {
   /** The accepted socket. */
-  readonly raw: net.Socket;
+  readonly raw: S;
   /** When it was accepted (the admission clock). */
   readonly acceptedMs: number;
   /** The source key it counts against now. */
@@ -85,9 +106,9 @@ export interface HandshakeAdmissionOptions {
  * over the cap is destroyed at once, before any TLS work), each with a
  * deadline. Refusals are logged through one {@linkcode RefusalLog}.
  */
-export class HandshakeAdmission {
-  readonly #limiter: SourceLimiter<net.Socket>;
-  readonly #tickets = new Map<net.Socket, { timer: ReturnType<typeof setTimeout> }>();
+export class HandshakeAdmission<S extends AdmittedSocket = net.Socket> {
+  readonly #limiter: SourceLimiter<S>;
+  readonly #tickets = new Map<S, { timer: ReturnType<typeof setTimeout> }>();
   readonly #o: HandshakeAdmissionOptions;
   readonly #refusals: RefusalLog;
   readonly #phase: string;
@@ -128,10 +149,10 @@ export class HandshakeAdmission {
    * oldest socket is destroyed.
    */
   admit(
-    raw: net.Socket,
+    raw: S,
     source: string,
     maxPerSource = this.#limiter.limits.maxPerSource,
-  ): RawTicket | undefined {
+  ): RawTicket<S> | undefined {
     const acceptedMs = this.#o.clock.now();
     const admission = this.#limiter.admit(source, raw, acceptedMs, maxPerSource);
     if (!admission.admitted) {
@@ -199,7 +220,25 @@ export class HandshakeAdmission {
     }
   }
 
-  #refuse(raw: net.Socket, source: string): void {
+  /**
+   * Admits `raw` from a load balancer (PROXY protocol): a source outside
+   * `proxy-protocol-from` (`isTrusted` false) is reset and the refusal
+   * logged through the same rate-limited log as every other refusal. A
+   * trusted balancer's connections are keyed apart from client addresses
+   * and capped only by max-handshakes (oldest closed first): a balancer is
+   * every client at once.
+   */
+  admitFromBalancer(raw: S, isTrusted: (address: string) => boolean): RawTicket<S> | undefined {
+    const balancer = sourceKey(raw.remoteAddress);
+    if (!isTrusted(raw.remoteAddress ?? "")) {
+      this.#refusals.refused(balancer, "not in proxy-protocol-from");
+      resetQuietly(raw);
+      return undefined;
+    }
+    return this.admit(raw, `balancer ${balancer}`, Infinity);
+  }
+
+  #refuse(raw: S, source: string): void {
     this.#refusals.refused(
       source,
       `max-handshakes-per-source ${this.#limiter.limits.maxPerSource} reached`,
@@ -208,7 +247,7 @@ export class HandshakeAdmission {
     resetQuietly(raw);
   }
 
-  #drop(raw: net.Socket): void {
+  #drop(raw: S): void {
     const ticket = this.#tickets.get(raw);
     if (ticket === undefined) return;
     clearTimeout(ticket.timer);
@@ -218,8 +257,8 @@ export class HandshakeAdmission {
 }
 
 /** Closes `raw` with a TCP reset where node:net offers it, else plainly. */
-export function resetQuietly(raw: net.Socket): void {
-  const reset = (raw as net.Socket & { resetAndDestroy?: () => void }).resetAndDestroy;
+export function resetQuietly(raw: AdmittedSocket): void {
+  const reset = (raw as AdmittedSocket & { resetAndDestroy?: () => void }).resetAndDestroy;
   try {
     if (typeof reset === "function") reset.call(raw);
     else raw.destroy();
@@ -318,7 +357,6 @@ export async function bindRawListener(
 export class AcceptWatchdog {
   readonly #timer: ReturnType<typeof setInterval>;
   #stalledChecks = 0;
-  #exhausted = false;
   readonly #check: () => void;
 
   /** Starts the checks; `relisten` binds the listener again, `takeAccepted` counts accepts since the last call. */
@@ -331,25 +369,16 @@ export class AcceptWatchdog {
     readQueue: () => number | undefined = () => listenQueueLength(hostname, port),
     intervalMs = ACCEPT_CHECK_MS,
   ) {
+    const fds = new FdExhaustionLog(hostname, port, logger);
     this.#check = () => {
       let queued: number | undefined;
       try {
         queued = readQueue();
       } catch (error) {
-        if (isFdExhaustion(error) && !this.#exhausted) {
-          this.#exhausted = true;
-          logger.warn(
-            `no file descriptor left (${String(error)}): new connections to ${hostname}:${port} ` +
-              "wait until some are free; raise the open-file limit (systemd LimitNOFILE=) " +
-              "or lower the connection limits",
-          );
-        }
+        fds.failed(error);
         return;
       }
-      if (this.#exhausted) {
-        this.#exhausted = false;
-        logger.info("file descriptors are available again");
-      }
+      fds.succeeded();
       const accepted = takeAccepted();
       this.#stalledChecks = queued !== undefined && queued > 0 && accepted === 0
         ? this.#stalledChecks + 1
@@ -375,5 +404,54 @@ export class AcceptWatchdog {
   /** Stops the checks. */
   stop(): void {
     clearInterval(this.#timer);
+  }
+}
+
+/**
+ * Logs that a listener ran out of file descriptors once, until it can open
+ * one again (then that is logged once): the node:net watchdog below and a
+ * TLS engine's accept loop (lib/tls_engine.ts) report through it.
+ */
+export class FdExhaustionLog {
+  readonly #where: string;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  #exhausted = false;
+  /** The current episode is not logged (one began less than a window ago). */
+  #quiet = false;
+  #warnedMs = -Infinity;
+
+  /** For the listener on `hostname`:`port`; at most one warning per window of `clock`. */
+  constructor(hostname: string, port: number, logger: Logger, clock: Clock = systemClock) {
+    this.#where = `${hostname}:${port}`;
+    this.#logger = logger;
+    this.#clock = clock;
+  }
+
+  /**
+   * An accept or open failed with `error`: logged when it is descriptor
+   * exhaustion, unless an earlier shortage was logged less than
+   * {@linkcode FD_LOG_WINDOW_MS} ago (under a flood descriptors come and
+   * go; each short episode would be two more lines).
+   */
+  failed(error: unknown): void {
+    if (!isFdExhaustion(error) || this.#exhausted) return;
+    this.#exhausted = true;
+    const now = this.#clock.now();
+    this.#quiet = now - this.#warnedMs < FD_LOG_WINDOW_MS;
+    if (this.#quiet) return;
+    this.#warnedMs = now;
+    this.#logger.warn(
+      `no file descriptor left (${String(error)}): new connections to ${this.#where} ` +
+        "wait until some are free; raise the open-file limit (systemd LimitNOFILE=) " +
+        "or lower the connection limits",
+    );
+  }
+
+  /** An accept or open succeeded. */
+  succeeded(): void {
+    if (!this.#exhausted) return;
+    this.#exhausted = false;
+    if (!this.#quiet) this.#logger.info("file descriptors are available again");
   }
 }

@@ -13,7 +13,9 @@
  * header's client address as its `remoteAddr`. Connections waiting for
  * their header count against `max-handshakes` (a newcomer beyond it closes
  * the oldest) and are closed when the header is not complete within the
- * handshake timeout. Without PROXY protocol a connection is handed over at
+ * handshake timeout. Connections from addresses outside
+ * `proxy-protocol-from` are reset at once and logged once per window, by
+ * the same code as the PROXY + TLS listener's. Without PROXY protocol a connection is handed over at
  * once; the server's own admission (`max-unauthenticated-per-source`,
  * `authentication-deadline`) applies from there, as for TLS connections.
  *
@@ -41,7 +43,6 @@ import {
   type ListenerCertificate,
   type TlsListener,
 } from "./tls_server.ts";
-import { sourceKey } from "./source_limiter.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
 import { bindRawListener, HandshakeAdmission, type RawBound } from "./_raw_listener.ts";
 import { readProxyHeader } from "./_proxy_header_reader.ts";
@@ -131,13 +132,8 @@ export async function listenPlainTcp(o: ListenPlainTcpOptions): Promise<TlsListe
     const peer = `${raw.remoteAddress}:${raw.remotePort}`;
     raw.on("error", (e) => logger.debug(`${peer}: ${e.message}`));
     if (o.proxy === undefined || isTrusted === undefined) return handOver(raw, clock.now());
-    if (!isTrusted(raw.remoteAddress ?? "")) {
-      logger.warn(`refused ${peer}: not in proxy-protocol-from`);
-      raw.destroy();
-      return;
-    }
-    // Keyed apart from client addresses and capped only by max-handshakes.
-    const ticket = admission.admit(raw, `balancer ${sourceKey(raw.remoteAddress)}`, Infinity);
+    // Untrusted sources reset, refusals logged at most once per window (as PROXY + TLS).
+    const ticket = admission.admitFromBalancer(raw, isTrusted);
     if (ticket === undefined) return;
     readProxyHeader(raw, o.proxy.mode, peer, logger, (h, rest) => {
       // Paused in the turn its data listener went: a flowing socket without one drops data.

@@ -53,7 +53,6 @@ import {
   HandshakeAdmission,
   type RawBound,
   type RawTicket,
-  resetQuietly,
 } from "./_raw_listener.ts";
 
 /** Options of {@linkcode listenProxyTls}. */
@@ -82,6 +81,11 @@ export interface ListenProxyTlsOptions {
   maxHandshakesPerSource?: number;
   /** Clock of `info.acceptedMs` and the refusal log (default the system's). */
   clock?: Clock;
+  /**
+   * Told the duration (ms, TCP accept to handshake done, the PROXY header
+   * included) of each accepted handshake (metrics).
+   */
+  onHandshake?: (ms: number) => void;
 }
 
 /** Binds every address; resolves once all are listening. */
@@ -107,15 +111,7 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
 
   const onConnection = (raw: net.Socket) => {
     const peer = `${raw.remoteAddress}:${raw.remotePort}`;
-    const balancer = sourceKey(raw.remoteAddress);
-    if (!isTrusted(raw.remoteAddress ?? "")) {
-      admission.refused(balancer, "not in proxy-protocol-from");
-      resetQuietly(raw);
-      return;
-    }
-    // Keyed apart from client addresses and capped only by max-handshakes
-    // (oldest closed first): a balancer is every client at once.
-    const ticket = admission.admit(raw, `balancer ${balancer}`, Infinity);
+    const ticket = admission.admitFromBalancer(raw, isTrusted);
     if (ticket === undefined) return;
     raw.setNoDelay(true);
     readProxyHeader(raw, o.mode, peer, logger, (h, rest) => {
@@ -177,6 +173,8 @@ export async function listenProxyTls(o: ListenProxyTlsOptions): Promise<TlsListe
         raw.destroy();
         return;
       }
+      info.acceptedMs = ticket.acceptedMs;
+      o.onHandshake?.(clock.now() - ticket.acceptedMs);
       const inner = nodeSocketDuplex(socket, info);
       // Getters keep the Web Streams lazy: the data path reads through the lane.
       const duplex: ByteDuplex = {

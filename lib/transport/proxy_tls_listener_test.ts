@@ -5,6 +5,7 @@ import { createSelfSignedServerCertificate } from "../cert/self_signed.ts";
 import { createLogger } from "../log.ts";
 import { encodeProxyV2 } from "./proxy_protocol.ts";
 import { listenProxyTls } from "./proxy_tls_listener.ts";
+import { serverClosed } from "../../test/helpers/conn_probe.ts";
 
 const cert = await createSelfSignedServerCertificate({
   commonName: "proxy-test",
@@ -87,19 +88,6 @@ Deno.test("PROXY listener: the header's source becomes remoteAddr; untrusted or 
   }
 });
 
-/** Resolves "closed" when the server ends `conn` (EOF or reset), "open" after `ms`. */
-async function serverClosed(conn: Deno.TcpConn, ms: number): Promise<"closed" | "open"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      conn.read(new Uint8Array(64)).then(() => "closed" as const, () => "closed" as const),
-      new Promise<"open">((r) => timer = setTimeout(() => r("open"), ms)),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 Deno.test("PROXY listener: max-handshakes-per-source counts the header's client, not the balancer", async () => {
   const lines: string[] = [];
   const listener = await listenProxyTls({
@@ -168,5 +156,46 @@ Deno.test("PROXY listener: max-handshakes-per-source counts the header's client,
     listener.close();
     await serve;
     await listener.closed;
+  }
+});
+
+Deno.test("PROXY listener: the handshake duration (from the TCP accept, header included) is reported and acceptedMs set", async () => {
+  const durations: number[] = [];
+  let clockMs = 1000;
+  const listener = await listenProxyTls({
+    ...cert,
+    hostname: ["127.0.0.1"],
+    port: 0,
+    mode: "v2",
+    trusted: ["127.0.0.1"],
+    // Each reading advances 40 ms: accept at one reading, handshake done at a later one.
+    clock: { now: () => clockMs += 40 },
+    onHandshake: (ms) => durations.push(ms),
+  });
+  const accepted: number[] = [];
+  const serve = (async () => {
+    for await (const d of listener) {
+      accepted.push(d.info.acceptedMs ?? -1);
+      const w = d.writable.getWriter();
+      await w.write(new TextEncoder().encode("ok"));
+      await w.close().catch(() => {});
+      d.close();
+      await d.closed;
+    }
+  })();
+  try {
+    const v2 = encodeProxyV2({ address: "198.18.7.7", port: 1 }, {
+      address: "198.18.1.1",
+      port: 2,
+    });
+    assert.equal(await dial(listener.addrs[0]!.port, v2), "ok");
+    assert.equal(durations.length, 1);
+    assert.ok(durations[0]! > 0, String(durations[0]));
+    assert.equal(accepted.length, 1);
+    assert.ok(accepted[0]! >= 1000, String(accepted[0]));
+  } finally {
+    listener.close();
+    await listener.closed;
+    await serve;
   }
 });

@@ -10,7 +10,13 @@
  * exhaustion stopped: it accepts with node:net and counts raw sockets from
  * the accept on, refusing a source over its cap before any TLS object
  * exists, then hands admitted sockets to node:tls
- * (lib/transport/_raw_listener.ts says why and what it measured).
+ * (lib/transport/_raw_listener.ts says why and what it measured). An
+ * `engine` (the system OpenSSL) accepts on its own socket but asks the same
+ * admission for every accepted connection (its `admit` hook), so the caps,
+ * the deadline and their log lines are the same, and it keeps accepting
+ * through descriptor exhaustion (logged by the same code); it also takes
+ * `tls-version` into its handshake and the rest of `tlsPolicy` is checked
+ * after it, as for node.
  *
  * @module
  */
@@ -20,7 +26,14 @@ import type { Logger } from "../log.ts";
 import { NOOP_LOGGER } from "../log.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { sourceKey } from "./source_limiter.ts";
-import { bindRawListener, HandshakeAdmission, type RawTicket } from "./_raw_listener.ts";
+import {
+  type AdmittedSocket,
+  bindRawListener,
+  FdExhaustionLog,
+  HandshakeAdmission,
+  type RawTicket,
+} from "./_raw_listener.ts";
+import { isFdExhaustion } from "./_listen_queue.ts";
 import type { ByteDuplex, TransportAddr } from "../duplex.ts";
 import { denoConnDuplex } from "./_deno_conn_duplex.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
@@ -64,17 +77,17 @@ export interface ListenTlsOptions {
   /**
    * TCP connections still before the end of their TLS handshake, counted
    * from the moment they are accepted (default 256). A newcomer beyond it
-   * closes the oldest one. node only (see the module doc).
+   * closes the oldest one. node and `engine` (see the module doc).
    */
   maxHandshakes?: number;
   /**
    * Of those, from one source address (IPv6: one /64) (default 8); further
-   * ones are closed at once. node only.
+   * ones are closed at once. node and `engine`.
    */
   maxHandshakesPerSource?: number;
   /** Clock of `info.acceptedMs` (default the system's monotonic clock). */
   clock?: Clock;
-  /** Told the duration (ms, TCP accept to handshake done) of each accepted handshake (metrics; node only). */
+  /** Told the duration (ms, TCP accept to handshake done) of each accepted handshake (metrics; node and `engine`). */
   onHandshake?: (ms: number) => void;
   /** Logger for accept and handshake failures. */
   logger?: Logger;
@@ -225,8 +238,8 @@ interface BindState {
   served: WeakMap<ByteDuplex, string>;
   /** Certificate for new connections. */
   current: { certPem: string; keyPem: string };
-  /** Raw sockets from `connection` to the end of their handshake (node). */
-  handshakes: HandshakeAdmission;
+  /** Raw sockets from `connection` to the end of their handshake (node and engines). */
+  handshakes: HandshakeAdmission<AdmittedSocket>;
   clock: Clock;
 }
 
@@ -310,7 +323,11 @@ function bindEngine(
   state: BindState,
 ): Bound {
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 30_000;
+  // Versions go into the handshake, the suite is checked after it, as with node.
+  const versions = tlsVersionRange(options.tlsPolicy?.tlsVersion ?? options.tlsVersion ?? "any");
   const listeners: TlsEngineListener[] = [];
+  // The engine's accept path is admitted by node's code: same caps, deadline, logs.
+  let fds: FdExhaustionLog | undefined;
   const open = (certPem: string, keyPem: string): TlsEngineListener => {
     const listener = engine.listen({
       hostname,
@@ -318,12 +335,32 @@ function bindEngine(
       certPem,
       keyPem,
       handshakeTimeoutMs,
+      ...versions,
       onConnection(duplex) {
+        const refused = tlsPolicyRefusal(options.tlsPolicy, duplex.info);
+        if (refused !== undefined) {
+          const peer = `${duplex.remoteAddr.hostname}:${duplex.remoteAddr.port}`;
+          state.logger.info(`TLS client ${peer} refused: ${refused}`);
+          duplex.close();
+          return;
+        }
+        const acceptedMs = duplex.info.acceptedMs;
+        if (acceptedMs !== undefined) options.onHandshake?.(state.clock.now() - acceptedMs);
         state.served.set(duplex, certPem);
         if (!state.queue.put(duplex)) duplex.close();
       },
       onHandshakeError(peer, error) {
         state.logger.debug(`TLS handshake with ${peer} failed: ${error.message}`);
+      },
+      admit(peer, close) {
+        fds?.succeeded();
+        return state.handshakes.admit(engineSocket(peer, close), sourceKey(peer.hostname));
+      },
+      onAcceptError(error) {
+        fds ??= new FdExhaustionLog(hostname, port, state.logger, state.clock);
+        fds.failed(error);
+        // Others (a connection aborted before it was accepted) are retried too.
+        if (!isFdExhaustion(error)) state.logger.debug(`TLS accept failed: ${error.message}`);
       },
     });
     listeners.push(listener);
@@ -338,6 +375,8 @@ function bindEngine(
     close() {
       closing = true;
       current.close();
+      // Handshakes in progress end now, as node's do.
+      state.handshakes.closeAll();
     },
     closed: (async () => {
       // Every listener ever opened (setCertificate replaces them) must be released.
@@ -349,6 +388,24 @@ function bindEngine(
       await current.closed;
       current = open(next.certPem, next.keyPem);
     },
+  };
+}
+
+/**
+ * An engine's accepted connection as {@linkcode HandshakeAdmission} sees
+ * it. No `close` events: the engine reports the end of every handshake
+ * through the ticket's `finish`.
+ */
+function engineSocket(
+  peer: { hostname: string; port: number },
+  close: () => void,
+): AdmittedSocket {
+  return {
+    remoteAddress: peer.hostname,
+    remotePort: peer.port,
+    destroy: close,
+    once: () => {},
+    off: () => {},
   };
 }
 
@@ -401,7 +458,7 @@ async function bindNode(
   const timeoutMs = options.handshakeTimeoutMs ?? 30_000;
   // Raw sockets in their handshake, by peer address, with their admission
   // and the chain their TLS socket was created with.
-  const pending = new Map<string, { certPem: string; ticket: RawTicket }>();
+  const pending = new Map<string, { certPem: string; ticket: RawTicket<AdmittedSocket> }>();
   const peerKey = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }) =>
     `${s.remoteAddress}|${s.remotePort}`;
   // Never listens: the raw listener below accepts and admits, then hands
@@ -505,7 +562,7 @@ export const DEFAULT_MAX_HANDSHAKES_PER_SOURCE = 8;
 /** node:tls `minVersion`/`maxVersion` for a RouterOS `tls-version`. */
 function tlsVersionRange(
   version: "any" | "only-1.2" | "only-1.3",
-): { minVersion: tls.SecureVersion; maxVersion?: tls.SecureVersion } {
+): { minVersion: "TLSv1.2" | "TLSv1.3"; maxVersion?: "TLSv1.2" | "TLSv1.3" } {
   if (version === "only-1.2") return { minVersion: "TLSv1.2", maxVersion: "TLSv1.2" };
   if (version === "only-1.3") return { minVersion: "TLSv1.3", maxVersion: "TLSv1.3" };
   return { minVersion: "TLSv1.2" };

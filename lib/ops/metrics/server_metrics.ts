@@ -12,7 +12,7 @@
  * (`inbound_link_not_ready`, `spoofed_source`: IPv4 or IPv6 from a source
  * the session was not given),
  * `server_uptime_seconds`, `tls_handshake_duration_seconds` (histogram, TCP
- * accept to handshake done, accepted handshakes of the node:tls listener),
+ * accept to handshake done, accepted handshakes of every TLS listener),
  * with `auth-throttle` on `auth_throttled_total{reason}` (`delayed`,
  * `source_blocked`, `user_blocked`), `auth_throttle_blocks_total`,
  * `auth_throttle_blocked_sources` and `auth_throttle_blocked_users`, with

@@ -13,10 +13,10 @@ import { timingSafeEqual } from "../../bytes/hex.ts";
 import { ERROR_CODE, ProtocolError } from "../../errors.ts";
 import { quotePeerText } from "../../peer_text.ts";
 
-/** HLAK length in bytes (MS-SSTP 3.2.5.2.1). */
+/** HLAK length in bytes (MS-SSTP 3.2.5.2.2, 3.2.5.2.4). */
 export const HLAK_LENGTH = 32;
 
-/** The HLAK of methods that derive no keys: 32 zero bytes (MS-SSTP 3.2.5.2.1). */
+/** The HLAK of methods that derive no keys: 32 zero bytes (MS-SSTP 3.2.5.2.2, 3.2.5.2.4). */
 export function zeroHlak(): Uint8Array {
   return new Uint8Array(HLAK_LENGTH);
 }

@@ -67,7 +67,7 @@ export type AuthResult =
     user: string;
     /**
      * Higher-Layer Authentication Key for the SSTP crypto binding
-     * (MS-SSTP 3.2.5.2.1), 32 bytes, already in this role's order:
+     * (MS-SSTP 3.2.5.2.2, 3.2.5.2.4), 32 bytes, already in this role's order:
      * MS-CHAPv2 client = MasterSendKey|MasterReceiveKey, server = the reverse
      * (RFC 3079 3.4 master keys); EAP-MSCHAPv2: the first 32 bytes of the
      * MSK, which are the same bytes; PAP, CHAP, MS-CHAPv1: 32 zero bytes.

@@ -1,6 +1,6 @@
 /**
  * CHAP with MD5 (RFC 1994 4.1): `Response = MD5(Identifier | secret | Challenge)`.
- * Derives no keys, so the HLAK is 32 zero bytes (MS-SSTP 3.2.5.2.1).
+ * Derives no keys, so the HLAK is 32 zero bytes (MS-SSTP 3.2.5.2.2, 3.2.5.2.4).
  *
  * @module
  */

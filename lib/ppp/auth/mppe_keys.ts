@@ -1,6 +1,6 @@
 /**
  * MS-CHAPv2 master keys (RFC 3079 3.4) and the SSTP Higher-Layer
- * Authentication Key built from them (MS-SSTP 3.2.5.2.1).
+ * Authentication Key built from them (MS-SSTP 3.2.5.2.2, 3.2.5.2.4).
  *
  * ```
  * MasterKey = SHA1(PasswordHashHash | NT-Response | Magic1)[0..16]
@@ -72,7 +72,7 @@ export function getAsymmetricStartKey(
 }
 
 /**
- * The 32-byte SSTP HLAK of an MS-CHAPv2 session (MS-SSTP 3.2.5.2.1;
+ * The 32-byte SSTP HLAK of an MS-CHAPv2 session (MS-SSTP 3.2.5.2.2, 3.2.5.2.4;
  * docs/interop.md#hlak): the client uses MasterSendKey | MasterReceiveKey and the server
  * MasterReceiveKey | MasterSendKey, each from its own side (RFC 3079 3.4,
  * 16-byte keys). Both ends therefore compute the same bytes.

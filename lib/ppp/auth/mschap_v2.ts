@@ -1,6 +1,6 @@
 /**
  * MS-CHAPv2 (RFC 2759) over the generic CHAP exchange, with the HLAK for
- * the SSTP crypto binding (RFC 3079 3.4, MS-SSTP 3.2.5.2.1).
+ * the SSTP crypto binding (RFC 3079 3.4, MS-SSTP 3.2.5.2.2, 3.2.5.2.4).
  *
  * Response Value (49 bytes, RFC 2759 4):
  * ```

@@ -79,7 +79,7 @@ Deno.test("MS-CHAPv2 exchange reproduces the RFC 2759 9.2 values on the wire", (
     message: `${AUTH_RESPONSE} M=Access granted`,
   });
   assert.ok(run.peer?.ok && run.authenticator?.ok);
-  // HLAK (MS-SSTP 3.2.5.2.1): client MasterSendKey | MasterReceiveKey, and the
+  // HLAK (MS-SSTP 3.2.5.2.2, 3.2.5.2.4): client MasterSendKey | MasterReceiveKey, and the
   // client's receive key is RFC 3079's SendStartKey128 (the server's send key).
   const clientSend = getAsymmetricStartKey(MASTER_KEY, 16, true, false);
   assert.deepStrictEqual(run.peer.hlak, concatBytes(clientSend, SEND_START_KEY_128));
