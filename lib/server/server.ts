@@ -58,6 +58,7 @@ import { sessionsTarget } from "./radius_target.ts";
 import { authThrottleFor, type AuthThrottleObserver } from "./auth_throttle.ts";
 import type { RadiusObserver } from "../radius/radius_observer.ts";
 import { ipLinkSetup, type LinkSetup, netlinkLinkSetup } from "./_link_setup.ts";
+import { SharedLink } from "./_shared_link.ts";
 import type { TlsEngineServer } from "../tls_engine.ts";
 import { SecretState } from "./secret_state.ts";
 import { runTool, type ToolRunner } from "../net/tool_runner.ts";
@@ -216,17 +217,34 @@ export class SstpServer {
     const reactor = o.platform.createReactor();
     const server = new SstpServer(o, linkSetup, reactor);
     try {
+      await server.#openSharedLink();
       await server.#openSessionState();
       await server.#startRadius();
       await server.#listen();
     } catch (e) {
       await server.#ctx.aaa?.close(0);
+      await server.#ctx.sharedLink?.close();
       linkSetup.close();
       reactor.close();
       await reactor.closed;
       throw e;
     }
     return server;
+  }
+
+  /** `interface-mode: shared`: the one device, up and routed before the first session. */
+  async #openSharedLink(): Promise<void> {
+    const s = this.#config.sstpServer;
+    if (s.interfaceMode !== "shared") return;
+    this.#ctx.sharedLink = await SharedLink.open({
+      platform: this.#o.platform,
+      reactor: this.#reactor,
+      netlink: this.#linkSetup.netlink,
+      name: s.sharedInterface,
+      mtu: s.maxMtu,
+      pools: this.#config.pools,
+      logger: this.#log,
+    });
   }
 
   /** Bound addresses. */
@@ -330,7 +348,8 @@ export class SstpServer {
     }
     const where = this.#listener.addrs.map((a) => `${a.hostname}:${a.port}`).join(", ");
     this.#log.info(
-      `listening on ${where}; interfaces via ${this.#linkSetup.kind}; ` +
+      `listening on ${where}; interfaces via ${this.#linkSetup.kind}` +
+        `${s.interfaceMode === "shared" ? ` (shared: ${s.sharedInterface})` : ""}; ` +
         `${this.#secrets.size} secrets, max-sessions ${s.maxSessions}`,
     );
     this.#acceptLoop = this.#accept();
@@ -684,6 +703,7 @@ export class SstpServer {
     await Promise.all(this.#pending);
     await this.#ctx.aaa?.close();
     await this.#ctx.secretState?.flush();
+    await this.#ctx.sharedLink?.close();
     this.#linkSetup.close();
     this.#reactor.close();
     await this.#reactor.closed;

@@ -45,6 +45,8 @@ export interface SharedTunPortOptions {
   downloadPolicer?: UploadPolicer;
   /** Clock for the policer (ms). */
   now?: () => number;
+  /** Undoes what the caller set up for the port (kernel routes); `closed` waits for it. */
+  onClose?: () => Promise<void>;
 }
 
 /** The demultiplexer over the one shared device. */
@@ -161,8 +163,10 @@ export class SharedTunPort implements TunDevice {
   #closed = false;
   /** Packets of the batch being delivered. */
   #pending: Uint8Array[] = [];
-  /** Resolved: a port holds no file descriptor. */
-  readonly closed: Promise<void> = Promise.resolve();
+  readonly #onClose: (() => Promise<void>) | undefined;
+  /** Settles once the port is closed and its `onClose` is done (a port holds no file descriptor). */
+  readonly closed: Promise<void>;
+  #resolveClosed!: () => void;
 
   /** Use {@linkcode SharedTun.attach}. */
   constructor(shared: SharedTun, device: TunDevice, options: SharedTunPortOptions) {
@@ -171,6 +175,8 @@ export class SharedTunPort implements TunDevice {
     this.#prefixes = [...options.prefixes];
     this.#policer = options.downloadPolicer;
     this.#now = options.now ?? (() => performance.now());
+    this.#onClose = options.onClose;
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
   }
 
   /** The shared device's name. */
@@ -252,5 +258,7 @@ export class SharedTunPort implements TunDevice {
     this.#onPackets = undefined;
     this.#onEnd = undefined;
     onEnd?.();
+    const undo = this.#onClose?.().catch(() => {}) ?? Promise.resolve();
+    void undo.then(() => this.#resolveClosed());
   }
 }
