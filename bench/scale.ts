@@ -21,7 +21,11 @@
  *
  *   deno task bench scale [--sessions 10000] [--key-types ecdsa-p256,rsa2048]
  *     [--concurrency 64] [--settle-seconds 20] [--reconnect 1000] [--perf]
- *     [--time-limit-seconds 900]
+ *     [--time-limit-seconds 900] [--interface-mode per-session|shared]
+ *     [--netns-prefix sstp-s]
+ *
+ * `--interface-mode shared` runs the server with one TUN device for every
+ * session (no TUN fd and, as a rule, no rtnetlink request per session).
  *
  * The whole run is bounded by `--time-limit-seconds`; the namespaces, the
  * server, the load generator and temp files are removed in `finally`, on
@@ -42,7 +46,7 @@ import {
   rssKib,
   runIn,
 } from "./process.ts";
-import { hardNofileLimit, ScaleServer, SERVER_FDS_PER_SESSION } from "./scale_server.ts";
+import { hardNofileLimit, ScaleServer, serverFdsPerSession } from "./scale_server.ts";
 import type { LoadResult } from "./load_client.ts";
 import type { HeapSummary } from "./heap_summary.ts";
 import type { KeyType } from "../lib/cert/_generate.ts";
@@ -64,6 +68,10 @@ export interface ScaleOptions {
   heap: boolean;
   timeLimitSeconds: number;
   tlsEngine: string;
+  /** `interface-mode` of the server: a TUN device per session, or one shared by all. */
+  interfaceMode: "per-session" | "shared";
+  /** Prefix of the two namespaces' names. */
+  netnsPrefix: string;
   resultsDir: string;
 }
 
@@ -161,6 +169,8 @@ export function parseScaleOptions(args: string[]): ScaleOptions {
       "server-v8-flags": { type: "string", default: SSTP_V8_FLAGS },
       "time-limit-seconds": { type: "string", default: "900" },
       "tls-engine": { type: "string", default: "deno" },
+      "interface-mode": { type: "string", default: "per-session" },
+      "netns-prefix": { type: "string", default: "sstp-s" },
       "results-dir": { type: "string" },
     },
   });
@@ -180,6 +190,10 @@ export function parseScaleOptions(args: string[]): ScaleOptions {
     }
   }
   const sessions = int(values.sessions, "sessions", 1, 16000);
+  const mode = values["interface-mode"];
+  if (mode !== "per-session" && mode !== "shared") {
+    throw new RangeError(`Cannot use --interface-mode ${mode}: per-session or shared`);
+  }
   return {
     sessions,
     keyTypes: keyTypes as KeyType[],
@@ -191,6 +205,8 @@ export function parseScaleOptions(args: string[]): ScaleOptions {
     serverV8Flags: values["server-v8-flags"] ?? SSTP_V8_FLAGS,
     timeLimitSeconds: int(values["time-limit-seconds"], "time-limit-seconds", 30, 3600),
     tlsEngine: values["tls-engine"] === "openssl" ? "openssl" : "deno",
+    interfaceMode: mode,
+    netnsPrefix: values["netns-prefix"],
     resultsDir: values["results-dir"] ?? new URL("./results", import.meta.url).pathname,
   };
 }
@@ -272,6 +288,7 @@ async function runOne(
     concurrency: o.concurrency,
     logLevel: "error",
     tlsEngine: o.tlsEngine,
+    interfaceMode: o.interfaceMode,
     denoFlags: serverDenoFlags(o),
   });
   let load: BenchProcess | undefined;
@@ -454,6 +471,7 @@ export function renderScaleMarkdown(date: string, o: ScaleOptions, runs: ScaleRu
     `# sstp scale run ${date}`,
     "",
     `${o.sessions} sessions, ${o.concurrency} set-ups in flight, tls-engine ${o.tlsEngine}, ` +
+    `interface-mode ${o.interfaceMode}, ` +
     `server V8 flags ${o.serverV8Flags || "none"}, ` +
     `${navigator.hardwareConcurrency} CPUs. Targets (issue 16): all up and pinged, ≤ 48 KiB RSS ` +
     "per session over the idle baseline, ≥ 500 set-ups/s.",
@@ -511,12 +529,13 @@ export async function scaleMain(args: string[]): Promise<number> {
   }
   installSignalCleanup();
   const hard = await hardNofileLimit();
-  if (o.sessions * SERVER_FDS_PER_SESSION + 64 > hard) {
+  const perSession = serverFdsPerSession(o.interfaceMode);
+  if (o.sessions * perSession + 64 > hard) {
     log(
-      `warning: ${o.sessions} sessions need ~${
-        o.sessions * SERVER_FDS_PER_SESSION + 64
-      } open files ` +
-        `in the server (a socket and a TUN device each) but the hard limit here is ${hard} ` +
+      `warning: ${o.sessions} sessions need ~${o.sessions * perSession + 64} open files ` +
+        `in the server (${
+          perSession === 2 ? "a socket and a TUN device each" : "a socket each"
+        }) but the hard limit here is ${hard} ` +
         "(raising it needs CAP_SYS_RESOURCE): the last sessions will be refused",
     );
   }
@@ -530,7 +549,7 @@ export async function scaleMain(args: string[]): Promise<number> {
   }, o.timeLimitSeconds * 1000);
   let pair: NetnsPair | undefined;
   try {
-    pair = await createNetnsPair({ prefix: "sstp-s" });
+    pair = await createNetnsPair({ prefix: o.netnsPrefix });
     // The server namespace holds one TUN device and one /32 route per session.
     for (const keyType of o.keyTypes) {
       log(`${keyType}: ${o.sessions} sessions`);

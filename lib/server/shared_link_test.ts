@@ -23,6 +23,6 @@ Deno.test("rangeToCidrs covers a pool range exactly with the fewest aligned bloc
     next += 2 ** (32 - Number(len));
   }
   assert.equal(next, parseIpv4("198.19.63.255"));
-  assert.equal(scale.length, 25, "13 blocks growing from .0.2, 12 shrinking to .63.254");
+  assert.equal(scale.length, 25, "12 blocks growing from .0.2, 13 shrinking to .63.254");
   assert.deepEqual(rangeToCidrs(range("0.0.0.0", "255.255.255.255")), ["0.0.0.0/0"]);
 });
