@@ -49,6 +49,7 @@ import {
 import { hardNofileLimit, ScaleServer, serverFdsPerSession } from "./scale_server.ts";
 import type { LoadResult } from "./load_client.ts";
 import type { HeapSummary } from "./heap_summary.ts";
+import type { CpuSummary } from "./cpu_profile.ts";
 import type { KeyType } from "../lib/cert/_generate.ts";
 import { SSTP_V8_FLAGS } from "../lib/runtime_flags.ts";
 
@@ -66,6 +67,8 @@ export interface ScaleOptions {
   serverV8Flags: string;
   /** Heap snapshots of the server (inspector on its namespace's loopback) idle and loaded. */
   heap: boolean;
+  /** A V8 CPU profile of the server during set-up and ping (inspector, as `--heap`). */
+  cpuProf: boolean;
   timeLimitSeconds: number;
   tlsEngine: string;
   /** `interface-mode` of the server: a TUN device per session, or one shared by all. */
@@ -104,6 +107,8 @@ export interface ScaleRun {
     serverCpuMsPerSession?: number;
   };
   perfTop?: string;
+  /** `--cpu-prof`: the server's self time during set-up, by file and by function. */
+  cpuProfile?: CpuSummary & { file: string };
   /** JS heap growth per session (live objects after a full GC), by constructor: [name, count, bytes]. */
   heapPerSession?: { totalBytes: number; top: [string, number, number][] };
   /** Server CPU (all threads) during set-up and ping, ms per session up. */
@@ -166,6 +171,7 @@ export function parseScaleOptions(args: string[]): ScaleOptions {
       reconnect: { type: "string", default: "0" },
       perf: { type: "boolean", default: false },
       heap: { type: "boolean", default: false },
+      "cpu-prof": { type: "boolean", default: false },
       "server-v8-flags": { type: "string", default: SSTP_V8_FLAGS },
       "time-limit-seconds": { type: "string", default: "900" },
       "tls-engine": { type: "string", default: "deno" },
@@ -202,6 +208,7 @@ export function parseScaleOptions(args: string[]): ScaleOptions {
     reconnect: int(values.reconnect, "reconnect", 0, sessions),
     perf: values.perf,
     heap: values.heap,
+    cpuProf: values["cpu-prof"],
     serverV8Flags: values["server-v8-flags"] ?? SSTP_V8_FLAGS,
     timeLimitSeconds: int(values["time-limit-seconds"], "time-limit-seconds", 30, 3600),
     tlsEngine: values["tls-engine"] === "openssl" ? "openssl" : "deno",
@@ -224,7 +231,7 @@ function serverDenoFlags(o: ScaleOptions): string[] {
   ];
   return [
     ...(v8.length > 0 ? [`--v8-flags=${v8.join(",")}`] : []),
-    ...(o.heap ? [`--inspect=${INSPECT}`] : []),
+    ...(o.heap || o.cpuProf ? [`--inspect=${INSPECT}`] : []),
   ];
 }
 
@@ -293,6 +300,8 @@ async function runOne(
   });
   let load: BenchProcess | undefined;
   let perf: BenchProcess | undefined;
+  let profiler: BenchProcess | undefined;
+  let profilerFile = "";
   const perfFile = `${await Deno.makeTempDir({ prefix: "sstp-bench-perf-" })}/perf.data`;
   try {
     await sleep(1000);
@@ -302,6 +311,24 @@ async function runOne(
     const cpuTicks0 = cpuTicks(server.proc.pid);
     const setupLimit = Math.max(60, Math.ceil(o.sessions / 20));
     const nofile = Math.min(o.sessions + 1024, await hardNofileLimit());
+    if (o.cpuProf) {
+      const file = `${o.resultsDir}/scale-${keyType}-${Date.now()}.cpuprofile`;
+      await Deno.mkdir(o.resultsDir, { recursive: true });
+      profiler = new BenchProcess([
+        "ip",
+        "netns",
+        "exec",
+        pair.a.name,
+        Deno.execPath(),
+        "run",
+        "-A",
+        new URL("./cpu_profile.ts", import.meta.url).pathname,
+        INSPECT,
+        file,
+      ], { stdin: true });
+      profilerFile = file;
+      await profiler.waitFor(/^PROFILING/, 30_000);
+    }
     load = new BenchProcess(
       [
         "prlimit",
@@ -373,6 +400,12 @@ async function runOne(
       await perf.status;
       perf = undefined;
       run.perfTop = await perfReport(perfFile).catch((e) => `perf report: ${errorText(e)}`);
+    }
+    if (profiler) {
+      await profiler.closeStdin();
+      const p = await profiler.waitFor(/^CPUPROF /, 120_000);
+      run.cpuProfile = { ...JSON.parse(p.text.slice("CPUPROF ".length)), file: profilerFile };
+      profiler = undefined;
     }
     run.load = JSON.parse(line.text.slice("RESULT ".length)) as LoadResult;
     const up = run.load.established;
@@ -447,6 +480,7 @@ async function runOne(
       await Deno.remove(perfFile.slice(0, perfFile.lastIndexOf("/")), { recursive: true })
         .catch(() => {});
     }
+    await profiler?.stop(5000);
     await load?.stop(10_000);
     await server.stop(30_000);
   }
@@ -513,6 +547,26 @@ export function renderScaleMarkdown(date: string, o: ScaleOptions, runs: ScaleRu
       lines.push(`Errors (${r.keyType}): ${JSON.stringify(r.load.errors)}`, "");
     }
     if (r.error) lines.push(`Failed (${r.keyType}): ${r.error}`, "");
+    if (r.cpuProfile) {
+      const c = r.cpuProfile;
+      const rows = (list: [string, number, number][]) =>
+        list.slice(0, 25).map(([n, ms, pct]) => `${pct.toFixed(1).padStart(5)} % ${ms} ms  ${n}`);
+      lines.push(
+        `CPU profile (${r.keyType}, server main thread, set-up and ping, ${c.totalMs} ms; ` +
+          `${c.file}), self time by file:`,
+        "",
+        "```",
+        ...rows(c.byFile),
+        "```",
+        "",
+        "by function:",
+        "",
+        "```",
+        ...rows(c.byFunction),
+        "```",
+        "",
+      );
+    }
     if (r.perfTop) {
       lines.push(`perf (${r.keyType}, server, set-up):`, "", "```", r.perfTop, "```", "");
     }
