@@ -14,6 +14,7 @@
  * @module
  */
 // deno-lint-ignore-file no-console
+import { openInspector } from "./inspector.ts";
 
 /** A V8 `.cpuprofile` (the parts read here). */
 interface CpuProfile {
@@ -85,40 +86,19 @@ export async function recordCpuProfile(
   stop: Promise<unknown>,
   intervalUs = 250,
 ): Promise<CpuProfile> {
-  const list = await (await fetch(`http://${hostPort}/json/list`)).json() as {
-    webSocketDebuggerUrl: string;
-  }[];
-  const url = list[0]?.webSocketDebuggerUrl;
-  if (!url) throw new Error(`Cannot profile: no inspector target at ${hostPort}`);
-  const ws = new WebSocket(url);
-  let nextId = 1;
-  const pending = new Map<number, (v: { result?: { profile?: CpuProfile } }) => void>();
-  const send = (method: string, params: Record<string, unknown> = {}) =>
-    new Promise<{ result?: { profile?: CpuProfile } }>((resolve) => {
-      const id = nextId++;
-      pending.set(id, resolve);
-      ws.send(JSON.stringify({ id, method, params }));
-    });
-  await new Promise<void>((resolve, reject) => {
-    ws.onopen = () => resolve();
-    ws.onerror = () => reject(new Error(`Cannot open ${url}`));
-  });
-  ws.onmessage = (e) => {
-    const m = JSON.parse(String(e.data)) as { id?: number };
-    if (m.id !== undefined) pending.get(m.id)?.(m as { result?: { profile?: CpuProfile } });
-  };
+  const session = await openInspector(hostPort);
   try {
-    await send("Profiler.enable");
-    await send("Profiler.setSamplingInterval", { interval: intervalUs });
-    await send("Profiler.start");
+    await session.send("Profiler.enable");
+    await session.send("Profiler.setSamplingInterval", { interval: intervalUs });
+    await session.send("Profiler.start");
     console.log("PROFILING");
     await stop;
-    const r = await send("Profiler.stop");
-    const profile = r.result?.profile;
+    const r = await session.send("Profiler.stop");
+    const profile = r.result?.profile as CpuProfile | undefined;
     if (profile === undefined) throw new Error("Profiler.stop returned no profile");
     return profile;
   } finally {
-    ws.close();
+    session.close();
   }
 }
 

@@ -21,6 +21,7 @@ import type { Platform, PlatformNetlink, PlatformTun } from "../lib/platform.ts"
 import { memoryDuplexPair } from "./helpers/memory_duplex.ts";
 import { MemoryTun } from "./helpers/memory_tun.ts";
 import { seededRandomBytes } from "./helpers/xorshift.ts";
+import { until } from "./helpers/pipeline_pair.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
 
 const CERT = new TextEncoder().encode("shared session test certificate");
@@ -138,19 +139,12 @@ Deno.test("interface-mode shared: sessions attach to one device, routed by desti
     const done = client.run().finally(() => tun.close());
     return { session, client, tun, done };
   };
-  const until = async (cond: () => boolean, what: string) => {
-    const deadline = performance.now() + 5000;
-    while (!cond()) {
-      if (performance.now() > deadline) throw new Error(`timed out: ${what}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
   const a = login("alice", "pw-a");
-  await until(() => a.session.state === "connected", "alice up");
+  await until(() => a.session.state === "connected", 5000, "alice up");
   assert.deepEqual(requests, ["addr 198.18.60.1/32"], "the server's address, on first use only");
   const b = login("bob", "pw-b");
   const c = login("carol", "pw-c");
-  await until(() => b.session.state === "connected" && c.session.state === "connected", "up");
+  await until(() => b.session.state === "connected" && c.session.state === "connected", 5000, "up");
   assert.deepEqual(
     requests,
     ["addr 198.18.60.1/32", "route add 198.19.9.0/24"],
@@ -164,11 +158,11 @@ Deno.test("interface-mode shared: sessions attach to one device, routed by desti
   const aAddr = a.session.addresses!.peerAddress;
   const bAddr = b.session.addresses!.peerAddress;
   a.tun.inject(buildIcmpEcho(aAddr, "198.18.60.1", { id: 1, seq: 1 }));
-  await until(() => device.written.length === 1, "alice's ping on the device");
+  await until(() => device.written.length === 1, 5000, "alice's ping on the device");
   assert.equal(parseIcmp(device.written[0]!)?.src, aAddr);
   device.inject(buildIcmpEcho("198.18.60.1", bAddr, { id: 2, seq: 2, reply: true }));
   device.inject(buildIcmpEcho("198.18.60.1", "198.19.9.77", { id: 3, seq: 3, reply: true }));
-  await until(() => b.tun.written.length === 1 && c.tun.written.length === 1, "delivered");
+  await until(() => b.tun.written.length === 1 && c.tun.written.length === 1, 5000, "delivered");
   assert.equal(parseIcmp(b.tun.written[0]!)?.seq, 2);
   assert.equal(parseIcmp(c.tun.written[0]!)?.seq, 3, "by the framed route");
   assert.equal(a.tun.written.length, 0);
@@ -183,7 +177,7 @@ Deno.test("interface-mode shared: sessions attach to one device, routed by desti
       payload: new Uint8Array(1000),
     }));
   }
-  await until(() => shared.demux.stats.droppedPoliced > before, "policed");
+  await until(() => shared.demux.stats.droppedPoliced > before, 5000, "policed");
 
   // The end of a session takes its entry and its kernel route away.
   c.client.close("test");
@@ -198,6 +192,6 @@ Deno.test("interface-mode shared: sessions attach to one device, routed by desti
   assert.equal(shared.demux.routes, 0);
   assert.equal(pools.inUse, 0);
   device.inject(buildIcmpEcho("198.18.60.1", bAddr, { id: 5, seq: 5, reply: true }));
-  await until(() => shared.demux.stats.unrouted === 1, "unrouted after the end");
+  await until(() => shared.demux.stats.unrouted === 1, 5000, "unrouted after the end");
   await shared.close();
 });

@@ -53,22 +53,14 @@ Deno.test("SecretState writes at most once a second while logins keep coming", a
   const dir = await Deno.makeTempDir({ prefix: "sstp-secret-state-" });
   try {
     const s = await SecretState.open(dir, NOOP_LOGGER);
-    const renames: number[] = [];
-    const rename = Deno.rename;
-    Deno.rename = (from, to) => {
-      renames.push(performance.now());
-      return rename(from, to);
-    };
-    try {
-      // Six logins 150 ms apart: back to back they would be six writes.
+    // Six logins 150 ms apart: back to back they would be six writes.
+    const renames = await renameTimes(async () => {
       for (let i = 0; i < 6; i++) {
         void s.loggedIn(`user${i}`, `198.18.1.${i}`);
         await new Promise((r) => setTimeout(r, 150));
       }
       await s.flush();
-    } finally {
-      Deno.rename = rename;
-    }
+    });
     assert.ok(renames.length <= 2, `${renames.length} writes`);
     if (renames.length === 2) assert.ok(renames[1]! - renames[0]! >= WRITE_INTERVAL_MS - 50);
     const again = await SecretState.open(dir, NOOP_LOGGER);
@@ -77,3 +69,19 @@ Deno.test("SecretState writes at most once a second while logins keep coming", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** When `Deno.rename` (the file's replacement) ran during `fn`. */
+async function renameTimes(fn: () => Promise<void>): Promise<number[]> {
+  const times: number[] = [];
+  const rename = Deno.rename;
+  Deno.rename = (from, to) => {
+    times.push(performance.now());
+    return rename(from, to);
+  };
+  try {
+    await fn();
+  } finally {
+    Deno.rename = rename;
+  }
+  return times;
+}
