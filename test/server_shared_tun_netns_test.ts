@@ -12,14 +12,19 @@
 import assert from "node:assert/strict";
 import {
   connectClient,
+  connectProcess,
   createTopology,
   pingThroughTunnel,
+  pingTunnelFromClient,
   POOL_YAML,
   SERVE_NETNS_IGNORE,
   ServeProcess,
   TUNNEL_LOCAL,
+  waitTunnelUp,
   writeConfig,
 } from "./server_fixture.ts";
+import { formatFingerprint } from "../lib/cert/fingerprint.ts";
+import { waitUntil } from "./helpers/sstp_process.ts";
 import type { TestClient } from "./helpers/test_client.ts";
 import type { MemoryTun } from "./helpers/memory_tun.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
@@ -174,4 +179,90 @@ Deno.test({
   assert.equal(await serve.stop(), 0);
   const left = await t.server.run(["ip", "-o", "link", "show", "type", "tun"]);
   assert.equal(left.trim(), "", "the shared device is gone with the server");
+});
+
+const IPV6_SERVER_SIDE = "2001:2:0:ff::1";
+
+Deno.test({
+  name: "sstp serve interface-mode shared: IPv6 by RA through the one device, ping6 both ways, " +
+    "the prefix routed by the demultiplexer",
+  ignore: SERVE_NETNS_IGNORE,
+}, async () => {
+  await using t = await createTopology({ ipv6: true, prefix: "sharedtun" });
+  await t.server.run(["ip", "-6", "addr", "add", `${IPV6_SERVER_SIDE}/128`, "dev", "lo"]);
+  const config = await writeConfig(
+    t,
+    `  interface-mode: shared
+profiles:
+  - { name: default, local-address: ${TUNNEL_LOCAL}, remote-address: pool1, remote-ipv6-prefix-pool: v6, local-ipv6-interface-id: "::1" }
+pools:
+  - { name: pool1, ranges: 198.19.0.10-198.19.0.250 }
+ipv6-pools:
+  - { name: v6, prefix: "2001:2:0:100::/56", prefix-length: 64 }
+secrets:
+  - { name: real, password: pw }
+`,
+  );
+  await using serve = await ServeProcess.start(t.server, ["--config", config]);
+  const dev = `sstp-6${
+    crypto.getRandomValues(new Uint8Array(3)).reduce((s, b) =>
+      s + b.toString(16).padStart(2, "0"), "")
+  }`;
+  const client = connectProcess(t, dev, [
+    "--server-fingerprint",
+    formatFingerprint(t.fingerprint, "sha256"),
+    "--use-ipv6",
+    "yes",
+    "--add-default-route",
+    "yes",
+  ]);
+  try {
+    await waitTunnelUp(t, dev);
+    await pingTunnelFromClient(t);
+    let address = "";
+    await waitUntil(
+      async () => {
+        const r = await t.client.exec([
+          "ip",
+          "-6",
+          "-br",
+          "addr",
+          "show",
+          "dev",
+          dev,
+          "scope",
+          "global",
+        ]);
+        address = /(2001:2:0:1[0-9a-f]{2}:[0-9a-f:]+)\/64/.exec(r.stdout)?.[1] ?? "";
+        return address !== "";
+      },
+      20_000,
+      "the client's SLAAC address",
+    );
+    await serve.waitFor(/IPv6 up: sstp0 fe80::1 → fe80::[0-9a-f:]+, prefix 2001:2:0:100::\/64/);
+    const routes = await t.server.run(["ip", "-6", "route", "show", "dev", "sstp0"]);
+    assert.match(routes, /^2001:2:0:100::\/56/m, "the pool routed once into the device");
+    assert.doesNotMatch(routes, /^2001:2:0:100::\/64/m, "no route per session");
+    const out = await t.client.exec([
+      "ping",
+      "-6",
+      "-c",
+      "2",
+      "-i",
+      "0.2",
+      "-W",
+      "2",
+      IPV6_SERVER_SIDE,
+    ]);
+    assert.equal(out.code, 0, out.stdout + out.stderr);
+    const back = await t.server.exec(["ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", address]);
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+    const ll = await t.client.exec(["ping", "-6", "-c", "1", "-W", "2", `fe80::1%${dev}`]);
+    assert.equal(ll.code, 0, ll.stdout + ll.stderr);
+  } finally {
+    client.kill("SIGTERM");
+    await client.wait(10_000);
+  }
+  await serve.waitFor(/ closed: /, 15_000);
+  assert.equal(await serve.stop(), 0);
 });

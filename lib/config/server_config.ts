@@ -727,7 +727,7 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
 /**
  * `interface-mode: shared` has no device per session: what needs one is a
  * configuration error, not a silent change (a static interface name, a
- * bridge port, IPv6 on the session's link).
+ * bridge port).
  */
 function checkSharedMode(
   source: YamlSource,
@@ -748,16 +748,6 @@ function checkSharedMode(
         p.lineOf("bridge"),
         `${p.path}.bridge`,
         `bridging (BCP) needs a TAP device per session, but ${why}`,
-      );
-    }
-    if (p.value.remoteIpv6PrefixPool !== undefined || p.value.dhcpv6PdPool !== undefined) {
-      const key = p.value.remoteIpv6PrefixPool !== undefined
-        ? "remote-ipv6-prefix-pool"
-        : "dhcpv6-pd-pool";
-      source.reportAt(
-        p.lineOf(key),
-        `${p.path}.${key}`,
-        `IPv6 is set up on each session's own link (link-local address, routes), but ${why}`,
       );
     }
   }

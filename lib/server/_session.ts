@@ -22,7 +22,7 @@ import type { Logger } from "../log.ts";
 import { quotePeerText } from "../peer_text.ts";
 import type { Platform, PlatformReactor, PlatformTun } from "../platform.ts";
 import type { ByteDuplex } from "../duplex.ts";
-import type { IpConfig } from "../tunnel/events.ts";
+import type { IpConfig, Ipv6LinkConfig } from "../tunnel/events.ts";
 import type { AddressAssignment } from "../ppp/link.ts";
 import type { CertHashes } from "../sstp/crypto_binding.ts";
 import type { PppProfile, ServerConfig } from "../config/server_config.ts";
@@ -61,6 +61,8 @@ import { runSessionScript, type SessionScriptEnv } from "../net/session_script.t
 import type { Ipv6PrefixPool } from "../ipv6/prefix_pool.ts";
 import { startServerIpv6 } from "./_ipv6_link.ts";
 import type { SharedLink } from "./_shared_link.ts";
+import type { SharedIpv6Link } from "./_ipv6_link.ts";
+import type { SharedTunPort } from "../tunnel/shared_tun.ts";
 import type { RateLimitDirection } from "../config/rate_limit.ts";
 
 /** A session as the server keeps it. */
@@ -380,6 +382,28 @@ export function startSession(
     ...(session.radiusRoutes ?? []),
   ];
 
+  /**
+   * `interface-mode: shared` IPv6: the link-local on the shared device, the
+   * client's link-local, /64 and delegated prefix routed to the session's port.
+   */
+  const sharedIpv6 = (shared: SharedLink, ip6: Ipv6LinkConfig): SharedIpv6Link => {
+    const port = session.tun as SharedTunPort;
+    try {
+      port.addPrefix(`${ip6.peerLinkLocal}/128`);
+    } catch (e) {
+      log.warn(`IPv6: ${(e as Error).message}`);
+    }
+    return {
+      // One address for all only with a fixed `local-ipv6-interface-id`; random ones would pile
+      // up on the device (RS, RA and DHCPv6 are answered in-process either way).
+      addLinkLocal: (cidr) =>
+        session.profile?.localIpv6InterfaceId === undefined
+          ? Promise.resolve()
+          : shared.addLinkLocal6(cidr),
+      route: (prefix, on) => on ? port.addPrefix(prefix) : port.removePrefix(prefix),
+    };
+  };
+
   /** `interface-mode: per-session`: the session's own TUN device, configured. */
   const openOwnDevice = async (ip: IpConfig, user: string): Promise<PlatformTun> => {
     const staticName = ctx.config().interfaces.find((i) => i.user === user)?.name;
@@ -550,6 +574,7 @@ export function startSession(
           logger: log,
           ...(ctx.linkSetup.netlink ? { netlink: () => ctx.linkSetup.netlink! } : {}),
         }),
+        ...(ctx.sharedLink === undefined ? {} : { shared: sharedIpv6(ctx.sharedLink, ip6) }),
         onPrefix: (prefix) => {
           if (session.ipv6 === undefined) return;
           if (prefix === undefined) delete session.ipv6.prefix;

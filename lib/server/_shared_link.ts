@@ -18,7 +18,7 @@
  */
 import type { Logger } from "../log.ts";
 import type { Platform, PlatformNetlink, PlatformReactor, PlatformTun } from "../platform.ts";
-import type { IpPool, PppRoute } from "../config/server_config.ts";
+import type { IpPool, Ipv6PoolConfig, PppRoute } from "../config/server_config.ts";
 import { formatIpv4, type Ipv4Range, parseIpv4Cidr } from "../ip.ts";
 import { NetConfig } from "../net/net_config.ts";
 import { PrefixTable } from "../tunnel/prefix_table.ts";
@@ -42,6 +42,8 @@ export interface SharedLinkOptions {
   mtu: number;
   /** IPv4 pools routed into the device at start. */
   pools: readonly IpPool[];
+  /** IPv6 pools (`ipv6-pools`: SLAAC and DHCPv6-PD prefixes) routed into the device at start. */
+  ipv6Pools?: readonly Ipv6PoolConfig[];
   /** The server's log. */
   logger: Logger;
 }
@@ -127,9 +129,15 @@ export class SharedLink {
           routes++;
         }
       }
+      for (const p of o.ipv6Pools ?? []) {
+        await link.#route6(p.prefix);
+        routes++;
+      }
       o.logger.info(
         `interface-mode shared: ${tun.name} (mtu ${o.mtu}) carries every session; ` +
-          `${ranges.length} pool ranges routed into it (${routes} routes)`,
+          `${ranges.length} pool ranges${
+            o.ipv6Pools?.length ? ` and ${o.ipv6Pools.length} IPv6 pools` : ""
+          } routed into it (${routes} routes)`,
       );
       return link;
     } catch (e) {
@@ -214,6 +222,31 @@ export class SharedLink {
       task.catch(() => this.#locals.delete(address));
     }
     return task;
+  }
+
+  /**
+   * Puts the server's IPv6 link-local `cidr` on the device, once for every
+   * session that uses it (a fixed `local-ipv6-interface-id` makes it one).
+   */
+  addLinkLocal6(cidr: string): Promise<void> {
+    let task = this.#locals.get(cidr);
+    if (task === undefined) {
+      task = this.#net.setIpv6Address(this.tun.name, cidr, { nodad: true }).then(() =>
+        this.#log.info(`${this.tun.name}: server address ${cidr} added`)
+      );
+      this.#locals.set(cidr, task);
+      task.catch(() => this.#locals.delete(cidr));
+    }
+    return task;
+  }
+
+  /** An IPv6 pool's prefix into the device (at start). */
+  async #route6(prefix: string): Promise<void> {
+    const [dst = "", len = "128"] = prefix.split("/");
+    const nl = this.#nl;
+    if (nl?.addRoute6 !== undefined) {
+      nl.addRoute6({ dst, prefixLen: Number(len), index: this.#index() });
+    } else await this.#net.ip(["-6", "route", "add", prefix, "dev", this.tun.name]);
   }
 
   async #route(op: "add" | "del", dst: string, metric?: number): Promise<void> {

@@ -243,6 +243,7 @@ export class SstpServer {
       name: s.sharedInterface,
       mtu: s.maxMtu,
       pools: this.#config.pools,
+      ipv6Pools: this.#config.ipv6Pools,
       logger: this.#log,
     });
   }

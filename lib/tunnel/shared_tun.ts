@@ -116,9 +116,19 @@ export class SharedTun {
   }
 
   /** Called by a port's close: its entries leave the table. */
-  detach(port: SharedTunPort, prefixes: readonly string[]): void {
+  detach(port: SharedTunPort, prefixes: Iterable<string>): void {
     for (const p of prefixes) this.#table.delete(p, port);
     this.#ports--;
+  }
+
+  /** Routes one more prefix to `port` ({@linkcode SharedTunPort.addPrefix}); false when taken. */
+  route(port: SharedTunPort, prefix: string): boolean {
+    return this.#table.add(prefix, port);
+  }
+
+  /** Takes `prefix` away from `port` (it keeps its others). */
+  unroute(port: SharedTunPort, prefix: string): void {
+    this.#table.delete(prefix, port);
   }
 
   /** Delivers what the device has queued now (a port's `poll()`). */
@@ -154,7 +164,7 @@ export class SharedTunPort implements TunDevice {
   readonly stats: TunStats = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txDropped: 0 };
   readonly #shared: SharedTun;
   readonly #device: TunDevice;
-  readonly #prefixes: readonly string[];
+  readonly #prefixes: Set<string>;
   readonly #policer: UploadPolicer | undefined;
   readonly #now: () => number;
   #onPackets: ((batch: Uint8Array[]) => void) | undefined;
@@ -172,7 +182,7 @@ export class SharedTunPort implements TunDevice {
   constructor(shared: SharedTun, device: TunDevice, options: SharedTunPortOptions) {
     this.#shared = shared;
     this.#device = device;
-    this.#prefixes = [...options.prefixes];
+    this.#prefixes = new Set(options.prefixes);
     this.#policer = options.downloadPolicer;
     this.#now = options.now ?? (() => performance.now());
     this.#onClose = options.onClose;
@@ -186,7 +196,30 @@ export class SharedTunPort implements TunDevice {
 
   /** The prefixes routed to this port. */
   get prefixes(): readonly string[] {
-    return this.#prefixes;
+    return [...this.#prefixes];
+  }
+
+  /**
+   * Routes `prefix` to this port too (an IPv6 prefix once IPV6CP is up, a
+   * delegated prefix); until `close()` or {@linkcode removePrefix}.
+   *
+   * @throws {Error} When another session has it, or the port is closed.
+   */
+  addPrefix(prefix: string): void {
+    if (this.#closed) throw new Error(`Cannot route ${prefix}: the session's port is closed`);
+    if (this.#prefixes.has(prefix)) return;
+    if (!this.#shared.route(this, prefix)) {
+      throw new Error(
+        `Cannot route ${prefix} to this session on ${this.name}: another session has it`,
+      );
+    }
+    this.#prefixes.add(prefix);
+  }
+
+  /** Stops routing `prefix` to this port (idempotent). */
+  removePrefix(prefix: string): void {
+    if (!this.#prefixes.delete(prefix) || this.#closed) return;
+    this.#shared.unroute(this, prefix);
   }
 
   /** Takes `packet` for the batch being delivered; true when it is the first one. */

@@ -129,3 +129,28 @@ Deno.test("SharedTun: after the device ends, attaching is refused", () => {
   assert.equal(ended.length, 1);
   assert.throws(() => shared.attach({ prefixes: ["198.19.0.2"] }), /shared device has ended/);
 });
+
+Deno.test("SharedTun: a port takes more prefixes later (IPv6) and gives them back, or all at close", () => {
+  const dev = new MemoryTun("sstp0");
+  const shared = new SharedTun(dev);
+  const a = shared.attach({ prefixes: ["198.19.0.2"] });
+  const b = shared.attach({ prefixes: ["198.19.0.3"] });
+  const ra = collect(a);
+  a.addPrefix("2001:2:0:100::/64");
+  a.addPrefix("2001:2:0:100::/64"); // already its own: nothing changes
+  assert.throws(() => b.addPrefix("2001:2:0:100::/64"), /another session has it/);
+  const ip6 = new Uint8Array(40);
+  ip6[0] = 0x60;
+  ip6.set([0x20, 0x01, 0, 2, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 9], 24);
+  dev.push([ip6]);
+  assert.equal(ra.got.length, 1);
+  a.removePrefix("2001:2:0:100::/64");
+  dev.push([ip6]);
+  assert.equal(ra.got.length, 1);
+  assert.equal(shared.stats.unrouted, 1);
+  b.addPrefix("2001:2:0:100::/64");
+  assert.deepEqual(b.prefixes, ["198.19.0.3", "2001:2:0:100::/64"]);
+  b.close();
+  assert.equal(shared.routes, 1, "b's IPv6 prefix went with it");
+  assert.throws(() => b.addPrefix("2001:2:0:200::/64"), /port is closed/);
+});
