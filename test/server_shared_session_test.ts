@@ -52,6 +52,7 @@ function fakePlatform() {
     setLink: (r) => void requests.push(`link up=${r.up}`),
     addRoute: (r) => void requests.push(`route add ${r.dst}/${r.prefixLen}`),
     deleteRoute: (r) => void requests.push(`route del ${r.dst}/${r.prefixLen}`),
+    addRoute6: (r) => void requests.push(`route6 add ${r.dst}/${r.prefixLen}`),
     close: () => {},
   };
   const platform: Platform = {
@@ -193,5 +194,34 @@ Deno.test("interface-mode shared: sessions attach to one device, routed by desti
   assert.equal(pools.inUse, 0);
   device.inject(buildIcmpEcho("198.18.60.1", bAddr, { id: 5, seq: 5, reply: true }));
   await until(() => shared.demux.stats.unrouted === 1, 5000, "unrouted after the end");
+  await shared.close();
+});
+
+Deno.test("interface-mode shared: a reload's new pools are routed into the device, the old ones not again", async () => {
+  const { platform, netlink, requests } = fakePlatform();
+  const reactor = platform.createReactor();
+  const shared = await SharedLink.open({
+    platform,
+    reactor,
+    netlink,
+    name: "sstp0",
+    mtu: 1500,
+    pools: CONFIG.pools,
+    ipv6Pools: [{ name: "v6", prefix: "2001:2:0:100::/56", prefixLength: 64 }],
+    logger: NOOP_LOGGER,
+  });
+  assert.ok(requests.includes("route6 add 2001:2:0:100::/56"), requests.join(", "));
+  requests.length = 0;
+  const more = parseServerConfig(
+    `sstp-server:\n  certificate: /nonexistent/server.pem\npools:\n` +
+      `  - { name: vpn, ranges: 198.18.60.10-198.18.60.13 }\n` +
+      `  - { name: more, ranges: 198.18.61.0/24 }\n`,
+    "reload.yaml",
+  );
+  const added = await shared.routePools(more.pools, [
+    { name: "v6", prefix: "2001:2:0:100::/56", prefixLength: 64 },
+  ]);
+  assert.equal(added, 1);
+  assert.deepEqual(requests, ["route add 198.18.61.0/24"]);
   await shared.close();
 });

@@ -90,6 +90,8 @@ export class SharedLink {
   readonly #log: Logger;
   /** Prefixes routed into the device at start. */
   readonly #routed = new PrefixTable<true>();
+  /** The same, and the IPv6 pool prefixes, as text. */
+  readonly #routedText = new Set<string>();
   /** Server addresses on the device (added on first use). */
   readonly #locals = new Map<string, Promise<void>>();
 
@@ -120,22 +122,10 @@ export class SharedLink {
     const link = new SharedLink(tun, o);
     try {
       await link.#setUp();
-      const ranges = o.pools.flatMap((p) => p.ranges);
-      let routes = 0;
-      for (const r of ranges) {
-        for (const cidr of rangeToCidrs(r)) {
-          await link.#route("add", cidr);
-          link.#routed.add(cidr, true);
-          routes++;
-        }
-      }
-      for (const p of o.ipv6Pools ?? []) {
-        await link.#route6(p.prefix);
-        routes++;
-      }
+      const routes = await link.routePools(o.pools, o.ipv6Pools ?? []);
       o.logger.info(
         `interface-mode shared: ${tun.name} (mtu ${o.mtu}) carries every session; ` +
-          `${ranges.length} pool ranges${
+          `${o.pools.length} pools${
             o.ipv6Pools?.length ? ` and ${o.ipv6Pools.length} IPv6 pools` : ""
           } routed into it (${routes} routes)`,
       );
@@ -144,6 +134,35 @@ export class SharedLink {
       await link.close();
       throw e;
     }
+  }
+
+  /**
+   * Routes into the device every pool range and IPv6 pool prefix not routed
+   * yet (at start, and on reload for the pools a new file adds; routes of
+   * pools a reload removes stay until the server stops). Returns how many
+   * routes it added.
+   *
+   * @throws {Error} When the kernel refuses a route.
+   */
+  async routePools(
+    pools: readonly IpPool[],
+    ipv6Pools: readonly Ipv6PoolConfig[],
+  ): Promise<number> {
+    let added = 0;
+    for (const cidr of pools.flatMap((p) => p.ranges.flatMap(rangeToCidrs))) {
+      if (this.#routedText.has(cidr)) continue;
+      await this.#route("add", cidr);
+      this.#routed.add(cidr, true);
+      this.#routedText.add(cidr);
+      added++;
+    }
+    for (const { prefix } of ipv6Pools) {
+      if (this.#routedText.has(prefix)) continue;
+      await this.#route6(prefix);
+      this.#routedText.add(prefix);
+      added++;
+    }
+    return added;
   }
 
   /**

@@ -563,6 +563,10 @@ export class SstpServer {
     this.#secrets = new SecretBook(config);
     this.#pools.replace(config.pools);
     this.#ipv6Pools = ipv6PoolsOf(config.ipv6Pools, this.#ipv6Pools);
+    // interface-mode shared: pools the new file adds are routed into the one device too.
+    this.#ctx.sharedLink?.routePools(config.pools, config.ipv6Pools).catch((e) =>
+      this.#log.error(`interface-mode shared: Cannot route the new pools: ${String(e)}`)
+    );
     this.#log.info(
       `configuration reloaded: ${this.#secrets.size} secrets, ${config.pools.length} pools; ` +
         `${this.#registry.size} sessions kept`,
