@@ -99,7 +99,10 @@ export class SharedLink {
     this.tun = tun;
     this.#nl = o.netlink;
     this.#log = o.logger;
-    this.#net = new NetConfig({ logger: o.logger });
+    this.#net = new NetConfig({
+      logger: o.logger,
+      ...(o.netlink === undefined ? {} : { netlink: () => o.netlink! }),
+    });
     let index: number | undefined;
     this.#index = () => (index ??= o.netlink!.interfaceIndex(tun.name));
     this.demux = new SharedTun(tun, (error) => {
