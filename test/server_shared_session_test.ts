@@ -11,7 +11,7 @@ import { SharedLink } from "../lib/server/_shared_link.ts";
 import { AddressPools } from "../lib/server/address_pool.ts";
 import { SecretBook } from "../lib/server/secrets.ts";
 import { SessionRegistry } from "../lib/server/session_registry.ts";
-import { parseServerConfig } from "../lib/config/server_config.ts";
+import { type Ipv6PoolConfig, parseServerConfig } from "../lib/config/server_config.ts";
 import { createClientEngine } from "../lib/tunnel/client_engine.ts";
 import { TunnelRunner } from "../lib/pipeline/runner.ts";
 import { certHashes } from "../lib/sstp/crypto_binding.ts";
@@ -64,21 +64,25 @@ function fakePlatform() {
     createReactor: () => ({ close() {}, closed: Promise.resolve() }),
     openNetlink: () => netlink,
   };
-  return { platform, netlink, opened, requests };
+  const reactor = platform.createReactor();
+  /** The server's shared device on this platform, with CONFIG's pools. */
+  const open = (ipv6Pools: Ipv6PoolConfig[] = []) =>
+    SharedLink.open({
+      platform,
+      reactor,
+      netlink,
+      name: "sstp0",
+      mtu: 1500,
+      pools: CONFIG.pools,
+      ipv6Pools,
+      logger: NOOP_LOGGER,
+    });
+  return { platform, reactor, open, opened, requests };
 }
 
 Deno.test("interface-mode shared: sessions attach to one device, routed by destination, no fd or rtnetlink per login", async () => {
-  const { platform, netlink, opened, requests } = fakePlatform();
-  const reactor = platform.createReactor();
-  const shared = await SharedLink.open({
-    platform,
-    reactor,
-    netlink,
-    name: "sstp0",
-    mtu: 1500,
-    pools: CONFIG.pools,
-    logger: NOOP_LOGGER,
-  });
+  const { platform, reactor, open, opened, requests } = fakePlatform();
+  const shared = await open();
   assert.equal(opened.length, 1);
   const device = opened[0]!;
   assert.deepEqual(requests, [
@@ -198,18 +202,8 @@ Deno.test("interface-mode shared: sessions attach to one device, routed by desti
 });
 
 Deno.test("interface-mode shared: a reload's new pools are routed into the device, the old ones not again", async () => {
-  const { platform, netlink, requests } = fakePlatform();
-  const reactor = platform.createReactor();
-  const shared = await SharedLink.open({
-    platform,
-    reactor,
-    netlink,
-    name: "sstp0",
-    mtu: 1500,
-    pools: CONFIG.pools,
-    ipv6Pools: [{ name: "v6", prefix: "2001:2:0:100::/56", prefixLength: 64 }],
-    logger: NOOP_LOGGER,
-  });
+  const { open, requests } = fakePlatform();
+  const shared = await open([{ name: "v6", prefix: "2001:2:0:100::/56", prefixLength: 64 }]);
   assert.ok(requests.includes("route6 add 2001:2:0:100::/56"), requests.join(", "));
   requests.length = 0;
   const more = parseServerConfig(

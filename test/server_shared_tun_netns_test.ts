@@ -220,20 +220,11 @@ secrets:
     await waitTunnelUp(t, dev);
     await pingTunnelFromClient(t);
     let address = "";
+    const globalAddress = ["ip", "-6", "-br", "addr", "show", "dev", dev, "scope", "global"];
     await waitUntil(
       async () => {
-        const r = await t.client.exec([
-          "ip",
-          "-6",
-          "-br",
-          "addr",
-          "show",
-          "dev",
-          dev,
-          "scope",
-          "global",
-        ]);
-        address = /(2001:2:0:1[0-9a-f]{2}:[0-9a-f:]+)\/64/.exec(r.stdout)?.[1] ?? "";
+        const { stdout } = await t.client.exec(globalAddress);
+        address = /(2001:2:0:1[0-9a-f]{2}:[0-9a-f:]+)\/64/.exec(stdout)?.[1] ?? "";
         return address !== "";
       },
       20_000,
@@ -243,22 +234,17 @@ secrets:
     const routes = await t.server.run(["ip", "-6", "route", "show", "dev", "sstp0"]);
     assert.match(routes, /^2001:2:0:100::\/56/m, "the pool routed once into the device");
     assert.doesNotMatch(routes, /^2001:2:0:100::\/64/m, "no route per session");
-    const out = await t.client.exec([
-      "ping",
-      "-6",
-      "-c",
-      "2",
-      "-i",
-      "0.2",
-      "-W",
-      "2",
-      IPV6_SERVER_SIDE,
-    ]);
-    assert.equal(out.code, 0, out.stdout + out.stderr);
-    const back = await t.server.exec(["ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", address]);
-    assert.equal(back.code, 0, back.stdout + back.stderr);
-    const ll = await t.client.exec(["ping", "-6", "-c", "1", "-W", "2", `fe80::1%${dev}`]);
-    assert.equal(ll.code, 0, ll.stdout + ll.stderr);
+    // Client → server side, server → client's SLAAC address, client → server's link-local.
+    for (
+      const [ns, target] of [
+        [t.client, IPV6_SERVER_SIDE],
+        [t.server, address],
+        [t.client, `fe80::1%${dev}`],
+      ] as const
+    ) {
+      const r = await ns.exec(["ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", target]);
+      assert.equal(r.code, 0, `ping ${target}: ${r.stdout}${r.stderr}`);
+    }
   } finally {
     client.kill("SIGTERM");
     await client.wait(10_000);
