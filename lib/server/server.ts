@@ -151,6 +151,8 @@ export class SstpServer {
   readonly #reactor: PlatformReactor;
   readonly #linkSetup: LinkSetup;
   readonly #ctx: SessionContext;
+  /** {@linkcode SstpServer.#contextFor}'s contexts, by certificate hashes (they live as long). */
+  readonly #contexts = new WeakMap<CertHashes, SessionContext>();
   readonly #startedMs: number;
   #config: ServerConfig;
   #secrets: SecretBook;
@@ -501,7 +503,7 @@ export class SstpServer {
     // The crypto binding hashes the leaf this connection's handshake presented
     // (a certificate reload may have happened since).
     const served = this.#listener.certificateOf(duplex) ?? this.#certPem;
-    const ctx = { ...this.#ctx, certHashes: this.#hashesOf(served) };
+    const ctx = this.#contextFor(this.#hashesOf(served));
     const session = startSession(ctx, duplex, got.leftover, correlationId, callerId);
     session.log.info(`SSTP request accepted (host ${peerText(request.host ?? "-")}); negotiating`);
     this.#o.observer?.sessionStarted(session);
@@ -589,6 +591,19 @@ export class SstpServer {
     this.#certPem = certPem;
   }
 
+  /**
+   * The session context for connections served with `hashes`: one object
+   * per certificate, not a copy per session (10,000 sessions kept 10,000).
+   */
+  #contextFor(hashes: CertHashes): SessionContext {
+    let ctx = this.#contexts.get(hashes);
+    if (ctx === undefined) {
+      ctx = { ...this.#ctx, certHashes: hashes };
+      this.#contexts.set(hashes, ctx);
+    }
+    return ctx;
+  }
+
   #hashesOf(certPem: string): CertHashes {
     let hashes = this.#hashes.get(certPem);
     if (hashes === undefined) {
@@ -614,7 +629,7 @@ export class SstpServer {
       const c = s.runner.counters;
       const info = s.duplex.info;
       return {
-        name: s.interfaceName ?? "",
+        name: s.interfaceName ?? s.tun?.name ?? "",
         user: s.user ?? "",
         callerId: s.callerId,
         address: s.peerAddress ?? "",
