@@ -13,6 +13,7 @@
  * @module
  */
 // deno-lint-ignore-file no-console
+import { openInspector } from "./inspector.ts";
 
 /** Live JS heap by constructor. */
 export interface HeapSummary {
@@ -61,41 +62,19 @@ export function summarizeHeapSnapshot(text: string, top = 200): HeapSummary {
 
 /** Takes a heap snapshot over the inspector at `hostPort`; returns its JSON text. */
 export async function takeHeapSnapshot(hostPort: string, timeoutMs = 120_000): Promise<string> {
-  const list = await (await fetch(`http://${hostPort}/json/list`)).json() as {
-    webSocketDebuggerUrl: string;
-  }[];
-  const url = list[0]?.webSocketDebuggerUrl;
-  if (!url) throw new Error(`Cannot take a heap snapshot: no inspector target at ${hostPort}`);
-  const ws = new WebSocket(url);
   const chunks: string[] = [];
-  let nextId = 1;
-  const pending = new Map<number, (v: unknown) => void>();
-  const send = (method: string, params: Record<string, unknown> = {}) =>
-    new Promise((resolve) => {
-      const id = nextId++;
-      pending.set(id, resolve);
-      ws.send(JSON.stringify({ id, method, params }));
-    });
-  await new Promise<void>((resolve, reject) => {
-    ws.onopen = () => resolve();
-    ws.onerror = () => reject(new Error(`Cannot open ${url}`));
+  const session = await openInspector(hostPort, (m) => {
+    if (m.method === "HeapProfiler.addHeapSnapshotChunk") {
+      chunks.push(String(m.params?.chunk ?? ""));
+    }
   });
-  ws.onmessage = (e) => {
-    const m = JSON.parse(String(e.data)) as {
-      id?: number;
-      method?: string;
-      params?: { chunk?: string };
-    };
-    if (m.method === "HeapProfiler.addHeapSnapshotChunk") chunks.push(m.params?.chunk ?? "");
-    if (m.id !== undefined) pending.get(m.id)?.(m);
-  };
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([
       (async () => {
-        await send("HeapProfiler.enable");
-        await send("HeapProfiler.collectGarbage");
-        await send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+        await session.send("HeapProfiler.enable");
+        await session.send("HeapProfiler.collectGarbage");
+        await session.send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
       })(),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error("heap snapshot: timed out")), timeoutMs);
@@ -103,7 +82,7 @@ export async function takeHeapSnapshot(hostPort: string, timeoutMs = 120_000): P
     ]);
   } finally {
     clearTimeout(timer);
-    ws.close();
+    session.close();
   }
   return chunks.join("");
 }

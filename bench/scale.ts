@@ -21,7 +21,11 @@
  *
  *   deno task bench scale [--sessions 10000] [--key-types ecdsa-p256,rsa2048]
  *     [--concurrency 64] [--settle-seconds 20] [--reconnect 1000] [--perf]
- *     [--time-limit-seconds 900]
+ *     [--time-limit-seconds 900] [--interface-mode per-session|shared]
+ *     [--netns-prefix sstp-s]
+ *
+ * `--interface-mode shared` runs the server with one TUN device for every
+ * session (no TUN fd and, as a rule, no rtnetlink request per session).
  *
  * The whole run is bounded by `--time-limit-seconds`; the namespaces, the
  * server, the load generator and temp files are removed in `finally`, on
@@ -42,9 +46,10 @@ import {
   rssKib,
   runIn,
 } from "./process.ts";
-import { hardNofileLimit, ScaleServer, SERVER_FDS_PER_SESSION } from "./scale_server.ts";
+import { hardNofileLimit, ScaleServer, serverFdsPerSession } from "./scale_server.ts";
 import type { LoadResult } from "./load_client.ts";
 import type { HeapSummary } from "./heap_summary.ts";
+import type { CpuSummary } from "./cpu_profile.ts";
 import type { KeyType } from "../lib/cert/_generate.ts";
 import { SSTP_V8_FLAGS } from "../lib/runtime_flags.ts";
 
@@ -62,8 +67,14 @@ export interface ScaleOptions {
   serverV8Flags: string;
   /** Heap snapshots of the server (inspector on its namespace's loopback) idle and loaded. */
   heap: boolean;
+  /** A V8 CPU profile of the server during set-up and ping (inspector, as `--heap`). */
+  cpuProf: boolean;
   timeLimitSeconds: number;
   tlsEngine: string;
+  /** `interface-mode` of the server: a TUN device per session, or one shared by all. */
+  interfaceMode: "per-session" | "shared";
+  /** Prefix of the two namespaces' names. */
+  netnsPrefix: string;
   resultsDir: string;
 }
 
@@ -96,6 +107,8 @@ export interface ScaleRun {
     serverCpuMsPerSession?: number;
   };
   perfTop?: string;
+  /** `--cpu-prof`: the server's self time during set-up, by file and by function. */
+  cpuProfile?: CpuSummary & { file: string };
   /** JS heap growth per session (live objects after a full GC), by constructor: [name, count, bytes]. */
   heapPerSession?: { totalBytes: number; top: [string, number, number][] };
   /** Server CPU (all threads) during set-up and ping, ms per session up. */
@@ -158,9 +171,12 @@ export function parseScaleOptions(args: string[]): ScaleOptions {
       reconnect: { type: "string", default: "0" },
       perf: { type: "boolean", default: false },
       heap: { type: "boolean", default: false },
+      "cpu-prof": { type: "boolean", default: false },
       "server-v8-flags": { type: "string", default: SSTP_V8_FLAGS },
       "time-limit-seconds": { type: "string", default: "900" },
       "tls-engine": { type: "string", default: "deno" },
+      "interface-mode": { type: "string", default: "per-session" },
+      "netns-prefix": { type: "string", default: "sstp-s" },
       "results-dir": { type: "string" },
     },
   });
@@ -180,6 +196,10 @@ export function parseScaleOptions(args: string[]): ScaleOptions {
     }
   }
   const sessions = int(values.sessions, "sessions", 1, 16000);
+  const mode = values["interface-mode"];
+  if (mode !== "per-session" && mode !== "shared") {
+    throw new RangeError(`Cannot use --interface-mode ${mode}: per-session or shared`);
+  }
   return {
     sessions,
     keyTypes: keyTypes as KeyType[],
@@ -188,9 +208,12 @@ export function parseScaleOptions(args: string[]): ScaleOptions {
     reconnect: int(values.reconnect, "reconnect", 0, sessions),
     perf: values.perf,
     heap: values.heap,
+    cpuProf: values["cpu-prof"],
     serverV8Flags: values["server-v8-flags"] ?? SSTP_V8_FLAGS,
     timeLimitSeconds: int(values["time-limit-seconds"], "time-limit-seconds", 30, 3600),
     tlsEngine: values["tls-engine"] === "openssl" ? "openssl" : "deno",
+    interfaceMode: mode,
+    netnsPrefix: values["netns-prefix"],
     resultsDir: values["results-dir"] ?? new URL("./results", import.meta.url).pathname,
   };
 }
@@ -208,7 +231,7 @@ function serverDenoFlags(o: ScaleOptions): string[] {
   ];
   return [
     ...(v8.length > 0 ? [`--v8-flags=${v8.join(",")}`] : []),
-    ...(o.heap ? [`--inspect=${INSPECT}`] : []),
+    ...(o.heap || o.cpuProf ? [`--inspect=${INSPECT}`] : []),
   ];
 }
 
@@ -272,10 +295,13 @@ async function runOne(
     concurrency: o.concurrency,
     logLevel: "error",
     tlsEngine: o.tlsEngine,
+    interfaceMode: o.interfaceMode,
     denoFlags: serverDenoFlags(o),
   });
   let load: BenchProcess | undefined;
   let perf: BenchProcess | undefined;
+  let profiler: BenchProcess | undefined;
+  let profilerFile = "";
   const perfFile = `${await Deno.makeTempDir({ prefix: "sstp-bench-perf-" })}/perf.data`;
   try {
     await sleep(1000);
@@ -285,6 +311,24 @@ async function runOne(
     const cpuTicks0 = cpuTicks(server.proc.pid);
     const setupLimit = Math.max(60, Math.ceil(o.sessions / 20));
     const nofile = Math.min(o.sessions + 1024, await hardNofileLimit());
+    if (o.cpuProf) {
+      const file = `${o.resultsDir}/scale-${keyType}-${Date.now()}.cpuprofile`;
+      await Deno.mkdir(o.resultsDir, { recursive: true });
+      profiler = new BenchProcess([
+        "ip",
+        "netns",
+        "exec",
+        pair.a.name,
+        Deno.execPath(),
+        "run",
+        "-A",
+        new URL("./cpu_profile.ts", import.meta.url).pathname,
+        INSPECT,
+        file,
+      ], { stdin: true });
+      profilerFile = file;
+      await profiler.waitFor(/^PROFILING/, 30_000);
+    }
     load = new BenchProcess(
       [
         "prlimit",
@@ -356,6 +400,12 @@ async function runOne(
       await perf.status;
       perf = undefined;
       run.perfTop = await perfReport(perfFile).catch((e) => `perf report: ${errorText(e)}`);
+    }
+    if (profiler) {
+      await profiler.closeStdin();
+      const p = await profiler.waitFor(/^CPUPROF /, 120_000);
+      run.cpuProfile = { ...JSON.parse(p.text.slice("CPUPROF ".length)), file: profilerFile };
+      profiler = undefined;
     }
     run.load = JSON.parse(line.text.slice("RESULT ".length)) as LoadResult;
     const up = run.load.established;
@@ -430,6 +480,7 @@ async function runOne(
       await Deno.remove(perfFile.slice(0, perfFile.lastIndexOf("/")), { recursive: true })
         .catch(() => {});
     }
+    await profiler?.stop(5000);
     await load?.stop(10_000);
     await server.stop(30_000);
   }
@@ -454,6 +505,7 @@ export function renderScaleMarkdown(date: string, o: ScaleOptions, runs: ScaleRu
     `# sstp scale run ${date}`,
     "",
     `${o.sessions} sessions, ${o.concurrency} set-ups in flight, tls-engine ${o.tlsEngine}, ` +
+    `interface-mode ${o.interfaceMode}, ` +
     `server V8 flags ${o.serverV8Flags || "none"}, ` +
     `${navigator.hardwareConcurrency} CPUs. Targets (issue 16): all up and pinged, ≤ 48 KiB RSS ` +
     "per session over the idle baseline, ≥ 500 set-ups/s.",
@@ -495,6 +547,26 @@ export function renderScaleMarkdown(date: string, o: ScaleOptions, runs: ScaleRu
       lines.push(`Errors (${r.keyType}): ${JSON.stringify(r.load.errors)}`, "");
     }
     if (r.error) lines.push(`Failed (${r.keyType}): ${r.error}`, "");
+    if (r.cpuProfile) {
+      const c = r.cpuProfile;
+      const rows = (list: [string, number, number][]) =>
+        list.slice(0, 25).map(([n, ms, pct]) => `${pct.toFixed(1).padStart(5)} % ${ms} ms  ${n}`);
+      lines.push(
+        `CPU profile (${r.keyType}, server main thread, set-up and ping, ${c.totalMs} ms; ` +
+          `${c.file}), self time by file:`,
+        "",
+        "```",
+        ...rows(c.byFile),
+        "```",
+        "",
+        "by function:",
+        "",
+        "```",
+        ...rows(c.byFunction),
+        "```",
+        "",
+      );
+    }
     if (r.perfTop) {
       lines.push(`perf (${r.keyType}, server, set-up):`, "", "```", r.perfTop, "```", "");
     }
@@ -511,12 +583,13 @@ export async function scaleMain(args: string[]): Promise<number> {
   }
   installSignalCleanup();
   const hard = await hardNofileLimit();
-  if (o.sessions * SERVER_FDS_PER_SESSION + 64 > hard) {
+  const perSession = serverFdsPerSession(o.interfaceMode);
+  if (o.sessions * perSession + 64 > hard) {
     log(
-      `warning: ${o.sessions} sessions need ~${
-        o.sessions * SERVER_FDS_PER_SESSION + 64
-      } open files ` +
-        `in the server (a socket and a TUN device each) but the hard limit here is ${hard} ` +
+      `warning: ${o.sessions} sessions need ~${o.sessions * perSession + 64} open files ` +
+        `in the server (${
+          perSession === 2 ? "a socket and a TUN device each" : "a socket each"
+        }) but the hard limit here is ${hard} ` +
         "(raising it needs CAP_SYS_RESOURCE): the last sessions will be refused",
     );
   }
@@ -530,7 +603,7 @@ export async function scaleMain(args: string[]): Promise<number> {
   }, o.timeLimitSeconds * 1000);
   let pair: NetnsPair | undefined;
   try {
-    pair = await createNetnsPair({ prefix: "sstp-s" });
+    pair = await createNetnsPair({ prefix: o.netnsPrefix });
     // The server namespace holds one TUN device and one /32 route per session.
     for (const keyType of o.keyTypes) {
       log(`${keyType}: ${o.sessions} sessions`);

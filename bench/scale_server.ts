@@ -8,7 +8,8 @@
  * address, so only this generated file raises them, never the defaults.
  *
  * The server runs under `prlimit --nofile` (a socket and a TUN fd per
- * session), raised for this process only.
+ * session; the socket only with `interface-mode: shared`), raised for this
+ * process only.
  *
  * @module
  */
@@ -35,8 +36,13 @@ export async function hardNofileLimit(): Promise<number> {
   return text === "unlimited" ? 1_048_576 : Number(text);
 }
 
-/** Open files per server session: the TLS connection's socket and the TUN device. */
-export const SERVER_FDS_PER_SESSION = 2;
+/**
+ * Open files per server session: the TLS connection's socket and the TUN
+ * device (`interface-mode: per-session`), or the socket only (`shared`).
+ */
+export function serverFdsPerSession(interfaceMode: string | undefined): number {
+  return interfaceMode === "shared" ? 1 : 2;
+}
 
 /** Options of {@linkcode ScaleServer.start}. */
 export interface ScaleServerOptions {
@@ -56,6 +62,8 @@ export interface ScaleServerOptions {
   tlsEngine?: string;
   /** Keepalive (s) the server asks for (default 60: idle sessions stay idle). */
   keepaliveSeconds?: number;
+  /** `interface-mode` of the server (default per-session: a TUN device per session). */
+  interfaceMode?: "per-session" | "shared";
   /** Prefix the command (e.g. `perf record ...`); the server's PID is then not the first. */
   wrapper?: readonly string[];
 }
@@ -127,6 +135,7 @@ export class ScaleServer {
   max-unauthenticated: ${Math.max(256, perSource)}
   max-unauthenticated-per-source: ${perSource}
   auth-throttle: no
+  interface-mode: ${o.interfaceMode ?? "per-session"}
 profiles:
   - { name: default, local-address: ${SCALE_LOCAL_ADDRESS}, remote-address: load-pool }
 pools:
@@ -137,7 +146,10 @@ secrets:
       await Deno.writeTextFile(`${dir}/sstp.yaml`, config, { mode: 0o600 });
       // Raising the hard limit needs CAP_SYS_RESOURCE; without it the
       // current hard limit is the most this process can get.
-      const nofile = Math.min(o.nofile ?? o.sessions * 2 + 1024, await hardNofileLimit());
+      const nofile = Math.min(
+        o.nofile ?? o.sessions * serverFdsPerSession(o.interfaceMode) + 1024,
+        await hardNofileLimit(),
+      );
       proc = new BenchProcess(
         [
           ...(o.wrapper ?? []),

@@ -74,6 +74,8 @@ const SERVER_AUDIT: Record<string, Audit> = {
   "sstp-server.tls": { test: "test/tls_offload_haproxy_netns_test.ts" },
   "sstp-server.certificate-hash-from": { test: "test/tls_offload_haproxy_netns_test.ts" },
   "sstp-server.link-up-timeout": { test: "test/server_session_test.ts" },
+  "sstp-server.interface-mode": { test: "test/server_shared_tun_netns_test.ts" },
+  "sstp-server.shared-interface": { test: "lib/config/interface_mode_test.ts" },
   "sstp-server.crypto-binding": { test: CONFIG_TEST },
   "sstp-server.auth-throttle": { test: "test/server_session_test.ts" },
   "sstp-server.auth-throttle-delay-after": { test: CONFIG_TEST },

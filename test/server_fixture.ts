@@ -55,13 +55,16 @@ export interface Topology extends AsyncDisposable {
 let cachedPem: string | undefined;
 
 /** Creates the namespaces, the veth pair, a temp dir and a certificate. */
-export async function createTopology(options: { ipv6?: boolean } = {}): Promise<Topology> {
+export async function createTopology(
+  options: { ipv6?: boolean; prefix?: string } = {},
+): Promise<Topology> {
   const disableIpv6 = !(options.ipv6 ?? false);
-  const server = await createNetns({ prefix: "sstp-s", disableIpv6 });
+  const prefix = options.prefix ?? "sstp";
+  const server = await createNetns({ prefix: `${prefix}-s`, disableIpv6 });
   let client: Netns | undefined;
   const dir = await Deno.makeTempDir({ prefix: "sstp-serve-test-" });
   try {
-    client = await createNetns({ prefix: "sstp-c", disableIpv6 });
+    client = await createNetns({ prefix: `${prefix}-c`, disableIpv6 });
     await server.run(["ip", "link", "add", "v-srv", "type", "veth", "peer", "v-cli"]);
     await server.run(["ip", "link", "set", "v-cli", "netns", client.name]);
     await server.run(["ip", "addr", "add", `${SERVER_IP}/24`, "dev", "v-srv"]);

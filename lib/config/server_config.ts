@@ -185,7 +185,20 @@ export interface SstpServerConfig {
   proxyProtocolFrom: string[];
   /** Deadline from authentication to link-up (IPCP Opened) in ms (default 30 s). */
   linkUpTimeoutMs: number;
+  /**
+   * `interface-mode`: `per-session` (default, RouterOS: a TUN device per
+   * session) or `shared` (one TUN device, {@linkcode SstpServerConfig.sharedInterface},
+   * for every session; the server routes to sessions in-process).
+   */
+  interfaceMode: InterfaceMode;
+  /** `shared-interface`: the one device's name in shared mode (default `sstp0`). */
+  sharedInterface: string;
 }
+
+/** `interface-mode` values. */
+export const INTERFACE_MODES = ["per-session", "shared"] as const;
+/** One of {@linkcode INTERFACE_MODES}. */
+export type InterfaceMode = typeof INTERFACE_MODES[number];
 
 /** `auth-throttle-*`: see `lib/server/auth_throttle.ts`. */
 export interface AuthThrottleSettings {
@@ -272,6 +285,8 @@ const SERVER_KEYS = [
   "proxy-protocol",
   "proxy-protocol-from",
   "link-up-timeout",
+  "interface-mode",
+  "shared-interface",
   "crypto-binding",
   "auth-throttle",
   "auth-throttle-delay-after",
@@ -518,6 +533,7 @@ export function parseServerConfig(
     return { ...s, profile };
   });
   checkInterfaces(source, interfaces, new Set(secrets.map((s) => s.name)));
+  if (sstpServer.interfaceMode === "shared") checkSharedMode(source, rawProfiles, interfaces);
   if (!sstpServer.tls) {
     const unused = TLS_ONLY_KEYS.filter((k) => tlsKeySet(sstpServer, k));
     if (unused.length > 0) {
@@ -627,6 +643,8 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
     proxyProtocol: v("proxy-protocol", parseProxyProtocol) ?? "no",
     proxyProtocolFrom: list("proxy-protocol-from", (items) => items.map(parseProxySource)) ?? [],
     linkUpTimeoutMs: v("link-up-timeout", (t) => parseSeconds(t, 1, 3600)) ?? 30_000,
+    interfaceMode: v("interface-mode", (t) => parseChoice(t, INTERFACE_MODES)) ?? "per-session",
+    sharedInterface: v("shared-interface", parseInterfaceName) ?? "sstp0",
   };
   for (const problem of tlsPolicyProblems(config)) {
     // Every problem is about `ciphers` (alone or with `pfs`/`force-aes`).
@@ -707,6 +725,35 @@ function readServer(source: YamlSource, entry: YamlEntry | undefined): Located<S
   return isMap(section)
     ? source.locate(config, "sstp-server", section, fields)
     : { value: config, path: "sstp-server", line: 0, lineOf: () => 0 };
+}
+
+/**
+ * `interface-mode: shared` has no device per session: what needs one is a
+ * configuration error, not a silent change (a static interface name, a
+ * bridge port).
+ */
+function checkSharedMode(
+  source: YamlSource,
+  profiles: readonly Located<RawPppProfile>[],
+  interfaces: readonly Located<StaticInterface>[],
+): void {
+  const why = "interface-mode is shared (one TUN device for every session; see docs/scale.md)";
+  for (const i of interfaces) {
+    source.reportAt(
+      i.lineOf("name"),
+      `${i.path}.name`,
+      `a static interface name needs a device per session, but ${why}`,
+    );
+  }
+  for (const p of profiles) {
+    if (p.value.bridge !== undefined) {
+      source.reportAt(
+        p.lineOf("bridge"),
+        `${p.path}.bridge`,
+        `bridging (BCP) needs a TAP device per session, but ${why}`,
+      );
+    }
+  }
 }
 
 /** A duration of whole seconds between `min` and `max` seconds, in ms. */

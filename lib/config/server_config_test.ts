@@ -53,6 +53,8 @@ Deno.test("parseServerConfig() applies RouterOS defaults to a minimal file", () 
     proxyProtocol: "no",
     proxyProtocolFrom: [],
     linkUpTimeoutMs: 30_000,
+    interfaceMode: "per-session",
+    sharedInterface: "sstp0",
   });
   assert.deepEqual(config.warnings, [], "the default (mschap2 only) needs no warning");
   assert.deepEqual(config.profiles, [{
@@ -150,6 +152,8 @@ profiles:
     proxyProtocol: "no",
     proxyProtocolFrom: [],
     linkUpTimeoutMs: 45_000,
+    interfaceMode: "per-session",
+    sharedInterface: "sstp0",
   });
   assert.equal(config.warnings.length, 1);
   assert.match(

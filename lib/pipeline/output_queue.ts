@@ -113,6 +113,8 @@ export class OutputQueue {
   #pendingBytes = 0;
   #over = false;
   #writing = false;
+  /** Writes held back until {@linkcode OutputQueue.uncork}. */
+  #corked = false;
   #closed = false;
   #error: Error | undefined;
   #waiters: (() => void)[] = [];
@@ -192,8 +194,8 @@ export class OutputQueue {
     }
     this.stats.dataPackets += packets;
     if (
-      !this.#writing && this.#control.length === 0 && this.#dataHead === this.#data.length &&
-      bytes.length <= MAX_WRITE_BYTES
+      !this.#writing && !this.#corked && this.#control.length === 0 &&
+      this.#dataHead === this.#data.length && bytes.length <= MAX_WRITE_BYTES
     ) {
       // Idle queue (the latency-bound case: a ping, a lone ACK): write at
       // once, without queueing and taking the buffer back out.
@@ -204,6 +206,23 @@ export class OutputQueue {
     this.#pendingBytes += bytes.length;
     this.#kick();
     return true;
+  }
+
+  /**
+   * Holds writes back (queueing goes on, bounds apply) until
+   * {@linkcode uncork}: what one inbound chunk makes (the answers to a
+   * peer's PPP messages, several during set-up) goes out in one write, one
+   * TLS record and one system call, instead of one each.
+   */
+  cork(): void {
+    this.#corked = true;
+  }
+
+  /** Ends {@linkcode cork}: writes what was queued meanwhile (control first). */
+  uncork(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#kick();
   }
 
   /** Whether the producer may queue more now (no pressure, not closed or failed). */
@@ -292,7 +311,7 @@ export class OutputQueue {
   }
 
   #kick(): void {
-    if (!this.#writing && !this.#error) this.#pump();
+    if (!this.#writing && !this.#error && !this.#corked) this.#pump();
     if (!this.#over && this.#pendingBytes >= this.#limits.highWaterBytes && !this.#error) {
       this.#over = true;
       this.#onPressure?.(true);

@@ -198,3 +198,25 @@ Deno.test("OutputQueue rejects inconsistent limits", () => {
     RangeError,
   );
 });
+
+Deno.test("OutputQueue holds writes while corked and writes them in one chunk, control first, on uncork", () => {
+  const writes: Uint8Array[] = [];
+  const queue = new OutputQueue((chunk) => {
+    writes.push(chunk);
+    return undefined;
+  });
+  queue.cork();
+  queue.pushControl(Uint8Array.of(0x10, 0x01, 0x00, 0x04));
+  assert.equal(pushData(queue, [packet(20, 7)]), 1);
+  queue.pushControl(Uint8Array.of(0x10, 0x01, 0x00, 0x05));
+  assert.equal(writes.length, 0, "nothing written while corked");
+  assert.equal(queue.pendingBytes, 8 + DATA_HEADER_BYTES + 20);
+  queue.uncork();
+  assert.equal(writes.length, 1, "one write for everything queued");
+  const w = writes[0]!;
+  assert.deepEqual([...w.subarray(0, 8)], [0x10, 0x01, 0x00, 0x04, 0x10, 0x01, 0x00, 0x05]);
+  assert.equal(w[8 + DATA_HEADER_BYTES + 1], 7, "the data packet after the control packets");
+  queue.uncork(); // idempotent
+  queue.pushControl(Uint8Array.of(0x10, 0x01, 0x00, 0x06));
+  assert.equal(writes.length, 2, "uncorked: written at once again");
+});

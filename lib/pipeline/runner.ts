@@ -345,10 +345,13 @@ export class TunnelRunner {
     const now = this.#o.clock.now();
     this.#o.engine.noteReceive(now);
     this.#chunkNow = now;
+    // What the chunk makes (control answers, the local stack's replies) leaves in one write.
+    this.#output.cork();
     try {
       this.#inboundChunk(chunk, now);
     } finally {
       this.#chunkNow = NaN;
+      this.#output.uncork();
     }
   }
 

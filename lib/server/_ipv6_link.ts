@@ -62,6 +62,12 @@ export interface ServerIpv6Options {
   net?: NetConfig;
   /** Called with the prefix once it is routed, and with undefined when it is released. */
   onPrefix?: (prefix: string | undefined) => void;
+  /**
+   * `interface-mode: shared`: the session has no device of its own, so its
+   * link-local address and prefixes are not put on one; these put them on
+   * the shared device (once) and route them to the session in-process.
+   */
+  shared?: SharedIpv6Link;
   /** The server's DHCPv6 DUID (RFC 8415 11), for prefix delegation (`dhcpv6-pd-pool`). */
   serverDuid?: Uint8Array;
   /** Called with the delegated prefix once it is routed, and with undefined when released. */
@@ -72,6 +78,18 @@ export interface ServerIpv6Options {
   timers?: Timers;
   /** Uniform random number in [0, 1) for the RA intervals and delays. */
   random?: () => number;
+}
+
+/** How a session on the shared device gets its IPv6 link-local address and prefixes. */
+export interface SharedIpv6Link {
+  /** Puts the server's link-local `cidr` on the shared device (once for all sessions using it). */
+  addLinkLocal(cidr: string): Promise<void>;
+  /**
+   * Routes `prefix` to the session (`on`) or stops (the kernel already routes the pools into the device).
+   *
+   * @throws {Error} When another session has the prefix.
+   */
+  route(prefix: string, on: boolean): void;
 }
 
 /** Hop limit of the DHCPv6 replies (RFC 8200 default; they stay on the link). */
@@ -96,15 +114,20 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
     if (released) return;
     released = true;
     if (prefix !== undefined) {
+      o.shared?.route(formatIpv6Prefix(prefix), false);
       pool?.release(prefix);
       o.onPrefix?.(undefined);
     }
   };
   try {
     // `nodad`: the link has two ends and IPV6CP already made the identifiers differ.
-    await net.setIpv6Address(o.tunName, `${o.ip6.localLinkLocal}/64`, { nodad: true });
+    const linkLocal = `${o.ip6.localLinkLocal}/64`;
+    if (o.shared !== undefined) await o.shared.addLinkLocal(linkLocal);
+    else await net.setIpv6Address(o.tunName, linkLocal, { nodad: true });
     if (prefix !== undefined) {
-      await net.addRoute({ dst: formatIpv6Prefix(prefix), dev: o.tunName });
+      const dst = formatIpv6Prefix(prefix);
+      if (o.shared !== undefined) o.shared.route(dst, true);
+      else await net.addRoute({ dst, dev: o.tunName });
     }
   } catch (e) {
     release();
@@ -198,13 +221,15 @@ function startPrefixDelegation(
   const route = (add: string | undefined) =>
     work = work.then(async () => {
       if (routed !== undefined) {
-        await net.deleteRoute({ dst: routed, dev: o.tunName }).catch(() => {});
+        if (o.shared !== undefined) o.shared.route(routed, false);
+        else await net.deleteRoute({ dst: routed, dev: o.tunName }).catch(() => {});
         o.log.info(`DHCPv6-PD: ${routed} released`);
         routed = undefined;
         o.onDelegated?.(undefined);
       }
       if (add !== undefined && !isClosed()) {
-        await net.addRoute({ dst: add, dev: o.tunName });
+        if (o.shared !== undefined) o.shared.route(add, true);
+        else await net.addRoute({ dst: add, dev: o.tunName });
         routed = add;
         o.log.info(`DHCPv6-PD: ${add} delegated via ${o.tunName}`);
         o.onDelegated?.(add);

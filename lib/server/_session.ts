@@ -22,7 +22,7 @@ import type { Logger } from "../log.ts";
 import { quotePeerText } from "../peer_text.ts";
 import type { Platform, PlatformReactor, PlatformTun } from "../platform.ts";
 import type { ByteDuplex } from "../duplex.ts";
-import type { IpConfig } from "../tunnel/events.ts";
+import type { IpConfig, Ipv6LinkConfig } from "../tunnel/events.ts";
 import type { AddressAssignment } from "../ppp/link.ts";
 import type { CertHashes } from "../sstp/crypto_binding.ts";
 import type { PppProfile, ServerConfig } from "../config/server_config.ts";
@@ -60,6 +60,10 @@ import { addToAddressList, removeFromAddressList } from "../net/address_list.ts"
 import { runSessionScript, type SessionScriptEnv } from "../net/session_script.ts";
 import type { Ipv6PrefixPool } from "../ipv6/prefix_pool.ts";
 import { startServerIpv6 } from "./_ipv6_link.ts";
+import type { SharedLink } from "./_shared_link.ts";
+import type { SharedIpv6Link } from "./_ipv6_link.ts";
+import type { SharedTunPort } from "../tunnel/shared_tun.ts";
+import type { RateLimitDirection } from "../config/rate_limit.ts";
 
 /** A session as the server keeps it. */
 export interface ServerSession extends SessionEntry {
@@ -135,6 +139,8 @@ export interface SessionContext {
   ipv6Pools?: () => ReadonlyMap<string, Ipv6PrefixPool>;
   /** The server's DHCPv6 DUID (stable for the server's life). */
   dhcpv6Duid?: Uint8Array;
+  /** `interface-mode: shared`: the one device every session attaches to (absent: one per session). */
+  sharedLink?: SharedLink;
 }
 
 /** Starts the session on `duplex` (the HTTP 200 is already sent). */
@@ -370,8 +376,36 @@ export function startSession(
     logger: log,
   });
 
-  const onLinkUp = async (ip: IpConfig): Promise<PlatformTun> => {
-    const user = session.user ?? "";
+  /** The secret's and RADIUS's routes to the client (a router behind it). */
+  const sessionRoutes = (): PppRoute[] => [
+    ...(ctx.secrets().find(session.user ?? "")?.secret.routes ?? []),
+    ...(session.radiusRoutes ?? []),
+  ];
+
+  /**
+   * `interface-mode: shared` IPv6: the link-local on the shared device, the
+   * client's link-local, /64 and delegated prefix routed to the session's port.
+   */
+  const sharedIpv6 = (shared: SharedLink, ip6: Ipv6LinkConfig): SharedIpv6Link => {
+    const port = session.tun as SharedTunPort;
+    try {
+      port.addPrefix(`${ip6.peerLinkLocal}/128`);
+    } catch (e) {
+      log.warn(`IPv6: ${(e as Error).message}`);
+    }
+    return {
+      // One address for all only with a fixed `local-ipv6-interface-id`; random ones would pile
+      // up on the device (RS, RA and DHCPv6 are answered in-process either way).
+      addLinkLocal: (cidr) =>
+        session.profile?.localIpv6InterfaceId === undefined
+          ? Promise.resolve()
+          : shared.addLinkLocal6(cidr),
+      route: (prefix, on) => on ? port.addPrefix(prefix) : port.removePrefix(prefix),
+    };
+  };
+
+  /** `interface-mode: per-session`: the session's own TUN device, configured. */
+  const openOwnDevice = async (ip: IpConfig, user: string): Promise<PlatformTun> => {
     const staticName = ctx.config().interfaces.find((i) => i.user === user)?.name;
     let name = staticName ?? ctx.registry.dynamicName(user);
     if (!ctx.registry.reserveName(session, name)) {
@@ -382,13 +416,12 @@ export function startSession(
     const tun = ctx.platform.openTun({ name, mtu: ip.mtu, txQueueLen: 5000, reactor: ctx.reactor });
     session.tun = tun;
     if (isEnded) throw new Error("session ended while the link came up");
-    const secret = ctx.secrets().find(user)?.secret;
     await ctx.linkSetup.configure({
       name: tun.name,
       localAddress: ip.localAddress,
       peerAddress: ip.peerAddress,
       // Both name the device: the kernel removes them with it at the session's end.
-      routes: [...(secret?.routes ?? []), ...(session.radiusRoutes ?? [])],
+      routes: sessionRoutes(),
     }, log);
     const profile = session.profile;
     if (profile?.rateLimit !== undefined && profile.rateLimit.tx.rate > 0) {
@@ -396,6 +429,32 @@ export function startSession(
       await applyTcRateLimit(tool, tun.name, profile.rateLimit, ip.mtu);
       log.info(`rate-limit ${profile.rateLimitText ?? ""}: download shaped on ${tun.name}`);
     }
+    return tun;
+  };
+
+  /** `interface-mode: shared`: a port on the server's one device (no fd, no rtnetlink as a rule). */
+  const attachShared = async (shared: SharedLink, ip: IpConfig): Promise<PlatformTun> => {
+    const tx = session.profile?.rateLimit?.tx;
+    const port = await shared.attach({
+      localAddress: ip.localAddress,
+      peerAddress: ip.peerAddress,
+      routes: sessionRoutes(),
+      ...(tx === undefined || tx.rate === 0 ? {} : { downloadPolicer: tokenBucketFor(tx) }),
+    }, log);
+    session.tun = port;
+    if (isEnded) throw new Error("session ended while the link came up");
+    if (tx !== undefined && tx.rate > 0) {
+      log.info(`rate-limit ${session.profile?.rateLimitText ?? ""}: download policed in-process`);
+    }
+    return port;
+  };
+
+  const onLinkUp = async (ip: IpConfig): Promise<PlatformTun> => {
+    const user = session.user ?? "";
+    const tun = ctx.sharedLink === undefined
+      ? await openOwnDevice(ip, user)
+      : await attachShared(ctx.sharedLink, ip);
+    const profile = session.profile;
     if (profile?.addressList !== undefined) {
       await addToAddressList(tool, profile.addressList, ip.peerAddress);
       addressListed = { list: profile.addressList, address: ip.peerAddress };
@@ -482,21 +541,13 @@ export function startSession(
     get sourceFilter() {
       const peer = session.addresses?.peerAddress;
       if (peer === undefined) return undefined;
-      const routes = [
-        ...(ctx.secrets().find(session.user ?? "")?.secret.routes ?? []),
-        ...(session.radiusRoutes ?? []),
-      ];
-      return sources.filterFor(peer, routes.map((r) => r.dst));
+      return sources.filterFor(peer, sessionRoutes().map((r) => r.dst));
     },
     // Read at link-up: the upload half of the profile's `rate-limit`, policed per packet.
     get uploadPolicer() {
       const rx = session.profile?.rateLimit?.rx;
       if (rx === undefined || rx.rate === 0) return undefined;
-      return new TokenBucket({
-        rateBps: rx.rate,
-        burstBytes: policerBucketBytes(rx),
-        ...(rx.burstRate > 0 ? { peakBps: rx.burstRate } : {}),
-      });
+      return tokenBucketFor(rx);
     },
     onLinkUp: (ip) => {
       const task = onLinkUp(ip);
@@ -527,6 +578,7 @@ export function startSession(
           logger: log,
           ...(ctx.linkSetup.netlink ? { netlink: () => ctx.linkSetup.netlink! } : {}),
         }),
+        ...(ctx.sharedLink === undefined ? {} : { shared: sharedIpv6(ctx.sharedLink, ip6) }),
         onPrefix: (prefix) => {
           followPrefix(prefix);
           if (session.ipv6 === undefined) return;
@@ -651,6 +703,15 @@ export function startSession(
     );
   });
   return session;
+}
+
+/** A policer for one direction of `rate-limit`. */
+function tokenBucketFor(d: RateLimitDirection): TokenBucket {
+  return new TokenBucket({
+    rateBps: d.rate,
+    burstBytes: policerBucketBytes(d),
+    ...(d.burstRate > 0 ? { peakBps: d.burstRate } : {}),
+  });
 }
 
 /** The address part of a caller id ("198.18.7.7:50000", "[2001:2::7]:50000"). */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { NOOP_LOGGER } from "../log.ts";
-import { SECRET_STATE_FILE, SecretState } from "./secret_state.ts";
+import { SECRET_STATE_FILE, SecretState, WRITE_INTERVAL_MS } from "./secret_state.ts";
 
 Deno.test("SecretState keeps last-logged-out and last-caller-id across reopening", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sstp-secret-state-" });
@@ -48,3 +48,40 @@ Deno.test("SecretState writes a burst of changes together, and every change reac
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SecretState writes at most once a second while logins keep coming", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sstp-secret-state-" });
+  try {
+    const s = await SecretState.open(dir, NOOP_LOGGER);
+    // Six logins 150 ms apart: back to back they would be six writes.
+    const renames = await renameTimes(async () => {
+      for (let i = 0; i < 6; i++) {
+        void s.loggedIn(`user${i}`, `198.18.1.${i}`);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      await s.flush();
+    });
+    assert.ok(renames.length <= 2, `${renames.length} writes`);
+    if (renames.length === 2) assert.ok(renames[1]! - renames[0]! >= WRITE_INTERVAL_MS - 50);
+    const again = await SecretState.open(dir, NOOP_LOGGER);
+    for (let i = 0; i < 6; i++) assert.equal(again.get(`user${i}`).lastCallerId, `198.18.1.${i}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** When `Deno.rename` (the file's replacement) ran during `fn`. */
+async function renameTimes(fn: () => Promise<void>): Promise<number[]> {
+  const times: number[] = [];
+  const rename = Deno.rename;
+  Deno.rename = (from, to) => {
+    times.push(performance.now());
+    return rename(from, to);
+  };
+  try {
+    await fn();
+  } finally {
+    Deno.rename = rename;
+  }
+  return times;
+}

@@ -58,6 +58,7 @@ import { sessionsTarget } from "./radius_target.ts";
 import { authThrottleFor, type AuthThrottleObserver } from "./auth_throttle.ts";
 import type { RadiusObserver } from "../radius/radius_observer.ts";
 import { ipLinkSetup, type LinkSetup, netlinkLinkSetup } from "./_link_setup.ts";
+import { SharedLink } from "./_shared_link.ts";
 import type { TlsEngineServer } from "../tls_engine.ts";
 import { SecretState } from "./secret_state.ts";
 import { runTool, type ToolRunner } from "../net/tool_runner.ts";
@@ -150,6 +151,8 @@ export class SstpServer {
   readonly #reactor: PlatformReactor;
   readonly #linkSetup: LinkSetup;
   readonly #ctx: SessionContext;
+  /** {@linkcode SstpServer.#contextFor}'s contexts, by certificate hashes (they live as long). */
+  readonly #contexts = new WeakMap<CertHashes, SessionContext>();
   readonly #startedMs: number;
   #config: ServerConfig;
   #secrets: SecretBook;
@@ -216,17 +219,35 @@ export class SstpServer {
     const reactor = o.platform.createReactor();
     const server = new SstpServer(o, linkSetup, reactor);
     try {
+      await server.#openSharedLink();
       await server.#openSessionState();
       await server.#startRadius();
       await server.#listen();
     } catch (e) {
       await server.#ctx.aaa?.close(0);
+      await server.#ctx.sharedLink?.close();
       linkSetup.close();
       reactor.close();
       await reactor.closed;
       throw e;
     }
     return server;
+  }
+
+  /** `interface-mode: shared`: the one device, up and routed before the first session. */
+  async #openSharedLink(): Promise<void> {
+    const s = this.#config.sstpServer;
+    if (s.interfaceMode !== "shared") return;
+    this.#ctx.sharedLink = await SharedLink.open({
+      platform: this.#o.platform,
+      reactor: this.#reactor,
+      netlink: this.#linkSetup.netlink,
+      name: s.sharedInterface,
+      mtu: s.maxMtu,
+      pools: this.#config.pools,
+      ipv6Pools: this.#config.ipv6Pools,
+      logger: this.#log,
+    });
   }
 
   /** Bound addresses. */
@@ -330,7 +351,8 @@ export class SstpServer {
     }
     const where = this.#listener.addrs.map((a) => `${a.hostname}:${a.port}`).join(", ");
     this.#log.info(
-      `listening on ${where}; interfaces via ${this.#linkSetup.kind}; ` +
+      `listening on ${where}; interfaces via ${this.#linkSetup.kind}` +
+        `${s.interfaceMode === "shared" ? ` (shared: ${s.sharedInterface})` : ""}; ` +
         `${this.#secrets.size} secrets, max-sessions ${s.maxSessions}`,
     );
     this.#acceptLoop = this.#accept();
@@ -481,7 +503,7 @@ export class SstpServer {
     // The crypto binding hashes the leaf this connection's handshake presented
     // (a certificate reload may have happened since).
     const served = this.#listener.certificateOf(duplex) ?? this.#certPem;
-    const ctx = { ...this.#ctx, certHashes: this.#hashesOf(served) };
+    const ctx = this.#contextFor(this.#hashesOf(served));
     const session = startSession(ctx, duplex, got.leftover, correlationId, callerId);
     session.log.info(`SSTP request accepted (host ${peerText(request.host ?? "-")}); negotiating`);
     this.#o.observer?.sessionStarted(session);
@@ -543,6 +565,10 @@ export class SstpServer {
     this.#secrets = new SecretBook(config);
     this.#pools.replace(config.pools);
     this.#ipv6Pools = ipv6PoolsOf(config.ipv6Pools, this.#ipv6Pools);
+    // interface-mode shared: pools the new file adds are routed into the one device too.
+    this.#ctx.sharedLink?.routePools(config.pools, config.ipv6Pools).catch((e) =>
+      this.#log.error(`interface-mode shared: Cannot route the new pools: ${String(e)}`)
+    );
     this.#log.info(
       `configuration reloaded: ${this.#secrets.size} secrets, ${config.pools.length} pools; ` +
         `${this.#registry.size} sessions kept`,
@@ -563,6 +589,19 @@ export class SstpServer {
       ...(caPem === undefined ? {} : { caPem }),
     });
     this.#certPem = certPem;
+  }
+
+  /**
+   * The session context for connections served with `hashes`: one object
+   * per certificate, not a copy per session (10,000 sessions kept 10,000).
+   */
+  #contextFor(hashes: CertHashes): SessionContext {
+    let ctx = this.#contexts.get(hashes);
+    if (ctx === undefined) {
+      ctx = { ...this.#ctx, certHashes: hashes };
+      this.#contexts.set(hashes, ctx);
+    }
+    return ctx;
   }
 
   #hashesOf(certPem: string): CertHashes {
@@ -590,7 +629,7 @@ export class SstpServer {
       const c = s.runner.counters;
       const info = s.duplex.info;
       return {
-        name: s.interfaceName ?? "",
+        name: s.interfaceName ?? s.tun?.name ?? "",
         user: s.user ?? "",
         callerId: s.callerId,
         address: s.peerAddress ?? "",
@@ -685,6 +724,7 @@ export class SstpServer {
     await Promise.all(this.#pending);
     await this.#ctx.aaa?.close();
     await this.#ctx.secretState?.flush();
+    await this.#ctx.sharedLink?.close();
     this.#linkSetup.close();
     this.#reactor.close();
     await this.#reactor.closed;

@@ -1,0 +1,254 @@
+/**
+ * `interface-mode: shared`: one TUN device for every session. Several
+ * clients on one `sstp serve`: each is pinged through the tunnel, traffic
+ * from the server side reaches exactly the client that owns the destination
+ * (its address, its framed route by longest prefix), the source check still
+ * drops spoofed packets, a session's end takes its kernel route and its
+ * demultiplexer entry away (the same user can come back), and no file
+ * descriptor is left behind.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  connectClient,
+  connectProcess,
+  createTopology,
+  pingThroughTunnel,
+  pingTunnelFromClient,
+  POOL_YAML,
+  SERVE_NETNS_IGNORE,
+  ServeProcess,
+  TUNNEL_LOCAL,
+  waitTunnelUp,
+  writeConfig,
+} from "./server_fixture.ts";
+import { formatFingerprint } from "../lib/cert/fingerprint.ts";
+import { waitUntil } from "./helpers/sstp_process.ts";
+import type { TestClient } from "./helpers/test_client.ts";
+import type { MemoryTun } from "./helpers/memory_tun.ts";
+import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
+
+const USERS = Array.from({ length: 8 }, (_, i) => `user${i}`);
+const STATIC_PEER = "198.19.1.2";
+
+const CONFIG = "  interface-mode: shared\n" +
+  "  max-handshakes-per-source: 32\n  max-unauthenticated-per-source: 32\n" + POOL_YAML +
+  "secrets:\n" + USERS.map((u) => `  - { name: ${u}, password: pw-${u} }\n`).join("") +
+  // Outside the pool (a /32 route of its own) with a framed route behind it.
+  `  - { name: static, password: st4tic, local-address: 198.19.1.1, remote-address: ${STATIC_PEER}, routes: "198.19.200.0/24" }\n`;
+
+function fdCount(pid: number): number {
+  return [...Deno.readDirSync(`/proc/${pid}/fd`)].length;
+}
+
+function fdList(pid: number): string[] {
+  return [...Deno.readDirSync(`/proc/${pid}/fd`)].map((e) => {
+    try {
+      return `${e.name}:${Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`)}`;
+    } catch {
+      return e.name;
+    }
+  }).sort();
+}
+
+/** ICMP echo requests (type 8) to `dst` the client's TUN received since `from`. */
+function echoRequestsTo(c: TestClient, dst: string, from: number): number {
+  const tun = c.tun as MemoryTun;
+  return tun.written.slice(from).filter((p) => {
+    const icmp = parseIcmp(p);
+    return icmp?.type === 8 && icmp.dst === dst;
+  }).length;
+}
+
+async function until(check: () => boolean | Promise<boolean>, ms: number, what: string) {
+  const deadline = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+Deno.test({
+  name: "sstp serve interface-mode shared: one TUN device, clients pinged, routed by " +
+    "destination, routes and fds released at the end",
+  ignore: SERVE_NETNS_IGNORE,
+}, async () => {
+  await using t = await createTopology({ prefix: "sharedtun" });
+  const config = await writeConfig(t, CONFIG);
+  await using serve = await ServeProcess.start(t.server, ["--config", config]);
+  await serve.waitFor(/interface-mode shared: sstp0/);
+  // A first session opens what the server opens once (lazily); the count after it
+  // is the baseline.
+  const warm = await connectClient(t, USERS[0]!, `pw-${USERS[0]}`);
+  await pingThroughTunnel(warm, 1);
+  await warm.close();
+  await serve.waitFor(/ closed: /, 10_000);
+  await new Promise((r) => setTimeout(r, 500));
+  const fdsIdle = fdCount(serve.pid);
+  const idleList = fdList(serve.pid);
+  const clients = await Promise.all(USERS.map((u) => connectClient(t, u, `pw-${u}`)));
+  let stat: TestClient | undefined = await connectClient(t, "static", "st4tic");
+  try {
+    const ips = await Promise.all(clients.map((c) => c.linkUp));
+    assert.equal(new Set(ips.map((ip) => ip.localAddress)).size, USERS.length, "distinct");
+    assert.equal((await stat.linkUp).localAddress, STATIC_PEER);
+    // Every client is pinged through the one device.
+    await Promise.all(clients.map((c, i) => pingThroughTunnel(c, i + 1)));
+    await pingThroughTunnel(stat, 99);
+    const tuns = await t.server.run(["ip", "-o", "link", "show", "type", "tun"]);
+    assert.deepEqual(
+      tuns.trim().split("\n").map((l) => l.split(":")[1]?.trim()),
+      ["sstp0"],
+      "one TUN device for every session",
+    );
+    // No TUN fd per session: the one device's, whatever the number of sessions.
+    const loaded = fdList(serve.pid);
+    assert.equal(loaded.filter((f) => f.endsWith(":/dev/net/tun")).length, 1, loaded.join(" "));
+    assert.ok(loaded.length - fdsIdle >= USERS.length + 1, "a socket per session");
+
+    // Server side → client: each packet reaches the one client owning its destination.
+    const before = [...clients, stat].map((c) => (c.tun as MemoryTun).written.length);
+    const target = ips[3]!.localAddress;
+    await t.server.exec(["ping", "-c", "1", "-W", "1", target]);
+    await until(() => echoRequestsTo(clients[3]!, target, before[3]!) === 1, 5000, "ping to user3");
+    await t.server.exec(["ping", "-c", "1", "-W", "1", "198.19.200.7"]);
+    await until(
+      () => echoRequestsTo(stat!, "198.19.200.7", before[USERS.length]!) === 1,
+      5000,
+      "ping into the framed route",
+    );
+    [...clients, stat].forEach((c, i) => {
+      const tun = c.tun as MemoryTun;
+      const requests = tun.written.slice(before[i]!).filter((p) => parseIcmp(p)?.type === 8);
+      assert.equal(requests.length, i === 3 || i === USERS.length ? 1 : 0, `client ${i}`);
+    });
+
+    // Source check (the data plane's, before the shared device): user0 may not send
+    // from the static user's framed route; the static user may, and the answer finds it
+    // by longest prefix.
+    const u0 = clients[0]!.tun as MemoryTun;
+    const u0Before = u0.written.length;
+    u0.inject(buildIcmpEcho("198.19.200.9", TUNNEL_LOCAL, { id: 7, seq: 1 }));
+    const st = stat.tun as MemoryTun;
+    const stBefore = st.written.length;
+    st.inject(buildIcmpEcho("198.19.200.9", TUNNEL_LOCAL, { id: 7, seq: 2 }));
+    const reply = parseIcmp(await st.nextWritten(stBefore, 5000));
+    assert.equal(reply?.type, 0);
+    assert.equal(reply?.dst, "198.19.200.9");
+    assert.equal(reply?.seq, 2);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(
+      u0.written.slice(u0Before).filter((p) => parseIcmp(p)?.seq === 1).length,
+      0,
+      "the spoofed ping got no answer",
+    );
+
+    const routes = await t.server.run(["ip", "route", "show", "dev", "sstp0"]);
+    assert.match(routes, /198\.19\.200\.0\/24/);
+    assert.match(routes, new RegExp(`${STATIC_PEER.replaceAll(".", "\\.")} `));
+    assert.match(routes, /198\.19\.0\.\d+\/\d+/, "the pool is routed into the device");
+
+    // The static session ends: its routes leave the kernel (and the demultiplexer,
+    // or the same user could not attach again).
+    await stat.close();
+    stat = undefined;
+    await until(
+      async () => {
+        const r = await t.server.run(["ip", "route", "show", "dev", "sstp0"]);
+        return !r.includes("198.19.200.0/24") && !r.includes(`${STATIC_PEER} `);
+      },
+      10_000,
+      "the static session's routes to go",
+    );
+    stat = await connectClient(t, "static", "st4tic");
+    await pingThroughTunnel(stat, 100);
+  } finally {
+    await Promise.all([...clients, ...(stat ? [stat] : [])].map((c) => c.close()));
+  }
+  await until(
+    () => serve.lines.filter((l) => / closed: /.test(l)).length >= USERS.length + 3,
+    15_000,
+    "every session closed",
+  );
+  await until(() => fdCount(serve.pid) <= fdsIdle, 10_000, `fds back to ${fdsIdle}`).catch((e) => {
+    const now = fdList(serve.pid);
+    throw new Error(`${e.message}: new ${now.filter((f) => !idleList.includes(f)).join(", ")}`);
+  });
+  assert.equal(fdCount(serve.pid), fdsIdle, "no file descriptor left behind");
+  assert.equal(await serve.stop(), 0);
+  const left = await t.server.run(["ip", "-o", "link", "show", "type", "tun"]);
+  assert.equal(left.trim(), "", "the shared device is gone with the server");
+});
+
+const IPV6_SERVER_SIDE = "2001:2:0:ff::1";
+
+Deno.test({
+  name: "sstp serve interface-mode shared: IPv6 by RA through the one device, ping6 both ways, " +
+    "the prefix routed by the demultiplexer",
+  ignore: SERVE_NETNS_IGNORE,
+}, async () => {
+  await using t = await createTopology({ ipv6: true, prefix: "sharedtun" });
+  await t.server.run(["ip", "-6", "addr", "add", `${IPV6_SERVER_SIDE}/128`, "dev", "lo"]);
+  const config = await writeConfig(
+    t,
+    `  interface-mode: shared
+profiles:
+  - { name: default, local-address: ${TUNNEL_LOCAL}, remote-address: pool1, remote-ipv6-prefix-pool: v6, local-ipv6-interface-id: "::1" }
+pools:
+  - { name: pool1, ranges: 198.19.0.10-198.19.0.250 }
+ipv6-pools:
+  - { name: v6, prefix: "2001:2:0:100::/56", prefix-length: 64 }
+secrets:
+  - { name: real, password: pw }
+`,
+  );
+  await using serve = await ServeProcess.start(t.server, ["--config", config]);
+  const dev = `sstp-6${
+    crypto.getRandomValues(new Uint8Array(3)).reduce((s, b) =>
+      s + b.toString(16).padStart(2, "0"), "")
+  }`;
+  const client = connectProcess(t, dev, [
+    "--server-fingerprint",
+    formatFingerprint(t.fingerprint, "sha256"),
+    "--use-ipv6",
+    "yes",
+    "--add-default-route",
+    "yes",
+  ]);
+  try {
+    await waitTunnelUp(t, dev);
+    await pingTunnelFromClient(t);
+    let address = "";
+    const globalAddress = ["ip", "-6", "-br", "addr", "show", "dev", dev, "scope", "global"];
+    await waitUntil(
+      async () => {
+        const { stdout } = await t.client.exec(globalAddress);
+        address = /(2001:2:0:1[0-9a-f]{2}:[0-9a-f:]+)\/64/.exec(stdout)?.[1] ?? "";
+        return address !== "";
+      },
+      20_000,
+      "the client's SLAAC address",
+    );
+    await serve.waitFor(/IPv6 up: sstp0 fe80::1 → fe80::[0-9a-f:]+, prefix 2001:2:0:100::\/64/);
+    const routes = await t.server.run(["ip", "-6", "route", "show", "dev", "sstp0"]);
+    assert.match(routes, /^2001:2:0:100::\/56/m, "the pool routed once into the device");
+    assert.doesNotMatch(routes, /^2001:2:0:100::\/64/m, "no route per session");
+    // Client → server side, server → client's SLAAC address, client → server's link-local.
+    for (
+      const [ns, target] of [
+        [t.client, IPV6_SERVER_SIDE],
+        [t.server, address],
+        [t.client, `fe80::1%${dev}`],
+      ] as const
+    ) {
+      const r = await ns.exec(["ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", target]);
+      assert.equal(r.code, 0, `ping ${target}: ${r.stdout}${r.stderr}`);
+    }
+  } finally {
+    client.kill("SIGTERM");
+    await client.wait(10_000);
+  }
+  await serve.waitFor(/ closed: /, 15_000);
+  assert.equal(await serve.stop(), 0);
+});
