@@ -88,6 +88,52 @@ Deno.test("sstp connect loads no x509, yaml or des.js at start-up, not even thro
   assert.deepEqual(heavy(loaded), []);
 });
 
+/**
+ * Code `sstp connect` loads only when a session uses it (or never: the
+ * server's authenticators), each a module or a folder prefix of one.
+ */
+const CONNECT_LAZY = [
+  // The server side of authentication: injected into the server's PPP link.
+  "lib/ppp/auth/create_auth.ts",
+  "lib/ppp/auth/remote_auth.ts",
+  "lib/ppp/auth/eap_relay.ts",
+  "lib/server/",
+  "lib/radius/",
+  // IPv6 (IPV6CP opened), DHCPv6-PD, kill switch, dial-on-demand, bridging.
+  "lib/client/client_ipv6.ts",
+  "lib/client/client_dhcpv6_pd.ts",
+  "lib/ipv6/dhcpv6",
+  "lib/ipv6/slaac.ts",
+  "lib/client/kill_switch.ts",
+  "lib/client/demand_tun.ts",
+  "lib/net/bridge_port.ts",
+  // --help, http-proxy, a server given by name (getaddrinfo).
+  "lib/cli/connect_help.ts",
+  "lib/transport/http_proxy.ts",
+  "node:dns/promises",
+];
+
+function lazyIn(names: Set<string>): string[] {
+  return [...names].filter((n) => CONNECT_LAZY.some((lazy) => n.startsWith(lazy)));
+}
+
+Deno.test("sstp connect loads no server-side or optional client code at start-up", async () => {
+  const loaded = reachable(await info("lib/commands/connect.ts"), true);
+  assert.ok(loaded.has("lib/ppp/auth/create_auth_peer.ts"), "the walk reaches the auth peers");
+  assert.deepEqual(lazyIn(loaded), []);
+});
+
+Deno.test("the import-graph walk sees the server's authenticators and IPv6 code where they are static", async () => {
+  const server = lazyIn(reachable(await info("lib/tunnel/server_engine.ts"), false));
+  for (const m of ["lib/ppp/auth/remote_auth.ts", "lib/ppp/auth/eap_relay.ts"]) {
+    assert.ok(server.includes(m), server.join(", "));
+  }
+  const ipv6 = lazyIn(reachable(await info("lib/client/client_ipv6.ts"), false));
+  assert.ok(ipv6.includes("lib/client/client_dhcpv6_pd.ts"), ipv6.join(", "));
+  const tls = lazyIn(reachable(await info("lib/transport/http_proxy_test.ts"), false));
+  assert.ok(tls.includes("lib/transport/http_proxy.ts"), tls.join(", "));
+});
+
 Deno.test("main.ts loads no command module before it picks one", async () => {
   const loaded = [...reachable(await info("main.ts"), true)];
   // ffi/ shares lib/log.ts; no command, client, server or npm code comes with it.
@@ -100,7 +146,15 @@ Deno.test("main.ts loads no command module before it picks one", async () => {
 Deno.test("every lazily imported URL names an existing module", async () => {
   const lazy = /import\(\s*new URL\(\s*"([^"]+)",\s*import\.meta\.url\)\.href/g;
   const found: string[] = [];
-  for (const file of ["main.ts", "lib/cli/_connect_sources.ts", "lib/transport/tls_client.ts"]) {
+  const files = [
+    "main.ts",
+    "lib/commands/connect.ts",
+    "lib/cli/_connect_sources.ts",
+    "lib/client/client_session.ts",
+    "lib/client/sstp_client.ts",
+    "lib/transport/tls_client.ts",
+  ];
+  for (const file of files) {
     const base = new URL(file, ROOT);
     for (const m of (await Deno.readTextFile(base)).matchAll(lazy)) {
       const target = new URL(m[1]!, base);
@@ -108,7 +162,14 @@ Deno.test("every lazily imported URL names an existing module", async () => {
       found.push(target.href.replace(ROOT.href, ""));
     }
   }
-  for (const expected of ["lib/config/yaml_source.ts", "lib/transport/_tls_verify_detail.ts"]) {
+  const lazyModules = [
+    "lib/config/yaml_source.ts",
+    "lib/transport/_tls_verify_detail.ts",
+    "lib/transport/http_proxy.ts",
+    "lib/cli/connect_help.ts",
+    "lib/client/client_ipv6.ts",
+  ];
+  for (const expected of lazyModules) {
     assert.ok(found.includes(expected), `${expected} is imported lazily: ${found.join(", ")}`);
   }
   // main.ts names its commands in a table of paths, resolved the same way.
@@ -118,6 +179,11 @@ Deno.test("every lazily imported URL names an existing module", async () => {
     found.push(m[1]!);
   }
   assert.ok(found.includes("./lib/commands/connect.ts"), found.join(", "));
+  // `deno compile` sees no URL import: each target must be named with --include.
+  const compile = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))).tasks.compile;
+  const missing = found.map((f) => f.replace(/^\.\//, ""))
+    .filter((f) => !compile.includes(`--include ${f} `));
+  assert.deepEqual(missing, [], "modules loaded by URL that the compile task does not include");
 });
 
 Deno.test("the import-graph walk sees @peculiar/x509 where it is static (sstp cert)", async () => {

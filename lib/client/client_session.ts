@@ -42,7 +42,6 @@ import type * as BridgePort from "../net/bridge_port.ts";
 import { planTunnelRoutes, SPLIT_DEFAULT_IPV4, SPLIT_DEFAULT_IPV6 } from "./tunnel_routes.ts";
 import { asError, ERROR_CODE, ProtocolError } from "../errors.ts";
 import { parseFingerprint } from "../cert/fingerprint.ts";
-import { randomDuid } from "./client_dhcpv6_pd.ts";
 import type * as ClientIpv6 from "./client_ipv6.ts";
 import type { ClientIpv6Info } from "./client_ipv6.ts";
 
@@ -138,10 +137,17 @@ const HTTP_RESPONSE_TIMEOUT_MS = 60_000;
 let duid: Uint8Array | undefined;
 /**
  * The DHCPv6 DUID of this `sstp connect` process: the same across its
- * reconnects, so the server sees one client.
+ * reconnects, so the server sees one client. A DUID-UUID (RFC 6355: type 4
+ * and 16 random bytes): a PPP link has no link-layer address for a DUID-LL.
+ * Made here rather than in client_dhcpv6_pd.ts, which loads with the IPv6
+ * code only when IPV6CP opens.
  */
 function processDuid(): Uint8Array {
-  duid ??= randomDuid();
+  if (duid === undefined) {
+    duid = new Uint8Array(18);
+    duid[1] = 4;
+    crypto.getRandomValues(duid.subarray(2));
+  }
   return duid;
 }
 

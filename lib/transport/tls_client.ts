@@ -18,10 +18,11 @@
 
 import * as tls from "node:tls";
 import { Buffer } from "node:buffer";
-import { lookup } from "node:dns/promises";
+import type * as NodeDns from "node:dns/promises";
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { connectThroughProxy, type HttpProxyOptions } from "./http_proxy.ts";
+import type { HttpProxyOptions } from "./http_proxy.ts";
+import type * as HttpProxy from "./http_proxy.ts";
 import { NOOP_LOGGER } from "../log.ts";
 import {
   certificateFingerprint,
@@ -205,9 +206,11 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
   // node:tls sends a named host as SNI whatever `servername` says, so without
   // SNI the name is resolved here (getaddrinfo, as node would) and the address dialled.
   const address = sni === undefined && !hostIsIp && options.httpProxy === undefined
-    ? (await withSignal(lookup(bareHost), options.signal)).address
+    ? await withSignal(lookupAddress(bareHost), options.signal)
     : bareHost;
-  const proxied = options.httpProxy === undefined ? undefined : await connectThroughProxy(
+  const proxied = options.httpProxy === undefined ? undefined : await (
+    await import(new URL("./http_proxy.ts", import.meta.url).href) as typeof HttpProxy
+  ).connectThroughProxy(
     options.httpProxy,
     bareHost,
     port,
@@ -355,7 +358,7 @@ async function dialWithEngine(
     }`,
   );
   const conn = await engine.dial({
-    address: isIpAddress(address) ? address : (await lookup(address)).address,
+    address: isIpAddress(address) ? address : await lookupAddress(address),
     port,
     ...(sni === undefined ? {} : { serverName: sni }),
     verifyChain: checkChain,
@@ -419,6 +422,14 @@ async function dialWithEngine(
     await conn.duplex.closed;
     throw error;
   }
+}
+
+/** node:dns, loaded only to resolve a server given by name (`deno info` does not follow this specifier). */
+const NODE_DNS = "node:dns/promises";
+
+/** The first address of `name` (getaddrinfo, as node:net would resolve it). */
+async function lookupAddress(name: string): Promise<string> {
+  return (await (await import(NODE_DNS) as typeof NodeDns).lookup(name)).address;
 }
 
 function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
