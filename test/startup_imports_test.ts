@@ -1,7 +1,9 @@
 /**
  * Keeps heavy modules off the start-up path of `sstp connect`:
  * `@peculiar/x509` and `reflect-metadata` (~350 ms, bench/README.md "Connect
- * time"), `yaml` (~30 ms, only for `--config`) and the other commands.
+ * time"), `yaml` (~30 ms, only for `--config`) and the other commands; the
+ * server's authenticators and the optional client features; and the SSTP/PPP
+ * engine and data path, which a session loads as it dials.
  *
  * Deno loads (reads and compiles, without running) the graph of every
  * `import("literal")` together with the module that contains it, so a lazy
@@ -80,12 +82,36 @@ function heavy(names: Set<string>): string[] {
   );
 }
 
-Deno.test("sstp connect loads no x509, yaml or des.js at start-up, not even through import()", async () => {
-  const graph = await info("lib/commands/connect.ts");
-  const loaded = reachable(graph, true);
-  assert.ok(loaded.has("lib/transport/tls_client.ts"), "the walk reaches the TLS client");
-  assert.ok(loaded.has("lib/ppp/crypto/des.ts"), "the walk reaches MS-CHAP's DES");
-  assert.deepEqual(heavy(loaded), []);
+/** What a session loads as it dials (`loadProtocol` in lib/client/client_session.ts). */
+const CONNECT_PROTOCOL = [
+  "lib/sstp/crypto_binding.ts",
+  "lib/tunnel/client_engine.ts",
+  "lib/pipeline/runner.ts",
+];
+
+async function reachableFrom(roots: string[]): Promise<Set<string>> {
+  const all = new Set<string>();
+  for (const root of roots) for (const n of reachable(await info(root), true)) all.add(n);
+  return all;
+}
+
+Deno.test("sstp connect loads no x509, yaml or des.js at start-up or as it dials, not even through import()", async () => {
+  const startup = reachable(await info("lib/commands/connect.ts"), true);
+  assert.ok(startup.has("lib/transport/tls_client.ts"), "the walk reaches the TLS client");
+  const protocol = await reachableFrom(CONNECT_PROTOCOL);
+  assert.ok(protocol.has("lib/ppp/crypto/des.ts"), "the walk reaches MS-CHAP's DES");
+  assert.deepEqual(heavy(startup), []);
+  assert.deepEqual(heavy(protocol), []);
+});
+
+Deno.test("the SSTP/PPP engine and data path are not in sstp connect's start-up graph", async () => {
+  const startup = reachable(await info("lib/commands/connect.ts"), true);
+  const engine = [...startup].filter((n) =>
+    n.startsWith("lib/ppp/") && n !== "lib/ppp/auth/auth_types.ts" ||
+    n.startsWith("lib/pipeline/") || CONNECT_PROTOCOL.includes(n) ||
+    ["lib/sstp/client_state.ts", "lib/tunnel/data_plane.ts"].includes(n)
+  );
+  assert.deepEqual(engine, []);
 });
 
 /**
@@ -117,8 +143,8 @@ function lazyIn(names: Set<string>): string[] {
   return [...names].filter((n) => CONNECT_LAZY.some((lazy) => n.startsWith(lazy)));
 }
 
-Deno.test("sstp connect loads no server-side or optional client code at start-up", async () => {
-  const loaded = reachable(await info("lib/commands/connect.ts"), true);
+Deno.test("sstp connect loads no server-side or optional client code at start-up or as it dials", async () => {
+  const loaded = await reachableFrom(["lib/commands/connect.ts", ...CONNECT_PROTOCOL]);
   assert.ok(loaded.has("lib/ppp/auth/create_auth_peer.ts"), "the walk reaches the auth peers");
   assert.deepEqual(lazyIn(loaded), []);
 });
@@ -168,6 +194,7 @@ Deno.test("every lazily imported URL names an existing module", async () => {
     "lib/transport/http_proxy.ts",
     "lib/cli/connect_help.ts",
     "lib/client/client_ipv6.ts",
+    ...CONNECT_PROTOCOL,
   ];
   for (const expected of lazyModules) {
     assert.ok(found.includes(expected), `${expected} is imported lazily: ${found.join(", ")}`);

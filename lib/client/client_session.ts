@@ -27,10 +27,11 @@ import { dialTls, type TlsSessionCache } from "../transport/tls_client.ts";
 import type { TlsEngineDialer } from "../tls_engine.ts";
 import { readPreamble } from "../transport/preamble.ts";
 import { buildSstpHttpRequest, parseSstpHttpResponse } from "../sstp/http_preamble.ts";
-import { certHashes } from "../sstp/crypto_binding.ts";
-import { createClientEngine } from "../tunnel/client_engine.ts";
+import type * as CryptoBinding from "../sstp/crypto_binding.ts";
+import type * as ClientEngine from "../tunnel/client_engine.ts";
 import type { SessionEngine } from "../tunnel/session_engine.ts";
-import { TunnelRunner } from "../pipeline/runner.ts";
+import type * as Runner from "../pipeline/runner.ts";
+import type { TunnelRunner } from "../pipeline/runner.ts";
 import {
   type NetChangeRecord,
   NetCommandError,
@@ -170,6 +171,33 @@ async function tlsEngine(
 }
 
 /**
+ * The SSTP/PPP engine and the data path (about half of the client's own
+ * modules), loaded by `URL` so that they are not in the start-up graph of
+ * `sstp connect`: the session starts loading them as it dials, and the JS
+ * thread compiles them while the TLS handshake and the HTTP exchange wait
+ * on the network (bench/README.md, "Connect time").
+ */
+function loadProtocol(): Promise<{
+  certHashes: typeof CryptoBinding.certHashes;
+  createClientEngine: typeof ClientEngine.createClientEngine;
+  TunnelRunner: typeof Runner.TunnelRunner;
+}> {
+  return Promise.all([
+    import(new URL("../sstp/crypto_binding.ts", import.meta.url).href) as Promise<
+      typeof CryptoBinding
+    >,
+    import(new URL("../tunnel/client_engine.ts", import.meta.url).href) as Promise<
+      typeof ClientEngine
+    >,
+    import(new URL("../pipeline/runner.ts", import.meta.url).href) as Promise<typeof Runner>,
+  ]).then(([binding, engine, runner]) => ({
+    certHashes: binding.certHashes,
+    createClientEngine: engine.createClientEngine,
+    TunnelRunner: runner.TunnelRunner,
+  }));
+}
+
+/**
  * Runs one session until it ends. `signal` asks for a graceful disconnect.
  * Never throws for network or peer errors: they are in the result.
  */
@@ -205,6 +233,9 @@ export async function runClientSession(
   const dialAbort = new AbortController();
   const onAbort = () => dialAbort.abort();
   signal.addEventListener("abort", onAbort);
+  const protocol = loadProtocol();
+  // Awaited after the HTTP exchange; a failed dial must not leave it unhandled.
+  protocol.catch(() => {});
   try {
     // With add-default-route, the server's host route is pinned before the
     // dial when its address is known (given as an IP, no proxy): the TCP
@@ -302,6 +333,7 @@ export async function runClientSession(
 
     info.phase = "negotiating";
     update();
+    const { certHashes, createClientEngine, TunnelRunner } = await protocol;
     const engine = createClientEngine({
       certHashes: certHashes(conn.peerCertDer),
       user: o.user,
