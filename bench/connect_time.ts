@@ -9,7 +9,7 @@
  * offset from spawn, which is the per-phase profile.
  *
  *   deno run -A bench/connect_time.ts [--connects 10] [--trace] [--log-level debug]
- *                                     [--tree DIR]...
+ *                                     [--tree DIR]... [--netns-prefix sstp-ct]
  *
  * Each `--tree DIR` (a checkout, e.g. a `git worktree` of an older commit)
  * adds a client program `DIR/main.ts`; the trees take turns, connect by
@@ -35,6 +35,8 @@ const { values } = parseArgs({
     trace: { type: "boolean", default: false },
     "log-level": { type: "string", default: "info" },
     tree: { type: "string", multiple: true, default: [] },
+    // Namespaces are named PREFIX-<random>; a distinct prefix keeps parallel runs apart.
+    "netns-prefix": { type: "string", default: "sstp-ct" },
   },
 });
 const trees = values.tree.length > 0 ? values.tree : [new URL("..", import.meta.url).pathname];
@@ -73,7 +75,7 @@ async function connectOnce(
 const connects = Math.min(50, Math.max(1, Number(values.connects) || 10));
 
 installSignalCleanup();
-const pair = await createNetnsPair({ prefix: "sstp-ct" });
+const pair = await createNetnsPair({ prefix: values["netns-prefix"] });
 const results = trees.map(() => ({
   totals: [] as number[],
   handshakes: [] as number[],
