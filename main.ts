@@ -67,7 +67,7 @@ function loadCommand(path: string): Promise<CommandModule> {
  * ECDSA key generation seeds it too, and Web Crypto runs that on a worker
  * thread: started before the command's modules load, the seeding overlaps
  * with them instead of delaying `sstp connect`'s handshake (bench/README.md,
- * "Connect time"). The key is thrown away.
+ * "Connect start-up"). The key is thrown away.
  */
 function seedTlsRandom(): void {
   crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"])

@@ -175,7 +175,7 @@ async function tlsEngine(
  * modules), loaded by `URL` so that they are not in the start-up graph of
  * `sstp connect`: the session starts loading them as it dials, and the JS
  * thread compiles them while the TLS handshake and the HTTP exchange wait
- * on the network (bench/README.md, "Connect time").
+ * on the network (bench/README.md, "Connect start-up").
  */
 function loadProtocol(): Promise<{
   certHashes: typeof CryptoBinding.certHashes;
