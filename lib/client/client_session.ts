@@ -173,9 +173,10 @@ async function tlsEngine(
 /**
  * The SSTP/PPP engine and the data path (about half of the client's own
  * modules), loaded by `URL` so that they are not in the start-up graph of
- * `sstp connect`: the session starts loading them as it dials, and the JS
- * thread compiles them while the TLS handshake and the HTTP exchange wait
- * on the network (bench/README.md, "Connect start-up").
+ * `sstp connect`: the session starts loading them once its ClientHello is
+ * out (as it dials, with another TLS engine or a proxy), and the JS thread
+ * compiles them while the handshake and the HTTP exchange wait on the
+ * network (bench/README.md, "Connect start-up").
  */
 function loadProtocol(): Promise<{
   certHashes: typeof CryptoBinding.certHashes;
@@ -233,9 +234,16 @@ export async function runClientSession(
   const dialAbort = new AbortController();
   const onAbort = () => dialAbort.abort();
   signal.addEventListener("abort", onAbort);
-  const protocol = loadProtocol();
-  // Awaited after the HTTP exchange; a failed dial must not leave it unhandled.
-  protocol.catch(() => {});
+  // Loaded once the ClientHello is out (or after the HTTP exchange, when the
+  // dial had no such moment); a failed dial must not leave it unhandled.
+  let protocol: ReturnType<typeof loadProtocol> | undefined;
+  const startProtocolLoad = () => {
+    if (protocol === undefined) {
+      protocol = loadProtocol();
+      protocol.catch(() => {});
+    }
+    return protocol;
+  };
   try {
     // With add-default-route, the server's host route is pinned before the
     // dial when its address is known (given as an IP, no proxy): the TCP
@@ -255,6 +263,8 @@ export async function runClientSession(
       // The data-plane Worker moves IP packets itself: bridged frames (BCP) stay on this thread.
       o.tlsEngine === "openssl-worker" && o.bridge === undefined ? "openssl-worker" : "openssl",
     );
+    // No ClientHello moment to wait for (dialTls reports it for node:tls dialled directly).
+    if (tls !== undefined || o.httpProxy !== undefined) startProtocolLoad();
     const conn = await dialTls({
       ...(tls === undefined ? {} : { engine: tls }),
       host: o.connectTo.host,
@@ -291,6 +301,7 @@ export async function runClientSession(
       signal: dialAbort.signal,
       logger: log,
       ...(deps.tlsSessions === undefined ? {} : { sessionCache: deps.tlsSessions }),
+      onClientHello: startProtocolLoad,
     }).catch((e) => {
       throw clientCertificateRefusal(e, o.certificate, "handshake") ?? e;
     });
@@ -333,7 +344,7 @@ export async function runClientSession(
 
     info.phase = "negotiating";
     update();
-    const { certHashes, createClientEngine, TunnelRunner } = await protocol;
+    const { certHashes, createClientEngine, TunnelRunner } = await startProtocolLoad();
     const engine = createClientEngine({
       certHashes: certHashes(conn.peerCertDer),
       user: o.user,

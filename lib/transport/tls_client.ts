@@ -142,6 +142,12 @@ export interface DialTlsOptions {
   tlsPolicy?: TlsPolicy;
   /** Resume the session of an earlier connection to this server (node:tls only). */
   sessionCache?: TlsSessionCache;
+  /**
+   * Called once TCP is connected and the ClientHello is written (node:tls
+   * only: not through an HTTP proxy or another engine), so that the caller
+   * can use the JS thread while the server answers.
+   */
+  onClientHello?: () => void;
 }
 
 /** An established client connection. */
@@ -257,6 +263,10 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
   if (stored !== undefined) connectOptions.session = Buffer.from(stored);
   logger.debug(`TLS connect ${host}:${port}${sni === undefined ? " (no SNI)" : ` sni=${sni}`}`);
   const socket = tls.connect(connectOptions);
+  // node:tls writes the ClientHello from its own, earlier "connect" listener.
+  if (options.onClientHello !== undefined && !proxied) {
+    socket.once("connect", options.onClientHello);
+  }
   // Tickets may arrive after the handshake (TLS 1.3); kept only once this
   // connection's certificate has passed the checks below.
   let verified = false;
