@@ -151,3 +151,18 @@ export class PeerDisconnectError extends SstpError {
 export function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
+
+/**
+ * True when `e` is an authentication failure (for exit codes and backoff).
+ *
+ * @example
+ * ```ts
+ * import { ERROR_CODE, isAuthError, ProtocolError } from "./errors.ts";
+ * if (!isAuthError(new ProtocolError("auth", ERROR_CODE.AUTH_FAILED, "no"))) throw new Error();
+ * ```
+ */
+export function isAuthError(e: unknown): boolean {
+  return e instanceof ProtocolError &&
+    (e.code === "AUTH_FAILED" || e.code === "AUTH_NEGOTIATION_FAILED" ||
+      e.code === "AUTH_SERVER_INVALID");
+}

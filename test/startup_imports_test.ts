@@ -109,7 +109,8 @@ Deno.test("the SSTP/PPP engine and data path are not in sstp connect's start-up 
   const engine = [...startup].filter((n) =>
     n.startsWith("lib/ppp/") && n !== "lib/ppp/auth/auth_types.ts" ||
     n.startsWith("lib/pipeline/") || CONNECT_PROTOCOL.includes(n) ||
-    ["lib/sstp/client_state.ts", "lib/tunnel/data_plane.ts"].includes(n)
+    ["lib/sstp/client_state.ts", "lib/tunnel/session_engine.ts", "lib/tunnel/data_plane.ts"]
+      .includes(n)
   );
   assert.deepEqual(engine, []);
 });
