@@ -60,6 +60,20 @@ function loadCommand(path: string): Promise<CommandModule> {
   return import(new URL(path, import.meta.url).href);
 }
 
+/**
+ * The first TLS handshake of a Deno process stalls its JS thread for ~30 ms
+ * of CPU while the runtime's TLS crypto library seeds its random generator
+ * (once per process; the handshake's client random is its first use). An
+ * ECDSA key generation seeds it too, and Web Crypto runs that on a worker
+ * thread: started before the command's modules load, the seeding overlaps
+ * with them instead of delaying `sstp connect`'s handshake (bench/README.md,
+ * "Connect start-up"). The key is thrown away.
+ */
+function seedTlsRandom(): void {
+  crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"])
+    .catch(() => {});
+}
+
 const linuxPlatform: Platform = {
   openTun: (o) =>
     openLinuxTun({
@@ -132,6 +146,7 @@ if (import.meta.main) {
     console.error(`sstp: unknown command "${command}"\n\n${USAGE}`);
     Deno.exit(64);
   }
+  if (command === "connect") seedTlsRandom();
   let code: number;
   try {
     code = await (await loadCommand(path)).main(rest, context());

@@ -183,6 +183,16 @@ export function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/**
+ * A process's main thread (for Deno, the JS thread): time it ran on a CPU and
+ * time it was runnable but waited for one, ms (/proc/PID/task/PID/schedstat,
+ * nanoseconds). On a busy machine the wait grows and the run time hardly.
+ */
+export function mainThreadSchedMs(pid: number): { runMs: number; waitMs: number } {
+  const [run, wait] = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/schedstat`).split(" ");
+  return { runMs: Number(run) / 1e6, waitMs: Number(wait) / 1e6 };
+}
+
 /** Resident set size of a process in KiB (VmRSS). */
 export function rssKib(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);

@@ -156,3 +156,18 @@ export function asError(e: unknown): Error {
 export function isFdExhaustion(error: unknown): boolean {
   return /Too many open files|os error 2[34]\b|EMFILE|ENFILE/.test(String(error));
 }
+
+/**
+ * True when `e` is an authentication failure (for exit codes and backoff).
+ *
+ * @example
+ * ```ts
+ * import { ERROR_CODE, isAuthError, ProtocolError } from "./errors.ts";
+ * if (!isAuthError(new ProtocolError("auth", ERROR_CODE.AUTH_FAILED, "no"))) throw new Error();
+ * ```
+ */
+export function isAuthError(e: unknown): boolean {
+  return e instanceof ProtocolError &&
+    (e.code === "AUTH_FAILED" || e.code === "AUTH_NEGOTIATION_FAILED" ||
+      e.code === "AUTH_SERVER_INVALID");
+}

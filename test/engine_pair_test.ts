@@ -6,11 +6,11 @@
 import assert from "node:assert/strict";
 import { createClientEngine } from "../lib/tunnel/client_engine.ts";
 import { createServerEngine } from "../lib/tunnel/server_engine.ts";
-import { isAuthError, type SessionEngine } from "../lib/tunnel/session_engine.ts";
+import type { SessionEngine } from "../lib/tunnel/session_engine.ts";
 import { certHashes } from "../lib/sstp/crypto_binding.ts";
 import { MESSAGE_TYPE } from "../lib/sstp/constants.ts";
 import { decodeSstpPacket } from "../lib/sstp/packet.ts";
-import { ERROR_CODE, PeerAbortError, ProtocolError } from "../lib/errors.ts";
+import { ERROR_CODE, isAuthError, PeerAbortError, ProtocolError } from "../lib/errors.ts";
 import { NOOP_LOGGER } from "../lib/log.ts";
 import type { AuthMethod } from "../lib/ppp/auth/auth_types.ts";
 import { EngineHarness } from "./helpers/engine_harness.ts";

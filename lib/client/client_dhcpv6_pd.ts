@@ -88,17 +88,6 @@ const DHCPV6_HOP_LIMIT = 1;
 /** IAID of our one IA_PD. */
 const IAID = 1;
 
-/**
- * A DUID-UUID (RFC 6355: type 4 and 16 random bytes) for one `sstp connect`
- * process: a PPP link has no link-layer address for a DUID-LL.
- */
-export function randomDuid(): Uint8Array {
-  const duid = new Uint8Array(18);
-  duid[1] = 4;
-  crypto.getRandomValues(duid.subarray(2));
-  return duid;
-}
-
 /** Starts soliciting; the returned object takes the server's answers. */
 export function startClientPrefixDelegation(
   o: ClientPrefixDelegationOptions,

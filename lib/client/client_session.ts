@@ -27,10 +27,11 @@ import { dialTls, type TlsSessionCache } from "../transport/tls_client.ts";
 import type { TlsEngineDialer } from "../tls_engine.ts";
 import { readPreamble } from "../transport/preamble.ts";
 import { buildSstpHttpRequest, parseSstpHttpResponse } from "../sstp/http_preamble.ts";
-import { certHashes } from "../sstp/crypto_binding.ts";
-import { createClientEngine } from "../tunnel/client_engine.ts";
+import type * as CryptoBinding from "../sstp/crypto_binding.ts";
+import type * as ClientEngine from "../tunnel/client_engine.ts";
 import type { SessionEngine } from "../tunnel/session_engine.ts";
-import { TunnelRunner } from "../pipeline/runner.ts";
+import type * as Runner from "../pipeline/runner.ts";
+import type { TunnelRunner } from "../pipeline/runner.ts";
 import {
   type NetChangeRecord,
   NetCommandError,
@@ -42,7 +43,6 @@ import type * as BridgePort from "../net/bridge_port.ts";
 import { planTunnelRoutes, SPLIT_DEFAULT_IPV4, SPLIT_DEFAULT_IPV6 } from "./tunnel_routes.ts";
 import { asError, ERROR_CODE, ProtocolError } from "../errors.ts";
 import { parseFingerprint } from "../cert/fingerprint.ts";
-import { randomDuid } from "./client_dhcpv6_pd.ts";
 import type * as ClientIpv6 from "./client_ipv6.ts";
 import type { ClientIpv6Info } from "./client_ipv6.ts";
 
@@ -138,10 +138,17 @@ const HTTP_RESPONSE_TIMEOUT_MS = 60_000;
 let duid: Uint8Array | undefined;
 /**
  * The DHCPv6 DUID of this `sstp connect` process: the same across its
- * reconnects, so the server sees one client.
+ * reconnects, so the server sees one client. A DUID-UUID (RFC 6355: type 4
+ * and 16 random bytes): a PPP link has no link-layer address for a DUID-LL.
+ * Made here rather than in client_dhcpv6_pd.ts, which loads with the IPv6
+ * code only when IPV6CP opens.
  */
 function processDuid(): Uint8Array {
-  duid ??= randomDuid();
+  if (duid === undefined) {
+    duid = new Uint8Array(18);
+    duid[1] = 4;
+    crypto.getRandomValues(duid.subarray(2));
+  }
   return duid;
 }
 
@@ -161,6 +168,34 @@ async function tlsEngine(
   if (typeof engine !== "string") return engine;
   log.warn(`tls-engine ${name} unavailable (${engine}): using node:tls`);
   return undefined;
+}
+
+/**
+ * The SSTP/PPP engine and the data path (about half of the client's own
+ * modules), loaded by `URL` so that they are not in the start-up graph of
+ * `sstp connect`: the session starts loading them once its ClientHello is
+ * out (as it dials, with another TLS engine or a proxy), and the JS thread
+ * compiles them while the handshake and the HTTP exchange wait on the
+ * network (bench/README.md, "Connect start-up").
+ */
+function loadProtocol(): Promise<{
+  certHashes: typeof CryptoBinding.certHashes;
+  createClientEngine: typeof ClientEngine.createClientEngine;
+  TunnelRunner: typeof Runner.TunnelRunner;
+}> {
+  return Promise.all([
+    import(new URL("../sstp/crypto_binding.ts", import.meta.url).href) as Promise<
+      typeof CryptoBinding
+    >,
+    import(new URL("../tunnel/client_engine.ts", import.meta.url).href) as Promise<
+      typeof ClientEngine
+    >,
+    import(new URL("../pipeline/runner.ts", import.meta.url).href) as Promise<typeof Runner>,
+  ]).then(([binding, engine, runner]) => ({
+    certHashes: binding.certHashes,
+    createClientEngine: engine.createClientEngine,
+    TunnelRunner: runner.TunnelRunner,
+  }));
 }
 
 /**
@@ -199,6 +234,16 @@ export async function runClientSession(
   const dialAbort = new AbortController();
   const onAbort = () => dialAbort.abort();
   signal.addEventListener("abort", onAbort);
+  // Loaded once the ClientHello is out (or after the HTTP exchange, when the
+  // dial had no such moment); a failed dial must not leave it unhandled.
+  let protocol: ReturnType<typeof loadProtocol> | undefined;
+  const startProtocolLoad = () => {
+    if (protocol === undefined) {
+      protocol = loadProtocol();
+      protocol.catch(() => {});
+    }
+    return protocol;
+  };
   try {
     // With add-default-route, the server's host route is pinned before the
     // dial when its address is known (given as an IP, no proxy): the TCP
@@ -218,6 +263,8 @@ export async function runClientSession(
       // The data-plane Worker moves IP packets itself: bridged frames (BCP) stay on this thread.
       o.tlsEngine === "openssl-worker" && o.bridge === undefined ? "openssl-worker" : "openssl",
     );
+    // No ClientHello moment to wait for (dialTls reports it for node:tls dialled directly).
+    if (tls !== undefined || o.httpProxy !== undefined) startProtocolLoad();
     const conn = await dialTls({
       ...(tls === undefined ? {} : { engine: tls }),
       host: o.connectTo.host,
@@ -254,6 +301,7 @@ export async function runClientSession(
       signal: dialAbort.signal,
       logger: log,
       ...(deps.tlsSessions === undefined ? {} : { sessionCache: deps.tlsSessions }),
+      onClientHello: startProtocolLoad,
     }).catch((e) => {
       throw clientCertificateRefusal(e, o.certificate, "handshake") ?? e;
     });
@@ -296,6 +344,7 @@ export async function runClientSession(
 
     info.phase = "negotiating";
     update();
+    const { certHashes, createClientEngine, TunnelRunner } = await startProtocolLoad();
     const engine = createClientEngine({
       certHashes: certHashes(conn.peerCertDer),
       user: o.user,

@@ -11,8 +11,7 @@
 import { TlsSessionCache } from "../transport/tls_client.ts";
 import type { Logger } from "../log.ts";
 import type { ConnectOptions } from "../config/client_config.ts";
-import { ProtocolError } from "../errors.ts";
-import { isAuthError } from "../tunnel/session_engine.ts";
+import { isAuthError, ProtocolError } from "../errors.ts";
 import { TLS_POLICY_DETAIL } from "../transport/tls_policy.ts";
 import { recoverNetState } from "./net_state.ts";
 import { type NetChangeRecord, NetConfig } from "../net/net_config.ts";

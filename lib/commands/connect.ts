@@ -8,7 +8,7 @@
 import type { CommandContext } from "../command_context.ts";
 import { EXIT_CODE } from "../command_context.ts";
 import { isHelpRequested, parseConnectOptions } from "../cli/connect_args.ts";
-import { CONNECT_HELP } from "../cli/connect_help.ts";
+import type * as ConnectHelp from "../cli/connect_help.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { formattedSink } from "../config/log_format.ts";
 import { readableFileProblem } from "../config/file_check.ts";
@@ -29,7 +29,11 @@ const OUTCOME_EXIT = {
 /** Runs `sstp connect ARGS`. */
 export async function main(argv: string[], ctx: CommandContext): Promise<number> {
   if (isHelpRequested(argv)) {
-    ctx.print(CONNECT_HELP);
+    // By URL, so that a connect does not load the help text (test/startup_imports_test.ts).
+    const help = await import(
+      new URL("../cli/connect_help.ts", import.meta.url).href
+    ) as typeof ConnectHelp;
+    ctx.print(help.CONNECT_HELP);
     return EXIT_CODE.OK;
   }
   let options;

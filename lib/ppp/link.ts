@@ -42,7 +42,8 @@ import type {
   PasswordLookup,
   RandomBytes,
 } from "./auth/auth_types.ts";
-import { createAuthAuthenticator, createAuthPeer } from "./auth/create_auth.ts";
+import { createAuthPeer } from "./auth/create_auth_peer.ts";
+import type { AuthAuthenticatorOptions } from "./auth/create_auth.ts";
 import type { RemoteAuthenticate } from "./auth/remote_auth.ts";
 import type { RemoteEap } from "./auth/eap_relay.ts";
 import type { FlagOptions } from "./lcp/_flag_option.ts";
@@ -121,6 +122,12 @@ export interface ServerLinkOptions extends LinkCommonOptions {
   remoteAuthenticate?: RemoteAuthenticate;
   /** RADIUS hook for EAP: relays the conversation of users `lookupPassword` does not know. */
   remoteEap?: RemoteEap;
+  /**
+   * Builds the authenticator of the method LCP agreed on: `createAuthAuthenticator`
+   * of `auth/create_auth.ts`. Injected so that the client, which never
+   * authenticates a peer, does not load the RADIUS fallback and EAP relay.
+   */
+  createAuthenticator(method: AuthMethod, options: AuthAuthenticatorOptions): AuthAuthenticator;
   /** Our name in CHAP challenges. */
   serverName: string;
   /**
@@ -574,7 +581,7 @@ export class PppLink {
         );
       }
       this.#authMethod = method;
-      this.#auth = createAuthAuthenticator(method, {
+      this.#auth = o.createAuthenticator(method, {
         lookupPassword: o.lookupPassword,
         randomBytes: o.randomBytes,
         name: o.serverName,

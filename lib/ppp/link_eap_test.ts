@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { createLogger } from "../log.ts";
 import { type LinkAction, PppLink, type PppLinkOptions } from "./link.ts";
 import type { AuthMethod } from "./auth/auth_types.ts";
+import { createAuthAuthenticator } from "./auth/create_auth.ts";
 import { describeCpPacket } from "./describe.ts";
 import { encodePppFrame } from "./frame.ts";
 import { PROTOCOL } from "./constants.ts";
@@ -53,6 +54,7 @@ function links(opts: {
       role: "server",
       authenticateWith: opts.server,
       lookupPassword: (u) => (u === "alice" ? "s3cret!" : undefined),
+      createAuthenticator: createAuthAuthenticator,
       serverName: "vpn",
       assignAddresses: () => ({ localAddress: "198.18.0.1", peerAddress: "198.18.0.2" }),
       randomBytes: seeded(2),

@@ -18,10 +18,11 @@
 
 import * as tls from "node:tls";
 import { Buffer } from "node:buffer";
-import { lookup } from "node:dns/promises";
+import type * as NodeDns from "node:dns/promises";
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { connectThroughProxy, type HttpProxyOptions } from "./http_proxy.ts";
+import type { HttpProxyOptions } from "./http_proxy.ts";
+import type * as HttpProxy from "./http_proxy.ts";
 import { NOOP_LOGGER } from "../log.ts";
 import {
   certificateFingerprint,
@@ -150,6 +151,12 @@ export interface DialTlsOptions {
   tlsPolicy?: TlsPolicy;
   /** Resume the session of an earlier connection to this server (node:tls only). */
   sessionCache?: TlsSessionCache;
+  /**
+   * Called once TCP is connected and the ClientHello is written (node:tls
+   * only: not through an HTTP proxy or another engine), so that the caller
+   * can use the JS thread while the server answers.
+   */
+  onClientHello?: () => void;
 }
 
 /** An established client connection. */
@@ -214,9 +221,11 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
   // node:tls sends a named host as SNI whatever `servername` says, so without
   // SNI the name is resolved here (getaddrinfo, as node would) and the address dialled.
   const address = sni === undefined && !hostIsIp && options.httpProxy === undefined
-    ? (await withSignal(lookup(bareHost), options.signal)).address
+    ? await withSignal(lookupAddress(bareHost), options.signal)
     : bareHost;
-  const proxied = options.httpProxy === undefined ? undefined : await connectThroughProxy(
+  const proxied = options.httpProxy === undefined ? undefined : await (
+    await import(new URL("./http_proxy.ts", import.meta.url).href) as typeof HttpProxy
+  ).connectThroughProxy(
     options.httpProxy,
     bareHost,
     port,
@@ -263,6 +272,10 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
   if (stored !== undefined) connectOptions.session = Buffer.from(stored);
   logger.debug(`TLS connect ${host}:${port}${sni === undefined ? " (no SNI)" : ` sni=${sni}`}`);
   const socket = tls.connect(connectOptions);
+  // node:tls writes the ClientHello from its own, earlier "connect" listener.
+  if (options.onClientHello !== undefined && !proxied) {
+    socket.once("connect", options.onClientHello);
+  }
   // Tickets may arrive after the handshake (TLS 1.3); kept only once this
   // connection's certificate has passed the checks below. Deno's node:tls
   // emits a TLS 1.3 `session` only when the socket closes (see
@@ -368,7 +381,7 @@ async function dialWithEngine(
     }`,
   );
   const conn = await engine.dial({
-    address: isIpAddress(address) ? address : (await lookup(address)).address,
+    address: isIpAddress(address) ? address : await lookupAddress(address),
     port,
     ...(sni === undefined ? {} : { serverName: sni }),
     verifyChain: checkChain,
@@ -432,6 +445,14 @@ async function dialWithEngine(
     await conn.duplex.closed;
     throw error;
   }
+}
+
+/** node:dns, loaded only to resolve a server given by name (`deno info` does not follow this specifier). */
+const NODE_DNS = "node:dns/promises";
+
+/** The first address of `name` (getaddrinfo, as node:net would resolve it). */
+async function lookupAddress(name: string): Promise<string> {
+  return (await (await import(NODE_DNS) as typeof NodeDns).lookup(name)).address;
 }
 
 function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

@@ -459,6 +459,42 @@ Deno.test("dialTls() times out a server that never answers the handshake", async
   }
 });
 
+Deno.test("dialTls() calls onClientHello once, when its ClientHello goes out", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const abort = new AbortController();
+  let calls = 0;
+  let helloSent!: () => void;
+  const hello = new Promise<void>((resolve) => helloSent = resolve);
+  const dialing = dialTls({
+    host: "127.0.0.1",
+    port: listener.addr.port,
+    signal: abort.signal,
+    onClientHello: () => {
+      calls++;
+      helloSent();
+    },
+  }).catch((e: unknown) => e);
+  const conn = await accepted;
+  try {
+    await hello;
+    const head = new Uint8Array(6);
+    for (let n = 0; n < head.length;) {
+      const got = await conn.read(head.subarray(n));
+      if (got === null) break;
+      n += got;
+    }
+    assert.equal(head[0], 0x16, "a TLS handshake record");
+    assert.equal(head[5], 0x01, "holding a ClientHello");
+    abort.abort();
+    assert.ok(await dialing instanceof Error);
+    assert.equal(calls, 1);
+  } finally {
+    conn.close();
+    listener.close();
+  }
+});
+
 Deno.test("dialTls() checks its options", async () => {
   await assert.rejects(dialTls({ host: "", port: 443 }), TypeError);
   await assert.rejects(dialTls({ host: "a", port: 70000 }), RangeError);

@@ -9,6 +9,7 @@ import type { Logger } from "../log.ts";
 import type { CertHashes } from "../sstp/crypto_binding.ts";
 import { SstpServerStateMachine } from "../sstp/server_state.ts";
 import { type AddressAssignment, PppLink } from "../ppp/link.ts";
+import { createAuthAuthenticator } from "../ppp/auth/create_auth.ts";
 import type { AuthMethod, PasswordLookup, RandomBytes } from "../ppp/auth/auth_types.ts";
 import type { RemoteAuthenticate } from "../ppp/auth/remote_auth.ts";
 import type { RemoteEap } from "../ppp/auth/eap_relay.ts";
@@ -82,6 +83,7 @@ export function createServerEngine(options: ServerEngineOptions): SessionEngine 
     role: "server",
     authenticateWith: options.authentication,
     lookupPassword: options.lookupPassword,
+    createAuthenticator: createAuthAuthenticator,
     ...(options.remoteAuthenticate ? { remoteAuthenticate: options.remoteAuthenticate } : {}),
     ...(options.remoteEap ? { remoteEap: options.remoteEap } : {}),
     serverName: options.serverName,

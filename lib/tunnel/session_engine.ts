@@ -16,7 +16,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import { ERROR_CODE, ProtocolError } from "../errors.ts";
+import { ERROR_CODE, isAuthError, ProtocolError } from "../errors.ts";
 import type { SstpAction, SstpTimer } from "../sstp/actions.ts";
 import type { SstpClientStateMachine } from "../sstp/client_state.ts";
 import type { SstpServerStateMachine } from "../sstp/server_state.ts";
@@ -428,11 +428,4 @@ function ipv6LinkConfig(r: Ipv6cpResult): Ipv6LinkConfig | undefined {
     localLinkLocal: r.localLinkLocal,
     peerLinkLocal: r.peerLinkLocal,
   };
-}
-
-/** True when `e` is an authentication failure (for exit codes and backoff). */
-export function isAuthError(e: unknown): boolean {
-  return e instanceof ProtocolError &&
-    (e.code === "AUTH_FAILED" || e.code === "AUTH_NEGOTIATION_FAILED" ||
-      e.code === "AUTH_SERVER_INVALID");
 }

@@ -31,7 +31,7 @@ import { readPreamble } from "../../lib/transport/preamble.ts";
 import { buildSstpHttpRequest, parseSstpHttpResponse } from "../../lib/sstp/http_preamble.ts";
 import { certHashes } from "../../lib/sstp/crypto_binding.ts";
 import { createClientEngine } from "../../lib/tunnel/client_engine.ts";
-import { isAuthError } from "../../lib/tunnel/session_engine.ts";
+import { isAuthError } from "../../lib/errors.ts";
 import { TunnelRunner } from "../../lib/pipeline/runner.ts";
 import { parseFingerprint } from "../../lib/cert/fingerprint.ts";
 import { NOOP_LOGGER } from "../../lib/log.ts";

@@ -24,10 +24,10 @@ import { buildSstpHttpRequest, parseSstpHttpResponse } from "../../sstp/http_pre
 import { certHashes } from "../../sstp/crypto_binding.ts";
 import { HASH_PROTOCOL, MESSAGE_TYPE } from "../../sstp/constants.ts";
 import { createClientEngine } from "../../tunnel/client_engine.ts";
-import { isAuthError, type SessionEngine } from "../../tunnel/session_engine.ts";
+import type { SessionEngine } from "../../tunnel/session_engine.ts";
 import type { IpConfig, TunnelAction, TunnelEngine, TunnelEvent } from "../../tunnel/events.ts";
 import { type RunnerTransport, TunnelRunner } from "../../pipeline/runner.ts";
-import { asError } from "../../errors.ts";
+import { asError, isAuthError } from "../../errors.ts";
 import { type CheckResult, fail, ok, warn } from "./checks.ts";
 
 /** Dependencies of {@linkcode loginCheck}. */

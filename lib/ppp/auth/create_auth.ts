@@ -1,6 +1,8 @@
 /**
- * Builds the {@linkcode AuthPeer} or {@linkcode AuthAuthenticator} for an
- * authentication method, the one entry point the PPP link needs.
+ * Builds the {@linkcode AuthAuthenticator} (server side) for an
+ * authentication method, with the RADIUS fallback and the EAP relay when
+ * asked; the server injects it into its PPP link (`createAuthenticator`).
+ * The peer (client) side is `create_auth_peer.ts`, re-exported here.
  *
  * | method    | protocol | HLAK in the result                         |
  * |-----------|----------|--------------------------------------------|
@@ -12,35 +14,21 @@
  *
  * @module
  */
-import type {
-  AuthAuthenticator,
-  AuthMethod,
-  AuthPeer,
-  PasswordLookup,
-  RandomBytes,
-} from "./auth_types.ts";
-import { PapAuthenticator, PapPeer } from "./pap.ts";
-import { ChapAuthenticator, ChapPeer } from "./chap.ts";
-import { chapMd5AuthenticatorAlgorithm, chapMd5PeerAlgorithm } from "./chap_md5.ts";
-import { msChapV1AuthenticatorAlgorithm, msChapV1PeerAlgorithm } from "./mschap_v1.ts";
-import { msChapV2AuthenticatorAlgorithm, msChapV2PeerAlgorithm } from "./mschap_v2.ts";
+import type { AuthAuthenticator, AuthMethod, PasswordLookup, RandomBytes } from "./auth_types.ts";
+import { PapAuthenticator } from "./pap.ts";
+import { ChapAuthenticator } from "./chap.ts";
+import { chapMd5AuthenticatorAlgorithm } from "./chap_md5.ts";
+import { msChapV1AuthenticatorAlgorithm } from "./mschap_v1.ts";
+import { msChapV2AuthenticatorAlgorithm } from "./mschap_v2.ts";
 import { type RemoteAuthenticate, RemoteFallbackAuthenticator } from "./remote_auth.ts";
-import { EapAuthenticator, EapPeer } from "./eap.ts";
+import { EapAuthenticator } from "./eap.ts";
 import { EapRelayAuthenticator, type RemoteEap } from "./eap_relay.ts";
 import type { ChapAuthenticatorAlgorithm } from "./chap.ts";
 import { rejectionDetail } from "./_credentials.ts";
 import { quotePeerText } from "../../peer_text.ts";
 import { ERROR_CODE, ProtocolError } from "../../errors.ts";
 
-/** Options of {@linkcode createAuthPeer}. */
-export interface AuthPeerOptions {
-  /** Our user name. */
-  user: string;
-  /** Our password. */
-  password: string;
-  /** Randomness (the MS-CHAPv2 peer challenge). */
-  randomBytes: RandomBytes;
-}
+export { type AuthPeerOptions, createAuthPeer } from "./create_auth_peer.ts";
 
 /** Options of {@linkcode createAuthAuthenticator}. */
 export interface AuthAuthenticatorOptions {
@@ -54,36 +42,6 @@ export interface AuthAuthenticatorOptions {
   remote?: RemoteAuthenticate;
   /** EAP of users `lookupPassword` does not know is relayed to it (RADIUS, RFC 3579). */
   remoteEap?: RemoteEap;
-}
-
-/**
- * Creates the peer (client) side of `method`.
- *
- * @throws {RangeError} For PAP, if the user name or password exceeds 255 bytes.
- *
- * @example
- * ```ts
- * import { createAuthPeer } from "./create_auth.ts";
- * const peer = createAuthPeer("pap", { user: "u", password: "p", randomBytes: (n) => new Uint8Array(n) });
- * if (peer.protocol !== 0xc023 || peer.start(0).send.length !== 1) throw new Error();
- * ```
- */
-export function createAuthPeer(method: AuthMethod, options: AuthPeerOptions): AuthPeer {
-  const { user, password, randomBytes } = options;
-  switch (method) {
-    case "pap":
-      return new PapPeer({ user, password });
-    case "chap":
-      return new ChapPeer(chapMd5PeerAlgorithm(user, password));
-    case "mschap1":
-      return new ChapPeer(msChapV1PeerAlgorithm(user, password));
-    case "mschap2":
-      return new ChapPeer(msChapV2PeerAlgorithm({ user, password, randomBytes }));
-    case "eap-mschap2":
-      return new EapPeer(msChapV2PeerAlgorithm({ user, password, randomBytes }), {
-        identity: user,
-      });
-  }
 }
 
 /**
