@@ -15,69 +15,23 @@ import {
   pingTunnelFromClient,
   SERVE_NETNS_IGNORE,
   ServeProcess,
-  TUNNEL_LOCAL,
   waitTunnelUp,
   writeConfig,
 } from "./server_fixture.ts";
 import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
+import {
+  connectIpv6,
+  ipv6ServerYaml,
+  ping6BothWays,
+  startIpv6Server,
+  stopClient,
+  tunnelName,
+  waitGlobalAddress,
+} from "./client_fixture.ts";
 
 const ignore = SERVE_NETNS_IGNORE;
 
-/**
- * A client interface name of our own: the client's state file is named after
- * it (/run/sstp/client-NAME.state), and other tests run clients at the same time.
- */
-function clientName(): string {
-  const b = crypto.getRandomValues(new Uint8Array(3));
-  return `sstp-6${Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("")}`;
-}
-
-/** The server's own address behind the tunnel (on its `lo`). */
-const SERVER_SIDE_V6 = "2001:2:0:ff::1";
-
-const IPV6_YAML = `profiles:
-  - name: default
-    local-address: ${TUNNEL_LOCAL}
-    remote-address: pool1
-    remote-ipv6-prefix-pool: v6
-    local-ipv6-interface-id: "::1"
-    dns-server: [198.19.0.53, "2001:2::53"]
-pools:
-  - { name: pool1, ranges: 198.19.0.10-198.19.0.250 }
-ipv6-pools:
-  - { name: v6, prefix: "2001:2:0:100::/56", prefix-length: 64 }
-secrets:
-  - { name: real, password: pw }
-`;
-
-/** The client's global IPv6 address on `dev` once SLAAC has added it. */
-async function waitGlobalAddress(
-  t: Awaited<ReturnType<typeof createTopology>>,
-  dev: string,
-): Promise<string> {
-  let address = "";
-  await waitUntil(
-    async () => {
-      const r = await t.client.exec([
-        "ip",
-        "-6",
-        "-br",
-        "addr",
-        "show",
-        "dev",
-        dev,
-        "scope",
-        "global",
-      ]);
-      const m = /(2001:2:0:1[0-9a-f]{2}:[0-9a-f:]+)\/64/.exec(r.stdout);
-      if (m) address = m[1]!;
-      return m !== null;
-    },
-    20_000,
-    `${dev} global IPv6 address`,
-  );
-  return address;
-}
+const IPV6_YAML = ipv6ServerYaml({ dnsServers: '[198.19.0.53, "2001:2::53"]' });
 
 Deno.test({
   name:
@@ -85,18 +39,9 @@ Deno.test({
   ignore,
 }, async () => {
   await using t = await createTopology({ ipv6: true });
-  await t.server.run(["ip", "-6", "addr", "add", `${SERVER_SIDE_V6}/128`, "dev", "lo"]);
-  const config = await writeConfig(t, IPV6_YAML);
-  await using serve = await ServeProcess.start(t.server, ["--config", config]);
-  const dev = clientName();
-  const client = connectProcess(t, dev, [
-    "--server-fingerprint",
-    formatFingerprint(t.fingerprint, "sha256"),
-    "--use-ipv6",
-    "yes",
-    "--add-default-route",
-    "yes",
-  ]);
+  await using serve = await startIpv6Server(t, IPV6_YAML);
+  const dev = tunnelName("6");
+  const client = connectIpv6(t, dev, ["--add-default-route", "yes"]);
   try {
     await waitTunnelUp(t, dev);
     await pingTunnelFromClient(t);
@@ -123,20 +68,7 @@ Deno.test({
       "IPv6 split default routes",
     );
     // Client → server side (through the split default) and server → client.
-    const out = await t.client.exec([
-      "ping",
-      "-6",
-      "-c",
-      "2",
-      "-i",
-      "0.2",
-      "-W",
-      "2",
-      SERVER_SIDE_V6,
-    ]);
-    assert.equal(out.code, 0, out.stdout + out.stderr);
-    const back = await t.server.exec(["ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", address]);
-    assert.equal(back.code, 0, back.stdout + back.stderr);
+    await ping6BothWays(t, address);
     // The server's link-local on the session's interface, from the client.
     const ll = await t.client.exec(["ping", "-6", "-c", "1", "-W", "2", `fe80::1%${dev}`]);
     assert.equal(ll.code, 0, ll.stdout + ll.stderr);
@@ -155,9 +87,7 @@ Deno.test({
     const serverRoutes = await t.server.run(["ip", "-6", "route", "show"]);
     assert.match(serverRoutes, /^2001:2:0:100::\/64 dev sstp-real/m);
   } finally {
-    client.kill("SIGTERM");
-    const status = await client.wait(10_000);
-    assert.equal(status.code, 0, client.output);
+    await stopClient(client, 10_000);
   }
   await serve.waitFor(/closed sstp-real/);
   assert.doesNotMatch(await t.server.run(["ip", "-6", "route", "show"]), /2001:2:0:100::/);
@@ -175,7 +105,7 @@ Deno.test({
   // A pool of ONE /64: the later sessions get it only if the earlier one gave it back.
   const config = await writeConfig(
     t,
-    IPV6_YAML.replace('prefix: "2001:2:0:100::/56"', 'prefix: "2001:2:0:100::/64"'),
+    ipv6ServerYaml({ v6Prefix: "2001:2:0:100::/64", dnsServers: '[198.19.0.53, "2001:2::53"]' }),
   );
   await using serve = await ServeProcess.start(t.server, [
     "--config",
@@ -183,26 +113,26 @@ Deno.test({
     "--log-level",
     "debug",
   ]);
-  const fp = formatFingerprint(t.fingerprint, "sha256");
-  const dev = clientName();
-  const v4only = connectProcess(t, dev, ["--server-fingerprint", fp]);
+  const dev = tunnelName("6");
+  const v4only = connectProcess(t, dev, [
+    "--server-fingerprint",
+    formatFingerprint(t.fingerprint, "sha256"),
+  ]);
   try {
     await waitTunnelUp(t, dev);
     await pingTunnelFromClient(t);
     await serve.waitFor(/peer rejected IPV6CP: IPv6 stays off/);
   } finally {
-    v4only.kill("SIGTERM");
-    assert.equal((await v4only.wait(10_000)).code, 0, v4only.output);
+    await stopClient(v4only, 10_000);
   }
   await serve.waitFor(/closed sstp-real/);
   // Two IPv6 sessions one after the other: the first's /64 went back to the pool.
   for (let round = 0; round < 2; round++) {
-    const c = connectProcess(t, dev, ["--server-fingerprint", fp, "--use-ipv6", "yes"]);
+    const c = connectIpv6(t, dev, []);
     try {
       assert.match(await waitGlobalAddress(t, dev), /^2001:2:0:100:/);
     } finally {
-      c.kill("SIGTERM");
-      assert.equal((await c.wait(10_000)).code, 0, c.output);
+      await stopClient(c, 10_000);
     }
     await waitUntil(
       async () => !(await t.server.run(["ip", "-br", "link"])).includes("sstp-real"),

@@ -126,18 +126,32 @@ export async function createAttackerNamespace(t: Topology): Promise<Netns> {
   }
 }
 
-/** A config file for the topology; `extra` is appended (YAML). */
-export async function writeConfig(t: Topology, body: string): Promise<string> {
+/** The control socket of the topology's server (see {@linkcode writeConfig}). */
+export function controlSocket(t: Topology): string {
+  return `${t.dir}/control/sstp-server.sock`;
+}
+
+/**
+ * A config file for the topology; `body` is appended (YAML). `server` sets
+ * or adds `sstp-server` keys (YAML flow values, e.g. `{ listen: "[a, b]" }`).
+ */
+export async function writeConfig(
+  t: Topology,
+  body: string,
+  server: Record<string, string | number> = {},
+): Promise<string> {
   const path = `${t.dir}/sstp.yaml`;
-  const text = `sstp-server:
-  certificate: ${t.pemPath}
-  port: ${PORT}
-  listen: ${SERVER_IP}
-  state-dir: ${t.dir}/state
-  control-socket: ${t.dir}/control/sstp-server.sock
-  keepalive-timeout: 30
-${body}`;
-  await Deno.writeTextFile(path, text, { mode: 0o600 });
+  const keys: Record<string, string | number> = {
+    certificate: t.pemPath,
+    port: PORT,
+    listen: SERVER_IP,
+    "state-dir": `${t.dir}/state`,
+    "control-socket": controlSocket(t),
+    "keepalive-timeout": 30,
+    ...server,
+  };
+  const lines = Object.entries(keys).map(([k, v]) => `  ${k}: ${v}\n`).join("");
+  await Deno.writeTextFile(path, `sstp-server:\n${lines}${body}`, { mode: 0o600 });
   return path;
 }
 
