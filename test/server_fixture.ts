@@ -336,24 +336,20 @@ export async function pingThroughTunnel(c: TestClient, seq: number, id = 42): Pr
 
 /**
  * `sstp connect` as a process in the client namespace, user `real`
- * (password `pw`), interface `name`, no reconnect.
+ * (password `pw`) unless `login` names another, interface `name`, no
+ * reconnect; `login.env` is added to its environment.
  */
-export function connectProcess(t: Topology, name: string, extra: string[]): SstpProcess {
+export function connectProcess(
+  t: Topology,
+  name: string,
+  extra: string[],
+  login: { user?: string; password?: string; env?: Record<string, string> } = {},
+): SstpProcess {
   return new SstpProcess([
-    "connect",
-    SERVER_IP,
-    "--port",
-    String(PORT),
-    "--user",
-    "real",
-    "--password",
-    "pw",
-    "--name",
-    name,
-    "--reconnect",
-    "no",
-    ...extra,
-  ], { netns: t.client.name });
+    ...["connect", SERVER_IP, "--port", String(PORT)],
+    ...["--user", login.user ?? "real", "--password", login.password ?? "pw"],
+    ...["--name", name, "--reconnect", "no", ...extra],
+  ], { netns: t.client.name, ...(login.env ? { env: login.env } : {}) });
 }
 
 /** Waits until interface `name` in the client namespace has its tunnel address. */
