@@ -62,8 +62,6 @@ Deno.test({
   name:
     "HAProxy send-proxy-v2 → two sstp serve nodes → one FreeRADIUS: spread, real addresses, failover",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const nodes: Netns[] = [];

@@ -13,16 +13,13 @@
  */
 import assert from "node:assert/strict";
 import { netnsTestIgnore } from "./helpers/netns.ts";
-import { TestClient } from "./helpers/test_client.ts";
 import type { MemoryTun } from "./helpers/memory_tun.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
 import {
+  connectClient,
   createTopology,
   POOL_YAML,
-  PORT,
   ServeProcess,
-  SERVER_IP,
-  type Topology,
   writeConfig,
 } from "./server_fixture.ts";
 import { startFreeRadius } from "./helpers/freeradius.ts";
@@ -31,23 +28,9 @@ const ignore = netnsTestIgnore("sstp serve + FreeRADIUS EAP netns test");
 const SECRET = "eap-rad1us";
 const FRAMED_IP = "198.19.0.88";
 
-function client(t: Topology, user: string, password: string) {
-  return TestClient.connect({
-    netns: t.client,
-    host: SERVER_IP,
-    port: PORT,
-    user,
-    password,
-    serverCertPem: t.certPem,
-    authentication: ["eap-mschap2"],
-  });
-}
-
 Deno.test({
   name: "sstp serve relays EAP-MSCHAPv2 to FreeRADIUS's eap module; the crypto binding verifies",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async (tt) => {
   await using t = await createTopology();
   const fr = await startFreeRadius({
@@ -83,7 +66,9 @@ ppp-aaa:
     await tt.step(
       "a RADIUS user logs in with EAP-MSCHAPv2; HLAK from the MPPE keys binds",
       async () => {
-        const c = await client(t, "eapuser", "e4p pass");
+        const c = await connectClient(t, "eapuser", "e4p pass", {
+          authentication: ["eap-mschap2"],
+        });
         try {
           // Link up means Call Connected's Compound MAC verified with the relayed HLAK.
           const ip = await c.linkUp;
@@ -111,7 +96,7 @@ ppp-aaa:
     );
 
     await tt.step("a wrong password ends in EAP-Failure", async () => {
-      const c = await client(t, "eapuser", "wrong");
+      const c = await connectClient(t, "eapuser", "wrong", { authentication: ["eap-mschap2"] });
       try {
         await assert.rejects(() => c.linkUp);
         await serve.waitFor(/EAP login "eapuser" refused: RADIUS rejected the EAP login/);
@@ -122,7 +107,7 @@ ppp-aaa:
 
     await tt.step("a local user is checked locally, not relayed", async () => {
       const before = (await fr.log()).split('User-Name = "local"').length;
-      const c = await client(t, "local", "l0cal");
+      const c = await connectClient(t, "local", "l0cal", { authentication: ["eap-mschap2"] });
       try {
         await c.linkUp;
       } finally {

@@ -13,37 +13,21 @@
  */
 import assert from "node:assert/strict";
 import { netnsTestIgnore } from "./helpers/netns.ts";
-import { TestClient } from "./helpers/test_client.ts";
 import type { MemoryTun } from "./helpers/memory_tun.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
 import {
   CLIENT_IP,
+  connectClient,
   createTopology,
   POOL_YAML,
-  PORT,
   ServeProcess,
-  SERVER_IP,
-  type Topology,
   writeConfig,
 } from "./server_fixture.ts";
 import { radclient, startFreeRadius } from "./helpers/freeradius.ts";
-import type { AuthMethod } from "../lib/ppp/auth/auth_types.ts";
 
 const ignore = netnsTestIgnore("sstp serve + FreeRADIUS netns tests");
 const SECRET = "rad1us-t3st";
 const FRAMED_IP = "198.19.0.77";
-
-function client(t: Topology, user: string, password: string, methods: AuthMethod[]) {
-  return TestClient.connect({
-    netns: t.client,
-    host: SERVER_IP,
-    port: PORT,
-    user,
-    password,
-    serverCertPem: t.certPem,
-    authentication: methods,
-  });
-}
 
 /** Waits (bounded) until `count` server log lines match `re`. */
 async function linesMatching(serve: ServeProcess, re: RegExp, count: number): Promise<void> {
@@ -58,8 +42,6 @@ Deno.test({
   name:
     "sstp serve authenticates RADIUS users (pap, chap, mschap1, mschap2), accounts, obeys Disconnect",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async (tt) => {
   await using t = await createTopology();
   const fr = await startFreeRadius({
@@ -110,7 +92,7 @@ radius-incoming:
     let radSessions = 0;
     for (const method of ["pap", "chap", "mschap1", "mschap2"] as const) {
       await tt.step(`${method}: RADIUS user gets Framed-IP-Address and passes a ping`, async () => {
-        const c = await client(t, "rad", "rad pass", [method]);
+        const c = await connectClient(t, "rad", "rad pass", { authentication: [method] });
         try {
           const ip = await c.linkUp;
           assert.equal(ip.localAddress, FRAMED_IP);
@@ -129,7 +111,7 @@ radius-incoming:
     }
 
     await tt.step("a RADIUS user without Framed-IP-Address gets a pool address", async () => {
-      const c = await client(t, "pooled", "p00l", ["mschap2"]);
+      const c = await connectClient(t, "pooled", "p00l", { authentication: ["mschap2"] });
       try {
         const ip = await c.linkUp;
         assert.match(ip.localAddress, /^198\.19\.0\.\d+$/);
@@ -140,11 +122,11 @@ radius-incoming:
     });
 
     await tt.step("wrong password is refused; local secrets still work", async () => {
-      const bad = await client(t, "rad", "wrong", ["mschap2"]);
+      const bad = await connectClient(t, "rad", "wrong", { authentication: ["mschap2"] });
       await assert.rejects(() => bad.linkUp);
       await bad.close();
       await serve.waitFor(/login "rad" refused: RADIUS rejected the login/);
-      const local = await client(t, "local", "l0cal", ["mschap2"]);
+      const local = await connectClient(t, "local", "l0cal", { authentication: ["mschap2"] });
       await local.linkUp;
       await local.close();
     });
@@ -186,7 +168,7 @@ radius-incoming:
     });
 
     await tt.step("radclient Disconnect-Request ends the session", async () => {
-      const c = await client(t, "rad", "rad pass", ["mschap2"]);
+      const c = await connectClient(t, "rad", "rad pass", { authentication: ["mschap2"] });
       try {
         await c.linkUp;
         const r = await radclient(
@@ -215,7 +197,7 @@ radius-incoming:
     await tt.step(
       "Framed-Route, Framed-MTU and Mikrotik-Rate-Limit apply to the session's device and go with it",
       async () => {
-        const c = await client(t, "routed", "r0uted", ["mschap2"]);
+        const c = await connectClient(t, "routed", "r0uted", { authentication: ["mschap2"] });
         try {
           await c.linkUp;
           await serve.waitFor(/up: sstp-routed /);

@@ -106,8 +106,6 @@ Deno.test({
   name:
     "TLS offload: HAProxy ssl + send-proxy-v2 → sstp serve tls: no; binding checked against certificate-hash-from",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async (tt) => {
   await using t = await createTopology();
   const haproxy = await startHaproxy(t);

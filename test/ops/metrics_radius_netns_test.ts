@@ -11,31 +11,17 @@
  */
 import assert from "node:assert/strict";
 import { netnsTestIgnore } from "../helpers/netns.ts";
-import { TestClient } from "../helpers/test_client.ts";
 import {
+  connectClient,
   createTopology,
   POOL_YAML,
-  PORT,
   ServeProcess,
-  SERVER_IP,
-  type Topology,
   writeConfig,
 } from "../server_fixture.ts";
 import { radclient, startFreeRadius } from "../helpers/freeradius.ts";
 
 const ignore = netnsTestIgnore("RADIUS and auth-throttle metrics netns test");
 const SECRET = "rad1us-m3trics";
-
-function connect(t: Topology, user: string, password: string) {
-  return TestClient.connect({
-    netns: t.client,
-    host: SERVER_IP,
-    port: PORT,
-    user,
-    password,
-    serverCertPem: t.certPem,
-  });
-}
 
 /** `name{labels}` → value of an exposition document. */
 function samples(text: string): Map<string, number> {
@@ -51,8 +37,6 @@ function samples(text: string): Map<string, number> {
 Deno.test({
   name: "metrics: RADIUS requests by type and result, auth throttling and TLS handshakes move",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const fr = await startFreeRadius({
@@ -94,7 +78,7 @@ radius-incoming:
     assert.equal(before.get("sstp_tls_handshake_duration_seconds_count"), 0);
 
     // An accepted RADIUS login, then a CoA and a Disconnect for it.
-    const c = await connect(t, "rad", "rad pass");
+    const c = await connectClient(t, "rad", "rad pass");
     try {
       await c.linkUp;
       const coa = await radclient(
@@ -120,7 +104,7 @@ radius-incoming:
     // Two wrong passwords: the first is rejected, the second waits out the
     // throttle's delay and its failure blocks the source; a third is refused.
     for (let i = 0; i < 3; i++) {
-      const bad = await connect(t, "rad", "wrong");
+      const bad = await connectClient(t, "rad", "wrong");
       await assert.rejects(() => bad.linkUp);
       await bad.close();
     }

@@ -13,27 +13,14 @@ import { TestClient } from "../helpers/test_client.ts";
 import type { MemoryTun } from "../helpers/memory_tun.ts";
 import { buildIcmpEcho, parseIcmp } from "../helpers/icmp.ts";
 import {
+  connectClient,
   createTopology,
   POOL_YAML,
-  PORT,
   ServeProcess,
-  SERVER_IP,
-  type Topology,
   writeConfig,
 } from "../server_fixture.ts";
 
 const ignore = netnsTestIgnore("metrics and status page netns test");
-
-function connect(t: Topology, user: string, password: string) {
-  return TestClient.connect({
-    netns: t.client,
-    host: SERVER_IP,
-    port: PORT,
-    user,
-    password,
-    serverCertPem: t.certPem,
-  });
-}
 
 async function ping(c: TestClient, seq: number): Promise<void> {
   const ip = await c.linkUp;
@@ -66,8 +53,6 @@ async function commandExists(name: string): Promise<boolean> {
 Deno.test({
   name: "metrics: promtool-valid, values move with sessions, traffic and a refused login",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(
@@ -95,8 +80,8 @@ ${POOL_YAML}secrets:
   assert.equal(before.get('sstp_traffic_bytes_total{direction="rx"}'), 0);
   assert.ok((before.get("process_resident_memory_bytes") ?? 0) > 0);
 
-  const alice = await connect(t, "alice", "alice-pw");
-  const bob = await connect(t, "bob", "bob-pw");
+  const alice = await connectClient(t, "alice", "alice-pw");
+  const bob = await connectClient(t, "bob", "bob-pw");
   try {
     await alice.linkUp;
     await bob.linkUp;
@@ -104,7 +89,7 @@ ${POOL_YAML}secrets:
       await ping(alice, i);
       await ping(bob, i);
     }
-    const wrong = await connect(t, "alice", "not-her-password");
+    const wrong = await connectClient(t, "alice", "not-her-password");
     await wrong.done.catch(() => {});
     await wrong.close().catch(() => {});
 
