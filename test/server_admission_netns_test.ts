@@ -50,8 +50,6 @@ Deno.test({
   name: "sstp serve closes a connection that has not logged in at authentication-deadline, " +
     "counted from the TCP accept (a Call Connect Request does not extend it)",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, "  authentication-deadline: 3s\n" + POOL_YAML + SECRETS);
@@ -93,8 +91,6 @@ Deno.test({
 Deno.test({
   name: "sstp serve logs running out of file descriptors and accepts again once they are free",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   // Limits high enough that one address can exhaust the descriptors.
@@ -164,8 +160,6 @@ Deno.test({
   name:
     "sstp serve at max-unauthenticated drops the oldest connection not logged in for a newcomer",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(
@@ -212,8 +206,6 @@ Deno.test({
   name:
     "sstp serve honours tls-version only-1.3 (openssl s_client -tls1_2 refused, -tls1_3 served)",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, "  tls-version: only-1.3\n" + POOL_YAML + SECRETS);

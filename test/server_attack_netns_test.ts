@@ -207,8 +207,6 @@ for (const attack of ATTACKS) {
   Deno.test({
     name: `sstp serve: a client from another address logs in within 5 s during ${attack.name}`,
     ignore,
-    sanitizeResources: false,
-    sanitizeOps: false,
   }, async () => {
     await using t = await createTopology();
     await using attackerNs = await createAttackerNamespace(t);
