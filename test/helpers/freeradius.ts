@@ -7,6 +7,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { execCommand } from "./netns.ts";
 
 /** One user of the generated `users` file. */
@@ -283,4 +284,42 @@ export async function radclient(
     [...prefix, "radclient", "-x", "-r", "2", "-t", "2", target, command, secret],
     { stdin: attributes, timeoutMs: 15_000 },
   );
+}
+
+/**
+ * The `radius` and `ppp-aaa` sections of an `sstp serve` config that
+ * authenticates and accounts through `fr` (1 s timeout), and with
+ * `incomingPort` a `radius-incoming` listener (CoA, Disconnect) there.
+ */
+export function radiusServerYaml(fr: FreeRadius, secret: string, incomingPort?: number): string {
+  const incoming = incomingPort === undefined
+    ? ""
+    : `radius-incoming:\n  accept: yes\n  port: ${incomingPort}\n`;
+  return `radius:
+  - address: 127.0.0.1
+    secret: "${secret}"
+    authentication-port: ${fr.authPort}
+    accounting-port: ${fr.acctPort}
+    timeout: 1s
+ppp-aaa:
+  use-radius: yes
+  accounting: yes
+${incoming}`;
+}
+
+/**
+ * Sends a CoA-Request or Disconnect-Request with `attributes` to the
+ * `radius-incoming` listener on 127.0.0.1:`port` inside `netns`, and asserts
+ * the server's ACK.
+ */
+export async function assertIncomingAck(
+  netns: string,
+  port: number,
+  command: "coa" | "disconnect",
+  secret: string,
+  attributes: string,
+): Promise<void> {
+  const r = await radclient(`127.0.0.1:${port}`, command, secret, attributes, netns);
+  const ack = command === "coa" ? /CoA-ACK/ : /Disconnect-ACK/;
+  assert.match(r.stdout, ack, r.stdout + r.stderr);
 }

@@ -11,6 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { netnsTestIgnore } from "../helpers/netns.ts";
+import { assertPromtoolValid, samples } from "../helpers/exposition.ts";
 import {
   connectClient,
   createTopology,
@@ -18,21 +19,10 @@ import {
   ServeProcess,
   writeConfig,
 } from "../server_fixture.ts";
-import { radclient, startFreeRadius } from "../helpers/freeradius.ts";
+import { assertIncomingAck, radiusServerYaml, startFreeRadius } from "../helpers/freeradius.ts";
 
 const ignore = netnsTestIgnore("RADIUS and auth-throttle metrics netns test");
 const SECRET = "rad1us-m3trics";
-
-/** `name{labels}` → value of an exposition document. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
 
 Deno.test({
   name: "metrics: RADIUS requests by type and result, auth throttling and TLS handshakes move",
@@ -53,19 +43,7 @@ Deno.test({
       `  metrics: 127.0.0.1:9477
   auth-throttle-delay-after: 1
   auth-throttle-block-after: 2
-${POOL_YAML}radius:
-  - address: 127.0.0.1
-    secret: "${SECRET}"
-    authentication-port: ${fr.authPort}
-    accounting-port: ${fr.acctPort}
-    timeout: 1s
-ppp-aaa:
-  use-radius: yes
-  accounting: yes
-radius-incoming:
-  accept: yes
-  port: ${coaPort}
-`,
+${POOL_YAML}` + radiusServerYaml(fr, SECRET, coaPort),
     );
     await using serve = await ServeProcess.start(t.server, ["--config", config]);
     await serve.waitFor(/metrics on http:\/\/127\.0\.0\.1:9477\/metrics/);
@@ -81,22 +59,10 @@ radius-incoming:
     const c = await connectClient(t, "rad", "rad pass");
     try {
       await c.linkUp;
-      const coa = await radclient(
-        `127.0.0.1:${coaPort}`,
-        "coa",
-        SECRET,
-        'User-Name = "rad"\nSession-Timeout = 3600\n',
-        t.server.name,
-      );
-      assert.match(coa.stdout, /CoA-ACK/, coa.stdout + coa.stderr);
-      const dis = await radclient(
-        `127.0.0.1:${coaPort}`,
-        "disconnect",
-        SECRET,
-        'User-Name = "rad"\n',
-        t.server.name,
-      );
-      assert.match(dis.stdout, /Disconnect-ACK/, dis.stdout + dis.stderr);
+      const server = t.server.name;
+      const coa = 'User-Name = "rad"\nSession-Timeout = 3600\n';
+      await assertIncomingAck(server, coaPort, "coa", SECRET, coa);
+      await assertIncomingAck(server, coaPort, "disconnect", SECRET, 'User-Name = "rad"\n');
       await c.done;
     } finally {
       await c.close();
@@ -139,20 +105,7 @@ radius-incoming:
     assert.equal(get("sstp_tls_handshake_duration_seconds_count"), 4, text);
     assert.ok(get("sstp_tls_handshake_duration_seconds_sum") > 0);
 
-    const file = `${t.dir}/metrics.txt`;
-    await Deno.writeTextFile(file, text);
-    const check = await new Deno.Command("sh", {
-      args: ["-c", `command -v promtool >/dev/null || exit 127; promtool check metrics < ${file}`],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const said = new TextDecoder().decode(check.stdout) + new TextDecoder().decode(check.stderr);
-    if (check.code === 127) {
-      if (Deno.env.get("CI")) assert.fail("promtool is missing: apt-get install prometheus");
-    } else {
-      assert.ok(check.success, said);
-      assert.equal(said.trim(), "", said);
-    }
+    await assertPromtoolValid(text);
   } finally {
     await fr.stop();
   }
