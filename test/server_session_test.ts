@@ -28,11 +28,15 @@ import { be, buildCp, buildFrame, buildOptions } from "./helpers/ppp_builders.ts
 const CERT = new TextEncoder().encode("session test certificate");
 const POOL_SIZE = 3;
 
-function config(extra = "", secretExtra = ""): ServerConfig {
+function config(
+  extra = "",
+  secretExtra = "",
+  more: { profile?: string; authentication?: string } = {},
+): ServerConfig {
   return parseServerConfig(
     `sstp-server:
   certificate: /nonexistent/server.pem
-  authentication: mschap2
+  authentication: ${more.authentication ?? "mschap2"}
 ${extra}pools:
   - name: vpn
     ranges: 198.18.60.10-198.18.60.12
@@ -40,7 +44,7 @@ profiles:
   - name: default
     local-address: 198.18.60.1
     remote-address: vpn
-secrets:
+${more.profile ?? ""}secrets:
   - name: alice
     password: s3cret!
 ${secretExtra}`,
@@ -346,23 +350,7 @@ Deno.test("session ends give the pool back: the interface cannot be configured",
 });
 
 Deno.test("session ends give the pool back: only-one refuses a second login", async () => {
-  const onlyOne = parseServerConfig(
-    `sstp-server:
-  certificate: /nonexistent/server.pem
-pools:
-  - name: vpn
-    ranges: 198.18.60.10-198.18.60.12
-profiles:
-  - name: default
-    local-address: 198.18.60.1
-    remote-address: vpn
-    only-one: yes
-secrets:
-  - name: alice
-    password: s3cret!
-`,
-    "only-one.yaml",
-  );
+  const onlyOne = config("", "", { profile: "    only-one: yes\n" });
   const w = world(onlyOne);
   const first = await connected(w);
   const second = await w.start();
@@ -375,23 +363,7 @@ secrets:
 
 Deno.test("eap-mschap2 through the server session: binding verified, IPv4 flows, wrong passwords are throttled", async () => {
   const throttle = new AuthThrottle({ delayAfter: 2, blockAfter: 2, blockMs: 60_000 });
-  const cfg = parseServerConfig(
-    `sstp-server:
-  certificate: /nonexistent/server.pem
-  authentication: eap-mschap2
-pools:
-  - name: vpn
-    ranges: 198.18.60.10-198.18.60.12
-profiles:
-  - name: default
-    local-address: 198.18.60.1
-    remote-address: vpn
-secrets:
-  - name: alice
-    password: s3cret!
-`,
-    "session-test.yaml",
-  );
+  const cfg = config("", "", { authentication: "eap-mschap2" });
   const w = world(cfg, throttle);
   // The session reaches "connected" only after the server checked the Call
   // Connected message's Compound MAC, keyed by the EAP-MSCHAPv2 HLAK.
