@@ -13,8 +13,15 @@
 import assert from "node:assert/strict";
 import { createNetns, execCommand, type Netns, netnsTestIgnore } from "./helpers/netns.ts";
 import { TestClient } from "./helpers/test_client.ts";
-import { CLIENT_IP, createTopology, PORT, ServeProcess, SERVER_IP } from "./server_fixture.ts";
-import { startFreeRadius } from "./helpers/freeradius.ts";
+import {
+  CLIENT_IP,
+  connectClient,
+  createTopology,
+  PORT,
+  ServeProcess,
+  SERVER_IP,
+} from "./server_fixture.ts";
+import { type FreeRadius, radiusServerYaml, startFreeRadius } from "./helpers/freeradius.ts";
 
 const ignore = netnsTestIgnore("HAProxy + sstp serve + FreeRADIUS scale-out test");
 const SECRET = "fl33t-secret";
@@ -22,7 +29,7 @@ const BRIDGE_IP = "198.18.3.1";
 const NODE_IPS = ["198.18.3.11", "198.18.3.12"];
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
-function nodeYaml(i: number, dir: string, pem: string, radius: { auth: number; acct: number }) {
+function nodeYaml(i: number, dir: string, pem: string, radius: FreeRadius) {
   return `sstp-server:
   certificate: ${pem}
   port: ${PORT}
@@ -36,16 +43,7 @@ profiles:
   - { name: default, local-address: 198.19.0.1, remote-address: pool${i} }
 pools:
   - { name: pool${i}, ranges: 198.19.${i + 1}.10-198.19.${i + 1}.100 }
-radius:
-  - address: ${BRIDGE_IP}
-    secret: "${SECRET}"
-    authentication-port: ${radius.auth}
-    accounting-port: ${radius.acct}
-    timeout: 1s
-ppp-aaa:
-  use-radius: yes
-  accounting: yes
-`;
+${radiusServerYaml(radius, SECRET, { address: BRIDGE_IP })}`;
 }
 
 async function status(dir: string): Promise<{ callerId: string; user: string }[]> {
@@ -96,7 +94,7 @@ Deno.test({
       const config = `${dir}/sstp.yaml`;
       await Deno.writeTextFile(
         config,
-        nodeYaml(i, dir, t.pemPath, { auth: fr.authPort, acct: fr.acctPort }),
+        nodeYaml(i, dir, t.pemPath, fr),
         { mode: 0o600 },
       );
       serves.push(await ServeProcess.start(ns, ["--config", config]));
@@ -136,16 +134,7 @@ backend nodes
       await new Promise((r) => setTimeout(r, 100));
     }
 
-    const dial = () =>
-      TestClient.connect({
-        netns: t.client,
-        host: SERVER_IP,
-        port: PORT,
-        user: "fleet",
-        password: "fl33t pass",
-        serverCertPem: t.certPem,
-        authentication: ["mschap2"],
-      });
+    const dial = () => connectClient(t, "fleet", "fl33t pass", { authentication: ["mschap2"] });
     for (let i = 0; i < 20; i++) clients.push(await dial());
     const ips = await Promise.all(clients.map((c) => c.linkUp));
     const [s0, s1] = [await status(`${t.dir}/node0`), await status(`${t.dir}/node1`)];

@@ -13,6 +13,7 @@ import { buildControl, buildEncapsulatedProtocolId } from "./helpers/sstp_builde
 import { MESSAGE_TYPE } from "../lib/sstp/constants.ts";
 import { buildSstpHttpRequest } from "../lib/sstp/http_preamble.ts";
 import {
+  connectClient,
   createTopology,
   POOL_YAML,
   PORT,
@@ -76,14 +77,7 @@ Deno.test({
     tls.close();
   }
   // A real client still logs in.
-  const c = await TestClient.connect({
-    netns: t.client,
-    host: SERVER_IP,
-    port: PORT,
-    user: "real",
-    password: "r",
-    serverCertPem: t.certPem,
-  });
+  const c = await connectClient(t, "real", "r");
   await c.linkUp;
   await c.close();
 });
@@ -180,14 +174,7 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 200));
     }
     const t0 = performance.now();
-    const c = await TestClient.connect({
-      netns: t.client,
-      host: SERVER_IP,
-      port: PORT,
-      user: "real",
-      password: "r",
-      serverCertPem: t.certPem,
-    });
+    const c = await connectClient(t, "real", "r");
     try {
       await c.linkUp;
     } finally {

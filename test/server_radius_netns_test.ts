@@ -73,7 +73,7 @@ Deno.test({
       `  authentication: mschap2,mschap1,chap,pap
 ` + POOL_YAML + `secrets:
   - { name: local, password: "l0cal" }
-` + radiusServerYaml(fr, SECRET, coaPort),
+` + radiusServerYaml(fr, SECRET, { incomingPort: coaPort }),
     );
     await using serve = await ServeProcess.start(t.server, ["--config", config]);
 

@@ -288,18 +288,23 @@ export async function radclient(
 
 /**
  * The `radius` and `ppp-aaa` sections of an `sstp serve` config that
- * authenticates and accounts through `fr` (1 s timeout), and with
- * `incomingPort` a `radius-incoming` listener (CoA, Disconnect) there.
+ * authenticates and accounts through the FreeRADIUS at `address` (default
+ * 127.0.0.1) and `ports` (1 s timeout), and with `incomingPort` a
+ * `radius-incoming` listener (CoA, Disconnect) there.
  */
-export function radiusServerYaml(fr: FreeRadius, secret: string, incomingPort?: number): string {
-  const incoming = incomingPort === undefined
+export function radiusServerYaml(
+  ports: { authPort: number; acctPort: number },
+  secret: string,
+  options: { address?: string; incomingPort?: number } = {},
+): string {
+  const incoming = options.incomingPort === undefined
     ? ""
-    : `radius-incoming:\n  accept: yes\n  port: ${incomingPort}\n`;
+    : `radius-incoming:\n  accept: yes\n  port: ${options.incomingPort}\n`;
   return `radius:
-  - address: 127.0.0.1
+  - address: ${options.address ?? "127.0.0.1"}
     secret: "${secret}"
-    authentication-port: ${fr.authPort}
-    accounting-port: ${fr.acctPort}
+    authentication-port: ${ports.authPort}
+    accounting-port: ${ports.acctPort}
     timeout: 1s
 ppp-aaa:
   use-radius: yes

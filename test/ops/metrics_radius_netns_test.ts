@@ -43,7 +43,7 @@ Deno.test({
       `  metrics: 127.0.0.1:9477
   auth-throttle-delay-after: 1
   auth-throttle-block-after: 2
-${POOL_YAML}` + radiusServerYaml(fr, SECRET, coaPort),
+${POOL_YAML}` + radiusServerYaml(fr, SECRET, { incomingPort: coaPort }),
     );
     await using serve = await ServeProcess.start(t.server, ["--config", config]);
     await serve.waitFor(/metrics on http:\/\/127\.0\.0\.1:9477\/metrics/);
