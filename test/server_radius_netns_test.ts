@@ -45,8 +45,6 @@ Deno.test({
 }, async (tt) => {
   await using t = await createTopology();
   const fr = await startFreeRadius({
-    address: "127.0.0.1",
-    client: "127.0.0.1",
     secret: SECRET,
     netns: t.server.name,
     users: [

@@ -20,10 +20,10 @@ export interface RadiusTestUser {
 
 /** Options of {@linkcode startFreeRadius}. */
 export interface FreeRadiusOptions {
-  /** Listen address (127.0.0.1 or a namespace address). */
-  address: string;
-  /** Client allowed to talk to it (address or CIDR). */
-  client: string;
+  /** Listen address (default 127.0.0.1, or a namespace address). */
+  address?: string;
+  /** Client allowed to talk to it (address or CIDR; default 127.0.0.1). */
+  client?: string;
   secret: string;
   users: RadiusTestUser[];
   /** Run inside this namespace (`ip netns exec`). */
@@ -110,7 +110,7 @@ thread pool {
   max_requests_per_server = 0
 }
 client sstp {
-  ipaddr = ${o.client}
+  ipaddr = ${o.client ?? "127.0.0.1"}
   secret = ${o.secret}
   require_message_authenticator = yes
 }
@@ -150,12 +150,12 @@ modules {
 server default {
   listen {
     type = auth
-    ipaddr = ${o.address}
+    ipaddr = ${o.address ?? "127.0.0.1"}
     port = ${authPort}
   }
   listen {
     type = acct
-    ipaddr = ${o.address}
+    ipaddr = ${o.address ?? "127.0.0.1"}
     port = ${acctPort}
   }
   authorize {

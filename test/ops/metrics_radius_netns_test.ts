@@ -30,8 +30,6 @@ Deno.test({
 }, async () => {
   await using t = await createTopology();
   const fr = await startFreeRadius({
-    address: "127.0.0.1",
-    client: "127.0.0.1",
     secret: SECRET,
     netns: t.server.name,
     users: [{ name: "rad", password: "rad pass" }],
