@@ -15,6 +15,7 @@ import {
   pingTunnelFromClient,
   SERVE_NETNS_IGNORE,
   ServeProcess,
+  statusSessions,
   waitTunnelUp,
   writeConfig,
 } from "./server_fixture.ts";
@@ -79,11 +80,9 @@ Deno.test({
     assert.match(clientStatus.output, /ipv6-prefixes: \["2001:2:0:100::\/64"\]/);
     assert.match(clientStatus.output, /ipv6-peer-link-local: fe80::1$/m);
     assert.match(clientStatus.output, /ipv6-default-route: split ::\/1\+8000::\/1 metric 1/);
-    const serverStatus = new SstpProcess(["status", "--json", "--dir", `${t.dir}/control`]);
-    assert.equal((await serverStatus.wait(30_000)).code, 0, serverStatus.output);
-    const [server] = JSON.parse(serverStatus.output) as { sessions: Record<string, unknown>[] }[];
-    assert.equal(server?.sessions[0]?.ipv6Prefix, "2001:2:0:100::/64");
-    assert.equal(server?.sessions[0]?.ipv6LinkLocal, peerLinkLocal);
+    const [session] = await statusSessions(t.dir);
+    assert.equal(session?.ipv6Prefix, "2001:2:0:100::/64");
+    assert.equal(session?.ipv6LinkLocal, peerLinkLocal);
     const serverRoutes = await t.server.run(["ip", "-6", "route", "show"]);
     assert.match(serverRoutes, /^2001:2:0:100::\/64 dev sstp-real/m);
   } finally {

@@ -11,7 +11,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { createNetns, execCommand, type Netns, netnsTestIgnore } from "./helpers/netns.ts";
+import { createNetns, type Netns, netnsTestIgnore } from "./helpers/netns.ts";
 import { TestClient } from "./helpers/test_client.ts";
 import {
   CLIENT_IP,
@@ -20,14 +20,17 @@ import {
   PORT,
   ServeProcess,
   SERVER_IP,
+  statusSessions,
 } from "./server_fixture.ts";
 import { type FreeRadius, radiusServerYaml, startFreeRadius } from "./helpers/freeradius.ts";
+
+/** What the test reads of a session in `sstp status --json`. */
+type Session = { callerId: string; user: string };
 
 const ignore = netnsTestIgnore("HAProxy + sstp serve + FreeRADIUS scale-out test");
 const SECRET = "fl33t-secret";
 const BRIDGE_IP = "198.18.3.1";
 const NODE_IPS = ["198.18.3.11", "198.18.3.12"];
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 function nodeYaml(i: number, dir: string, pem: string, radius: FreeRadius) {
   return `sstp-server:
@@ -44,16 +47,6 @@ profiles:
 pools:
   - { name: pool${i}, ranges: 198.19.${i + 1}.10-198.19.${i + 1}.100 }
 ${radiusServerYaml(radius, SECRET, { address: BRIDGE_IP })}`;
-}
-
-async function status(dir: string): Promise<{ callerId: string; user: string }[]> {
-  const r = await execCommand(
-    [Deno.execPath(), "run", "-A", MAIN, "status", "--json", "--dir", `${dir}/control`],
-    { timeoutMs: 30_000 },
-  );
-  assert.equal(r.code, 0, r.stderr);
-  const [server] = JSON.parse(r.stdout) as { sessions: { callerId: string; user: string }[] }[];
-  return server?.sessions ?? [];
 }
 
 Deno.test({
@@ -137,7 +130,10 @@ backend nodes
     const dial = () => connectClient(t, "fleet", "fl33t pass", { authentication: ["mschap2"] });
     for (let i = 0; i < 20; i++) clients.push(await dial());
     const ips = await Promise.all(clients.map((c) => c.linkUp));
-    const [s0, s1] = [await status(`${t.dir}/node0`), await status(`${t.dir}/node1`)];
+    const [s0, s1] = [
+      await statusSessions<Session>(`${t.dir}/node0`),
+      await statusSessions<Session>(`${t.dir}/node1`),
+    ];
     assert.equal(s0.length + s1.length, 20, JSON.stringify([s0, s1]));
     assert.ok(s0.length >= 5 && s1.length >= 5, `spread ${s0.length}/${s1.length}`);
     for (const s of [...s0, ...s1]) {
@@ -160,7 +156,7 @@ backend nodes
         `re-dial landed on node 1: ${ip.localAddress}`,
       );
     }
-    assert.equal((await status(`${t.dir}/node1`)).length, 20);
+    assert.equal((await statusSessions<Session>(`${t.dir}/node1`)).length, 20);
 
     let detail = "";
     for (let i = 0; i < 50; i++) {

@@ -16,7 +16,13 @@
  */
 // deno-lint-ignore-file no-console
 import assert from "node:assert/strict";
-import { createNetns, type Netns, netnsTestIgnore } from "./helpers/netns.ts";
+import {
+  createNetns,
+  execCommand,
+  type ExecResult,
+  type Netns,
+  netnsTestIgnore,
+} from "./helpers/netns.ts";
 import { TestClient, type TestClientOptions } from "./helpers/test_client.ts";
 import type { MemoryTun } from "./helpers/memory_tun.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
@@ -291,6 +297,23 @@ export class ServeProcess implements AsyncDisposable {
 
 function mainPath(): string {
   return new URL("../main.ts", import.meta.url).pathname;
+}
+
+/** Runs the `sstp` CLI (status, disconnect, …) in the test's own namespace (at most 30 s). */
+export function runSstp(args: string[]): Promise<ExecResult> {
+  return execCommand([Deno.execPath(), "run", "-A", mainPath(), ...args], { timeoutMs: 30_000 });
+}
+
+/**
+ * The sessions `sstp status --json` shows for the server whose control
+ * socket is under `dir`/control (the topology's `dir`, see
+ * {@linkcode writeConfig}); asserts that the command succeeds.
+ */
+export async function statusSessions<T = Record<string, unknown>>(dir: string): Promise<T[]> {
+  const r = await runSstp(["status", "--json", "--dir", `${dir}/control`]);
+  assert.equal(r.code, 0, r.stderr);
+  const [server] = JSON.parse(r.stdout) as { sessions: T[] }[];
+  return server?.sessions ?? [];
 }
 
 /** What a suite may vary about a {@linkcode connectClient} client. */
