@@ -4,7 +4,8 @@
  * it as unreachable, puts its first /64 on the LAN interface, shows it in
  * `sstp status`; the server routes the prefix into the session, so the
  * server side reaches the client's LAN address through the tunnel; all of it
- * goes on disconnect.
+ * goes on disconnect. A source in another /60 of the pool is dropped by the
+ * server (the session may send only from what was delegated to it).
  *
  * @module
  */
@@ -14,7 +15,6 @@ import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
 import {
   connectIpv6,
   ipv6ServerYaml,
-  ping6,
   randomHex,
   SERVER_SIDE_V6,
   startIpv6Server,
@@ -71,8 +71,39 @@ Deno.test({
     );
     // The server side reaches the client's LAN address through the tunnel,
     // and the LAN address reaches the server side.
-    await ping6(t.server, "2001:2:0:8000::1");
-    await ping6(t.client, SERVER_SIDE_V6, ["-I", "2001:2:0:8000::1"]);
+    const back = await t.server.exec([
+      "ping",
+      "-6",
+      "-c",
+      "2",
+      "-i",
+      "0.2",
+      "-W",
+      "2",
+      "2001:2:0:8000::1",
+    ]);
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+    const out = await t.client.exec([
+      "ping",
+      "-6",
+      "-c",
+      "2",
+      "-i",
+      "0.2",
+      "-W",
+      "2",
+      "-I",
+      "2001:2:0:8000::1",
+      SERVER_SIDE_V6,
+    ]);
+    assert.equal(out.code, 0, out.stdout + out.stderr);
+    // The next /60 of the pool is not this session's: the server drops what comes from it,
+    // although a route back through the session exists.
+    await t.server.run(["ip", "-6", "route", "add", "2001:2:0:8010::/60", "dev", "sstp-real"]);
+    await t.client.run(["ip", "-6", "addr", "add", "2001:2:0:8010::1/128", "dev", lan, "nodad"]);
+    const foreign = ["-c", "2", "-i", "0.2", "-W", "1", "-I", "2001:2:0:8010::1", SERVER_SIDE_V6];
+    const spoofed = await t.client.exec(["ping", "-6", ...foreign]);
+    assert.match(spoofed.stdout, /2 packets transmitted, 0 received/, spoofed.stderr);
     // Parts of the prefix no LAN uses are unreachable here, not sent back.
     const hole = await t.client.exec(["ping", "-6", "-c", "1", "-W", "1", "2001:2:0:8001::1"]);
     assert.notEqual(hole.code, 0);

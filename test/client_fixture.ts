@@ -61,7 +61,7 @@ export const TUNNEL_PEER = "198.18.61.1";
 export function serverYaml(
   options: { dns?: boolean; pool?: string } = {},
 ): string {
-  const dns = options.dns ?? true ? `    dns-server: [${PEER_DNS}]\n` : "";
+  const dns = (options.dns ?? true) ? `    dns-server: [${PEER_DNS}]\n` : "";
   return `pools:
   - name: p
     ranges: ${options.pool ?? "198.18.61.10-198.18.61.20"}
@@ -265,19 +265,10 @@ export const SERVER_SIDE_V6 = "2001:2:0:ff::1";
 /** The client's global IPv6 address on `dev` once SLAAC has added it (a /64 of 2001:2:0:100::/56). */
 export async function waitGlobalAddress(t: Topology, dev: string): Promise<string> {
   let address = "";
+  const show = ["ip", "-6", "-br", "addr", "show", "dev", dev, "scope", "global"];
   await waitUntil(
     async () => {
-      const r = await t.client.exec([
-        "ip",
-        "-6",
-        "-br",
-        "addr",
-        "show",
-        "dev",
-        dev,
-        "scope",
-        "global",
-      ]);
+      const r = await t.client.exec(show);
       const m = /(2001:2:0:1[0-9a-f]{2}:[0-9a-f:]+)\/64/.exec(r.stdout);
       if (m) address = m[1]!;
       return m !== null;

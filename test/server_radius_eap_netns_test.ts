@@ -13,6 +13,7 @@
  */
 import assert from "node:assert/strict";
 import { netnsTestIgnore } from "./helpers/netns.ts";
+
 import type { MemoryTun } from "./helpers/memory_tun.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
 import {
@@ -27,6 +28,7 @@ import { radiusServerYaml, startFreeRadius } from "./helpers/freeradius.ts";
 const ignore = netnsTestIgnore("sstp serve + FreeRADIUS EAP netns test");
 const SECRET = "eap-rad1us";
 const FRAMED_IP = "198.19.0.88";
+const EAP = { authentication: ["eap-mschap2" as const] };
 
 Deno.test({
   name: "sstp serve relays EAP-MSCHAPv2 to FreeRADIUS's eap module; the crypto binding verifies",
@@ -55,9 +57,7 @@ Deno.test({
     await tt.step(
       "a RADIUS user logs in with EAP-MSCHAPv2; HLAK from the MPPE keys binds",
       async () => {
-        const c = await connectClient(t, "eapuser", "e4p pass", {
-          authentication: ["eap-mschap2"],
-        });
+        const c = await connectClient(t, "eapuser", "e4p pass", EAP);
         try {
           // Link up means Call Connected's Compound MAC verified with the relayed HLAK.
           const ip = await c.linkUp;
@@ -85,7 +85,7 @@ Deno.test({
     );
 
     await tt.step("a wrong password ends in EAP-Failure", async () => {
-      const c = await connectClient(t, "eapuser", "wrong", { authentication: ["eap-mschap2"] });
+      const c = await connectClient(t, "eapuser", "wrong", EAP);
       try {
         await assert.rejects(() => c.linkUp);
         await serve.waitFor(/EAP login "eapuser" refused: RADIUS rejected the EAP login/);
@@ -96,7 +96,7 @@ Deno.test({
 
     await tt.step("a local user is checked locally, not relayed", async () => {
       const before = (await fr.log()).split('User-Name = "local"').length;
-      const c = await connectClient(t, "local", "l0cal", { authentication: ["eap-mschap2"] });
+      const c = await connectClient(t, "local", "l0cal", EAP);
       try {
         await c.linkUp;
       } finally {

@@ -28,15 +28,11 @@ import { be, buildCp, buildFrame, buildOptions } from "./helpers/ppp_builders.ts
 const CERT = new TextEncoder().encode("session test certificate");
 const POOL_SIZE = 3;
 
-function config(
-  extra = "",
-  secretExtra = "",
-  more: { profile?: string; authentication?: string } = {},
-): ServerConfig {
+function config(extra = "", secretExtra = "", authentication = "mschap2"): ServerConfig {
   return parseServerConfig(
     `sstp-server:
   certificate: /nonexistent/server.pem
-  authentication: ${more.authentication ?? "mschap2"}
+  authentication: ${authentication}
 ${extra}pools:
   - name: vpn
     ranges: 198.18.60.10-198.18.60.12
@@ -44,7 +40,7 @@ profiles:
   - name: default
     local-address: 198.18.60.1
     remote-address: vpn
-${more.profile ?? ""}secrets:
+secrets:
   - name: alice
     password: s3cret!
 ${secretExtra}`,
@@ -350,7 +346,23 @@ Deno.test("session ends give the pool back: the interface cannot be configured",
 });
 
 Deno.test("session ends give the pool back: only-one refuses a second login", async () => {
-  const onlyOne = config("", "", { profile: "    only-one: yes\n" });
+  const onlyOne = parseServerConfig(
+    `sstp-server:
+  certificate: /nonexistent/server.pem
+pools:
+  - name: vpn
+    ranges: 198.18.60.10-198.18.60.12
+profiles:
+  - name: default
+    local-address: 198.18.60.1
+    remote-address: vpn
+    only-one: yes
+secrets:
+  - name: alice
+    password: s3cret!
+`,
+    "only-one.yaml",
+  );
   const w = world(onlyOne);
   const first = await connected(w);
   const second = await w.start();
@@ -363,7 +375,7 @@ Deno.test("session ends give the pool back: only-one refuses a second login", as
 
 Deno.test("eap-mschap2 through the server session: binding verified, IPv4 flows, wrong passwords are throttled", async () => {
   const throttle = new AuthThrottle({ delayAfter: 2, blockAfter: 2, blockMs: 60_000 });
-  const cfg = config("", "", { authentication: "eap-mschap2" });
+  const cfg = config("", "", "eap-mschap2");
   const w = world(cfg, throttle);
   // The session reaches "connected" only after the server checked the Call
   // Connected message's Compound MAC, keyed by the EAP-MSCHAPv2 HLAK.
