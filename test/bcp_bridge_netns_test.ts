@@ -12,8 +12,7 @@
 import assert from "node:assert/strict";
 import { createNetns, type Netns, netnsTestIgnore } from "./helpers/netns.ts";
 import { formatFingerprint } from "../lib/cert/fingerprint.ts";
-import { createTopology, PORT, ServeProcess, SERVER_IP, writeConfig } from "./server_fixture.ts";
-import { SstpProcess } from "./helpers/sstp_process.ts";
+import { connectProcess, createTopology, ServeProcess, writeConfig } from "./server_fixture.ts";
 import { controlRequest } from "../lib/control/control_client.ts";
 
 const ignore = netnsTestIgnore("BCP bridging");
@@ -58,34 +57,14 @@ Deno.test({
 secrets:
   - { name: branch, password: br }
 `,
+    // Room for full-size Ethernet frames (1514 bytes + the 2-byte bridged header).
+    { "max-mru": 1600, "max-mtu": 1600 },
   );
-  // Room for full-size Ethernet frames (1514 bytes + the 2-byte bridged header).
-  const big = (await Deno.readTextFile(config)).replace(
-    "keepalive-timeout: 30",
-    "keepalive-timeout: 30\n  max-mru: 1600\n  max-mtu: 1600",
-  );
-  await Deno.writeTextFile(config, big);
   await using serve = await ServeProcess.start(t.server, ["--config", config]);
-  const client = new SstpProcess([
-    "connect",
-    SERVER_IP,
-    "--port",
-    String(PORT),
-    "--user",
-    "branch",
-    "--server-fingerprint",
-    formatFingerprint(t.fingerprint, "sha256"),
-    "--name",
-    "sstp-br",
-    "--bridge",
-    "br-lan",
-    "--max-mru",
-    "1600",
-    "--max-mtu",
-    "1600",
-    "--reconnect",
-    "no",
-  ], { netns: t.client.name, env: { SSTP_PASSWORD: "br", SSTP_RUN_DIR: t.dir } });
+  const client = connectProcess(t, "sstp-br", [
+    ...["--server-fingerprint", formatFingerprint(t.fingerprint, "sha256")],
+    ...["--bridge", "br-lan", "--max-mru", "1600", "--max-mtu", "1600"],
+  ], { user: "branch", password: "br", env: { SSTP_RUN_DIR: t.dir } });
   let serverPort = "";
   try {
     const clientUp = await client.waitFor(/bridge: (\S+) joined br-lan/, 30_000);

@@ -218,27 +218,22 @@ Deno.test("dialTls() accepts certificates made by openssl req/x509 with their CA
   };
   try {
     await openssl(
+      ..."req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 -subj".split(" "),
+      "/CN=openssl CA",
+      ..."-addext basicConstraints=critical,CA:TRUE".split(" "),
+      ..."-addext keyUsage=critical,keyCertSign,cRLSign".split(" "),
+    );
+    await openssl(
       "req",
-      "-x509",
       "-newkey",
       "rsa:2048",
       "-nodes",
       "-keyout",
-      "ca.key",
+      "server.key",
       "-out",
-      "ca.pem",
-      "-days",
-      "30",
+      "server.csr",
       "-subj",
-      "/CN=openssl CA",
-      "-addext",
-      "basicConstraints=critical,CA:TRUE",
-      "-addext",
-      "keyUsage=critical,keyCertSign,cRLSign",
-    ); // deno-fmt-ignore
-    await openssl(
-      "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-      "-subj", "/CN=localhost",
+      "/CN=localhost",
     ); // deno-fmt-ignore
     await Deno.writeTextFile(
       `${dir}/ext.cnf`,

@@ -10,43 +10,19 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { formatFingerprint } from "../lib/cert/fingerprint.ts";
-import {
-  connectProcess,
-  createTopology,
-  SERVE_NETNS_IGNORE,
-  ServeProcess,
-  TUNNEL_LOCAL,
-  waitTunnelUp,
-  writeConfig,
-} from "./server_fixture.ts";
+import { createTopology, SERVE_NETNS_IGNORE, waitTunnelUp } from "./server_fixture.ts";
 import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
+import {
+  connectIpv6,
+  ipv6ServerYaml,
+  randomHex,
+  SERVER_SIDE_V6,
+  startIpv6Server,
+  stopClient,
+  tunnelName,
+} from "./client_fixture.ts";
 
 const ignore = SERVE_NETNS_IGNORE;
-
-function randomHex(bytes: number): string {
-  const b = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-/** The server's own address behind the tunnel (on its `lo`). */
-const SERVER_SIDE_V6 = "2001:2:0:ff::1";
-
-const PD_YAML = `profiles:
-  - name: default
-    local-address: ${TUNNEL_LOCAL}
-    remote-address: pool1
-    remote-ipv6-prefix-pool: v6
-    dhcpv6-pd-pool: pd
-    local-ipv6-interface-id: "::1"
-pools:
-  - { name: pool1, ranges: 198.19.0.10-198.19.0.250 }
-ipv6-pools:
-  - { name: v6, prefix: "2001:2:0:100::/56", prefix-length: 64 }
-  - { name: pd, prefix: "2001:2:0:8000::/52", prefix-length: 60 }
-secrets:
-  - { name: real, password: pw }
-`;
 
 Deno.test({
   name:
@@ -54,26 +30,15 @@ Deno.test({
   ignore,
 }, async () => {
   await using t = await createTopology({ ipv6: true });
-  await t.server.run(["ip", "-6", "addr", "add", `${SERVER_SIDE_V6}/128`, "dev", "lo"]);
   // The client's LAN: one end of a veth pair inside the client namespace.
   const lan = `lan-${randomHex(3)}`;
   await t.client.run(["ip", "link", "add", lan, "type", "veth", "peer", "name", `${lan}p`]);
   await t.client.run(["ip", "link", "set", lan, "up"]);
   await t.client.run(["ip", "link", "set", `${lan}p`, "up"]);
-  const config = await writeConfig(t, PD_YAML);
-  await using serve = await ServeProcess.start(t.server, ["--config", config]);
-  const dev = `sstp-p${randomHex(3)}`;
-  const client = connectProcess(t, dev, [
-    "--server-fingerprint",
-    formatFingerprint(t.fingerprint, "sha256"),
-    "--use-ipv6",
-    "yes",
-    "--add-default-route",
-    "yes",
-    "--dhcpv6-pd",
-    "yes",
-    "--dhcpv6-pd-interface",
-    lan,
+  await using serve = await startIpv6Server(t, ipv6ServerYaml({ pdPrefix: "2001:2:0:8000::/52" }));
+  const dev = tunnelName("p");
+  const client = connectIpv6(t, dev, [
+    ...["--add-default-route", "yes", "--dhcpv6-pd", "yes", "--dhcpv6-pd-interface", lan],
   ]);
   try {
     await waitTunnelUp(t, dev);
@@ -150,9 +115,7 @@ Deno.test({
       new RegExp(`ipv6-delegated-to: 2001:2:0:8000::1/64 on ${lan}$`, "m"),
     );
   } finally {
-    client.kill("SIGTERM");
-    const status = await client.wait(10_000);
-    assert.equal(status.code, 0, client.output);
+    await stopClient(client, 10_000);
   }
   assert.match(client.output, /DHCPv6-PD: 2001:2:0:8000::\/60 removed/);
   const routes = await t.client.run(["ip", "-6", "route", "show"]);

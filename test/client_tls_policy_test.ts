@@ -5,6 +5,7 @@
  * 127.0.0.1 serving one suite or one version at a time.
  */
 import assert from "node:assert/strict";
+import { startSServer } from "./helpers/openssl_s_server.ts";
 import { createSelfSignedServerCertificate } from "../lib/cert/self_signed.ts";
 import { parseConnectOptions } from "../lib/cli/connect_args.ts";
 import { classifyError, type ClientOutcome, SstpClient } from "../lib/client/sstp_client.ts";
@@ -18,60 +19,12 @@ const cert = await createSelfSignedServerCertificate({
   ipAddresses: ["127.0.0.1"],
 });
 
-/** `openssl s_server` on a free loopback port, for up to `accepts` connections. */
-async function sServer(args: string[], accepts: number) {
-  const dir = await Deno.makeTempDir({ prefix: "sstp-client-tls-policy-" });
-  await Deno.writeTextFile(`${dir}/cert.pem`, cert.certPem);
-  await Deno.writeTextFile(`${dir}/key.pem`, cert.keyPem);
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  const child = new Deno.Command("openssl", {
-    args: [
-      "s_server",
-      "-accept",
-      `127.0.0.1:${port}`,
-      "-cert",
-      `${dir}/cert.pem`,
-      "-key",
-      `${dir}/key.pem`,
-      "-naccept",
-      String(accepts),
-      "-quiet",
-      ...args,
-    ],
-    stdin: "piped",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* already gone */ }
-    await child.stdin.close().catch(() => {});
-    await child.status;
-    await Deno.remove(dir, { recursive: true });
-  };
-  const hex = port.toString(16).toUpperCase().padStart(4, "0");
-  for (let i = 0;; i++) {
-    const listening = Deno.readTextFileSync("/proc/net/tcp").split("\n")
-      .some((l) => l.includes(`0100007F:${hex}`) && l.trim().split(/\s+/)[3] === "0A");
-    if (listening) break;
-    if (i > 250) {
-      await stop();
-      throw new Error("openssl s_server did not start listening within 5 s");
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { port, stop };
-}
-
 /** Runs a client with `flags` against `serverArgs`; stops it after 4 s at the latest. */
 async function runAgainst(
   serverArgs: string[],
   flags: string[],
 ): Promise<{ outcome: ClientOutcome; attempts: number; log: string }> {
-  const server = await sServer(serverArgs, 5);
+  const server = await startSServer(cert, serverArgs, 5);
   const lines: string[] = [];
   try {
     const options = await parseConnectOptions(

@@ -17,40 +17,18 @@ import {
   pingTunnelFromClient,
   SERVE_NETNS_IGNORE,
   ServeProcess,
-  TUNNEL_LOCAL,
   waitTunnelUp,
   writeConfig,
 } from "./server_fixture.ts";
 import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
+import { ipv6ServerYaml, SERVER_SIDE_V6, tunnelName } from "./client_fixture.ts";
 
 const ignore = SERVE_NETNS_IGNORE;
 
-/**
- * A client interface name of our own: the client's state file is named after
- * it (/run/sstp/client-NAME.state), and other tests run clients at the same time.
- */
-function clientName(): string {
-  const b = crypto.getRandomValues(new Uint8Array(3));
-  return `sstp-6${Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("")}`;
-}
+/** A client interface name of our own (client_fixture.ts's `tunnelName`). */
+const clientName = () => tunnelName("6");
 
-/** The server's own address behind the tunnel (on its `lo`). */
-const SERVER_SIDE_V6 = "2001:2:0:ff::1";
-
-const IPV6_YAML = `profiles:
-  - name: default
-    local-address: ${TUNNEL_LOCAL}
-    remote-address: pool1
-    remote-ipv6-prefix-pool: v6
-    local-ipv6-interface-id: "::1"
-    dns-server: [198.19.0.53, "2001:2::53"]
-pools:
-  - { name: pool1, ranges: 198.19.0.10-198.19.0.250 }
-ipv6-pools:
-  - { name: v6, prefix: "2001:2:0:100::/56", prefix-length: 64 }
-secrets:
-  - { name: real, password: pw }
-`;
+const IPV6_YAML = ipv6ServerYaml({ dnsServers: '[198.19.0.53, "2001:2::53"]' });
 
 /** The client's global IPv6 address on `dev` once SLAAC has added it. */
 async function waitGlobalAddress(

@@ -15,10 +15,12 @@ import {
   POOL_YAML,
   SERVE_NETNS_IGNORE,
   ServeProcess,
+  type Topology,
   TUNNEL_LOCAL,
   waitTunnelUp,
   writeConfig,
 } from "./server_fixture.ts";
+import { stopClient } from "./client_fixture.ts";
 import type { Netns } from "./helpers/netns.ts";
 
 const ignore = SERVE_NETNS_IGNORE;
@@ -39,6 +41,38 @@ async function ipFragmentCounters(ns: Netns): Promise<Record<string, number>> {
   };
 }
 
+/**
+ * `sstp serve` and `sstp connect` (interface "sstp-out1") with the same
+ * link `limits` on both sides (config keys and flags alike); waits until
+ * the tunnel is up (and stops both when it does not come up).
+ */
+async function session(t: Topology, limits: Record<string, number>) {
+  const config = await writeConfig(
+    t,
+    POOL_YAML + "secrets:\n  - { name: real, password: pw }\n",
+    limits,
+  );
+  const serve = await ServeProcess.start(t.server, ["--config", config]);
+  const client = connectProcess(t, "sstp-out1", [
+    ...["--server-fingerprint", formatFingerprint(t.fingerprint, "sha256")],
+    ...Object.entries(limits).flatMap(([k, v]) => [`--${k}`, String(v)]),
+  ]);
+  try {
+    await waitTunnelUp(t, "sstp-out1");
+  } catch (e) {
+    client.kill("SIGKILL");
+    await client.wait(5000);
+    await serve.stop();
+    throw e;
+  }
+  return { serve, client };
+}
+
+/** A DF ping of a 1,500-byte IP packet (1472 bytes of ICMP data + 8 + 20) to the server. */
+function dfPing(t: Topology, args: string[]) {
+  return t.client.exec(["ping", "-M", "do", "-s", "1472", ...args, TUNNEL_LOCAL]);
+}
+
 Deno.test({
   name: "max-mtu 1400 with mrru 1600: a 1,500-byte DF ping crosses the tunnel unfragmented",
   ignore,
@@ -47,24 +81,9 @@ Deno.test({
   // max-mru 1400 as well: a 1,500-byte packet then cannot cross as one PPP
   // frame at all (each side drops frames over the peer's MRU), only as MP
   // fragments.
-  const config = await writeConfig(
-    t,
-    "  max-mtu: 1400\n  max-mru: 1400\n  mrru: 1600\n" + POOL_YAML +
-      "secrets:\n  - { name: real, password: pw }\n",
-  );
-  await using serve = await ServeProcess.start(t.server, ["--config", config]);
-  const client = connectProcess(t, "sstp-out1", [
-    "--server-fingerprint",
-    formatFingerprint(t.fingerprint, "sha256"),
-    "--max-mtu",
-    "1400",
-    "--max-mru",
-    "1400",
-    "--mrru",
-    "1600",
-  ]);
+  const { serve, client } = await session(t, { "max-mtu": 1400, "max-mru": 1400, mrru: 1600 });
+  await using _serve = serve;
   try {
-    await waitTunnelUp(t, "sstp-out1");
     assert.match(await t.client.run(["ip", "link", "show", "dev", "sstp-out1"]), /mtu 1600/);
     assert.match(await t.server.run(["ip", "link", "show", "dev", "sstp-real"]), /mtu 1600/);
     await serve.waitFor(/LCP Opened: .*mrru 1600, peer mrru 1600/);
@@ -72,21 +91,7 @@ Deno.test({
       client: await ipFragmentCounters(t.client),
       server: await ipFragmentCounters(t.server),
     };
-    // 1472 bytes of ICMP data + 8 + 20 = a 1,500-byte IP packet, DF set.
-    const r = await t.client.exec([
-      "ping",
-      "-M",
-      "do",
-      "-s",
-      "1472",
-      "-c",
-      "3",
-      "-i",
-      "0.2",
-      "-W",
-      "3",
-      TUNNEL_LOCAL,
-    ]);
+    const r = await dfPing(t, ["-c", "3", "-i", "0.2", "-W", "3"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /3 received/);
     assert.match(r.stdout, /1480 bytes from/, "full-size replies");
@@ -96,9 +101,7 @@ Deno.test({
     };
     assert.deepEqual(after, before, "no IP fragment was made or reassembled in either namespace");
   } finally {
-    client.kill("SIGTERM");
-    const status = await client.wait(10_000);
-    assert.equal(status.code, 0, client.output);
+    await stopClient(client, 10_000);
   }
   await serve.waitFor(/closed sstp-real/);
   assert.equal(await serve.stop(), 0);
@@ -109,37 +112,14 @@ Deno.test({
   ignore,
 }, async () => {
   await using t = await createTopology();
-  const config = await writeConfig(
-    t,
-    "  max-mtu: 1400\n" + POOL_YAML + "secrets:\n  - { name: real, password: pw }\n",
-  );
-  await using serve = await ServeProcess.start(t.server, ["--config", config]);
-  const client = connectProcess(t, "sstp-out1", [
-    "--server-fingerprint",
-    formatFingerprint(t.fingerprint, "sha256"),
-    "--max-mtu",
-    "1400",
-  ]);
+  const { serve, client } = await session(t, { "max-mtu": 1400 });
+  await using _serve = serve;
   try {
-    await waitTunnelUp(t, "sstp-out1");
     assert.match(await t.client.run(["ip", "link", "show", "dev", "sstp-out1"]), /mtu 1400/);
-    const r = await t.client.exec([
-      "ping",
-      "-M",
-      "do",
-      "-s",
-      "1472",
-      "-c",
-      "1",
-      "-W",
-      "2",
-      TUNNEL_LOCAL,
-    ]);
+    const r = await dfPing(t, ["-c", "1", "-W", "2"]);
     assert.notEqual(r.code, 0, r.stdout + r.stderr);
   } finally {
-    client.kill("SIGTERM");
-    const status = await client.wait(10_000);
-    assert.equal(status.code, 0, client.output);
+    await stopClient(client, 10_000);
   }
   await serve.waitFor(/closed sstp-real/);
   assert.equal(await serve.stop(), 0);

@@ -4,19 +4,10 @@
  * open, and Ethernet frames cross as PPP 0x0031 both ways, beside IPv4.
  */
 import assert from "node:assert/strict";
-import { createClientEngine } from "../lib/tunnel/client_engine.ts";
-import { createServerEngine } from "../lib/tunnel/server_engine.ts";
-import { certHashes } from "../lib/sstp/crypto_binding.ts";
-import { TunnelRunner } from "../lib/pipeline/runner.ts";
-import { systemClock } from "../lib/clock.ts";
-import { NOOP_LOGGER } from "../lib/log.ts";
-import { memoryDuplexPair, splitRandom } from "./helpers/memory_duplex.ts";
+import { splitRandom } from "./helpers/memory_duplex.ts";
 import { MemoryTun } from "./helpers/memory_tun.ts";
-import { seededRandomBytes } from "./helpers/xorshift.ts";
-import { until } from "./helpers/pipeline_pair.ts";
+import { pairSetup, until } from "./helpers/pipeline_pair.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
-
-const CERT = new TextEncoder().encode("pipeline bcp certificate");
 
 /** An Ethernet frame of `n` bytes from MAC 02::`src`, tagged with `tag` in its payload. */
 function frame(n: number, src: number, tag: number): Uint8Array {
@@ -29,50 +20,12 @@ function frame(n: number, src: number, tag: number): Uint8Array {
 }
 
 Deno.test("pipelines with bridge on both sides carry Ethernet frames both ways beside IPv4", async () => {
-  const [c, s] = memoryDuplexPair({
-    splitAtoB: splitRandom(21, 500),
-    splitBtoA: splitRandom(22, 9),
-  });
-  const tuns = { client: new MemoryTun("c0"), server: new MemoryTun("s0") };
   const taps = { client: new MemoryTun("ctap"), server: new MemoryTun("stap") };
-  const client = new TunnelRunner({
-    engine: createClientEngine({
-      certHashes: certHashes(CERT),
-      user: "bob",
-      password: "pw",
-      authentication: ["mschap2"],
-      helloMs: 60_000,
-      mru: 1600,
-      bridge: true,
-      randomBytes: seededRandomBytes(3),
-      logger: NOOP_LOGGER,
-    }),
-    transport: c,
-    clock: systemClock,
-    logger: NOOP_LOGGER,
-    onLinkUp: () => Promise.resolve(tuns.client),
-    onBridgeUp: () => Promise.resolve(taps.client),
-  });
-  const server = new TunnelRunner({
-    engine: createServerEngine({
-      certHashes: certHashes(CERT),
-      authentication: ["mschap2"],
-      lookupPassword: (u) => (u === "bob" ? "pw" : undefined),
-      assignAddresses: () => ({ localAddress: "198.18.7.1", peerAddress: "198.18.7.2" }),
-      serverName: "srv",
-      helloMs: 60_000,
-      mru: 1600,
-      bridge: () => true,
-      randomBytes: seededRandomBytes(4),
-      logger: NOOP_LOGGER,
-    }),
-    transport: s,
-    clock: systemClock,
-    logger: NOOP_LOGGER,
-    onLinkUp: () => Promise.resolve(tuns.server),
-    // The bridge port comes up a little later than the engine opens BCP.
-    onBridgeUp: () => new Promise((resolve) => setTimeout(() => resolve(taps.server), 20)),
-  });
+  const { client, server, clientTun, serverTun } = pairSetup(
+    { a: splitRandom(21, 500), b: splitRandom(22, 9) },
+    { mru: 1600, serverEngine: { mru: 1600 }, taps },
+  );
+  const tuns = { client: clientTun, server: serverTun };
   const serverDone = server.run();
   const clientDone = client.run();
   await until(() => client.tap !== undefined && server.tap !== undefined, 5000, "bridge up");

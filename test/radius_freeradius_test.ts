@@ -53,8 +53,6 @@ Deno.test({
   ignore,
   async fn() {
     const fr = await startFreeRadius({
-      address: "127.0.0.1",
-      client: "127.0.0.1",
       secret: SECRET,
       users: [
         {

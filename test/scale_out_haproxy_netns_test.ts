@@ -11,18 +11,28 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { createNetns, execCommand, type Netns, netnsTestIgnore } from "./helpers/netns.ts";
+import { createNetns, type Netns, netnsTestIgnore } from "./helpers/netns.ts";
 import { TestClient } from "./helpers/test_client.ts";
-import { CLIENT_IP, createTopology, PORT, ServeProcess, SERVER_IP } from "./server_fixture.ts";
-import { startFreeRadius } from "./helpers/freeradius.ts";
+import {
+  CLIENT_IP,
+  connectClient,
+  createTopology,
+  PORT,
+  ServeProcess,
+  SERVER_IP,
+  statusSessions,
+} from "./server_fixture.ts";
+import { type FreeRadius, radiusServerYaml, startFreeRadius } from "./helpers/freeradius.ts";
+
+/** What the test reads of a session in `sstp status --json`. */
+type Session = { callerId: string; user: string };
 
 const ignore = netnsTestIgnore("HAProxy + sstp serve + FreeRADIUS scale-out test");
 const SECRET = "fl33t-secret";
 const BRIDGE_IP = "198.18.3.1";
 const NODE_IPS = ["198.18.3.11", "198.18.3.12"];
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
-function nodeYaml(i: number, dir: string, pem: string, radius: { auth: number; acct: number }) {
+function nodeYaml(i: number, dir: string, pem: string, radius: FreeRadius) {
   return `sstp-server:
   certificate: ${pem}
   port: ${PORT}
@@ -36,34 +46,13 @@ profiles:
   - { name: default, local-address: 198.19.0.1, remote-address: pool${i} }
 pools:
   - { name: pool${i}, ranges: 198.19.${i + 1}.10-198.19.${i + 1}.100 }
-radius:
-  - address: ${BRIDGE_IP}
-    secret: "${SECRET}"
-    authentication-port: ${radius.auth}
-    accounting-port: ${radius.acct}
-    timeout: 1s
-ppp-aaa:
-  use-radius: yes
-  accounting: yes
-`;
-}
-
-async function status(dir: string): Promise<{ callerId: string; user: string }[]> {
-  const r = await execCommand(
-    [Deno.execPath(), "run", "-A", MAIN, "status", "--json", "--dir", `${dir}/control`],
-    { timeoutMs: 30_000 },
-  );
-  assert.equal(r.code, 0, r.stderr);
-  const [server] = JSON.parse(r.stdout) as { sessions: { callerId: string; user: string }[] }[];
-  return server?.sessions ?? [];
+${radiusServerYaml(radius, SECRET, { address: BRIDGE_IP })}`;
 }
 
 Deno.test({
   name:
     "HAProxy send-proxy-v2 → two sstp serve nodes → one FreeRADIUS: spread, real addresses, failover",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const nodes: Netns[] = [];
@@ -98,7 +87,7 @@ Deno.test({
       const config = `${dir}/sstp.yaml`;
       await Deno.writeTextFile(
         config,
-        nodeYaml(i, dir, t.pemPath, { auth: fr.authPort, acct: fr.acctPort }),
+        nodeYaml(i, dir, t.pemPath, fr),
         { mode: 0o600 },
       );
       serves.push(await ServeProcess.start(ns, ["--config", config]));
@@ -138,19 +127,13 @@ backend nodes
       await new Promise((r) => setTimeout(r, 100));
     }
 
-    const dial = () =>
-      TestClient.connect({
-        netns: t.client,
-        host: SERVER_IP,
-        port: PORT,
-        user: "fleet",
-        password: "fl33t pass",
-        serverCertPem: t.certPem,
-        authentication: ["mschap2"],
-      });
+    const dial = () => connectClient(t, "fleet", "fl33t pass", { authentication: ["mschap2"] });
     for (let i = 0; i < 20; i++) clients.push(await dial());
     const ips = await Promise.all(clients.map((c) => c.linkUp));
-    const [s0, s1] = [await status(`${t.dir}/node0`), await status(`${t.dir}/node1`)];
+    const [s0, s1] = [
+      await statusSessions<Session>(`${t.dir}/node0`),
+      await statusSessions<Session>(`${t.dir}/node1`),
+    ];
     assert.equal(s0.length + s1.length, 20, JSON.stringify([s0, s1]));
     assert.ok(s0.length >= 5 && s1.length >= 5, `spread ${s0.length}/${s1.length}`);
     for (const s of [...s0, ...s1]) {
@@ -173,7 +156,7 @@ backend nodes
         `re-dial landed on node 1: ${ip.localAddress}`,
       );
     }
-    assert.equal((await status(`${t.dir}/node1`)).length, 20);
+    assert.equal((await statusSessions<Session>(`${t.dir}/node1`)).length, 20);
 
     let detail = "";
     for (let i = 0; i < 50; i++) {

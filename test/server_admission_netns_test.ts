@@ -13,6 +13,7 @@ import { buildControl, buildEncapsulatedProtocolId } from "./helpers/sstp_builde
 import { MESSAGE_TYPE } from "../lib/sstp/constants.ts";
 import { buildSstpHttpRequest } from "../lib/sstp/http_preamble.ts";
 import {
+  connectClient,
   createTopology,
   POOL_YAML,
   PORT,
@@ -50,8 +51,6 @@ Deno.test({
   name: "sstp serve closes a connection that has not logged in at authentication-deadline, " +
     "counted from the TCP accept (a Call Connect Request does not extend it)",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, "  authentication-deadline: 3s\n" + POOL_YAML + SECRETS);
@@ -78,14 +77,7 @@ Deno.test({
     tls.close();
   }
   // A real client still logs in.
-  const c = await TestClient.connect({
-    netns: t.client,
-    host: SERVER_IP,
-    port: PORT,
-    user: "real",
-    password: "r",
-    serverCertPem: t.certPem,
-  });
+  const c = await connectClient(t, "real", "r");
   await c.linkUp;
   await c.close();
 });
@@ -93,8 +85,6 @@ Deno.test({
 Deno.test({
   name: "sstp serve logs running out of file descriptors and accepts again once they are free",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   // Limits high enough that one address can exhaust the descriptors.
@@ -172,8 +162,6 @@ Deno.test({
   name:
     "sstp serve at max-unauthenticated drops the oldest connection not logged in for a newcomer",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(
@@ -194,14 +182,7 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 200));
     }
     const t0 = performance.now();
-    const c = await TestClient.connect({
-      netns: t.client,
-      host: SERVER_IP,
-      port: PORT,
-      user: "real",
-      password: "r",
-      serverCertPem: t.certPem,
-    });
+    const c = await connectClient(t, "real", "r");
     try {
       await c.linkUp;
     } finally {
@@ -220,8 +201,6 @@ Deno.test({
   name:
     "sstp serve honours tls-version only-1.3 (openssl s_client -tls1_2 refused, -tls1_3 served)",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(t, "  tls-version: only-1.3\n" + POOL_YAML + SECRETS);

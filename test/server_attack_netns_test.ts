@@ -247,8 +247,6 @@ for (const attack of ATTACKS) {
       bound ? `on ≤ ${bound.serverCpuMs} ms of server CPU` : "within 5 s"
     } during ${attack.name}`,
     ignore,
-    sanitizeResources: false,
-    sanitizeOps: false,
   }, async () => {
     await using t = await createTopology();
     await using attackerNs = await createAttackerNamespace(t);

@@ -25,21 +25,17 @@ Deno.test({
 }, async (tt) => {
   await using t = await createTopology();
   // Every method, deliberately: the default is mschap2 only.
+  // A second profile with only-one, using the same pool.
+  const solo =
+    `  - { name: solo, local-address: ${TUNNEL_LOCAL}, remote-address: pool1, only-one: yes }\n`;
   const config = await writeConfig(
     t,
-    "  authentication: mschap2,eap-mschap2,mschap1,chap,pap\n" + POOL_YAML + `secrets:
+    POOL_YAML.replace("profiles:\n", `profiles:\n${solo}`) + `secrets:
   - { name: alice, password: "al1ce pass" }
   - { name: bob, password: b0b, profile: solo }
   - { name: carol, password: c, disabled: yes }
 `,
-  );
-  // A second profile with only-one, using the same pool.
-  await Deno.writeTextFile(
-    config,
-    (await Deno.readTextFile(config)).replace(
-      "profiles:\n",
-      `profiles:\n  - { name: solo, local-address: ${TUNNEL_LOCAL}, remote-address: pool1, only-one: yes }\n`,
-    ),
+    { authentication: "mschap2,eap-mschap2,mschap1,chap,pap" },
   );
   await using serve = await ServeProcess.start(t.server, ["--config", config]);
   await serve.waitFor(/mschap1, chap, pap derive no keys \(all-zero HLAK\)/);

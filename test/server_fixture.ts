@@ -16,7 +16,13 @@
  */
 // deno-lint-ignore-file no-console
 import assert from "node:assert/strict";
-import { createNetns, type Netns, netnsTestIgnore } from "./helpers/netns.ts";
+import {
+  createNetns,
+  execCommand,
+  type ExecResult,
+  type Netns,
+  netnsTestIgnore,
+} from "./helpers/netns.ts";
 import { TestClient, type TestClientOptions } from "./helpers/test_client.ts";
 import type { MemoryTun } from "./helpers/memory_tun.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
@@ -129,18 +135,32 @@ export async function createAttackerNamespace(t: Topology): Promise<Netns> {
   }
 }
 
-/** A config file for the topology; `extra` is appended (YAML). */
-export async function writeConfig(t: Topology, body: string): Promise<string> {
+/** The control socket of the topology's server (see {@linkcode writeConfig}). */
+export function controlSocket(t: Topology): string {
+  return `${t.dir}/control/sstp-server.sock`;
+}
+
+/**
+ * A config file for the topology; `body` is appended (YAML). `server` sets
+ * or adds `sstp-server` keys (YAML flow values, e.g. `{ listen: "[a, b]" }`).
+ */
+export async function writeConfig(
+  t: Topology,
+  body: string,
+  server: Record<string, string | number> = {},
+): Promise<string> {
   const path = `${t.dir}/sstp.yaml`;
-  const text = `sstp-server:
-  certificate: ${t.pemPath}
-  port: ${PORT}
-  listen: ${SERVER_IP}
-  state-dir: ${t.dir}/state
-  control-socket: ${t.dir}/control/sstp-server.sock
-  keepalive-timeout: 30
-${body}`;
-  await Deno.writeTextFile(path, text, { mode: 0o600 });
+  const keys: Record<string, string | number> = {
+    certificate: t.pemPath,
+    port: PORT,
+    listen: SERVER_IP,
+    "state-dir": `${t.dir}/state`,
+    "control-socket": controlSocket(t),
+    "keepalive-timeout": 30,
+    ...server,
+  };
+  const lines = Object.entries(keys).map(([k, v]) => `  ${k}: ${v}\n`).join("");
+  await Deno.writeTextFile(path, `sstp-server:\n${lines}${body}`, { mode: 0o600 });
   return path;
 }
 
@@ -282,6 +302,23 @@ function mainPath(): string {
   return new URL("../main.ts", import.meta.url).pathname;
 }
 
+/** Runs the `sstp` CLI (status, disconnect, …) in the test's own namespace (at most 30 s). */
+export function runSstp(args: string[]): Promise<ExecResult> {
+  return execCommand([Deno.execPath(), "run", "-A", mainPath(), ...args], { timeoutMs: 30_000 });
+}
+
+/**
+ * The sessions `sstp status --json` shows for the server whose control
+ * socket is under `dir`/control (the topology's `dir`, see
+ * {@linkcode writeConfig}); asserts that the command succeeds.
+ */
+export async function statusSessions<T = Record<string, unknown>>(dir: string): Promise<T[]> {
+  const r = await runSstp(["status", "--json", "--dir", `${dir}/control`]);
+  assert.equal(r.code, 0, r.stderr);
+  const [server] = JSON.parse(r.stdout) as { sessions: T[] }[];
+  return server?.sessions ?? [];
+}
+
 /** What a suite may vary about a {@linkcode connectClient} client. */
 export type ClientExtras = Partial<
   Pick<TestClientOptions, "authentication" | "tamperCallConnected" | "tunName" | "kernelIpv6">
@@ -325,24 +362,20 @@ export async function pingThroughTunnel(c: TestClient, seq: number, id = 42): Pr
 
 /**
  * `sstp connect` as a process in the client namespace, user `real`
- * (password `pw`), interface `name`, no reconnect.
+ * (password `pw`) unless `login` names another, interface `name`, no
+ * reconnect; `login.env` is added to its environment.
  */
-export function connectProcess(t: Topology, name: string, extra: string[]): SstpProcess {
+export function connectProcess(
+  t: Topology,
+  name: string,
+  extra: string[],
+  login: { user?: string; password?: string; env?: Record<string, string> } = {},
+): SstpProcess {
   return new SstpProcess([
-    "connect",
-    SERVER_IP,
-    "--port",
-    String(PORT),
-    "--user",
-    "real",
-    "--password",
-    "pw",
-    "--name",
-    name,
-    "--reconnect",
-    "no",
-    ...extra,
-  ], { netns: t.client.name });
+    ...["connect", SERVER_IP, "--port", String(PORT)],
+    ...["--user", login.user ?? "real", "--password", login.password ?? "pw"],
+    ...["--name", name, "--reconnect", "no", ...extra],
+  ], { netns: t.client.name, ...(login.env ? { env: login.env } : {}) });
 }
 
 /** Waits until interface `name` in the client namespace has its tunnel address. */

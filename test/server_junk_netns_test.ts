@@ -181,28 +181,14 @@ Deno.test({
   await using t = await createTopology();
   const config = await writeConfig(t, POOL_YAML + "secrets:\n  - { name: old, password: o }\n");
   await using serve = await ServeProcess.start(t.server, ["--config", config]);
-  const c = await TestClient.connect({
-    netns: t.client,
-    host: SERVER_IP,
-    port: PORT,
-    user: "old",
-    password: "o",
-    serverCertPem: t.certPem,
-  });
+  const c = await connectClient(t, "old", "o");
   try {
     await pingThroughTunnel(c, 1, 5);
     await writeConfig(t, POOL_YAML + "secrets:\n  - { name: new, password: n }\n");
     serve.kill("SIGHUP");
     await serve.waitFor(/configuration reloaded: 1 secrets, 1 pools; 1 sessions kept/);
     await pingThroughTunnel(c, 2, 5);
-    const fresh = await TestClient.connect({
-      netns: t.client,
-      host: SERVER_IP,
-      port: PORT,
-      user: "new",
-      password: "n",
-      serverCertPem: t.certPem,
-    });
+    const fresh = await connectClient(t, "new", "n");
     await fresh.linkUp;
     await fresh.close();
     // A broken file is refused and the running configuration kept.

@@ -77,12 +77,7 @@ Deno.test({
   ignore,
 }, async () => {
   await using t = await createTopology();
-  const config = await writeConfig(t, CONFIG);
-  const withMax = (await Deno.readTextFile(config)).replace(
-    "keepalive-timeout: 30",
-    "keepalive-timeout: 30\n  max-sessions: 1",
-  );
-  await Deno.writeTextFile(config, withMax);
+  const config = await writeConfig(t, CONFIG, { "max-sessions": 1 });
   await using server = await ServeProcess.start(t.server, ["--config", config]);
   const first = await connectClient(t, "other", "pw");
   try {

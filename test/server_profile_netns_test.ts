@@ -12,33 +12,23 @@
 import assert from "node:assert/strict";
 import type { MemoryTun } from "./helpers/memory_tun.ts";
 import { buildIcmpEcho } from "./helpers/icmp.ts";
-import { execCommand } from "./helpers/netns.ts";
 import { SstpProcess } from "./helpers/sstp_process.ts";
 import { formatFingerprint } from "../lib/cert/fingerprint.ts";
 import {
   connectClient,
   createTopology,
   PORT,
+  runSstp,
   SERVE_NETNS_IGNORE,
   ServeProcess,
   SERVER_IP,
+  statusSessions,
   TUNNEL_LOCAL,
   waitTunnelUp,
   writeConfig,
 } from "./server_fixture.ts";
 
 const ignore = SERVE_NETNS_IGNORE;
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-async function statusRows(dir: string): Promise<Record<string, unknown>[]> {
-  const r = await execCommand(
-    [Deno.execPath(), "run", "-A", MAIN, "status", "--json", "--dir", `${dir}/control`],
-    { timeoutMs: 30_000 },
-  );
-  assert.equal(r.code, 0, r.stderr);
-  const [server] = JSON.parse(r.stdout) as { sessions: Record<string, unknown>[] }[];
-  return server!.sessions;
-}
 
 function envOf(text: string): Map<string, string> {
   return new Map(
@@ -105,7 +95,7 @@ Deno.test({
     const set = await t.server.run(["nft", "list", "set", "inet", "sstp", "vpn-users"]);
     assert.match(set, new RegExp(`elements = \\{ ${ip.localAddress.replaceAll(".", "\\.")} \\}`));
 
-    const [row] = await statusRows(t.dir);
+    const [row] = await statusSessions(t.dir);
     assert.equal(row?.profile, "scripted");
     assert.equal(row?.lastCallerId, "198.18.1.2");
 
@@ -116,10 +106,7 @@ Deno.test({
     assert.equal(down.get("INTERFACE"), "sstp-alice");
     await serve.waitFor(/on-down script failed: exit code 3/);
     // No session now: `sstp status alice` prints the secret's history, as `/ppp secret print`.
-    const history = await execCommand(
-      [Deno.execPath(), "run", "-A", MAIN, "status", "--dir", `${t.dir}/control`, "alice"],
-      { timeoutMs: 30_000 },
-    );
+    const history = await runSstp(["status", "--dir", `${t.dir}/control`, "alice"]);
     assert.equal(history.code, 0, history.stderr);
     assert.match(history.stdout, /alice\s+\d{4}-\d\d-\d\dT\S+\s+198\.18\.1\.2/);
     const after = await t.server.run(["nft", "list", "set", "inet", "sstp", "vpn-users"]);
@@ -130,13 +117,10 @@ Deno.test({
     serve = await ServeProcess.start(t.server, ["--config", config]);
     const again = await connectClient(t, "alice", "pw");
     await again.linkUp;
-    const [row2] = await statusRows(t.dir);
+    const [row2] = await statusSessions(t.dir);
     assert.match(String(row2?.lastLoggedOut), /^\d{4}-\d\d-\d\dT/);
     assert.equal(row2?.lastCallerId, "198.18.1.2");
-    const monitor = await execCommand(
-      [Deno.execPath(), "run", "-A", MAIN, "status", "--dir", `${t.dir}/control`, "alice"],
-      { timeoutMs: 30_000 },
-    );
+    const monitor = await runSstp(["status", "--dir", `${t.dir}/control`, "alice"]);
     assert.match(monitor.stdout, /last-logged-out: \d{4}-/);
     await again.close();
     await serve.waitFor(/closed sstp-alice/);

@@ -12,8 +12,8 @@
 import assert from "node:assert/strict";
 import { createNetns, netnsTestIgnore } from "./helpers/netns.ts";
 import { formatFingerprint } from "../lib/cert/fingerprint.ts";
-import { createTopology, PORT, ServeProcess, SERVER_IP, writeConfig } from "./server_fixture.ts";
-import { SstpProcess } from "./helpers/sstp_process.ts";
+import { stopClient } from "./client_fixture.ts";
+import { connectProcess, createTopology, ServeProcess, writeConfig } from "./server_fixture.ts";
 
 const ignore = netnsTestIgnore("proxy-ARP");
 
@@ -39,27 +39,12 @@ pools:
 secrets:
   - { name: roadwarrior, password: rw }
 `,
+    { "proxy-arp-interface": "lan0" },
   );
-  const withArp = (await Deno.readTextFile(config)).replace(
-    "keepalive-timeout: 30",
-    "keepalive-timeout: 30\n  proxy-arp-interface: lan0",
-  );
-  await Deno.writeTextFile(config, withArp);
   await using serve = await ServeProcess.start(t.server, ["--config", config]);
-  const client = new SstpProcess([
-    "connect",
-    SERVER_IP,
-    "--port",
-    String(PORT),
-    "--user",
-    "roadwarrior",
-    "--server-fingerprint",
-    formatFingerprint(t.fingerprint, "sha256"),
-    "--name",
-    "sstp-rw",
-    "--reconnect",
-    "no",
-  ], { netns: t.client.name, env: { SSTP_PASSWORD: "rw", SSTP_RUN_DIR: t.dir } });
+  const client = connectProcess(t, "sstp-rw", [
+    ...["--server-fingerprint", formatFingerprint(t.fingerprint, "sha256")],
+  ], { user: "roadwarrior", password: "rw", env: { SSTP_RUN_DIR: t.dir } });
   try {
     const up = await client.waitFor(/ up: sstp-rw (198\.18\.80\.\d+) peer/, 30_000);
     const address = /(198\.18\.80\.\d+) peer/.exec(up)![1]!;
@@ -71,8 +56,7 @@ secrets:
     const neigh = await lan.run(["ip", "neigh", "show", address]);
     assert.match(neigh, /lladdr/);
   } finally {
-    client.kill("SIGTERM");
-    assert.equal((await client.wait(15_000)).code, 0, client.output);
+    await stopClient(client);
   }
   await serve.waitFor(/closed sstp-roadwarri/);
   assert.equal(await t.server.run(["ip", "neigh", "show", "proxy"]), "");

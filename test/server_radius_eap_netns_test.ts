@@ -23,7 +23,7 @@ import {
   ServeProcess,
   writeConfig,
 } from "./server_fixture.ts";
-import { startFreeRadius } from "./helpers/freeradius.ts";
+import { radiusServerYaml, startFreeRadius } from "./helpers/freeradius.ts";
 
 const ignore = netnsTestIgnore("sstp serve + FreeRADIUS EAP netns test");
 const SECRET = "eap-rad1us";
@@ -33,13 +33,9 @@ const EAP = { authentication: ["eap-mschap2" as const] };
 Deno.test({
   name: "sstp serve relays EAP-MSCHAPv2 to FreeRADIUS's eap module; the crypto binding verifies",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async (tt) => {
   await using t = await createTopology();
   const fr = await startFreeRadius({
-    address: "127.0.0.1",
-    client: "127.0.0.1",
     secret: SECRET,
     netns: t.server.name,
     eap: true,
@@ -54,16 +50,7 @@ Deno.test({
   auth-throttle: no
 ` + POOL_YAML + `secrets:
   - { name: local, password: "l0cal" }
-radius:
-  - address: 127.0.0.1
-    secret: "${SECRET}"
-    authentication-port: ${fr.authPort}
-    accounting-port: ${fr.acctPort}
-    timeout: 1s
-ppp-aaa:
-  use-radius: yes
-  accounting: yes
-`,
+` + radiusServerYaml(fr, SECRET),
     );
     await using serve = await ServeProcess.start(t.server, ["--config", config]);
 

@@ -12,6 +12,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { radiusServerYaml } from "./helpers/freeradius.ts";
 import { netnsTestIgnore } from "./helpers/netns.ts";
 
 import type { MemoryTun } from "./helpers/memory_tun.ts";
@@ -43,13 +44,9 @@ Deno.test({
   name:
     "sstp serve authenticates RADIUS users (pap, chap, mschap1, mschap2), accounts, obeys Disconnect",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async (tt) => {
   await using t = await createTopology();
   const fr = await startFreeRadius({
-    address: "127.0.0.1",
-    client: "127.0.0.1",
     secret: SECRET,
     netns: t.server.name,
     users: [
@@ -76,19 +73,7 @@ Deno.test({
       `  authentication: mschap2,mschap1,chap,pap
 ` + POOL_YAML + `secrets:
   - { name: local, password: "l0cal" }
-radius:
-  - address: 127.0.0.1
-    secret: "${SECRET}"
-    authentication-port: ${fr.authPort}
-    accounting-port: ${fr.acctPort}
-    timeout: 1s
-ppp-aaa:
-  use-radius: yes
-  accounting: yes
-radius-incoming:
-  accept: yes
-  port: ${coaPort}
-`,
+` + radiusServerYaml(fr, SECRET, { incomingPort: coaPort }),
     );
     await using serve = await ServeProcess.start(t.server, ["--config", config]);
 

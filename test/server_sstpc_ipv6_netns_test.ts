@@ -25,9 +25,9 @@ import {
   SERVER_IP,
   type Topology,
   TUNNEL_LOCAL,
-  writeConfig,
 } from "./server_fixture.ts";
-import { waitUntil } from "./helpers/sstp_process.ts";
+import { LineProcess, waitUntil } from "./helpers/sstp_process.ts";
+import { ipv6ServerYaml, ping6BothWays, randomHex, startIpv6Server } from "./client_fixture.ts";
 import { connectClient } from "./server_fixture.ts";
 import { isCi } from "./helpers/netns.ts";
 
@@ -77,116 +77,52 @@ if (pppReason !== undefined) {
   console.log(`note: skipping the sstpc + pppd IPv6 test: ${pppReason}`);
 }
 
-/** The server's own address behind the tunnel (on its `lo`). */
-const SERVER_SIDE_V6 = "2001:2:0:ff::1";
-
-const IPV6_YAML = `profiles:
-  - name: default
-    local-address: ${TUNNEL_LOCAL}
-    remote-address: pool1
-    remote-ipv6-prefix-pool: v6
-    local-ipv6-interface-id: "::1"
-    dns-server: [198.19.0.53, "2001:2::53"]
-pools:
-  - { name: pool1, ranges: 198.19.0.10-198.19.0.250 }
-ipv6-pools:
-  - { name: v6, prefix: "2001:2:0:100::/56", prefix-length: 64 }
-secrets:
-  - { name: real, password: pw }
-`;
-
-function randomHex(bytes: number): string {
-  const b = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
+const IPV6_YAML = ipv6ServerYaml({ dnsServers: '[198.19.0.53, "2001:2::53"]' });
 
 /** sstpc + pppd running in the client namespace. */
-class Sstpc {
-  readonly #child: Deno.ChildProcess;
-  readonly lines: string[] = [];
-  readonly status: Promise<Deno.CommandStatus>;
-  readonly #pumps: Promise<void>;
-
+class Sstpc extends LineProcess {
   constructor(t: Topology, ifname: string, pppdOptions: string[]) {
-    this.#child = new Deno.Command("ip", {
-      args: [
-        "netns",
-        "exec",
-        t.client.name,
-        "sstpc",
-        "--log-stderr",
-        "--log-level",
-        "2",
-        "--cert-warn",
-        "--ipparam",
-        ifname,
-        "--user",
-        "real",
-        "--password",
-        "pw",
-        `${SERVER_IP}:${PORT}`,
-        "--",
-        "nodetach",
-        "logfd",
-        "2",
-        "ifname",
-        ifname,
-        "noauth",
-        "refuse-eap",
-        "refuse-pap",
-        "refuse-chap",
-        "refuse-mschap",
-        "nodefaultroute",
-        "noipdefault",
-        "nobsdcomp",
-        "nodeflate",
-        "novj",
-        ...pppdOptions,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#pumps = Promise.all([this.#pump(this.#child.stdout), this.#pump(this.#child.stderr)])
-      .then(() => {});
-    this.status = this.#child.status.then(async (s) => {
-      await this.#pumps;
-      return s;
-    });
-  }
-
-  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
-    let rest = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      rest += chunk;
-      const parts = rest.split("\n");
-      rest = parts.pop() ?? "";
-      this.lines.push(...parts);
-    }
-    if (rest) this.lines.push(rest);
-  }
-
-  get output(): string {
-    return this.lines.join("\n");
+    super([
+      "ip",
+      "netns",
+      "exec",
+      t.client.name,
+      "sstpc",
+      "--log-stderr",
+      "--log-level",
+      "2",
+      "--cert-warn",
+      "--ipparam",
+      ifname,
+      "--user",
+      "real",
+      "--password",
+      "pw",
+      `${SERVER_IP}:${PORT}`,
+      "--",
+      "nodetach",
+      "logfd",
+      "2",
+      "ifname",
+      ifname,
+      "noauth",
+      "refuse-eap",
+      "refuse-pap",
+      "refuse-chap",
+      "refuse-mschap",
+      "nodefaultroute",
+      "noipdefault",
+      "nobsdcomp",
+      "nodeflate",
+      "novj",
+      ...pppdOptions,
+    ]);
   }
 
   /** SIGTERM (sstpc tells pppd to hang up), SIGKILL after `timeoutMs`. */
-  async stop(timeoutMs = 10_000): Promise<Deno.CommandStatus> {
-    try {
-      this.#child.kill("SIGTERM");
-    } catch { /* gone */ }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const killed = new Promise<void>((resolve) =>
-      timer = setTimeout(() => {
-        try {
-          this.#child.kill("SIGKILL");
-        } catch { /* gone */ }
-        resolve();
-      }, timeoutMs)
-    );
-    await Promise.race([this.status, killed]);
-    clearTimeout(timer);
-    return await this.status;
+  stop(timeoutMs = 10_000): Promise<Deno.CommandStatus> {
+    this.kill("SIGTERM");
+    return this.wait(timeoutMs);
   }
 }
 
@@ -231,20 +167,7 @@ async function checkKernelAutoconfiguration(
   // Router lifetime > 0: we are the default router; the /64 is on-link.
   assert.match(routes, new RegExp(`^default via fe80::1 dev ${dev} proto ra`, "m"));
   assert.match(routes, new RegExp(`^2001:2:0:100::/64 dev ${dev} proto kernel`, "m"));
-  const out = await t.client.exec([
-    "ping",
-    "-6",
-    "-c",
-    "2",
-    "-i",
-    "0.2",
-    "-W",
-    "2",
-    SERVER_SIDE_V6,
-  ]);
-  assert.equal(out.code, 0, out.stdout + out.stderr);
-  const back = await t.server.exec(["ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", address]);
-  assert.equal(back.code, 0, back.stdout + back.stderr);
+  await ping6BothWays(t, address);
 }
 
 // Registered only where the kernel has PPP (CONFIG_PPP, /dev/ppp): no setting
@@ -258,10 +181,8 @@ if (pppReason === undefined) {
   }, async () => {
     await ensureDevPpp();
     await using t = await createTopology({ ipv6: true });
-    await t.server.run(["ip", "-6", "addr", "add", `${SERVER_SIDE_V6}/128`, "dev", "lo"]);
     await acceptRouterAdvertisements(t);
-    const config = await writeConfig(t, IPV6_YAML);
-    await using serve = await ServeProcess.start(t.server, ["--config", config]);
+    await using serve = await startIpv6Server(t, IPV6_YAML);
     const ifname = `ppp-${randomHex(3)}`;
     const client = new Sstpc(t, ifname, ["+ipv6", "debug"]);
     const diagnostics = () => `${client.output}\n${serve.lines.join("\n")}`;
@@ -294,10 +215,8 @@ Deno.test({
   ignore: SERVE_NETNS_IGNORE,
 }, async () => {
   await using t = await createTopology({ ipv6: true });
-  await t.server.run(["ip", "-6", "addr", "add", `${SERVER_SIDE_V6}/128`, "dev", "lo"]);
   await acceptRouterAdvertisements(t);
-  const config = await writeConfig(t, IPV6_YAML);
-  await using serve = await ServeProcess.start(t.server, ["--config", config]);
+  await using serve = await startIpv6Server(t, IPV6_YAML);
   const tunName = `tppp-${randomHex(3)}`;
   const client = await connectClient(t, "real", "pw", { tunName, kernelIpv6: true });
   try {

@@ -58,17 +58,11 @@ Deno.test({
   const d = t.dir;
   const caPath = await write(`${d}/ca.pem`, ca.certPem);
   const serverPath = await write(`${d}/mtls-server.pem`, server.certPem + server.keyPem);
-  const config = await writeConfig(
-    t,
-    POOL_YAML + "secrets:\n  - { name: real, password: pw }\n",
-  );
-  await Deno.writeTextFile(
-    config,
-    (await Deno.readTextFile(config)).replace(
-      `certificate: ${t.pemPath}`,
-      `certificate: ${serverPath}\n  verify-client-certificate: yes\n  ca: ${caPath}`,
-    ),
-  );
+  const config = await writeConfig(t, POOL_YAML + "secrets:\n  - { name: real, password: pw }\n", {
+    certificate: serverPath,
+    "verify-client-certificate": "yes",
+    ca: caPath,
+  });
   await using serve = await ServeProcess.start(t.server, ["--config", config]);
   const trust = ["--ca", caPath];
 
@@ -137,17 +131,10 @@ Deno.test({
   const pemPath = `${t.dir}/rotating.pem`;
   // A chain file: leaf, then the CA. The crypto binding must hash the leaf.
   await write(pemPath, first.certPem + ca.certPem + first.keyPem);
-  const config = await writeConfig(
-    t,
-    POOL_YAML + "secrets:\n  - { name: real, password: pw }\n",
-  );
-  await Deno.writeTextFile(
-    config,
-    (await Deno.readTextFile(config)).replace(
-      `certificate: ${t.pemPath}`,
-      `certificate: ${pemPath}\n  host-name: vpn.example.test`,
-    ),
-  );
+  const config = await writeConfig(t, POOL_YAML + "secrets:\n  - { name: real, password: pw }\n", {
+    certificate: pemPath,
+    "host-name": "vpn.example.test",
+  });
   await using serve = await ServeProcess.start(t.server, ["--config", config]);
   for (
     const re of [

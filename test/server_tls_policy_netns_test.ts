@@ -9,7 +9,6 @@
  */
 import assert from "node:assert/strict";
 import { formatFingerprint } from "../lib/cert/fingerprint.ts";
-import { execCommand } from "./helpers/netns.ts";
 import {
   connectProcess,
   createTopology,
@@ -17,11 +16,10 @@ import {
   POOL_YAML,
   SERVE_NETNS_IGNORE,
   ServeProcess,
+  statusSessions,
   waitTunnelUp,
   writeConfig,
 } from "./server_fixture.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 Deno.test({
   name: "sstp serve and sstp connect apply tls-version, ciphers, force-aes and pfs",
@@ -59,14 +57,9 @@ Deno.test({
   try {
     await waitTunnelUp(t, "sstp-pol3");
     await pingTunnelFromClient(t);
-    const json = await execCommand(
-      [Deno.execPath(), "run", "-A", MAIN, "status", "--json", "--dir", `${t.dir}/control`],
-      { timeoutMs: 30_000 },
-    );
-    assert.equal(json.code, 0, json.stderr);
-    const [server] = JSON.parse(json.stdout) as { sessions: { encoding: string }[] }[];
+    const [session] = await statusSessions<{ encoding: string }>(t.dir);
     assert.match(
-      server?.sessions[0]?.encoding ?? "",
+      session?.encoding ?? "",
       /^TLSv1\.3 TLS_AES_(256_GCM_SHA384|128_GCM_SHA256) pfs$/,
     );
   } finally {

@@ -7,13 +7,13 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { execCommand } from "./helpers/netns.ts";
 import { PeerDisconnectError } from "../lib/errors.ts";
 import {
   connectClient,
   createTopology,
   pingThroughTunnel,
   POOL_YAML,
+  runSstp,
   SERVE_NETNS_IGNORE,
   ServeProcess,
   TUNNEL_LOCAL,
@@ -21,12 +21,6 @@ import {
 } from "./server_fixture.ts";
 
 const ignore = SERVE_NETNS_IGNORE;
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-/** Runs the `sstp` CLI (status, disconnect) in the test's own namespace. */
-async function sstp(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return await execCommand([Deno.execPath(), "run", "-A", MAIN, ...args], { timeoutMs: 30_000 });
-}
 
 const STATIC_YAML = POOL_YAML + `secrets:
   - name: static
@@ -88,7 +82,7 @@ Deno.test({
   const addr = await t.server.run(["ip", "-br", "addr", "show", "dev", "sstp-fixed"]);
   assert.match(addr, /198\.19\.1\.1 peer 198\.19\.1\.2\/32/);
 
-  const json = await sstp(["status", "--json", "--dir", `${t.dir}/control`]);
+  const json = await runSstp(["status", "--json", "--dir", `${t.dir}/control`]);
   assert.equal(json.code, 0, json.stderr);
   const [server] = JSON.parse(json.stdout) as {
     role: string;
@@ -103,19 +97,19 @@ Deno.test({
   assert.equal(row.state, "connected");
   assert.match(String(row.callerId), /^198\.18\.1\.2:\d+$/);
   assert.ok(Number(row.rxBytes) > 0 && Number(row.txBytes) > 0);
-  const table = await sstp(["status", "--dir", `${t.dir}/control`]);
+  const table = await runSstp(["status", "--dir", `${t.dir}/control`]);
   assert.match(table.stdout, /sstp-fixed\s+static\s+198\.18\.1\.2:\d+\s+198\.19\.1\.2/);
-  const monitor = await sstp(["status", "--dir", `${t.dir}/control`, "static"]);
+  const monitor = await runSstp(["status", "--dir", `${t.dir}/control`, "static"]);
   assert.match(monitor.stdout, /caller-id: 198\.18\.1\.2:\d+/);
 
-  const off = await sstp(["disconnect", "--socket", socket, "sstp-fixed"]);
+  const off = await runSstp(["disconnect", "--socket", socket, "sstp-fixed"]);
   assert.equal(off.code, 0, off.stderr);
   await c.done;
   await c.close();
   await serve.waitFor(/closed sstp-fixed: disconnected by administrator/);
   const after = await t.server.run(["ip", "route", "show"]);
   assert.doesNotMatch(after, /198\.19\.20[01]\.0/);
-  const none = await sstp(["disconnect", "--socket", socket, "nobody"]);
+  const none = await runSstp(["disconnect", "--socket", socket, "nobody"]);
   assert.equal(none.code, 1);
   assert.equal(await serve.stop(), 0);
 });

@@ -173,8 +173,6 @@ Deno.test({
   name:
     `soak: ${CYCLES} mixed connect/disconnect cycles leave the server's fds, TUN devices, routes, pool and RSS at baseline`,
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   await using b = await createNetns({ prefix: "sstp-b" });

@@ -12,7 +12,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { execCommand, netnsTestIgnore } from "./helpers/netns.ts";
+import { netnsTestIgnore } from "./helpers/netns.ts";
 import { TestClient } from "./helpers/test_client.ts";
 import type { MemoryTun } from "./helpers/memory_tun.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
@@ -23,6 +23,7 @@ import {
   PORT,
   ServeProcess,
   SERVER_IP,
+  statusSessions,
   type Topology,
 } from "./server_fixture.ts";
 import { createSelfSignedServerCertificate } from "../lib/cert/self_signed.ts";
@@ -31,7 +32,6 @@ const ignore = netnsTestIgnore("HAProxy TLS offload + sstp serve netns test");
 /** Where `sstp serve` listens in cleartext: the server namespace's loopback. */
 const BACKEND = "127.0.0.1";
 const BACKEND_PORT = 4480;
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 async function writeOffloadConfig(t: Topology, hashFrom: string): Promise<string> {
   const path = `${t.dir}/sstp.yaml`;
@@ -106,8 +106,6 @@ Deno.test({
   name:
     "TLS offload: HAProxy ssl + send-proxy-v2 → sstp serve tls: no; binding checked against certificate-hash-from",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async (tt) => {
   await using t = await createTopology();
   const haproxy = await startHaproxy(t);
@@ -126,15 +124,10 @@ Deno.test({
         tun.inject(buildIcmpEcho(ip.localAddress, ip.peerAddress, { id: 9, seq: 1 }));
         assert.equal(parseIcmp(await tun.nextWritten(before, 5000))?.type, 0);
         await serve.waitFor(/Authenticated "off" with mschap2/);
-        const r = await execCommand(
-          [Deno.execPath(), "run", "-A", MAIN, "status", "--json", "--dir", `${t.dir}/control`],
-          { timeoutMs: 30_000 },
-        );
-        assert.equal(r.code, 0, r.stderr);
-        const [server] = JSON.parse(r.stdout) as { sessions: { callerId: string }[] }[];
-        assert.equal(server?.sessions.length, 1);
+        const sessions = await statusSessions<{ callerId: string }>(t.dir);
+        assert.equal(sessions.length, 1);
         // The PROXY header's client, not HAProxy's loopback connection.
-        assert.match(server!.sessions[0]!.callerId, new RegExp(`^${CLIENT_IP}:\\d+$`));
+        assert.match(sessions[0]!.callerId, new RegExp(`^${CLIENT_IP}:\\d+$`));
       } finally {
         await c.close();
       }

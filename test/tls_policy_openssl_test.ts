@@ -13,6 +13,7 @@
  * and static-RSA key exchange never complete a handshake.
  */
 import assert from "node:assert/strict";
+import { startSServer } from "./helpers/openssl_s_server.ts";
 import { createSelfSignedServerCertificate } from "../lib/cert/self_signed.ts";
 import { createLogger } from "../lib/log.ts";
 import { ProtocolError } from "../lib/errors.ts";
@@ -191,63 +192,11 @@ Deno.test("server policy: tls-version refuses the other version in the handshake
   assert.equal((await againstServer(required, TLS12("AES256-GCM-SHA384"))).handshake, false);
 });
 
-/** `openssl s_server` on a free loopback port with `args`; stopped by the returned function. */
-async function sServer(args: string[]): Promise<{ port: number; stop: () => Promise<void> }> {
-  const dir = await Deno.makeTempDir({ prefix: "sstp-tls-policy-" });
-  await Deno.writeTextFile(`${dir}/cert.pem`, cert.certPem);
-  await Deno.writeTextFile(`${dir}/key.pem`, cert.keyPem);
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  const child = new Deno.Command("openssl", {
-    args: [
-      "s_server",
-      "-accept",
-      `127.0.0.1:${port}`,
-      "-cert",
-      `${dir}/cert.pem`,
-      "-key",
-      `${dir}/key.pem`,
-      "-naccept",
-      "1",
-      "-quiet",
-      ...args,
-    ],
-    stdin: "piped",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* already gone */ }
-    await child.stdin.close().catch(() => {});
-    await child.status;
-    await Deno.remove(dir, { recursive: true });
-  };
-  // Ready once it accepts a TCP connection (bounded: 5 s).
-  for (let i = 0;; i++) {
-    try {
-      // A bare TCP probe would use up -naccept 1; ask the kernel via /proc instead.
-      const hex = port.toString(16).toUpperCase().padStart(4, "0");
-      const listening = Deno.readTextFileSync("/proc/net/tcp").split("\n")
-        .some((l) => l.includes(`0100007F:${hex}`) && l.trim().split(/\s+/)[3] === "0A");
-      if (listening) break;
-    } catch { /* retry */ }
-    if (i > 250) {
-      await stop();
-      throw new Error("openssl s_server did not start listening within 5 s");
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { port, stop };
-}
-
 async function dialWith(
   serverArgs: string[],
   tlsPolicy: TlsPolicy,
 ): Promise<{ cipher?: string; version?: string; error?: Error }> {
-  const server = await sServer(serverArgs);
+  const server = await startSServer(cert, serverArgs);
   try {
     const conn = await dialTls({
       host: "127.0.0.1",

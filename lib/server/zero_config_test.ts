@@ -4,7 +4,6 @@ import { loadZeroConfig, mayShowPassword, zeroConfigBanner } from "./zero_config
 Deno.test({
   name:
     "zero-config prints the credentials file, and the password only on first creation at a terminal",
-  sanitizeResources: false,
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "sstp-zero-test-" });
   try {

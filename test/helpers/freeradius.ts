@@ -19,10 +19,10 @@ export interface RadiusTestUser {
 
 /** Options of {@linkcode startFreeRadius}. */
 export interface FreeRadiusOptions {
-  /** Listen address (127.0.0.1 or a namespace address). */
-  address: string;
-  /** Client allowed to talk to it (address or CIDR). */
-  client: string;
+  /** Listen address (default 127.0.0.1, or a namespace address). */
+  address?: string;
+  /** Client allowed to talk to it (address or CIDR; default 127.0.0.1). */
+  client?: string;
   secret: string;
   users: RadiusTestUser[];
   /** Run inside this namespace (`ip netns exec`). */
@@ -109,7 +109,7 @@ thread pool {
   max_requests_per_server = 0
 }
 client sstp {
-  ipaddr = ${o.client}
+  ipaddr = ${o.client ?? "127.0.0.1"}
   secret = ${o.secret}
   require_message_authenticator = yes
 }
@@ -149,12 +149,12 @@ modules {
 server default {
   listen {
     type = auth
-    ipaddr = ${o.address}
+    ipaddr = ${o.address ?? "127.0.0.1"}
     port = ${authPort}
   }
   listen {
     type = acct
-    ipaddr = ${o.address}
+    ipaddr = ${o.address ?? "127.0.0.1"}
     port = ${acctPort}
   }
   authorize {
@@ -283,4 +283,30 @@ export async function radclient(
     [...prefix, "radclient", "-x", "-r", "2", "-t", "2", target, command, secret],
     { stdin: attributes, timeoutMs: 15_000 },
   );
+}
+
+/**
+ * The `radius` and `ppp-aaa` sections of an `sstp serve` config that
+ * authenticates and accounts through the FreeRADIUS at `address` (default
+ * 127.0.0.1) and `ports` (1 s timeout), and with `incomingPort` a
+ * `radius-incoming` listener (CoA, Disconnect) there.
+ */
+export function radiusServerYaml(
+  ports: { authPort: number; acctPort: number },
+  secret: string,
+  options: { address?: string; incomingPort?: number } = {},
+): string {
+  const incoming = options.incomingPort === undefined
+    ? ""
+    : `radius-incoming:\n  accept: yes\n  port: ${options.incomingPort}\n`;
+  return `radius:
+  - address: ${options.address ?? "127.0.0.1"}
+    secret: "${secret}"
+    authentication-port: ${ports.authPort}
+    accounting-port: ${ports.acctPort}
+    timeout: 1s
+ppp-aaa:
+  use-radius: yes
+  accounting: yes
+${incoming}`;
 }

@@ -7,7 +7,9 @@
  *   `CI` is not set; under CI the test runs and fails loudly instead.
  * - {@linkcode createNetns} makes `sstp-t-<random>` with `lo` up (and IPv6
  *   off by default, so the kernel sends no router solicitations or MLD
- *   reports over test links).
+ *   reports over test links). With `SSTP_TEST_NETNS_PREFIX=x` set, every
+ *   name starts with `x-` (`x-sstp-t-<random>`), so concurrent runs on one
+ *   machine can tell their namespaces apart and clean up only their own.
  * - `ns.exec()` / `ns.run()` run a command inside it with a time limit.
  * - `ns.enter(fn)` runs a synchronous `fn` with the JS thread switched into
  *   the namespace (`setns(2)` is per thread), e.g. to create a TUN device or
@@ -40,7 +42,7 @@ export interface ExecOptions {
 
 /** A network namespace owned by the test that created it. */
 export interface Netns extends AsyncDisposable {
-  /** Its name, `sstp-t-<8 hex digits>`. */
+  /** Its name, `sstp-t-<8 hex digits>` (the prefix is the caller's). */
   readonly name: string;
   /** Runs `cmd` inside the namespace; never throws on a non-zero exit. */
   exec(cmd: string[], options?: ExecOptions): Promise<ExecResult>;
@@ -131,6 +133,8 @@ async function runChecked(cmd: string[], options?: ExecOptions): Promise<string>
 
 function randomName(prefix: string): string {
   const b = crypto.getRandomValues(new Uint8Array(4));
+  const scope = Deno.env.get("SSTP_TEST_NETNS_PREFIX");
+  if (scope) prefix = `${scope}-${prefix}`;
   return `${prefix}-${Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("")}`;
 }
 

@@ -32,7 +32,9 @@ export function pairSetup(
     clientLane?: (lane: DirectLane) => DirectLane;
     /** LCP framing options of each engine (PFC/ACFC policy, MRRU, MTU cap). */
     clientEngine?: Pick<ClientEngineOptions, "pfc" | "acfc" | "mrru" | "maxMtu">;
-    serverEngine?: Pick<ServerEngineOptions, "pfc" | "acfc" | "mrru" | "maxMtu">;
+    serverEngine?: Pick<ServerEngineOptions, "pfc" | "acfc" | "mrru" | "maxMtu" | "mru">;
+    /** BCP on both sides, with these bridge ports (the server's opens 20 ms after BCP). */
+    taps?: { client: MemoryTun; server: MemoryTun };
     /** The server runner's clock and timers (default the system's). */
     serverClock?: Clock;
     serverTimers?: TimerApi;
@@ -47,6 +49,7 @@ export function pairSetup(
   const clientTun = extra.clientTun ?? new MemoryTun("c0");
   const serverTun = new MemoryTun("s0", extra.serverAnswers);
   const clientLane = extra.clientLane ? extra.clientLane(c.lane) : c.lane;
+  const taps = extra.taps;
   const client = new TunnelRunner({
     engine: createClientEngine({
       certHashes: certHashes(CERT),
@@ -56,6 +59,7 @@ export function pairSetup(
       helloMs: 60_000,
       ...(extra.mru ? { mru: extra.mru } : {}),
       ...extra.clientEngine,
+      ...(extra.taps ? { bridge: true } : {}),
       randomBytes: seededRandomBytes(3),
       logger: NOOP_LOGGER,
     }),
@@ -66,6 +70,7 @@ export function pairSetup(
       linkUp.client = ip;
       return Promise.resolve(clientTun);
     },
+    ...(taps ? { onBridgeUp: () => Promise.resolve(taps.client) } : {}),
     clampTcpMss: extra.clampTcpMss ?? false,
   });
   const server = new TunnelRunner({
@@ -77,6 +82,7 @@ export function pairSetup(
       serverName: "srv",
       helloMs: 60_000,
       ...extra.serverEngine,
+      ...(extra.taps ? { bridge: () => true } : {}),
       randomBytes: seededRandomBytes(4),
       logger: NOOP_LOGGER,
     }),
@@ -87,6 +93,9 @@ export function pairSetup(
     onLinkUp: (ip) =>
       (linkUp.server = ip) &&
       new Promise((resolve) => setTimeout(() => resolve(serverTun), extra.serverLinkUpMs ?? 0)),
+    ...(taps
+      ? { onBridgeUp: () => new Promise((resolve) => setTimeout(() => resolve(taps.server), 20)) }
+      : {}),
     clampTcpMss: extra.clampTcpMss ?? false,
   });
   return { client, server, clientTun, serverTun, linkUp };

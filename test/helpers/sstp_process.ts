@@ -1,32 +1,30 @@
 /**
  * Runs the real `sstp` program (main.ts) as a child process for end-to-end
- * tests, optionally inside a network namespace, collecting its log lines.
+ * tests, optionally inside a network namespace, collecting its log lines
+ * ({@linkcode SstpProcess}); {@linkcode LineProcess} does the same for any
+ * other program.
  *
  * @module
  */
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
-/** A running `sstp` child. */
-export class SstpProcess {
+/** A running child process whose stdout and stderr lines are collected. */
+export class LineProcess {
   readonly #child: Deno.ChildProcess;
   readonly lines: string[] = [];
   readonly #pumps: Promise<void>[];
   #status: Deno.CommandStatus | undefined;
   readonly status: Promise<Deno.CommandStatus>;
 
-  /** Starts `sstp ARGS` (inside `netns` when given). */
-  constructor(args: string[], options: { env?: Record<string, string>; netns?: string } = {}) {
-    const deno = Deno.execPath();
-    const cmd = options.netns
-      ? ["ip", "netns", "exec", options.netns, deno, "run", "-A", MAIN, ...args]
-      : [deno, "run", "-A", MAIN, ...args];
+  /** Starts `cmd` (stdin closed, `NO_COLOR=1` plus `env`). */
+  constructor(cmd: string[], env: Record<string, string> = {}) {
     this.#child = new Deno.Command(cmd[0]!, {
       args: cmd.slice(1),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1", ...(options.env ?? {}) },
+      env: { NO_COLOR: "1", ...env },
     }).spawn();
     this.#pumps = [this.#pump(this.#child.stdout), this.#pump(this.#child.stderr)];
     this.status = this.#child.status.then(async (s) => {
@@ -88,6 +86,15 @@ export class SstpProcess {
     await Promise.race([this.status, killer]);
     clearTimeout(timer);
     return await this.status;
+  }
+}
+
+/** A running `sstp` child. */
+export class SstpProcess extends LineProcess {
+  /** Starts `sstp ARGS` (inside `netns` when given). */
+  constructor(args: string[], options: { env?: Record<string, string>; netns?: string } = {}) {
+    const sstp = [Deno.execPath(), "run", "-A", MAIN, ...args];
+    super(options.netns ? ["ip", "netns", "exec", options.netns, ...sstp] : sstp, options.env);
   }
 }
 

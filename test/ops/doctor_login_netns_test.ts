@@ -26,8 +26,6 @@ Deno.test({
   name:
     "sstp doctor client --login: auth, crypto binding and address; a wrong password fails with a fix",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(

@@ -26,8 +26,6 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 Deno.test({
   name: "sstp doctor: ok for a working server and client, a fix for each broken part",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = await writeConfig(

@@ -135,8 +135,6 @@ async function chownTree(path: string): Promise<void> {
 Deno.test({
   name: "server on port 443 and client run as an unprivileged uid with CAP_NET_ADMIN only",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
 }, async () => {
   await using t = await createTopology();
   const config = `${t.dir}/sstp.yaml`;

@@ -6,17 +6,7 @@ import { AuthThrottle } from "../../server/auth_throttle.ts";
 import { observeIncoming, observeRequest } from "../../radius/radius_observer.ts";
 import { ProtocolError } from "../../errors.ts";
 import { RADIUS_CODE } from "../../radius/radius_packet.ts";
-
-/** `name{labels}` → value of an exposition document. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
+import { samples } from "../../../test/helpers/exposition.ts";
 
 async function promtool(text: string): Promise<string | undefined> {
   let child;
