@@ -17,77 +17,31 @@ import {
   pingTunnelFromClient,
   SERVE_NETNS_IGNORE,
   ServeProcess,
+  statusSessions,
+  type Topology,
   waitTunnelUp,
   writeConfig,
 } from "./server_fixture.ts";
 import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
-import { ipv6ServerYaml, SERVER_SIDE_V6, tunnelName } from "./client_fixture.ts";
+import {
+  connectIpv6,
+  ipv6ServerYaml,
+  ping6BothWays,
+  SERVER_SIDE_V6,
+  startIpv6Server,
+  stopClient,
+  tunnelName,
+  waitGlobalAddress,
+} from "./client_fixture.ts";
 
 const ignore = SERVE_NETNS_IGNORE;
 
-/** A client interface name of our own (client_fixture.ts's `tunnelName`). */
-const clientName = () => tunnelName("6");
-
 const IPV6_YAML = ipv6ServerYaml({ dnsServers: '[198.19.0.53, "2001:2::53"]' });
 
-/** The client's global IPv6 address on `dev` once SLAAC has added it. */
-async function waitGlobalAddress(
-  t: Awaited<ReturnType<typeof createTopology>>,
-  dev: string,
-): Promise<string> {
-  let address = "";
-  await waitUntil(
-    async () => {
-      const r = await t.client.exec([
-        "ip",
-        "-6",
-        "-br",
-        "addr",
-        "show",
-        "dev",
-        dev,
-        "scope",
-        "global",
-      ]);
-      const m = /(2001:2:0:1[0-9a-f]{2}:[0-9a-f:]+)\/64/.exec(r.stdout);
-      if (m) address = m[1]!;
-      return m !== null;
-    },
-    20_000,
-    `${dev} global IPv6 address`,
-  );
-  return address;
-}
-
-/**
- * `sstp serve` with {@linkcode IPV6_YAML} in the server namespace, and
- * {@linkcode SERVER_SIDE_V6} on its `lo`.
- */
-async function serveIpv6(t: Awaited<ReturnType<typeof createTopology>>): Promise<ServeProcess> {
-  await t.server.run(["ip", "-6", "addr", "add", `${SERVER_SIDE_V6}/128`, "dev", "lo"]);
-  return await ServeProcess.start(t.server, ["--config", await writeConfig(t, IPV6_YAML)]);
-}
-
-/** `sstp connect --use-ipv6 yes --add-default-route yes` on interface `dev`. */
-function connectIpv6(t: Awaited<ReturnType<typeof createTopology>>, dev: string): SstpProcess {
-  return connectProcess(t, dev, [
-    "--server-fingerprint",
-    formatFingerprint(t.fingerprint, "sha256"),
-    "--use-ipv6",
-    "yes",
-    "--add-default-route",
-    "yes",
-  ]);
-}
-
-/** `count` pings from the client namespace to {@linkcode SERVER_SIDE_V6}, from `source`. */
-function pingServerSide(
-  t: Awaited<ReturnType<typeof createTopology>>,
-  source: string,
-  count: number,
-) {
-  const args = ["-c", String(count), "-i", "0.2", "-W", "1", "-I", source, SERVER_SIDE_V6];
-  return t.client.exec(["ping", "-6", ...args]);
+/** `sstp connect --use-ipv6 yes --add-default-route yes` on an interface of its own. */
+function connectWithDefaultRoute(t: Topology) {
+  const dev = tunnelName("6");
+  return { dev, client: connectIpv6(t, dev, ["--add-default-route", "yes"]) };
 }
 
 Deno.test({
@@ -96,9 +50,8 @@ Deno.test({
   ignore,
 }, async () => {
   await using t = await createTopology({ ipv6: true });
-  await using serve = await serveIpv6(t);
-  const dev = clientName();
-  const client = connectIpv6(t, dev);
+  await using serve = await startIpv6Server(t, IPV6_YAML);
+  const { dev, client } = connectWithDefaultRoute(t);
   try {
     await waitTunnelUp(t, dev);
     await pingTunnelFromClient(t);
@@ -125,20 +78,7 @@ Deno.test({
       "IPv6 split default routes",
     );
     // Client → server side (through the split default) and server → client.
-    const out = await t.client.exec([
-      "ping",
-      "-6",
-      "-c",
-      "2",
-      "-i",
-      "0.2",
-      "-W",
-      "2",
-      SERVER_SIDE_V6,
-    ]);
-    assert.equal(out.code, 0, out.stdout + out.stderr);
-    const back = await t.server.exec(["ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", address]);
-    assert.equal(back.code, 0, back.stdout + back.stderr);
+    await ping6BothWays(t, address);
     // The server's link-local on the session's interface, from the client.
     const ll = await t.client.exec(["ping", "-6", "-c", "1", "-W", "2", `fe80::1%${dev}`]);
     assert.equal(ll.code, 0, ll.stdout + ll.stderr);
@@ -149,17 +89,13 @@ Deno.test({
     assert.match(clientStatus.output, /ipv6-prefixes: \["2001:2:0:100::\/64"\]/);
     assert.match(clientStatus.output, /ipv6-peer-link-local: fe80::1$/m);
     assert.match(clientStatus.output, /ipv6-default-route: split ::\/1\+8000::\/1 metric 1/);
-    const serverStatus = new SstpProcess(["status", "--json", "--dir", `${t.dir}/control`]);
-    assert.equal((await serverStatus.wait(30_000)).code, 0, serverStatus.output);
-    const [server] = JSON.parse(serverStatus.output) as { sessions: Record<string, unknown>[] }[];
-    assert.equal(server?.sessions[0]?.ipv6Prefix, "2001:2:0:100::/64");
-    assert.equal(server?.sessions[0]?.ipv6LinkLocal, peerLinkLocal);
+    const [session] = await statusSessions(t.dir);
+    assert.equal(session?.ipv6Prefix, "2001:2:0:100::/64");
+    assert.equal(session?.ipv6LinkLocal, peerLinkLocal);
     const serverRoutes = await t.server.run(["ip", "-6", "route", "show"]);
     assert.match(serverRoutes, /^2001:2:0:100::\/64 dev sstp-real/m);
   } finally {
-    client.kill("SIGTERM");
-    const status = await client.wait(10_000);
-    assert.equal(status.code, 0, client.output);
+    await stopClient(client, 10_000);
   }
   await serve.waitFor(/closed sstp-real/);
   assert.doesNotMatch(await t.server.run(["ip", "-6", "route", "show"]), /2001:2:0:100::/);
@@ -177,7 +113,7 @@ Deno.test({
   // A pool of ONE /64: the later sessions get it only if the earlier one gave it back.
   const config = await writeConfig(
     t,
-    IPV6_YAML.replace('prefix: "2001:2:0:100::/56"', 'prefix: "2001:2:0:100::/64"'),
+    ipv6ServerYaml({ v6Prefix: "2001:2:0:100::/64", dnsServers: '[198.19.0.53, "2001:2::53"]' }),
   );
   await using serve = await ServeProcess.start(t.server, [
     "--config",
@@ -185,26 +121,26 @@ Deno.test({
     "--log-level",
     "debug",
   ]);
-  const fp = formatFingerprint(t.fingerprint, "sha256");
-  const dev = clientName();
-  const v4only = connectProcess(t, dev, ["--server-fingerprint", fp]);
+  const dev = tunnelName("6");
+  const v4only = connectProcess(t, dev, [
+    "--server-fingerprint",
+    formatFingerprint(t.fingerprint, "sha256"),
+  ]);
   try {
     await waitTunnelUp(t, dev);
     await pingTunnelFromClient(t);
     await serve.waitFor(/peer rejected IPV6CP: IPv6 stays off/);
   } finally {
-    v4only.kill("SIGTERM");
-    assert.equal((await v4only.wait(10_000)).code, 0, v4only.output);
+    await stopClient(v4only, 10_000);
   }
   await serve.waitFor(/closed sstp-real/);
   // Two IPv6 sessions one after the other: the first's /64 went back to the pool.
   for (let round = 0; round < 2; round++) {
-    const c = connectProcess(t, dev, ["--server-fingerprint", fp, "--use-ipv6", "yes"]);
+    const c = connectIpv6(t, dev, []);
     try {
       assert.match(await waitGlobalAddress(t, dev), /^2001:2:0:100:/);
     } finally {
-      c.kill("SIGTERM");
-      assert.equal((await c.wait(10_000)).code, 0, c.output);
+      await stopClient(c, 10_000);
     }
     await waitUntil(
       async () => !(await t.server.run(["ip", "-br", "link"])).includes("sstp-real"),
@@ -215,8 +151,18 @@ Deno.test({
   assert.equal(await serve.stop(), 0);
 });
 
+/** `count` pings from the client namespace to {@linkcode SERVER_SIDE_V6}, from `source`. */
+function pingServerSide(
+  t: Topology,
+  source: string,
+  count: number,
+) {
+  const args = ["-c", String(count), "-i", "0.2", "-W", "1", "-I", source, SERVER_SIDE_V6];
+  return t.client.exec(["ping", "-6", ...args]);
+}
+
 /** Packets from `saddr` the server namespace's nftables probe (prerouting) has counted. */
-async function nftCount(t: Awaited<ReturnType<typeof createTopology>>, saddr: string) {
+async function nftCount(t: Topology, saddr: string) {
   const chain = await t.server.run(["nft", "list", "chain", "ip6", "srcfilter_probe", "pre"]);
   const m = new RegExp(`saddr ${saddr.replaceAll(".", "\\.")} counter packets (\\d+)`).exec(chain);
   assert.ok(m, chain);
@@ -229,9 +175,8 @@ Deno.test({
   ignore,
 }, async () => {
   await using t = await createTopology({ ipv6: true });
-  await using serve = await serveIpv6(t);
-  const dev = clientName();
-  const client = connectIpv6(t, dev);
+  await using serve = await startIpv6Server(t, IPV6_YAML);
+  const { dev, client } = connectWithDefaultRoute(t);
   // Another client's /64 of the same pool: what a spoofing client would pretend to be.
   const spoofed = "2001:2:0:101::5";
   try {
@@ -262,13 +207,10 @@ Deno.test({
     assert.equal(good.code, 0, good.stdout + good.stderr);
     assert.equal(await nftCount(t, "2001:2:0:101::/64"), 0, "a spoofed packet reached the server");
     assert.ok(await nftCount(t, "2001:2:0:100::/64") >= 2, "the legitimate pings were counted");
-    const status = new SstpProcess(["status", "--json", "--dir", `${t.dir}/control`]);
-    assert.equal((await status.wait(30_000)).code, 0, status.output);
-    const [server] = JSON.parse(status.output) as { sessions: Record<string, unknown>[] }[];
-    assert.ok(Number(server?.sessions[0]?.droppedSpoofed) >= 3, status.output);
+    const [session] = await statusSessions(t.dir);
+    assert.ok(Number(session?.droppedSpoofed) >= 3, JSON.stringify(session));
   } finally {
-    client.kill("SIGTERM");
-    assert.equal((await client.wait(10_000)).code, 0, client.output);
+    await stopClient(client, 10_000);
   }
   const closed = await serve.waitFor(/closed sstp-real/);
   const drops = /(\d+) pkt dropped for a spoofed source/.exec(closed);

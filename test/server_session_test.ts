@@ -28,7 +28,12 @@ import { be, buildCp, buildFrame, buildOptions } from "./helpers/ppp_builders.ts
 const CERT = new TextEncoder().encode("session test certificate");
 const POOL_SIZE = 3;
 
-function config(extra = "", secretExtra = "", authentication = "mschap2"): ServerConfig {
+function config(
+  extra = "",
+  secretExtra = "",
+  authentication = "mschap2",
+  profileExtra = "",
+): ServerConfig {
   return parseServerConfig(
     `sstp-server:
   certificate: /nonexistent/server.pem
@@ -40,7 +45,7 @@ profiles:
   - name: default
     local-address: 198.18.60.1
     remote-address: vpn
-secrets:
+${profileExtra}secrets:
   - name: alice
     password: s3cret!
 ${secretExtra}`,
@@ -346,23 +351,7 @@ Deno.test("session ends give the pool back: the interface cannot be configured",
 });
 
 Deno.test("session ends give the pool back: only-one refuses a second login", async () => {
-  const onlyOne = parseServerConfig(
-    `sstp-server:
-  certificate: /nonexistent/server.pem
-pools:
-  - name: vpn
-    ranges: 198.18.60.10-198.18.60.12
-profiles:
-  - name: default
-    local-address: 198.18.60.1
-    remote-address: vpn
-    only-one: yes
-secrets:
-  - name: alice
-    password: s3cret!
-`,
-    "only-one.yaml",
-  );
+  const onlyOne = config("", "", "mschap2", "    only-one: yes\n");
   const w = world(onlyOne);
   const first = await connected(w);
   const second = await w.start();

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { execCommand } from "./netns.ts";
 
 /** One user of the generated `users` file. */
@@ -309,4 +310,21 @@ ppp-aaa:
   use-radius: yes
   accounting: yes
 ${incoming}`;
+}
+
+/**
+ * Sends a CoA-Request or Disconnect-Request with `attributes` to the
+ * `radius-incoming` listener on 127.0.0.1:`port` inside `netns`, and asserts
+ * the server's ACK.
+ */
+export async function assertIncomingAck(
+  netns: string,
+  port: number,
+  command: "coa" | "disconnect",
+  secret: string,
+  attributes: string,
+): Promise<void> {
+  const r = await radclient(`127.0.0.1:${port}`, command, secret, attributes, netns);
+  const ack = command === "coa" ? /CoA-ACK/ : /Disconnect-ACK/;
+  assert.match(r.stdout, ack, r.stdout + r.stderr);
 }

@@ -10,8 +10,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { assertPromtoolValid } from "../helpers/exposition.ts";
-import { radiusServerYaml } from "../helpers/freeradius.ts";
+import { assertPromtoolValid, samples } from "../helpers/exposition.ts";
 import { netnsTestIgnore } from "../helpers/netns.ts";
 
 import {
@@ -21,21 +20,10 @@ import {
   ServeProcess,
   writeConfig,
 } from "../server_fixture.ts";
-import { radclient, startFreeRadius } from "../helpers/freeradius.ts";
+import { assertIncomingAck, radiusServerYaml, startFreeRadius } from "../helpers/freeradius.ts";
 
 const ignore = netnsTestIgnore("RADIUS and auth-throttle metrics netns test");
 const SECRET = "rad1us-m3trics";
-
-/** `name{labels}` → value of an exposition document. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
 
 Deno.test({
   name: "metrics: RADIUS requests by type and result, auth throttling and TLS handshakes move",
@@ -70,22 +58,10 @@ ${POOL_YAML}` + radiusServerYaml(fr, SECRET, { incomingPort: coaPort }),
     const c = await connectClient(t, "rad", "rad pass");
     try {
       await c.linkUp;
-      const coa = await radclient(
-        `127.0.0.1:${coaPort}`,
-        "coa",
-        SECRET,
-        'User-Name = "rad"\nSession-Timeout = 3600\n',
-        t.server.name,
-      );
-      assert.match(coa.stdout, /CoA-ACK/, coa.stdout + coa.stderr);
-      const dis = await radclient(
-        `127.0.0.1:${coaPort}`,
-        "disconnect",
-        SECRET,
-        'User-Name = "rad"\n',
-        t.server.name,
-      );
-      assert.match(dis.stdout, /Disconnect-ACK/, dis.stdout + dis.stderr);
+      const server = t.server.name;
+      const coa = 'User-Name = "rad"\nSession-Timeout = 3600\n';
+      await assertIncomingAck(server, coaPort, "coa", SECRET, coa);
+      await assertIncomingAck(server, coaPort, "disconnect", SECRET, 'User-Name = "rad"\n');
       await c.done;
     } finally {
       await c.close();
