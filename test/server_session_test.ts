@@ -11,17 +11,16 @@ import { AuthThrottle } from "../lib/server/auth_throttle.ts";
 import { SessionRegistry } from "../lib/server/session_registry.ts";
 import { parseServerConfig, type ServerConfig } from "../lib/config/server_config.ts";
 import { parseRateLimit } from "../lib/config/rate_limit.ts";
-import { createClientEngine } from "../lib/tunnel/client_engine.ts";
 import { TunnelRunner } from "../lib/pipeline/runner.ts";
 import { certHashes } from "../lib/sstp/crypto_binding.ts";
 import { encodeSstpPacket } from "../lib/sstp/packet.ts";
 import { systemClock } from "../lib/clock.ts";
-import { createLogger, NOOP_LOGGER } from "../lib/log.ts";
+import { createLogger } from "../lib/log.ts";
 import type { Platform, PlatformTun } from "../lib/platform.ts";
 import type { AuthMethod } from "../lib/ppp/auth/auth_types.ts";
 import { memoryDuplexPair, type Splitter } from "./helpers/memory_duplex.ts";
 import { MemoryTun } from "./helpers/memory_tun.ts";
-import { seededRandomBytes } from "./helpers/xorshift.ts";
+import { memoryClient } from "./helpers/memory_client.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
 import { be, buildCp, buildFrame, buildOptions } from "./helpers/ppp_builders.ts";
 
@@ -140,20 +139,12 @@ function world(
       const clientTun = new MemoryTun("c0");
       clientTuns.push(clientTun);
       // The client writes through the lane; a test may add raw packets between its writes.
-      const client = new TunnelRunner({
-        engine: createClientEngine({
-          certHashes: certHashes(CERT),
-          user: "alice",
-          password: opts.password ?? "s3cret!",
-          authentication: [opts.method ?? "mschap2"],
-          helloMs: 60_000,
-          randomBytes: seededRandomBytes(seed++),
-          logger: NOOP_LOGGER,
-        }),
-        transport: c,
-        clock: systemClock,
-        logger: NOOP_LOGGER,
-        onLinkUp: () => Promise.resolve(clientTun),
+      const client = memoryClient(c, clientTun, {
+        cert: CERT,
+        user: "alice",
+        password: opts.password ?? "s3cret!",
+        ...(opts.method === undefined ? {} : { method: opts.method }),
+        seed: seed++,
       });
       const clientDone = client.run().finally(() => clientTun.close());
       return Promise.resolve({

@@ -12,15 +12,13 @@ import { AddressPools } from "../lib/server/address_pool.ts";
 import { SecretBook } from "../lib/server/secrets.ts";
 import { SessionRegistry } from "../lib/server/session_registry.ts";
 import { type Ipv6PoolConfig, parseServerConfig } from "../lib/config/server_config.ts";
-import { createClientEngine } from "../lib/tunnel/client_engine.ts";
-import { TunnelRunner } from "../lib/pipeline/runner.ts";
 import { certHashes } from "../lib/sstp/crypto_binding.ts";
 import { systemClock } from "../lib/clock.ts";
 import { NOOP_LOGGER } from "../lib/log.ts";
 import type { Platform, PlatformNetlink, PlatformTun } from "../lib/platform.ts";
 import { memoryDuplexPair } from "./helpers/memory_duplex.ts";
 import { MemoryTun } from "./helpers/memory_tun.ts";
-import { seededRandomBytes } from "./helpers/xorshift.ts";
+import { memoryClient } from "./helpers/memory_client.ts";
 import { until } from "./helpers/pipeline_pair.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
 
@@ -126,21 +124,7 @@ Deno.test("interface-mode shared: sessions attach to one device, routed by desti
       `198.18.0.2:${40000 + seed}`,
     );
     const tun = new MemoryTun(`c-${user}`);
-    const client = new TunnelRunner({
-      engine: createClientEngine({
-        certHashes: certHashes(CERT),
-        user,
-        password,
-        authentication: ["mschap2"],
-        helloMs: 60_000,
-        randomBytes: seededRandomBytes(seed++),
-        logger: NOOP_LOGGER,
-      }),
-      transport: c,
-      clock: systemClock,
-      logger: NOOP_LOGGER,
-      onLinkUp: () => Promise.resolve(tun),
-    });
+    const client = memoryClient(c, tun, { cert: CERT, user, password, seed: seed++ });
     const done = client.run().finally(() => tun.close());
     return { session, client, tun, done };
   };
