@@ -83,6 +83,10 @@ export interface OffloadCounters {
   txPackets: number;
   /** Packets from the peer dropped. */
   droppedInbound: number;
+  /** Packets from the peer dropped for a source address the session may not use (server). */
+  droppedSpoofed?: number;
+  /** Packets from the peer dropped over the upload rate-limit (server). */
+  droppedPoliced?: number;
   /** Clock time of the last data packet either way. */
   lastDataMs: number;
 }
