@@ -519,7 +519,8 @@ export function sockaddr(host: string, port: number): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-function socketAddress(fd: number, call: "getsockname" | "getpeername"): TransportAddr {
+/** The local or the peer address of socket `fd` (an IPv4-mapped IPv6 address as IPv4). */
+export function socketAddress(fd: number, call: "getsockname" | "getpeername"): TransportAddr {
   const buf = new Uint8Array(28);
   const len = new Uint32Array([28]);
   if (libc()[call](fd, buf, new Uint8Array(len.buffer)) < 0) return { hostname: "", port: 0 };
@@ -529,6 +530,10 @@ function socketAddress(fd: number, call: "getsockname" | "getpeername"): Transpo
   if (family === AF_INET) return { hostname: [...buf.subarray(4, 8)].join("."), port };
   const words = [];
   for (let i = 0; i < 8; i++) words.push(view.getUint16(8 + 2 * i, false).toString(16));
+  // ::ffff:a.b.c.d: an IPv4 client of a dual-stack socket.
+  if (words.slice(0, 6).join(":") === "0:0:0:0:0:ffff") {
+    return { hostname: [...buf.subarray(20, 24)].join("."), port };
+  }
   return { hostname: words.join(":"), port };
 }
 

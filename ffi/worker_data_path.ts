@@ -46,7 +46,7 @@ export class DataPlaneWorker {
   readonly #worker: Worker;
   readonly #posted = new Int32Array(new SharedArrayBuffer(4));
   readonly #wakeFd: number;
-  readonly #exclusive: boolean;
+  #exclusive: boolean;
   readonly #paths = new Map<number, WorkerDataPath>();
   #nextId = 1;
   #exiting = false;
@@ -109,6 +109,12 @@ export class DataPlaneWorker {
     signalEventFd(this.#wakeFd);
   }
 
+  /** Lets the Worker exit once it serves no session (at once when it serves none). */
+  closeWhenIdle(): void {
+    this.#exclusive = true;
+    if (this.#paths.size === 0) this.close();
+  }
+
   /** Asks the Worker to finish every session and exit (idempotent). */
   close(): void {
     if (this.#exiting || this.#gone) return;
@@ -154,6 +160,11 @@ export class DataPlaneWorkerPool {
     let best = this.#workers[0]!;
     for (const w of this.#workers) if (w.sessions < best.sessions) best = w;
     return best;
+  }
+
+  /** Lets each Worker exit once it serves no session. */
+  closeWhenIdle(): void {
+    for (const w of this.#workers) w.closeWhenIdle();
   }
 
   /** Finishes every session and lets the Workers exit. */

@@ -135,5 +135,5 @@ export interface Platform {
    */
   tlsEngine?(name: "openssl" | "openssl-worker"): Promise<TlsEngineDialer | string>;
   /** The server side of {@linkcode Platform.tlsEngine}. */
-  tlsEngineServer?(name: "openssl"): Promise<TlsEngineServer | string>;
+  tlsEngineServer?(name: "openssl" | "openssl-worker"): Promise<TlsEngineServer | string>;
 }

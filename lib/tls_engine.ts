@@ -92,6 +92,18 @@ export interface OffloadCounters {
 }
 
 /**
+ * A server session's inbound checks as plain data, for a data path in
+ * another thread (where class instances do not cross): the source check and
+ * the upload policer's token bucket. The shape of `DataPlanePolicySpec`.
+ */
+export interface OffloadPolicy {
+  /** The address IPCP assigned and the prefixes routed to the client. */
+  source?: { assigned: string; routes: string[] };
+  /** Sustained rate (bit/s), bucket (bytes), optional peak rate and bucket. */
+  upload?: { rateBps: number; burstBytes: number; peakBps?: number; peakBurstBytes?: number };
+}
+
+/**
  * A data path that runs outside the main thread: one thread owns the TLS
  * connection and, once the link is up, the TUN device, and moves packets
  * between them itself (one wake-up per hop). The main thread's runner keeps
@@ -119,6 +131,8 @@ export interface DataPathOffload {
   adoptTun(tun: TunDevice & { readonly fd?: number }, options: {
     /** Clamp the TCP MSS for this MTU (RouterOS `change-tcp-mss`). */
     clampMssMtu?: number;
+    /** The server's inbound checks (a `DataPlanePolicySpec`, lib/tunnel/data_plane_policy.ts). */
+    policy?: OffloadPolicy;
   }): TunDevice | undefined;
 }
 
@@ -142,6 +156,24 @@ export interface TlsEngineListenOptions {
   keyPem: string;
   /** A connection whose handshake takes longer is closed (its socket really released). */
   handshakeTimeoutMs: number;
+  /** Lowest TLS version to accept (`tls-version`; default TLS 1.2). */
+  minVersion?: "TLSv1.2" | "TLSv1.3";
+  /** Highest TLS version to accept (default: the library's highest). */
+  maxVersion?: "TLSv1.2" | "TLSv1.3";
+  /**
+   * Caps on TCP connections before the end of their handshake, counted from
+   * the accept (`max-handshakes`, `max-handshakes-per-source`): a source over
+   * its cap is reset before any TLS object exists (`refused` is told why), a
+   * newcomer over the total closes the oldest. Engines that cannot enforce
+   * them say so in {@linkcode TlsEngineServer.enforcesAdmission}.
+   */
+  admission?: {
+    maxHandshakes: number;
+    maxHandshakesPerSource: number;
+    refused(source: string, reason: string): void;
+  };
+  /** Told the duration (ms, TCP accept to handshake done) of each handshake. */
+  onHandshake?(ms: number): void;
   /** Each connection whose handshake completed. */
   onConnection(duplex: ByteDuplex): void;
   /** A failed handshake (logged at debug level by the caller). */
@@ -162,6 +194,8 @@ export interface TlsEngineListener {
 export interface TlsEngineServer {
   /** Name for logs (`openssl`). */
   readonly name: string;
+  /** True when `listen` enforces `admission`, `minVersion` and `maxVersion`. */
+  readonly enforcesAdmission?: boolean;
   /**
    * Binds and starts accepting.
    *

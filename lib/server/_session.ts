@@ -21,6 +21,7 @@ import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { quotePeerText } from "../peer_text.ts";
 import type { Platform, PlatformReactor, PlatformTun } from "../platform.ts";
+import type { TunDevice } from "../tun.ts";
 import type { ByteDuplex } from "../duplex.ts";
 import type { IpConfig } from "../tunnel/events.ts";
 import type { AddressAssignment } from "../ppp/link.ts";
@@ -48,12 +49,11 @@ import {
 import type { PppRoute } from "../config/ppp_routes.ts";
 import type { RadiusAuthorization } from "../radius/radius_auth.ts";
 import type { AuthThrottle } from "./auth_throttle.ts";
-import { SourceFilter } from "../tunnel/source_filter.ts";
 import type { RunResult } from "../pipeline/runner.ts";
 import type { PppSecret } from "../config/server_config.ts";
 import { canonicalAddress } from "./secrets.ts";
 import type { SecretState } from "./secret_state.ts";
-import { TokenBucket } from "../tunnel/token_bucket.ts";
+import { buildDataPlanePolicy, type DataPlanePolicySpec } from "../tunnel/data_plane_policy.ts";
 import { applyTcRateLimit, policerBucketBytes } from "../net/tc_rate_limit.ts";
 import { runTool, type ToolRunner } from "../net/tool_runner.ts";
 import { addToAddressList, removeFromAddressList } from "../net/address_list.ts";
@@ -370,7 +370,7 @@ export function startSession(
     logger: log,
   });
 
-  const onLinkUp = async (ip: IpConfig): Promise<PlatformTun> => {
+  const onLinkUp = async (ip: IpConfig): Promise<TunDevice> => {
     const user = session.user ?? "";
     const staticName = ctx.config().interfaces.find((i) => i.user === user)?.name;
     let name = staticName ?? ctx.registry.dynamicName(user);
@@ -440,7 +440,37 @@ export function startSession(
         quotePeerText(user)
       } ${ip.localAddress} → ${ip.peerAddress} mtu ${ip.mtu}`,
     );
-    return tun;
+    // tls-engine openssl-worker: the Worker takes the device, with the same checks.
+    return duplex.offload?.adoptTun(tun, {
+      ...(profile?.changeTcpMss ?? true ? { clampMssMtu: ip.mtu } : {}),
+      policy: policySpec(),
+    }) ?? tun;
+  };
+
+  /**
+   * The inbound checks, read at link-up (after authentication chose the
+   * profile): the client may send from its address and its secret's routes
+   * only; the upload half of the profile's `rate-limit` is policed per packet.
+   */
+  const policySpec = (): DataPlanePolicySpec => {
+    const peer = session.addresses?.peerAddress;
+    const routes = [
+      ...(ctx.secrets().find(session.user ?? "")?.secret.routes ?? []),
+      ...(session.radiusRoutes ?? []),
+    ];
+    const rx = session.profile?.rateLimit?.rx;
+    return {
+      ...(peer === undefined
+        ? {}
+        : { source: { assigned: peer, routes: routes.map((r) => r.dst) } }),
+      ...(rx === undefined || rx.rate === 0 ? {} : {
+        upload: {
+          rateBps: rx.rate,
+          burstBytes: policerBucketBytes(rx),
+          ...(rx.burstRate > 0 ? { peakBps: rx.burstRate } : {}),
+        },
+      }),
+    };
   };
 
   const onBridgeUp = async (): Promise<PlatformTun> => {
@@ -470,32 +500,20 @@ export function startSession(
     engine,
     transport: duplex,
     // A copy: a view would keep the whole preamble read buffer for the session's life.
-    leftover: leftover.slice(),
+    // With the data path in a Worker, the Worker frames these bytes first.
+    ...(duplex.offload === undefined ? { leftover: leftover.slice() } : {}),
     clock: ctx.clock,
     logger: log,
     // Read at link-up, after authentication chose the profile (`change-tcp-mss`, default yes).
     get clampTcpMss() {
       return session.profile?.changeTcpMss ?? true;
     },
-    // Read at link-up too: the client may send from its address and its secret's routes only.
+    // Read at link-up too (see policySpec).
     get sourceFilter() {
-      const peer = session.addresses?.peerAddress;
-      if (peer === undefined) return undefined;
-      const routes = [
-        ...(ctx.secrets().find(session.user ?? "")?.secret.routes ?? []),
-        ...(session.radiusRoutes ?? []),
-      ];
-      return new SourceFilter(peer, routes.map((r) => r.dst));
+      return buildDataPlanePolicy(policySpec()).sourceCheck;
     },
-    // Read at link-up: the upload half of the profile's `rate-limit`, policed per packet.
     get uploadPolicer() {
-      const rx = session.profile?.rateLimit?.rx;
-      if (rx === undefined || rx.rate === 0) return undefined;
-      return new TokenBucket({
-        rateBps: rx.rate,
-        burstBytes: policerBucketBytes(rx),
-        ...(rx.burstRate > 0 ? { peakBps: rx.burstRate } : {}),
-      });
+      return buildDataPlanePolicy(policySpec()).uploadPolicer;
     },
     onLinkUp: (ip) => {
       const task = onLinkUp(ip);
@@ -565,6 +583,10 @@ export function startSession(
     },
   };
   ctx.registry.add(session);
+  if (duplex.offload !== undefined) {
+    duplex.offload.prepend(leftover);
+    duplex.offload.attach(engine, runner.counters, () => ctx.clock.now());
+  }
 
   // A throttled source waits before its call starts (a few seconds, doubling), or is
   // refused outright while blocked; a source with no failures starts at once.
@@ -607,6 +629,8 @@ export function startSession(
       terminateCause(session.endReason, session.endReason?.includes("shutting down") ?? false),
     );
     try {
+      // A data-plane Worker holds a duplicate of the TUN fd until it has ended.
+      if (duplex.offload !== undefined) await duplex.closed.catch(() => {});
       const tun = session.tun;
       if (tun !== undefined) {
         tun.close();

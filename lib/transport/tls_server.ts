@@ -25,7 +25,7 @@ import type { ByteDuplex, TransportAddr } from "../duplex.ts";
 import { denoConnDuplex } from "./_deno_conn_duplex.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
 import { nodeSocketDuplex, nodeSocketInfo } from "./_node_socket_duplex.ts";
-import type { TlsEngineListener, TlsEngineServer } from "../tls_engine.ts";
+import type { TlsEngineListener, TlsEngineListenOptions, TlsEngineServer } from "../tls_engine.ts";
 import { nodeTlsPolicyOptions, type TlsPolicy, tlsPolicyRefusal } from "./tls_policy.ts";
 
 /** Options of {@linkcode listenTls}. */
@@ -318,7 +318,15 @@ function bindEngine(
       certPem,
       keyPem,
       handshakeTimeoutMs,
+      ...(engine.enforcesAdmission === true ? engineAdmission(options, state) : {}),
       onConnection(duplex) {
+        const refused = tlsPolicyRefusal(options.tlsPolicy, duplex.info);
+        if (refused !== undefined) {
+          const peer = `${duplex.remoteAddr.hostname}:${duplex.remoteAddr.port}`;
+          state.logger.info(`TLS client ${peer} refused: ${refused}`);
+          duplex.close();
+          return;
+        }
         state.served.set(duplex, certPem);
         if (!state.queue.put(duplex)) duplex.close();
       },
@@ -349,6 +357,27 @@ function bindEngine(
       await current.closed;
       current = open(next.certPem, next.keyPem);
     },
+  };
+}
+
+/** Versions, caps and the handshake hook for an engine that enforces them. */
+function engineAdmission(
+  options: ListenTlsOptions,
+  state: BindState,
+): Pick<TlsEngineListenOptions, "minVersion" | "maxVersion" | "admission" | "onHandshake"> {
+  const range = tlsVersionRange(options.tlsVersion ?? "any");
+  const limits = state.handshakes.limits;
+  return {
+    minVersion: range.minVersion as "TLSv1.2" | "TLSv1.3",
+    ...(range.maxVersion === undefined
+      ? {}
+      : { maxVersion: range.maxVersion as "TLSv1.2" | "TLSv1.3" }),
+    admission: {
+      maxHandshakes: limits.max,
+      maxHandshakesPerSource: limits.maxPerSource,
+      refused: (source, reason) => state.handshakes.refused(source, reason),
+    },
+    ...(options.onHandshake === undefined ? {} : { onHandshake: options.onHandshake }),
   };
 }
 
