@@ -88,6 +88,7 @@ export interface SessionHost {
 
 /** One session's data path, owned by the Worker's thread. */
 export class SessionPath {
+  /** The session id its messages carry. */
   readonly id: number;
   readonly #host: SessionHost;
   readonly #ssl: Deno.PointerObject;
