@@ -22,7 +22,7 @@
  *                   [--sessions 500,1000,2000] [--bulk-mib 256] [--quick]
  *                   [--skip openvpn,ocserv,sstp,openssl,worker,bulk,sessions,hops] [--server-v8-flags FLAGS] [--pin]
  *                   [--openssl-io deno|epoll] [--openssl-sides both|client]
- *                   [--sessions-tls-engine deno|openssl] [--worker-server openssl-worker|openssl]
+ *                   [--sessions-tls-engine deno|openssl|openssl-worker] [--worker-server openssl-worker|openssl]
  *                   [--netns-prefix P]
  *
  * The `sstp-openssl` path is a second `sstp serve` (port 444, its own pool and
@@ -158,7 +158,9 @@ function parseOptions(argv: string[]): BenchOptions {
     pin: values.pin,
     opensslIo: values["openssl-io"] === "epoll" ? "epoll" : "deno",
     opensslSides: values["openssl-sides"] === "client" ? "client" : "both",
-    sessionsTlsEngine: values["sessions-tls-engine"] === "openssl" ? "openssl" : "deno",
+    sessionsTlsEngine: ["openssl", "openssl-worker"].includes(values["sessions-tls-engine"])
+      ? values["sessions-tls-engine"]
+      : "deno",
     workerServerEngine: values["worker-server"] === "openssl" ? "openssl" : "openssl-worker",
     netnsPrefix: values["netns-prefix"],
     outDir: values.out ?? new URL("./results", import.meta.url).pathname,
@@ -349,7 +351,7 @@ async function measureSessions(
     concurrency: 64,
     logLevel: "error",
     denoFlags: serverDenoFlags(o),
-    ...(o.sessionsTlsEngine === "openssl" ? { tlsEngine: "openssl" } : {}),
+    ...(o.sessionsTlsEngine === "deno" ? {} : { tlsEngine: o.sessionsTlsEngine }),
   });
   try {
     await new Promise((r) => setTimeout(r, 1000));

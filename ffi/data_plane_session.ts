@@ -63,7 +63,7 @@ const OUTPUT_HIGH_BYTES = 1024 * 1024;
 /** ... and below which it is read again. */
 const OUTPUT_LOW_BYTES = 256 * 1024;
 /** How often counters are reported while traffic flows. */
-export const COUNTERS_EVERY_MS = 500;
+const COUNTERS_EVERY_MS = 500;
 /** How long a `close` waits for queued output to leave. */
 const CLOSE_FLUSH_MS = 1000;
 /** Largest IP packet read from the TUN device (an SSTP packet carries at most 4095 bytes). */

@@ -34,14 +34,10 @@ import {
 } from "./libc.ts";
 import { requireOpenSsl } from "./openssl.ts";
 import type { FromWorker, ToWorker } from "./data_plane_messages.ts";
-import {
-  COUNTERS_EVERY_MS,
-  type SessionHost,
-  SessionPath,
-  TAG_SOCKET,
-  TAG_TUN,
-} from "./data_plane_session.ts";
+import { type SessionHost, SessionPath, TAG_SOCKET, TAG_TUN } from "./data_plane_session.ts";
 
+/** How often sessions with counters or a close pending are looked at (ms). */
+const TIMED_SCAN_MS = 100;
 /** Most events taken per `epoll_wait`. */
 const MAX_EVENTS = 256;
 /** The eventfd's tag (session ids start at 1). */
@@ -66,6 +62,9 @@ class WorkerLoop implements SessionHost {
   readonly #sessions = new Map<number, SessionPath>();
   /** Sessions with events or messages in this wake-up. */
   readonly #touched = new Set<SessionPath>();
+  /** Sessions with counters to report or a close flushing: looked at every {@linkcode TIMED_SCAN_MS}. */
+  readonly #timed = new Set<SessionPath>();
+  #nextTimedScanMs = 0;
   readonly readBuffer = new Uint8Array(64 * 1024);
   readonly tunArena = new Uint8Array(TUN_ARENA_BYTES);
   readonly #events = new Uint8Array(EPOLL_EVENT_SIZE * MAX_EVENTS);
@@ -121,16 +120,24 @@ class WorkerLoop implements SessionHost {
         for (const s of this.#sessions.values()) s.end(error);
         break;
       }
-      let wake = false;
+      // Messages first: what the main thread did before the peer's bytes
+      // arrived (the TUN device handed over, the gate opened) applies to them.
+      for (let i = 0; i < n; i++) {
+        const tag = this.#eventsView.getUint32(
+          i * EPOLL_EVENT_SIZE + EPOLL_EVENT_DATA_OFFSET,
+          true,
+        );
+        if (tag === TAG_WAKE) {
+          await this.#takeMessages();
+          break;
+        }
+      }
       for (let i = 0; i < n; i++) {
         const base = i * EPOLL_EVENT_SIZE;
         const events = this.#eventsView.getUint32(base, true);
         const tag = this.#eventsView.getUint32(base + EPOLL_EVENT_DATA_OFFSET, true);
         const id = this.#eventsView.getUint32(base + EPOLL_EVENT_DATA_OFFSET + 4, true);
-        if (tag === TAG_WAKE) {
-          wake = true;
-          continue;
-        }
+        if (tag === TAG_WAKE) continue;
         const s = this.#sessions.get(id);
         if (s === undefined || s.isEnded) continue;
         this.#touched.add(s);
@@ -139,7 +146,6 @@ class WorkerLoop implements SessionHost {
           () => tag === TAG_SOCKET ? s.onSocket(events) : tag === TAG_TUN && s.onTun(),
         );
       }
-      if (wake) await this.#takeMessages();
       this.#afterWake();
     }
     for (const s of this.#sessions.values()) s.finish();
@@ -150,22 +156,30 @@ class WorkerLoop implements SessionHost {
 
   /** -1 (sleep until woken) unless counters wait to be sent or a close is flushing. */
   #timeout(): number {
-    for (const s of this.#sessions.values()) {
-      if (s.countersDirty || s.closingUntil > 0) return COUNTERS_EVERY_MS;
-    }
-    return -1;
+    return this.#timed.size > 0 ? TIMED_SCAN_MS : -1;
   }
 
+  /**
+   * The sessions this wake-up touched, and every {@linkcode TIMED_SCAN_MS}
+   * those with counters or a close pending: a wake-up costs what it
+   * touched, not a walk over every session.
+   */
   #afterWake(): void {
     const now = Date.now();
-    // Counters and closes are timed: every session is looked at when one waits.
-    const all = this.#touched.size === 0 || this.#timeout() !== -1;
-    const sessions = all ? this.#sessions.values() : this.#touched.values();
-    for (const s of [...sessions]) {
+    if (now >= this.#nextTimedScanMs) {
+      for (const s of this.#timed) this.#touched.add(s);
+      this.#nextTimedScanMs = now + TIMED_SCAN_MS;
+    }
+    for (const s of this.#touched) {
       this.#guard(s, () => s.afterWake(now));
       if (s.isEnded) {
         this.#sessions.delete(s.id);
+        this.#timed.delete(s);
         s.finish();
+      } else if (s.countersDirty || s.closingUntil > 0) {
+        this.#timed.add(s);
+      } else {
+        this.#timed.delete(s);
       }
     }
     this.#touched.clear();

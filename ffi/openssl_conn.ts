@@ -26,7 +26,7 @@ import type {
   TransportAddr,
   TransportInfo,
 } from "../lib/duplex.ts";
-import { parseIpv6 } from "../lib/ipv6/address.ts";
+import { formatIpv6, parseIpv6 } from "../lib/ipv6/address.ts";
 import type { EpollReactor } from "./epoll_reactor.ts";
 import {
   AF_INET,
@@ -528,13 +528,14 @@ export function socketAddress(fd: number, call: "getsockname" | "getpeername"): 
   const family = view.getUint16(0, true);
   const port = view.getUint16(2, false);
   if (family === AF_INET) return { hostname: [...buf.subarray(4, 8)].join("."), port };
-  const words = [];
-  for (let i = 0; i < 8; i++) words.push(view.getUint16(8 + 2 * i, false).toString(16));
+  const address = buf.subarray(8, 24);
   // ::ffff:a.b.c.d: an IPv4 client of a dual-stack socket.
-  if (words.slice(0, 6).join(":") === "0:0:0:0:0:ffff") {
-    return { hostname: [...buf.subarray(20, 24)].join("."), port };
+  if (
+    address.subarray(0, 10).every((b) => b === 0) && address[10] === 0xff && address[11] === 0xff
+  ) {
+    return { hostname: [...address.subarray(12, 16)].join("."), port };
   }
-  return { hostname: words.join(":"), port };
+  return { hostname: formatIpv6(address), port };
 }
 
 /**

@@ -12,9 +12,10 @@
  * `max-handshakes-per-source` is reset before any TLS object exists; a
  * newcomer over `max-handshakes` closes the oldest handshake; a handshake
  * that takes longer than the deadline is closed (the socket really
- * released). The versions are enforced by the context; the suite policy
- * and client certificates are the caller's (`listenTls` checks the one,
- * the serve command refuses the other for this engine).
+ * released). The versions are enforced by the context; so are required
+ * client certificates (`clientCaPem`: OpenSSL asks for one and fails the
+ * handshake without a certificate that verifies). The suite policy is
+ * checked by the caller after the handshake (`listenTls`).
  *
  * @module
  */
@@ -65,6 +66,7 @@ export function listenOpenSslWorker(o: TlsEngineListenOptions): TlsEngineListene
     keyPem: o.keyPem,
     ...(o.minVersion === undefined ? {} : { minVersion: o.minVersion }),
     ...(o.maxVersion === undefined ? {} : { maxVersion: o.maxVersion }),
+    ...(o.clientCaPem === undefined ? {} : { requirePeerCertificate: true, caPem: o.clientCaPem }),
   });
   let bound: { fd: number; port: number };
   try {
@@ -141,7 +143,12 @@ export function listenOpenSslWorker(o: TlsEngineListenOptions): TlsEngineListene
       o.onHandshake?.(performance.now() - acceptedMs);
       const { verify: _, ...info } = conn.info();
       const path = new WorkerDataPath(conn, workers.pick());
-      const duplex = path.duplex({ ...info, acceptedMs });
+      const duplex = path.duplex({
+        ...info,
+        acceptedMs,
+        // The handshake failed unless the client's certificate verified.
+        ...(o.clientCaPem === undefined ? {} : { peerVerified: true }),
+      });
       duplex.offload = path;
       o.onConnection(duplex);
     }, (error: Error) => {
@@ -162,7 +169,10 @@ export function listenOpenSslWorker(o: TlsEngineListenOptions): TlsEngineListene
       } catch (e) {
         // EMFILE and the like: the connection waits in the backlog; edge-triggered,
         // nothing reports it again, so look again shortly.
-        o.onHandshakeError("accept", e instanceof Error ? e : new Error(String(e)));
+        o.onHandshakeError(
+          `(accept on ${o.hostname}:${bound.port})`,
+          e instanceof Error ? e : new Error(String(e)),
+        );
         retry ??= setTimeout(() => {
           retry = undefined;
           onAccept();
@@ -202,5 +212,10 @@ export function listenOpenSslWorker(o: TlsEngineListenOptions): TlsEngineListene
  */
 export function openSslWorkerServer(): TlsEngineServer | string {
   if (openSsl() === undefined) return openSslUnavailableReason() ?? "libssl.so.3 not loaded";
-  return { name: "openssl-worker", enforcesAdmission: true, listen: listenOpenSslWorker };
+  return {
+    name: "openssl-worker",
+    enforcesAdmission: true,
+    verifiesClientCertificates: true,
+    listen: listenOpenSslWorker,
+  };
 }

@@ -172,6 +172,12 @@ export interface TlsEngineListenOptions {
     maxHandshakesPerSource: number;
     refused(source: string, reason: string): void;
   };
+  /**
+   * Require a client certificate chaining to these CAs (PEM): a client
+   * without one, or with one that does not verify, fails the handshake.
+   * Only for engines with {@linkcode TlsEngineServer.verifiesClientCertificates}.
+   */
+  clientCaPem?: string;
   /** Told the duration (ms, TCP accept to handshake done) of each handshake. */
   onHandshake?(ms: number): void;
   /** Each connection whose handshake completed. */
@@ -196,6 +202,8 @@ export interface TlsEngineServer {
   readonly name: string;
   /** True when `listen` enforces `admission`, `minVersion` and `maxVersion`. */
   readonly enforcesAdmission?: boolean;
+  /** True when `listen` takes `clientCaPem` (required client certificates). */
+  readonly verifiesClientCertificates?: boolean;
   /**
    * Binds and starts accepting.
    *

@@ -6,11 +6,14 @@
  * each engine (node:tls and openssl-worker) pings through it and moves a
  * bulk transfer whose checksum must match; after the sessions end no TUN
  * device and no socket or TUN descriptor is left in the server; a TCP
- * connection that never starts its handshake is dropped at the deadline.
+ * connection that never starts its handshake is dropped at the deadline;
+ * required client certificates are verified by the engine's OpenSSL.
  *
  * @module
  */
+import "reflect-metadata";
 import assert from "node:assert/strict";
+import { createCertificateAuthority, issueCertificate } from "../lib/cert/ca.ts";
 import { formatFingerprint } from "../lib/cert/fingerprint.ts";
 import {
   connectProcess,
@@ -204,5 +207,110 @@ print(round((time.monotonic() - t0) * 1000), len(b), flush=True)
   await serve.waitFor(/no TLS handshake within 10000 ms/);
   const established = await t.server.run(["ss", "-Htn", "state", "established"]);
   assert.equal(established.trim(), "", "the server's socket is released");
+  assert.equal(await serve.stop(), 0);
+});
+
+Deno.test({
+  name:
+    "openssl-worker server: refuses to start with settings its data path cannot honour, naming them",
+  ignore,
+}, async () => {
+  await using t = await createTopology();
+  const config = await writeConfig(
+    t,
+    `  proxy-protocol: v2\n  proxy-protocol-from: ${SERVER_IP}\n${YAML}`,
+  );
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const r = await t.server.exec(
+    [
+      Deno.execPath(),
+      "run",
+      "-A",
+      main,
+      "serve",
+      "--config",
+      config,
+      "--tls-engine",
+      "openssl-worker",
+    ],
+    { timeoutMs: 60_000 },
+  );
+  assert.equal(r.code, 64, r.stdout + r.stderr);
+  assert.match(
+    r.stderr,
+    /--tls-engine openssl-worker cannot be used with proxy-protocol: v2 \(use --tls-engine openssl or deno\)/,
+  );
+  const listening = await t.server.run(["ss", "-Htln"]);
+  assert.equal(listening.trim(), "");
+});
+
+Deno.test({
+  name:
+    "openssl-worker server with verify-client-certificate: the right CA connects and pings, none or another CA fails the handshake",
+  ignore,
+}, async () => {
+  await using t = await createTopology();
+  const ca = await createCertificateAuthority({ commonName: "sstp worker mtls CA" });
+  const otherCa = await createCertificateAuthority({ commonName: "another CA" });
+  const server = await issueCertificate({
+    issuer: ca,
+    commonName: SERVER_IP,
+    ipAddresses: [SERVER_IP],
+    usage: "server",
+  });
+  const good = await issueCertificate({ issuer: ca, commonName: "router1", usage: "client" });
+  const foreign = await issueCertificate({
+    issuer: otherCa,
+    commonName: "intruder",
+    usage: "client",
+  });
+  const d = t.dir;
+  const write = async (name: string, text: string) => {
+    await Deno.writeTextFile(`${d}/${name}`, text, { mode: 0o600 });
+    return `${d}/${name}`;
+  };
+  const caPath = await write("ca.pem", ca.certPem);
+  const serverPath = await write("mtls-server.pem", server.certPem + server.keyPem);
+  const config = await writeConfig(t, YAML);
+  await Deno.writeTextFile(
+    config,
+    (await Deno.readTextFile(config)).replace(
+      `certificate: ${t.pemPath}`,
+      `certificate: ${serverPath}\n  verify-client-certificate: yes\n  ca: ${caPath}`,
+    ),
+  );
+  await using serve = await ServeProcess.start(t.server, [
+    ...["--config", config, "--tls-engine", "openssl-worker"],
+  ]);
+  const trust = ["--ca", caPath];
+  const ok = connectProcess(t, "sstp-wmtls1", [
+    ...trust,
+    ...["--certificate", await write("good.pem", good.certPem)],
+    ...["--certificate-key", await write("good.key", good.keyPem)],
+  ]);
+  try {
+    await waitTunnelUp(t, "sstp-wmtls1");
+    const ping = await t.client.exec(["ping", "-c", "2", "-i", "0.2", "-W", "2", TUNNEL_LOCAL]);
+    assert.equal(ping.code, 0, ping.stdout + ping.stderr);
+  } finally {
+    ok.kill("SIGTERM");
+    assert.equal((await ok.wait(15_000)).code, 0, ok.output);
+  }
+  for (
+    const [dev, extra] of [
+      ["sstp-wmtls2", trust],
+      ["sstp-wmtls3", [
+        ...trust,
+        "--certificate",
+        await write("foreign.pem", foreign.certPem + foreign.keyPem),
+      ]],
+    ] as const
+  ) {
+    const refused = connectProcess(t, dev, [...extra]);
+    const status = await refused.wait(30_000);
+    assert.notEqual(status.code, 0, refused.output);
+    await serve.waitFor(/TLS handshake with 198\.18\.1\.2:\d+ failed/);
+  }
+  assert.doesNotMatch(await t.client.run(["ip", "-br", "link"]), /sstp-wmtls/);
   assert.equal(await serve.stop(), 0);
 });

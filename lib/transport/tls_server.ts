@@ -163,7 +163,7 @@ export async function listenTls(options: ListenTlsOptions): Promise<TlsListener>
   let port = options.port;
   try {
     for (const hostname of hostnames) {
-      const bind = options.engine !== undefined && options.clientCertificate === undefined
+      const bind = options.engine !== undefined && engineTakesClientCertificate(options)
         ? bindEngine(options.engine, hostname, port, options, state)
         : implementation === "node"
         ? await bindNode(hostname, port, options, state)
@@ -311,13 +311,15 @@ function bindEngine(
 ): Bound {
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 30_000;
   const listeners: TlsEngineListener[] = [];
-  const open = (certPem: string, keyPem: string): TlsEngineListener => {
+  const clientCert = options.clientCertificate;
+  const open = (certPem: string, keyPem: string, caPem?: string): TlsEngineListener => {
     const listener = engine.listen({
       hostname,
       port,
       certPem,
       keyPem,
       handshakeTimeoutMs,
+      ...(clientCert === undefined ? {} : { clientCaPem: caPem ?? clientCert.caPem }),
       ...(engine.enforcesAdmission === true ? engineAdmission(options, state) : {}),
       onConnection(duplex) {
         const refused = tlsPolicyRefusal(options.tlsPolicy, duplex.info);
@@ -331,7 +333,11 @@ function bindEngine(
         if (!state.queue.put(duplex)) duplex.close();
       },
       onHandshakeError(peer, error) {
-        state.logger.debug(`TLS handshake with ${peer} failed: ${error.message}`);
+        // Refused client certificates matter to the administrator; junk does not.
+        (clientCert === undefined ? state.logger.debug : state.logger.info).call(
+          state.logger,
+          `TLS handshake with ${peer} failed: ${error.message}`,
+        );
       },
     });
     listeners.push(listener);
@@ -355,9 +361,20 @@ function bindEngine(
       if (closing) return;
       current.close();
       await current.closed;
-      current = open(next.certPem, next.keyPem);
+      current = open(next.certPem, next.keyPem, next.caPem);
     },
   };
+}
+
+/**
+ * True when `options.engine` serves this listener: always without client
+ * certificates; with required ones only when the engine verifies them
+ * (node:tls serves the rest).
+ */
+function engineTakesClientCertificate(options: ListenTlsOptions): boolean {
+  const clientCert = options.clientCertificate;
+  if (clientCert === undefined) return true;
+  return options.engine?.verifiesClientCertificates === true && (clientCert.required ?? true);
 }
 
 /** Versions, caps and the handshake hook for an engine that enforces them. */
