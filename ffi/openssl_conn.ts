@@ -66,6 +66,12 @@ const EINPROGRESS = ERRNO.EINPROGRESS.code;
 
 /** Bytes asked of one `SSL_read` (a TLS record carries at most 16 KiB). */
 const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * The buffer every connection of this thread reads into: each `SSL_read`'s
+ * bytes are copied out before the call returns, so one buffer serves all
+ * (a 64 KiB buffer per connection cost a server 64 KiB per session).
+ */
+const readBuffer = new Uint8Array(READ_BUFFER_BYTES);
 /** Reads delivered before the readable (preamble phase) stops pulling from the socket. */
 const PREAMBLE_QUEUE_BYTES = 1024 * 1024;
 
@@ -116,7 +122,6 @@ export class OpenSslConn {
   #push: { onChunk(chunk: Uint8Array): void; onEnd(error?: Error): void } | undefined;
   #paused = false;
   #reading = false;
-  readonly #buffer = new Uint8Array(READ_BUFFER_BYTES);
 
   /**
    * Takes ownership of `fd` (a non-blocking TCP socket, connected or
@@ -220,9 +225,9 @@ export class OpenSslConn {
     let ended = this.#ended;
     const s = requireOpenSsl();
     while (ended === undefined) {
-      const n = s.SSL_read(this.#ssl, this.#buffer, this.#buffer.length);
+      const n = s.SSL_read(this.#ssl, readBuffer, readBuffer.length);
       if (n > 0) {
-        received.push(this.#buffer.slice(0, n));
+        received.push(readBuffer.slice(0, n));
         continue;
       }
       const code = s.SSL_get_error(this.#ssl, n);
@@ -345,9 +350,9 @@ export class OpenSslConn {
       const s = requireOpenSsl();
       while (this.#phase === "open" && !this.#paused && this.#ended === undefined) {
         if (this.#push === undefined && this.#queuedBytes >= PREAMBLE_QUEUE_BYTES) return;
-        const n = s.SSL_read(this.#ssl, this.#buffer, this.#buffer.length);
+        const n = s.SSL_read(this.#ssl, readBuffer, readBuffer.length);
         if (n > 0) {
-          this.#deliver(this.#buffer.slice(0, n));
+          this.#deliver(readBuffer.slice(0, n));
           continue;
         }
         const code = s.SSL_get_error(this.#ssl, n);
