@@ -8,7 +8,8 @@
  * address, so only this generated file raises them, never the defaults.
  *
  * The server runs under `prlimit --nofile` (a socket and a TUN fd per
- * session), raised for this process only.
+ * session; with `tls-engine openssl-worker` also the data-plane Worker's
+ * duplicate of the TUN fd), raised for this process only.
  *
  * @module
  */
@@ -137,7 +138,11 @@ secrets:
       await Deno.writeTextFile(`${dir}/sstp.yaml`, config, { mode: 0o600 });
       // Raising the hard limit needs CAP_SYS_RESOURCE; without it the
       // current hard limit is the most this process can get.
-      const nofile = Math.min(o.nofile ?? o.sessions * 2 + 1024, await hardNofileLimit());
+      const perSession = o.tlsEngine === "openssl-worker" ? 3 : 2;
+      const nofile = Math.min(
+        o.nofile ?? o.sessions * perSession + 1024,
+        await hardNofileLimit(),
+      );
       proc = new BenchProcess(
         [
           ...(o.wrapper ?? []),
