@@ -14,6 +14,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { createCertificateAuthority, issueCertificate } from "../lib/cert/ca.ts";
+import { waitUntil } from "./helpers/sstp_process.ts";
 import { formatFingerprint } from "../lib/cert/fingerprint.ts";
 import {
   connectProcess,
@@ -312,5 +313,72 @@ Deno.test({
     await serve.waitFor(/TLS handshake with 198\.18\.1\.2:\d+ failed/);
   }
   assert.doesNotMatch(await t.client.run(["ip", "-br", "link"]), /sstp-wmtls/);
+  assert.equal(await serve.stop(), 0);
+});
+
+Deno.test({
+  name:
+    "openssl-worker server: IPv6 through the Worker: the client's RS reaches the server's IPv6 code, SLAAC from its RA, ping6 both ways",
+  ignore,
+}, async () => {
+  await using t = await createTopology({ ipv6: true });
+  const serverSide = "2001:2:0:ff::1";
+  await t.server.run(["ip", "-6", "addr", "add", `${serverSide}/128`, "dev", "lo"]);
+  const config = await writeConfig(
+    t,
+    YAML.replace(
+      "    remote-address: pool1\n",
+      '    remote-address: pool1\n    remote-ipv6-prefix-pool: v6\n    local-ipv6-interface-id: "::1"\n',
+    ).replace(
+      "secrets:",
+      `ipv6-pools:\n  - { name: v6, prefix: "2001:2:0:100::/56", prefix-length: 64 }\nsecrets:`,
+    ),
+  );
+  await using serve = await ServeProcess.start(t.server, [
+    ...["--config", config, "--tls-engine", "openssl-worker"],
+  ]);
+  const dev = clientName("6");
+  const client = connectProcess(t, dev, [
+    ...[
+      "--server-fingerprint",
+      formatFingerprint(t.fingerprint, "sha256"),
+      "--use-ipv6",
+      "yes",
+      "--add-default-route",
+      "yes",
+    ],
+  ]);
+  try {
+    await waitTunnelUp(t, dev);
+    let address = "";
+    await waitUntil(
+      async () => {
+        const r = await t.client.exec([
+          "ip",
+          "-6",
+          "-br",
+          "addr",
+          "show",
+          "dev",
+          dev,
+          "scope",
+          "global",
+        ]);
+        const m = /(2001:2:0:1[0-9a-f]{2}:[0-9a-f:]+)\/64/.exec(r.stdout);
+        if (m) address = m[1]!;
+        return m !== null;
+      },
+      20_000,
+      `${dev} global IPv6 address`,
+    );
+    const out = await t.client.exec(["ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", serverSide]);
+    assert.equal(out.code, 0, out.stdout + out.stderr);
+    const back = await t.server.exec(["ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", address]);
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+  } finally {
+    client.kill("SIGTERM");
+    assert.equal((await client.wait(10_000)).code, 0, client.output);
+  }
+  await serve.waitFor(/closed sstp-real/);
   assert.equal(await serve.stop(), 0);
 });
