@@ -69,6 +69,7 @@ Deno.test({
         droppedSpoofed: 0,
         lastDataMs: 0,
       }));
+      let unwatched = 0;
       for (const [i, duplex] of accepted.entries()) {
         const offload = duplex.offload;
         assert.ok(offload !== undefined, "the duplex carries its Worker data path");
@@ -78,13 +79,19 @@ Deno.test({
         duplex.lane.takeReads(() => {}, () => {});
         const [tunFd] = pairs[i]!;
         const stats = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txDropped: 0 };
-        const tun = { name: `fake${i}`, fd: tunFd, stats } as unknown as TunDevice & { fd: number };
+        const tun = {
+          name: `fake${i}`,
+          fd: tunFd,
+          stats,
+          unwatch: () => unwatched++,
+        } as unknown as TunDevice & { fd: number };
         assert.ok(
           offload.adoptTun(tun, {
             policy: { source: { assigned: `198.18.0.${10 + i}`, routes: [] } },
           }) !== undefined,
         );
       }
+      assert.equal(unwatched, 2, "the main thread stops watching each device the Worker reads");
       for (const [i, peer] of peers.entries()) {
         const [, kernelFd] = pairs[i]!;
         // Another session's address: dropped before the device, counted as spoofed.

@@ -227,13 +227,18 @@ export class WorkerDataPath implements DataPathOffload {
 
   /** See {@linkcode DataPathOffload.adoptTun}. */
   adoptTun(
-    tun: TunDevice & { readonly fd?: number },
+    tun: TunDevice & { readonly fd?: number; unwatch?(): void },
     options: { clampMssMtu?: number; policy?: DataPlanePolicySpec },
   ): TunDevice | undefined {
     if (tun.fd === undefined || !this.#started || this.#ended || this.#gate === undefined) {
       return undefined;
     }
+    // A duplicate, not the fd itself: closing the last fd of a TUN device
+    // deletes it (~16 ms in the kernel), which must not stall the Worker's
+    // loop; the session closes its own fd off the JS thread afterwards.
     const fd = check(libc().dup(tun.fd), `Cannot hand TUN ${tun.name} to the data plane`, "dup");
+    // The Worker reads the device from now on: its arrivals must not wake this thread too.
+    tun.unwatch?.();
     const gate = this.#snapshot(this.#gate);
     this.#sentGate = gate;
     this.#post({

@@ -128,7 +128,7 @@ export interface DataPathOffload {
    * `undefined` when the device has no fd to hand over (the runner then
    * uses `tun` itself and every packet crosses the thread boundary).
    */
-  adoptTun(tun: TunDevice & { readonly fd?: number }, options: {
+  adoptTun(tun: TunDevice & { readonly fd?: number; unwatch?(): void }, options: {
     /** Clamp the TCP MSS for this MTU (RouterOS `change-tcp-mss`). */
     clampMssMtu?: number;
     /** The server's inbound checks (a `DataPlanePolicySpec`, lib/tunnel/data_plane_policy.ts). */
