@@ -33,6 +33,13 @@ import { DataPlaneWorkerPool, WorkerDataPath } from "./worker_data_path.ts";
 
 /** `SO_LINGER` (asm-generic/socket.h). */
 const SO_LINGER = 13;
+/** Closes a connection in its handshake, with the reason its handshake failed. */
+type Close = (why?: string) => void;
+/** An admitted connection's slot (`TlsEngineAdmission`'s shape). */
+interface Slot {
+  readonly acceptedMs: number;
+  finish(): void;
+}
 /** Retry delay after an accept failure (descriptor exhaustion). */
 const ACCEPT_RETRY_MS = 100;
 
@@ -83,80 +90,89 @@ export function listenOpenSslWorker(o: TlsEngineListenOptions): TlsEngineListene
   pool ??= new DataPlaneWorkerPool(workerCount());
   const workers = pool;
   listeners++;
-  const limiter = new SourceLimiter<OpenSslConn>({
+  const limiter = new SourceLimiter<Close>({
     max: o.admission?.maxHandshakes ?? Number.MAX_SAFE_INTEGER,
     maxPerSource: o.admission?.maxHandshakesPerSource ?? Number.MAX_SAFE_INTEGER,
   });
-  const pending = new Map<OpenSslConn, ReturnType<typeof setTimeout>>();
+  /** The close of each connection before the end of its handshake. */
+  const pending = new Set<Close>();
   let isClosed = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
   const { promise: closed, resolve: markClosed } = Promise.withResolvers<void>();
 
-  const drop = (conn: OpenSslConn, why: string, peer: string): void => {
-    clearTimeout(pending.get(conn));
-    pending.delete(conn);
-    limiter.release(conn);
-    conn.close(new Error(why));
-    o.onHandshakeError(peer, new Error(why));
+  /** This listener's own caps and deadline, when the caller has no `admit`. */
+  const ownAdmit = (source: string, close: Close): Slot | undefined => {
+    const acceptedMs = performance.now();
+    const admission = limiter.admit(source, close, acceptedMs);
+    if (!admission.admitted) {
+      o.admission?.refused(
+        source,
+        `max-handshakes-per-source ${limiter.limits.maxPerSource} reached`,
+      );
+      close();
+      return undefined;
+    }
+    admission.evicted?.(`max-handshakes ${limiter.limits.max} reached, oldest first`);
+    const timer = setTimeout(() => {
+      limiter.release(close);
+      close(`no TLS handshake within ${o.handshakeTimeoutMs} ms`);
+    }, o.handshakeTimeoutMs);
+    return {
+      acceptedMs,
+      finish: () => {
+        clearTimeout(timer);
+        limiter.release(close);
+      },
+    };
   };
 
   const handshake = (fd: number): void => {
     const remote = socketAddress(fd, "getpeername");
     const peer = `${remote.hostname}:${remote.port}`;
-    const source = sourceKey(remote.hostname);
-    if (limiter.countOf(source) >= limiter.limits.maxPerSource) {
-      o.admission?.refused(
-        source,
-        `max-handshakes-per-source ${limiter.limits.maxPerSource} reached`,
-      );
-      resetFd(fd);
+    let conn: OpenSslConn | undefined;
+    let reason: string | undefined;
+    // Refused before any TLS object exists: a reset. Later: the handshake fails with `why`.
+    const close: Close = (why) => {
+      if (reason !== undefined) return;
+      reason = why ?? "closed by the handshake admission";
+      if (conn === undefined) resetFd(fd);
+      else conn.close(new Error(reason));
+    };
+    const slot = o.admit !== undefined
+      ? o.admit(remote, () => close())
+      : ownAdmit(sourceKey(remote.hostname), close);
+    if (slot === undefined) {
+      close();
       return;
     }
-    let conn: OpenSslConn;
     try {
       conn = new OpenSslConn(fd, ctx, loop);
     } catch (e) {
+      slot.finish();
       o.onHandshakeError(peer, e instanceof Error ? e : new Error(String(e)));
       return;
     }
-    const acceptedMs = performance.now();
-    const admission = limiter.admit(source, conn, acceptedMs);
-    if (admission.admitted && admission.evicted !== undefined) {
-      drop(
-        admission.evicted,
-        `max-handshakes ${limiter.limits.max} reached, oldest first`,
-        "an older connection",
-      );
-    }
-    pending.set(
-      conn,
-      setTimeout(
-        () => drop(conn, `no TLS handshake within ${o.handshakeTimeoutMs} ms`, peer),
-        o.handshakeTimeoutMs,
-      ),
-    );
-    conn.handshake.then(() => {
-      if (!pending.has(conn)) return;
-      clearTimeout(pending.get(conn));
-      pending.delete(conn);
-      limiter.release(conn);
-      o.onHandshake?.(performance.now() - acceptedMs);
-      const { verify: _, ...info } = conn.info();
-      const path = new WorkerDataPath(conn, workers.pick());
+    const opened = conn;
+    pending.add(close);
+    opened.handshake.then(() => {
+      pending.delete(close);
+      slot.finish();
+      if (reason !== undefined) return;
+      const { verify: _, ...info } = opened.info();
+      const path = new WorkerDataPath(opened, workers.pick());
       const duplex = path.duplex({
         ...info,
-        acceptedMs,
+        acceptedMs: slot.acceptedMs,
         // The handshake failed unless the client's certificate verified.
         ...(o.clientCaPem === undefined ? {} : { peerVerified: true }),
       });
       duplex.offload = path;
+      if (o.admit === undefined) o.onHandshake?.(performance.now() - slot.acceptedMs);
       o.onConnection(duplex);
     }, (error: Error) => {
-      if (!pending.has(conn)) return;
-      clearTimeout(pending.get(conn));
-      pending.delete(conn);
-      limiter.release(conn);
-      o.onHandshakeError(peer, error);
+      pending.delete(close);
+      slot.finish();
+      o.onHandshakeError(peer, reason === undefined ? error : new Error(reason));
     });
   };
 
@@ -169,10 +185,9 @@ export function listenOpenSslWorker(o: TlsEngineListenOptions): TlsEngineListene
       } catch (e) {
         // EMFILE and the like: the connection waits in the backlog; edge-triggered,
         // nothing reports it again, so look again shortly.
-        o.onHandshakeError(
-          `(accept on ${o.hostname}:${bound.port})`,
-          e instanceof Error ? e : new Error(String(e)),
-        );
+        const error = e instanceof Error ? e : new Error(String(e));
+        if (o.onAcceptError !== undefined) o.onAcceptError(error);
+        else o.onHandshakeError(`(accept on ${o.hostname}:${bound.port})`, error);
         retry ??= setTimeout(() => {
           retry = undefined;
           onAccept();
@@ -193,7 +208,7 @@ export function listenOpenSslWorker(o: TlsEngineListenOptions): TlsEngineListene
       clearTimeout(retry);
       loop.unregister(bound.fd);
       closeQuietly(bound.fd);
-      for (const conn of [...pending.keys()]) drop(conn, "listener closed", "a pending handshake");
+      for (const close of [...pending]) close("listener closed");
       ctx.free();
       // Sessions handed out keep their Worker; the pool exits once none is left.
       if (--listeners === 0 && pool !== undefined) {

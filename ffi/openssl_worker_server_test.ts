@@ -176,3 +176,49 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "openssl-worker server: an `admit` hook refuses before any TLS object (a reset), closes an admitted handshake, and is told when each ends",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const errors: string[] = [];
+    const closes: (() => void)[] = [];
+    let finished = 0;
+    const listener = listenOpenSslWorker({
+      hostname: "127.0.0.1",
+      port: 0,
+      ...(await selfSigned(dir)),
+      handshakeTimeoutMs: 60_000,
+      admit(_peer, close) {
+        if (closes.length > 0) {
+          close();
+          return undefined;
+        }
+        closes.push(close);
+        return { acceptedMs: 5, finish: () => finished++ };
+      },
+      onConnection: () => assert.fail("no handshake was made"),
+      onHandshakeError: (_peer, e) => errors.push(e.message),
+    });
+    const first = connectTcp("127.0.0.1", listener.addr.port);
+    let second = -1;
+    try {
+      await until(() => closes.length === 1);
+      second = connectTcp("127.0.0.1", listener.addr.port);
+      await until(() => isClosedByPeer(second));
+      assert.deepEqual(errors, [], "a refusal is the admission's to log");
+      closes[0]!();
+      await until(() => isClosedByPeer(first));
+      await until(() => finished === 1);
+      assert.deepEqual(errors, ["closed by the handshake admission"]);
+    } finally {
+      closeQuietly(first);
+      closeQuietly(second);
+      listener.close();
+      await listener.closed;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

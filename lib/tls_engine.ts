@@ -180,10 +180,39 @@ export interface TlsEngineListenOptions {
   clientCaPem?: string;
   /** Told the duration (ms, TCP accept to handshake done) of each handshake. */
   onHandshake?(ms: number): void;
-  /** Each connection whose handshake completed. */
+  /**
+   * Each connection whose handshake completed; its `info.acceptedMs` is the
+   * admission's (see `admit`).
+   */
   onConnection(duplex: ByteDuplex): void;
   /** A failed handshake (logged at debug level by the caller). */
   onHandshakeError(peer: string, error: Error): void;
+  /**
+   * Admission of each accepted TCP connection, before any TLS work: the
+   * node:tls listeners' caps (`max-handshakes` oldest first,
+   * `max-handshakes-per-source`, the handshake deadline), applied by the
+   * same code. `close` closes that connection (the admission calls it to
+   * refuse, evict or time it out). Undefined: refused (already closed by
+   * `close`). The engine calls `finish` once the handshake ends, completed
+   * or failed. Absent: every connection is admitted.
+   */
+  admit?(
+    peer: { hostname: string; port: number },
+    close: () => void,
+  ): TlsEngineAdmission | undefined;
+  /**
+   * An accept failed while the listener is open (e.g. no file descriptor
+   * left): the engine keeps accepting after a short pause.
+   */
+  onAcceptError?(error: Error): void;
+}
+
+/** An admitted connection of a {@linkcode TlsEngineServer} (see `admit`). */
+export interface TlsEngineAdmission {
+  /** When it was accepted, on the admission's clock. */
+  readonly acceptedMs: number;
+  /** The handshake ended: its slot and deadline are released. Idempotent. */
+  finish(): void;
 }
 
 /** A bound listener of a {@linkcode TlsEngineServer}. */
