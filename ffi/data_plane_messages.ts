@@ -66,6 +66,8 @@ export type ToWorker =
   | { type: "tunWrite"; id: number; packets: Uint8Array[] }
   /** The gate changed. */
   | { type: "gate"; id: number; gate: WorkerGate }
+  /** The source check changed (prefixes routed to the client came or went); the policer stays. */
+  | { type: "sources"; id: number; source: NonNullable<WorkerPolicy["source"]> }
   /** Pause or resume reading the socket (the runner's control output is piling up). */
   | { type: "reads"; id: number; paused: boolean }
   /** Send what is queued (at most 1 s), then close_notify, free and close everything. */

@@ -45,7 +45,7 @@ import {
 import { OpenSslError, requireOpenSsl, SSL_ERROR, takeErrors } from "./openssl.ts";
 import { SstpFramer } from "../lib/sstp/framer.ts";
 import { encodeSstpPacket, type SstpPacket } from "../lib/sstp/packet.ts";
-import { DataPlane, type LinkFraming } from "../lib/tunnel/data_plane.ts";
+import { DataPlane, type DataPlanePolicy, type LinkFraming } from "../lib/tunnel/data_plane.ts";
 import { buildDataPlanePolicy } from "../lib/tunnel/data_plane_policy.ts";
 import { isIpv6LinkControl } from "./data_plane_worker_routing.ts";
 import type {
@@ -101,6 +101,7 @@ export class SessionPath {
     isBridgeOpen: false,
   };
   #plane: DataPlane | undefined;
+  #policy: DataPlanePolicy = {};
   #tun = -1;
   #isTunPaused = false;
   #isReadPaused = false;
@@ -171,6 +172,9 @@ export class SessionPath {
       case "gate":
         Object.assign(this.#gate, m.gate);
         return;
+      case "sources":
+        this.#setSources(m.source);
+        return;
       case "reads":
         this.#isReadPaused = m.paused;
         this.#setSocketEvents();
@@ -238,7 +242,10 @@ export class SessionPath {
     plane.setFraming(framing);
     if (clampMssMtu !== undefined) plane.clampMssFor(clampMssMtu);
     try {
-      if (policy !== undefined) plane.setPolicy(buildDataPlanePolicy(policy));
+      if (policy !== undefined) {
+        this.#policy = buildDataPlanePolicy(policy);
+        plane.setPolicy(this.#policy);
+      }
       this.#host.ctl(EPOLL_CTL_ADD, fd, EPOLLIN, TAG_TUN, this.id);
     } catch (e) {
       // No data path without its checks: the session ends.
@@ -247,6 +254,20 @@ export class SessionPath {
     }
     this.#plane = plane;
     this.#readTun();
+  }
+
+  /** A new source check; the upload policer (and its bucket) stays. */
+  #setSources(source: NonNullable<WorkerPolicy["source"]>): void {
+    const plane = this.#plane;
+    if (plane === undefined) return;
+    try {
+      const { sourceCheck } = buildDataPlanePolicy({ source });
+      this.#policy = { ...this.#policy, sourceCheck };
+      plane.setPolicy(this.#policy);
+    } catch (e) {
+      // No data path without its checks: the session ends.
+      this.#end({ error: e instanceof Error ? e : new Error(String(e)) });
+    }
   }
 
   #setSocketEvents(): void {

@@ -108,6 +108,14 @@ Deno.test({
       await until(() =>
         counters.every((c) => c.droppedSpoofed === 1 && c.rxPackets === 1 && c.txPackets === 1)
       );
+      // A prefix routed to the client later: the Worker's source check follows it.
+      accepted[0]!.offload!.updateSources?.({
+        assigned: "198.18.0.10",
+        routes: ["198.18.0.11/32"],
+      });
+      const routed = ipv4([4], [198, 18, 0, 11]);
+      peers[0]!.conn.write(dataPacket(routed));
+      assert.deepEqual(await readPacket(pairs[0]![1]), routed);
       // A control packet written by the main thread after the hand-over reaches the peer.
       accepted[0]!.lane.write(
         encodeSstpPacket({ kind: "control", message: { messageType: 5, attributes: [] } }),

@@ -269,6 +269,15 @@ export class WorkerDataPath implements DataPathOffload {
     };
   }
 
+  /** See {@linkcode DataPathOffload.updateSources}. */
+  updateSources(source: { assigned: string; routes: string[] }): void {
+    this.#post({
+      type: "sources",
+      id: this.#id,
+      source: { ...source, routes: [...source.routes] },
+    });
+  }
+
   /** This connection as the session's {@linkcode ByteDuplex}. */
   duplex(info: TransportInfo): ByteDuplex {
     const inner = this.#conn.duplex(info);

@@ -134,6 +134,12 @@ export interface DataPathOffload {
     /** The server's inbound checks (a `DataPlanePolicySpec`, lib/tunnel/data_plane_policy.ts). */
     policy?: OffloadPolicy;
   }): TunDevice | undefined;
+  /**
+   * Replaces the source check of the data path (after `adoptTun`): the
+   * prefixes routed to the client changed (an IPv6 /64 or a delegated
+   * prefix came or went). The upload policer keeps its bucket.
+   */
+  updateSources?(source: { assigned: string; routes: string[] }): void;
 }
 
 /** A TLS library other than node:tls. */
