@@ -14,6 +14,7 @@ import { EpollReactor } from "./ffi/epoll_reactor.ts";
 import { RtNetlink } from "./ffi/rtnetlink.ts";
 import { interfaceIndex } from "./ffi/netdev.ts";
 import type * as OpenSslDialer from "./ffi/openssl_dialer.ts";
+import type * as OpenSslWorkerServer from "./ffi/openssl_worker_server.ts";
 
 const USAGE = `usage: sstp <command> [options]
 
@@ -88,9 +89,14 @@ const linuxPlatform: Platform = {
   tlsEngine: async (name) =>
     (await import(new URL("./ffi/openssl_dialer.ts", import.meta.url).href) as typeof OpenSslDialer)
       .openSslDialer(name === "openssl-worker" ? "worker" : undefined),
-  tlsEngineServer: async () =>
-    (await import(new URL("./ffi/openssl_dialer.ts", import.meta.url).href) as typeof OpenSslDialer)
-      .openSslServer(),
+  tlsEngineServer: async (name) =>
+    name === "openssl-worker"
+      ? (await import(
+        new URL("./ffi/openssl_worker_server.ts", import.meta.url).href
+      ) as typeof OpenSslWorkerServer).openSslWorkerServer()
+      : (await import(
+        new URL("./ffi/openssl_dialer.ts", import.meta.url).href
+      ) as typeof OpenSslDialer).openSslServer(),
   openNetlink: () => {
     const nl = RtNetlink.open();
     return {

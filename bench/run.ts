@@ -22,7 +22,8 @@
  *                   [--sessions 500,1000,2000] [--bulk-mib 256] [--quick]
  *                   [--skip openvpn,ocserv,sstp,openssl,worker,bulk,sessions,hops] [--server-v8-flags FLAGS] [--pin]
  *                   [--openssl-io deno|epoll] [--openssl-sides both|client]
- *                   [--sessions-tls-engine deno|openssl]
+ *                   [--sessions-tls-engine deno|openssl|openssl-worker] [--worker-server openssl-worker|openssl]
+ *                   [--netns-prefix P]
  *
  * The `sstp-openssl` path is a second `sstp serve` (port 444, its own pool and
  * user) and `sstp connect --tls-engine openssl`; `--openssl-sides both` (the
@@ -30,8 +31,10 @@
  * node:tls. `--openssl-io` picks the client's socket I/O (SSTP_OPENSSL_IO).
  * `--skip openssl` leaves the pair out. The `sstp-worker` pair
  * (`bench/sstp_worker_pair.ts`, port 445) runs `sstp connect --tls-engine
- * openssl-worker` against a server with the `sstp-openssl` pair's engine;
- * `--skip worker` leaves it out. The `ocserv` path (`bench/ocserv.ts`,
+ * openssl-worker` against `sstp serve --tls-engine openssl-worker` (both data
+ * paths in Workers; `--worker-server openssl` keeps the server's data path on
+ * its main thread, as before issue 16's server side); `--skip worker` leaves
+ * it out. `--netns-prefix` names the namespaces (default `sstp-b`). The `ocserv` path (`bench/ocserv.ts`,
  * ocserv + openconnect over TLS only, no DTLS) is skipped with a log line
  * where the packages are missing (`apt-get install ocserv openconnect`).
  *
@@ -93,6 +96,10 @@ export interface BenchOptions {
   sessionsTlsEngine: string;
   /** Which end of the sstp-openssl pair uses OpenSSL: `both` (default) or `client`. */
   opensslSides: string;
+  /** `sstp serve --tls-engine` of the sstp-worker pair: `openssl-worker` (default) or `openssl`. */
+  workerServerEngine: string;
+  /** Prefix of the two namespaces' names. */
+  netnsPrefix: string;
   outDir: string;
   quick: boolean;
 }
@@ -115,6 +122,8 @@ function parseOptions(argv: string[]): BenchOptions {
       "openssl-io": { type: "string", default: "deno" },
       "openssl-sides": { type: "string", default: "both" },
       "sessions-tls-engine": { type: "string", default: "deno" },
+      "worker-server": { type: "string", default: "openssl-worker" },
+      "netns-prefix": { type: "string", default: "sstp-b" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -149,7 +158,11 @@ function parseOptions(argv: string[]): BenchOptions {
     pin: values.pin,
     opensslIo: values["openssl-io"] === "epoll" ? "epoll" : "deno",
     opensslSides: values["openssl-sides"] === "client" ? "client" : "both",
-    sessionsTlsEngine: values["sessions-tls-engine"] === "openssl" ? "openssl" : "deno",
+    sessionsTlsEngine: ["openssl", "openssl-worker"].includes(values["sessions-tls-engine"])
+      ? values["sessions-tls-engine"]
+      : "deno",
+    workerServerEngine: values["worker-server"] === "openssl" ? "openssl" : "openssl-worker",
+    netnsPrefix: values["netns-prefix"],
     outDir: values.out ?? new URL("./results", import.meta.url).pathname,
     quick: q,
   };
@@ -338,7 +351,7 @@ async function measureSessions(
     concurrency: 64,
     logLevel: "error",
     denoFlags: serverDenoFlags(o),
-    ...(o.sessionsTlsEngine === "openssl" ? { tlsEngine: "openssl" } : {}),
+    ...(o.sessionsTlsEngine === "deno" ? {} : { tlsEngine: o.sessionsTlsEngine }),
   });
   try {
     await new Promise((r) => setTimeout(r, 1000));
@@ -463,7 +476,7 @@ async function main(): Promise<number> {
     errors: [],
     targets: [],
   };
-  const pair = await createNetnsPair();
+  const pair = await createNetnsPair({ prefix: o.netnsPrefix });
   let iperf: Iperf3Server | undefined;
   let ovpnFiles: OpenVpnFiles | undefined;
   let ovpnServer: OpenVpnServer | undefined;
@@ -578,7 +591,7 @@ async function main(): Promise<number> {
       if (!o.skip.has("worker")) {
         try {
           workerPair = await startWorkerPair(pair.a.name, pair.b.name, {
-            serverArgs: o.opensslSides === "both" ? ["--tls-engine", "openssl"] : [],
+            serverArgs: ["--tls-engine", o.workerServerEngine],
             denoFlags: serverDenoFlags(o),
             connects: o.connects,
           }, log);

@@ -8,8 +8,9 @@
  * address, so only this generated file raises them, never the defaults.
  *
  * The server runs under `prlimit --nofile` (a socket and a TUN fd per
- * session; the socket only with `interface-mode: shared`), raised for this
- * process only.
+ * session; the socket only with `interface-mode: shared`; with `tls-engine
+ * openssl-worker` also the data-plane Worker's duplicate of the TUN fd),
+ * raised for this process only.
  *
  * @module
  */
@@ -40,8 +41,12 @@ export async function hardNofileLimit(): Promise<number> {
  * Open files per server session: the TLS connection's socket and the TUN
  * device (`interface-mode: per-session`), or the socket only (`shared`).
  */
-export function serverFdsPerSession(interfaceMode: string | undefined): number {
-  return interfaceMode === "shared" ? 1 : 2;
+export function serverFdsPerSession(
+  interfaceMode: string | undefined,
+  tlsEngine?: string,
+): number {
+  const tun = interfaceMode === "shared" ? 0 : tlsEngine === "openssl-worker" ? 2 : 1;
+  return 1 + tun;
 }
 
 /** Options of {@linkcode ScaleServer.start}. */
@@ -147,7 +152,7 @@ secrets:
       // Raising the hard limit needs CAP_SYS_RESOURCE; without it the
       // current hard limit is the most this process can get.
       const nofile = Math.min(
-        o.nofile ?? o.sessions * serverFdsPerSession(o.interfaceMode) + 1024,
+        o.nofile ?? o.sessions * serverFdsPerSession(o.interfaceMode, o.tlsEngine) + 1024,
         await hardNofileLimit(),
       );
       proc = new BenchProcess(

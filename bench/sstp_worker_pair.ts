@@ -2,9 +2,9 @@
  * The `sstp-worker` pair of the suite: a third `sstp serve` (port 445, its
  * own pool and user, so that its tunnel leads to its own server address) and
  * `sstp connect --tls-engine openssl-worker` (the client's data path in a
- * Worker that owns the socket and the TUN device). The server uses the same
- * TLS engine as the `sstp-openssl` pair's, so the two pairs differ in the
- * client's data path only. Connect times are measured here for both client
+ * Worker that owns the socket and the TUN device). The server runs `--tls-engine
+ * openssl-worker` (its sessions' data paths in its pool of Workers) unless
+ * the bench's `--worker-server openssl` keeps them on its main thread. Connect times are measured here for both client
  * engines, alternately against this one server (`openssl`, then
  * `openssl-worker`, N times), so that the two columns see the same load.
  *

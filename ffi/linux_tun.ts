@@ -164,6 +164,16 @@ export class LinuxTun implements TunDevice {
     this.#reactor?.register(fd, () => this.#wake());
   }
 
+  /**
+   * Stops watching the device in the shared reactor: another thread reads
+   * it now (a data-plane Worker with a duplicate of the fd), and every
+   * packet the kernel queued would otherwise also wake this thread for
+   * nothing. Reads on this object then wait in `poll()` as without a reactor.
+   */
+  unwatch(): void {
+    this.#reactor?.unregister(this.fd);
+  }
+
   /** True once {@linkcode close} was called. */
   get isClosed(): boolean {
     return this.#isClosed;

@@ -55,6 +55,8 @@ export const TLS1_3_VERSION = 0x0304;
 export const SSL_VERIFY_NONE = 0;
 /** `SSL_VERIFY_PEER`. */
 export const SSL_VERIFY_PEER = 1;
+/** `SSL_VERIFY_FAIL_IF_NO_PEER_CERT` (server: no client certificate fails the handshake). */
+export const SSL_VERIFY_FAIL_IF_NO_PEER_CERT = 2;
 /** `X509_V_OK` (x509_vfy.h). */
 export const X509_V_OK = 0;
 
@@ -264,6 +266,11 @@ export interface SslContextOptions {
   caPem?: string;
   /** Ask OpenSSL to verify the peer's chain (result read with `verifyResult`; never fails the handshake). */
   verify?: boolean;
+  /**
+   * Server: ask for a client certificate chaining to `caPem` and fail the
+   * handshake without one, or when it does not verify (`verify` implied).
+   */
+  requirePeerCertificate?: boolean;
   /** Own certificate chain (PEM, leaf first). */
   certPem?: string;
   /** Key of `certPem` (PEM). */
@@ -331,9 +338,19 @@ export class SslContext {
       }
     }
     // Verification result is read after the handshake (SSL_get_verify_result)
-    // so that the caller words each failure itself: the handshake never fails on it.
-    s.SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, null);
-    if (options.verify === true) {
+    // so that the caller words each failure itself: the handshake never fails
+    // on it, except for a server that requires client certificates.
+    if (options.requirePeerCertificate === true && options.caPem === undefined) {
+      throw new TypeError(`${action}: requirePeerCertificate needs caPem`);
+    }
+    s.SSL_CTX_set_verify(
+      ctx,
+      options.requirePeerCertificate === true
+        ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+        : SSL_VERIFY_NONE,
+      null,
+    );
+    if (options.verify === true || options.requirePeerCertificate === true) {
       if (options.caPem !== undefined) {
         const store = s.SSL_CTX_get_cert_store(ctx);
         for (const x of readCertificates(options.caPem, action)) {

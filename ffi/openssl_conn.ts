@@ -26,7 +26,7 @@ import type {
   TransportAddr,
   TransportInfo,
 } from "../lib/duplex.ts";
-import { parseIpv6 } from "../lib/ipv6/address.ts";
+import { formatIpv6, parseIpv6 } from "../lib/ipv6/address.ts";
 import type { EpollReactor } from "./epoll_reactor.ts";
 import {
   AF_INET,
@@ -66,6 +66,12 @@ const EINPROGRESS = ERRNO.EINPROGRESS.code;
 
 /** Bytes asked of one `SSL_read` (a TLS record carries at most 16 KiB). */
 const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * The buffer every connection of this thread reads into: each `SSL_read`'s
+ * bytes are copied out before the call returns, so one buffer serves all
+ * (a 64 KiB buffer per connection cost a server 64 KiB per session).
+ */
+const readBuffer = new Uint8Array(READ_BUFFER_BYTES);
 /** Reads delivered before the readable (preamble phase) stops pulling from the socket. */
 const PREAMBLE_QUEUE_BYTES = 1024 * 1024;
 
@@ -116,7 +122,6 @@ export class OpenSslConn {
   #push: { onChunk(chunk: Uint8Array): void; onEnd(error?: Error): void } | undefined;
   #paused = false;
   #reading = false;
-  readonly #buffer = new Uint8Array(READ_BUFFER_BYTES);
 
   /**
    * Takes ownership of `fd` (a non-blocking TCP socket, connected or
@@ -220,9 +225,9 @@ export class OpenSslConn {
     let ended = this.#ended;
     const s = requireOpenSsl();
     while (ended === undefined) {
-      const n = s.SSL_read(this.#ssl, this.#buffer, this.#buffer.length);
+      const n = s.SSL_read(this.#ssl, readBuffer, readBuffer.length);
       if (n > 0) {
-        received.push(this.#buffer.slice(0, n));
+        received.push(readBuffer.slice(0, n));
         continue;
       }
       const code = s.SSL_get_error(this.#ssl, n);
@@ -345,9 +350,9 @@ export class OpenSslConn {
       const s = requireOpenSsl();
       while (this.#phase === "open" && !this.#paused && this.#ended === undefined) {
         if (this.#push === undefined && this.#queuedBytes >= PREAMBLE_QUEUE_BYTES) return;
-        const n = s.SSL_read(this.#ssl, this.#buffer, this.#buffer.length);
+        const n = s.SSL_read(this.#ssl, readBuffer, readBuffer.length);
         if (n > 0) {
-          this.#deliver(this.#buffer.slice(0, n));
+          this.#deliver(readBuffer.slice(0, n));
           continue;
         }
         const code = s.SSL_get_error(this.#ssl, n);
@@ -519,7 +524,8 @@ export function sockaddr(host: string, port: number): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-function socketAddress(fd: number, call: "getsockname" | "getpeername"): TransportAddr {
+/** The local or the peer address of socket `fd` (an IPv4-mapped IPv6 address as IPv4). */
+export function socketAddress(fd: number, call: "getsockname" | "getpeername"): TransportAddr {
   const buf = new Uint8Array(28);
   const len = new Uint32Array([28]);
   if (libc()[call](fd, buf, new Uint8Array(len.buffer)) < 0) return { hostname: "", port: 0 };
@@ -527,9 +533,14 @@ function socketAddress(fd: number, call: "getsockname" | "getpeername"): Transpo
   const family = view.getUint16(0, true);
   const port = view.getUint16(2, false);
   if (family === AF_INET) return { hostname: [...buf.subarray(4, 8)].join("."), port };
-  const words = [];
-  for (let i = 0; i < 8; i++) words.push(view.getUint16(8 + 2 * i, false).toString(16));
-  return { hostname: words.join(":"), port };
+  const address = buf.subarray(8, 24);
+  // ::ffff:a.b.c.d: an IPv4 client of a dual-stack socket.
+  if (
+    address.subarray(0, 10).every((b) => b === 0) && address[10] === 0xff && address[11] === 0xff
+  ) {
+    return { hostname: [...address.subarray(12, 16)].join("."), port };
+  }
+  return { hostname: formatIpv6(address), port };
 }
 
 /**

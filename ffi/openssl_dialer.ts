@@ -99,7 +99,7 @@ async function dialWorker(
   try {
     conn = await dialOpenSsl({ ...common, reactor });
   } catch (e) {
-    worker.terminate();
+    worker.close();
     throw e;
   }
   const { verify, ...info } = conn.info();

@@ -29,26 +29,161 @@ import { check, closeQuietly, createEventFd, libc, signalEventFd } from "./libc.
 import type { OpenSslConn } from "./openssl_conn.ts";
 import { requireOpenSsl } from "./openssl.ts";
 import type { FromWorker, ToWorker, WorkerGate } from "./data_plane_messages.ts";
+import type { DataPlanePolicySpec } from "../lib/tunnel/data_plane_policy.ts";
 
-/** How long a started Worker may take to end after `close()` before it is terminated. */
+/** How long a started session may take to end after `close()`. */
 const END_TIMEOUT_MS = 5000;
 const EMPTY = new Uint8Array(0);
 const UNCOMPRESSED = { acfc: false, pfc: false };
 
 /**
- * Starts the Worker's module loading now (it takes tens of milliseconds),
- * so that it is ready when the session's preamble is done.
+ * One data-plane Worker as the main thread sees it: the thread, its wake-up
+ * eventfd and message counter, and the sessions it serves by id. The client
+ * makes one per connection (`exclusive`: it exits with its session); the
+ * server keeps a fixed pool ({@linkcode DataPlaneWorkerPool}).
  */
-export function spawnDataPlaneWorker(): Worker {
-  return new Worker(new URL("./data_plane_worker.ts", import.meta.url).href, { type: "module" });
+export class DataPlaneWorker {
+  readonly #worker: Worker;
+  readonly #posted = new Int32Array(new SharedArrayBuffer(4));
+  readonly #wakeFd: number;
+  #exclusive: boolean;
+  readonly #paths = new Map<number, WorkerDataPath>();
+  #nextId = 1;
+  #exiting = false;
+  #gone = false;
+  #exitedResolve!: () => void;
+  /** Resolves once the Worker has exited (after {@linkcode close}, or when it failed). */
+  readonly exited: Promise<void> = new Promise((r) => (this.#exitedResolve = r));
+
+  /**
+   * Starts the Worker's module loading now (it takes tens of milliseconds).
+   * `exclusive`: the Worker exits when its first session has ended.
+   *
+   * @throws {ErrnoError} when the eventfd cannot be made.
+   */
+  constructor(options: { exclusive?: boolean } = {}) {
+    this.#wakeFd = createEventFd("Cannot start the data-plane worker");
+    this.#exclusive = options.exclusive ?? false;
+    this.#worker = new Worker(new URL("./data_plane_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    this.#worker.onmessage = (e: MessageEvent<FromWorker>) => this.#onMessage(e.data);
+    this.#worker.onerror = (e) => {
+      e.preventDefault();
+      // An uncaught error in the Worker: what it owned is in an unknown state.
+      this.#fail(new Error(`Data-plane worker failed: ${e.message}`));
+    };
+    this.#worker.postMessage(
+      { type: "init", wakeFd: this.#wakeFd, posted: this.#posted.buffer as SharedArrayBuffer },
+    );
+  }
+
+  /** Sessions handed to this Worker and not ended. */
+  get sessions(): number {
+    return this.#paths.size;
+  }
+
+  /** True once the Worker takes no more sessions. */
+  get isClosed(): boolean {
+    return this.#exiting || this.#gone;
+  }
+
+  /** A new session id for `path`, whose messages are routed to it. */
+  add(path: WorkerDataPath): number {
+    const id = this.#nextId++;
+    this.#paths.set(id, path);
+    return id;
+  }
+
+  /** The session `id` ended (its `end` arrived; 0: it was closed before the hand-over). */
+  remove(id: number): void {
+    this.#paths.delete(id);
+    if (this.#exclusive && this.#paths.size === 0) this.close();
+  }
+
+  /** Posts a message and wakes the Worker. */
+  post(message: ToWorker): void {
+    if (this.#gone) return;
+    this.#worker.postMessage(message);
+    Atomics.add(this.#posted, 0, 1);
+    signalEventFd(this.#wakeFd);
+  }
+
+  /** Lets the Worker exit once it serves no session (at once when it serves none). */
+  closeWhenIdle(): void {
+    this.#exclusive = true;
+    if (this.#paths.size === 0) this.close();
+  }
+
+  /** Asks the Worker to finish every session and exit (idempotent). */
+  close(): void {
+    if (this.#exiting || this.#gone) return;
+    this.#exiting = true;
+    this.post({ type: "exit" });
+  }
+
+  #onMessage(m: FromWorker): void {
+    if (m.type === "exited") {
+      this.#fail(new Error("Data-plane worker exited"));
+      return;
+    }
+    this.#paths.get(m.id)?.receive(m);
+  }
+
+  /** The Worker is gone: every session still on it ends with `error`. */
+  #fail(error: Error): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.#worker.terminate();
+    closeQuietly(this.#wakeFd);
+    const paths = [...this.#paths.values()];
+    this.#paths.clear();
+    for (const p of paths) p.lost(error);
+    this.#exitedResolve();
+  }
+}
+
+/**
+ * A fixed number of data-plane Workers for the server: each new session
+ * goes to the one serving the fewest.
+ */
+export class DataPlaneWorkerPool {
+  readonly #workers: DataPlaneWorker[] = [];
+
+  /** Starts `size` Workers (at least one). */
+  constructor(size: number) {
+    for (let i = 0; i < Math.max(1, size); i++) this.#workers.push(new DataPlaneWorker());
+  }
+
+  /** The Worker for the next session. */
+  pick(): DataPlaneWorker {
+    let best = this.#workers[0]!;
+    for (const w of this.#workers) if (w.sessions < best.sessions) best = w;
+    return best;
+  }
+
+  /** Lets each Worker exit once it serves no session. */
+  closeWhenIdle(): void {
+    for (const w of this.#workers) w.closeWhenIdle();
+  }
+
+  /** Finishes every session and lets the Workers exit. */
+  async close(): Promise<void> {
+    for (const w of this.#workers) w.close();
+    await Promise.all(this.#workers.map((w) => w.exited));
+  }
+}
+
+/** Starts a Worker for one client session (see {@linkcode DataPlaneWorker}). */
+export function spawnDataPlaneWorker(): DataPlaneWorker {
+  return new DataPlaneWorker({ exclusive: true });
 }
 
 /** One session's connection, its preamble on the main thread, its data path in a Worker. */
 export class WorkerDataPath implements DataPathOffload {
   readonly #conn: OpenSslConn;
-  readonly #worker: Worker;
-  readonly #posted = new Int32Array(new SharedArrayBuffer(4));
-  #wakeFd = -1;
+  readonly #worker: DataPlaneWorker;
+  #id = 0;
   #started = false;
   #ended = false;
   #closing = false;
@@ -64,16 +199,13 @@ export class WorkerDataPath implements DataPathOffload {
   /** Resolves once the Worker released the connection (or it was closed before the hand-over). */
   readonly closed: Promise<void> = new Promise((r) => (this.#closedResolve = r));
 
-  /** Takes ownership of `conn` (open) and `worker` (from {@linkcode spawnDataPlaneWorker}). */
-  constructor(conn: OpenSslConn, worker: Worker) {
+  /**
+   * Takes ownership of `conn` (open); its data path will run in `worker`
+   * (from {@linkcode spawnDataPlaneWorker} or a {@linkcode DataPlaneWorkerPool}).
+   */
+  constructor(conn: OpenSslConn, worker: DataPlaneWorker) {
     this.#conn = conn;
     this.#worker = worker;
-    worker.onmessage = (e: MessageEvent<FromWorker>) => this.#onMessage(e.data);
-    worker.onerror = (e) => {
-      e.preventDefault();
-      // An uncaught error in the Worker: what it owned is in an unknown state.
-      this.#finish({ error: new Error(`Data-plane worker failed: ${e.message}`) });
-    };
   }
 
   /** True once the Worker owns the connection. */
@@ -95,21 +227,28 @@ export class WorkerDataPath implements DataPathOffload {
 
   /** See {@linkcode DataPathOffload.adoptTun}. */
   adoptTun(
-    tun: TunDevice & { readonly fd?: number },
-    options: { clampMssMtu?: number },
+    tun: TunDevice & { readonly fd?: number; unwatch?(): void },
+    options: { clampMssMtu?: number; policy?: DataPlanePolicySpec },
   ): TunDevice | undefined {
     if (tun.fd === undefined || !this.#started || this.#ended || this.#gate === undefined) {
       return undefined;
     }
+    // A duplicate, not the fd itself: closing the last fd of a TUN device
+    // deletes it (~16 ms in the kernel), which must not stall the Worker's
+    // loop; the session closes its own fd off the JS thread afterwards.
     const fd = check(libc().dup(tun.fd), `Cannot hand TUN ${tun.name} to the data plane`, "dup");
+    // The Worker reads the device from now on: its arrivals must not wake this thread too.
+    tun.unwatch?.();
     const gate = this.#snapshot(this.#gate);
     this.#sentGate = gate;
     this.#post({
       type: "tun",
+      id: this.#id,
       fd,
       framing: this.#gate.framing ?? UNCOMPRESSED,
       gate,
       ...(options.clampMssMtu === undefined ? {} : { clampMssMtu: options.clampMssMtu }),
+      ...(options.policy === undefined ? {} : { policy: options.policy }),
     });
     const idle: TunReadControl = { pause() {}, resume() {}, poll() {}, stop() {} };
     return {
@@ -118,7 +257,7 @@ export class WorkerDataPath implements DataPathOffload {
       readPush: () => idle,
       writePackets: (packets) => {
         if (packets.length > 0 && !this.#ended) {
-          this.#post({ type: "tunWrite", packets: packets.map((p) => p.slice()) });
+          this.#post({ type: "tunWrite", id: this.#id, packets: packets.map((p) => p.slice()) });
         }
         return packets.length;
       },
@@ -128,6 +267,15 @@ export class WorkerDataPath implements DataPathOffload {
         return tun.stats;
       },
     };
+  }
+
+  /** See {@linkcode DataPathOffload.updateSources}. */
+  updateSources(source: { assigned: string; routes: string[] }): void {
+    this.#post({
+      type: "sources",
+      id: this.#id,
+      source: { ...source, routes: [...source.routes] },
+    });
   }
 
   /** This connection as the session's {@linkcode ByteDuplex}. */
@@ -166,9 +314,9 @@ export class WorkerDataPath implements DataPathOffload {
     }
     if (this.#closing) return;
     this.#closing = true;
-    this.#post({ type: "close" });
+    this.#post({ type: "close", id: this.#id });
     this.#endTimer = setTimeout(() => {
-      this.#finish({ error: new Error("Data-plane worker did not end: terminated") });
+      this.#finish({ error: new Error("Data path did not end within 5 s of its close") });
     }, END_TIMEOUT_MS);
   }
 
@@ -177,7 +325,7 @@ export class WorkerDataPath implements DataPathOffload {
       throw this.#endResult?.error ?? new Deno.errors.BrokenPipe("TLS connection closed");
     }
     if (!this.#started) return this.#conn.write(chunk);
-    if (chunk.length > 0) this.#post({ type: "write", bytes: chunk });
+    if (chunk.length > 0) this.#post({ type: "write", id: this.#id, bytes: chunk });
     this.#syncGate();
     return undefined;
   }
@@ -201,21 +349,19 @@ export class WorkerDataPath implements DataPathOffload {
       this.#finish({ error: e instanceof Error ? e : new Error(String(e)) });
       return idle;
     }
-    try {
-      this.#wakeFd = createEventFd("Cannot start the data-plane worker");
-    } catch (e) {
+    if (this.#worker.isClosed) {
       freeSsl(h.ssl);
       closeQuietly(h.fd);
-      this.#finish({ error: e instanceof Error ? e : new Error(String(e)) });
+      this.#finish({ error: new Error("Cannot start the data path: its Worker has exited") });
       return idle;
     }
     this.#started = true;
+    this.#id = this.#worker.add(this);
     const start: ToWorker = {
       type: "start",
+      id: this.#id,
       ssl: h.ssl,
       fd: h.fd,
-      wakeFd: this.#wakeFd,
-      posted: this.#posted.buffer as SharedArrayBuffer,
       received: [...this.#prepended, ...h.received],
       unsent: h.unsent,
       ...(h.ended === undefined
@@ -223,21 +369,25 @@ export class WorkerDataPath implements DataPathOffload {
         : { ended: h.ended.error === undefined ? {} : { error: h.ended.error.message } }),
     };
     this.#prepended = [];
-    this.#worker.postMessage(start);
+    this.#worker.post(start);
     return {
-      pause: () => this.#post({ type: "reads", paused: true }),
-      resume: () => this.#post({ type: "reads", paused: false }),
+      pause: () => this.#post({ type: "reads", id: this.#id, paused: true }),
+      resume: () => this.#post({ type: "reads", id: this.#id, paused: false }),
     };
   }
 
   #post(message: ToWorker): void {
     if (!this.#started || this.#ended) return;
-    this.#worker.postMessage(message);
-    Atomics.add(this.#posted, 0, 1);
-    signalEventFd(this.#wakeFd);
+    this.#worker.post(message);
   }
 
-  #onMessage(m: FromWorker): void {
+  /** The Worker is gone (failed or exited) with this session on it. */
+  lost(error: Error): void {
+    this.#finish({ error });
+  }
+
+  /** A message of the Worker for this session. */
+  receive(m: FromWorker): void {
     switch (m.type) {
       case "packets":
         this.#push?.onChunk(m.bytes);
@@ -251,6 +401,8 @@ export class WorkerDataPath implements DataPathOffload {
         c.txBytes += m.txBytes;
         c.txPackets += m.txPackets;
         c.droppedInbound += m.droppedInbound;
+        c.droppedSpoofed = (c.droppedSpoofed ?? 0) + m.droppedSpoofed;
+        c.droppedPoliced = (c.droppedPoliced ?? 0) + m.droppedPoliced;
         if (m.rxPackets + m.txPackets > 0) c.lastDataMs = this.#now();
         // Data from the peer: the engine's keepalive sees the link alive.
         if (m.rxPackets > 0) this.#push?.onChunk(EMPTY);
@@ -273,9 +425,7 @@ export class WorkerDataPath implements DataPathOffload {
     this.#ended = true;
     this.#endResult = result;
     if (this.#endTimer !== undefined) clearTimeout(this.#endTimer);
-    this.#worker.terminate();
-    closeQuietly(this.#wakeFd);
-    this.#wakeFd = -1;
+    this.#worker.remove(this.#id);
     this.#closedResolve();
     this.#push?.onEnd(result.error);
   }
@@ -300,7 +450,7 @@ export class WorkerDataPath implements DataPathOffload {
     ) return;
     const next = this.#snapshot(gate);
     this.#sentGate = next;
-    this.#post({ type: "gate", gate: next });
+    this.#post({ type: "gate", id: this.#id, gate: next });
   }
 }
 

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { DataPathOffload } from "./tls_engine.ts";
 
 /** An IP endpoint. */
 export interface TransportAddr {
@@ -94,4 +95,9 @@ export interface ByteDuplex {
   info: TransportInfo;
   /** The data path's lane: every transport offers one (the session runs only through it). */
   lane: DirectLane;
+  /**
+   * Set when the connection's data path runs in a thread of its own (server
+   * `tls-engine: openssl-worker`): the session hands it the TUN device.
+   */
+  offload?: DataPathOffload;
 }

@@ -15,6 +15,8 @@ export interface PlatformTun extends TunDevice {
   readonly fd?: number;
   /** Resolves once the device's file descriptors are really closed. */
   readonly closed: Promise<void>;
+  /** Stops this thread's wake-ups for the device (another thread reads it). */
+  unwatch?(): void;
 }
 
 /** One shared wake-up source for many TUN devices (an epoll reactor on Linux). */
@@ -135,5 +137,5 @@ export interface Platform {
    */
   tlsEngine?(name: "openssl" | "openssl-worker"): Promise<TlsEngineDialer | string>;
   /** The server side of {@linkcode Platform.tlsEngine}. */
-  tlsEngineServer?(name: "openssl"): Promise<TlsEngineServer | string>;
+  tlsEngineServer?(name: "openssl" | "openssl-worker"): Promise<TlsEngineServer | string>;
 }

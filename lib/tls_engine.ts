@@ -83,8 +83,24 @@ export interface OffloadCounters {
   txPackets: number;
   /** Packets from the peer dropped. */
   droppedInbound: number;
+  /** Packets from the peer dropped for a source address the session may not use (server). */
+  droppedSpoofed?: number;
+  /** Packets from the peer dropped over the upload rate-limit (server). */
+  droppedPoliced?: number;
   /** Clock time of the last data packet either way. */
   lastDataMs: number;
+}
+
+/**
+ * A server session's inbound checks as plain data, for a data path in
+ * another thread (where class instances do not cross): the source check and
+ * the upload policer's token bucket. The shape of `DataPlanePolicySpec`.
+ */
+export interface OffloadPolicy {
+  /** The address IPCP assigned and the prefixes routed to the client. */
+  source?: { assigned: string; routes: string[] };
+  /** Sustained rate (bit/s), bucket (bytes), optional peak rate and bucket. */
+  upload?: { rateBps: number; burstBytes: number; peakBps?: number; peakBurstBytes?: number };
 }
 
 /**
@@ -112,10 +128,18 @@ export interface DataPathOffload {
    * `undefined` when the device has no fd to hand over (the runner then
    * uses `tun` itself and every packet crosses the thread boundary).
    */
-  adoptTun(tun: TunDevice & { readonly fd?: number }, options: {
+  adoptTun(tun: TunDevice & { readonly fd?: number; unwatch?(): void }, options: {
     /** Clamp the TCP MSS for this MTU (RouterOS `change-tcp-mss`). */
     clampMssMtu?: number;
+    /** The server's inbound checks (a `DataPlanePolicySpec`, lib/tunnel/data_plane_policy.ts). */
+    policy?: OffloadPolicy;
   }): TunDevice | undefined;
+  /**
+   * Replaces the source check of the data path (after `adoptTun`): the
+   * prefixes routed to the client changed (an IPv6 /64 or a delegated
+   * prefix came or went). The upload policer keeps its bucket.
+   */
+  updateSources?(source: { assigned: string; routes: string[] }): void;
 }
 
 /** A TLS library other than node:tls. */
@@ -142,6 +166,26 @@ export interface TlsEngineListenOptions {
   minVersion?: "TLSv1.2" | "TLSv1.3";
   /** Highest TLS version to accept (default: the library's highest). */
   maxVersion?: "TLSv1.2" | "TLSv1.3";
+  /**
+   * Caps on TCP connections before the end of their handshake, counted from
+   * the accept (`max-handshakes`, `max-handshakes-per-source`): a source over
+   * its cap is reset before any TLS object exists (`refused` is told why), a
+   * newcomer over the total closes the oldest. Engines that cannot enforce
+   * them say so in {@linkcode TlsEngineServer.enforcesAdmission}.
+   */
+  admission?: {
+    maxHandshakes: number;
+    maxHandshakesPerSource: number;
+    refused(source: string, reason: string): void;
+  };
+  /**
+   * Require a client certificate chaining to these CAs (PEM): a client
+   * without one, or with one that does not verify, fails the handshake.
+   * Only for engines with {@linkcode TlsEngineServer.verifiesClientCertificates}.
+   */
+  clientCaPem?: string;
+  /** Told the duration (ms, TCP accept to handshake done) of each handshake. */
+  onHandshake?(ms: number): void;
   /**
    * Each connection whose handshake completed; its `info.acceptedMs` is the
    * admission's (see `admit`).
@@ -191,6 +235,10 @@ export interface TlsEngineListener {
 export interface TlsEngineServer {
   /** Name for logs (`openssl`). */
   readonly name: string;
+  /** True when `listen` enforces `admission`, `minVersion` and `maxVersion`. */
+  readonly enforcesAdmission?: boolean;
+  /** True when `listen` takes `clientCaPem` (required client certificates). */
+  readonly verifiesClientCertificates?: boolean;
   /**
    * Binds and starts accepting.
    *

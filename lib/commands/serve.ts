@@ -21,6 +21,7 @@ import { ConfigError } from "../config/config_error.ts";
 import { parseServerConfig, type ServerConfig } from "../config/server_config.ts";
 import { parsePort, parseTlsEngine, type TlsEngine } from "../config/values.ts";
 import type { TlsEngineServer } from "../tls_engine.ts";
+import { openSslWorkerUnsupported } from "../server/worker_engine.ts";
 import { isIpv4, isIpv6 } from "../ip.ts";
 import { readableFileProblem } from "../config/file_check.ts";
 import { SstpServer } from "../server/server.ts";
@@ -50,8 +51,10 @@ random password are created in the state directory, and a ready
   --control-socket PATH  control socket (${DEFAULT_CONTROL_DIR}/${SERVER_SOCKET_NAME})
   --log-level LEVEL      error, warn, info, debug or trace (info)
   --log-format FORMAT    text or json (one object per line, for journald) (text)
-  --tls-engine E         deno (node:tls) or openssl (system libssl.so.3 by FFI; falls
-                         back to deno when missing; node:tls with client certificates) (deno)
+  --tls-engine E         deno (node:tls), openssl (system libssl.so.3 by FFI; falls
+                         back to deno when missing; node:tls with client certificates)
+                         or openssl-worker (and each session's data path in a pool of
+                         Worker threads, one epoll loop each) (deno)
   -h, --help             show this help
 
 Signals: SIGHUP reloads secrets, profiles, pools and the certificate from
@@ -122,11 +125,6 @@ function parseFlags(argv: string[]): ServeFlags | "help" {
   if (values["tls-engine"] !== undefined) {
     try {
       tlsEngine = parseTlsEngine(values["tls-engine"]);
-      if (tlsEngine === "openssl-worker") {
-        throw new TypeError(
-          `"openssl-worker" is a client setting for now (the data-plane Worker has no server side yet); use openssl`,
-        );
-      }
     } catch (e) {
       throw new TypeError(
         `Cannot use --tls-engine: ${e instanceof Error ? e.message : String(e)}`,
@@ -309,12 +307,24 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   for (const w of config.warnings) log.warn(w);
 
   let tlsEngine: TlsEngineServer | undefined;
-  if (flags.tlsEngine === "openssl") {
+  if (flags.tlsEngine === "openssl-worker") {
+    const unsupported = openSslWorkerUnsupported(config.sstpServer);
+    if (unsupported.length > 0) {
+      ctx.printError(
+        `sstp serve: --tls-engine openssl-worker cannot be used with ${
+          unsupported.join(", ")
+        } (use --tls-engine openssl or deno)`,
+      );
+      return EXIT_CODE.USAGE;
+    }
+  }
+  if (flags.tlsEngine !== "deno") {
+    const name = flags.tlsEngine;
     const engine = ctx.platform.tlsEngineServer === undefined
       ? "this platform has no OpenSSL binding"
-      : await ctx.platform.tlsEngineServer("openssl");
+      : await ctx.platform.tlsEngineServer(name);
     if (typeof engine === "string") {
-      log.warn(`tls-engine openssl unavailable (${engine}): using node:tls`);
+      log.warn(`tls-engine ${name} unavailable (${engine}): using node:tls`);
     } else {
       tlsEngine = engine;
     }

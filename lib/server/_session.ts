@@ -21,6 +21,7 @@ import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { quotePeerText } from "../peer_text.ts";
 import type { Platform, PlatformReactor, PlatformTun } from "../platform.ts";
+import type { TunDevice } from "../tun.ts";
 import type { ByteDuplex } from "../duplex.ts";
 import type { IpConfig, Ipv6LinkConfig } from "../tunnel/events.ts";
 import type { AddressAssignment } from "../ppp/link.ts";
@@ -53,6 +54,7 @@ import type { RunResult } from "../pipeline/runner.ts";
 import type { PppSecret } from "../config/server_config.ts";
 import { canonicalAddress } from "./secrets.ts";
 import type { SecretState } from "./secret_state.ts";
+import { buildDataPlanePolicy, type DataPlanePolicySpec } from "../tunnel/data_plane_policy.ts";
 import { TokenBucket } from "../tunnel/token_bucket.ts";
 import { applyTcRateLimit, policerBucketBytes } from "../net/tc_rate_limit.ts";
 import { runTool, type ToolRunner } from "../net/tool_runner.ts";
@@ -449,7 +451,7 @@ export function startSession(
     return port;
   };
 
-  const onLinkUp = async (ip: IpConfig): Promise<PlatformTun> => {
+  const onLinkUp = async (ip: IpConfig): Promise<TunDevice> => {
     const user = session.user ?? "";
     const tun = ctx.sharedLink === undefined
       ? await openOwnDevice(ip, user)
@@ -499,7 +501,33 @@ export function startSession(
         quotePeerText(user)
       } ${ip.localAddress} → ${ip.peerAddress} mtu ${ip.mtu}`,
     );
-    return tun;
+    // tls-engine openssl-worker: the Worker takes the device, with the same checks.
+    return duplex.offload?.adoptTun(tun, {
+      ...(profile?.changeTcpMss ?? true ? { clampMssMtu: ip.mtu } : {}),
+      policy: policySpec(),
+    }) ?? tun;
+  };
+
+  /**
+   * The inbound checks, read at link-up (after authentication chose the
+   * profile): the client may send from its address and its secret's routes
+   * only; the upload half of the profile's `rate-limit` is policed per packet.
+   */
+  const policySpec = (): DataPlanePolicySpec => {
+    const peer = session.addresses?.peerAddress;
+    // IPv4 routes of the secret and RADIUS, and the IPv6 prefixes routed to the client now.
+    const routes = [...sessionRoutes().map((r) => r.dst), ...sources.ipv6Prefixes];
+    const rx = session.profile?.rateLimit?.rx;
+    return {
+      ...(peer === undefined ? {} : { source: { assigned: peer, routes } }),
+      ...(rx === undefined || rx.rate === 0 ? {} : {
+        upload: {
+          rateBps: rx.rate,
+          burstBytes: policerBucketBytes(rx),
+          ...(rx.burstRate > 0 ? { peakBps: rx.burstRate } : {}),
+        },
+      }),
+    };
   };
 
   const onBridgeUp = async (): Promise<PlatformTun> => {
@@ -529,7 +557,8 @@ export function startSession(
     engine,
     transport: duplex,
     // A copy: a view would keep the whole preamble read buffer for the session's life.
-    leftover: leftover.slice(),
+    // With the data path in a Worker, the Worker frames these bytes first.
+    ...(duplex.offload === undefined ? { leftover: leftover.slice() } : {}),
     clock: ctx.clock,
     logger: log,
     // Read at link-up, after authentication chose the profile (`change-tcp-mss`, default yes).
@@ -543,11 +572,8 @@ export function startSession(
       if (peer === undefined) return undefined;
       return sources.filterFor(peer, sessionRoutes().map((r) => r.dst));
     },
-    // Read at link-up: the upload half of the profile's `rate-limit`, policed per packet.
     get uploadPolicer() {
-      const rx = session.profile?.rateLimit?.rx;
-      if (rx === undefined || rx.rate === 0) return undefined;
-      return tokenBucketFor(rx);
+      return buildDataPlanePolicy(policySpec()).uploadPolicer;
     },
     onLinkUp: (ip) => {
       const task = onLinkUp(ip);
@@ -564,8 +590,13 @@ export function startSession(
       if (profile === undefined) return Promise.resolve(undefined);
       session.ipv6 = { peerLinkLocal: ip6.peerLinkLocal, localLinkLocal: ip6.localLinkLocal };
       // The client may send from its /64 and its delegated prefix while they are routed.
-      const followPrefix = sources.follower();
-      const followDelegated = sources.follower();
+      const followers = [sources.follower(), sources.follower()];
+      // tls-engine openssl-worker: the Worker checks sources with its own copy of the filter.
+      const follow = (which: 0 | 1, prefix: string | undefined) => {
+        followers[which]!(prefix);
+        const source = policySpec().source;
+        if (source !== undefined) duplex.offload?.updateSources?.(source);
+      };
       return startServerIpv6({
         ip6,
         tunName: tun.name,
@@ -580,14 +611,14 @@ export function startSession(
         }),
         ...(ctx.sharedLink === undefined ? {} : { shared: sharedIpv6(ctx.sharedLink, ip6) }),
         onPrefix: (prefix) => {
-          followPrefix(prefix);
+          follow(0, prefix);
           if (session.ipv6 === undefined) return;
           if (prefix === undefined) delete session.ipv6.prefix;
           else session.ipv6.prefix = prefix;
         },
         ...(ctx.dhcpv6Duid === undefined ? {} : { serverDuid: ctx.dhcpv6Duid }),
         onDelegated: (prefix) => {
-          followDelegated(prefix);
+          follow(1, prefix);
           if (session.ipv6 === undefined) return;
           if (prefix === undefined) delete session.ipv6.delegatedPrefix;
           else session.ipv6.delegatedPrefix = prefix;
@@ -623,6 +654,10 @@ export function startSession(
     },
   };
   ctx.registry.add(session);
+  if (duplex.offload !== undefined) {
+    duplex.offload.prepend(leftover);
+    duplex.offload.attach(engine, runner.counters, () => ctx.clock.now());
+  }
 
   // A throttled source waits before its call starts (a few seconds, doubling), or is
   // refused outright while blocked; a source with no failures starts at once.
@@ -665,6 +700,8 @@ export function startSession(
       terminateCause(session.endReason, session.endReason?.includes("shutting down") ?? false),
     );
     try {
+      // A data-plane Worker holds a duplicate of the TUN fd until it has ended.
+      if (duplex.offload !== undefined) await duplex.closed.catch(() => {});
       const tun = session.tun;
       if (tun !== undefined) {
         tun.close();

@@ -37,6 +37,11 @@ export class SessionSources {
     return filter;
   }
 
+  /** The IPv6 prefixes routed to the session now. */
+  get ipv6Prefixes(): readonly string[] {
+    return [...this.#ipv6];
+  }
+
   /**
    * A follower of one of the session's IPv6 prefixes: call it with the
    * prefix once it is routed (sources inside it are allowed from then on)

@@ -176,7 +176,7 @@ export async function listenTls(options: ListenTlsOptions): Promise<TlsListener>
   let port = options.port;
   try {
     for (const hostname of hostnames) {
-      const bind = options.engine !== undefined && options.clientCertificate === undefined
+      const bind = options.engine !== undefined && engineTakesClientCertificate(options)
         ? bindEngine(options.engine, hostname, port, options, state)
         : implementation === "node"
         ? await bindNode(hostname, port, options, state)
@@ -328,7 +328,8 @@ function bindEngine(
   const listeners: TlsEngineListener[] = [];
   // The engine's accept path is admitted by node's code: same caps, deadline, logs.
   let fds: FdExhaustionLog | undefined;
-  const open = (certPem: string, keyPem: string): TlsEngineListener => {
+  const clientCert = options.clientCertificate;
+  const open = (certPem: string, keyPem: string, caPem?: string): TlsEngineListener => {
     const listener = engine.listen({
       hostname,
       port,
@@ -336,6 +337,7 @@ function bindEngine(
       keyPem,
       handshakeTimeoutMs,
       ...versions,
+      ...(clientCert === undefined ? {} : { clientCaPem: caPem ?? clientCert.caPem }),
       onConnection(duplex) {
         const refused = tlsPolicyRefusal(options.tlsPolicy, duplex.info);
         if (refused !== undefined) {
@@ -350,7 +352,11 @@ function bindEngine(
         if (!state.queue.put(duplex)) duplex.close();
       },
       onHandshakeError(peer, error) {
-        state.logger.debug(`TLS handshake with ${peer} failed: ${error.message}`);
+        // Refused client certificates matter to the administrator; junk does not.
+        (clientCert === undefined ? state.logger.debug : state.logger.info).call(
+          state.logger,
+          `TLS handshake with ${peer} failed: ${error.message}`,
+        );
       },
       admit(peer, close) {
         fds?.succeeded();
@@ -386,7 +392,7 @@ function bindEngine(
       if (closing) return;
       current.close();
       await current.closed;
-      current = open(next.certPem, next.keyPem);
+      current = open(next.certPem, next.keyPem, next.caPem);
     },
   };
 }
@@ -407,6 +413,17 @@ function engineSocket(
     once: () => {},
     off: () => {},
   };
+}
+
+/**
+ * True when `options.engine` serves this listener: always without client
+ * certificates; with required ones only when the engine verifies them
+ * (node:tls serves the rest).
+ */
+function engineTakesClientCertificate(options: ListenTlsOptions): boolean {
+  const clientCert = options.clientCertificate;
+  if (clientCert === undefined) return true;
+  return options.engine?.verifiesClientCertificates === true && (clientCert.required ?? true);
 }
 
 async function handshakeDeno(
