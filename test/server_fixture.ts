@@ -211,7 +211,9 @@ export class ServeProcess implements AsyncDisposable {
     }).spawn();
     const p = new ServeProcess(child, echo || Deno.env.get("SSTP_TEST_ECHO") === "1");
     const ready = await Promise.race([
-      p.waitFor(/listening on/, 30_000).then(() => true, () => false),
+      // The SSTP listener's line, not radius-incoming's ("listening on UDP port"), which may
+      // come first.
+      p.waitFor(/listening on .+; interfaces via/, 30_000).then(() => true, () => false),
       p.status.then(() => false),
     ]);
     if (!ready) {
