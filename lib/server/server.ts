@@ -320,6 +320,15 @@ export class SstpServer {
     };
     const wildcard = s.listen.length === 2 && s.listen.includes("0.0.0.0") &&
       s.listen.includes("::");
+    const engine = this.#o.tlsEngine;
+    if (engine !== undefined && (!s.tls || s.proxyProtocol !== "no")) {
+      // Said once, so that an administrator who asked for the engine knows it is not in use.
+      this.#log.warn(
+        `tls-engine ${engine.name} serves direct TLS only: with ${
+          s.tls ? `proxy-protocol: ${s.proxyProtocol}` : "tls: no"
+        } the listener uses node:tls`,
+      );
+    }
     if (!s.tls) {
       this.#listener = await this.#listenOffloaded(wildcard);
     } else if (s.proxyProtocol !== "no") {

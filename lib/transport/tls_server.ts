@@ -174,6 +174,12 @@ export async function listenTls(options: ListenTlsOptions): Promise<TlsListener>
   const state: BindState = { queue, logger, served, current, handshakes, clock };
   const binds: Bound[] = [];
   let port = options.port;
+  if (options.engine !== undefined && !engineTakesClientCertificate(options)) {
+    logger.warn(
+      `tls-engine ${options.engine.name} does not handle these client certificate settings: ` +
+        "the listener uses node:tls",
+    );
+  }
   try {
     for (const hostname of hostnames) {
       const bind = options.engine !== undefined && engineTakesClientCertificate(options)

@@ -5,6 +5,7 @@ import { leafCertificateDer } from "../cert/pem.ts";
 import type { ByteDuplex } from "../duplex.ts";
 import { dialTls } from "./tls_client.ts";
 import { listenTls, type TlsListener } from "./tls_server.ts";
+import { createLogger } from "../log.ts";
 
 const certA = await createSelfSignedServerCertificate({
   commonName: "a.test",
@@ -294,3 +295,34 @@ for (const implementation of ["node", "deno"] as const) {
     }
   });
 }
+
+Deno.test("listenTls: an engine that cannot take the client certificate settings is passed over with one warning", async () => {
+  const lines: string[] = [];
+  let engineListened = false;
+  const listener = await listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    certPem: certA.certPem,
+    keyPem: certA.keyPem,
+    clientCertificate: { caPem: certA.certPem, required: true },
+    engine: {
+      name: "fake",
+      listen() {
+        engineListened = true;
+        throw new Error("not used");
+      },
+    },
+    logger: createLogger("debug", (_l, line) => lines.push(line)),
+  });
+  try {
+    assert.equal(engineListened, false);
+    assert.equal(
+      lines.filter((l) => /tls-engine fake does not handle/.test(l)).length,
+      1,
+      lines.join("\n"),
+    );
+  } finally {
+    listener.close();
+    await listener.closed;
+  }
+});
