@@ -12,6 +12,8 @@ import { closeQuietly } from "./libc.ts";
 import { dialOpenSslMem } from "./openssl_mem_conn.ts";
 import { openSslDialer, openSslServer } from "./openssl_dialer.ts";
 import type { ByteDuplex } from "../lib/duplex.ts";
+import { testEngineAdmission } from "../test/helpers/engine_admission.ts";
+import { until } from "../test/helpers/openssl_worker_pair.ts";
 
 const ignore = openSsl() === undefined;
 
@@ -278,11 +280,12 @@ Deno.test({
     assert.ok(typeof server !== "string" && typeof dialer !== "string");
     const accepted: ByteDuplex[] = [];
     const errors: string[] = [];
+    const admission = testEngineAdmission({ handshakeTimeoutMs: 300 });
     const listener = server.listen({
       hostname: "127.0.0.1",
       port: 0,
       ...pems,
-      handshakeTimeoutMs: 300,
+      admit: admission.admit,
       onConnection: (d) => {
         accepted.push(d);
         d.lane.takeReads((chunk) => void d.lane.write(chunk), () => d.close());
@@ -313,13 +316,16 @@ Deno.test({
       const eof = await stalled.read(new Uint8Array(16));
       assert.equal(eof, null);
       stalled.close();
-      assert.match(errors.join(";"), /no handshake within 300 ms/);
+      assert.match(admission.lines.join(";"), /failed: no TLS handshake within 300 ms/);
+      await until(() => errors.length === 1);
+      assert.match(errors[0]!, /closed by admission/);
       conn.duplex.close();
       await conn.duplex.closed;
       await accepted[0]!.closed;
     } finally {
       listener.close();
       await listener.closed;
+      admission.close();
       await Deno.remove(dir, { recursive: true });
     }
   },

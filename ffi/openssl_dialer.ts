@@ -116,8 +116,10 @@ async function dialWorker(
 
 /**
  * The OpenSSL server engine (memory BIOs over `Deno.listen` connections), or
- * the reason it is unavailable. A handshake that does not complete within
- * the deadline closes its TCP connection at once (the socket is ours).
+ * the reason it is unavailable. Each accepted connection passes the
+ * caller's `admit` hook before any TLS object exists; a connection the
+ * admission closes (evicted, or past the deadline) is closed at once (the
+ * socket is ours).
  */
 export function openSslServer(): TlsEngineServer | string {
   if (openSsl() === undefined) return openSslUnavailableReason() ?? "libssl.so.3 not loaded";
@@ -155,38 +157,29 @@ function listen(o: TlsEngineListenOptions): TlsEngineListener {
     // Until the TLS connection owns the socket, closing means closing it
     // (a refusal is logged by the admission, rate-limited).
     let closeNow = () => closeTcp(tcp);
-    const admitted = o.admit?.(
+    const admitted = o.admit(
       { hostname: tcp.remoteAddr.hostname, port: tcp.remoteAddr.port },
       () => closeNow(),
     );
-    if (o.admit !== undefined && admitted === undefined) return;
+    if (admitted === undefined) return;
     let conn: OpenSslMemConn;
     try {
       conn = new OpenSslMemConn(tcp, ctx);
     } catch (e) {
-      admitted?.finish();
+      admitted.finish();
       o.onHandshakeError(peer, e instanceof Error ? e : new Error(String(e)));
       return;
     }
     closeNow = () => conn.close(new Error("closed by admission (max-handshakes or deadline)"));
-    const timer = setTimeout(
-      () => conn.close(new Error(`no handshake within ${o.handshakeTimeoutMs} ms`)),
-      o.handshakeTimeoutMs,
-    );
     try {
       await conn.handshake;
-      admitted?.finish();
+      admitted.finish();
       const { verify: _, ...info } = conn.info();
-      o.onConnection(conn.duplex({
-        ...info,
-        ...(admitted === undefined ? {} : { acceptedMs: admitted.acceptedMs }),
-      }));
+      o.onConnection(conn.duplex({ ...info, acceptedMs: admitted.acceptedMs }));
     } catch (e) {
-      admitted?.finish();
+      admitted.finish();
       o.onHandshakeError(peer, e instanceof Error ? e : new Error(String(e)));
       await conn.closed;
-    } finally {
-      clearTimeout(timer);
     }
   };
   let closing = false;

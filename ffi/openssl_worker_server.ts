@@ -8,11 +8,13 @@
  * one per core by default). There, one `epoll_wait` per Worker serves every
  * session's socket and TUN device: one wake-up per hop.
  *
- * Admission (as the node:tls listener's, `_raw_listener.ts`): a source over
- * `max-handshakes-per-source` is reset before any TLS object exists; a
- * newcomer over `max-handshakes` closes the oldest handshake; a handshake
- * that takes longer than the deadline is closed (the socket really
- * released). The versions are enforced by the context; so are required
+ * Admission is the caller's `admit` hook, asked for each accepted socket
+ * before any TLS object exists (`listenTls` answers it with the node:tls
+ * listeners' `HandshakeAdmission`: per-source cap, oldest first over
+ * `max-handshakes`, the deadline): a refused socket is reset; one the
+ * admission closes later (evicted, or past the deadline) fails its
+ * handshake and its socket is really released. The listener has no caps or
+ * deadline of its own. The versions are enforced by the context; so are required
  * client certificates (`clientCaPem`: OpenSSL asks for one and fails the
  * handshake without a certificate that verifies). The suite policy is
  * checked by the caller after the handshake (`listenTls`).
@@ -24,7 +26,6 @@ import type {
   TlsEngineListenOptions,
   TlsEngineServer,
 } from "../lib/tls_engine.ts";
-import { sourceKey, SourceLimiter } from "../lib/transport/source_limiter.ts";
 import { EpollReactor } from "./epoll_reactor.ts";
 import { closeQuietly, EPOLLIN, ErrnoError, libc, SOL_SOCKET } from "./libc.ts";
 import { openSsl, openSslUnavailableReason, SslContext } from "./openssl.ts";
@@ -35,11 +36,6 @@ import { DataPlaneWorkerPool, WorkerDataPath } from "./worker_data_path.ts";
 const SO_LINGER = 13;
 /** Closes a connection in its handshake, with the reason its handshake failed. */
 type Close = (why?: string) => void;
-/** An admitted connection's slot (`TlsEngineAdmission`'s shape). */
-interface Slot {
-  readonly acceptedMs: number;
-  finish(): void;
-}
 /** Retry delay after an accept failure (descriptor exhaustion). */
 const ACCEPT_RETRY_MS = 100;
 
@@ -90,41 +86,11 @@ export function listenOpenSslWorker(o: TlsEngineListenOptions): TlsEngineListene
   pool ??= new DataPlaneWorkerPool(workerCount());
   const workers = pool;
   listeners++;
-  const limiter = new SourceLimiter<Close>({
-    max: o.admission?.maxHandshakes ?? Number.MAX_SAFE_INTEGER,
-    maxPerSource: o.admission?.maxHandshakesPerSource ?? Number.MAX_SAFE_INTEGER,
-  });
   /** The close of each connection before the end of its handshake. */
   const pending = new Set<Close>();
   let isClosed = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
   const { promise: closed, resolve: markClosed } = Promise.withResolvers<void>();
-
-  /** This listener's own caps and deadline, when the caller has no `admit`. */
-  const ownAdmit = (source: string, close: Close): Slot | undefined => {
-    const acceptedMs = performance.now();
-    const admission = limiter.admit(source, close, acceptedMs);
-    if (!admission.admitted) {
-      o.admission?.refused(
-        source,
-        `max-handshakes-per-source ${limiter.limits.maxPerSource} reached`,
-      );
-      close();
-      return undefined;
-    }
-    admission.evicted?.(`max-handshakes ${limiter.limits.max} reached, oldest first`);
-    const timer = setTimeout(() => {
-      limiter.release(close);
-      close(`no TLS handshake within ${o.handshakeTimeoutMs} ms`);
-    }, o.handshakeTimeoutMs);
-    return {
-      acceptedMs,
-      finish: () => {
-        clearTimeout(timer);
-        limiter.release(close);
-      },
-    };
-  };
 
   const handshake = (fd: number): void => {
     const remote = socketAddress(fd, "getpeername");
@@ -138,9 +104,7 @@ export function listenOpenSslWorker(o: TlsEngineListenOptions): TlsEngineListene
       if (conn === undefined) resetFd(fd);
       else conn.close(new Error(reason));
     };
-    const slot = o.admit !== undefined
-      ? o.admit(remote, () => close())
-      : ownAdmit(sourceKey(remote.hostname), close);
+    const slot = o.admit(remote, () => close());
     if (slot === undefined) {
       close();
       return;
@@ -167,7 +131,6 @@ export function listenOpenSslWorker(o: TlsEngineListenOptions): TlsEngineListene
         ...(o.clientCaPem === undefined ? {} : { peerVerified: true }),
       });
       duplex.offload = path;
-      if (o.admit === undefined) o.onHandshake?.(performance.now() - slot.acceptedMs);
       o.onConnection(duplex);
     }, (error: Error) => {
       pending.delete(close);
@@ -229,7 +192,6 @@ export function openSslWorkerServer(): TlsEngineServer | string {
   if (openSsl() === undefined) return openSslUnavailableReason() ?? "libssl.so.3 not loaded";
   return {
     name: "openssl-worker",
-    enforcesAdmission: true,
     verifiesClientCertificates: true,
     listen: listenOpenSslWorker,
   };

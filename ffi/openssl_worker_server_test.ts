@@ -4,6 +4,7 @@ import { openSsl, SslContext } from "./openssl.ts";
 import { connectTcp, dialOpenSsl } from "./openssl_conn.ts";
 import { closeQuietly, EAGAIN, errno, libc } from "./libc.ts";
 import { listenOpenSslWorker } from "./openssl_worker_server.ts";
+import { testEngineAdmission } from "../test/helpers/engine_admission.ts";
 import { encodeSstpPacket } from "../lib/sstp/packet.ts";
 import type { ByteDuplex } from "../lib/duplex.ts";
 import type { TunDevice } from "../lib/tun.ts";
@@ -37,11 +38,12 @@ Deno.test({
     const clientCtx = new SslContext({ role: "client" });
     const accepted: ByteDuplex[] = [];
     const errors: string[] = [];
+    const admission = testEngineAdmission({ handshakeTimeoutMs: 5000 });
     const listener = listenOpenSslWorker({
       hostname: "127.0.0.1",
       port: 0,
       ...(await selfSigned(dir)),
-      handshakeTimeoutMs: 5000,
+      admit: admission.admit,
       onConnection: (d) => accepted.push(d),
       onHandshakeError: (peer, e) => errors.push(`${peer}: ${e.message}`),
     });
@@ -126,9 +128,11 @@ Deno.test({
       for (const peer of peers) peer.conn.close();
       assert.deepEqual(tunFiles.map(fdsTo), [1, 1], "the Worker closed its TUN duplicates");
       assert.deepEqual(errors, []);
+      assert.equal(admission.size, 0, "each completed handshake left the admission");
     } finally {
       listener.close();
       await listener.closed;
+      admission.close();
       reactor.close();
       await reactor.closed;
       clientCtx.free();
@@ -143,22 +147,21 @@ Deno.test({
 
 Deno.test({
   name:
-    "openssl-worker server: a source over max-handshakes-per-source is reset, a stalled handshake is closed at the deadline",
+    "openssl-worker server with the shared admission: a source over max-handshakes-per-source is reset, a stalled handshake is closed at the deadline",
   ignore,
   async fn() {
     const dir = await Deno.makeTempDir();
-    const refused: string[] = [];
     const errors: string[] = [];
+    const admission = testEngineAdmission({
+      handshakeTimeoutMs: 400,
+      maxHandshakes: 8,
+      maxHandshakesPerSource: 1,
+    });
     const listener = listenOpenSslWorker({
       hostname: "127.0.0.1",
       port: 0,
       ...(await selfSigned(dir)),
-      handshakeTimeoutMs: 400,
-      admission: {
-        maxHandshakes: 8,
-        maxHandshakesPerSource: 1,
-        refused: (source, reason) => refused.push(`${source}: ${reason}`),
-      },
+      admit: admission.admit,
       onConnection: () => assert.fail("no handshake was made"),
       onHandshakeError: (_peer, e) => errors.push(e.message),
     });
@@ -166,20 +169,74 @@ Deno.test({
     let second = -1;
     try {
       // The first connection is accepted before the second arrives.
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => admission.size === 1);
       second = connectTcp("127.0.0.1", listener.addr.port);
-      await until(() => refused.length === 1);
-      assert.match(refused[0]!, /^127\.0\.0\.1: max-handshakes-per-source 1 reached$/);
+      const refused = () => admission.lines.filter((l) => /refused/.test(l));
+      await until(() => refused().length === 1);
+      assert.deepEqual(refused(), [
+        "refused a connection from 127.0.0.1: max-handshakes-per-source 1 reached",
+      ]);
       await until(() => isClosedByPeer(second));
+      assert.deepEqual(errors, [], "a refusal makes no TLS object, so no handshake error");
       const t0 = Date.now();
       await until(() => isClosedByPeer(first));
       assert.ok(Date.now() - t0 < 1500);
-      assert.deepEqual(errors, ["no TLS handshake within 400 ms"]);
+      assert.ok(
+        admission.lines.some((l) => /failed: no TLS handshake within 400 ms$/.test(l)),
+        admission.lines.join("\n"),
+      );
+      await until(() => errors.length === 1);
+      assert.deepEqual(errors, ["closed by the handshake admission"]);
+      assert.equal(admission.size, 0);
     } finally {
       closeQuietly(first);
       closeQuietly(second);
       listener.close();
       await listener.closed;
+      admission.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "openssl-worker server with the shared admission: over max-handshakes the oldest handshake is closed for a newcomer",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const errors: string[] = [];
+    const admission = testEngineAdmission({ handshakeTimeoutMs: 60_000, maxHandshakes: 2 });
+    const listener = listenOpenSslWorker({
+      hostname: "127.0.0.1",
+      port: 0,
+      ...(await selfSigned(dir)),
+      admit: admission.admit,
+      onConnection: () => assert.fail("no handshake was made"),
+      onHandshakeError: (_peer, e) => errors.push(e.message),
+    });
+    const fds: number[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        fds.push(connectTcp("127.0.0.1", listener.addr.port));
+        // Accepted in this order: the first is the oldest.
+        await until(() => admission.size === Math.min(i + 1, 2));
+      }
+      await until(() => isClosedByPeer(fds[0]!));
+      assert.ok(
+        admission.lines.some((l) => /dropped: max-handshakes 2 reached, oldest first$/.test(l)),
+        admission.lines.join("\n"),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(isClosedByPeer(fds[1]!), false, "the second is still in its handshake");
+      assert.equal(isClosedByPeer(fds[2]!), false, "the newcomer is in its handshake");
+      assert.equal(admission.size, 2);
+      assert.deepEqual(errors, ["closed by the handshake admission"]);
+    } finally {
+      for (const fd of fds) closeQuietly(fd);
+      listener.close();
+      await listener.closed;
+      admission.close();
       await Deno.remove(dir, { recursive: true });
     }
   },
@@ -198,7 +255,6 @@ Deno.test({
       hostname: "127.0.0.1",
       port: 0,
       ...(await selfSigned(dir)),
-      handshakeTimeoutMs: 60_000,
       admit(_peer, close) {
         if (closes.length > 0) {
           close();

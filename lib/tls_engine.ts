@@ -160,32 +160,16 @@ export interface TlsEngineListenOptions {
   certPem: string;
   /** The certificate's private key (PEM). */
   keyPem: string;
-  /** A connection whose handshake takes longer is closed (its socket really released). */
-  handshakeTimeoutMs: number;
   /** Lowest TLS version to accept (`tls-version`; default TLS 1.2). */
   minVersion?: "TLSv1.2" | "TLSv1.3";
   /** Highest TLS version to accept (default: the library's highest). */
   maxVersion?: "TLSv1.2" | "TLSv1.3";
-  /**
-   * Caps on TCP connections before the end of their handshake, counted from
-   * the accept (`max-handshakes`, `max-handshakes-per-source`): a source over
-   * its cap is reset before any TLS object exists (`refused` is told why), a
-   * newcomer over the total closes the oldest. Engines that cannot enforce
-   * them say so in {@linkcode TlsEngineServer.enforcesAdmission}.
-   */
-  admission?: {
-    maxHandshakes: number;
-    maxHandshakesPerSource: number;
-    refused(source: string, reason: string): void;
-  };
   /**
    * Require a client certificate chaining to these CAs (PEM): a client
    * without one, or with one that does not verify, fails the handshake.
    * Only for engines with {@linkcode TlsEngineServer.verifiesClientCertificates}.
    */
   clientCaPem?: string;
-  /** Told the duration (ms, TCP accept to handshake done) of each handshake. */
-  onHandshake?(ms: number): void;
   /**
    * Each connection whose handshake completed; its `info.acceptedMs` is the
    * admission's (see `admit`).
@@ -196,13 +180,15 @@ export interface TlsEngineListenOptions {
   /**
    * Admission of each accepted TCP connection, before any TLS work: the
    * node:tls listeners' caps (`max-handshakes` oldest first,
-   * `max-handshakes-per-source`, the handshake deadline), applied by the
-   * same code. `close` closes that connection (the admission calls it to
-   * refuse, evict or time it out). Undefined: refused (already closed by
-   * `close`). The engine calls `finish` once the handshake ends, completed
-   * or failed. Absent: every connection is admitted.
+   * `max-handshakes-per-source`) and the handshake deadline, applied by the
+   * same code (`listenTls` answers it with its `HandshakeAdmission`, through
+   * `admitEngineConnection` of lib/transport/engine_admission.ts). It is an
+   * engine's only admission: engines keep no caps or deadline of their own.
+   * `close` closes that connection (the admission calls it to refuse, evict
+   * or time it out). Undefined: refused (already closed by `close`). The
+   * engine calls `finish` once the handshake ends, completed or failed.
    */
-  admit?(
+  admit(
     peer: { hostname: string; port: number },
     close: () => void,
   ): TlsEngineAdmission | undefined;
@@ -235,8 +221,6 @@ export interface TlsEngineListener {
 export interface TlsEngineServer {
   /** Name for logs (`openssl`). */
   readonly name: string;
-  /** True when `listen` enforces `admission`, `minVersion` and `maxVersion`. */
-  readonly enforcesAdmission?: boolean;
   /** True when `listen` takes `clientCaPem` (required client certificates). */
   readonly verifiesClientCertificates?: boolean;
   /**

@@ -34,6 +34,7 @@ import {
   type RawTicket,
 } from "./_raw_listener.ts";
 import { isFdExhaustion } from "./_listen_queue.ts";
+import { admitEngineConnection } from "./engine_admission.ts";
 import type { ByteDuplex, TransportAddr } from "../duplex.ts";
 import { denoConnDuplex } from "./_deno_conn_duplex.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
@@ -328,7 +329,6 @@ function bindEngine(
   options: ListenTlsOptions,
   state: BindState,
 ): Bound {
-  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 30_000;
   // Versions go into the handshake, the suite is checked after it, as with node.
   const versions = tlsVersionRange(options.tlsPolicy?.tlsVersion ?? options.tlsVersion ?? "any");
   const listeners: TlsEngineListener[] = [];
@@ -341,7 +341,6 @@ function bindEngine(
       port,
       certPem,
       keyPem,
-      handshakeTimeoutMs,
       ...versions,
       ...(clientCert === undefined ? {} : { clientCaPem: caPem ?? clientCert.caPem }),
       onConnection(duplex) {
@@ -366,7 +365,7 @@ function bindEngine(
       },
       admit(peer, close) {
         fds?.succeeded();
-        return state.handshakes.admit(engineSocket(peer, close), sourceKey(peer.hostname));
+        return admitEngineConnection(state.handshakes, peer, close);
       },
       onAcceptError(error) {
         fds ??= new FdExhaustionLog(hostname, port, state.logger, state.clock);
@@ -400,24 +399,6 @@ function bindEngine(
       await current.closed;
       current = open(next.certPem, next.keyPem, next.caPem);
     },
-  };
-}
-
-/**
- * An engine's accepted connection as {@linkcode HandshakeAdmission} sees
- * it. No `close` events: the engine reports the end of every handshake
- * through the ticket's `finish`.
- */
-function engineSocket(
-  peer: { hostname: string; port: number },
-  close: () => void,
-): AdmittedSocket {
-  return {
-    remoteAddress: peer.hostname,
-    remotePort: peer.port,
-    destroy: close,
-    once: () => {},
-    off: () => {},
   };
 }
 
