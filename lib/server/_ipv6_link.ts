@@ -153,7 +153,9 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
   };
   // The routes beyond the pools: the /64 from RADIUS, then the session's IPv6 routes.
   const kernelRoutes: PppRoute[] = [
-    ...(fixed === undefined ? [] : [{ dst: formatIpv6Prefix(fixed), gateway: undefined, distance: 1 }]),
+    ...(fixed === undefined
+      ? []
+      : [{ dst: formatIpv6Prefix(fixed), gateway: undefined, distance: 1 }]),
     ...(o.routes ?? []),
   ];
   const routed = new Set<PppRoute>();
