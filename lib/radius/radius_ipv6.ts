@@ -1,7 +1,8 @@
 /**
  * The IPv6 attributes of an Access-Accept (RFC 3162): Framed-IPv6-Prefix
  * (2.3) is binary, `Reserved | Prefix-Length | Prefix` with the prefix in 0
- * to 16 octets; Framed-IPv6-Route (2.5) is text like Framed-Route.
+ * to 16 octets (decoded here); Framed-IPv6-Route (2.5) is text like
+ * Framed-Route (read by the server session).
  *
  * @module
  */
@@ -47,23 +48,4 @@ export function decodeFramedIpv6Prefix(value: Uint8Array): Ipv6Prefix {
     );
   }
   return { address, length };
-}
-
-/**
- * Encodes a Framed-IPv6-Prefix value in the shortest form (the prefix in
- * the octets its length needs).
- *
- * @example
- * ```ts
- * import { decodeFramedIpv6Prefix, encodeFramedIpv6Prefix } from "./radius_ipv6.ts";
- * const p = { address: new Uint8Array(16).fill(0x20, 0, 1), length: 8 };
- * if (decodeFramedIpv6Prefix(encodeFramedIpv6Prefix(p)).length !== 8) throw new Error();
- * ```
- */
-export function encodeFramedIpv6Prefix(prefix: Ipv6Prefix): Uint8Array {
-  const octets = Math.ceil(prefix.length / 8);
-  const out = new Uint8Array(2 + octets);
-  out[1] = prefix.length;
-  out.set(maskIpv6(prefix.address, prefix.length).subarray(0, octets), 2);
-  return out;
 }
