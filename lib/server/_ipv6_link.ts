@@ -151,13 +151,17 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
       o.onPrefix?.(undefined);
     }
   };
-  // The routes beyond the pools: the /64 from RADIUS, then the session's IPv6 routes.
-  const kernelRoutes: PppRoute[] = [
-    ...(fixed === undefined
-      ? []
-      : [{ dst: formatIpv6Prefix(fixed), gateway: undefined, distance: 1 }]),
-    ...(o.routes ?? []),
-  ];
+  // The routes beyond the pools: the /64 from RADIUS, then the session's IPv6 routes
+  // (the first of each destination: a second would be refused as existing).
+  const fixedRoute = fixed === undefined
+    ? []
+    : [{ dst: formatIpv6Prefix(fixed), gateway: undefined, distance: 1 }];
+  const kernelRoutes: PppRoute[] = [];
+  for (const r of [...fixedRoute, ...(o.routes ?? [])]) {
+    if (kernelRoutes.some((k) => k.dst === r.dst)) {
+      o.log.warn(`IPv6: route ${r.dst} is given twice; the first one is used`);
+    } else kernelRoutes.push(r);
+  }
   const routed = new Set<PppRoute>();
   const unroute = async () => {
     for (const r of routed) {

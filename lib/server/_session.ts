@@ -297,7 +297,10 @@ export function startSession(
     if (routes.length > 0) session.radiusRoutes = routes;
     if (prefixes6.advertised !== undefined) session.radiusIpv6Prefix = prefixes6.advertised;
     if (a.framedMtu !== undefined) {
-      const mtu = framedMtuCap(a.framedMtu, profile.remoteIpv6PrefixPool !== undefined);
+      // IPv6 is on with a pool, a Framed-IPv6-Prefix or an IPv6 route (the `ipv6` hook below).
+      const ipv6 = profile.remoteIpv6PrefixPool !== undefined ||
+        prefixes6.advertised !== undefined || routes.some(isIpv6Route);
+      const mtu = framedMtuCap(a.framedMtu, ipv6);
       if (mtu.problem !== undefined) log.warn(`RADIUS user "${user}": ${mtu.problem}`);
       if (mtu.cap !== undefined) {
         engine.limitMtu(mtu.cap);

@@ -54,7 +54,8 @@ Deno.test("startServerIpv6(): a RADIUS /64 is advertised instead of a pool's; th
   const sent: Uint8Array[] = [];
   const o = options({
     prefix: "2001:2:5::/64",
-    routes: ROUTES,
+    // A route to the RADIUS /64 and a repeated route are routed once.
+    routes: [...ROUTES, { dst: "2001:2:5::/64", gateway: undefined, distance: 9 }, ROUTES[0]!],
     onRoute: (dst, on) => routed.push(`${on ? "+" : "-"}${dst}`),
     onPrefix: (p) => prefixes.push(p),
     net: new NetConfig({
