@@ -5,7 +5,9 @@
  * default routes, and the kernels' ping6 crosses the tunnel both ways. A
  * client without IPv6 still gets IPv4 from the same server. A client that
  * sends IPv6 from a source outside its /64 has those packets dropped by the
- * server before they reach the server's namespace.
+ * server before they reach the server's namespace. A secret's IPv6 route
+ * lets the server side reach the network behind the client, and sources
+ * inside it through (in-process and Worker data paths).
  *
  * @module
  */
@@ -26,6 +28,7 @@ import { SstpProcess, waitUntil } from "./helpers/sstp_process.ts";
 import {
   connectIpv6,
   ipv6ServerYaml,
+  ping6,
   ping6BothWays,
   SERVER_SIDE_V6,
   startIpv6Server,
@@ -217,3 +220,52 @@ Deno.test({
   assert.ok(drops !== null && Number(drops[1]) >= 3, closed);
   assert.equal(await serve.stop(), 0);
 });
+
+/** An address of the network behind the client, inside the secret's route. */
+const BEHIND = "2001:2:7::5";
+
+for (const engine of ["deno", "openssl-worker"]) {
+  Deno.test({
+    name:
+      `IPv6 (tls-engine ${engine}): a secret's IPv6 route lets the server side reach the client's network and its sources through`,
+    ignore,
+  }, () => secretIpv6Route(engine));
+}
+
+/** The test, with the server's data path in-process (`deno`) or in the TLS Worker (`openssl-worker`). */
+async function secretIpv6Route(engine: string) {
+  await using t = await createTopology({ ipv6: true });
+  const yaml = ipv6ServerYaml().replace(
+    "{ name: real, password: pw }",
+    '{ name: real, password: pw, routes: "2001:2:7::/48 2" }',
+  );
+  // openssl-worker: the Worker checks sources with its own copy of the filter (updateSources).
+  await using serve = await startIpv6Server(t, yaml, ["--tls-engine", engine]);
+  const dev = tunnelName("6");
+  const client = connectIpv6(t, dev, ["--add-default-route", "yes"]);
+  try {
+    await waitTunnelUp(t, dev);
+    await waitGlobalAddress(t, dev);
+    await serve.waitFor(/IPv6: route 2001:2:7::\/48 dev sstp-real metric 2 added/);
+    assert.match(
+      await t.server.run(["ip", "-6", "route", "show", "2001:2:7::/48"]),
+      /dev sstp-real .*metric 2/,
+    );
+    // The network behind the client: here one address on the client's own device.
+    await t.client.run(["ip", "-6", "addr", "add", `${BEHIND}/128`, "dev", dev, "nodad"]);
+    // The server side reaches it (no route added by hand) ...
+    await ping6(t.server, BEHIND);
+    // ... and the client may send from it: a source inside the route is not spoofed.
+    const from = await pingServerSide(t, BEHIND, 2);
+    assert.equal(from.code, 0, from.stdout + from.stderr);
+  } finally {
+    await stopClient(client, 10_000);
+  }
+  await serve.waitFor(/closed sstp-real/);
+  await waitUntil(
+    async () => !(await t.server.run(["ip", "-6", "route", "show"])).includes("2001:2:7::"),
+    10_000,
+    "the route gone with the session",
+  );
+  assert.equal(await serve.stop(), 0);
+}

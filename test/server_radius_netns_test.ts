@@ -7,7 +7,9 @@
  * client, accounting Start/Stop with the session's octet counts in
  * FreeRADIUS's detail file, radclient's Disconnect-Request ending a
  * session, and Framed-Route / Framed-MTU / Mikrotik-Rate-Limit applied to
- * the session's device (and gone with it).
+ * the session's device (and gone with it). RFC 3162: a Framed-IPv6-Prefix
+ * /64 is what `sstp connect --use-ipv6` configures by SLAAC (the profile has
+ * no IPv6 pool), a Framed-IPv6-Route is routed once IPV6CP is up.
  *
  * @module
  */
@@ -22,9 +24,11 @@ import {
   createTopology,
   POOL_YAML,
   ServeProcess,
+  waitTunnelUp,
   writeConfig,
 } from "./server_fixture.ts";
 import { assertIncomingAck, radiusServerYaml, startFreeRadius } from "./helpers/freeradius.ts";
+import { connectIpv6, stopClient, tunnelName, waitGlobalAddress } from "./client_fixture.ts";
 
 const ignore = netnsTestIgnore("sstp serve + FreeRADIUS netns tests");
 const SECRET = "rad1us-t3st";
@@ -206,6 +210,45 @@ Deno.test({
         assert.doesNotMatch(left, /198\.18\.7[78]\.0/, left);
       },
     );
+  } finally {
+    await fr.stop();
+  }
+});
+
+Deno.test({
+  name:
+    "RADIUS Framed-IPv6-Prefix is the client's SLAAC /64 and Framed-IPv6-Route is routed to the session, both gone at its end",
+  ignore,
+}, async () => {
+  await using t = await createTopology({ ipv6: true });
+  const fr = await startFreeRadius({
+    secret: SECRET,
+    netns: t.server.name,
+    users: [{
+      name: "real",
+      password: "pw",
+      reply: ["Framed-IPv6-Prefix = 2001:2:0:1a5::/64", 'Framed-IPv6-Route = "2001:2:7::/48 :: 2"'],
+    }],
+  });
+  try {
+    const config = await writeConfig(t, POOL_YAML + radiusServerYaml(fr, SECRET));
+    await using serve = await ServeProcess.start(t.server, ["--config", config]);
+    const dev = tunnelName("6");
+    const client = connectIpv6(t, dev, []);
+    try {
+      await waitTunnelUp(t, dev);
+      assert.match(await waitGlobalAddress(t, dev), /^2001:2:0:1a5:/);
+      await serve.waitFor(/IPv6: route 2001:2:7::\/48 dev sstp-real metric 2 added/);
+      const routes = await t.server.run(["ip", "-6", "route", "show", "dev", "sstp-real"]);
+      assert.match(routes, /^2001:2:0:1a5::\/64 /m, routes);
+      assert.match(routes, /^2001:2:7::\/48 .*metric 2\b/m, routes);
+    } finally {
+      await stopClient(client, 10_000);
+    }
+    await serve.waitFor(/closed sstp-real/);
+    const left = await t.server.run(["ip", "-6", "route", "show"]);
+    assert.doesNotMatch(left, /2001:2:7::|2001:2:0:1a5::/, left);
+    assert.equal(await serve.stop(), 0);
   } finally {
     await fr.stop();
   }

@@ -12,14 +12,13 @@ import { AddressPools } from "../lib/server/address_pool.ts";
 import { SecretBook } from "../lib/server/secrets.ts";
 import { SessionRegistry } from "../lib/server/session_registry.ts";
 import { type Ipv6PoolConfig, parseServerConfig } from "../lib/config/server_config.ts";
-import { certHashes } from "../lib/sstp/crypto_binding.ts";
-import { systemClock } from "../lib/clock.ts";
 import { NOOP_LOGGER } from "../lib/log.ts";
 import type { Platform, PlatformNetlink, PlatformTun } from "../lib/platform.ts";
 import { memoryDuplexPair } from "./helpers/memory_duplex.ts";
 import { MemoryTun } from "./helpers/memory_tun.ts";
 import { memoryClient } from "./helpers/memory_client.ts";
 import { until } from "./helpers/pipeline_pair.ts";
+import { sharedSessionContext } from "./helpers/shared_link_setup.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
 
 const CERT = new TextEncoder().encode("shared session test certificate");
@@ -100,16 +99,7 @@ Deno.test("interface-mode shared: sessions attach to one device, routed by desti
         secrets: () => new SecretBook(CONFIG),
         pools,
         registry,
-        platform,
-        reactor,
-        linkSetup: {
-          kind: "rtnetlink",
-          configure: () => Promise.reject(new Error("no per-session setup in shared mode")),
-          close() {},
-        },
-        sharedLink: shared,
-        certHashes: certHashes(CERT),
-        clock: systemClock,
+        ...sharedSessionContext({ platform, reactor, shared, cert: CERT }),
         logger: NOOP_LOGGER,
       },
       {

@@ -3,7 +3,9 @@
  * the user's tunnel is up. Each route is `dst-address [gateway] [distance]`
  * separated by spaces, and several routes are separated by commas:
  * `"10.1.202.0/24 172.16.1.2 1, 10.1.203.0/24"`. Without a gateway the route
- * points into the tunnel (RouterOS uses the remote address).
+ * points into the tunnel (RouterOS uses the remote address). An IPv6
+ * destination (`2001:2:5::/48`, a bare address is a /128, gateway IPv6 too)
+ * is routed once the session's IPv6 link (IPV6CP) is up.
  *
  * @module
  */
@@ -15,11 +17,15 @@ import {
   parseIpv4,
   parseIpv4Cidr,
 } from "../ip.ts";
+import { formatIpv6, formatIpv6Prefix, parseIpv6, parseIpv6Prefix } from "../ipv6/address.ts";
 import { InvalidValueError, parseIntegerIn } from "./values.ts";
 
 /** One route from `/ppp secret routes`. */
 export interface PppRoute {
-  /** Destination prefix, canonical: `10.1.202.0/24` (a bare address is `/32`). */
+  /**
+   * Destination prefix, canonical: `10.1.202.0/24` (a bare address is `/32`),
+   * or IPv6 `2001:2:5::/48` (a bare address is `/128`).
+   */
   dst: string;
   /** Gateway address, or `undefined` for "via the tunnel". */
   gateway: string | undefined;
@@ -50,21 +56,15 @@ export function parsePppRoute(text: string): PppRoute {
       `"${text.trim()}" is not a route: expected "dst-address [gateway] [distance]"`,
     );
   }
-  const cidr = parseIpv4Cidr(dstText);
-  if (cidr === undefined) {
-    throw new InvalidValueError(`"${dstText}" is not an IPv4 address or prefix`);
-  }
-  if (hasHostBits(cidr)) {
-    const network = formatIpv4Cidr({ ...cidr, address: cidrToRange(cidr).first });
-    throw new InvalidValueError(`"${dstText}" has host bits set (the prefix is ${network})`);
-  }
+  const ipv6 = dstText.includes(":");
+  const dst = ipv6 ? ipv6RouteDestination(dstText) : ipv4RouteDestination(dstText);
   let gateway: string | undefined;
   let distance = DEFAULT_ROUTE_DISTANCE;
   let position = 0;
   for (const token of rest) {
-    const address = parseIpv4(token);
+    const address = ipv6 ? parseIpv6(token) : parseIpv4(token);
     if (position === 0 && address !== undefined) {
-      gateway = formatIpv4(address);
+      gateway = typeof address === "number" ? formatIpv4(address) : formatIpv6(address);
       position = 1;
     } else if (/^[0-9]+$/.test(token) && position < 2) {
       try {
@@ -84,7 +84,30 @@ export function parsePppRoute(text: string): PppRoute {
       );
     }
   }
-  return { dst: formatIpv4Cidr(cidr), gateway, distance };
+  return { dst, gateway, distance };
+}
+
+function ipv4RouteDestination(text: string): string {
+  const cidr = parseIpv4Cidr(text);
+  if (cidr === undefined) {
+    throw new InvalidValueError(`"${text}" is not an IPv4 or IPv6 address or prefix`);
+  }
+  if (hasHostBits(cidr)) {
+    const network = formatIpv4Cidr({ ...cidr, address: cidrToRange(cidr).first });
+    throw new InvalidValueError(`"${text}" has host bits set (the prefix is ${network})`);
+  }
+  return formatIpv4Cidr(cidr);
+}
+
+function ipv6RouteDestination(text: string): string {
+  const prefix = parseIpv6Prefix(text.includes("/") ? text : `${text}/128`);
+  if (typeof prefix === "string") throw new InvalidValueError(prefix);
+  return formatIpv6Prefix(prefix);
+}
+
+/** Whether a route's destination is an IPv6 prefix (routed once IPV6CP is up). */
+export function isIpv6Route(route: PppRoute): boolean {
+  return route.dst.includes(":");
 }
 
 /** Formats a route back to RouterOS syntax: `10.1.202.0/24 172.16.1.2 1`. */

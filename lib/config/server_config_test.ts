@@ -188,14 +188,14 @@ pools:
 secrets:
   - name: alice
     password: "0123"
-    routes: "10.1.202.0/24 172.16.1.2 1, 10.1.203.0/24"
+    routes: "10.1.202.0/24 172.16.1.2 1, 10.1.203.0/24, 2001:2:5::/48 fe80::1 2"
   - name: bob
     password: no
     service: sstp
     profile: fixed
     local-address: 198.18.0.1
     remote-address: 198.18.30.5
-    routes: [198.19.0.0/16 5]
+    routes: [198.19.0.0/16 5, "2001:2:6::9"]
     disabled: true
 interfaces:
   - { name: sstp-alice, user: alice }
@@ -214,6 +214,7 @@ interfaces:
       routes: [
         { dst: "10.1.202.0/24", gateway: "172.16.1.2", distance: 1 },
         { dst: "10.1.203.0/24", gateway: undefined, distance: 1 },
+        { dst: "2001:2:5::/48", gateway: "fe80::1", distance: 2 },
       ],
       disabled: false,
       callerId: undefined,
@@ -227,7 +228,10 @@ interfaces:
       profile: "fixed",
       localAddress: "198.18.0.1",
       remoteAddress: "198.18.30.5",
-      routes: [{ dst: "198.19.0.0/16", gateway: undefined, distance: 5 }],
+      routes: [
+        { dst: "198.19.0.0/16", gateway: undefined, distance: 5 },
+        { dst: "2001:2:6::9/128", gateway: undefined, distance: 1 },
+      ],
       disabled: true,
       callerId: undefined,
       limitBytesIn: null,

@@ -193,6 +193,12 @@ export interface RadiusAuthorization {
   framedRoutes: string[];
   /** Framed-MTU in bytes. */
   framedMtu?: number;
+  /** Framed-IPv6-Prefix values (RFC 3162 2.3) as sent: `decodeFramedIpv6Prefix` reads them. */
+  framedIpv6Prefixes?: Uint8Array[];
+  /** Framed-IPv6-Route texts as sent (RFC 3162 2.5: "2001:2:5::/48 :: 1"). */
+  framedIpv6Routes?: string[];
+  /** Framed-IPv6-Pool (RFC 3162 2.6): name of the local IPv6 prefix pool for the client's /64. */
+  framedIpv6Pool?: string;
   /** Session-Timeout (sent in seconds), in milliseconds. */
   sessionTimeoutMs?: number;
   /** Idle-Timeout (sent in seconds), in milliseconds. */
@@ -370,6 +376,13 @@ export function readAuthorization(a: AttributeList, replyMessages: string[]): Ra
   if (pool !== undefined) out.framedPool = pool;
   const mtu = a.integer(ATTR.FRAMED_MTU);
   if (mtu !== undefined) out.framedMtu = mtu;
+  // Read as sent: a malformed IPv6 value is logged and skipped by the session, not a refusal.
+  const prefixes6 = a.all(ATTR.FRAMED_IPV6_PREFIX);
+  if (prefixes6.length > 0) out.framedIpv6Prefixes = prefixes6;
+  const routes6 = a.all(ATTR.FRAMED_IPV6_ROUTE).map((v) => decoder.decode(v));
+  if (routes6.length > 0) out.framedIpv6Routes = routes6;
+  const pool6 = a.text(ATTR.FRAMED_IPV6_POOL);
+  if (pool6 !== undefined) out.framedIpv6Pool = pool6;
   const st = seconds(ATTR.SESSION_TIMEOUT);
   if (st !== undefined) out.sessionTimeoutMs = st;
   const it = seconds(ATTR.IDLE_TIMEOUT);

@@ -11,14 +11,26 @@
  * with it; the prefix goes back to its pool when the service closes (IPV6CP
  * down or the session's end, whichever comes first).
  *
+ * The advertised /64 comes from RADIUS (Framed-IPv6-Prefix) when the
+ * Access-Accept gives one, else from the pool. The session's IPv6 routes
+ * (a secret's `routes`, Framed-IPv6-Route, a Framed-IPv6-Prefix that is not
+ * the advertised /64) are routed into the device too while the service runs
+ * and taken out when it closes.
+ *
  * @module
  */
 import { type Clock, systemClock, systemTimers, type Timers } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { Ipv6LinkConfig } from "../tunnel/events.ts";
 import type { Ipv6LinkService } from "../pipeline/runner.ts";
-import type { PppProfile } from "../config/server_config.ts";
-import { formatIpv6, formatIpv6Prefix, type Ipv6Prefix, parseIpv6 } from "../ipv6/address.ts";
+import type { PppProfile, PppRoute } from "../config/server_config.ts";
+import {
+  formatIpv6,
+  formatIpv6Prefix,
+  type Ipv6Prefix,
+  parseIpv6,
+  parseIpv6Prefix,
+} from "../ipv6/address.ts";
 import type { Ipv6PrefixPool } from "../ipv6/prefix_pool.ts";
 import { Ipv6RouterLink, RA_TIMING } from "../ipv6/router_link.ts";
 import { RaSchedule } from "../ipv6/ra_schedule.ts";
@@ -63,6 +75,15 @@ export interface ServerIpv6Options {
   /** Called with the prefix once it is routed, and with undefined when it is released. */
   onPrefix?: (prefix: string | undefined) => void;
   /**
+   * The /64 to advertise instead of one from the profile's pool (RADIUS
+   * Framed-IPv6-Prefix); it belongs to no pool.
+   */
+  prefix?: string;
+  /** Further IPv6 routes to the client (a router behind it): routed while the service runs. */
+  routes?: readonly PppRoute[];
+  /** Called with each of `routes` once routed (`true`) and once taken out (`false`). */
+  onRoute?: (dst: string, routed: boolean) => void;
+  /**
    * `interface-mode: shared`: the session has no device of its own, so its
    * link-local address and prefixes are not put on one; these put them on
    * the shared device (once) and route them to the session in-process.
@@ -90,6 +111,11 @@ export interface SharedIpv6Link {
    * @throws {Error} When another session has the prefix.
    */
   route(prefix: string, on: boolean): void;
+  /**
+   * Adds (`on`) or deletes the kernel route of `prefix` into the shared
+   * device: for prefixes outside the pools (routes, RADIUS prefixes).
+   */
+  kernelRoute?(prefix: string, on: boolean, metric: number): Promise<void>;
 }
 
 /** Hop limit of the DHCPv6 replies (RFC 8200 default; they stay on the link). */
@@ -101,7 +127,11 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
   const poolName = o.profile.remoteIpv6PrefixPool;
   const pool = poolName === undefined ? undefined : o.pools.get(poolName);
   let prefix: Ipv6Prefix | undefined;
-  if (poolName !== undefined && pool === undefined) {
+  const fixed = o.prefix === undefined ? undefined : parseIpv6Prefix(o.prefix);
+  if (typeof fixed === "string") throw new Error(`IPv6: ${fixed}`);
+  if (fixed !== undefined) {
+    prefix = fixed;
+  } else if (poolName !== undefined && pool === undefined) {
     o.log.warn(`IPv6: pool "${poolName}" does not exist; link-local only`);
   } else if (pool !== undefined) {
     prefix = pool.allocate();
@@ -114,9 +144,37 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
     if (released) return;
     released = true;
     if (prefix !== undefined) {
-      o.shared?.route(formatIpv6Prefix(prefix), false);
-      pool?.release(prefix);
+      if (fixed === undefined) {
+        o.shared?.route(formatIpv6Prefix(prefix), false);
+        pool?.release(prefix);
+      }
       o.onPrefix?.(undefined);
+    }
+  };
+  // The routes beyond the pools: the /64 from RADIUS, then the session's IPv6 routes
+  // (the first of each destination: a second would be refused as existing).
+  const fixedRoute = fixed === undefined
+    ? []
+    : [{ dst: formatIpv6Prefix(fixed), gateway: undefined, distance: 1 }];
+  const kernelRoutes: PppRoute[] = [];
+  for (const r of [...fixedRoute, ...(o.routes ?? [])]) {
+    if (kernelRoutes.some((k) => k.dst === r.dst)) {
+      o.log.warn(`IPv6: route ${r.dst} is given twice; the first one is used`);
+    } else kernelRoutes.push(r);
+  }
+  const routed = new Set<PppRoute>();
+  const unroute = async () => {
+    for (const r of routed) {
+      routed.delete(r);
+      try {
+        await routeOne(o, net, r, false);
+      } catch (e) {
+        // A device of its own may be gone already (the session's end), and its routes with it.
+        const line = `IPv6: route ${r.dst}: ${(e as Error).message}`;
+        if (o.shared !== undefined) o.log.warn(line);
+        else o.log.debug(line);
+      }
+      if (r !== kernelRoutes[0] || fixed === undefined) o.onRoute?.(r.dst, false);
     }
   };
   try {
@@ -124,12 +182,21 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
     const linkLocal = `${o.ip6.localLinkLocal}/64`;
     if (o.shared !== undefined) await o.shared.addLinkLocal(linkLocal);
     else await net.setIpv6Address(o.tunName, linkLocal, { nodad: true });
-    if (prefix !== undefined) {
+    if (prefix !== undefined && fixed === undefined) {
       const dst = formatIpv6Prefix(prefix);
       if (o.shared !== undefined) o.shared.route(dst, true);
       else await net.addRoute({ dst, dev: o.tunName });
     }
+    for (const r of kernelRoutes) {
+      await routeOne(o, net, r, true);
+      routed.add(r);
+      if (r !== kernelRoutes[0] || fixed === undefined) {
+        o.onRoute?.(r.dst, true);
+        o.log.info(`IPv6: route ${r.dst} dev ${o.tunName} metric ${r.distance} added`);
+      }
+    }
   } catch (e) {
+    await unroute();
     release();
     throw e;
   }
@@ -186,8 +253,32 @@ export async function startServerIpv6(o: ServerIpv6Options): Promise<Ipv6LinkSer
       timer = undefined;
       pd?.close();
       release();
+      void unroute();
     },
   };
+}
+
+/**
+ * Routes `r` into the session (`on`) or takes it out: on a device of its
+ * own a kernel route (gone with the device anyway), on the shared device
+ * the demultiplexer's entry and the kernel route.
+ */
+async function routeOne(o: ServerIpv6Options, net: NetConfig, r: PppRoute, on: boolean) {
+  if (o.shared !== undefined) {
+    if (on) {
+      o.shared.route(r.dst, true);
+      try {
+        await o.shared.kernelRoute?.(r.dst, true, r.distance);
+      } catch (e) {
+        o.shared.route(r.dst, false);
+        throw e;
+      }
+    } else {
+      o.shared.route(r.dst, false);
+      await o.shared.kernelRoute?.(r.dst, false, r.distance);
+    }
+  } else if (on) await net.addRoute({ dst: r.dst, dev: o.tunName, metric: r.distance });
+  else await net.deleteRoute({ dst: r.dst, dev: o.tunName, metric: r.distance });
 }
 
 /**

@@ -46,7 +46,8 @@ import {
   radiusProfile,
   terminateCause,
 } from "./radius_session.ts";
-import type { PppRoute } from "../config/ppp_routes.ts";
+import { isIpv6Route, type PppRoute } from "../config/ppp_routes.ts";
+import { framedIpv6Prefixes, framedIpv6Routes } from "./radius_ipv6_session.ts";
 import type { RadiusAuthorization } from "../radius/radius_auth.ts";
 import type { AuthThrottle } from "./auth_throttle.ts";
 import { SessionSources } from "./session_sources.ts";
@@ -93,8 +94,10 @@ export interface ServerSession extends SessionEntry {
   acctSessionId?: string;
   /** What the Access-Accept said (addresses, timeouts, rate limit), when RADIUS authenticated the user. */
   radius?: RadiusAuthorization;
-  /** Framed-Route routes of the Access-Accept, added through the session's device. */
+  /** Framed-Route and Framed-IPv6-Route routes of the Access-Accept, added through the session's device. */
   radiusRoutes?: PppRoute[];
+  /** Framed-IPv6-Prefix: the /64 advertised to the client instead of one from a pool. */
+  radiusIpv6Prefix?: string;
   /** Sends Interim-Update and Stop for this session, when RADIUS accounting is on. */
   accounting?: SessionAccounting;
   /** IPv6 (IPV6CP Opened): the client's link-local and the /64 routed to it. */
@@ -285,9 +288,19 @@ export function startSession(
     );
     const framed = framedRoutes(a.framedRoutes, addresses.peerAddress);
     for (const p of framed.problems) log.warn(`RADIUS user "${user}": ${p}; route ignored`);
-    if (framed.routes.length > 0) session.radiusRoutes = framed.routes;
+    const framed6 = framedIpv6Routes(a.framedIpv6Routes ?? []);
+    const prefixes6 = framedIpv6Prefixes(a.framedIpv6Prefixes ?? []);
+    for (const p of [...framed6.problems, ...prefixes6.problems]) {
+      log.warn(`RADIUS user "${user}": ${p}; ignored`);
+    }
+    const routes = [...framed.routes, ...framed6.routes, ...prefixes6.routes];
+    if (routes.length > 0) session.radiusRoutes = routes;
+    if (prefixes6.advertised !== undefined) session.radiusIpv6Prefix = prefixes6.advertised;
     if (a.framedMtu !== undefined) {
-      const mtu = framedMtuCap(a.framedMtu, profile.remoteIpv6PrefixPool !== undefined);
+      // IPv6 is on with a pool, a Framed-IPv6-Prefix or an IPv6 route (the `ipv6` hook below).
+      const ipv6 = profile.remoteIpv6PrefixPool !== undefined ||
+        prefixes6.advertised !== undefined || routes.some(isIpv6Route);
+      const mtu = framedMtuCap(a.framedMtu, ipv6);
       if (mtu.problem !== undefined) log.warn(`RADIUS user "${user}": ${mtu.problem}`);
       if (mtu.cap !== undefined) {
         engine.limitMtu(mtu.cap);
@@ -357,11 +370,16 @@ export function startSession(
       : {}),
     assignAddresses,
     // IPV6CP runs for users whose profile gives them an IPv6 prefix pool
-    // (RouterOS: IPv6 is on when the profile has remote-ipv6-prefix-pool);
-    // for the others it is Protocol-Rejected and IPv4 works as before.
+    // (RouterOS: IPv6 is on when the profile has remote-ipv6-prefix-pool),
+    // or who have IPv6 routes or a Framed-IPv6-Prefix; for the others it
+    // is Protocol-Rejected and IPv4 works as before.
     ipv6: () => {
       const p = session.profile;
-      if (p?.remoteIpv6PrefixPool === undefined) return false;
+      if (p === undefined) return false;
+      if (
+        p.remoteIpv6PrefixPool === undefined && session.radiusIpv6Prefix === undefined &&
+        sessionRoutes6().length === 0
+      ) return false;
       return p.localIpv6InterfaceId === undefined ? {} : { interfaceId: p.localIpv6InterfaceId };
     },
     serverName: "sstp",
@@ -378,11 +396,15 @@ export function startSession(
     logger: log,
   });
 
-  /** The secret's and RADIUS's routes to the client (a router behind it). */
-  const sessionRoutes = (): PppRoute[] => [
+  /** The secret's and RADIUS's routes to the client (a router behind it), IPv4 and IPv6. */
+  const allRoutes = (): PppRoute[] => [
     ...(ctx.secrets().find(session.user ?? "")?.secret.routes ?? []),
     ...(session.radiusRoutes ?? []),
   ];
+  /** The IPv4 routes: added at link-up (IPCP). */
+  const sessionRoutes = (): PppRoute[] => allRoutes().filter((r) => !isIpv6Route(r));
+  /** The IPv6 routes: added once IPV6CP is up, sources inside them allowed from then on. */
+  const sessionRoutes6 = (): PppRoute[] => allRoutes().filter(isIpv6Route);
 
   /**
    * `interface-mode: shared` IPv6: the link-local on the shared device, the
@@ -403,6 +425,7 @@ export function startSession(
           ? Promise.resolve()
           : shared.addLinkLocal6(cidr),
       route: (prefix, on) => on ? port.addPrefix(prefix) : port.removePrefix(prefix),
+      kernelRoute: (prefix, on, metric) => shared.route6(on ? "add" : "del", prefix, metric),
     };
   };
 
@@ -589,14 +612,19 @@ export function startSession(
       const profile = session.profile;
       if (profile === undefined) return Promise.resolve(undefined);
       session.ipv6 = { peerLinkLocal: ip6.peerLinkLocal, localLinkLocal: ip6.localLinkLocal };
-      // The client may send from its /64 and its delegated prefix while they are routed.
+      // The client may send from its /64, its delegated prefix and its IPv6 routes while they are routed.
       const followers = [sources.follower(), sources.follower()];
+      const routeFollowers = new Map<string, (prefix: string | undefined) => void>();
       // tls-engine openssl-worker: the Worker checks sources with its own copy of the filter.
-      const follow = (which: 0 | 1, prefix: string | undefined) => {
-        followers[which]!(prefix);
+      const updateWorker = () => {
         const source = policySpec().source;
         if (source !== undefined) duplex.offload?.updateSources?.(source);
       };
+      const follow = (which: 0 | 1, prefix: string | undefined) => {
+        followers[which]!(prefix);
+        updateWorker();
+      };
+      const routes = sessionRoutes6();
       return startServerIpv6({
         ip6,
         tunName: tun.name,
@@ -615,6 +643,14 @@ export function startSession(
           if (session.ipv6 === undefined) return;
           if (prefix === undefined) delete session.ipv6.prefix;
           else session.ipv6.prefix = prefix;
+        },
+        ...(session.radiusIpv6Prefix === undefined ? {} : { prefix: session.radiusIpv6Prefix }),
+        ...(routes.length === 0 ? {} : { routes }),
+        onRoute: (dst, routed) => {
+          let f = routeFollowers.get(dst);
+          if (f === undefined) routeFollowers.set(dst, f = sources.follower());
+          f(routed ? dst : undefined);
+          updateWorker();
         },
         ...(ctx.dhcpv6Duid === undefined ? {} : { serverDuid: ctx.dhcpv6Duid }),
         onDelegated: (prefix) => {

@@ -263,12 +263,38 @@ export class SharedLink {
   }
 
   /** An IPv6 pool's prefix into the device (at start). */
-  async #route6(prefix: string): Promise<void> {
+  #route6(prefix: string): Promise<void> {
+    return this.route6("add", prefix);
+  }
+
+  /**
+   * Adds or deletes the kernel route of an IPv6 `prefix` into the device
+   * (a session's IPv6 routes; the demultiplexer picks the session).
+   *
+   * @throws {Error} When the kernel or `ip` refuses.
+   */
+  async route6(op: "add" | "del", prefix: string, metric?: number): Promise<void> {
     const [dst = "", len = "128"] = prefix.split("/");
     const nl = this.#nl;
-    if (nl?.addRoute6 !== undefined) {
-      nl.addRoute6({ dst, prefixLen: Number(len), index: this.#index() });
-    } else await this.#net.ip(["-6", "route", "add", prefix, "dev", this.tun.name]);
+    const req = {
+      dst,
+      prefixLen: Number(len),
+      index: this.#index(),
+      ...(metric === undefined ? {} : { metric }),
+    };
+    if (op === "add" && nl?.addRoute6 !== undefined) nl.addRoute6(req);
+    else if (op === "del" && nl?.deleteRoute6 !== undefined) nl.deleteRoute6(req);
+    else {
+      await this.#net.ip([
+        "-6",
+        "route",
+        op,
+        prefix,
+        "dev",
+        this.tun.name,
+        ...(metric === undefined ? [] : ["metric", String(metric)]),
+      ]);
+    }
   }
 
   async #route(op: "add" | "del", dst: string, metric?: number): Promise<void> {

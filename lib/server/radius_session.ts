@@ -25,7 +25,7 @@ import { TERMINATE_CAUSE } from "../radius/radius_attributes.ts";
 import type { AddressPools } from "./address_pool.ts";
 import type { SessionAddresses } from "./secrets.ts";
 
-/** The default profile with RADIUS's timeouts (RFC 2865 5.27, 5.28) applied. */
+/** The default profile with RADIUS's timeouts (RFC 2865 5.27, 5.28), DNS, IPv6 pool and rate limit applied. */
 export function radiusProfile(base: PppProfile, a: RadiusAuthorization): PppProfile {
   return {
     ...base,
@@ -36,6 +36,8 @@ export function radiusProfile(base: PppProfile, a: RadiusAuthorization): PppProf
       ? {}
       : { idleTimeoutMs: a.idleTimeoutMs === 0 ? null : a.idleTimeoutMs }),
     ...(a.dns.length > 0 ? { dnsServer: a.dns.slice(0, 2) } : {}),
+    // Framed-IPv6-Pool (RFC 3162 2.6) names the pool of the client's /64, as Framed-Pool does for IPv4.
+    ...(a.framedIpv6Pool === undefined ? {} : { remoteIpv6PrefixPool: a.framedIpv6Pool }),
     ...radiusRateLimit(a.rateLimit),
   };
 }

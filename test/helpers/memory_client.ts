@@ -25,6 +25,8 @@ export interface MemoryClientOptions {
   method?: AuthMethod;
   /** Seed of the client's random bytes (nonces, challenges). */
   seed: number;
+  /** Negotiates IPV6CP too (its IPv6 packets, RAs included, go to `tun`). */
+  ipv6?: boolean;
 }
 
 /** A client runner that writes its link's packets to `tun` once the link is up. */
@@ -42,6 +44,7 @@ export function memoryClient(
       helloMs: 60_000,
       randomBytes: seededRandomBytes(o.seed),
       logger: NOOP_LOGGER,
+      ...(o.ipv6 ? { ipv6: true } : {}),
     }),
     transport,
     clock: systemClock,
