@@ -13,7 +13,6 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { createCertificateAuthority, issueCertificate } from "../lib/cert/ca.ts";
 import { waitUntil } from "./helpers/sstp_process.ts";
 import { formatFingerprint } from "../lib/cert/fingerprint.ts";
 import {
@@ -243,77 +242,6 @@ Deno.test({
   );
   const listening = await t.server.run(["ss", "-Htln"]);
   assert.equal(listening.trim(), "");
-});
-
-Deno.test({
-  name:
-    "openssl-worker server with verify-client-certificate: the right CA connects and pings, none or another CA fails the handshake",
-  ignore,
-}, async () => {
-  await using t = await createTopology();
-  const ca = await createCertificateAuthority({ commonName: "sstp worker mtls CA" });
-  const otherCa = await createCertificateAuthority({ commonName: "another CA" });
-  const server = await issueCertificate({
-    issuer: ca,
-    commonName: SERVER_IP,
-    ipAddresses: [SERVER_IP],
-    usage: "server",
-  });
-  const good = await issueCertificate({ issuer: ca, commonName: "router1", usage: "client" });
-  const foreign = await issueCertificate({
-    issuer: otherCa,
-    commonName: "intruder",
-    usage: "client",
-  });
-  const d = t.dir;
-  const write = async (name: string, text: string) => {
-    await Deno.writeTextFile(`${d}/${name}`, text, { mode: 0o600 });
-    return `${d}/${name}`;
-  };
-  const caPath = await write("ca.pem", ca.certPem);
-  const serverPath = await write("mtls-server.pem", server.certPem + server.keyPem);
-  const config = await writeConfig(t, YAML);
-  await Deno.writeTextFile(
-    config,
-    (await Deno.readTextFile(config)).replace(
-      `certificate: ${t.pemPath}`,
-      `certificate: ${serverPath}\n  verify-client-certificate: yes\n  ca: ${caPath}`,
-    ),
-  );
-  await using serve = await ServeProcess.start(t.server, [
-    ...["--config", config, "--tls-engine", "openssl-worker"],
-  ]);
-  const trust = ["--ca", caPath];
-  const ok = connectProcess(t, "sstp-wmtls1", [
-    ...trust,
-    ...["--certificate", await write("good.pem", good.certPem)],
-    ...["--certificate-key", await write("good.key", good.keyPem)],
-  ]);
-  try {
-    await waitTunnelUp(t, "sstp-wmtls1");
-    const ping = await t.client.exec(["ping", "-c", "2", "-i", "0.2", "-W", "2", TUNNEL_LOCAL]);
-    assert.equal(ping.code, 0, ping.stdout + ping.stderr);
-  } finally {
-    ok.kill("SIGTERM");
-    assert.equal((await ok.wait(15_000)).code, 0, ok.output);
-  }
-  for (
-    const [dev, extra] of [
-      ["sstp-wmtls2", trust],
-      ["sstp-wmtls3", [
-        ...trust,
-        "--certificate",
-        await write("foreign.pem", foreign.certPem + foreign.keyPem),
-      ]],
-    ] as const
-  ) {
-    const refused = connectProcess(t, dev, [...extra]);
-    const status = await refused.wait(30_000);
-    assert.notEqual(status.code, 0, refused.output);
-    await serve.waitFor(/TLS handshake with 198\.18\.1\.2:\d+ failed/);
-  }
-  assert.doesNotMatch(await t.client.run(["ip", "-br", "link"]), /sstp-wmtls/);
-  assert.equal(await serve.stop(), 0);
 });
 
 Deno.test({

@@ -257,3 +257,16 @@ Deno.test("client policy: ciphers, force-aes and tls-version refuse the server's
   const ok12 = await dialWith([], policy({ tlsVersion: "only-1.2" }));
   assert.equal(ok12.version, "TLSv1.2");
 });
+
+Deno.test("client: a server that refuses the client certificate after a TLS 1.3 handshake gives dialTls an error, never an uncaught one", async () => {
+  // OpenSSL checks the client's certificate after the client's Finished: its alert
+  // (certificate_required) can land in the same read as the handshake's end, before dialTls
+  // has handed the socket to the duplex. Without a listener then, it was an uncaught error that
+  // killed `sstp connect`.
+  const { error } = await dialWith(
+    ["-tls1_3", "-Verify", "1", "-verify_return_error"],
+    DEFAULT_TLS_POLICY,
+  );
+  assert.ok(error !== undefined, "the dial fails");
+  assert.match(error.message, /alert.*certificate.?required|certificate/i);
+});

@@ -292,6 +292,13 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
   // The data path gathers packets into large writes itself; Nagle would only
   // delay the small ones (pings, TCP ACKs of the tunnelled flows).
   socket.setNoDelay(true);
+  // TLS 1.3: the server checks our certificate after our Finished, so its alert (unknown CA,
+  // certificate required) can come after the handshake resolved (even in the same read as the
+  // server's Finished, before any await), while the checks below run. Held
+  // here until the duplex takes the socket's errors over; unheard, it would be uncaught.
+  let lateError: Error | undefined;
+  const noteLateError = (error: Error) => lateError ??= error;
+  socket.on("error", noteLateError);
   try {
     await handshake(socket, timeoutMs, options.signal, host, port);
   } catch (error) {
@@ -326,6 +333,8 @@ export async function dialTls(options: DialTlsOptions): Promise<TlsClientConnect
     const held = ticket ?? socket.getSession();
     if (held) cache?.set(new Uint8Array(held));
     const resumed = socket.isSessionReused();
+    socket.off("error", noteLateError);
+    if (lateError !== undefined) throw lateError;
     const duplex = nodeSocketDuplex(socket, info);
     logger.info(
       `TLS ${info.tlsVersion ?? "?"} ${info.cipher ?? "?"}${
