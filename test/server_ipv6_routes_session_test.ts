@@ -21,13 +21,12 @@ import { formatIpv6Prefix, parseIpv6 } from "../lib/ipv6/address.ts";
 import { decodeIpv6Packet, encodeIpv6Packet } from "../lib/ipv6/ipv6_packet.ts";
 import { decodeRouterAdvertisement, ndMessageType } from "../lib/ipv6/ndp.ts";
 import { fromHex } from "../lib/bytes/hex.ts";
-import type { Platform, PlatformNetlink, PlatformTun } from "../lib/platform.ts";
 import type { AuthMethod } from "../lib/ppp/auth/auth_types.ts";
 import { memoryDuplexPair } from "./helpers/memory_duplex.ts";
 import { MemoryTun } from "./helpers/memory_tun.ts";
 import { memoryClient } from "./helpers/memory_client.ts";
 import { until } from "./helpers/pipeline_pair.ts";
-import { sharedSessionContext } from "./helpers/shared_link_setup.ts";
+import { recordingPlatform, sharedSessionContext } from "./helpers/shared_link_setup.ts";
 
 const CERT = new TextEncoder().encode("ipv6 routes session test certificate");
 const CONFIG = parseServerConfig(
@@ -64,29 +63,8 @@ const addressOf = (a: Uint8Array) => formatIpv6Prefix({ address: a, length: 128 
 
 /** A shared device on an in-memory platform that records its rtnetlink requests, and logins to it. */
 async function harness(config: ServerConfig, aaa?: RadiusAaa) {
-  const requests: string[] = [];
   const lines: string[] = [];
-  const opened: MemoryTun[] = [];
-  const netlink: PlatformNetlink = {
-    interfaceIndex: () => 7,
-    addAddress: (r) => void requests.push(`addr ${r.local}/${r.prefixLen}`),
-    setLink: (r) => void requests.push(`link up=${r.up}`),
-    addRoute: (r) => void requests.push(`route add ${r.dst}/${r.prefixLen}`),
-    deleteRoute: (r) => void requests.push(`route del ${r.dst}/${r.prefixLen}`),
-    addRoute6: (r) => void requests.push(`route6 add ${r.dst}/${r.prefixLen} metric ${r.metric}`),
-    deleteRoute6: (r) => void requests.push(`route6 del ${r.dst}/${r.prefixLen}`),
-    close: () => {},
-  };
-  const platform: Platform = {
-    openTun: ({ name }) => {
-      const tun = Object.assign(new MemoryTun(name), { closed: Promise.resolve() });
-      opened.push(tun);
-      return tun as unknown as PlatformTun;
-    },
-    createReactor: () => ({ close() {}, closed: Promise.resolve() }),
-    openNetlink: () => netlink,
-  };
-  const reactor = platform.createReactor();
+  const { platform, reactor, netlink, opened, requests } = recordingPlatform();
   const shared = await SharedLink.open({
     platform,
     reactor,

@@ -13,12 +13,11 @@ import { SecretBook } from "../lib/server/secrets.ts";
 import { SessionRegistry } from "../lib/server/session_registry.ts";
 import { type Ipv6PoolConfig, parseServerConfig } from "../lib/config/server_config.ts";
 import { NOOP_LOGGER } from "../lib/log.ts";
-import type { Platform, PlatformNetlink, PlatformTun } from "../lib/platform.ts";
 import { memoryDuplexPair } from "./helpers/memory_duplex.ts";
 import { MemoryTun } from "./helpers/memory_tun.ts";
 import { memoryClient } from "./helpers/memory_client.ts";
 import { until } from "./helpers/pipeline_pair.ts";
-import { sharedSessionContext } from "./helpers/shared_link_setup.ts";
+import { recordingPlatform, sharedSessionContext } from "./helpers/shared_link_setup.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
 
 const CERT = new TextEncoder().encode("shared session test certificate");
@@ -41,27 +40,7 @@ secrets:
 
 /** An in-memory platform that counts devices and records rtnetlink requests. */
 function fakePlatform() {
-  const opened: MemoryTun[] = [];
-  const requests: string[] = [];
-  const netlink: PlatformNetlink = {
-    interfaceIndex: () => 7,
-    addAddress: (r) => void requests.push(`addr ${r.local}/${r.prefixLen}`),
-    setLink: (r) => void requests.push(`link up=${r.up}`),
-    addRoute: (r) => void requests.push(`route add ${r.dst}/${r.prefixLen}`),
-    deleteRoute: (r) => void requests.push(`route del ${r.dst}/${r.prefixLen}`),
-    addRoute6: (r) => void requests.push(`route6 add ${r.dst}/${r.prefixLen}`),
-    close: () => {},
-  };
-  const platform: Platform = {
-    openTun: ({ name }) => {
-      const tun = Object.assign(new MemoryTun(name), { closed: Promise.resolve() });
-      opened.push(tun);
-      return tun as unknown as PlatformTun;
-    },
-    createReactor: () => ({ close() {}, closed: Promise.resolve() }),
-    openNetlink: () => netlink,
-  };
-  const reactor = platform.createReactor();
+  const { platform, reactor, netlink, opened, requests } = recordingPlatform();
   /** The server's shared device on this platform, with CONFIG's pools. */
   const open = (ipv6Pools: Ipv6PoolConfig[] = []) =>
     SharedLink.open({
@@ -178,7 +157,10 @@ Deno.test("interface-mode shared: sessions attach to one device, routed by desti
 Deno.test("interface-mode shared: a reload's new pools are routed into the device, the old ones not again", async () => {
   const { open, requests } = fakePlatform();
   const shared = await open([{ name: "v6", prefix: "2001:2:0:100::/56", prefixLength: 64 }]);
-  assert.ok(requests.includes("route6 add 2001:2:0:100::/56"), requests.join(", "));
+  assert.ok(
+    requests.some((r) => r.startsWith("route6 add 2001:2:0:100::/56")),
+    requests.join(", "),
+  );
   requests.length = 0;
   const more = parseServerConfig(
     `sstp-server:\n  certificate: /nonexistent/server.pem\npools:\n` +
