@@ -154,9 +154,10 @@ const PRESENCE = { type: "pointer" } as const satisfies Deno.ForeignStatic;
  * returns the functions, each bound (`Deno.dlopen` of that one symbol) when
  * first read, as `libc.ts` does; or the reason they cannot be used.
  *
- * Why two steps: `Deno.dlopen` compiles a call trampoline per function, about
- * 0.15-0.4 ms of CPU each, and a client binds only about half of the 48 (a
- * data-plane Worker a handful). The fallback to the runtime's TLS must still
+ * Why two steps: `Deno.dlopen` prepares a call trampoline per function
+ * (binding all 48 took `openSsl()` a median 24 ms against 12 without them,
+ * bench/README.md), and a client handshake uses 26 of them, a data-plane
+ * Worker 8. The fallback to the runtime's TLS must still
  * be decided before the first connection, not at the first call of a missing
  * function, so all names are resolved up front in one `Deno.dlopen` per
  * library that declares them as statics (`dlsym` and an 8-byte read of the
