@@ -10,9 +10,11 @@
  * `SSL_connect` and `SSL_accept` return at once with `SSL_ERROR_WANT_READ` or
  * `SSL_ERROR_WANT_WRITE` instead of blocking (see `openssl_conn.ts`).
  *
- * The libraries are opened lazily, once; {@linkcode openSsl} returns
- * `undefined` (and {@linkcode openSslUnavailableReason} says why) on a system
- * without them, so callers can fall back to the runtime's TLS.
+ * The libraries are opened lazily, once, and each function is bound on its
+ * first call; {@linkcode openSsl} returns `undefined` (and
+ * {@linkcode openSslUnavailableReason} says why) on a system without them or
+ * with a version lacking one of the functions, so callers can fall back to the
+ * runtime's TLS.
  *
  * @module
  */
@@ -127,23 +129,93 @@ export type OpenSslSymbols =
   & Deno.DynamicLibrary<typeof SSL_SYMBOLS>["symbols"]
   & Deno.DynamicLibrary<typeof CRYPTO_SYMBOLS>["symbols"];
 
+/** One library's FFI declarations, as {@linkcode bindOpenSsl} takes them. */
+export type SymbolTable = Readonly<Record<string, Deno.ForeignFunction>>;
+
+/** What {@linkcode bindOpenSsl} opens: each library's file name and declarations. */
+export interface OpenSslLibraries {
+  /** libcrypto (opened first: libssl depends on it). */
+  crypto: { path: string; symbols: SymbolTable };
+  /** libssl. */
+  ssl: { path: string; symbols: SymbolTable };
+}
+
+/** The system OpenSSL 3 with the declarations above. */
+export const OPENSSL_LIBRARIES: OpenSslLibraries = {
+  crypto: { path: "libcrypto.so.3", symbols: CRYPTO_SYMBOLS },
+  ssl: { path: "libssl.so.3", symbols: SSL_SYMBOLS },
+};
+
+/** A symbol's name declared as a static: resolving it proves it exists, binds nothing. */
+const PRESENCE = { type: "pointer" } as const satisfies Deno.ForeignStatic;
+
+/**
+ * Opens the libraries and checks that every declared name is there, then
+ * returns the functions, each bound (`Deno.dlopen` of that one symbol) when
+ * first read, as `libc.ts` does; or the reason they cannot be used.
+ *
+ * Why two steps: `Deno.dlopen` prepares a call trampoline per function
+ * (binding all 48 took `openSsl()` a median 24 ms against 12 without them,
+ * bench/README.md), and a client handshake uses 26 of them, a data-plane
+ * Worker 8. The fallback to the runtime's TLS must still
+ * be decided before the first connection, not at the first call of a missing
+ * function, so all names are resolved up front in one `Deno.dlopen` per
+ * library that declares them as statics (`dlsym` and an 8-byte read of the
+ * function's first bytes, which ELF maps readable; the value is discarded):
+ * that costs about as much as opening the library with nothing declared.
+ *
+ * @param libraries What to open; tests pass a table with a bogus name.
+ */
+export function bindOpenSsl(
+  libraries: OpenSslLibraries = OPENSSL_LIBRARIES,
+): { symbols: OpenSslSymbols } | { unavailable: string } {
+  try {
+    const lazy = {};
+    for (const { path, symbols: table } of [libraries.crypto, libraries.ssl]) {
+      const names = Object.keys(table);
+      // Left open, as every binding is: closing it would unload the library.
+      Deno.dlopen(path, Object.fromEntries(names.map((name) => [name, PRESENCE])));
+      for (const name of names) defineLazySymbol(lazy, path, name, table[name]!);
+    }
+    const symbols = lazy as OpenSslSymbols;
+    symbols.OPENSSL_init_ssl(0n, null);
+    return { symbols };
+  } catch (e) {
+    return { unavailable: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function defineLazySymbol(
+  target: object,
+  path: string,
+  name: string,
+  definition: Deno.ForeignFunction,
+): void {
+  Object.defineProperty(target, name, {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const fn = Deno.dlopen(path, { [name]: definition }).symbols[name];
+      Object.defineProperty(target, name, { value: fn, enumerable: true });
+      return fn;
+    },
+  });
+}
+
 let symbols: OpenSslSymbols | undefined;
 let unavailable: string | undefined;
 
 /**
  * The OpenSSL symbols, opened on first use; `undefined` when `libssl.so.3`
- * or `libcrypto.so.3` cannot be opened (see {@linkcode openSslUnavailableReason}).
+ * or `libcrypto.so.3` cannot be opened or lacks a function this project
+ * declares (see {@linkcode openSslUnavailableReason}). Functions are bound
+ * on first call ({@linkcode bindOpenSsl}).
  */
 export function openSsl(): OpenSslSymbols | undefined {
   if (symbols !== undefined || unavailable !== undefined) return symbols;
-  try {
-    const crypto = Deno.dlopen("libcrypto.so.3", CRYPTO_SYMBOLS);
-    const ssl = Deno.dlopen("libssl.so.3", SSL_SYMBOLS);
-    symbols = { ...crypto.symbols, ...ssl.symbols };
-    symbols.OPENSSL_init_ssl(0n, null);
-  } catch (e) {
-    unavailable = e instanceof Error ? e.message : String(e);
-  }
+  const opened = bindOpenSsl();
+  if ("symbols" in opened) symbols = opened.symbols;
+  else unavailable = opened.unavailable;
   return symbols;
 }
 
