@@ -265,7 +265,7 @@ export class SharedTunPort implements TunDevice {
   /** The session's MTU: larger packets do not reach it whole. */
   readonly mtu: number;
   /** Rate limit of the ICMP errors answering packets too big for the session. */
-  readonly tooBigLimit = messageBucket(TOO_BIG_PER_SECOND, TOO_BIG_PER_SECOND);
+  readonly tooBigLimit: TokenBucket = messageBucket(TOO_BIG_PER_SECOND, TOO_BIG_PER_SECOND);
   #onPackets: ((batch: Uint8Array[]) => void) | undefined;
   #onEnd: ((error?: Error) => void) | undefined;
   #paused = false;
