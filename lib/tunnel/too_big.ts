@@ -11,8 +11,9 @@
  *
  * No error answers an ICMP error, a non-first fragment, or a packet to or
  * from an address that is not unicast (RFC 1122 3.2.2, RFC 1812 4.3.2.7,
- * RFC 4443 2.4 e; Packet Too Big is never sent for a multicast destination
- * here either: the demultiplexer routes none to a session).
+ * RFC 4443 2.4 e; Packet Too Big, which e.3 would allow for a multicast
+ * destination, is not sent for one either: a session's multicast routes
+ * are best effort, and an error per member would be a flood).
  *
  * The error's source is the original packet's destination (the address the
  * packet could not reach, owned by the session). The kernel reads the error
@@ -89,7 +90,6 @@ export function ipv4FragmentationNeeded(packet: Uint8Array, mtu: number): Uint8A
   if (hl === 0) return undefined;
   if ((((packet[6]! & 0x1f) << 8) | packet[7]!) !== 0) return undefined; // not the first fragment
   if (!ipv4Unicast(packet, 12) || !ipv4Unicast(packet, 16)) return undefined;
-  if (packet[12]! === 255 && packet[13]! === 255 && packet[14]! === 255) return undefined;
   const total = (packet[2]! << 8) | packet[3]!;
   if (packet[9] === 1 && (total < hl + 1 || ICMP4_ERRORS.has(packet[hl]!))) return undefined;
   const quoted = Math.min(total, IPV4_ERROR_MAX - IPV4_HEADER - 8);
