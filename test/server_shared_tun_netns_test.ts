@@ -19,6 +19,7 @@ import {
   POOL_YAML,
   SERVE_NETNS_IGNORE,
   ServeProcess,
+  type Topology,
   TUNNEL_LOCAL,
   waitTunnelUp,
   writeConfig,
@@ -183,12 +184,8 @@ Deno.test({
 
 const IPV6_SERVER_SIDE = "2001:2:0:ff::1";
 
-Deno.test({
-  name: "sstp serve interface-mode shared: IPv6 by RA through the one device, ping6 both ways, " +
-    "the prefix routed by the demultiplexer",
-  ignore: SERVE_NETNS_IGNORE,
-}, async () => {
-  await using t = await createTopology({ ipv6: true, prefix: "sharedtun" });
+/** `sstp serve` in shared mode with an IPv6 pool, `IPV6_SERVER_SIDE` on the server's loopback. */
+async function startIpv6Shared(t: Topology): Promise<ServeProcess> {
   await t.server.run(["ip", "-6", "addr", "add", `${IPV6_SERVER_SIDE}/128`, "dev", "lo"]);
   const config = await writeConfig(
     t,
@@ -203,33 +200,69 @@ secrets:
   - { name: real, password: pw }
 `,
   );
-  await using serve = await ServeProcess.start(t.server, ["--config", config]);
-  const dev = `sstp-6${
-    crypto.getRandomValues(new Uint8Array(3)).reduce((s, b) =>
-      s + b.toString(16).padStart(2, "0"), "")
-  }`;
+  return await ServeProcess.start(t.server, ["--config", config]);
+}
+
+/** A client device name not used before: `prefix` and six hex digits. */
+function randomDevice(prefix: string): string {
+  const hex = crypto.getRandomValues(new Uint8Array(3)).reduce(
+    (s, b) => s + b.toString(16).padStart(2, "0"),
+    "",
+  );
+  return `${prefix}${hex}`;
+}
+
+/**
+ * `sstp serve` ({@linkcode startIpv6Shared}) and `sstp connect` with IPv6 and
+ * a default route on a new device (`extra` flags after) around `body`; the
+ * client stops after it and the server with exit code 0.
+ */
+async function withIpv6Session(
+  extra: string[],
+  body: (t: Topology, serve: ServeProcess, dev: string) => Promise<void>,
+): Promise<void> {
+  await using t = await createTopology({ ipv6: true, prefix: "sharedtun" });
+  await using serve = await startIpv6Shared(t);
+  const dev = randomDevice("sstp-6");
   const client = connectProcess(t, dev, [
-    "--server-fingerprint",
-    formatFingerprint(t.fingerprint, "sha256"),
-    "--use-ipv6",
-    "yes",
-    "--add-default-route",
-    "yes",
+    ...["--server-fingerprint", formatFingerprint(t.fingerprint, "sha256")],
+    ...["--use-ipv6", "yes", "--add-default-route", "yes", ...extra],
   ]);
   try {
     await waitTunnelUp(t, dev);
+    await body(t, serve, dev);
+  } finally {
+    client.kill("SIGTERM");
+    await client.wait(10_000);
+  }
+  await serve.waitFor(/ closed: /, 15_000);
+  assert.equal(await serve.stop(), 0);
+}
+
+/** The client's SLAAC address on `dev`, once it has one. */
+async function slaacAddress(t: Topology, dev: string): Promise<string> {
+  let address = "";
+  const globalAddress = ["ip", "-6", "-br", "addr", "show", "dev", dev, "scope", "global"];
+  await waitUntil(
+    async () => {
+      const { stdout } = await t.client.exec(globalAddress);
+      address = /(2001:2:0:1[0-9a-f]{2}:[0-9a-f:]+)\/64/.exec(stdout)?.[1] ?? "";
+      return address !== "";
+    },
+    20_000,
+    "the client's SLAAC address",
+  );
+  return address;
+}
+
+Deno.test({
+  name: "sstp serve interface-mode shared: IPv6 by RA through the one device, ping6 both ways, " +
+    "the prefix routed by the demultiplexer",
+  ignore: SERVE_NETNS_IGNORE,
+}, () =>
+  withIpv6Session([], async (t, serve, dev) => {
     await pingTunnelFromClient(t);
-    let address = "";
-    const globalAddress = ["ip", "-6", "-br", "addr", "show", "dev", dev, "scope", "global"];
-    await waitUntil(
-      async () => {
-        const { stdout } = await t.client.exec(globalAddress);
-        address = /(2001:2:0:1[0-9a-f]{2}:[0-9a-f:]+)\/64/.exec(stdout)?.[1] ?? "";
-        return address !== "";
-      },
-      20_000,
-      "the client's SLAAC address",
-    );
+    const address = await slaacAddress(t, dev);
     await serve.waitFor(/IPv6 up: sstp0 fe80::1 → fe80::[0-9a-f:]+, prefix 2001:2:0:100::\/64/);
     const routes = await t.server.run(["ip", "-6", "route", "show", "dev", "sstp0"]);
     assert.match(routes, /^2001:2:0:100::\/56/m, "the pool routed once into the device");
@@ -245,10 +278,41 @@ secrets:
       const r = await ns.exec(["ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", target]);
       assert.equal(r.code, 0, `ping ${target}: ${r.stdout}${r.stderr}`);
     }
-  } finally {
-    client.kill("SIGTERM");
-    await client.wait(10_000);
-  }
-  await serve.waitFor(/ closed: /, 15_000);
-  assert.equal(await serve.stop(), 0);
-});
+  }));
+
+Deno.test({
+  name: "sstp serve interface-mode shared: a session with a smaller MTU answers like a router " +
+    "(frag needed, Packet Too Big), fragments IPv4 without DF",
+  ignore: SERVE_NETNS_IGNORE,
+}, () =>
+  withIpv6Session(["--max-mru", "1300"], async (t, serve, dev) => {
+    await serve.waitFor(/mtu 1300/);
+    const link = await t.server.run(["ip", "-o", "link", "show", "dev", "sstp0"]);
+    assert.match(link, /mtu 1500/, "the device keeps the server's max-mtu");
+    const { stdout: v4 } = await t.client.exec(["ip", "-4", "-br", "addr", "show", "dev", dev]);
+    const peer = /(198\.19\.0\.\d+) peer/.exec(v4)?.[1] ?? "";
+    assert.notEqual(peer, "", v4);
+
+    // DF set, over the session's MTU: ICMP "fragmentation needed" with its MTU; the
+    // kernel learns it (a route exception) and the next try fails locally.
+    const once = ["-c", "1", "-W", "2"];
+    const big = [...once, "-s", "1400"];
+    const df = await t.server.exec(["ping", "-M", "do", ...big, peer]);
+    assert.notEqual(df.code, 0);
+    assert.match(df.stdout + df.stderr, /Frag needed and DF set \(mtu = 1300\)/);
+    const cached = await t.server.run(["ip", "route", "get", peer]);
+    assert.match(cached, /mtu 1300/, cached);
+    // Exactly the MTU passes with DF; without DF the packet arrives in fragments.
+    const fits = await t.server.exec(["ping", "-M", "do", ...once, "-s", "1272", peer]);
+    assert.equal(fits.code, 0, fits.stdout + fits.stderr);
+    const frag = await t.server.exec(["ping", "-M", "dont", ...big, peer]);
+    assert.equal(frag.code, 0, frag.stdout + frag.stderr);
+
+    // IPv6: Packet Too Big to the server-side sender.
+    const address = await slaacAddress(t, dev);
+    const ptb = await t.server.exec(["ping", "-6", "-M", "do", ...big, address]);
+    assert.notEqual(ptb.code, 0);
+    assert.match(ptb.stdout + ptb.stderr, /Packet too big: mtu=1300/);
+    const cached6 = await t.server.run(["ip", "-6", "route", "get", address]);
+    assert.match(cached6, /mtu 1300/, cached6);
+  }));

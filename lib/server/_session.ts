@@ -463,6 +463,7 @@ export function startSession(
     const port = await shared.attach({
       localAddress: ip.localAddress,
       peerAddress: ip.peerAddress,
+      mtu: ip.mtu,
       routes: sessionRoutes(),
       ...(tx === undefined || tx.rate === 0 ? {} : { downloadPolicer: tokenBucketFor(tx) }),
     }, log);

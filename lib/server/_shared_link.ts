@@ -54,6 +54,8 @@ export interface SharedSessionLink {
   localAddress: string;
   /** The client's address. */
   peerAddress: string;
+  /** The session's MTU: larger packets are fragmented or answered with ICMP. */
+  mtu: number;
   /** The secret's and RADIUS's routes to the client. */
   routes: readonly PppRoute[];
   /** Download half of `rate-limit`, policed per packet (absent: none). */
@@ -193,6 +195,7 @@ export class SharedLink {
     };
     const port = this.demux.attach({
       prefixes,
+      mtu: s.mtu,
       ...(s.downloadPolicer === undefined ? {} : { downloadPolicer: s.downloadPolicer }),
       onClose: undo,
     });
@@ -216,6 +219,14 @@ export class SharedLink {
   /** Stops the demultiplexer and closes the device (its addresses and routes go with it). */
   async close(): Promise<void> {
     this.demux.stop();
+    const st = this.demux.stats;
+    if (st.droppedTooBig + st.fragmented > 0) {
+      this.#log.info(
+        `${this.tun.name}: ${st.fragmented} packets fragmented and ${st.droppedTooBig} dropped ` +
+          `for a session's smaller MTU (${st.tooBigSent} ICMP errors sent, ` +
+          `${st.tooBigRateLimited} over the rate limit)`,
+      );
+    }
     this.tun.close();
     await this.tun.closed;
   }

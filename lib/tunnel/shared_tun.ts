@@ -19,13 +19,41 @@
  *   (`unrouted`);
  * - the optional download policer of a port (the download half of
  *   `rate-limit`, which a per-session device shapes with a qdisc) drops the
- *   packets over its rate.
+ *   packets over its rate;
+ * - the device's MTU is the largest of any session, so a packet larger than
+ *   its session's MTU is handled here as the kernel would before a smaller
+ *   device (`too_big.ts`): IPv4 without DF is fragmented; IPv4 with
+ *   DF and IPv6 are dropped and answered, written back into the device, with
+ *   ICMP "fragmentation needed" / ICMPv6 Packet Too Big carrying the
+ *   session's MTU, at most {@linkcode TOO_BIG_PER_SECOND} a second for a
+ *   session and {@linkcode TOO_BIG_PER_SECOND_ALL} for the device.
  *
  * @module
  */
 import type { TunDevice, TunReadControl, TunStats } from "../tun.ts";
 import { PrefixTable } from "./prefix_table.ts";
 import type { UploadPolicer } from "./data_plane.ts";
+import { TokenBucket } from "./token_bucket.ts";
+import {
+  fragmentIpv4,
+  ipv4DontFragment,
+  ipv4FragmentationNeeded,
+  ipv6PacketTooBig,
+} from "./too_big.ts";
+
+/** ICMP errors for packets too big, per second and session (burst: the same number). */
+export const TOO_BIG_PER_SECOND = 20;
+/**
+ * The same for the whole device (burst 50): Linux's `icmp_msgs_per_sec` and
+ * `icmp_msgs_burst` defaults, a bound on the work a flood of large packets
+ * makes the demultiplexer do.
+ */
+export const TOO_BIG_PER_SECOND_ALL = 1000;
+
+/** A bucket of ICMP messages: a {@linkcode TokenBucket} where one message is one byte. */
+function messageBucket(perSecond: number, burst: number): TokenBucket {
+  return new TokenBucket({ rateBps: perSecond * 8, burstBytes: burst });
+}
 
 /** Counters of the shared device's demultiplexer. */
 export interface SharedTunStats {
@@ -35,12 +63,22 @@ export interface SharedTunStats {
   droppedPaused: number;
   /** Packets over a port's download policer (dropped). */
   droppedPoliced: number;
+  /** Packets larger than their session's MTU that could not be fragmented (dropped). */
+  droppedTooBig: number;
+  /** IPv4 packets without DF larger than their session's MTU, sent on in fragments. */
+  fragmented: number;
+  /** ICMP "fragmentation needed" and ICMPv6 Packet Too Big written to the device. */
+  tooBigSent: number;
+  /** The same, not sent: over the rate limit. */
+  tooBigRateLimited: number;
 }
 
 /** Options of {@linkcode SharedTun.attach}. */
 export interface SharedTunPortOptions {
   /** Destination prefixes routed to the session: its address first, then framed routes. */
   prefixes: readonly string[];
+  /** The session's MTU: larger packets are fragmented or answered (absent: the device's). */
+  mtu?: number;
   /** Download policer: each packet for the session must fit it (absent: no limit). */
   downloadPolicer?: UploadPolicer;
   /** Clock for the policer (ms). */
@@ -58,11 +96,29 @@ export class SharedTun {
   /** Ports that received packets in the batch being delivered. */
   #touched: SharedTunPort[] = [];
   /** Demultiplexer counters. */
-  readonly stats: SharedTunStats = { unrouted: 0, droppedPaused: 0, droppedPoliced: 0 };
+  readonly stats: SharedTunStats = {
+    unrouted: 0,
+    droppedPaused: 0,
+    droppedPoliced: 0,
+    droppedTooBig: 0,
+    fragmented: 0,
+    tooBigSent: 0,
+    tooBigRateLimited: 0,
+  };
+  readonly #now: () => number;
+  readonly #tooBigLimit = messageBucket(TOO_BIG_PER_SECOND_ALL, 50);
 
-  /** Starts reading `device` (it stays the caller's to close). */
-  constructor(device: TunDevice, onEnd?: (error?: Error) => void) {
+  /**
+   * Starts reading `device` (it stays the caller's to close); `now` is the
+   * clock (ms) of the rate limit of ICMP errors.
+   */
+  constructor(
+    device: TunDevice,
+    onEnd?: (error?: Error) => void,
+    now: () => number = () => performance.now(),
+  ) {
     this.#device = device;
+    this.#now = now;
     this.#reads = device.readPush((batch) => this.#deliver(batch), (error) => {
       this.#ended = true;
       onEnd?.(error);
@@ -145,17 +201,56 @@ export class SharedTun {
   #deliver(batch: Uint8Array[]): void {
     const table = this.#table;
     const touched = this.#touched;
+    let errors: Uint8Array[] | undefined;
     for (const packet of batch) {
       const port = table.lookupPacket(packet);
       if (port === undefined) {
         this.stats.unrouted++;
         continue;
       }
+      if (packet.length > port.mtu) {
+        const error = this.#tooBig(packet, port, touched);
+        if (error !== undefined) (errors ??= []).push(error);
+        continue;
+      }
       if (port.queue(packet)) touched.push(port);
     }
+    if (errors !== undefined) this.stats.tooBigSent += this.#device.writePackets(errors);
     if (touched.length === 0) return;
     this.#touched = [];
     for (const port of touched) port.flush();
+  }
+
+  /**
+   * A packet over its session's MTU: its fragments queued to the port (IPv4
+   * without DF), or dropped and the ICMP error to write returned, when one
+   * is due and within the rate limits.
+   */
+  #tooBig(
+    packet: Uint8Array,
+    port: SharedTunPort,
+    touched: SharedTunPort[],
+  ): Uint8Array | undefined {
+    const v4 = packet[0]! >> 4 === 4;
+    if (v4 && !ipv4DontFragment(packet)) {
+      const fragments = fragmentIpv4(packet, port.mtu);
+      if (fragments !== undefined) {
+        this.stats.fragmented++;
+        for (const f of fragments) if (port.queue(f)) touched.push(port);
+        return undefined;
+      }
+    }
+    this.stats.droppedTooBig++;
+    const error = v4
+      ? ipv4FragmentationNeeded(packet, port.mtu)
+      : ipv6PacketTooBig(packet, port.mtu);
+    if (error === undefined) return undefined;
+    const now = this.#now();
+    if (!port.tooBigLimit.take(1, now) || !this.#tooBigLimit.take(1, now)) {
+      this.stats.tooBigRateLimited++;
+      return undefined;
+    }
+    return error;
   }
 }
 
@@ -167,6 +262,10 @@ export class SharedTunPort implements TunDevice {
   readonly #prefixes: Set<string>;
   readonly #policer: UploadPolicer | undefined;
   readonly #now: () => number;
+  /** The session's MTU: larger packets do not reach it whole. */
+  readonly mtu: number;
+  /** Rate limit of the ICMP errors answering packets too big for the session. */
+  readonly tooBigLimit: TokenBucket = messageBucket(TOO_BIG_PER_SECOND, TOO_BIG_PER_SECOND);
   #onPackets: ((batch: Uint8Array[]) => void) | undefined;
   #onEnd: ((error?: Error) => void) | undefined;
   #paused = false;
@@ -184,6 +283,7 @@ export class SharedTunPort implements TunDevice {
     this.#device = device;
     this.#prefixes = new Set(options.prefixes);
     this.#policer = options.downloadPolicer;
+    this.mtu = options.mtu ?? Infinity;
     this.#now = options.now ?? (() => performance.now());
     this.#onClose = options.onClose;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
