@@ -15,6 +15,7 @@
  */
 import assert from "node:assert/strict";
 import { netnsTestIgnore } from "./helpers/netns.ts";
+import type { ServerSessionStatus } from "../lib/control/protocol.ts";
 
 import type { MemoryTun } from "./helpers/memory_tun.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
@@ -24,6 +25,7 @@ import {
   createTopology,
   POOL_YAML,
   ServeProcess,
+  statusSessions,
   waitTunnelUp,
   writeConfig,
 } from "./server_fixture.ts";
@@ -242,6 +244,11 @@ Deno.test({
       const routes = await t.server.run(["ip", "-6", "route", "show", "dev", "sstp-real"]);
       assert.match(routes, /^2001:2:0:1a5::\/64 /m, routes);
       assert.match(routes, /^2001:2:7::\/48 .*metric 2\b/m, routes);
+      // `sstp status` shows the Framed-IPv6-Prefix /64 and the Framed-IPv6-Route.
+      const [session] = await statusSessions<ServerSessionStatus>(t.dir);
+      assert.equal(session?.ipv6Prefix, "2001:2:0:1a5::/64", JSON.stringify(session));
+      assert.deepEqual(session?.ipv6Routes, ["2001:2:7::/48 2"], JSON.stringify(session));
+      assert.equal(session?.routes, undefined);
     } finally {
       await stopClient(client, 10_000);
     }

@@ -96,6 +96,8 @@ export interface ServerSession extends SessionEntry {
   radius?: RadiusAuthorization;
   /** Framed-Route and Framed-IPv6-Route routes of the Access-Accept, added through the session's device. */
   radiusRoutes?: PppRoute[];
+  /** The secret's and RADIUS's routes to the client, IPv4 and IPv6 (for status). */
+  routes: () => PppRoute[];
   /** Framed-IPv6-Prefix: the /64 advertised to the client instead of one from a pool. */
   radiusIpv6Prefix?: string;
   /** Sends Interim-Update and Stop for this session, when RADIUS accounting is on. */
@@ -675,6 +677,7 @@ export function startSession(
     runner,
     log,
     done: Promise.resolve(),
+    routes: allRoutes,
     close(reason: string) {
       if (session.endReason === undefined) session.endReason = reason;
       if (pendingStart !== undefined) {
