@@ -255,6 +255,13 @@ Deno.test({
     await serve.waitFor(/closed sstp-real/);
     const left = await t.server.run(["ip", "-6", "route", "show"]);
     assert.doesNotMatch(left, /2001:2:7::|2001:2:0:1a5::/, left);
+    // Accounting Stop reports the advertised /64 (RFC 3162 Framed-IPv6-Prefix); Start came before IPV6CP.
+    let stop: string | undefined;
+    for (let i = 0; i < 50 && stop === undefined; i++) {
+      stop = (await fr.detail()).split(/\n\n+/).find((r) => /Acct-Status-Type = Stop/.test(r));
+      if (stop === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(stop ?? "", /Framed-IPv6-Prefix = 2001:2:0:1a5::\/64/, stop);
     assert.equal(await serve.stop(), 0);
   } finally {
     await fr.stop();

@@ -51,7 +51,7 @@ import { framedIpv6Prefixes, framedIpv6Routes } from "./radius_ipv6_session.ts";
 import type { RadiusAuthorization } from "../radius/radius_auth.ts";
 import type { AuthThrottle } from "./auth_throttle.ts";
 import { SessionSources } from "./session_sources.ts";
-import type { RunResult } from "../pipeline/runner.ts";
+import type { Ipv6LinkService, RunResult } from "../pipeline/runner.ts";
 import type { PppSecret } from "../config/server_config.ts";
 import { canonicalAddress } from "./secrets.ts";
 import type { SecretState } from "./secret_state.ts";
@@ -398,6 +398,8 @@ export function startSession(
     logger: log,
   });
 
+  /** The IPv6 prefixes accounting reports (Framed-IPv6-Prefix, Delegated-IPv6-Prefix). */
+  const accountedIpv6: { prefix?: string; delegatedPrefix?: string } = {};
   /** The secret's and RADIUS's routes to the client (a router behind it), IPv4 and IPv6. */
   const allRoutes = (): PppRoute[] => [
     ...(ctx.secrets().find(session.user ?? "")?.secret.routes ?? []),
@@ -499,7 +501,13 @@ export function startSession(
     if (aaa?.accounting && session.radius !== undefined && acctSessionId !== undefined) {
       const c = runner.counters;
       session.accounting = aaa.startAccounting(
-        { user, call, framedIpAddress: ip.peerAddress, classes: session.radius.classes },
+        {
+          user,
+          call,
+          framedIpAddress: ip.peerAddress,
+          classes: session.radius.classes,
+          ipv6: () => accountedIpv6,
+        },
         () => ({
           rxBytes: c.rxBytes,
           txBytes: c.txBytes,
@@ -627,6 +635,13 @@ export function startSession(
         updateWorker();
       };
       const routes = sessionRoutes6();
+      // Accounting's Stop reports the prefixes IPv6 had when it closed: only a release
+      // before then (a DHCPv6-PD lease ended) takes one out of the records.
+      let isIpv6Closing = false;
+      const account = (key: "prefix" | "delegatedPrefix", prefix: string | undefined) => {
+        if (prefix !== undefined) accountedIpv6[key] = prefix;
+        else if (!isIpv6Closing) delete accountedIpv6[key];
+      };
       return startServerIpv6({
         ip6,
         tunName: tun.name,
@@ -642,6 +657,7 @@ export function startSession(
         ...(ctx.sharedLink === undefined ? {} : { shared: sharedIpv6(ctx.sharedLink, ip6) }),
         onPrefix: (prefix) => {
           follow(0, prefix);
+          account("prefix", prefix);
           if (session.ipv6 === undefined) return;
           if (prefix === undefined) delete session.ipv6.prefix;
           else session.ipv6.prefix = prefix;
@@ -657,11 +673,18 @@ export function startSession(
         ...(ctx.dhcpv6Duid === undefined ? {} : { serverDuid: ctx.dhcpv6Duid }),
         onDelegated: (prefix) => {
           follow(1, prefix);
+          account("delegatedPrefix", prefix);
           if (session.ipv6 === undefined) return;
           if (prefix === undefined) delete session.ipv6.delegatedPrefix;
           else session.ipv6.delegatedPrefix = prefix;
         },
-      });
+      }).then((link): Ipv6LinkService => ({
+        intercept: (packet) => link.intercept(packet),
+        close: () => {
+          isIpv6Closing = true;
+          link.close();
+        },
+      }));
     },
   });
 
