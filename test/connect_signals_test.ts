@@ -10,25 +10,7 @@
 import assert from "node:assert/strict";
 import { main } from "../lib/commands/connect.ts";
 import type { CommandContext, SignalName } from "../lib/command_context.ts";
-import type { Platform } from "../lib/platform.ts";
-
-const PLATFORM: Platform = {
-  openTun: () => {
-    throw new Error("no TUN device in this test");
-  },
-  createReactor: () => ({ close() {}, closed: Promise.resolve() }),
-  openNetlink: () => {
-    throw new Error("no rtnetlink in this test");
-  },
-};
-
-/** A free TCP port on 127.0.0.1 (bound and released). */
-function freePort(): number {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  return port;
-}
+import { freePort, INERT_PLATFORM } from "./helpers/inert_platform.ts";
 
 /** Whether something accepts on 127.0.0.1:`port`. */
 async function isListening(port: number): Promise<boolean> {
@@ -48,7 +30,7 @@ Deno.test("sstp connect subscribes to its signals before its status socket and m
     const handlers = new Map<SignalName, () => void>();
     let first: Promise<{ metrics: boolean; status: boolean }> | undefined;
     const ctx: CommandContext = {
-      platform: PLATFORM,
+      platform: INERT_PLATFORM,
       print: () => {},
       printError: (line) => lines.push(line),
       env: { SSTP_PASSWORD: "pw", SSTP_RUN_DIR: dir },
