@@ -196,6 +196,12 @@ Deno.test({
           const routes = await t.server.run(["ip", "-4", "route", "show", "dev", "sstp-routed"]);
           assert.match(routes, /^198\.18\.77\.0\/24 .*metric 1\b/m, routes);
           assert.match(routes, /^198\.18\.78\.0\/24 .*metric 7\b/m, routes);
+          // `sstp status` lists them (IPv4 only: no ipv6Routes).
+          const [session] = await statusSessions<ServerSessionStatus>(t.dir);
+          const listed = JSON.stringify(session?.routes);
+          assert.match(listed, /"198\.18\.77\.0\/24 [^"]*1"/, listed);
+          assert.match(listed, /"198\.18\.78\.0\/24 [^"]*7"/, listed);
+          assert.equal(session?.ipv6Routes, undefined);
           await serve.waitFor(/Framed-Route "not-a-route 0\.0\.0\.0 1": .*route ignored/);
           const link = await t.server.run(["ip", "link", "show", "dev", "sstp-routed"]);
           assert.match(link, /mtu 1300 /, link);
