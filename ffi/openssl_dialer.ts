@@ -19,6 +19,7 @@ import { openSsl, openSslUnavailableReason, SslContext, X509_V_OK } from "./open
 import { dialOpenSsl, type OpenSslConn } from "./openssl_conn.ts";
 import { spawnDataPlaneWorker, WorkerDataPath } from "./worker_data_path.ts";
 import { dialOpenSslMem, OpenSslMemConn } from "./openssl_mem_conn.ts";
+import { resetTcpConn } from "./tcp_reset.ts";
 
 let reactor: EpollReactor | undefined;
 
@@ -129,13 +130,6 @@ export function openSslServer(): TlsEngineServer | string {
 /** Pause before accepting again after an accept failed (e.g. EMFILE). */
 const ACCEPT_RETRY_MS = 100;
 
-/** Closes `tcp`, which may be closed already. */
-function closeTcp(tcp: Deno.TcpConn): void {
-  try {
-    tcp.close();
-  } catch { /* already closed */ }
-}
-
 function listen(o: TlsEngineListenOptions): TlsEngineListener {
   const ctx = new SslContext({
     role: "server",
@@ -154,9 +148,11 @@ function listen(o: TlsEngineListenOptions): TlsEngineListener {
   const handshakes = new Set<Promise<void>>();
   const handshake = async (tcp: Deno.TcpConn) => {
     const peer = `${tcp.remoteAddr.hostname}:${tcp.remoteAddr.port}`;
-    // Until the TLS connection owns the socket, closing means closing it
-    // (a refusal is logged by the admission, rate-limited).
-    let closeNow = () => closeTcp(tcp);
+    // Until the TLS connection owns the socket, closing means a refusal (logged
+    // by the admission, rate-limited): a reset, as node:tls's listener and
+    // `openssl-worker` do (no FIN exchange, no TIME_WAIT entry). An eviction
+    // or the deadline closes the TLS connection, as they do too.
+    let closeNow = () => resetTcpConn(tcp);
     const admitted = o.admit(
       { hostname: tcp.remoteAddr.hostname, port: tcp.remoteAddr.port },
       () => closeNow(),

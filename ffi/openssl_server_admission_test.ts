@@ -95,6 +95,58 @@ Deno.test({
   },
 });
 
+/** How the server ended `conn`: a reset, an EOF (FIN), or still "open" after `ms`. */
+async function endOf(conn: Deno.TcpConn, ms: number): Promise<"reset" | "eof" | "open"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      conn.read(new Uint8Array(64)).then(
+        () => "eof" as const,
+        (e) => {
+          if (e instanceof Deno.errors.ConnectionReset) return "reset" as const;
+          throw e;
+        },
+      ),
+      new Promise<"open">((r) => timer = setTimeout(() => r("open"), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test({
+  name: "listenTls() openssl engine: a connection refused by max-handshakes-per-source is " +
+    "reset (ECONNRESET, not a FIN), as node:tls's listener does",
+  ignore,
+  async fn() {
+    const listener = await listenEngine({
+      handshakeTimeoutMs: 10_000,
+      maxHandshakesPerSource: 1,
+      logger: createLogger("error", () => {}),
+    });
+    const port = listener.addrs[0]!.port;
+    const conns: Deno.TcpConn[] = [];
+    try {
+      conns.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+      await new Promise((r) => setTimeout(r, 50));
+      let refused: "reset" | "eof" | "open" | undefined;
+      try {
+        conns.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+        refused = await endOf(conns[1]!, 2000);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.ConnectionReset)) throw e;
+        refused = "reset";
+      }
+      assert.equal(refused, "reset");
+      assert.equal(await endOf(conns[0]!, 200), "open");
+    } finally {
+      for (const c of conns) c.close();
+      listener.close();
+      await listener.closed;
+    }
+  },
+});
+
 Deno.test({
   name: "listenTls() openssl engine: at max-handshakes the oldest handshake is dropped for a " +
     "newcomer; the handshake duration is reported and acceptedMs set",

@@ -27,13 +27,12 @@ import type {
   TlsEngineServer,
 } from "../lib/tls_engine.ts";
 import { EpollReactor } from "./epoll_reactor.ts";
-import { closeQuietly, EPOLLIN, ErrnoError, libc, SOL_SOCKET } from "./libc.ts";
+import { closeQuietly, EPOLLIN, ErrnoError } from "./libc.ts";
 import { openSsl, openSslUnavailableReason, SslContext } from "./openssl.ts";
 import { acceptTcp, listenTcp, OpenSslConn, socketAddress } from "./openssl_conn.ts";
 import { DataPlaneWorkerPool, WorkerDataPath } from "./worker_data_path.ts";
+import { resetFd } from "./tcp_reset.ts";
 
-/** `SO_LINGER` (asm-generic/socket.h). */
-const SO_LINGER = 13;
 /** Closes a connection in its handshake, with the reason its handshake failed. */
 type Close = (why?: string) => void;
 /** Retry delay after an accept failure (descriptor exhaustion). */
@@ -48,13 +47,6 @@ function workerCount(): number {
   const env = Number(Deno.env.get("SSTP_DATA_WORKERS"));
   if (Number.isInteger(env) && env > 0) return env;
   return Math.max(1, navigator.hardwareConcurrency ?? 1);
-}
-
-/** Resets `fd` (RST, no FIN exchange, no TIME_WAIT) and closes it. */
-function resetFd(fd: number): void {
-  const linger = new Int32Array([1, 0]);
-  libc().setsockopt(fd, SOL_SOCKET, SO_LINGER, new Uint8Array(linger.buffer), 8);
-  closeQuietly(fd);
 }
 
 /**

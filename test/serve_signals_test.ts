@@ -9,26 +9,8 @@
 import assert from "node:assert/strict";
 import { main } from "../lib/commands/serve.ts";
 import type { CommandContext, SignalName } from "../lib/command_context.ts";
-import type { Platform } from "../lib/platform.ts";
+import { freePort, INERT_PLATFORM } from "./helpers/inert_platform.ts";
 import { createSelfSignedServerCertificate } from "../lib/cert/self_signed.ts";
-
-const PLATFORM: Platform = {
-  openTun: () => {
-    throw new Error("no TUN device in this test");
-  },
-  createReactor: () => ({ close() {}, closed: Promise.resolve() }),
-  openNetlink: () => {
-    throw new Error("no rtnetlink in this test");
-  },
-};
-
-/** A free TCP port on 127.0.0.1 (bound and released). */
-function freePort(): number {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  return port;
-}
 
 Deno.test("sstp serve subscribes to its signals before it listens, and unsubscribes on exit", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sstp-serve-signals-" });
@@ -59,7 +41,7 @@ secrets:
     const handlers = new Map<SignalName, () => void>();
     let listeningAtFirstSubscription: boolean | undefined;
     const ctx: CommandContext = {
-      platform: PLATFORM,
+      platform: INERT_PLATFORM,
       print: () => {},
       printError: (line) => lines.push(line),
       env: {},

@@ -15,6 +15,7 @@
  */
 import assert from "node:assert/strict";
 import { netnsTestIgnore } from "./helpers/netns.ts";
+import type { ServerSessionStatus } from "../lib/control/protocol.ts";
 
 import type { MemoryTun } from "./helpers/memory_tun.ts";
 import { buildIcmpEcho, parseIcmp } from "./helpers/icmp.ts";
@@ -24,6 +25,7 @@ import {
   createTopology,
   POOL_YAML,
   ServeProcess,
+  statusSessions,
   waitTunnelUp,
   writeConfig,
 } from "./server_fixture.ts";
@@ -194,6 +196,12 @@ Deno.test({
           const routes = await t.server.run(["ip", "-4", "route", "show", "dev", "sstp-routed"]);
           assert.match(routes, /^198\.18\.77\.0\/24 .*metric 1\b/m, routes);
           assert.match(routes, /^198\.18\.78\.0\/24 .*metric 7\b/m, routes);
+          // `sstp status` lists them (IPv4 only: no ipv6Routes).
+          const [session] = await statusSessions<ServerSessionStatus>(t.dir);
+          const listed = JSON.stringify(session?.routes);
+          assert.match(listed, /"198\.18\.77\.0\/24 [^"]*1"/, listed);
+          assert.match(listed, /"198\.18\.78\.0\/24 [^"]*7"/, listed);
+          assert.equal(session?.ipv6Routes, undefined);
           await serve.waitFor(/Framed-Route "not-a-route 0\.0\.0\.0 1": .*route ignored/);
           const link = await t.server.run(["ip", "link", "show", "dev", "sstp-routed"]);
           assert.match(link, /mtu 1300 /, link);
@@ -242,12 +250,24 @@ Deno.test({
       const routes = await t.server.run(["ip", "-6", "route", "show", "dev", "sstp-real"]);
       assert.match(routes, /^2001:2:0:1a5::\/64 /m, routes);
       assert.match(routes, /^2001:2:7::\/48 .*metric 2\b/m, routes);
+      // `sstp status` shows the Framed-IPv6-Prefix /64 and the Framed-IPv6-Route.
+      const [session] = await statusSessions<ServerSessionStatus>(t.dir);
+      assert.equal(session?.ipv6Prefix, "2001:2:0:1a5::/64", JSON.stringify(session));
+      assert.deepEqual(session?.ipv6Routes, ["2001:2:7::/48 2"], JSON.stringify(session));
+      assert.equal(session?.routes, undefined);
     } finally {
       await stopClient(client, 10_000);
     }
     await serve.waitFor(/closed sstp-real/);
     const left = await t.server.run(["ip", "-6", "route", "show"]);
     assert.doesNotMatch(left, /2001:2:7::|2001:2:0:1a5::/, left);
+    // Accounting Stop reports the advertised /64 (RFC 3162 Framed-IPv6-Prefix); Start came before IPV6CP.
+    let stop: string | undefined;
+    for (let i = 0; i < 50 && stop === undefined; i++) {
+      stop = (await fr.detail()).split(/\n\n+/).find((r) => /Acct-Status-Type = Stop/.test(r));
+      if (stop === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(stop ?? "", /Framed-IPv6-Prefix = 2001:2:0:1a5::\/64/, stop);
     assert.equal(await serve.stop(), 0);
   } finally {
     await fr.stop();

@@ -72,22 +72,28 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       }
       : {}),
   });
+  // Signal listeners before the status socket and the metrics listener
+  // accept: Deno sets its signal handling up on the first listener and
+  // aborts the process ("Too many open files" panic) when a flood of
+  // connections has taken every descriptor by then. A stop that comes
+  // before run() makes it return at once.
+  const stop = () => client.stop();
+  const unsubscribe = [
+    ctx.onSignal("SIGINT", stop),
+    ctx.onSignal("SIGTERM", stop),
+  ];
   const status = await serveClientStatus(client, options, logger, runDir);
   let metrics: { close(): Promise<void> } | undefined;
   if (options.metrics !== undefined) {
     try {
       metrics = await startClientMetrics(client, options.metrics, logger);
     } catch (e) {
+      for (const u of unsubscribe) u();
       await status?.close();
       logger.error(`Cannot serve metrics: ${(e as Error).message}`);
       return EXIT_CODE.OS;
     }
   }
-  const stop = () => client.stop();
-  const unsubscribe = [
-    ctx.onSignal("SIGINT", stop),
-    ctx.onSignal("SIGTERM", stop),
-  ];
   try {
     const outcome = await client.run();
     return OUTCOME_EXIT[outcome.kind];

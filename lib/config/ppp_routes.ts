@@ -115,3 +115,21 @@ export function formatPppRoute(route: PppRoute): string {
   return [route.dst, route.gateway, String(route.distance)].filter((t) => t !== undefined)
     .join(" ");
 }
+
+/**
+ * Routes as status shows them, IPv4 and IPv6 apart (IPv6 ones are added
+ * only once IPV6CP is up).
+ *
+ * @example
+ * ```ts
+ * import { formatPppRoutes, parsePppRoute } from "./ppp_routes.ts";
+ * const r = formatPppRoutes([parsePppRoute("10.1.202.0/24"), parsePppRoute("2001:2:5::/48 :: 2")]);
+ * if (r.ipv4[0] !== "10.1.202.0/24 1" || r.ipv6[0] !== "2001:2:5::/48 :: 2") throw new Error();
+ * ```
+ */
+export function formatPppRoutes(routes: readonly PppRoute[]): { ipv4: string[]; ipv6: string[] } {
+  return {
+    ipv4: routes.filter((r) => !isIpv6Route(r)).map(formatPppRoute),
+    ipv6: routes.filter(isIpv6Route).map(formatPppRoute),
+  };
+}

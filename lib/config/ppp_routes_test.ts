@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatPppRoute, isIpv6Route, parsePppRoute } from "./ppp_routes.ts";
+import { formatPppRoute, formatPppRoutes, isIpv6Route, parsePppRoute } from "./ppp_routes.ts";
 import { InvalidValueError } from "./values.ts";
 
 Deno.test("parsePppRoute() reads dst, optional gateway and optional distance", () => {
@@ -73,4 +73,19 @@ Deno.test("parsePppRoute() refuses malformed IPv6 routes with a reason", () => {
       text,
     );
   }
+});
+
+Deno.test("formatPppRoutes() keeps IPv4 and IPv6 routes apart, in order", () => {
+  const routes = [
+    "2001:2:7::/48 :: 2",
+    "198.18.77.0/24",
+    "2001:2:0:100::/56",
+    "198.18.78.0/24 0.0.0.0 7",
+  ]
+    .map(parsePppRoute);
+  assert.deepEqual(formatPppRoutes(routes), {
+    ipv4: ["198.18.77.0/24 1", "198.18.78.0/24 0.0.0.0 7"],
+    ipv6: ["2001:2:7::/48 :: 2", "2001:2:0:100::/56 1"],
+  });
+  assert.deepEqual(formatPppRoutes([]), { ipv4: [], ipv6: [] });
 });

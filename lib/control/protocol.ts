@@ -104,6 +104,13 @@ export interface ServerSessionStatus {
   ipv6Prefix?: string;
   /** IPv6: the prefix delegated by DHCPv6-PD (`dhcpv6-pd-pool`). */
   ipv6DelegatedPrefix?: string;
+  /** IPv4 routes to the client (the secret's `routes`, RADIUS Framed-Route): `198.18.77.0/24 1`. */
+  routes?: string[];
+  /**
+   * IPv6 routes to the client (the secret's `routes`, RADIUS Framed-IPv6-Route,
+   * a Framed-IPv6-Prefix that is not the advertised /64), added once IPV6CP is up.
+   */
+  ipv6Routes?: string[];
 }
 
 /** A `/ppp secret`'s read-only history, as `/ppp secret print` shows it. */

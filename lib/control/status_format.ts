@@ -79,6 +79,8 @@ export function formatSessionMonitor(s: ServerSessionStatus): string[] {
     ...(s.ipv6DelegatedPrefix === undefined
       ? {}
       : { "ipv6-delegated-prefix": s.ipv6DelegatedPrefix }),
+    ...(s.routes === undefined ? {} : { routes: s.routes }),
+    ...(s.ipv6Routes === undefined ? {} : { "ipv6-routes": s.ipv6Routes }),
     uptime: formatSeconds(s.uptimeMs),
     "idle-time": formatSeconds(s.idleTimeMs),
     mtu: s.mtu,

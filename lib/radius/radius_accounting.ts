@@ -19,6 +19,7 @@ import {
   textAttr,
 } from "./radius_attributes.ts";
 import { type CallIdentity, nasAttributes, type NasIdentity } from "./radius_auth.ts";
+import { encodeIpv6PrefixValue } from "./radius_ipv6.ts";
 
 /** The session facts accounting reports. */
 export interface AccountedSession {
@@ -30,6 +31,12 @@ export interface AccountedSession {
   framedIpAddress?: string;
   /** Class values from the Access-Accept, echoed unchanged (RFC 2865 5.25). */
   classes: Uint8Array[];
+  /**
+   * The session's IPv6 prefixes at the time of each record, once IPV6CP is
+   * up: the advertised /64 (Framed-IPv6-Prefix, RFC 3162 2.3) and the
+   * DHCPv6-PD prefix (Delegated-IPv6-Prefix, RFC 4818).
+   */
+  ipv6?: () => { prefix?: string; delegatedPrefix?: string } | undefined;
 }
 
 /** Traffic counters from the NAS's point of view. */
@@ -72,6 +79,16 @@ export function accountingAttributes(
   ];
   if (session.framedIpAddress !== undefined) {
     out.push(ipv4Attr(ATTR.FRAMED_IP_ADDRESS, session.framedIpAddress));
+  }
+  const ipv6 = session.ipv6?.();
+  if (ipv6?.prefix !== undefined) {
+    out.push({ type: ATTR.FRAMED_IPV6_PREFIX, value: encodeIpv6PrefixValue(ipv6.prefix) });
+  }
+  if (ipv6?.delegatedPrefix !== undefined) {
+    out.push({
+      type: ATTR.DELEGATED_IPV6_PREFIX,
+      value: encodeIpv6PrefixValue(ipv6.delegatedPrefix),
+    });
   }
   for (const c of session.classes) out.push({ type: ATTR.CLASS, value: c });
   if (event.status !== ACCT_STATUS.START) {

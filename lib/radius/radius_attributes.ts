@@ -55,6 +55,7 @@ export const ATTR = {
   FRAMED_IPV6_ROUTE: 99,
   FRAMED_IPV6_POOL: 100,
   ERROR_CAUSE: 101,
+  DELEGATED_IPV6_PREFIX: 123,
 } as const;
 
 /** SMI network management private enterprise codes. */

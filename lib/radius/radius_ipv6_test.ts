@@ -3,7 +3,7 @@ import { fromHex } from "../bytes/hex.ts";
 import { formatIpv6Prefix } from "../ipv6/address.ts";
 import { ATTR, AttributeList } from "./radius_attributes.ts";
 import { readAuthorization } from "./radius_auth.ts";
-import { decodeFramedIpv6Prefix } from "./radius_ipv6.ts";
+import { decodeFramedIpv6Prefix, encodeIpv6PrefixValue } from "./radius_ipv6.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -63,4 +63,21 @@ Deno.test("readAuthorization() keeps Framed-IPv6-Prefix, Framed-IPv6-Route and F
   assert.equal(none.framedIpv6Prefixes, undefined);
   assert.equal(none.framedIpv6Routes, undefined);
   assert.equal(none.framedIpv6Pool, undefined);
+});
+
+Deno.test("encodeIpv6PrefixValue() writes the shortest RFC 3162 2.3 value, which decodes back", () => {
+  const cases: Array<[string, string]> = [
+    ["2001:2:5::/64", "00 40 20 01 00 02 00 05 00 00"],
+    ["2001:2:0:1b00::/56", "00 38 20 01 00 02 00 00 1b"],
+    ["2001:2:5:f0::/60", "00 3c 20 01 00 02 00 05 00 f0"],
+    ["2001:2:5::9/128", "00 80 20 01 00 02 00 05 00 00 00 00 00 00 00 00 00 09"],
+    ["::/0", "00 00"],
+  ];
+  for (const [prefix, hex] of cases) {
+    const value = encodeIpv6PrefixValue(prefix);
+    assert.deepEqual(value, fromHex(hex), prefix);
+    assert.equal(formatIpv6Prefix(decodeFramedIpv6Prefix(value)), prefix);
+  }
+  assert.throws(() => encodeIpv6PrefixValue("2001:2:5::1/64"), RangeError);
+  assert.throws(() => encodeIpv6PrefixValue("198.18.0.0/15"), RangeError);
 });

@@ -51,7 +51,7 @@ import { framedIpv6Prefixes, framedIpv6Routes } from "./radius_ipv6_session.ts";
 import type { RadiusAuthorization } from "../radius/radius_auth.ts";
 import type { AuthThrottle } from "./auth_throttle.ts";
 import { SessionSources } from "./session_sources.ts";
-import type { RunResult } from "../pipeline/runner.ts";
+import type { Ipv6LinkService, RunResult } from "../pipeline/runner.ts";
 import type { PppSecret } from "../config/server_config.ts";
 import { canonicalAddress } from "./secrets.ts";
 import type { SecretState } from "./secret_state.ts";
@@ -96,6 +96,8 @@ export interface ServerSession extends SessionEntry {
   radius?: RadiusAuthorization;
   /** Framed-Route and Framed-IPv6-Route routes of the Access-Accept, added through the session's device. */
   radiusRoutes?: PppRoute[];
+  /** The secret's and RADIUS's routes to the client, IPv4 and IPv6 (for status). */
+  routes: () => PppRoute[];
   /** Framed-IPv6-Prefix: the /64 advertised to the client instead of one from a pool. */
   radiusIpv6Prefix?: string;
   /** Sends Interim-Update and Stop for this session, when RADIUS accounting is on. */
@@ -396,6 +398,8 @@ export function startSession(
     logger: log,
   });
 
+  /** The IPv6 prefixes accounting reports (Framed-IPv6-Prefix, Delegated-IPv6-Prefix). */
+  const accountedIpv6: { prefix?: string; delegatedPrefix?: string } = {};
   /** The secret's and RADIUS's routes to the client (a router behind it), IPv4 and IPv6. */
   const allRoutes = (): PppRoute[] => [
     ...(ctx.secrets().find(session.user ?? "")?.secret.routes ?? []),
@@ -498,7 +502,13 @@ export function startSession(
     if (aaa?.accounting && session.radius !== undefined && acctSessionId !== undefined) {
       const c = runner.counters;
       session.accounting = aaa.startAccounting(
-        { user, call, framedIpAddress: ip.peerAddress, classes: session.radius.classes },
+        {
+          user,
+          call,
+          framedIpAddress: ip.peerAddress,
+          classes: session.radius.classes,
+          ipv6: () => accountedIpv6,
+        },
         () => ({
           rxBytes: c.rxBytes,
           txBytes: c.txBytes,
@@ -626,6 +636,13 @@ export function startSession(
         updateWorker();
       };
       const routes = sessionRoutes6();
+      // Accounting's Stop reports the prefixes IPv6 had when it closed: only a release
+      // before then (a DHCPv6-PD lease ended) takes one out of the records.
+      let isIpv6Closing = false;
+      const account = (key: "prefix" | "delegatedPrefix", prefix: string | undefined) => {
+        if (prefix !== undefined) accountedIpv6[key] = prefix;
+        else if (!isIpv6Closing) delete accountedIpv6[key];
+      };
       return startServerIpv6({
         ip6,
         tunName: tun.name,
@@ -641,6 +658,7 @@ export function startSession(
         ...(ctx.sharedLink === undefined ? {} : { shared: sharedIpv6(ctx.sharedLink, ip6) }),
         onPrefix: (prefix) => {
           follow(0, prefix);
+          account("prefix", prefix);
           if (session.ipv6 === undefined) return;
           if (prefix === undefined) delete session.ipv6.prefix;
           else session.ipv6.prefix = prefix;
@@ -656,11 +674,18 @@ export function startSession(
         ...(ctx.dhcpv6Duid === undefined ? {} : { serverDuid: ctx.dhcpv6Duid }),
         onDelegated: (prefix) => {
           follow(1, prefix);
+          account("delegatedPrefix", prefix);
           if (session.ipv6 === undefined) return;
           if (prefix === undefined) delete session.ipv6.delegatedPrefix;
           else session.ipv6.delegatedPrefix = prefix;
         },
-      });
+      }).then((link): Ipv6LinkService => ({
+        intercept: (packet) => link.intercept(packet),
+        close: () => {
+          isIpv6Closing = true;
+          link.close();
+        },
+      }));
     },
   });
 
@@ -676,6 +701,7 @@ export function startSession(
     runner,
     log,
     done: Promise.resolve(),
+    routes: allRoutes,
     close(reason: string) {
       if (session.endReason === undefined) session.endReason = reason;
       if (pendingStart !== undefined) {

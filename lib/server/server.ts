@@ -44,6 +44,7 @@ import { leafCertificateDer } from "../cert/pem.ts";
 import { formatDuration } from "../config/duration.ts";
 import { ERROR_CODE, ProtocolError } from "../errors.ts";
 import type { SecretHistoryStatus, ServerSessionStatus } from "../control/protocol.ts";
+import { formatPppRoutes } from "../config/ppp_routes.ts";
 import { AddressPools } from "./address_pool.ts";
 import { Ipv6PrefixPool } from "../ipv6/prefix_pool.ts";
 import { formatIpv6Prefix } from "../ipv6/address.ts";
@@ -666,6 +667,7 @@ export class SstpServer {
         ...(s.ipv6?.delegatedPrefix === undefined
           ? {}
           : { ipv6DelegatedPrefix: s.ipv6.delegatedPrefix }),
+        ...routeStatus(formatPppRoutes(s.routes())),
       };
     });
   }
@@ -786,4 +788,12 @@ function ipv6PoolsOf(
     out.set(c.name, same ? old : new Ipv6PrefixPool(c.name, c.prefix, c.prefixLength));
   }
   return out;
+}
+
+/** A session's routes in its status: only the families it has. */
+function routeStatus(r: { ipv4: string[]; ipv6: string[] }): Partial<ServerSessionStatus> {
+  return {
+    ...(r.ipv4.length === 0 ? {} : { routes: r.ipv4 }),
+    ...(r.ipv6.length === 0 ? {} : { ipv6Routes: r.ipv6 }),
+  };
 }
