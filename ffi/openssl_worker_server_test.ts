@@ -150,52 +150,39 @@ Deno.test({
     "openssl-worker server with the shared admission: a source over max-handshakes-per-source is reset, a stalled handshake is closed at the deadline",
   ignore,
   async fn() {
-    const dir = await Deno.makeTempDir();
-    const errors: string[] = [];
-    const admission = testEngineAdmission({
+    await withRefusingListener({
       handshakeTimeoutMs: 400,
       maxHandshakes: 8,
       maxHandshakesPerSource: 1,
+    }, async ({ port, admission, errors }) => {
+      const first = connectTcp("127.0.0.1", port);
+      let second = -1;
+      try {
+        // The first connection is accepted before the second arrives.
+        await until(() => admission.size === 1);
+        second = connectTcp("127.0.0.1", port);
+        const refused = () => admission.lines.filter((l) => /refused/.test(l));
+        await until(() => refused().length === 1);
+        assert.deepEqual(refused(), [
+          "refused a connection from 127.0.0.1: max-handshakes-per-source 1 reached",
+        ]);
+        await until(() => isClosedByPeer(second));
+        assert.deepEqual(errors, [], "a refusal makes no TLS object, so no handshake error");
+        const t0 = Date.now();
+        await until(() => isClosedByPeer(first));
+        assert.ok(Date.now() - t0 < 1500);
+        assert.ok(
+          admission.lines.some((l) => /failed: no TLS handshake within 400 ms$/.test(l)),
+          admission.lines.join("\n"),
+        );
+        await until(() => errors.length === 1);
+        assert.deepEqual(errors, ["closed by the handshake admission"]);
+        assert.equal(admission.size, 0);
+      } finally {
+        closeQuietly(first);
+        closeQuietly(second);
+      }
     });
-    const listener = listenOpenSslWorker({
-      hostname: "127.0.0.1",
-      port: 0,
-      ...(await selfSigned(dir)),
-      admit: admission.admit,
-      onConnection: () => assert.fail("no handshake was made"),
-      onHandshakeError: (_peer, e) => errors.push(e.message),
-    });
-    const first = connectTcp("127.0.0.1", listener.addr.port);
-    let second = -1;
-    try {
-      // The first connection is accepted before the second arrives.
-      await until(() => admission.size === 1);
-      second = connectTcp("127.0.0.1", listener.addr.port);
-      const refused = () => admission.lines.filter((l) => /refused/.test(l));
-      await until(() => refused().length === 1);
-      assert.deepEqual(refused(), [
-        "refused a connection from 127.0.0.1: max-handshakes-per-source 1 reached",
-      ]);
-      await until(() => isClosedByPeer(second));
-      assert.deepEqual(errors, [], "a refusal makes no TLS object, so no handshake error");
-      const t0 = Date.now();
-      await until(() => isClosedByPeer(first));
-      assert.ok(Date.now() - t0 < 1500);
-      assert.ok(
-        admission.lines.some((l) => /failed: no TLS handshake within 400 ms$/.test(l)),
-        admission.lines.join("\n"),
-      );
-      await until(() => errors.length === 1);
-      assert.deepEqual(errors, ["closed by the handshake admission"]);
-      assert.equal(admission.size, 0);
-    } finally {
-      closeQuietly(first);
-      closeQuietly(second);
-      listener.close();
-      await listener.closed;
-      admission.close();
-      await Deno.remove(dir, { recursive: true });
-    }
   },
 });
 
@@ -204,41 +191,31 @@ Deno.test({
     "openssl-worker server with the shared admission: over max-handshakes the oldest handshake is closed for a newcomer",
   ignore,
   async fn() {
-    const dir = await Deno.makeTempDir();
-    const errors: string[] = [];
-    const admission = testEngineAdmission({ handshakeTimeoutMs: 60_000, maxHandshakes: 2 });
-    const listener = listenOpenSslWorker({
-      hostname: "127.0.0.1",
-      port: 0,
-      ...(await selfSigned(dir)),
-      admit: admission.admit,
-      onConnection: () => assert.fail("no handshake was made"),
-      onHandshakeError: (_peer, e) => errors.push(e.message),
-    });
-    const fds: number[] = [];
-    try {
-      for (let i = 0; i < 3; i++) {
-        fds.push(connectTcp("127.0.0.1", listener.addr.port));
-        // Accepted in this order: the first is the oldest.
-        await until(() => admission.size === Math.min(i + 1, 2));
-      }
-      await until(() => isClosedByPeer(fds[0]!));
-      assert.ok(
-        admission.lines.some((l) => /dropped: max-handshakes 2 reached, oldest first$/.test(l)),
-        admission.lines.join("\n"),
-      );
-      await new Promise((r) => setTimeout(r, 100));
-      assert.equal(isClosedByPeer(fds[1]!), false, "the second is still in its handshake");
-      assert.equal(isClosedByPeer(fds[2]!), false, "the newcomer is in its handshake");
-      assert.equal(admission.size, 2);
-      assert.deepEqual(errors, ["closed by the handshake admission"]);
-    } finally {
-      for (const fd of fds) closeQuietly(fd);
-      listener.close();
-      await listener.closed;
-      admission.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+    await withRefusingListener(
+      { handshakeTimeoutMs: 60_000, maxHandshakes: 2 },
+      async ({ port, admission, errors }) => {
+        const fds: number[] = [];
+        try {
+          for (let i = 0; i < 3; i++) {
+            fds.push(connectTcp("127.0.0.1", port));
+            // Accepted in this order: the first is the oldest.
+            await until(() => admission.size === Math.min(i + 1, 2));
+          }
+          await until(() => isClosedByPeer(fds[0]!));
+          assert.ok(
+            admission.lines.some((l) => /dropped: max-handshakes 2 reached, oldest first$/.test(l)),
+            admission.lines.join("\n"),
+          );
+          await new Promise((r) => setTimeout(r, 100));
+          assert.equal(isClosedByPeer(fds[1]!), false, "the second is still in its handshake");
+          assert.equal(isClosedByPeer(fds[2]!), false, "the newcomer is in its handshake");
+          assert.equal(admission.size, 2);
+          assert.deepEqual(errors, ["closed by the handshake admission"]);
+        } finally {
+          for (const fd of fds) closeQuietly(fd);
+        }
+      },
+    );
   },
 });
 
@@ -286,3 +263,37 @@ Deno.test({
     }
   },
 });
+
+/**
+ * Runs `fn` against a Worker listener on 127.0.0.1 whose connections the
+ * shared admission (`options`) admits; no handshake may complete. Each
+ * handshake error's message goes to `errors`.
+ */
+async function withRefusingListener(
+  options: Parameters<typeof testEngineAdmission>[0],
+  fn: (t: {
+    port: number;
+    admission: ReturnType<typeof testEngineAdmission>;
+    errors: string[];
+  }) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const errors: string[] = [];
+  const admission = testEngineAdmission(options);
+  const listener = listenOpenSslWorker({
+    hostname: "127.0.0.1",
+    port: 0,
+    ...(await selfSigned(dir)),
+    admit: admission.admit,
+    onConnection: () => assert.fail("no handshake was made"),
+    onHandshakeError: (_peer, e) => errors.push(e.message),
+  });
+  try {
+    await fn({ port: listener.addr.port, admission, errors });
+  } finally {
+    listener.close();
+    await listener.closed;
+    admission.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
