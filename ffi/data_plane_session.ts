@@ -28,6 +28,7 @@
  *
  * @module
  */
+import { sslCallError } from "./ssl_call_error.ts";
 import {
   closeQuietly,
   EPOLL_CTL_ADD,
@@ -38,11 +39,9 @@ import {
   EPOLLIN,
   EPOLLOUT,
   EPOLLRDHUP,
-  errno,
-  ErrnoError,
   libc,
 } from "./libc.ts";
-import { OpenSslError, requireOpenSsl, SSL_ERROR, takeErrors } from "./openssl.ts";
+import { requireOpenSsl, SSL_ERROR, takeErrors } from "./openssl.ts";
 import { SstpFramer } from "../lib/sstp/framer.ts";
 import { encodeSstpPacket, type SstpPacket } from "../lib/sstp/packet.ts";
 import { DataPlane, type DataPlanePolicy, type LinkFraming } from "../lib/tunnel/data_plane.ts";
@@ -309,7 +308,7 @@ export class SessionPath {
         this.#end({});
         break;
       }
-      this.#end({ error: this.#sslError("Cannot read from TLS connection", "SSL_read", code) });
+      this.#end({ error: sslCallError("Cannot read from TLS connection", "SSL_read", code) });
       break;
     }
   }
@@ -440,26 +439,12 @@ export class SessionPath {
       }
       const code = s.SSL_get_error(this.#ssl, n);
       if (code === SSL_ERROR.WANT_WRITE || code === SSL_ERROR.WANT_READ) break;
-      this.#end({ error: this.#sslError("Cannot write to TLS connection", "SSL_write", code) });
+      this.#end({ error: sslCallError("Cannot write to TLS connection", "SSL_write", code) });
       return;
     }
     this.#setSocketEvents();
     if (this.#outBytes > OUTPUT_HIGH_BYTES) this.#setTunPaused(true);
     else if (this.#outBytes < OUTPUT_LOW_BYTES) this.#setTunPaused(false);
-  }
-
-  #sslError(action: string, call: string, code: number): Error {
-    if (code === SSL_ERROR.SYSCALL) {
-      const codes = takeErrors();
-      const e = errno();
-      if (codes.length === 0) {
-        return e === 0
-          ? new Deno.errors.ConnectionReset(`${action}: peer closed the connection`)
-          : new ErrnoError(action, call, e);
-      }
-      return new OpenSslError(action, call, code, codes);
-    }
-    return new OpenSslError(action, call, code);
   }
 
   #end(result: { error?: Error }): void {

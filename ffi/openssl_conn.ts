@@ -26,6 +26,7 @@ import type {
   TransportAddr,
   TransportInfo,
 } from "../lib/duplex.ts";
+import { sslCallError } from "./ssl_call_error.ts";
 import { formatIpv6, parseIpv6 } from "../lib/ipv6/address.ts";
 import type { EpollReactor } from "./epoll_reactor.ts";
 import {
@@ -234,7 +235,7 @@ export class OpenSslConn {
       if (code === SSL_ERROR.WANT_READ || code === SSL_ERROR.WANT_WRITE) break;
       ended = code === SSL_ERROR.ZERO_RETURN
         ? {}
-        : { error: this.#error("Cannot read from TLS connection", "SSL_read", code) };
+        : { error: sslCallError("Cannot read from TLS connection", "SSL_read", code) };
     }
     const unsent = this.#pending.splice(0);
     this.#phase = "closed";
@@ -301,25 +302,11 @@ export class OpenSslConn {
     }
     const code = s.SSL_get_error(this.#ssl, r);
     if (code === SSL_ERROR.WANT_READ || code === SSL_ERROR.WANT_WRITE) return false;
-    throw this.#error(
+    throw sslCallError(
       "Cannot complete TLS handshake",
       this.#role === "client" ? "SSL_connect" : "SSL_accept",
       code,
     );
-  }
-
-  #error(action: string, call: string, code: number): Error {
-    if (code === SSL_ERROR.SYSCALL) {
-      const codes = takeErrors();
-      const e = errno();
-      if (codes.length === 0) {
-        return e === 0
-          ? new Deno.errors.ConnectionReset(`${action}: peer closed the connection`)
-          : new ErrnoError(action, call, e);
-      }
-      return new OpenSslError(action, call, code, codes);
-    }
-    return new OpenSslError(action, call, code);
   }
 
   /** Writes queued chunks; true when nothing is left. */
@@ -335,7 +322,7 @@ export class OpenSslConn {
       }
       const code = s.SSL_get_error(this.#ssl, n);
       if (code === SSL_ERROR.WANT_WRITE || code === SSL_ERROR.WANT_READ) return false;
-      throw this.#error("Cannot write to TLS connection", "SSL_write", code);
+      throw sslCallError("Cannot write to TLS connection", "SSL_write", code);
     }
     const drain = this.#drain;
     this.#drain = undefined;
@@ -362,7 +349,7 @@ export class OpenSslConn {
           this.#finish();
           return;
         }
-        throw this.#error("Cannot read from TLS connection", "SSL_read", code);
+        throw sslCallError("Cannot read from TLS connection", "SSL_read", code);
       }
     } finally {
       this.#reading = false;
