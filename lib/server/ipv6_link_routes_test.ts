@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { TEST_IPV6_LINK } from "../../test/helpers/ipv6_link.ts";
 import { NOOP_LOGGER } from "../log.ts";
 import { formatIpv6Prefix } from "../ipv6/address.ts";
 import { Ipv6PrefixPool } from "../ipv6/prefix_pool.ts";
@@ -22,12 +23,7 @@ const ROUTES = [
 function options(o: Partial<ServerIpv6Options>, sent: Uint8Array[]): ServerIpv6Options {
   const clock = new FakeClock();
   return {
-    ip6: {
-      localInterfaceId: new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1]),
-      peerInterfaceId: new Uint8Array([0, 0, 0, 0xa, 0, 0xb, 0, 0xc]),
-      localLinkLocal: "fe80::1",
-      peerLinkLocal: "fe80::a:b:c:d",
-    },
+    ip6: TEST_IPV6_LINK,
     tunName: "sstp-carol",
     mtu: 1400,
     profile: PROFILE,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { TEST_IPV6_LINK } from "../../test/helpers/ipv6_link.ts";
 import { fromHex, toHex } from "../bytes/hex.ts";
 import { NOOP_LOGGER } from "../log.ts";
 import { parseIpv6 } from "../ipv6/address.ts";
@@ -72,12 +73,7 @@ Deno.test("startServerIpv6() routes the session's /64, sends the golden RA, answ
   const delegated: (string | undefined)[] = [];
   const clock = new FakeClock(10_000);
   const service = await startServerIpv6({
-    ip6: {
-      localInterfaceId: new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1]),
-      peerInterfaceId: new Uint8Array([0, 0, 0, 0xa, 0, 0xb, 0, 0xc]),
-      localLinkLocal: "fe80::1",
-      peerLinkLocal: "fe80::a:b:c:d",
-    },
+    ip6: TEST_IPV6_LINK,
     tunName: "sstp-alice",
     mtu: 1400,
     profile: PROFILE,
@@ -158,12 +154,7 @@ Deno.test("startServerIpv6() sends its unsolicited RAs on the injected clock: 3 
   const clock = new FakeClock();
   const sent: number[] = [];
   const service = await startServerIpv6({
-    ip6: {
-      localInterfaceId: new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1]),
-      peerInterfaceId: new Uint8Array([0, 0, 0, 0xa, 0, 0xb, 0, 0xc]),
-      localLinkLocal: "fe80::1",
-      peerLinkLocal: "fe80::a:b:c:d",
-    },
+    ip6: TEST_IPV6_LINK,
     tunName: "sstp-bob",
     mtu: 1400,
     profile: PROFILE,
